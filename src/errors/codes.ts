@@ -1,0 +1,76 @@
+/**
+ * The one registry of stable error codes. Each entry says how the error is rendered: HTTP status, OpenAI error
+ * `type` and the wire `code` that SDKs expose as `error.code`. Changing a wire code is a breaking change.
+ */
+export interface ErrorSpec {
+  readonly status: number;
+  readonly type: string;
+  readonly apiCode: string;
+  readonly message: string;
+}
+
+const spec = (status: number, type: string, apiCode: string, message: string): ErrorSpec => ({
+  status,
+  type,
+  apiCode,
+  message,
+});
+
+export const ERROR_CODES = {
+  KW_INVALID_API_KEY: spec(401, 'invalid_request_error', 'invalid_api_key', 'Incorrect API key provided.'),
+  KW_MISSING_API_KEY: spec(
+    401,
+    'invalid_request_error',
+    'missing_api_key',
+    'You did not provide an API key. Send it as "Authorization: Bearer kw_...".',
+  ),
+  KW_KEY_REVOKED: spec(401, 'invalid_request_error', 'key_revoked', 'This API key has been revoked.'),
+  KW_KEY_EXPIRED: spec(401, 'invalid_request_error', 'key_expired', 'This API key has expired.'),
+  KW_KEY_SUSPENDED: spec(403, 'permission_error', 'key_suspended', 'This API key is suspended.'),
+  KW_MODEL_NOT_ALLOWED: spec(403, 'permission_error', 'model_not_allowed', 'This key may not use this model.'),
+  KW_ENDPOINT_NOT_ALLOWED: spec(
+    403,
+    'permission_error',
+    'endpoint_not_allowed',
+    'This key may not use this endpoint.',
+  ),
+  KW_IP_NOT_ALLOWED: spec(403, 'permission_error', 'ip_not_allowed', 'Requests from this IP address are not allowed.'),
+  KW_BODY_TOO_LARGE: spec(413, 'invalid_request_error', 'request_too_large', 'The request body is too large.'),
+  KW_BAD_REQUEST: spec(400, 'invalid_request_error', 'invalid_request', 'The request is malformed.'),
+  KW_INVALID_JSON: spec(400, 'invalid_request_error', 'invalid_json', 'The request body is not valid JSON.'),
+  KW_MODEL_REQUIRED: spec(400, 'invalid_request_error', 'model_required', 'The request must name a model.'),
+  KW_NOT_FOUND: spec(404, 'invalid_request_error', 'not_found', 'Unknown route.'),
+  KW_METHOD_NOT_ALLOWED: spec(405, 'invalid_request_error', 'method_not_allowed', 'Method not allowed.'),
+  KW_NO_UPSTREAM: spec(503, 'server_error', 'no_upstream', 'No upstream provider is configured for this key.'),
+  KW_UPSTREAM_UNAVAILABLE: spec(502, 'server_error', 'upstream_unavailable', 'The upstream provider could not be reached.'),
+  KW_UPSTREAM_TIMEOUT: spec(504, 'server_error', 'upstream_timeout', 'The upstream provider did not answer in time.'),
+  KW_RATE_LIMITED: spec(429, 'rate_limit_error', 'rate_limit_exceeded', 'Rate limit exceeded.'),
+  KW_BUDGET_EXCEEDED: spec(429, 'insufficient_quota', 'budget_exceeded', 'Budget exceeded.'),
+  KW_CONCURRENCY_LIMITED: spec(
+    429,
+    'rate_limit_error',
+    'concurrency_limit_exceeded',
+    'Too many concurrent requests for this key.',
+  ),
+  KW_OUTPUT_CAP_REQUIRED: spec(
+    400,
+    'invalid_request_error',
+    'max_tokens_required',
+    'This key requires max_tokens (or max_completion_tokens / max_output_tokens) on every request.',
+  ),
+  KW_ADMIN_UNAUTHORIZED: spec(401, 'invalid_request_error', 'invalid_admin_token', 'Invalid or missing admin token.'),
+  KW_VALIDATION: spec(400, 'invalid_request_error', 'validation_failed', 'The input is invalid.'),
+  KW_CONFLICT: spec(409, 'invalid_request_error', 'conflict', 'The resource already exists.'),
+  KW_AUDIT_UNAVAILABLE: spec(
+    503,
+    'server_error',
+    'audit_unavailable',
+    'The audit log could not be written, so the action was not performed.',
+  ),
+  KW_CONFIG_INVALID: spec(500, 'server_error', 'config_invalid', 'The configuration is invalid.'),
+  KW_VAULT: spec(500, 'server_error', 'vault_error', 'The vault could not be opened.'),
+  KW_USAGE: spec(400, 'invalid_request_error', 'usage_error', 'Invalid command usage.'),
+  KW_INTERNAL: spec(500, 'server_error', 'internal_error', 'Internal error.'),
+} as const satisfies Record<string, ErrorSpec>;
+
+export type ErrorCode = keyof typeof ERROR_CODES;

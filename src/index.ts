@@ -1,0 +1,3 @@
+// Public library surface of keywarden.
+export * from './errors/index.js';
+export * from './keys/index.js';

@@ -1,0 +1,3 @@
+export * from './base62.js';
+export * from './virtual-key.js';
+export { maskSecret } from './mask.js';
