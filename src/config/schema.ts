@@ -1,0 +1,66 @@
+import { z } from 'zod';
+
+const port = z.number().int().min(0).max(65_535);
+
+const price = z
+  .object({
+    input: z.number().nonnegative().describe('USD per 1M input tokens'),
+    cachedInput: z.number().nonnegative().optional().describe('USD per 1M cached input tokens'),
+    output: z.number().nonnegative().describe('USD per 1M output tokens'),
+  })
+  .strict();
+
+/** The one configuration schema. Unknown keys are rejected so typos surface instead of being ignored. */
+export const configSchema = z
+  .object({
+    server: z
+      .object({
+        host: z.string().min(1).default('127.0.0.1'),
+        port: port.default(8787),
+        /** Peers whose X-Forwarded-For is trusted (IPs or CIDRs). Everyone else's XFF is ignored. */
+        trustedProxies: z.array(z.string().min(1)).default([]),
+        /** Default cap on request bodies; a key's own scope can only lower it. */
+        maxBodyBytes: z.number().int().positive().default(26_214_400),
+      })
+      .strict()
+      .prefault({}),
+    dataDir: z.string().min(1).default('.keywarden'),
+    upstream: z
+      .object({
+        /** Time to wait for upstream response headers. */
+        headersTimeoutMs: z.number().int().positive().default(600_000),
+        /** Maximum idle time between upstream body chunks. */
+        bodyTimeoutMs: z.number().int().positive().default(600_000),
+        /** Retries after a connect error only; never once bytes were sent. */
+        connectRetries: z.number().int().min(0).max(5).default(2),
+        connections: z.number().int().positive().default(128),
+      })
+      .strict()
+      .prefault({}),
+    usage: z
+      .object({
+        /** Batch window for usage writes. Keeps kill -9 loss well under the 100 ms promise. */
+        flushIntervalMs: z.number().int().positive().max(100).default(20),
+      })
+      .strict()
+      .prefault({}),
+    pricing: z
+      .object({
+        /** Per-model price overrides, keyed by exact model name. */
+        overrides: z.record(z.string(), price).default({}),
+      })
+      .strict()
+      .prefault({}),
+    log: z
+      .object({
+        level: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
+        /** One JSON line per proxied request. Off by default: usage records already hold this. */
+        requests: z.boolean().default(false),
+      })
+      .strict()
+      .prefault({}),
+  })
+  .strict();
+
+export type KeywardenConfig = z.output<typeof configSchema>;
+export type KeywardenConfigInput = z.input<typeof configSchema>;

@@ -1,0 +1,62 @@
+/**
+ * Endpoint groups: what a key's `endpoints` scope grants. The defaults cover inference; groups that can exfiltrate
+ * data or run up large bills in the background (fine-tuning, files, batches, …) stay off unless granted, because a
+ * stolen key must not be able to fine-tune.
+ */
+export const DEFAULT_ENDPOINT_GROUPS = [
+  'chat',
+  'responses',
+  'completions',
+  'embeddings',
+  'moderations',
+  'images',
+  'audio',
+  'models',
+] as const;
+
+export const OPT_IN_ENDPOINT_GROUPS = [
+  'files',
+  'fine_tuning',
+  'batches',
+  'assistants',
+  'vector_stores',
+  'uploads',
+  'realtime',
+] as const;
+
+export const KNOWN_ENDPOINT_GROUPS: readonly string[] = [...DEFAULT_ENDPOINT_GROUPS, ...OPT_IN_ENDPOINT_GROUPS];
+
+/** Grants every group, including ones OpenAI adds later. */
+export const ALL_ENDPOINT_GROUPS = '*';
+
+const SEGMENT_TO_GROUP: Record<string, string> = {
+  chat: 'chat',
+  responses: 'responses',
+  completions: 'completions',
+  embeddings: 'embeddings',
+  moderations: 'moderations',
+  images: 'images',
+  audio: 'audio',
+  models: 'models',
+  files: 'files',
+  fine_tuning: 'fine_tuning',
+  batches: 'batches',
+  assistants: 'assistants',
+  threads: 'assistants',
+  vector_stores: 'vector_stores',
+  uploads: 'uploads',
+  realtime: 'realtime',
+};
+
+/**
+ * The group of a normalized `/v1/...` path. Unknown first segments form their own group named after the
+ * segment, which only an explicit grant (or `*`) opens.
+ */
+export function endpointGroupOf(v1Path: string): string {
+  const segment = v1Path.split('/')[2] ?? '';
+  return SEGMENT_TO_GROUP[segment] ?? segment;
+}
+
+export function isGroupGranted(granted: readonly string[], group: string): boolean {
+  return granted.includes(ALL_ENDPOINT_GROUPS) || granted.includes(group);
+}

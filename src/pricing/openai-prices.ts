@@ -1,0 +1,53 @@
+/**
+ * OpenAI list prices in USD per 1M tokens (standard tier), as published on OpenAI's pricing page in mid-2026.
+ * `cachedInput` is omitted where OpenAI offers no cached discount, in which case cached tokens bill at `input`.
+ * Override or extend through the config's `pricing.overrides`; a model missing here is recorded with cost null.
+ */
+export interface ModelPrice {
+  input: number;
+  cachedInput?: number | undefined;
+  output: number;
+}
+
+export const PRICES_AS_OF = '2026-06';
+
+export const OPENAI_PRICES: Readonly<Record<string, ModelPrice>> = {
+  'gpt-5.5': { input: 5.0, cachedInput: 0.5, output: 30.0 },
+  'gpt-5.5-pro': { input: 30.0, output: 180.0 },
+  'gpt-5.4': { input: 2.5, cachedInput: 0.25, output: 15.0 },
+  'gpt-5.4-mini': { input: 0.75, cachedInput: 0.075, output: 4.5 },
+  'gpt-5.4-nano': { input: 0.2, cachedInput: 0.02, output: 1.25 },
+  'gpt-5.4-pro': { input: 30.0, output: 180.0 },
+  'gpt-5.1': { input: 1.25, cachedInput: 0.125, output: 10.0 },
+  'gpt-5': { input: 1.25, cachedInput: 0.125, output: 10.0 },
+  'gpt-5-mini': { input: 0.25, cachedInput: 0.025, output: 2.0 },
+  'gpt-5-nano': { input: 0.05, cachedInput: 0.005, output: 0.4 },
+  'gpt-5-pro': { input: 15.0, output: 120.0 },
+  'gpt-5-codex': { input: 1.25, cachedInput: 0.125, output: 10.0 },
+  'gpt-4.1': { input: 2.0, cachedInput: 0.5, output: 8.0 },
+  'gpt-4.1-mini': { input: 0.4, cachedInput: 0.1, output: 1.6 },
+  'gpt-4.1-nano': { input: 0.1, cachedInput: 0.025, output: 0.4 },
+  'gpt-4o': { input: 2.5, cachedInput: 1.25, output: 10.0 },
+  'gpt-4o-2024-05-13': { input: 5.0, output: 15.0 },
+  'gpt-4o-mini': { input: 0.15, cachedInput: 0.075, output: 0.6 },
+  'gpt-4-turbo': { input: 10.0, output: 30.0 },
+  'gpt-4': { input: 30.0, output: 60.0 },
+  'gpt-3.5-turbo': { input: 0.5, output: 1.5 },
+  'gpt-3.5-turbo-instruct': { input: 1.5, output: 2.0 },
+  o1: { input: 15.0, cachedInput: 7.5, output: 60.0 },
+  'o1-mini': { input: 1.1, cachedInput: 0.55, output: 4.4 },
+  'o1-pro': { input: 150.0, output: 600.0 },
+  o3: { input: 2.0, cachedInput: 0.5, output: 8.0 },
+  'o3-mini': { input: 1.1, cachedInput: 0.55, output: 4.4 },
+  'o3-pro': { input: 20.0, output: 80.0 },
+  'o4-mini': { input: 1.1, cachedInput: 0.275, output: 4.4 },
+  'codex-mini-latest': { input: 1.5, cachedInput: 0.375, output: 6.0 },
+  'gpt-image-1': { input: 5.0, cachedInput: 1.25, output: 40.0 },
+  'text-embedding-3-small': { input: 0.02, output: 0 },
+  'text-embedding-3-large': { input: 0.13, output: 0 },
+  'text-embedding-ada-002': { input: 0.1, output: 0 },
+  'omni-moderation-latest': { input: 0, output: 0 },
+  'text-moderation-latest': { input: 0, output: 0 },
+  'davinci-002': { input: 2.0, output: 2.0 },
+  'babbage-002': { input: 0.4, output: 0.4 },
+};

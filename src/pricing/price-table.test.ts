@@ -1,0 +1,36 @@
+import { describe, expect, it } from 'vitest';
+import { PriceTable } from './price-table.js';
+
+describe('PriceTable', () => {
+  const table = new PriceTable({ 'my-model': { input: 1, output: 2 }, 'gpt-4o-mini': { input: 1, output: 1 } });
+
+  it('prices input, cached input and output separately', () => {
+    // gpt-4.1: 2.00 in, 0.50 cached, 8.00 out per 1M
+    const cost = table.costOf('gpt-4.1', { promptTokens: 1_000_000, cachedTokens: 400_000, completionTokens: 500_000 });
+    expect(cost).toBeCloseTo(0.6 * 2 + 0.4 * 0.5 + 0.5 * 8, 10);
+  });
+
+  it('bills cached tokens at the input price when no cached price exists', () => {
+    expect(table.costOf('gpt-4-turbo', { promptTokens: 100, cachedTokens: 100, completionTokens: 0 })).toBeCloseTo(
+      (100 * 10) / 1e6,
+      12,
+    );
+  });
+
+  it('falls back from a dated snapshot to its base model, but prefers an exact entry', () => {
+    expect(table.priceOf('gpt-4.1-2025-04-14')).toEqual(table.priceOf('gpt-4.1'));
+    expect(table.priceOf('gpt-4o-2024-05-13')).toEqual({ input: 5, output: 15 });
+  });
+
+  it('applies config overrides over the built-in table', () => {
+    expect(table.priceOf('gpt-4o-mini')).toEqual({ input: 1, output: 1 });
+    expect(table.costOf('my-model', { promptTokens: 1e6, cachedTokens: 0, completionTokens: 1e6 })).toBe(3);
+  });
+
+  it('returns null for unknown models and for no model', () => {
+    expect(table.costOf('ft:gpt-4o-mini:acme::abc', { promptTokens: 1, cachedTokens: 0, completionTokens: 1 })).toBe(
+      null,
+    );
+    expect(table.costOf(null, { promptTokens: 1, cachedTokens: 0, completionTokens: 1 })).toBe(null);
+  });
+});

@@ -1,0 +1,2 @@
+export * from './types.js';
+export { SqliteStore, SQLITE_FILE_NAME } from './sqlite/sqlite-store.js';

@@ -1,0 +1,138 @@
+import type { KeyPatch, KeyRepository, VirtualKeyRecord } from '../types.js';
+import type { SqliteDatabase } from './database.js';
+import { fromJson, toJson } from './json-column.js';
+
+interface KeyRow {
+  id: string;
+  name: string;
+  hash: string;
+  last4: string;
+  previous_hash: string | null;
+  previous_hash_expires_at: number | null;
+  upstream_id: string | null;
+  scopes: string;
+  limits: string;
+  metadata: string;
+  created_at: number;
+  updated_at: number;
+  expires_at: number | null;
+  revoked_at: number | null;
+  suspended_at: number | null;
+  suspended_reason: string | null;
+  rotated_at: number | null;
+}
+
+function fromRow(row: KeyRow): VirtualKeyRecord {
+  return {
+    id: row.id,
+    name: row.name,
+    hash: row.hash,
+    last4: row.last4,
+    previousHash: row.previous_hash,
+    previousHashExpiresAt: row.previous_hash_expires_at,
+    upstreamId: row.upstream_id,
+    scopes: fromJson(row.scopes),
+    limits: fromJson(row.limits),
+    metadata: fromJson(row.metadata),
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+    expiresAt: row.expires_at,
+    revokedAt: row.revoked_at,
+    suspendedAt: row.suspended_at,
+    suspendedReason: row.suspended_reason,
+    rotatedAt: row.rotated_at,
+  };
+}
+
+function toRow(record: VirtualKeyRecord): KeyRow {
+  return {
+    id: record.id,
+    name: record.name,
+    hash: record.hash,
+    last4: record.last4,
+    previous_hash: record.previousHash,
+    previous_hash_expires_at: record.previousHashExpiresAt,
+    upstream_id: record.upstreamId,
+    scopes: toJson(record.scopes),
+    limits: toJson(record.limits),
+    metadata: toJson(record.metadata),
+    created_at: record.createdAt,
+    updated_at: record.updatedAt,
+    expires_at: record.expiresAt,
+    revoked_at: record.revokedAt,
+    suspended_at: record.suspendedAt,
+    suspended_reason: record.suspendedReason,
+    rotated_at: record.rotatedAt,
+  };
+}
+
+const COLUMNS = [
+  'id',
+  'name',
+  'hash',
+  'last4',
+  'previous_hash',
+  'previous_hash_expires_at',
+  'upstream_id',
+  'scopes',
+  'limits',
+  'metadata',
+  'created_at',
+  'updated_at',
+  'expires_at',
+  'revoked_at',
+  'suspended_at',
+  'suspended_reason',
+  'rotated_at',
+] as const;
+
+export class SqliteKeyRepository implements KeyRepository {
+  private readonly insertStmt;
+  private readonly getStmt;
+  private readonly byHashStmt;
+  private readonly listStmt;
+  private readonly replaceStmt;
+
+  constructor(db: SqliteDatabase) {
+    this.insertStmt = db.prepare(
+      `INSERT INTO virtual_keys (${COLUMNS.join(', ')}) VALUES (${COLUMNS.map((c) => `@${c}`).join(', ')})`,
+    );
+    this.replaceStmt = db.prepare(
+      `UPDATE virtual_keys SET ${COLUMNS.filter((c) => c !== 'id')
+        .map((c) => `${c} = @${c}`)
+        .join(', ')} WHERE id = @id`,
+    );
+    this.getStmt = db.prepare<[string], KeyRow>('SELECT * FROM virtual_keys WHERE id = ?');
+    this.byHashStmt = db.prepare<[string, string], KeyRow>(
+      'SELECT * FROM virtual_keys WHERE hash = ? UNION ALL SELECT * FROM virtual_keys WHERE previous_hash = ? LIMIT 1',
+    );
+    this.listStmt = db.prepare<[], KeyRow>('SELECT * FROM virtual_keys ORDER BY created_at, id');
+  }
+
+  insert(record: VirtualKeyRecord): Promise<void> {
+    this.insertStmt.run(toRow(record));
+    return Promise.resolve();
+  }
+
+  get(id: string): Promise<VirtualKeyRecord | null> {
+    const row = this.getStmt.get(id);
+    return Promise.resolve(row ? fromRow(row) : null);
+  }
+
+  findByHash(hash: string): Promise<VirtualKeyRecord | null> {
+    const row = this.byHashStmt.get(hash, hash);
+    return Promise.resolve(row ? fromRow(row) : null);
+  }
+
+  list(): Promise<VirtualKeyRecord[]> {
+    return Promise.resolve(this.listStmt.all().map(fromRow));
+  }
+
+  update(id: string, patch: KeyPatch, now: number): Promise<VirtualKeyRecord | null> {
+    const row = this.getStmt.get(id);
+    if (!row) return Promise.resolve(null);
+    const next: VirtualKeyRecord = { ...fromRow(row), ...patch, updatedAt: now };
+    this.replaceStmt.run(toRow(next));
+    return Promise.resolve(next);
+  }
+}

@@ -1,0 +1,36 @@
+import path from 'node:path';
+import type { Store } from '../types.js';
+import { SqliteAdminTokenRepository } from './admin-token-repo.js';
+import { openDatabase, type SqliteDatabase } from './database.js';
+import { SqliteKeyRepository } from './key-repo.js';
+import { SqliteMetaRepository } from './meta-repo.js';
+import { SqliteUpstreamRepository } from './upstream-repo.js';
+import { SqliteUsageRepository } from './usage-repo.js';
+
+export const SQLITE_FILE_NAME = 'keywarden.sqlite';
+
+/** The embedded default store: one SQLite file in WAL mode under the data directory. */
+export class SqliteStore implements Store {
+  readonly keys;
+  readonly upstreams;
+  readonly usage;
+  readonly adminTokens;
+  readonly meta;
+
+  constructor(readonly db: SqliteDatabase) {
+    this.keys = new SqliteKeyRepository(db);
+    this.upstreams = new SqliteUpstreamRepository(db);
+    this.usage = new SqliteUsageRepository(db);
+    this.adminTokens = new SqliteAdminTokenRepository(db);
+    this.meta = new SqliteMetaRepository(db);
+  }
+
+  static open(dataDir: string): SqliteStore {
+    return new SqliteStore(openDatabase(path.join(dataDir, SQLITE_FILE_NAME)));
+  }
+
+  close(): Promise<void> {
+    if (this.db.open) this.db.close();
+    return Promise.resolve();
+  }
+}

@@ -1,0 +1,88 @@
+import type { ProviderKind, UpstreamKeyRecord, UpstreamRecord, UpstreamRepository } from '../types.js';
+import type { SqliteDatabase } from './database.js';
+import { fromJson, toJson } from './json-column.js';
+
+interface UpstreamRow {
+  id: string;
+  name: string;
+  provider: string;
+  base_url: string;
+  api_version: string | null;
+  deployments: string;
+  keys: string;
+  is_default: number;
+  created_at: number;
+}
+
+function fromRow(row: UpstreamRow): UpstreamRecord {
+  return {
+    id: row.id,
+    name: row.name,
+    provider: row.provider as ProviderKind,
+    baseUrl: row.base_url,
+    apiVersion: row.api_version,
+    deployments: fromJson(row.deployments),
+    keys: fromJson(row.keys),
+    isDefault: row.is_default === 1,
+    createdAt: row.created_at,
+  };
+}
+
+export class SqliteUpstreamRepository implements UpstreamRepository {
+  private readonly insertStmt;
+  private readonly getStmt;
+  private readonly byNameStmt;
+  private readonly listStmt;
+  private readonly removeStmt;
+  private readonly keysStmt;
+
+  constructor(db: SqliteDatabase) {
+    this.insertStmt = db.prepare(
+      `INSERT INTO upstreams (id, name, provider, base_url, api_version, deployments, keys, is_default, created_at)
+       VALUES (@id, @name, @provider, @base_url, @api_version, @deployments, @keys, @is_default, @created_at)`,
+    );
+    this.getStmt = db.prepare<[string], UpstreamRow>('SELECT * FROM upstreams WHERE id = ?');
+    this.byNameStmt = db.prepare<[string], UpstreamRow>('SELECT * FROM upstreams WHERE name = ?');
+    this.listStmt = db.prepare<[], UpstreamRow>('SELECT * FROM upstreams ORDER BY created_at, id');
+    this.removeStmt = db.prepare<[string]>('DELETE FROM upstreams WHERE id = ?');
+    this.keysStmt = db.prepare<[string, string]>('UPDATE upstreams SET keys = ? WHERE id = ?');
+  }
+
+  insert(record: UpstreamRecord): Promise<void> {
+    this.insertStmt.run({
+      id: record.id,
+      name: record.name,
+      provider: record.provider,
+      base_url: record.baseUrl,
+      api_version: record.apiVersion,
+      deployments: toJson(record.deployments),
+      keys: toJson(record.keys),
+      is_default: record.isDefault ? 1 : 0,
+      created_at: record.createdAt,
+    });
+    return Promise.resolve();
+  }
+
+  get(id: string): Promise<UpstreamRecord | null> {
+    const row = this.getStmt.get(id);
+    return Promise.resolve(row ? fromRow(row) : null);
+  }
+
+  getByName(name: string): Promise<UpstreamRecord | null> {
+    const row = this.byNameStmt.get(name);
+    return Promise.resolve(row ? fromRow(row) : null);
+  }
+
+  list(): Promise<UpstreamRecord[]> {
+    return Promise.resolve(this.listStmt.all().map(fromRow));
+  }
+
+  remove(id: string): Promise<boolean> {
+    return Promise.resolve(this.removeStmt.run(id).changes > 0);
+  }
+
+  replaceKeys(id: string, keys: UpstreamKeyRecord[]): Promise<void> {
+    this.keysStmt.run(toJson(keys), id);
+    return Promise.resolve();
+  }
+}

@@ -1,0 +1,115 @@
+import type { UsageQuery, UsageRecord, UsageRepository, UsageSummaryRow } from '../types.js';
+import type { SqliteDatabase } from './database.js';
+
+interface UsageRow {
+  id: string;
+  ts: number;
+  key_id: string;
+  upstream_id: string | null;
+  endpoint: string;
+  model: string | null;
+  status: number;
+  stream: number;
+  prompt_tokens: number;
+  cached_tokens: number;
+  completion_tokens: number;
+  reasoning_tokens: number;
+  cost_usd: number | null;
+  price_missing: number;
+  latency_ms: number;
+  client_ip: string;
+  error_code: string | null;
+}
+
+function fromRow(row: UsageRow): UsageRecord {
+  return {
+    id: row.id,
+    ts: row.ts,
+    keyId: row.key_id,
+    upstreamId: row.upstream_id,
+    endpoint: row.endpoint,
+    model: row.model,
+    status: row.status,
+    stream: row.stream === 1,
+    promptTokens: row.prompt_tokens,
+    cachedTokens: row.cached_tokens,
+    completionTokens: row.completion_tokens,
+    reasoningTokens: row.reasoning_tokens,
+    costUsd: row.cost_usd,
+    priceMissing: row.price_missing === 1,
+    latencyMs: row.latency_ms,
+    clientIp: row.client_ip,
+    errorCode: row.error_code,
+  };
+}
+
+function toRow(record: UsageRecord): UsageRow {
+  return {
+    id: record.id,
+    ts: record.ts,
+    key_id: record.keyId,
+    upstream_id: record.upstreamId,
+    endpoint: record.endpoint,
+    model: record.model,
+    status: record.status,
+    stream: record.stream ? 1 : 0,
+    prompt_tokens: record.promptTokens,
+    cached_tokens: record.cachedTokens,
+    completion_tokens: record.completionTokens,
+    reasoning_tokens: record.reasoningTokens,
+    cost_usd: record.costUsd,
+    price_missing: record.priceMissing ? 1 : 0,
+    latency_ms: record.latencyMs,
+    client_ip: record.clientIp,
+    error_code: record.errorCode,
+  };
+}
+
+const FILTER = `WHERE (@since IS NULL OR ts >= @since) AND (@until IS NULL OR ts < @until)
+  AND (@keyId IS NULL OR key_id = @keyId)`;
+
+function bind(query: UsageQuery): { since: number | null; until: number | null; keyId: string | null } {
+  return { since: query.since ?? null, until: query.until ?? null, keyId: query.keyId ?? null };
+}
+
+export class SqliteUsageRepository implements UsageRepository {
+  private readonly insertMany_;
+  private readonly listStmt;
+  private readonly summaryStmt;
+
+  constructor(db: SqliteDatabase) {
+    const insert = db.prepare<UsageRow>(
+      `INSERT OR IGNORE INTO usage (id, ts, key_id, upstream_id, endpoint, model, status, stream, prompt_tokens,
+        cached_tokens, completion_tokens, reasoning_tokens, cost_usd, price_missing, latency_ms, client_ip, error_code)
+       VALUES (@id, @ts, @key_id, @upstream_id, @endpoint, @model, @status, @stream, @prompt_tokens, @cached_tokens,
+        @completion_tokens, @reasoning_tokens, @cost_usd, @price_missing, @latency_ms, @client_ip, @error_code)`,
+    );
+    // One transaction per batch: one fsync for many records.
+    this.insertMany_ = db.transaction((records: readonly UsageRecord[]) => {
+      for (const record of records) insert.run(toRow(record));
+    });
+    this.listStmt = db.prepare<ReturnType<typeof bind>, UsageRow>(`SELECT * FROM usage ${FILTER} ORDER BY ts, id`);
+    this.summaryStmt = db.prepare<ReturnType<typeof bind>, UsageSummaryRow>(
+      `SELECT key_id AS keyId, model, strftime('%Y-%m-%d', ts / 1000, 'unixepoch') AS day,
+        COUNT(*) AS requests, SUM(status >= 400) AS errors,
+        SUM(prompt_tokens) AS promptTokens, SUM(cached_tokens) AS cachedTokens,
+        SUM(completion_tokens) AS completionTokens, SUM(reasoning_tokens) AS reasoningTokens,
+        COALESCE(SUM(cost_usd), 0) AS costUsd, SUM(price_missing) AS unpricedRequests
+       FROM usage ${FILTER}
+       GROUP BY key_id, model, day ORDER BY day, key_id, model`,
+    );
+  }
+
+  insertMany(records: readonly UsageRecord[]): Promise<void> {
+    if (records.length > 0) this.insertMany_(records);
+    return Promise.resolve();
+  }
+
+  list(query: UsageQuery): Promise<UsageRecord[]> {
+    return Promise.resolve(this.listStmt.all(bind(query)).map(fromRow));
+  }
+
+  summarize(query: UsageQuery): Promise<UsageSummaryRow[]> {
+    return Promise.resolve(this.summaryStmt.all(bind(query)));
+  }
+}

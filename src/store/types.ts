@@ -1,0 +1,180 @@
+/**
+ * Persistence records and the async Store interface. Callers depend only on this file, so a PostgreSQL
+ * implementation can replace SQLite without touching them.
+ */
+
+export type ProviderKind = 'openai' | 'azure' | 'openai-compatible';
+
+export interface KeyScopes {
+  /** Glob patterns of allowed models; empty means any model. */
+  models: string[];
+  /** Allowed endpoint groups (see policy/endpoint-groups.ts). */
+  endpoints: string[];
+  /** Allowed client networks (IPv4/IPv6 CIDRs or single IPs); empty means any. */
+  ipAllowlist: string[];
+  /** Per-key body cap in bytes; null means the server default. */
+  maxBodyBytes: number | null;
+}
+
+export interface VirtualKeyRecord {
+  id: string;
+  name: string;
+  /** HMAC-SHA256 of the current secret under the server pepper. */
+  hash: string;
+  /** Last 4 characters of the current secret, for display as `kw_…abcd`. */
+  last4: string;
+  /** The secret that rotation replaced, still valid until previousHashExpiresAt. */
+  previousHash: string | null;
+  previousHashExpiresAt: number | null;
+  upstreamId: string | null;
+  scopes: KeyScopes;
+  /** Rate limits and budgets; shape owned by limits/, stored opaquely here. */
+  limits: Record<string, unknown>;
+  metadata: Record<string, string>;
+  createdAt: number;
+  updatedAt: number;
+  expiresAt: number | null;
+  revokedAt: number | null;
+  suspendedAt: number | null;
+  suspendedReason: string | null;
+  rotatedAt: number | null;
+}
+
+export interface UpstreamKeyRecord {
+  id: string;
+  /** Vault ciphertext; plaintext exists only in memory. */
+  ciphertext: string;
+  last4: string;
+}
+
+export interface UpstreamRecord {
+  id: string;
+  name: string;
+  provider: ProviderKind;
+  baseUrl: string;
+  /** Azure only: api-version query parameter. */
+  apiVersion: string | null;
+  /** Azure only: model name → deployment name. */
+  deployments: Record<string, string>;
+  keys: UpstreamKeyRecord[];
+  isDefault: boolean;
+  createdAt: number;
+}
+
+export interface UsageRecord {
+  id: string;
+  ts: number;
+  keyId: string;
+  upstreamId: string | null;
+  endpoint: string;
+  model: string | null;
+  status: number;
+  stream: boolean;
+  promptTokens: number;
+  cachedTokens: number;
+  completionTokens: number;
+  reasoningTokens: number;
+  /** USD; null when the model is missing from the pricing table. */
+  costUsd: number | null;
+  /** True when costUsd is null because no price was known. */
+  priceMissing: boolean;
+  latencyMs: number;
+  clientIp: string;
+  /** Stable machine code of a gateway-side denial or failure (e.g. upstream_timeout), else null. */
+  errorCode: string | null;
+}
+
+export interface UsageQuery {
+  since?: number;
+  until?: number;
+  keyId?: string;
+}
+
+export interface UsageSummaryRow {
+  keyId: string;
+  model: string | null;
+  day: string;
+  requests: number;
+  errors: number;
+  promptTokens: number;
+  cachedTokens: number;
+  completionTokens: number;
+  reasoningTokens: number;
+  costUsd: number;
+  unpricedRequests: number;
+}
+
+export interface AdminTokenRecord {
+  id: string;
+  name: string;
+  hash: string;
+  last4: string;
+  createdAt: number;
+  revokedAt: number | null;
+}
+
+export type KeyPatch = Partial<
+  Pick<
+    VirtualKeyRecord,
+    | 'name'
+    | 'hash'
+    | 'last4'
+    | 'previousHash'
+    | 'previousHashExpiresAt'
+    | 'upstreamId'
+    | 'scopes'
+    | 'limits'
+    | 'metadata'
+    | 'expiresAt'
+    | 'revokedAt'
+    | 'suspendedAt'
+    | 'suspendedReason'
+    | 'rotatedAt'
+  >
+>;
+
+export interface KeyRepository {
+  insert(record: VirtualKeyRecord): Promise<void>;
+  get(id: string): Promise<VirtualKeyRecord | null>;
+  /** Finds a key by its current or (still-valid or not) previous secret hash. */
+  findByHash(hash: string): Promise<VirtualKeyRecord | null>;
+  list(): Promise<VirtualKeyRecord[]>;
+  update(id: string, patch: KeyPatch, now: number): Promise<VirtualKeyRecord | null>;
+}
+
+export interface UpstreamRepository {
+  insert(record: UpstreamRecord): Promise<void>;
+  get(id: string): Promise<UpstreamRecord | null>;
+  getByName(name: string): Promise<UpstreamRecord | null>;
+  list(): Promise<UpstreamRecord[]>;
+  remove(id: string): Promise<boolean>;
+  replaceKeys(id: string, keys: UpstreamKeyRecord[]): Promise<void>;
+}
+
+export interface UsageRepository {
+  insertMany(records: readonly UsageRecord[]): Promise<void>;
+  list(query: UsageQuery): Promise<UsageRecord[]>;
+  summarize(query: UsageQuery): Promise<UsageSummaryRow[]>;
+}
+
+export interface AdminTokenRepository {
+  insert(record: AdminTokenRecord): Promise<void>;
+  findByHash(hash: string): Promise<AdminTokenRecord | null>;
+  list(): Promise<AdminTokenRecord[]>;
+  count(): Promise<number>;
+}
+
+/** Small key/value table for server metadata such as the wrapped vault data key. */
+export interface MetaRepository {
+  get(name: string): Promise<string | null>;
+  set(name: string, value: string): Promise<void>;
+}
+
+export interface Store {
+  readonly keys: KeyRepository;
+  readonly upstreams: UpstreamRepository;
+  readonly usage: UsageRepository;
+  readonly adminTokens: AdminTokenRepository;
+  readonly meta: MetaRepository;
+  close(): Promise<void>;
+}
