@@ -131,7 +131,8 @@ export class SqliteKeyRepository implements KeyRepository {
   update(id: string, patch: KeyPatch, now: number): Promise<VirtualKeyRecord | null> {
     const row = this.getStmt.get(id);
     if (!row) return Promise.resolve(null);
-    const next: VirtualKeyRecord = { ...fromRow(row), ...patch, updatedAt: now };
+    // updatedAt strictly increases, so caches keyed on (id, updatedAt) see every change, even within 1 ms.
+    const next: VirtualKeyRecord = { ...fromRow(row), ...patch, updatedAt: Math.max(now, row.updated_at + 1) };
     this.replaceStmt.run(toRow(next));
     return Promise.resolve(next);
   }

@@ -1,0 +1,60 @@
+import { z } from 'zod';
+import { KNOWN_ENDPOINT_GROUPS, isValidRange } from '../policy/index.js';
+import { parseDuration } from '../util/duration.js';
+
+const endpointGroup = z
+  .string()
+  .min(1)
+  .refine((g) => g === '*' || KNOWN_ENDPOINT_GROUPS.includes(g) || /^[a-z][a-z0-9_]*$/.test(g), {
+    message: 'unknown endpoint group',
+  });
+
+const cidr = z.string().refine(isValidRange, { message: 'not an IP address or CIDR range' });
+
+const modelGlob = z.string().min(1).max(200).regex(/^[\w.*?:/@-]+$/, 'model patterns may use letters, digits, . _ - : / @ * ?');
+
+/** `expires`: an ISO date, a duration from now (`30d`), or null to clear. */
+const expires = z.union([
+  z.null(),
+  z.number().int().positive(),
+  z.string().refine((s) => parseDuration(s) !== null || !Number.isNaN(Date.parse(s)), {
+    message: 'expected a duration such as 30d or an ISO-8601 date',
+  }),
+]);
+
+const scopeFields = {
+  models: z.array(modelGlob).max(200).optional(),
+  endpoints: z.array(endpointGroup).max(50).optional(),
+  ip_allowlist: z.array(cidr).max(200).optional(),
+  max_body_bytes: z.number().int().positive().nullable().optional(),
+  expires: expires.optional(),
+  upstream: z.string().min(1).nullable().optional(),
+  metadata: z.record(z.string(), z.string().max(500)).optional(),
+  limits: z.record(z.string(), z.unknown()).optional(),
+};
+
+export const createKeySchema = z.object({ name: z.string().min(1).max(200), ...scopeFields }).strict();
+export const updateKeySchema = z.object({ name: z.string().min(1).max(200).optional(), ...scopeFields }).strict();
+export const rotateKeySchema = z
+  .object({
+    grace: z
+      .union([z.number().int().min(0), z.string().refine((s) => parseDuration(s) !== null, { message: 'expected a duration' })])
+      .optional(),
+  })
+  .strict();
+
+export const createUpstreamSchema = z
+  .object({
+    name: z.string().min(1).max(100).regex(/^[\w.-]+$/, 'use letters, digits, . _ -'),
+    provider: z.enum(['openai', 'azure', 'openai-compatible']),
+    base_url: z.string().url().optional(),
+    api_version: z.string().min(1).optional(),
+    deployments: z.record(z.string(), z.string().min(1)).optional(),
+    keys: z.array(z.string().min(8).max(1000)).min(1).max(100),
+    default: z.boolean().optional(),
+  })
+  .strict();
+
+export type CreateKeyInput = z.infer<typeof createKeySchema>;
+export type UpdateKeyInput = z.infer<typeof updateKeySchema>;
+export type CreateUpstreamInput = z.infer<typeof createUpstreamSchema>;

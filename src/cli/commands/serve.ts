@@ -1,0 +1,64 @@
+import type { Command } from 'commander';
+import { loadConfig } from '../../config/index.js';
+import { createLogger } from '../../log/logger.js';
+import { ADMIN_TOKEN_ENV, OPENAI_KEY_ENV } from '../../server/bootstrap.js';
+import { startServer } from '../../server/start-server.js';
+import { EXIT_OK, writeLine, type CliIo } from '../io.js';
+import type { SetStatus } from './index.js';
+
+interface ServeOptions {
+  host?: string;
+  port?: string;
+  data?: string;
+  config?: string;
+}
+
+export function registerServe(program: Command, io: CliIo, setStatus: SetStatus): void {
+  program
+    .command('serve')
+    .description('Run the gateway (OpenAI-compatible proxy, admin API and health probes).')
+    .option('--host <host>', 'interface to listen on (default 127.0.0.1)')
+    .option('--port <port>', 'port to listen on (default 8787)')
+    .option('--data <dir>', 'data directory (default ./.keywarden)')
+    .option('--config <file>', 'config file (JSON or YAML)')
+    .action(async (options: ServeOptions) => {
+      const config = await loadConfig({
+        file: options.config,
+        env: io.env,
+        cwd: io.cwd,
+        overrides: {
+          'server.host': options.host,
+          'server.port': options.port === undefined ? undefined : Number(options.port),
+          dataDir: options.data,
+        },
+      });
+      const logger = createLogger(config.log.level, io.stderr);
+      const running = await startServer({ config, env: io.env, logger });
+      const { notice } = running;
+      writeLine(io.stdout, `keywarden gateway listening on ${running.url} (data: ${config.dataDir})`);
+      writeLine(io.stdout, `  OpenAI base URL for apps: ${running.url}/v1`);
+      if (notice.createdMasterKeyFile) writeLine(io.stdout, `  created master key file ${config.dataDir}/master.key (mode 0600): back it up`);
+      if (notice.createdAdminToken) {
+        writeLine(io.stdout, '');
+        writeLine(io.stdout, '  Bootstrap admin token (shown once, stored only as a hash):');
+        writeLine(io.stdout, `    ${notice.createdAdminToken}`);
+        writeLine(io.stdout, `  export ${ADMIN_TOKEN_ENV}=<token> to use the CLI.`);
+        writeLine(io.stdout, '');
+      }
+      if (notice.importedOpenAIKey) {
+        writeLine(io.stdout, `  Imported ${OPENAI_KEY_ENV} (${notice.importedOpenAIKey}) into the vault as the default upstream.`);
+        writeLine(io.stdout, `  Remove ${OPENAI_KEY_ENV} from this environment: apps should use virtual keys.`);
+      }
+      await new Promise<void>((resolve) => {
+        const stop = (): void => {
+          process.off('SIGINT', stop);
+          process.off('SIGTERM', stop);
+          resolve();
+        };
+        process.on('SIGINT', stop);
+        process.on('SIGTERM', stop);
+      });
+      await running.close();
+      setStatus(EXIT_OK);
+    });
+}

@@ -1,0 +1,108 @@
+import type { Command } from 'commander';
+import { KeywardenError } from '../../errors/index.js';
+import { AdminClient } from '../admin-client.js';
+import { readAll, writeJson, writeLine, type CliIo } from '../io.js';
+import { renderTable } from '../table.js';
+
+type UpstreamView = Record<string, unknown> & { id: string; name: string; provider: string; base_url: string; keys: Array<{ display: string }> };
+
+interface AddFlags {
+  name: string;
+  provider: string;
+  baseUrl?: string;
+  apiVersion?: string;
+  deployment?: string[];
+  keyEnv?: string;
+  default?: boolean;
+  json?: boolean;
+}
+
+/**
+ * Upstream keys come from an environment variable or stdin, never from argv: argv is visible to every user on
+ * the machine (ps) and lands in shell history.
+ */
+async function readUpstreamKeys(io: CliIo, keyEnv: string | undefined): Promise<string[]> {
+  if (keyEnv !== undefined) {
+    const names = keyEnv.split(',').map((s) => s.trim()).filter(Boolean);
+    const keys = names.map((name) => {
+      const value = io.env[name];
+      if (!value) throw new KeywardenError('KW_USAGE', { message: `Environment variable ${name} is not set.` });
+      return value.trim();
+    });
+    return keys;
+  }
+  if (io.stdin.isTTY) {
+    throw new KeywardenError('KW_USAGE', { message: 'Pass the upstream key with --key-env VAR or on stdin (one key per line).' });
+  }
+  const keys = (await readAll(io.stdin)).split(/\r?\n/).map((s) => s.trim()).filter(Boolean);
+  if (keys.length === 0) throw new KeywardenError('KW_USAGE', { message: 'No upstream key was given on stdin.' });
+  return keys;
+}
+
+function parseDeployments(pairs: readonly string[] | undefined): Record<string, string> | undefined {
+  if (!pairs) return undefined;
+  const out: Record<string, string> = {};
+  for (const pair of pairs) {
+    const [model, deployment] = pair.split('=');
+    if (!model || !deployment) throw new KeywardenError('KW_USAGE', { message: `--deployment takes model=deployment, got "${pair}"` });
+    out[model.trim()] = deployment.trim();
+  }
+  return out;
+}
+
+export function registerUpstreams(program: Command, io: CliIo): void {
+  const upstreams = program.command('upstreams').description('Manage upstream providers and their vaulted keys.');
+  const client = (): AdminClient => new AdminClient(io.env);
+
+  upstreams
+    .command('add')
+    .description('Add an upstream; its key is read from --key-env VAR or stdin and stored encrypted.')
+    .requiredOption('--name <name>', 'upstream name')
+    .requiredOption('--provider <provider>', 'openai | azure | openai-compatible')
+    .option('--base-url <url>', 'provider base URL (OpenAI default: https://api.openai.com/v1)')
+    .option('--api-version <version>', 'Azure OpenAI api-version')
+    .option('--deployment <model=deployment>', 'Azure deployment for a model (repeatable)', (v: string, prev: string[] = []) => [...prev, v])
+    .option('--key-env <vars>', 'environment variable(s) holding the key(s), comma-separated')
+    .option('--default', 'use for keys that name no upstream')
+    .option('--json', 'print JSON')
+    .action(async (flags: AddFlags) => {
+      const keys = await readUpstreamKeys(io, flags.keyEnv);
+      const created = await client().request<UpstreamView>('POST', '/upstreams', {
+        name: flags.name,
+        provider: flags.provider,
+        ...(flags.baseUrl === undefined ? {} : { base_url: flags.baseUrl }),
+        ...(flags.apiVersion === undefined ? {} : { api_version: flags.apiVersion }),
+        ...(flags.deployment === undefined ? {} : { deployments: parseDeployments(flags.deployment) }),
+        ...(flags.default ? { default: true } : {}),
+        keys,
+      });
+      if (flags.json) return writeJson(io.stdout, created);
+      writeLine(io.stdout, `Added upstream ${created.name} (${created.id}) with ${created.keys.length} key(s): ${created.keys.map((k) => k.display).join(', ')}`);
+    });
+
+  upstreams
+    .command('list')
+    .description('List upstreams (keys shown as last 4 characters only).')
+    .option('--json', 'print JSON')
+    .action(async (flags: { json?: boolean }) => {
+      const { data } = await client().request<{ data: UpstreamView[] }>('GET', '/upstreams');
+      if (flags.json) return writeJson(io.stdout, data);
+      writeLine(
+        io.stdout,
+        renderTable(
+          ['ID', 'NAME', 'PROVIDER', 'BASE URL', 'KEYS', 'DEFAULT'],
+          data.map((u) => [u.id, u.name, u.provider, u.base_url, u.keys.map((k) => k.display).join(','), u.default ? 'yes' : '']),
+        ),
+      );
+    });
+
+  upstreams
+    .command('remove <ref>')
+    .description('Remove an upstream (by id or name) and its vaulted keys.')
+    .option('--json', 'print JSON')
+    .action(async (ref: string, flags: { json?: boolean }) => {
+      const removed = await client().request<UpstreamView>('DELETE', `/upstreams/${encodeURIComponent(ref)}`);
+      if (flags.json) writeJson(io.stdout, removed);
+      else writeLine(io.stdout, `Removed upstream ${removed.name} (${removed.id}).`);
+    });
+}

@@ -1,0 +1,215 @@
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { performance } from 'node:perf_hooks';
+import type { KeywardenConfig } from '../config/index.js';
+import { KeywardenError } from '../errors/index.js';
+import { describeError, type Logger } from '../log/logger.js';
+import { createClientIpResolver, endpointGroupOf } from '../policy/index.js';
+import type { PriceTable } from '../pricing/index.js';
+import type { Store, UsageRecord, VirtualKeyRecord } from '../store/index.js';
+import type { Vault } from '../vault/index.js';
+import { authenticate } from './authenticate.js';
+import { forward, type ForwardResult } from './forward.js';
+import { forwardRequestHeaders } from './headers.js';
+import { filterModelList, syntheticModelList } from './models-list.js';
+import { normalizeRequestPath } from './normalize-path.js';
+import { parseRequestBody, readBody, type ParsedRequest } from './request-body.js';
+import { ScopeCache } from './scope-cache.js';
+import { sendError } from './send-error.js';
+import { UpstreamRegistry } from './upstream-registry.js';
+import { upstreamTarget } from './upstream-target.js';
+import { UsageRecorder } from './usage-recorder.js';
+
+export interface GatewayDeps {
+  store: Store;
+  vault: Vault;
+  config: KeywardenConfig;
+  prices: PriceTable;
+  logger: Logger;
+  /** Milliseconds since the epoch; tests control time through this. */
+  now?: () => number;
+}
+
+export interface Gateway {
+  /** Handles one `/v1/*` request end to end. Never throws; never rejects. */
+  handle(req: IncomingMessage, res: ServerResponse): Promise<void>;
+  readonly upstreams: UpstreamRegistry;
+  readonly usage: UsageRecorder;
+  close(): Promise<void>;
+}
+
+/** Endpoint groups whose requests name a model; with a model allowlist they must name one explicitly. */
+const MODEL_BEARING_GROUPS = new Set(['chat', 'completions', 'responses', 'embeddings', 'moderations', 'images', 'audio']);
+const STREAM_USAGE_ENDPOINTS = new Set(['/v1/chat/completions', '/v1/completions']);
+
+interface RequestState {
+  key: VirtualKeyRecord | null;
+  path: string;
+  model: string | null;
+  stream: boolean;
+  upstreamId: string | null;
+  clientIp: string;
+}
+
+export function createGateway(deps: GatewayDeps): Gateway {
+  const now = deps.now ?? Date.now;
+  const { config, logger } = deps;
+  const upstreams = new UpstreamRegistry(deps.store.upstreams, deps.vault, {
+    connections: config.upstream.connections,
+    headersTimeoutMs: config.upstream.headersTimeoutMs,
+    bodyTimeoutMs: config.upstream.bodyTimeoutMs,
+  });
+  const usage = new UsageRecorder(deps.store.usage, {
+    flushIntervalMs: config.usage.flushIntervalMs,
+    onError: (err) => logger.error('usage flush failed; records kept for retry', describeError(err)),
+  });
+  const scopes = new ScopeCache();
+  const clientIpOf = createClientIpResolver(config.server.trustedProxies);
+
+  function recordUsage(state: RequestState, started: number, ts: number, result: Partial<ForwardResult>): void {
+    if (!state.key) return;
+    const tokens = result.tokens ?? null;
+    const costUsd = tokens ? deps.prices.costOf(state.model, tokens) : 0;
+    const priceMissing = tokens !== null && costUsd === null;
+    if (priceMissing) logger.warn('no price for model; usage recorded with cost null', { model: state.model });
+    const record: UsageRecord = {
+      id: randomUUID(),
+      ts,
+      keyId: state.key.id,
+      upstreamId: state.upstreamId,
+      endpoint: state.path,
+      model: state.model,
+      status: result.status ?? 0,
+      stream: state.stream,
+      promptTokens: tokens?.promptTokens ?? 0,
+      cachedTokens: tokens?.cachedTokens ?? 0,
+      completionTokens: tokens?.completionTokens ?? 0,
+      reasoningTokens: tokens?.reasoningTokens ?? 0,
+      costUsd,
+      priceMissing,
+      latencyMs: Math.round((performance.now() - started) * 1000) / 1000,
+      clientIp: state.clientIp,
+      errorCode: result.errorCode ?? null,
+    };
+    usage.record(record);
+  }
+
+  async function proxy(req: IncomingMessage, res: ServerResponse, state: RequestState, signal: AbortSignal): Promise<ForwardResult> {
+    const ts = now();
+    const normalized = normalizeRequestPath(req.url ?? '/');
+    state.path = normalized.path;
+    if (!normalized.path.startsWith('/v1/')) throw new KeywardenError('KW_NOT_FOUND');
+
+    const key = await authenticate(req.headers, deps.store.keys, deps.vault.pepper, ts);
+    state.key = key;
+    const compiled = scopes.get(key);
+    state.clientIp = clientIpOf(req.socket.remoteAddress ?? '', req.headers['x-forwarded-for']);
+    if (!compiled.ips.allows(state.clientIp)) throw new KeywardenError('KW_IP_NOT_ALLOWED');
+    const group = endpointGroupOf(normalized.path);
+    if (!compiled.allowsEndpoint(group)) throw new KeywardenError('KW_ENDPOINT_NOT_ALLOWED');
+
+    const maxBody = Math.min(config.server.maxBodyBytes, compiled.maxBodyBytes ?? Infinity);
+    const body = await readBody(req, maxBody);
+    const parsed: ParsedRequest = parseRequestBody(body, req.headers['content-type'], MODEL_BEARING_GROUPS.has(group));
+    // GET /v1/models/{id} names its model in the path.
+    const pathModel = group === 'models' ? decodeURIComponent(normalized.path.split('/')[3] ?? '') || null : null;
+    state.model = parsed.model ?? pathModel;
+    state.stream = parsed.stream;
+    if (state.model !== null && !compiled.models.allows(state.model)) {
+      throw new KeywardenError('KW_MODEL_NOT_ALLOWED', {
+        message: `This key may not use the model "${state.model}".`,
+        param: 'model',
+      });
+    }
+    if (state.model === null && key.scopes.models.length > 0 && MODEL_BEARING_GROUPS.has(group) && req.method === 'POST') {
+      throw new KeywardenError('KW_MODEL_REQUIRED', { param: 'model' });
+    }
+
+    const upstream = await upstreams.resolve(key.upstreamId);
+    state.upstreamId = upstream.record.id;
+
+    if (group === 'models' && pathModel === null && upstream.record.provider === 'azure') {
+      const ids = Object.keys(upstream.record.deployments).filter((id) => compiled.models.allows(id));
+      const payload = JSON.stringify(syntheticModelList(ids, Math.floor(ts / 1000)));
+      res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) });
+      res.end(payload);
+      return { status: 200, tokens: null, incomplete: false, streamedText: '', errorCode: null };
+    }
+
+    const upstreamKey = upstream.nextKey();
+    const target = upstreamTarget(upstream, normalized.path, normalized.search, state.model, upstreamKey);
+    let outBody: Buffer | string | null = body.length > 0 ? body : null;
+    let dropInjectedUsageChunk = false;
+    if (parsed.json) {
+      let changed = false;
+      const json = parsed.json;
+      if (parsed.stream && STREAM_USAGE_ENDPOINTS.has(normalized.path)) {
+        const options = (typeof json.stream_options === 'object' && json.stream_options !== null
+          ? json.stream_options
+          : {}) as Record<string, unknown>;
+        if (options.include_usage !== true) {
+          json.stream_options = { ...options, include_usage: true };
+          dropInjectedUsageChunk = true;
+          changed = true;
+        }
+      }
+      if (target.bodyModel !== null) {
+        json.model = target.bodyModel;
+        changed = true;
+      }
+      if (changed) outBody = JSON.stringify(json);
+    }
+
+    const headers = forwardRequestHeaders(req.headers);
+    Object.assign(headers, target.authHeaders);
+    return forward(
+      {
+        upstream,
+        method: req.method ?? 'GET',
+        path: target.path,
+        headers,
+        body: outBody,
+        signal,
+        connectRetries: config.upstream.connectRetries,
+        dropInjectedUsageChunk,
+        trackStreamText: false,
+        transformJson:
+          group === 'models' && pathModel === null && key.scopes.models.length > 0
+            ? (json) => filterModelList(json, compiled.models)
+            : undefined,
+      },
+      res,
+    );
+  }
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const started = performance.now();
+    const ts = now();
+    const state: RequestState = { key: null, path: req.url ?? '', model: null, stream: false, upstreamId: null, clientIp: '' };
+    const controller = new AbortController();
+    const onClose = (): void => {
+      if (!res.writableFinished) controller.abort();
+    };
+    res.on('close', onClose);
+    try {
+      const result = await proxy(req, res, state, controller.signal);
+      recordUsage(state, started, ts, result);
+    } catch (err) {
+      const error = sendError(res, err);
+      if (error.status >= 500) logger.error('request failed', { code: error.code, path: state.path, ...describeError(err) });
+      recordUsage(state, started, ts, { status: error.status, errorCode: error.apiCode });
+    } finally {
+      res.off('close', onClose);
+    }
+  }
+
+  return {
+    handle,
+    upstreams,
+    usage,
+    async close() {
+      await usage.close();
+      await upstreams.close();
+    },
+  };
+}

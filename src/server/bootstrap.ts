@@ -1,0 +1,61 @@
+import type { KeywardenConfig } from '../config/index.js';
+import { AdminTokenService } from '../admin/admin-tokens.js';
+import { UpstreamService } from '../admin/upstream-service.js';
+import { KeyService } from '../admin/key-service.js';
+import type { Logger } from '../log/logger.js';
+import { SqliteStore, type Store } from '../store/index.js';
+import { Vault } from '../vault/index.js';
+import { maskSecret } from '../keys/index.js';
+
+export const ADMIN_TOKEN_ENV = 'KEYWARDEN_ADMIN_TOKEN';
+export const OPENAI_KEY_ENV = 'OPENAI_API_KEY';
+
+export interface Services {
+  store: Store;
+  vault: Vault;
+  keys: KeyService;
+  upstreams: UpstreamService;
+  adminTokens: AdminTokenService;
+}
+
+export interface BootstrapNotice {
+  /** The bootstrap admin token, set only on the start that created it: the caller prints it once. */
+  createdAdminToken: string | null;
+  createdMasterKeyFile: boolean;
+  importedOpenAIKey: string | null;
+}
+
+/**
+ * Opens the store and vault, and performs first-start duties: the bootstrap admin token (or the operator's
+ * KEYWARDEN_ADMIN_TOKEN), and importing OPENAI_API_KEY as the default upstream when there is none yet.
+ */
+export async function bootstrap(
+  config: KeywardenConfig,
+  env: NodeJS.ProcessEnv,
+  now: () => number,
+  onUpstreamChange: () => Promise<void>,
+  logger: Logger,
+): Promise<{ services: Services; notice: BootstrapNotice }> {
+  const store = SqliteStore.open(config.dataDir);
+  const { vault, createdMasterKeyFile } = await Vault.open({ dataDir: config.dataDir, env, meta: store.meta });
+  const adminTokens = new AdminTokenService(store, vault.pepper, now);
+  const keys = new KeyService(store, vault.pepper, now);
+  const upstreams = new UpstreamService(store, vault, now, onUpstreamChange);
+
+  let createdAdminToken: string | null = null;
+  const fromEnv = env[ADMIN_TOKEN_ENV];
+  if (fromEnv) {
+    await adminTokens.ensure('env', fromEnv);
+  } else if ((await adminTokens.count()) === 0) {
+    createdAdminToken = (await adminTokens.issue('bootstrap')).token;
+  }
+
+  let importedOpenAIKey: string | null = null;
+  const openaiKey = env[OPENAI_KEY_ENV];
+  if (openaiKey && (await store.upstreams.list()).length === 0) {
+    await upstreams.add({ name: 'openai', provider: 'openai', keys: [openaiKey], default: true });
+    importedOpenAIKey = maskSecret(openaiKey);
+    logger.info('imported OPENAI_API_KEY into the vault as the default upstream', { key: importedOpenAIKey });
+  }
+  return { services: { store, vault, keys, upstreams, adminTokens }, notice: { createdAdminToken, createdMasterKeyFile, importedOpenAIKey } };
+}
