@@ -1,0 +1,74 @@
+import { describe, expect, it } from 'vitest';
+import { SseRelay } from './sse-relay.js';
+
+const chunk = (obj: unknown): string => `data: ${JSON.stringify(obj)}\n\n`;
+const delta = (content: string): string =>
+  chunk({ id: 'c1', object: 'chat.completion.chunk', choices: [{ index: 0, delta: { content } }], usage: null });
+const usageChunk = chunk({
+  id: 'c1',
+  object: 'chat.completion.chunk',
+  choices: [],
+  usage: { prompt_tokens: 11, completion_tokens: 2, total_tokens: 13, prompt_tokens_details: { cached_tokens: 3 } },
+});
+
+function run(input: string[], drop: boolean, trackText = true): { out: string[]; relay: SseRelay } {
+  const out: string[] = [];
+  const relay = new SseRelay({ dropInjectedUsageChunk: drop, trackText, scrub: (t) => t.replaceAll('SECRET', '[x]'), emit: (t) => out.push(t) });
+  for (const part of input) relay.push(Buffer.from(part));
+  relay.end();
+  return { out, relay };
+}
+
+describe('SseRelay', () => {
+  it('forwards each event as soon as it is complete, across arbitrary chunk boundaries', () => {
+    const stream = delta('Hel') + delta('lo') + 'data: [DONE]\n\n';
+    const pieces = [stream.slice(0, 7), stream.slice(7, 50), stream.slice(50)];
+    const { out, relay } = run(pieces, false);
+    expect(out.join('')).toBe(stream);
+    expect(out).toHaveLength(3);
+    expect(relay.outputText).toBe('Hello');
+  });
+
+  it('reads usage from the usage chunk and drops it only when the gateway injected it', () => {
+    const stream = delta('Hi') + usageChunk + 'data: [DONE]\n\n';
+    const dropped = run([stream], true);
+    expect(dropped.out.join('')).toBe(delta('Hi') + 'data: [DONE]\n\n');
+    expect(dropped.relay.meteredUsage).toEqual({ promptTokens: 11, cachedTokens: 3, completionTokens: 2, reasoningTokens: 0 });
+    const kept = run([stream], false);
+    expect(kept.out.join('')).toBe(stream);
+    expect(kept.relay.meteredUsage?.promptTokens).toBe(11);
+  });
+
+  it('reads usage from the Responses API completed event', () => {
+    const completed =
+      'event: response.completed\n' +
+      `data: ${JSON.stringify({ type: 'response.completed', response: { id: 'r', usage: { input_tokens: 5, output_tokens: 7, output_tokens_details: { reasoning_tokens: 4 } } } })}\n\n`;
+    const textDelta = `event: response.output_text.delta\ndata: ${JSON.stringify({ type: 'response.output_text.delta', delta: 'abc' })}\n\n`;
+    const { out, relay } = run([textDelta + completed], false);
+    expect(out.join('')).toBe(textDelta + completed);
+    expect(relay.meteredUsage).toEqual({ promptTokens: 5, cachedTokens: 0, completionTokens: 7, reasoningTokens: 4 });
+    expect(relay.outputText).toBe('abc');
+  });
+
+  it('handles CRLF framing, comments and a trailing event with no blank line', () => {
+    const { out } = run([': keep-alive\r\n\r\ndata: {"choices":[]}\r\n\r\n', 'data: [DONE]'], false);
+    expect(out).toEqual([': keep-alive\r\n\r\n', 'data: {"choices":[]}\r\n\r\n', 'data: [DONE]']);
+  });
+
+  it('scrubs every forwarded event and keeps multi-byte characters intact across chunk splits', () => {
+    const text = delta('héllo SECRET ✓');
+    const bytes = Buffer.from(text);
+    const out: string[] = [];
+    const relay = new SseRelay({ dropInjectedUsageChunk: false, trackText: true, scrub: (t) => t.replaceAll('SECRET', '[x]'), emit: (t) => out.push(t) });
+    for (let i = 0; i < bytes.length; i += 3) relay.push(bytes.subarray(i, i + 3));
+    relay.end();
+    expect(out.join('')).toBe(text.replace('SECRET', '[x]'));
+    expect(relay.outputText).toBe('héllo SECRET ✓');
+  });
+
+  it('does not parse content chunks when text tracking is off', () => {
+    const { relay } = run([delta('Hi') + usageChunk], true, false);
+    expect(relay.outputText).toBe('');
+    expect(relay.meteredUsage?.completionTokens).toBe(2);
+  });
+});
