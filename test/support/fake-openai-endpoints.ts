@@ -95,13 +95,15 @@ export const FAKE_MODELS: ReadonlyArray<{ id: string; created: number; owned_by:
   { id: 'omni-moderation-latest', created: 1731689265, owned_by: 'system' },
 ];
 
+const modelObject = (m: (typeof FAKE_MODELS)[number]) => ({ id: m.id, object: 'model', created: m.created, owned_by: m.owned_by });
+
 export function listModels(): Reply {
-  return json({ object: 'list', data: FAKE_MODELS.map((m) => ({ ...m, object: 'model' })) });
+  return json({ object: 'list', data: FAKE_MODELS.map(modelObject) });
 }
 
 export function retrieveModel(ctx: HandlerContext): Reply {
   const model = FAKE_MODELS.find((m) => m.id === ctx.param);
-  return model === undefined ? modelNotFoundReply(ctx.param ?? '') : json({ ...model, object: 'model' });
+  return model === undefined ? modelNotFoundReply(ctx.param ?? '') : json(modelObject(model));
 }
 
 export function uploadFile(ctx: HandlerContext): Reply {
