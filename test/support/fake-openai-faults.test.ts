@@ -109,8 +109,8 @@ describe('connection faults and timing', () => {
     expect(fake.lastRequest()?.status).toBeUndefined();
   });
 
-  it('resets the connection, and a closed port refuses it', async () => {
-    fake.queueBehavior({ type: 'reset' });
+  it('drops the connection, and a closed port refuses it', async () => {
+    fake.queueBehavior({ type: 'drop' });
     await expect(client.chat.completions.create(body)).rejects.toBeInstanceOf(OpenAI.APIConnectionError);
     const nowhere = new OpenAI({ apiKey: KEY, baseURL: await closedPortUrl(), maxRetries: 0 });
     await expect(nowhere.models.list()).rejects.toBeInstanceOf(OpenAI.APIConnectionError);

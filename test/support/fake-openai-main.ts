@@ -9,7 +9,7 @@ import { parseArgs } from 'node:util';
 import { startFakeOpenAI, type FakeBehavior } from './fake-openai.js';
 import { isObject } from './fake-openai-util.js';
 
-const BEHAVIOR_TYPES = new Set(['ok', 'error', 'html', 'hang', 'reset']);
+const BEHAVIOR_TYPES = new Set(['ok', 'error', 'html', 'hang', 'drop']);
 const NUMERIC_FIELDS = ['status', 'delayMs', 'chunkDelayMs', 'cutAfterChunks'];
 
 function parseBehavior(text: string): FakeBehavior {

@@ -35,7 +35,7 @@ export type FakeBehavior =
   /** Read the request, then never answer until the client gives up (for timeout tests). */
   | { type: 'hang' }
   /** Destroy the connection without any response ("socket hang up" / ECONNRESET). */
-  | { type: 'reset'; delayMs?: number };
+  | { type: 'drop'; delayMs?: number };
 
 export type OkBehavior = Extract<FakeBehavior, { type: 'ok' }>;
 

@@ -1,6 +1,6 @@
 // A local fake of the OpenAI API on 127.0.0.1, used by every gateway test and benchmark instead of the
 // network. It speaks OpenAI's real shapes (JSON, SSE, multipart, binary), records what it received, and
-// injects upstream faults on demand: see FakeBehavior and README-style notes on `startFakeOpenAI`.
+// injects upstream faults on demand. Usage and the fault catalogue: test/support/README.md.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { chatCompletions, legacyCompletions } from './fake-openai-chat.js';
@@ -211,7 +211,7 @@ export async function startFakeOpenAI(options: FakeOpenAIOptions = {}): Promise<
         // Hold the request open until the client (or close()) drops the connection.
         await new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
         return;
-      case 'reset':
+      case 'drop':
         if (await pause(current.delayMs ?? 0, signal)) req.socket.destroy();
         return;
       case 'html':
