@@ -1,0 +1,91 @@
+// POST /responses: the Response object, or the typed SSE event sequence (`event:` + `data:` lines, no
+// [DONE]) ending in response.completed, whose usage is what a gateway meters.
+import { generate, requireModel, type Generation } from './fake-openai-generation.js';
+import type { HandlerContext, Reply } from './fake-openai-types.js';
+import { collectText, int, newId, nowSeconds, str, textTokens } from './fake-openai-util.js';
+
+type Status = 'in_progress' | 'completed' | 'incomplete';
+
+function usageOf(gen: Generation): Record<string, unknown> {
+  return {
+    input_tokens: gen.promptTokens,
+    input_tokens_details: { cached_tokens: gen.cachedTokens },
+    output_tokens: gen.completionTokens,
+    output_tokens_details: { reasoning_tokens: gen.reasoningTokens },
+    total_tokens: gen.promptTokens + gen.completionTokens,
+  };
+}
+
+function textPart(text: string): Record<string, unknown> {
+  return { type: 'output_text', annotations: [], logprobs: [], text };
+}
+
+function message(id: string, status: Status, content: unknown[]): Record<string, unknown> {
+  return { id, type: 'message', status, content, role: 'assistant' };
+}
+
+export function responses(ctx: HandlerContext): Reply {
+  const model = requireModel(ctx);
+  if (typeof model !== 'string') return model;
+  const body = ctx.json;
+  const instructions = str(body.instructions) ?? null;
+  const promptTokens = Math.max(1, textTokens(collectText(body.input)) + textTokens(instructions ?? ''));
+  const gen = generate(ctx, model, promptTokens, int(body.max_output_tokens));
+  const finalStatus: Status = gen.finishReason === 'length' ? 'incomplete' : 'completed';
+  const usage = ctx.behavior.omitUsage === true ? null : usageOf(gen);
+  const responseId = newId('resp_');
+  const messageId = newId('msg_');
+  const createdAt = nowSeconds();
+
+  const responseObject = (status: Status, output: unknown[], withUsage: boolean): Record<string, unknown> => ({
+    id: responseId,
+    object: 'response',
+    created_at: createdAt,
+    status,
+    background: false,
+    error: null,
+    incomplete_details: status === 'incomplete' ? { reason: 'max_output_tokens' } : null,
+    instructions,
+    max_output_tokens: int(body.max_output_tokens) ?? null,
+    model: gen.model,
+    output,
+    parallel_tool_calls: true,
+    previous_response_id: str(body.previous_response_id) ?? null,
+    reasoning: { effort: null, summary: null },
+    service_tier: 'default',
+    store: body.store !== false,
+    temperature: typeof body.temperature === 'number' ? body.temperature : 1,
+    text: { format: { type: 'text' }, verbosity: 'medium' },
+    tool_choice: 'auto',
+    tools: [],
+    top_p: 1,
+    truncation: 'disabled',
+    usage: withUsage ? usage : null,
+    user: null,
+    metadata: body.metadata ?? {},
+  });
+
+  const finalMessage = message(messageId, finalStatus, [textPart(gen.text)]);
+  if (body.stream !== true) {
+    return { kind: 'json', status: 200, body: JSON.stringify(responseObject(finalStatus, [finalMessage], true)) };
+  }
+
+  const frames: string[] = [];
+  let sequence = 0;
+  const emit = (type: string, fields: Record<string, unknown>): void => {
+    frames.push(`event: ${type}\ndata: ${JSON.stringify({ type, sequence_number: sequence, ...fields })}\n\n`);
+    sequence += 1;
+  };
+  const at = { item_id: messageId, output_index: 0, content_index: 0 };
+  emit('response.created', { response: responseObject('in_progress', [], false) });
+  emit('response.in_progress', { response: responseObject('in_progress', [], false) });
+  emit('response.output_item.added', { output_index: 0, item: message(messageId, 'in_progress', []) });
+  emit('response.content_part.added', { ...at, part: textPart('') });
+  for (const delta of gen.deltas) emit('response.output_text.delta', { ...at, delta, logprobs: [] });
+  emit('response.output_text.done', { ...at, text: gen.text, logprobs: [] });
+  emit('response.content_part.done', { ...at, part: textPart(gen.text) });
+  emit('response.output_item.done', { output_index: 0, item: finalMessage });
+  const terminal = finalStatus === 'completed' ? 'response.completed' : 'response.incomplete';
+  emit(terminal, { response: responseObject(finalStatus, [finalMessage], true) });
+  return { kind: 'sse', frames };
+}
