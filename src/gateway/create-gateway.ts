@@ -40,9 +40,12 @@ export interface Gateway {
 
 /** Endpoint groups whose requests name a model; with a model allowlist they must name one explicitly. */
 const MODEL_BEARING_GROUPS = new Set(['chat', 'completions', 'responses', 'embeddings', 'moderations', 'images', 'audio']);
+export const REQUEST_ID_HEADER = 'x-keywarden-request-id';
 const STREAM_USAGE_ENDPOINTS = new Set(['/v1/chat/completions', '/v1/completions']);
 
 interface RequestState {
+  /** Usage record id, also sent to the client as x-keywarden-request-id for correlation. */
+  id: string;
   key: VirtualKeyRecord | null;
   path: string;
   model: string | null;
@@ -73,7 +76,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
     const priceMissing = tokens !== null && costUsd === null;
     if (priceMissing) logger.warn('no price for model; usage recorded with cost null', { model: state.model });
     const record: UsageRecord = {
-      id: randomUUID(),
+      id: state.id,
       ts,
       keyId: state.key.id,
       upstreamId: state.upstreamId,
@@ -182,10 +185,35 @@ export function createGateway(deps: GatewayDeps): Gateway {
     );
   }
 
+  /** One line per request when log.requests is on; off by default to keep the hot path lean. */
+  function logRequest(state: RequestState, started: number, status: number, errorCode: string | null): void {
+    if (!config.log.requests) return;
+    logger.info('request', {
+      id: state.id,
+      keyId: state.key?.id,
+      path: state.path,
+      model: state.model,
+      status,
+      errorCode,
+      clientIp: state.clientIp,
+      latencyMs: Math.round((performance.now() - started) * 1000) / 1000,
+    });
+  }
+
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const started = performance.now();
     const ts = now();
-    const state: RequestState = { key: null, path: req.url ?? '', model: null, stream: false, upstreamId: null, clientIp: '' };
+    const state: RequestState = {
+      id: randomUUID(),
+      key: null,
+      // Without the query string: clients sometimes put credentials there, and this value is logged.
+      path: (req.url ?? '').split('?', 1)[0] ?? '',
+      model: null,
+      stream: false,
+      upstreamId: null,
+      clientIp: '',
+    };
+    res.setHeader(REQUEST_ID_HEADER, state.id);
     const controller = new AbortController();
     const onClose = (): void => {
       if (!res.writableFinished) controller.abort();
@@ -193,11 +221,17 @@ export function createGateway(deps: GatewayDeps): Gateway {
     res.on('close', onClose);
     try {
       const result = await proxy(req, res, state, controller.signal);
+      if (result.status === 401 || result.status === 403) {
+        // The client's virtual key was valid, so the provider refused the vaulted key: an operator problem.
+        logger.warn('upstream refused the vaulted key', { upstreamId: state.upstreamId, status: result.status });
+      }
       recordUsage(state, started, ts, result);
+      logRequest(state, started, result.status, result.errorCode);
     } catch (err) {
       const error = sendError(res, err);
       if (error.status >= 500) logger.error('request failed', { code: error.code, path: state.path, ...describeError(err) });
       recordUsage(state, started, ts, { status: error.status, errorCode: error.apiCode });
+      logRequest(state, started, error.status, error.apiCode);
     } finally {
       res.off('close', onClose);
     }

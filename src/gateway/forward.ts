@@ -48,7 +48,7 @@ function errorCodeOf(err: unknown): string | undefined {
   return typeof code === 'string' ? code : undefined;
 }
 
-async function requestWithRetry(req: ForwardRequest): Promise<Awaited<ReturnType<UpstreamRuntime['pool']['request']>>> {
+export async function requestWithRetry(req: ForwardRequest): Promise<Awaited<ReturnType<UpstreamRuntime['pool']['request']>>> {
   for (let attempt = 0; ; attempt++) {
     try {
       return await req.upstream.pool.request({

@@ -1,14 +1,37 @@
 /**
- * The one function that turns a secret into something printable: its prefix plus its last 4 characters.
- * Everything that shows a secret (CLI, admin API, logs, scanner reports) goes through here.
- *
- * The prefix is the vendor marker, up to and including the last '-' or '_' within the first 12 characters
- * (`sk-proj-`, `kw_`, `hf_`), else the first 4 characters. Short strings reveal nothing.
+ * Vendor prefixes shown in masked output. Longest first, so `sk-proj-` wins over `sk-`. A list rather than a
+ * heuristic: random key bodies contain `-` and `_` too, and a heuristic would reveal part of the body.
+ */
+const KNOWN_PREFIXES = [
+  'sk-ant-admin01-',
+  'sk-ant-api03-',
+  'sk-svcacct-',
+  'sk-or-v1-',
+  'sk-admin-',
+  'sk-proj-',
+  'api_org_',
+  'tgp_v1_',
+  'kwadm_',
+  'nvapi-',
+  'pplx-',
+  'gsk_',
+  'csk-',
+  'xai-',
+  'AIza',
+  'sk-',
+  'kw_',
+  'hf_',
+  'r8_',
+  'fw_',
+];
+
+/**
+ * The one function that turns a secret into something printable: its vendor prefix (or first 4 characters)
+ * plus its last 4 characters. Everything that shows a secret (CLI, admin API, logs, scanner reports) goes
+ * through here. Short strings reveal nothing.
  */
 export function maskSecret(secret: string): string {
   if (secret.length < 16) return '****';
-  const head = secret.slice(0, 12);
-  const cut = Math.max(head.lastIndexOf('-'), head.lastIndexOf('_'));
-  const prefix = cut >= 1 ? secret.slice(0, cut + 1) : secret.slice(0, 4);
+  const prefix = KNOWN_PREFIXES.find((p) => secret.startsWith(p)) ?? secret.slice(0, 4);
   return `${prefix}…${secret.slice(-4)}`;
 }

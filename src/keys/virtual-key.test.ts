@@ -68,6 +68,9 @@ describe('maskSecret', () => {
     expect(maskSecret(key)).toBe(`kw_…${key.slice(-4)}`);
     expect(maskSecret('sk-proj-abcdefghijklmnopqrstuvwxyz1234')).toBe('sk-proj-…1234');
     expect(maskSecret('AIzaSyA1234567890abcdefghijklmnopqrstu')).toBe('AIza…rstu');
+    // Separators inside a random body are not mistaken for part of the prefix.
+    expect(maskSecret('sk-proj-z_Ab-cdefghijklmnopqrstuvwxyz')).toBe('sk-proj-…wxyz');
+    expect(maskSecret('0123456789abcdef0123456789abcdef')).toBe('0123…cdef');
   });
 
   it('reveals nothing of short strings', () => {

@@ -88,7 +88,7 @@ export class SqliteUsageRepository implements UsageRepository {
     this.insertMany_ = db.transaction((records: readonly UsageRecord[]) => {
       for (const record of records) insert.run(toRow(record));
     });
-    this.listStmt = db.prepare<ReturnType<typeof bind>, UsageRow>(`SELECT * FROM usage ${FILTER} ORDER BY ts, id`);
+    this.listStmt = db.prepare<ReturnType<typeof bind>, UsageRow>(`SELECT * FROM usage ${FILTER} ORDER BY ts, rowid`);
     this.summaryStmt = db.prepare<ReturnType<typeof bind>, UsageSummaryRow>(
       `SELECT key_id AS keyId, model, strftime('%Y-%m-%d', ts / 1000, 'unixepoch') AS day,
         COUNT(*) AS requests, SUM(status >= 400) AS errors,

@@ -1,0 +1,103 @@
+import OpenAI from 'openai';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startHarness, type Harness } from '../support/gateway-harness.js';
+
+let h: Harness;
+beforeAll(async () => {
+  h = await startHarness();
+});
+afterAll(() => h.close());
+
+const chat = (client: OpenAI): Promise<unknown> =>
+  client.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }] });
+
+async function expectApiError(promise: Promise<unknown>, cls: abstract new (...args: never[]) => Error, code: string): Promise<void> {
+  const err = await promise.then(
+    () => null,
+    (e: unknown) => e,
+  );
+  expect(err).toBeInstanceOf(cls);
+  expect((err as InstanceType<typeof OpenAI.APIError>).code).toBe(code);
+}
+
+describe('virtual key lifecycle', () => {
+  it('shows the secret once, stores only its hash, and lists it masked', async () => {
+    const { id, key } = await h.createKey({ name: 'shown-once' });
+    expect(key).toMatch(/^kw_[0-9A-Za-z]{38}$/);
+    const shown = await h.admin<Record<string, unknown>>('GET', `/keys/${id}`);
+    expect(shown.body.display).toBe(`kw_…${key.slice(-4)}`);
+    expect(JSON.stringify(shown.body)).not.toContain(key);
+    expect(JSON.stringify((await h.admin('GET', '/keys')).body)).not.toContain(key);
+  });
+
+  it('revocation takes effect on the very next request', async () => {
+    const { id, key } = await h.createKey();
+    const client = h.client(key);
+    await chat(client);
+    expect((await h.admin('POST', `/keys/${id}/revoke`, {})).status).toBe(200);
+    await expectApiError(chat(client), OpenAI.AuthenticationError, 'key_revoked');
+    expect((await h.admin<{ status: string }>('GET', `/keys/${id}`)).body.status).toBe('revoked');
+  });
+
+  it('rotation with no grace stops the old secret at once', async () => {
+    const { id, key } = await h.createKey();
+    const rotated = await h.admin<{ key: string; id: string }>('POST', `/keys/${id}/rotate`, {});
+    expect(rotated.body.id).toBe(id);
+    expect(rotated.body.key).not.toBe(key);
+    await expectApiError(chat(h.client(key)), OpenAI.AuthenticationError, 'invalid_api_key');
+    await chat(h.client(rotated.body.key));
+  });
+
+  it('rotation with a grace period keeps the old secret working until it ends', async () => {
+    const { id, key } = await h.createKey();
+    const rotated = await h.admin<{ key: string; previous_secret_valid_until: string }>('POST', `/keys/${id}/rotate`, { grace: '1h' });
+    expect(rotated.body.previous_secret_valid_until).not.toBeNull();
+    await chat(h.client(key));
+    await chat(h.client(rotated.body.key));
+    h.clock.advance(60 * 60 * 1000 + 1);
+    await expectApiError(chat(h.client(key)), OpenAI.AuthenticationError, 'invalid_api_key');
+    await chat(h.client(rotated.body.key));
+  });
+
+  it('expires at expires_at', async () => {
+    const { id, key } = await h.createKey({ expires: '2h' });
+    await chat(h.client(key));
+    h.clock.advance(2 * 60 * 60 * 1000);
+    await expectApiError(chat(h.client(key)), OpenAI.AuthenticationError, 'key_expired');
+    expect((await h.admin<{ status: string }>('GET', `/keys/${id}`)).body.status).toBe('expired');
+  });
+
+  it('updates scopes, which apply to the next request', async () => {
+    const { id, key } = await h.createKey();
+    await chat(h.client(key));
+    const updated = await h.admin<{ models: string[] }>('PATCH', `/keys/${id}`, { models: ['gpt-4.1*'] });
+    expect(updated.body.models).toEqual(['gpt-4.1*']);
+    await expectApiError(chat(h.client(key)), OpenAI.PermissionDeniedError, 'model_not_allowed');
+  });
+
+  it('rejects made-up and mistyped keys without a database lookup, as invalid_api_key', async () => {
+    const { key } = await h.createKey();
+    const typo = `${key.slice(0, 10)}${key[10] === 'a' ? 'b' : 'a'}${key.slice(11)}`;
+    await expectApiError(chat(h.client(typo)), OpenAI.AuthenticationError, 'invalid_api_key');
+    await expectApiError(chat(h.client('sk-proj-not-a-virtual-key')), OpenAI.AuthenticationError, 'invalid_api_key');
+  });
+
+  it('validates admin input and reports every problem', async () => {
+    const res = await h.admin<{ error: { code: string; message: string } }>('POST', '/keys', {
+      name: '',
+      endpoints: ['Chat!'],
+      ip_allowlist: ['10.0.0.0/99'],
+      expires: 'whenever',
+      bogus: 1,
+    });
+    expect(res.status).toBe(400);
+    expect(res.body.error.code).toBe('validation_failed');
+    for (const field of ['name', 'endpoints', 'ip_allowlist', 'expires', 'bogus']) expect(res.body.error.message).toContain(field);
+  });
+
+  it('refuses admin calls without a valid admin token', async () => {
+    const res = await fetch(`${h.server.url}/admin/v1/keys`, { headers: { authorization: 'Bearer kwadm_wrong' } });
+    expect(res.status).toBe(401);
+    expect(((await res.json()) as { error: { code: string } }).error.code).toBe('invalid_admin_token');
+  });
+});

@@ -1,0 +1,120 @@
+import OpenAI from 'openai';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startHarness, type Harness } from '../support/gateway-harness.js';
+
+let h: Harness;
+beforeAll(async () => {
+  h = await startHarness({ config: { server: { trustedProxies: ['127.0.0.1'] } } });
+});
+afterAll(() => h.close());
+
+async function errorOf(promise: Promise<unknown>): Promise<InstanceType<typeof OpenAI.APIError>> {
+  const err = await promise.then(
+    () => null,
+    (e: unknown) => e,
+  );
+  expect(err).toBeInstanceOf(OpenAI.APIError);
+  return err as InstanceType<typeof OpenAI.APIError>;
+}
+
+describe('scopes', () => {
+  it('allows only models matching the key globs, for JSON and multipart bodies', async () => {
+    const { key } = await h.createKey({ models: ['gpt-4o-mini', 'gpt-4.1*', 'whisper-1'] });
+    const client = h.client(key);
+    await client.chat.completions.create({ model: 'gpt-4.1-nano', messages: [{ role: 'user', content: 'x' }] });
+    await client.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'x' }] });
+    const denied = await errorOf(client.chat.completions.create({ model: 'gpt-4o', messages: [{ role: 'user', content: 'x' }] }));
+    expect(denied).toBeInstanceOf(OpenAI.PermissionDeniedError);
+    expect(denied.code).toBe('model_not_allowed');
+    expect(denied.status).toBe(403);
+    const audio = await errorOf(
+      client.audio.transcriptions.create({ model: 'gpt-4o-transcribe', file: await OpenAI.toFile(Buffer.alloc(10), 'a.wav') }),
+    );
+    expect(audio.code).toBe('model_not_allowed');
+    const count = h.fake.requestCount;
+    // A body without a model cannot slip past a model allowlist.
+    const raw = await fetch(`${h.server.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ messages: [] }),
+    });
+    expect(raw.status).toBe(400);
+    expect(h.fake.requestCount).toBe(count);
+  });
+
+  it('lists only the models the key may use', async () => {
+    const { key } = await h.createKey({ models: ['gpt-4o*'] });
+    const ids: string[] = [];
+    for await (const model of await h.client(key).models.list()) ids.push(model.id);
+    expect(ids.length).toBeGreaterThan(0);
+    expect(ids.every((id) => id.startsWith('gpt-4o'))).toBe(true);
+    const unrestricted = await h.createKey();
+    const all: string[] = [];
+    for await (const model of await h.client(unrestricted.key).models.list()) all.push(model.id);
+    expect(all.length).toBeGreaterThan(ids.length);
+    const retrieve = await errorOf(h.client(key).models.retrieve('dall-e-3'));
+    expect(retrieve.code).toBe('model_not_allowed');
+    expect((await h.client(key).models.retrieve('gpt-4o')).id).toBe('gpt-4o');
+  });
+
+  it('keeps dangerous endpoint groups off unless granted', async () => {
+    const { key } = await h.createKey();
+    const client = h.client(key);
+    const fineTune = await errorOf(client.fineTuning.jobs.create({ model: 'gpt-4o-mini', training_file: 'file-abc' }));
+    expect(fineTune).toBeInstanceOf(OpenAI.PermissionDeniedError);
+    expect(fineTune.code).toBe('endpoint_not_allowed');
+    const files = await errorOf(client.files.create({ file: await OpenAI.toFile(Buffer.from('{}'), 'a.jsonl'), purpose: 'fine-tune' }));
+    expect(files.code).toBe('endpoint_not_allowed');
+    for (const route of ['/batches', '/assistants', '/vector_stores', '/uploads', '/realtime/sessions', '/containers']) {
+      const res = await fetch(`${h.server.url}/v1${route}`, { method: 'POST', headers: { authorization: `Bearer ${key}` }, body: '{}' });
+      expect(res.status, route).toBe(403);
+    }
+
+    const granted = await h.createKey({ endpoints: ['chat', 'fine_tuning', 'files'] });
+    const job = await h.client(granted.key).fineTuning.jobs.create({ model: 'gpt-4o-mini', training_file: 'file-abc' });
+    expect(job.object).toBe('fine_tuning.job');
+    const chatOnly = await errorOf(h.client(granted.key).embeddings.create({ model: 'text-embedding-3-small', input: 'x' }));
+    expect(chatOnly.code).toBe('endpoint_not_allowed');
+  });
+
+  it('cannot reach a denied route through path traversal', async () => {
+    const { key } = await h.createKey({ endpoints: ['chat'] });
+    for (const path of ['/v1/chat/../fine_tuning/jobs', '/v1/chat/%2e%2e/fine_tuning/jobs', '/v1/chat/%2E%2E%2Ffine_tuning/jobs']) {
+      const before = h.fake.requestCount;
+      const res = await fetch(`${h.server.url}${path}`, { method: 'POST', headers: { authorization: `Bearer ${key}` }, body: '{}' });
+      expect(res.status, path).toBe(403);
+      expect(h.fake.requestCount).toBe(before);
+    }
+  });
+
+  it('enforces the IP allowlist, honouring X-Forwarded-For only from trusted proxies', async () => {
+    const { key } = await h.createKey({ ip_allowlist: ['203.0.113.0/24', '2001:db8::/32'] });
+    const call = (xff?: string): Promise<Response> =>
+      fetch(`${h.server.url}/v1/chat/completions`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json', ...(xff ? { 'x-forwarded-for': xff } : {}) },
+        body: JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'x' }] }),
+      });
+    const direct = await call();
+    expect(direct.status).toBe(403);
+    expect(((await direct.json()) as { error: { code: string } }).error.code).toBe('ip_not_allowed');
+    expect((await call('203.0.113.9')).status).toBe(200);
+    expect((await call('2001:db8::7')).status).toBe(200);
+    expect((await call('198.51.100.1')).status).toBe(403);
+    // A forged leftmost hop does not help: the rightmost untrusted address is the client.
+    expect((await call('203.0.113.9, 198.51.100.1')).status).toBe(403);
+
+    const sdkDenied = await errorOf(h.client(key).chat.completions.create({ model: 'gpt-4o-mini', messages: [] }));
+    expect(sdkDenied).toBeInstanceOf(OpenAI.PermissionDeniedError);
+    expect(sdkDenied.code).toBe('ip_not_allowed');
+  });
+
+  it('caps the request body size per key', async () => {
+    const { key } = await h.createKey({ max_body_bytes: 2000 });
+    const client = h.client(key);
+    await client.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'small' }] });
+    const big = await errorOf(client.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'x'.repeat(5000) }] }));
+    expect(big.status).toBe(413);
+    expect(big.code).toBe('request_too_large');
+  });
+});
