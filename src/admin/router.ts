@@ -3,6 +3,7 @@ import type { z } from 'zod';
 import { formatIssues } from '../config/index.js';
 import { KeywardenError, asKeywardenError, toOpenAIError } from '../errors/index.js';
 import { describeError, type Logger } from '../log/logger.js';
+import type { Limiter } from '../limits/limiter.js';
 import type { Store, UsageQuery } from '../store/index.js';
 import type { AdminTokenService } from './admin-tokens.js';
 import type { KeyService } from './key-service.js';
@@ -15,6 +16,7 @@ export interface AdminDeps {
   keys: KeyService;
   upstreams: UpstreamService;
   adminTokens: AdminTokenService;
+  limiter: Limiter;
   logger: Logger;
   now: () => number;
 }
@@ -71,7 +73,11 @@ export function createAdminApp(deps: AdminDeps): Hono<Env> {
     const issued = await deps.keys.create(await parseBody(c, createKeySchema));
     return c.json({ ...keyView(issued.record, deps.now()), key: issued.secret }, 201);
   });
-  app.get('/keys/:id', async (c) => c.json(keyView(await deps.keys.get(c.req.param('id')), deps.now())));
+  app.get('/keys/:id', async (c) => {
+    const key = await deps.keys.get(c.req.param('id'));
+    const now = deps.now();
+    return c.json({ ...keyView(key, now), budgets: await deps.limiter.budgetStatus(key, now) });
+  });
   app.patch('/keys/:id', async (c) => {
     const record = await deps.keys.update(c.req.param('id'), await parseBody(c, updateKeySchema));
     return c.json(keyView(record, deps.now()));

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { KNOWN_ENDPOINT_GROUPS, isValidRange } from '../policy/index.js';
+import { keyLimitsSchema } from '../limits/schema.js';
 import { parseDuration } from '../util/duration.js';
 
 const endpointGroup = z
@@ -30,7 +31,8 @@ const scopeFields = {
   expires: expires.optional(),
   upstream: z.string().min(1).nullable().optional(),
   metadata: z.record(z.string(), z.string().max(500)).optional(),
-  limits: z.record(z.string(), z.unknown()).optional(),
+  /** Replaces the key's limits as a whole; see limits/schema.ts. */
+  limits: keyLimitsSchema.optional(),
 };
 
 export const createKeySchema = z.object({ name: z.string().min(1).max(200), ...scopeFields }).strict();

@@ -58,6 +58,18 @@ export const ERROR_CODES = {
     'max_tokens_required',
     'This key requires max_tokens (or max_completion_tokens / max_output_tokens) on every request.',
   ),
+  KW_OUTPUT_CAP_EXCEEDED: spec(
+    400,
+    'invalid_request_error',
+    'max_tokens_exceeded',
+    'The requested output cap exceeds the maximum this key allows per request.',
+  ),
+  KW_PRICE_UNKNOWN: spec(
+    403,
+    'permission_error',
+    'cost_not_bounded',
+    'This key has a budget, and the cost of this request cannot be bounded in advance.',
+  ),
   KW_ADMIN_UNAUTHORIZED: spec(401, 'invalid_request_error', 'invalid_admin_token', 'Invalid or missing admin token.'),
   KW_VALIDATION: spec(400, 'invalid_request_error', 'validation_failed', 'The input is invalid.'),
   KW_CONFLICT: spec(409, 'invalid_request_error', 'conflict', 'The resource already exists.'),

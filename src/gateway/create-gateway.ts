@@ -6,8 +6,10 @@ import { KeywardenError } from '../errors/index.js';
 import { describeError, type Logger } from '../log/logger.js';
 import { createClientIpResolver, endpointGroupOf } from '../policy/index.js';
 import type { PriceTable } from '../pricing/index.js';
-import type { Store, UsageRecord, VirtualKeyRecord } from '../store/index.js';
+import type { Store, VirtualKeyRecord } from '../store/index.js';
 import type { Vault } from '../vault/index.js';
+import { Limiter, type Admission } from '../limits/limiter.js';
+import { MemoryLimitsBackend } from '../limits/memory-backend.js';
 import { authenticate } from './authenticate.js';
 import { forward, type ForwardResult } from './forward.js';
 import { forwardRequestHeaders } from './headers.js';
@@ -19,6 +21,7 @@ import { sendError } from './send-error.js';
 import { UpstreamRegistry } from './upstream-registry.js';
 import { upstreamTarget } from './upstream-target.js';
 import { UsageRecorder } from './usage-recorder.js';
+import type { MeteredTokens } from './usage-parse.js';
 
 export interface GatewayDeps {
   store: Store;
@@ -35,6 +38,7 @@ export interface Gateway {
   handle(req: IncomingMessage, res: ServerResponse): Promise<void>;
   readonly upstreams: UpstreamRegistry;
   readonly usage: UsageRecorder;
+  readonly limiter: Limiter;
   close(): Promise<void>;
 }
 
@@ -52,6 +56,8 @@ interface RequestState {
   stream: boolean;
   upstreamId: string | null;
   clientIp: string;
+  /** Limits admission to settle when the request ends, however it ends. */
+  admission: Admission | null;
 }
 
 export function createGateway(deps: GatewayDeps): Gateway {
@@ -67,22 +73,28 @@ export function createGateway(deps: GatewayDeps): Gateway {
     onError: (err) => logger.error('usage flush failed; records kept for retry', describeError(err)),
   });
   const scopes = new ScopeCache();
+  const limiter = new Limiter(new MemoryLimitsBackend(deps.store.spend), deps.prices);
   const clientIpOf = createClientIpResolver(config.server.trustedProxies);
 
-  function recordUsage(state: RequestState, started: number, ts: number, result: Partial<ForwardResult>): void {
+  function recordUsage(
+    state: RequestState,
+    started: number,
+    ts: number,
+    outcome: { status: number; errorCode: string | null; tokens: MeteredTokens | null; costUsd?: number | null },
+  ): void {
     if (!state.key) return;
-    const tokens = result.tokens ?? null;
-    const costUsd = tokens ? deps.prices.costOf(state.model, tokens) : 0;
+    const tokens = outcome.tokens;
+    const costUsd = outcome.costUsd !== undefined ? outcome.costUsd : tokens ? deps.prices.costOf(state.model, tokens) : 0;
     const priceMissing = tokens !== null && costUsd === null;
     if (priceMissing) logger.warn('no price for model; usage recorded with cost null', { model: state.model });
-    const record: UsageRecord = {
+    usage.record({
       id: state.id,
       ts,
       keyId: state.key.id,
       upstreamId: state.upstreamId,
       endpoint: state.path,
       model: state.model,
-      status: result.status ?? 0,
+      status: outcome.status,
       stream: state.stream,
       promptTokens: tokens?.promptTokens ?? 0,
       cachedTokens: tokens?.cachedTokens ?? 0,
@@ -92,9 +104,28 @@ export function createGateway(deps: GatewayDeps): Gateway {
       priceMissing,
       latencyMs: Math.round((performance.now() - started) * 1000) / 1000,
       clientIp: state.clientIp,
-      errorCode: result.errorCode ?? null,
-    };
-    usage.record(record);
+      errorCode: outcome.errorCode,
+    });
+  }
+
+  /** Settles limits (if any) and records usage with the same token counts and cost. */
+  async function finish(state: RequestState, started: number, ts: number, outcome: Omit<ForwardResult, 'status'> & { status: number }): Promise<void> {
+    if (state.admission) {
+      const admission = state.admission;
+      state.admission = null;
+      try {
+        const settled = await limiter.settle(
+          admission,
+          { status: outcome.status, tokens: outcome.tokens, streamedText: outcome.streamedText, incomplete: outcome.incomplete },
+          now(),
+        );
+        recordUsage(state, started, ts, { status: outcome.status, errorCode: outcome.errorCode, tokens: settled.tokens, costUsd: settled.costUsd });
+        return;
+      } catch (err) {
+        logger.error('limits settlement failed; open reservation stays on the ledger for reconciliation', describeError(err));
+      }
+    }
+    recordUsage(state, started, ts, { status: outcome.status, errorCode: outcome.errorCode, tokens: outcome.tokens });
   }
 
   async function proxy(req: IncomingMessage, res: ServerResponse, state: RequestState, signal: AbortSignal): Promise<ForwardResult> {
@@ -131,6 +162,8 @@ export function createGateway(deps: GatewayDeps): Gateway {
     const upstream = await upstreams.resolve(key.upstreamId);
     state.upstreamId = upstream.record.id;
 
+    state.admission = await limiter.admit({ key, path: normalized.path, model: state.model, json: parsed.json, bodyBytes: body.length, now: ts });
+
     if (group === 'models' && pathModel === null && upstream.record.provider === 'azure') {
       const ids = Object.keys(upstream.record.deployments).filter((id) => compiled.models.allows(id));
       const payload = JSON.stringify(syntheticModelList(ids, Math.floor(ts / 1000)));
@@ -160,6 +193,10 @@ export function createGateway(deps: GatewayDeps): Gateway {
         json.model = target.bodyModel;
         changed = true;
       }
+      if (state.admission?.inject) {
+        json[state.admission.inject.field] = state.admission.inject.value;
+        changed = true;
+      }
       if (changed) outBody = JSON.stringify(json);
     }
 
@@ -175,7 +212,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
         signal,
         connectRetries: config.upstream.connectRetries,
         dropInjectedUsageChunk,
-        trackStreamText: false,
+        trackStreamText: state.admission?.trackStreamText ?? false,
         transformJson:
           group === 'models' && pathModel === null && key.scopes.models.length > 0
             ? (json) => filterModelList(json, compiled.models)
@@ -212,6 +249,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
       stream: false,
       upstreamId: null,
       clientIp: '',
+      admission: null,
     };
     res.setHeader(REQUEST_ID_HEADER, state.id);
     const controller = new AbortController();
@@ -225,12 +263,12 @@ export function createGateway(deps: GatewayDeps): Gateway {
         // The client's virtual key was valid, so the provider refused the vaulted key: an operator problem.
         logger.warn('upstream refused the vaulted key', { upstreamId: state.upstreamId, status: result.status });
       }
-      recordUsage(state, started, ts, result);
+      await finish(state, started, ts, result);
       logRequest(state, started, result.status, result.errorCode);
     } catch (err) {
       const error = sendError(res, err);
       if (error.status >= 500) logger.error('request failed', { code: error.code, path: state.path, ...describeError(err) });
-      recordUsage(state, started, ts, { status: error.status, errorCode: error.apiCode });
+      await finish(state, started, ts, { status: error.status, errorCode: error.apiCode, tokens: null, incomplete: false, streamedText: '' });
       logRequest(state, started, error.status, error.apiCode);
     } finally {
       res.off('close', onClose);
@@ -241,6 +279,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
     handle,
     upstreams,
     usage,
+    limiter,
     async close() {
       await usage.close();
       await upstreams.close();

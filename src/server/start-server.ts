@@ -38,7 +38,9 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     logger,
     now,
   });
-  const admin = createAdminApp({ ...services, logger, now });
+  const reconciled = await services.store.spend.reconcileOpenReservations();
+  if (reconciled > 0) logger.warn('charged open budget reservations left by an unclean shutdown', { reservations: reconciled });
+  const admin = createAdminApp({ ...services, limiter: gateway.limiter, logger, now });
   let ready = false;
   const server = createHttpServer({ gateway, admin, isReady: () => ready });
   await new Promise<void>((resolve, reject) => {

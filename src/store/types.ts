@@ -170,8 +170,38 @@ export interface MetaRepository {
   set(name: string, value: string): Promise<void>;
 }
 
+export interface ReservationRecord {
+  id: string;
+  keyId: string;
+  usd: number;
+  periodKeys: string[];
+  createdAt: number;
+}
+
+export interface SpendSettlement {
+  /** The reservation this closes; null for spend that had no reservation. */
+  reservationId: string | null;
+  keyId: string;
+  periodKeys: string[];
+  usd: number;
+}
+
+/**
+ * The durable spend ledger behind budgets. Writes are group-committed and fsynced; a reservation is durable
+ * before its request is forwarded, so a crash leaves a trail that reconciliation can charge.
+ */
+export interface SpendRepository {
+  /** Settled spend per period key for one virtual key. */
+  spentFor(keyId: string): Promise<Record<string, number>>;
+  reserve(reservation: ReservationRecord): Promise<void>;
+  settle(settlement: SpendSettlement): Promise<void>;
+  /** Crash recovery: charges every still-open reservation in full and closes it. Returns how many there were. */
+  reconcileOpenReservations(): Promise<number>;
+}
+
 export interface Store {
   readonly keys: KeyRepository;
+  readonly spend: SpendRepository;
   readonly upstreams: UpstreamRepository;
   readonly usage: UsageRepository;
   readonly adminTokens: AdminTokenRepository;

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { KeywardenError } from '../../errors/index.js';
+import { parseBudget, parseModelRule, type KeyLimits, type ModelRule } from '../../limits/schema.js';
 import { AdminClient } from '../admin-client.js';
 import { writeJson, writeLine, type CliIo } from '../io.js';
 import { renderTable } from '../table.js';
@@ -9,6 +10,16 @@ type KeyView = Record<string, unknown> & { id: string; name: string; display: st
 const list = (value: string): string[] => value.split(',').map((s) => s.trim()).filter(Boolean);
 
 interface ScopeFlags {
+  rpm?: string;
+  rpd?: string;
+  tpm?: string;
+  concurrency?: string;
+  maxOutputTokens?: string;
+  budget?: string[];
+  modelRule?: ModelRule[];
+  denyModel?: ModelRule[];
+  timeZone?: string;
+  outputCap?: string;
   name?: string;
   models?: string;
   endpoints?: string;
@@ -19,8 +30,10 @@ interface ScopeFlags {
   json?: boolean;
 }
 
-function scopeBody(flags: ScopeFlags): Record<string, unknown> {
+function scopeBody(flags: ScopeFlags, currentLimits: KeyLimits): Record<string, unknown> {
   const body: Record<string, unknown> = {};
+  const limits = limitsFrom(flags, currentLimits);
+  if (limits !== undefined) body.limits = limits;
   if (flags.name !== undefined) body.name = flags.name;
   if (flags.models !== undefined) body.models = list(flags.models);
   if (flags.endpoints !== undefined) body.endpoints = list(flags.endpoints);
@@ -35,8 +48,62 @@ function scopeBody(flags: ScopeFlags): Record<string, unknown> {
   return body;
 }
 
+function positive(value: string | undefined, flag: string): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n <= 0) throw new KeywardenError('KW_USAGE', { message: `${flag} takes a positive whole number` });
+  return n;
+}
+
+/** Limits named on the command line, merged over `base` (the key's current limits on update). */
+function limitsFrom(flags: ScopeFlags, base: KeyLimits): KeyLimits | undefined {
+  const next: KeyLimits = { ...base };
+  const set = <K extends keyof KeyLimits>(name: K, value: KeyLimits[K] | undefined): void => {
+    if (value !== undefined) next[name] = value;
+  };
+  set('rpm', positive(flags.rpm, '--rpm'));
+  set('rpd', positive(flags.rpd, '--rpd'));
+  set('tpm', positive(flags.tpm, '--tpm'));
+  set('concurrency', positive(flags.concurrency, '--concurrency'));
+  set('max_output_tokens', positive(flags.maxOutputTokens, '--max-output-tokens'));
+  if (flags.budget) {
+    next.budgets = flags.budget.map((text) => {
+      const budget = parseBudget(text);
+      if (!budget) throw new KeywardenError('KW_USAGE', { message: `--budget takes AMOUNT/PERIOD (day, week, month, lifetime), got "${text}"` });
+      return budget;
+    });
+  }
+  // Both options fill the same ordered array (see withScopeFlags).
+  const rules = flags.modelRule ?? flags.denyModel;
+  if (rules) next.model_rules = rules;
+  set('time_zone', flags.timeZone);
+  if (flags.outputCap !== undefined) {
+    if (flags.outputCap !== 'inject' && flags.outputCap !== 'reject') throw new KeywardenError('KW_USAGE', { message: '--output-cap takes inject or reject' });
+    next.output_cap = flags.outputCap;
+  }
+  return JSON.stringify(next) === JSON.stringify(base) ? undefined : next;
+}
+
 function withScopeFlags(command: Command): Command {
+  // --model-rule and --deny-model append to one list in command-line order, because the first match wins.
+  const rules: ModelRule[] = [];
+  const addRule = (kind: 'limit' | 'deny') => (value: string): ModelRule[] => {
+    const rule = kind === 'deny' ? { match: value, deny: true } : parseModelRule(value);
+    if (!rule) throw new KeywardenError('KW_USAGE', { message: `--model-rule takes GLOB:rpm=N[,rpd=N][,tpm=N], got "${value}"` });
+    rules.push(rule);
+    return rules;
+  };
   return command
+    .option('--rpm <n>', 'requests per minute')
+    .option('--rpd <n>', 'requests per day')
+    .option('--tpm <n>', 'tokens per minute')
+    .option('--concurrency <n>', 'requests in flight at once')
+    .option('--max-output-tokens <n>', 'maximum output tokens per request')
+    .option('--budget <amount/period>', 'USD budget, e.g. 5/day or 100/month (repeatable)', (v: string, prev: string[] = []) => [...prev, v])
+    .option('--model-rule <glob:limits>', "per-model limits, e.g. 'gpt-4*:rpm=10' (repeatable, first match wins)", addRule('limit'))
+    .option('--deny-model <glob>', "deny models, e.g. 'dall-e*' (repeatable)", addRule('deny'))
+    .option('--time-zone <iana>', 'time zone for budget periods (default UTC)')
+    .option('--output-cap <mode>', 'no max_tokens on a budgeted request: inject (default) or reject')
     .option('--models <globs>', "allowed models, comma-separated globs (e.g. 'gpt-4o-mini,gpt-4.1*')")
     .option('--endpoints <groups>', 'allowed endpoint groups, comma-separated (e.g. chat,embeddings)')
     .option('--ip <cidr>', 'allowed client network (repeatable or comma-separated)', (v: string, prev: string[] = []) => [...prev, v])
@@ -58,6 +125,18 @@ function printKey(io: CliIo, key: KeyView): void {
     ['expires', key.expires_at ?? 'never'],
     ['created', key.created_at],
   ];
+  const limits = key.limits as KeyLimits;
+  const rateParts = (['rpm', 'rpd', 'tpm', 'concurrency', 'max_output_tokens'] as const)
+    .filter((name) => limits[name] !== undefined)
+    .map((name) => `${name}=${limits[name]}`);
+  if (rateParts.length > 0) rows.push(['limits', rateParts.join(' ')]);
+  for (const rule of limits.model_rules ?? []) {
+    rows.push(['model rule', rule.deny ? `${rule.match}: deny` : `${rule.match}: ${(['rpm', 'rpd', 'tpm'] as const).filter((n) => rule[n]).map((n) => `${n}=${rule[n]}`).join(' ')}`]);
+  }
+  const budgets = (key.budgets as Array<{ period: string; limit_usd: number; spent_usd: number }> | undefined) ?? [];
+  for (const budget of budgets) {
+    rows.push([`budget/${budget.period}`, `$${budget.spent_usd.toFixed(4)} of $${budget.limit_usd} (${((budget.spent_usd / budget.limit_usd) * 100).toFixed(1)}%)`]);
+  }
   for (const [label, value] of rows) writeLine(io.stdout, `${label.padEnd(13)} ${String(value)}`);
 }
 
@@ -67,7 +146,7 @@ export function registerKeys(program: Command, io: CliIo): void {
 
   withScopeFlags(keys.command('create').description('Create a virtual key; its secret is shown once.').requiredOption('--name <name>', 'key name')).action(
     async (flags: ScopeFlags) => {
-      const created = await client().request<KeyView & { key: string }>('POST', '/keys', scopeBody(flags));
+      const created = await client().request<KeyView & { key: string }>('POST', '/keys', scopeBody(flags, {}));
       if (flags.json) {
         writeJson(io.stdout, created);
         return;
@@ -107,7 +186,9 @@ export function registerKeys(program: Command, io: CliIo): void {
 
   withScopeFlags(keys.command('update <id>').description("Change a key's name, scopes or expiry.").option('--name <name>', 'new name')).action(
     async (id: string, flags: ScopeFlags) => {
-      const key = await client().request<KeyView>('PATCH', `/keys/${encodeURIComponent(id)}`, scopeBody(flags));
+      const api = client();
+      const current = await api.request<KeyView>('GET', `/keys/${encodeURIComponent(id)}`);
+      const key = await api.request<KeyView>('PATCH', `/keys/${encodeURIComponent(id)}`, scopeBody(flags, current.limits as KeyLimits));
       if (flags.json) writeJson(io.stdout, key);
       else printKey(io, key);
     },

@@ -69,4 +69,19 @@ export const MIGRATIONS: readonly string[] = [
     revoked_at INTEGER
   );
   `,
+  `
+  CREATE TABLE spend (
+    key_id TEXT NOT NULL,
+    period_key TEXT NOT NULL,
+    usd REAL NOT NULL,
+    PRIMARY KEY (key_id, period_key)
+  );
+  CREATE TABLE spend_reservations (
+    id TEXT PRIMARY KEY,
+    key_id TEXT NOT NULL,
+    usd REAL NOT NULL,
+    period_keys TEXT NOT NULL,
+    created_at INTEGER NOT NULL
+  );
+  `,
 ];

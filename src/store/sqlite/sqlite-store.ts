@@ -4,6 +4,7 @@ import { SqliteAdminTokenRepository } from './admin-token-repo.js';
 import { openDatabase, type SqliteDatabase } from './database.js';
 import { SqliteKeyRepository } from './key-repo.js';
 import { SqliteMetaRepository } from './meta-repo.js';
+import { SqliteSpendRepository } from './spend-repo.js';
 import { SqliteUpstreamRepository } from './upstream-repo.js';
 import { SqliteUsageRepository } from './usage-repo.js';
 
@@ -12,6 +13,7 @@ export const SQLITE_FILE_NAME = 'keywarden.sqlite';
 /** The embedded default store: one SQLite file in WAL mode under the data directory. */
 export class SqliteStore implements Store {
   readonly keys;
+  readonly spend;
   readonly upstreams;
   readonly usage;
   readonly adminTokens;
@@ -19,6 +21,7 @@ export class SqliteStore implements Store {
 
   constructor(readonly db: SqliteDatabase) {
     this.keys = new SqliteKeyRepository(db);
+    this.spend = new SqliteSpendRepository(db);
     this.upstreams = new SqliteUpstreamRepository(db);
     this.usage = new SqliteUsageRepository(db);
     this.adminTokens = new SqliteAdminTokenRepository(db);

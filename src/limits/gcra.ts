@@ -1,0 +1,45 @@
+/**
+ * Generic Cell Rate Algorithm: `limit` requests per `periodMs`, with a burst of up to `limit`. Equivalent to a
+ * token bucket of capacity `limit` refilled continuously, but the whole state is one number, the theoretical
+ * arrival time (TAT), which makes it cheap to keep per key and easy to move to Redis later.
+ */
+export interface GcraDecision {
+  allowed: boolean;
+  /** TAT to store (unchanged when refused). */
+  tat: number;
+  /** Requests that could still be admitted right now after this decision. */
+  remaining: number;
+  /** Ms until a request would be admitted (0 when allowed). */
+  retryAfterMs: number;
+  /** Ms until the full burst is available again. */
+  resetMs: number;
+}
+
+const EPSILON = 1e-9;
+
+export function gcra(tat: number, now: number, limit: number, periodMs: number): GcraDecision {
+  const interval = periodMs / limit;
+  const newTat = Math.max(tat, now) + interval;
+  if (newTat - now > periodMs + EPSILON) {
+    return {
+      allowed: false,
+      tat,
+      remaining: 0,
+      retryAfterMs: Math.ceil(newTat - periodMs - now),
+      resetMs: Math.ceil(Math.max(tat, now) - now),
+    };
+  }
+  return {
+    allowed: true,
+    tat: newTat,
+    remaining: Math.floor((periodMs - (newTat - now)) / interval + EPSILON),
+    retryAfterMs: 0,
+    resetMs: Math.ceil(newTat - now),
+  };
+}
+
+/** Peeks without consuming, for rate-limit headers on refusals caused by another limit. */
+export function gcraRemaining(tat: number, now: number, limit: number, periodMs: number): number {
+  const interval = periodMs / limit;
+  return Math.max(0, Math.floor((periodMs - (Math.max(tat, now) - now)) / interval + EPSILON));
+}

@@ -1,0 +1,235 @@
+import { KeywardenError } from '../errors/index.js';
+import type { MeteredTokens } from '../gateway/usage-parse.js';
+import { compileModelGlobs, type ModelMatcher } from '../policy/index.js';
+import type { ModelPrice, PriceTable } from '../pricing/index.js';
+import type { VirtualKeyRecord } from '../store/index.js';
+import type { AcquireRequest, BudgetCheck, LimitsBackend, Refusal, Ticket } from './backend.js';
+import { countInputTokens, countOutputTokens, shapeRequest, type CapField, type RequestShape } from './estimate.js';
+import { periodKey } from './periods.js';
+import { rateLimitHeaders } from './rate-headers.js';
+import type { Budget, KeyLimits, ModelRule } from './schema.js';
+
+const MINUTE = 60_000;
+const DAY = 86_400_000;
+/** Output cap injected for budgeted keys when the request has none and the key sets no max_output_tokens. */
+export const DEFAULT_INJECTED_CAP = 4096;
+
+interface CompiledLimits {
+  updatedAt: number;
+  limits: KeyLimits;
+  rules: Array<{ rule: ModelRule; matcher: ModelMatcher }>;
+  empty: boolean;
+}
+
+export interface AdmitInput {
+  key: VirtualKeyRecord;
+  path: string;
+  model: string | null;
+  json: Record<string, unknown> | null;
+  bodyBytes: number;
+  now: number;
+}
+
+export interface Admission {
+  readonly ticket: Ticket;
+  /** An output cap to write into the request body before forwarding. */
+  readonly inject: { field: CapField; value: number } | null;
+  /** True when settlement may need the streamed text (budgets and token limits). */
+  readonly trackStreamText: boolean;
+  /** Tokenizer count of the request input; computed at most once. */
+  inputTokens(): number;
+  readonly model: string | null;
+}
+
+export interface SettleOutcome {
+  status: number;
+  tokens: MeteredTokens | null;
+  streamedText: string;
+  incomplete: boolean;
+}
+
+export interface SettledUsage {
+  tokens: MeteredTokens | null;
+  costUsd: number | null;
+  /** True when tokens were counted by the tokenizer because the upstream reported none. */
+  estimated: boolean;
+}
+
+function budgetChecks(budgets: readonly Budget[], now: number, timeZone: string): BudgetCheck[] {
+  return budgets.map((b) => ({ periodKey: periodKey(b.period, now, timeZone), limitUsd: b.usd }));
+}
+
+function costOf(price: ModelPrice, inputTokens: number, outputTokens: number): number {
+  return (inputTokens * price.input + outputTokens * price.output) / 1_000_000;
+}
+
+/**
+ * Per-key limits on the request path: model rules, request rates (GCRA), tokens per minute (token bucket),
+ * concurrency, a per-request output cap, and USD budgets through reserve → settle.
+ */
+export class Limiter {
+  private readonly compiled = new Map<string, CompiledLimits>();
+
+  constructor(
+    readonly backend: LimitsBackend,
+    private readonly prices: PriceTable,
+  ) {}
+
+  private compile(key: VirtualKeyRecord): CompiledLimits {
+    const hit = this.compiled.get(key.id);
+    if (hit && hit.updatedAt === key.updatedAt) return hit;
+    const limits = key.limits as KeyLimits;
+    const compiled: CompiledLimits = {
+      updatedAt: key.updatedAt,
+      limits,
+      rules: (limits.model_rules ?? []).map((rule) => ({ rule, matcher: compileModelGlobs([rule.match]) })),
+      empty: Object.keys(limits).length === 0,
+    };
+    if (this.compiled.size > 50_000) this.compiled.clear();
+    this.compiled.set(key.id, compiled);
+    return compiled;
+  }
+
+  /** Null when the key has no limits: the common case costs one map lookup. */
+  async admit(input: AdmitInput): Promise<Admission | null> {
+    const compiled = this.compile(input.key);
+    if (compiled.empty) return null;
+    const { limits } = compiled;
+    const { key, model, now } = input;
+
+    const ruleIndex = model === null ? -1 : compiled.rules.findIndex((r) => r.matcher.allows(model));
+    const rule = ruleIndex === -1 ? null : (compiled.rules[ruleIndex]?.rule ?? null);
+    if (rule?.deny) {
+      throw new KeywardenError('KW_MODEL_NOT_ALLOWED', { message: `This key may not use the model "${model}" (denied by a model rule).`, param: 'model' });
+    }
+
+    const rates: AcquireRequest['rates'] = [];
+    if (limits.rpm) rates.push({ id: 'rpm', limit: limits.rpm, periodMs: MINUTE });
+    if (limits.rpd) rates.push({ id: 'rpd', limit: limits.rpd, periodMs: DAY });
+    if (rule?.rpm) rates.push({ id: `rule${ruleIndex}:rpm`, limit: rule.rpm, periodMs: MINUTE });
+    if (rule?.rpd) rates.push({ id: `rule${ruleIndex}:rpd`, limit: rule.rpd, periodMs: DAY });
+    const tpmLimits: Array<{ id: string; limit: number }> = [];
+    if (limits.tpm) tpmLimits.push({ id: 'tpm', limit: limits.tpm });
+    if (rule?.tpm) tpmLimits.push({ id: `rule${ruleIndex}:tpm`, limit: rule.tpm });
+    const budgets = budgetChecks(limits.budgets ?? [], now, limits.time_zone ?? 'UTC');
+    const sizing = tpmLimits.length > 0 || budgets.length > 0 || limits.max_output_tokens !== undefined;
+    const shape: RequestShape | null = sizing ? shapeRequest(input.path, input.json, input.bodyBytes) : null;
+
+    let exact: number | null = null;
+    const inputTokens = (): number => (exact ??= countInputTokens(input.json, shape?.imageCount ?? 0));
+
+    let cap = shape?.outputCap ?? null;
+    if (shape && limits.max_output_tokens !== undefined && cap !== null && cap / shape.choices > limits.max_output_tokens) {
+      throw new KeywardenError('KW_OUTPUT_CAP_EXCEEDED', {
+        message: `The requested output cap exceeds this key's maximum of ${limits.max_output_tokens} tokens per request.`,
+        param: shape.capField,
+      });
+    }
+
+    let price: ModelPrice | null = null;
+    if (budgets.length > 0) {
+      price = model === null ? null : this.prices.priceOf(model);
+      if (!price || !shape || (!shape.capField && !shape.inputOnly)) {
+        throw new KeywardenError('KW_PRICE_UNKNOWN', {
+          message: `This key has a budget, and the cost of this request cannot be bounded: ${price ? 'its output is not priced per token' : `no price is known for the model "${model ?? '(none)'}"`}.`,
+          param: 'model',
+        });
+      }
+    }
+
+    let inject: Admission['inject'] = null;
+    let inputEstimate = shape?.inputBoundTokens ?? 0;
+    if (shape && cap === null && shape.capField && !shape.inputOnly) {
+      if (budgets.length > 0 && (limits.output_cap ?? 'inject') === 'reject') throw new KeywardenError('KW_OUTPUT_CAP_REQUIRED', { param: shape.capField });
+      if (budgets.length > 0 && price) {
+        const remaining = await this.backend.budgetRemaining(key.id, budgets);
+        if (costOf(price, inputEstimate, 0) >= remaining) inputEstimate = inputTokens();
+        const perChoice = Math.floor((remaining - costOf(price, inputEstimate, 0)) / (price.output / 1_000_000) / shape.choices);
+        const value = Math.min(limits.max_output_tokens ?? DEFAULT_INJECTED_CAP, perChoice);
+        if (value < 1) throw this.refusalError({ reason: 'budget', retryAfterMs: 0, periodKey: budgets[0]?.periodKey ?? '' }, limits);
+        inject = { field: shape.capField, value };
+        cap = value * shape.choices;
+      } else if (limits.max_output_tokens !== undefined) {
+        inject = { field: shape.capField, value: limits.max_output_tokens };
+        cap = limits.max_output_tokens * shape.choices;
+      }
+    }
+
+    const request = (inTokens: number): AcquireRequest => ({
+      keyId: key.id,
+      now,
+      rates,
+      tokens: tpmLimits.map((t) => ({ id: t.id, limit: t.limit, periodMs: MINUTE, amount: inTokens + (cap ?? 0) })),
+      concurrency: limits.concurrency ?? null,
+      budgets,
+      reserveUsd: price ? costOf(price, inTokens, cap ?? 0) : 0,
+    });
+    let result = await this.backend.acquire(request(inputEstimate));
+    if (!result.ok && (result.refusal.reason === 'budget' || result.refusal.reason === 'tokens') && exact === null && shape) {
+      // The byte bound was too coarse near the limit: size the input with the tokenizer and try once more.
+      const tokens = inputTokens();
+      if (tokens < inputEstimate) result = await this.backend.acquire(request(tokens));
+    }
+    if (!result.ok) throw this.refusalError(result.refusal, limits);
+    return { ticket: result.ticket, inject, trackStreamText: budgets.length > 0 || tpmLimits.length > 0, inputTokens, model };
+  }
+
+  private refusalError(refusal: Refusal, limits: KeyLimits): KeywardenError {
+    const retryAfter = String(Math.max(1, Math.ceil(refusal.retryAfterMs / 1000)));
+    switch (refusal.reason) {
+      case 'rate':
+      case 'tokens':
+        return new KeywardenError('KW_RATE_LIMITED', {
+          message: refusal.reason === 'rate' ? 'Rate limit reached for requests on this key.' : 'Rate limit reached for tokens per minute on this key.',
+          headers: { 'retry-after': retryAfter, ...rateLimitHeaders(refusal.requests, refusal.tokens) },
+        });
+      case 'concurrency':
+        return new KeywardenError('KW_CONCURRENCY_LIMITED', {
+          message: `Too many concurrent requests for this key (limit ${limits.concurrency ?? 0}).`,
+          headers: { 'retry-after': retryAfter },
+        });
+      case 'budget': {
+        const budget = (limits.budgets ?? []).find((b) => refusal.periodKey?.startsWith(b.period)) ?? limits.budgets?.[0];
+        const when = budget?.period === 'lifetime' ? 'It does not reset.' : `It resets at the start of the next ${budget?.period ?? 'period'}.`;
+        return new KeywardenError('KW_BUDGET_EXCEEDED', {
+          message: `This key's budget of $${budget?.usd ?? 0} per ${budget?.period ?? 'period'} does not cover this request. ${when} Retrying will not help before then.`,
+          // The official SDKs honour this and do not retry a spent budget.
+          headers: { 'x-should-retry': 'false' },
+        });
+      }
+    }
+  }
+
+  /**
+   * Settles an admission exactly once. Reported usage is charged as is; a stream cut off or missing its usage is
+   * charged at least its input plus the streamed output counted with the tokenizer, never $0 and never more than
+   * was reserved; an upstream error that produced nothing releases the reservation.
+   */
+  async settle(admission: Admission, outcome: SettleOutcome, now: number): Promise<SettledUsage> {
+    let tokens = outcome.tokens;
+    let estimated = false;
+    const producedSomething = outcome.streamedText.length > 0 || (outcome.incomplete && outcome.status < 400);
+    if (!tokens && producedSomething) {
+      tokens = { promptTokens: admission.inputTokens(), cachedTokens: 0, completionTokens: countOutputTokens(outcome.streamedText), reasoningTokens: 0 };
+      estimated = true;
+    }
+    let costUsd = tokens ? this.prices.costOf(admission.model, tokens) : 0;
+    if (estimated && costUsd !== null && admission.ticket.reservedUsd > 0) costUsd = Math.min(costUsd, admission.ticket.reservedUsd);
+    const tokensUsed = tokens ? tokens.promptTokens + tokens.completionTokens : 0;
+    await this.backend.settle(admission.ticket, { costUsd: costUsd ?? 0, tokensUsed }, now);
+    return { tokens, costUsd, estimated };
+  }
+
+  /** Current spend against each budget, for `keys show`. */
+  async budgetStatus(key: VirtualKeyRecord, now: number): Promise<Array<{ period: string; period_key: string; limit_usd: number; spent_usd: number }>> {
+    const limits = key.limits as KeyLimits;
+    const budgets = limits.budgets ?? [];
+    if (budgets.length === 0) return [];
+    const checks = budgetChecks(budgets, now, limits.time_zone ?? 'UTC');
+    const spent = await this.backend.spent(key.id, checks.map((c) => c.periodKey));
+    return budgets.map((b, i) => {
+      const periodKeyValue = checks[i]?.periodKey ?? '';
+      return { period: b.period, period_key: periodKeyValue, limit_usd: b.usd, spent_usd: spent[periodKeyValue] ?? 0 };
+    });
+  }
+}

@@ -1,0 +1,163 @@
+import { randomUUID } from 'node:crypto';
+import { KeywardenError } from '../errors/index.js';
+import type { SpendRepository } from '../store/index.js';
+import type { AcquireRequest, AcquireResult, BudgetCheck, LimitSnapshot, LimitsBackend, Settlement, Ticket } from './backend.js';
+import { gcra } from './gcra.js';
+import { adjust, take, type BucketState } from './token-bucket.js';
+
+interface PeriodSpend {
+  spent: number;
+  reserved: number;
+}
+
+/**
+ * Counters for one gateway process. Rate and token state live in memory; budget spend is loaded from, and
+ * written through to, the durable spend ledger, so a restart never refills a budget. A reservation is on disk
+ * before the request is forwarded, which is what lets a crash be reconciled on the next start.
+ */
+export class MemoryLimitsBackend implements LimitsBackend {
+  private readonly tats = new Map<string, number>();
+  private readonly buckets = new Map<string, BucketState>();
+  private readonly inflight = new Map<string, number>();
+  private readonly spend = new Map<string, Map<string, PeriodSpend>>();
+  private readonly loading = new Map<string, Promise<Map<string, PeriodSpend>>>();
+
+  constructor(private readonly ledger: SpendRepository) {}
+
+  private loadSpend(keyId: string): Promise<Map<string, PeriodSpend>> | Map<string, PeriodSpend> {
+    const loaded = this.spend.get(keyId);
+    if (loaded) return loaded;
+    let pending = this.loading.get(keyId);
+    if (!pending) {
+      pending = this.ledger.spentFor(keyId).then((rows) => {
+        const map = new Map(Object.entries(rows).map(([period, usd]) => [period, { spent: usd, reserved: 0 }]));
+        this.spend.set(keyId, map);
+        this.loading.delete(keyId);
+        return map;
+      });
+      this.loading.set(keyId, pending);
+    }
+    return pending;
+  }
+
+  private period(map: Map<string, PeriodSpend>, periodKey: string): PeriodSpend {
+    let entry = map.get(periodKey);
+    if (!entry) {
+      entry = { spent: 0, reserved: 0 };
+      map.set(periodKey, entry);
+    }
+    return entry;
+  }
+
+  async budgetRemaining(keyId: string, budgets: readonly BudgetCheck[]): Promise<number> {
+    const map = await this.loadSpend(keyId);
+    let remaining = Infinity;
+    for (const budget of budgets) {
+      const entry = map.get(budget.periodKey);
+      remaining = Math.min(remaining, budget.limitUsd - (entry ? entry.spent + entry.reserved : 0));
+    }
+    return remaining;
+  }
+
+  async acquire(request: AcquireRequest): Promise<AcquireResult> {
+    const spendMap = request.budgets.length > 0 ? await this.loadSpend(request.keyId) : null;
+    // From here to the end of the checks nothing awaits: the decision is atomic within this process.
+    const { keyId, now } = request;
+    let requests: LimitSnapshot | undefined;
+    const newTats: Array<[string, number]> = [];
+    for (const rate of request.rates) {
+      const id = `${keyId}|${rate.id}`;
+      const decision = gcra(this.tats.get(id) ?? 0, now, rate.limit, rate.periodMs);
+      if (!decision.allowed) {
+        return { ok: false, refusal: { reason: 'rate', retryAfterMs: decision.retryAfterMs, requests: { limit: rate.limit, remaining: 0, resetMs: decision.resetMs } } };
+      }
+      newTats.push([id, decision.tat]);
+      if (!requests || decision.remaining < requests.remaining) requests = { limit: rate.limit, remaining: decision.remaining, resetMs: decision.resetMs };
+    }
+    let tokens: LimitSnapshot | undefined;
+    const newBuckets: Array<[string, BucketState]> = [];
+    for (const check of request.tokens) {
+      const id = `${keyId}|${check.id}`;
+      const decision = take(this.buckets.get(id) ?? { level: check.limit, at: now }, now, check.amount, check.limit, check.periodMs);
+      if (!decision.allowed) {
+        return { ok: false, refusal: { reason: 'tokens', retryAfterMs: decision.retryAfterMs, tokens: { limit: check.limit, remaining: decision.remaining, resetMs: decision.resetMs }, ...(requests ? { requests } : {}) } };
+      }
+      newBuckets.push([id, decision.state]);
+      if (!tokens || decision.remaining < tokens.remaining) tokens = { limit: check.limit, remaining: decision.remaining, resetMs: decision.resetMs };
+    }
+    const inflight = this.inflight.get(keyId) ?? 0;
+    if (request.concurrency !== null && inflight >= request.concurrency) {
+      return { ok: false, refusal: { reason: 'concurrency', retryAfterMs: 1000 } };
+    }
+    if (spendMap) {
+      for (const budget of request.budgets) {
+        const entry = spendMap.get(budget.periodKey);
+        const used = entry ? entry.spent + entry.reserved : 0;
+        if (used + request.reserveUsd > budget.limitUsd + 1e-12) {
+          return { ok: false, refusal: { reason: 'budget', retryAfterMs: 0, periodKey: budget.periodKey } };
+        }
+      }
+    }
+
+    // Every check passed: commit all of them.
+    for (const [id, tat] of newTats) this.tats.set(id, tat);
+    for (const [id, state] of newBuckets) this.buckets.set(id, state);
+    if (request.concurrency !== null) this.inflight.set(keyId, inflight + 1);
+    const ticket: Ticket = {
+      id: randomUUID(),
+      keyId,
+      tokens: request.tokens,
+      holdsConcurrency: request.concurrency !== null,
+      budgetPeriodKeys: request.budgets.map((b) => b.periodKey),
+      reservedUsd: spendMap ? request.reserveUsd : 0,
+      settled: false,
+    };
+    if (spendMap) {
+      for (const periodKey of ticket.budgetPeriodKeys) this.period(spendMap, periodKey).reserved += ticket.reservedUsd;
+      try {
+        await this.ledger.reserve({ id: ticket.id, keyId, usd: ticket.reservedUsd, periodKeys: ticket.budgetPeriodKeys, createdAt: now });
+      } catch (err) {
+        // Not durable means not admitted: undo everything rather than forward an unrecorded reservation.
+        await this.settle(ticket, { costUsd: 0, tokensUsed: 0 }, now, false);
+        throw new KeywardenError('KW_INTERNAL', { message: 'The spend ledger could not be written.', cause: err });
+      }
+    }
+    return { ok: true, ticket, ...(requests ? { requests } : {}), ...(tokens ? { tokens } : {}) };
+  }
+
+  async settle(ticket: Ticket, settlement: Settlement, now: number, durable = true): Promise<void> {
+    if (ticket.settled) return;
+    ticket.settled = true;
+    for (const check of ticket.tokens) {
+      const id = `${ticket.keyId}|${check.id}`;
+      const state = this.buckets.get(id);
+      if (state) this.buckets.set(id, adjust(state, now, settlement.tokensUsed - check.amount, check.limit, check.periodMs));
+    }
+    if (ticket.holdsConcurrency) {
+      const inflight = (this.inflight.get(ticket.keyId) ?? 1) - 1;
+      if (inflight <= 0) this.inflight.delete(ticket.keyId);
+      else this.inflight.set(ticket.keyId, inflight);
+    }
+    if (ticket.budgetPeriodKeys.length === 0) return;
+    const map = this.spend.get(ticket.keyId);
+    for (const periodKey of ticket.budgetPeriodKeys) {
+      if (!map) break;
+      const entry = this.period(map, periodKey);
+      entry.reserved = Math.max(0, entry.reserved - ticket.reservedUsd);
+      entry.spent += settlement.costUsd;
+    }
+    if (durable) {
+      await this.ledger.settle({ reservationId: ticket.id, keyId: ticket.keyId, periodKeys: ticket.budgetPeriodKeys, usd: settlement.costUsd });
+    }
+  }
+
+  async spent(keyId: string, periodKeys: readonly string[]): Promise<Record<string, number>> {
+    const map = await this.loadSpend(keyId);
+    return Object.fromEntries(periodKeys.map((key) => [key, map.get(key)?.spent ?? 0]));
+  }
+
+  /** In-flight requests for a key (for tests and the admin view). */
+  inflightFor(keyId: string): number {
+    return this.inflight.get(keyId) ?? 0;
+  }
+}
