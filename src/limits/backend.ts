@@ -71,6 +71,8 @@ export interface LimitsBackend {
   budgetRemaining(keyId: string, budgets: readonly BudgetCheck[]): Promise<number>;
   /** Settles a ticket exactly once: tokens corrected, concurrency released, reservation turned into spend. */
   settle(ticket: Ticket, settlement: Settlement, now: number): Promise<void>;
+  /** Requests of this key in flight right now. */
+  inflight(keyId: string): Promise<number>;
   /** Settled spend per period key, for display. */
   spent(keyId: string, periodKeys: readonly string[]): Promise<Record<string, number>>;
 }

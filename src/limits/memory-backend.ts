@@ -18,7 +18,7 @@ interface PeriodSpend {
 export class MemoryLimitsBackend implements LimitsBackend {
   private readonly tats = new Map<string, number>();
   private readonly buckets = new Map<string, BucketState>();
-  private readonly inflight = new Map<string, number>();
+  private readonly inflightByKey = new Map<string, number>();
   private readonly spend = new Map<string, Map<string, PeriodSpend>>();
   private readonly loading = new Map<string, Promise<Map<string, PeriodSpend>>>();
 
@@ -85,7 +85,7 @@ export class MemoryLimitsBackend implements LimitsBackend {
       newBuckets.push([id, decision.state]);
       if (!tokens || decision.remaining < tokens.remaining) tokens = { limit: check.limit, remaining: decision.remaining, resetMs: decision.resetMs };
     }
-    const inflight = this.inflight.get(keyId) ?? 0;
+    const inflight = this.inflightByKey.get(keyId) ?? 0;
     if (request.concurrency !== null && inflight >= request.concurrency) {
       return { ok: false, refusal: { reason: 'concurrency', retryAfterMs: 1000 } };
     }
@@ -102,7 +102,7 @@ export class MemoryLimitsBackend implements LimitsBackend {
     // Every check passed: commit all of them.
     for (const [id, tat] of newTats) this.tats.set(id, tat);
     for (const [id, state] of newBuckets) this.buckets.set(id, state);
-    if (request.concurrency !== null) this.inflight.set(keyId, inflight + 1);
+    if (request.concurrency !== null) this.inflightByKey.set(keyId, inflight + 1);
     const ticket: Ticket = {
       id: randomUUID(),
       keyId,
@@ -134,9 +134,9 @@ export class MemoryLimitsBackend implements LimitsBackend {
       if (state) this.buckets.set(id, adjust(state, now, settlement.tokensUsed - check.amount, check.limit, check.periodMs));
     }
     if (ticket.holdsConcurrency) {
-      const inflight = (this.inflight.get(ticket.keyId) ?? 1) - 1;
-      if (inflight <= 0) this.inflight.delete(ticket.keyId);
-      else this.inflight.set(ticket.keyId, inflight);
+      const inflight = (this.inflightByKey.get(ticket.keyId) ?? 1) - 1;
+      if (inflight <= 0) this.inflightByKey.delete(ticket.keyId);
+      else this.inflightByKey.set(ticket.keyId, inflight);
     }
     if (ticket.budgetPeriodKeys.length === 0) return;
     const map = this.spend.get(ticket.keyId);
@@ -156,8 +156,7 @@ export class MemoryLimitsBackend implements LimitsBackend {
     return Object.fromEntries(periodKeys.map((key) => [key, map.get(key)?.spent ?? 0]));
   }
 
-  /** In-flight requests for a key (for tests and the admin view). */
-  inflightFor(keyId: string): number {
-    return this.inflight.get(keyId) ?? 0;
+  inflight(keyId: string): Promise<number> {
+    return Promise.resolve(this.inflightByKey.get(keyId) ?? 0);
   }
 }

@@ -39,10 +39,18 @@ function json(res: ServerResponse, status: number, body: unknown): void {
   res.end(text);
 }
 
+export interface KeywardenHttpServer extends Server {
+  /** Requests whose responses have not finished yet; shutdown waits for these, not for idle keep-alives. */
+  activeRequests(): number;
+}
+
 /** One HTTP server: the OpenAI-compatible proxy under /v1, the admin API under /admin, health probes. */
-export function createHttpServer(parts: HttpServerParts): Server {
+export function createHttpServer(parts: HttpServerParts): KeywardenHttpServer {
   const adminListener = getRequestListener(parts.admin.fetch);
+  let active = 0;
   const server = createServer({ requestTimeout: 0, headersTimeout: 60_000, keepAliveTimeout: 65_000 }, (req, res) => {
+    active++;
+    res.once('close', () => active--);
     if (hasAmbiguousFraming(req)) {
       res.shouldKeepAlive = false;
       sendError(res, new KeywardenError('KW_BAD_REQUEST', { message: 'Ambiguous request framing (Content-Length / Transfer-Encoding).' }));
@@ -69,5 +77,5 @@ export function createHttpServer(parts: HttpServerParts): Server {
       `HTTP/1.1 400 Bad Request\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(BAD_REQUEST_BODY)}\r\nConnection: close\r\n\r\n${BAD_REQUEST_BODY}`,
     );
   });
-  return server;
+  return Object.assign(server, { activeRequests: () => active });
 }

@@ -63,9 +63,14 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
       ready = false;
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
-        server.closeIdleConnections();
-        // In-flight streams get a grace period, then are cut so shutdown cannot hang.
-        setTimeout(() => server.closeAllConnections(), 5_000).unref();
+        // In-flight responses may finish (up to a grace period); idle keep-alive connections are closed as soon
+        // as nothing is in flight, so shutdown neither cuts answers short nor waits for idle clients.
+        const deadline = Date.now() + 5_000;
+        const sweep = (): void => {
+          if (server.activeRequests() === 0 || Date.now() >= deadline) server.closeAllConnections();
+          else setTimeout(sweep, 25).unref();
+        };
+        sweep();
       });
       await running.gateway.close();
       await services.store.close();

@@ -86,6 +86,36 @@ describe('keywarden CLI against the admin API', () => {
     expect(status.status).toBe('revoked');
   });
 
+  it('sets limits and budgets from flags, keeps rule order, merges on update and shows spend', async () => {
+    const created = await cli(
+      ['keys', 'create', '--name', 'limited', '--rpm', '60', '--tpm', '40000', '--budget', '5/day', '--budget', '100/month',
+        '--model-rule', 'gpt-4*:rpm=10', '--deny-model', 'dall-e*', '--model-rule', 'o3*:rpm=2,tpm=5000', '--json'],
+      env,
+    );
+    expect(created.status).toBe(0);
+    const key = JSON.parse(created.stdout) as { id: string; key: string; limits: Record<string, unknown> };
+    expect(key.limits).toEqual({
+      rpm: 60,
+      tpm: 40000,
+      budgets: [{ usd: 5, period: 'day' }, { usd: 100, period: 'month' }],
+      model_rules: [{ match: 'gpt-4*', rpm: 10 }, { match: 'dall-e*', deny: true }, { match: 'o3*', rpm: 2, tpm: 5000 }],
+    });
+    const updated = await cli(['keys', 'update', key.id, '--concurrency', '4', '--json'], env);
+    expect((JSON.parse(updated.stdout) as { limits: Record<string, unknown> }).limits).toMatchObject({ rpm: 60, concurrency: 4 });
+
+    await h.client(key.key).chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }], max_tokens: 50 });
+    const shown = await cli(['keys', 'show', key.id], env);
+    expect(shown.stdout).toMatch(/budget\/day\s+\$0\.\d{4} of \$5 \(/);
+    expect(shown.stdout).toMatch(/budget\/month\s+\$0\.\d{4} of \$100/);
+    expect(shown.stdout).toContain('dall-e*: deny');
+    const shownJson = JSON.parse((await cli(['keys', 'show', key.id, '--json'], env)).stdout) as { budgets: Array<{ spent_usd: number }> };
+    expect(shownJson.budgets[0]?.spent_usd).toBeGreaterThan(0);
+
+    const bad = await cli(['keys', 'create', '--name', 'x', '--budget', '5/fortnight'], env);
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toContain('--budget');
+  });
+
   it('exits 2 with a clear message on usage errors and API errors', async () => {
     const noToken = await cli(['keys', 'list'], { KEYWARDEN_URL: h.server.url });
     expect(noToken.status).toBe(2);

@@ -22,6 +22,8 @@ export interface Harness {
   admin<T = Record<string, unknown>>(method: string, path: string, body?: unknown): Promise<{ status: number; body: T }>;
   createKey(body?: Record<string, unknown>): Promise<{ id: string; key: string }>;
   client(apiKey: string, options?: Partial<ConstructorParameters<typeof OpenAI>[0]>): OpenAI;
+  /** Stops the gateway and starts a new one on the same data directory (a clean restart). */
+  restart(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -52,15 +54,17 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     server: { host: '127.0.0.1', port: 0, ...options.config?.server },
     log: { level: 'debug', requests: true, ...options.config?.log },
   });
-  const server = await startServer({
-    config,
-    env: { KEYWARDEN_ADMIN_TOKEN: adminToken, ...options.env },
-    logger: createLogger('debug', logStream),
-    now: clock.now,
-  });
+  const boot = (): Promise<RunningServer> =>
+    startServer({
+      config,
+      env: { KEYWARDEN_ADMIN_TOKEN: adminToken, ...options.env },
+      logger: createLogger('debug', logStream),
+      now: clock.now,
+    });
+  let server = await boot();
 
   const admin = async <T,>(method: string, route: string, body?: unknown): Promise<{ status: number; body: T }> => {
-    const res = await fetch(`${server.url}/admin/v1${route}`, {
+    const res = await fetch(`${harness.server.url}/admin/v1${route}`, {
       method,
       headers: { authorization: `Bearer ${adminToken}`, 'content-type': 'application/json' },
       body: body === undefined ? undefined : JSON.stringify(body),
@@ -68,12 +72,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     return { status: res.status, body: (await res.json()) as T };
   };
 
-  if (options.withUpstream !== false) {
-    const added = await admin('POST', '/upstreams', { name: 'fake', provider: 'openai-compatible', base_url: fake.url, keys: [upstreamKey] });
-    if (added.status !== 201) throw new Error(`could not add upstream: ${JSON.stringify(added.body)}`);
-  }
-
-  return {
+  const harness: Harness = {
     fake,
     server,
     dataDir,
@@ -88,12 +87,23 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
       return res.body;
     },
     client(apiKey, clientOptions = {}) {
-      return new OpenAI({ apiKey, baseURL: `${server.url}/v1`, maxRetries: 0, timeout: 10_000, ...clientOptions });
+      return new OpenAI({ apiKey, baseURL: `${harness.server.url}/v1`, maxRetries: 0, timeout: 10_000, ...clientOptions });
+    },
+    async restart() {
+      await harness.server.close();
+      server = await boot();
+      harness.server = server;
     },
     async close() {
-      await server.close();
+      await harness.server.close();
       await fake.close();
       await rm(dataDir, { recursive: true, force: true });
     },
   };
+  if (options.withUpstream !== false) {
+    const added = await admin('POST', '/upstreams', { name: 'fake', provider: 'openai-compatible', base_url: fake.url, keys: [upstreamKey] });
+    if (added.status !== 201) throw new Error(`could not add upstream: ${JSON.stringify(added.body)}`);
+  }
+
+  return harness;
 }
