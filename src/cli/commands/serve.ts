@@ -1,12 +1,13 @@
 import type { Command } from 'commander';
 import { loadConfig } from '../../config/index.js';
 import { createLogger } from '../../log/logger.js';
-import { ADMIN_TOKEN_ENV, OPENAI_KEY_ENV } from '../../server/bootstrap.js';
+import { ADMIN_TOKEN_ENV, OPENAI_KEY_ENV, type BootstrapNotice } from '../../server/bootstrap.js';
 import { startServer } from '../../server/start-server.js';
-import { EXIT_OK, writeLine, type CliIo } from '../io.js';
+import { EXIT_OK, writeJson, writeLine, type CliIo } from '../io.js';
 import type { SetStatus } from './index.js';
 
 interface ServeOptions {
+  json?: boolean;
   host?: string;
   port?: string;
   data?: string;
@@ -21,6 +22,7 @@ export function registerServe(program: Command, io: CliIo, setStatus: SetStatus)
     .option('--port <port>', 'port to listen on (default 8787)')
     .option('--data <dir>', 'data directory (default ./.keywarden)')
     .option('--config <file>', 'config file (JSON or YAML)')
+    .option('--json', 'print the start-up banner as one JSON line')
     .action(async (options: ServeOptions) => {
       const config = await loadConfig({
         file: options.config,
@@ -35,30 +37,49 @@ export function registerServe(program: Command, io: CliIo, setStatus: SetStatus)
       const logger = createLogger(config.log.level, io.stderr);
       const running = await startServer({ config, env: io.env, logger });
       const { notice } = running;
-      writeLine(io.stdout, `keywarden gateway listening on ${running.url} (data: ${config.dataDir})`);
-      writeLine(io.stdout, `  OpenAI base URL for apps: ${running.url}/v1`);
-      if (notice.createdMasterKeyFile) writeLine(io.stdout, `  created master key file ${config.dataDir}/master.key (mode 0600): back it up`);
-      if (notice.createdAdminToken) {
-        writeLine(io.stdout, '');
-        writeLine(io.stdout, '  Bootstrap admin token (shown once, stored only as a hash):');
-        writeLine(io.stdout, `    ${notice.createdAdminToken}`);
-        writeLine(io.stdout, `  export ${ADMIN_TOKEN_ENV}=<token> to use the CLI.`);
-        writeLine(io.stdout, '');
+      if (options.json) {
+        writeJson(io.stdout, {
+          listening: running.url,
+          baseUrl: `${running.url}/v1`,
+          dataDir: config.dataDir,
+          createdMasterKeyFile: notice.createdMasterKeyFile,
+          adminToken: notice.createdAdminToken,
+          importedOpenAIKey: notice.importedOpenAIKey,
+        });
+      } else {
+        printBanner(io, running.url, config.dataDir, notice);
       }
-      if (notice.importedOpenAIKey) {
-        writeLine(io.stdout, `  Imported ${OPENAI_KEY_ENV} (${notice.importedOpenAIKey}) into the vault as the default upstream.`);
-        writeLine(io.stdout, `  Remove ${OPENAI_KEY_ENV} from this environment: apps should use virtual keys.`);
-      }
-      await new Promise<void>((resolve) => {
-        const stop = (): void => {
-          process.off('SIGINT', stop);
-          process.off('SIGTERM', stop);
-          resolve();
-        };
-        process.on('SIGINT', stop);
-        process.on('SIGTERM', stop);
-      });
+      await untilSignal();
       await running.close();
       setStatus(EXIT_OK);
     });
+}
+
+function untilSignal(): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const stop = (): void => {
+      process.off('SIGINT', stop);
+      process.off('SIGTERM', stop);
+      resolve();
+    };
+    process.on('SIGINT', stop);
+    process.on('SIGTERM', stop);
+  });
+}
+
+function printBanner(io: CliIo, url: string, dataDir: string, notice: BootstrapNotice): void {
+  writeLine(io.stdout, `keywarden gateway listening on ${url} (data: ${dataDir})`);
+  writeLine(io.stdout, `  OpenAI base URL for apps: ${url}/v1`);
+  if (notice.createdMasterKeyFile) writeLine(io.stdout, `  created master key file ${dataDir}/master.key (mode 0600): back it up`);
+  if (notice.createdAdminToken) {
+    writeLine(io.stdout, '');
+    writeLine(io.stdout, '  Bootstrap admin token (shown once, stored only as a hash):');
+    writeLine(io.stdout, `    ${notice.createdAdminToken}`);
+    writeLine(io.stdout, `  export ${ADMIN_TOKEN_ENV}=<token> to use the CLI.`);
+    writeLine(io.stdout, '');
+  }
+  if (notice.importedOpenAIKey) {
+    writeLine(io.stdout, `  Imported ${OPENAI_KEY_ENV} (${notice.importedOpenAIKey}) into the vault as the default upstream.`);
+    writeLine(io.stdout, `  Remove ${OPENAI_KEY_ENV} from this environment: apps should use virtual keys.`);
+  }
 }
