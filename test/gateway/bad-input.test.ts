@@ -1,6 +1,7 @@
 import OpenAI from 'openai';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { leakKeyBehavior } from '../support/fake-openai.js';
+import { apiErrorOf } from '../support/api-error.js';
 import { startHarness, type Harness } from '../support/gateway-harness.js';
 import { rawRequest } from './raw-http.js';
 
@@ -15,14 +16,6 @@ afterAll(() => h.close());
 
 const body = JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }] });
 
-async function errorOf(promise: Promise<unknown>): Promise<InstanceType<typeof OpenAI.APIError>> {
-  const err = await promise.then(
-    () => null,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(OpenAI.APIError);
-  return err as InstanceType<typeof OpenAI.APIError>;
-}
 
 function expectOpenAIErrorShape(raw: string, code: string): void {
   const json = JSON.parse(raw.slice(raw.indexOf('\r\n\r\n') + 4)) as { error: Record<string, unknown> };
@@ -71,7 +64,7 @@ describe('request smuggling and malformed HTTP', () => {
 describe('upstream failures', () => {
   it('maps an upstream timeout to 504 upstream_timeout', async () => {
     h.fake.setBehavior({ type: 'hang' });
-    const err = await errorOf(h.client(key).chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }] }));
+    const err = await apiErrorOf(h.client(key).chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }] }));
     expect(err.status).toBe(504);
     expect(err.code).toBe('upstream_timeout');
   });
@@ -79,7 +72,7 @@ describe('upstream failures', () => {
   it('maps a dropped connection to 502 without retrying a request that was already sent', async () => {
     h.fake.setBehavior({ type: 'drop' });
     const before = h.fake.requestCount;
-    const err = await errorOf(h.client(key).chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }] }));
+    const err = await apiErrorOf(h.client(key).chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }] }));
     expect(err.status).toBe(502);
     expect(err.code).toBe('upstream_unavailable');
     expect(h.fake.requestCount - before).toBe(1);
@@ -87,20 +80,20 @@ describe('upstream failures', () => {
 
   it('passes upstream errors through in OpenAI shape, with the SDK error class', async () => {
     h.fake.setBehavior({ type: 'error', status: 429, code: 'rate_limit_exceeded', message: 'Slow down' });
-    const limited = await errorOf(h.client(key).chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }] }));
+    const limited = await apiErrorOf(h.client(key).chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }] }));
     expect(limited).toBeInstanceOf(OpenAI.RateLimitError);
     h.fake.setBehavior({ type: 'error', status: 500 });
-    const failed = await errorOf(h.client(key).chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }] }));
+    const failed = await apiErrorOf(h.client(key).chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }] }));
     expect(failed).toBeInstanceOf(OpenAI.InternalServerError);
   });
 
   it('scrubs the upstream key from upstream error messages, full or partial', async () => {
     h.fake.setBehavior(leakKeyBehavior(401));
-    const full = await errorOf(h.client(key).chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }] }));
+    const full = await apiErrorOf(h.client(key).chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }] }));
     expect(JSON.stringify(full.error)).not.toContain(h.upstreamKey);
     expect(full.message).not.toContain(h.upstreamKey.slice(-4));
     h.fake.setBehavior({ type: 'error', status: 401, message: 'Incorrect API key provided: {masked_key}.' });
-    const masked = await errorOf(h.client(key).chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }] }));
+    const masked = await apiErrorOf(h.client(key).chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }] }));
     expect(masked.message).not.toContain(h.upstreamKey.slice(-4));
     expect(masked.message).toContain('redacted');
   });
@@ -131,7 +124,7 @@ describe('connect retries', () => {
       const url = await closedPortUrl();
       await dead.admin('POST', '/upstreams', { name: 'dead', provider: 'openai-compatible', base_url: url, keys: ['sk-dead-key-123456'] });
       const { key: deadKey } = await dead.createKey();
-      const err = await errorOf(dead.client(deadKey).chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }] }));
+      const err = await apiErrorOf(dead.client(deadKey).chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }] }));
       expect(err.status).toBe(502);
       expect(err.code).toBe('upstream_unavailable');
       expect(err.message).not.toContain('127.0.0.1');

@@ -1,5 +1,6 @@
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { apiErrorOf } from '../support/api-error.js';
 import { startHarness, type Harness } from '../support/gateway-harness.js';
 
 let h: Harness;
@@ -12,12 +13,9 @@ const chat = (client: OpenAI): Promise<unknown> =>
   client.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }] });
 
 async function expectApiError(promise: Promise<unknown>, cls: abstract new (...args: never[]) => Error, code: string): Promise<void> {
-  const err = await promise.then(
-    () => null,
-    (e: unknown) => e,
-  );
+  const err = await apiErrorOf(promise);
   expect(err).toBeInstanceOf(cls);
-  expect((err as InstanceType<typeof OpenAI.APIError>).code).toBe(code);
+  expect(err.code).toBe(code);
 }
 
 describe('virtual key lifecycle', () => {

@@ -1,6 +1,7 @@
 import type OpenAI from 'openai';
 import { toFile } from 'openai';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { UsageRecord } from '../../src/store/index.js';
 import { FAKE_PNG } from '../support/fake-openai.js';
 import { startHarness, type Harness } from '../support/gateway-harness.js';
 
@@ -8,20 +9,7 @@ let h: Harness;
 let client: OpenAI;
 let keyId: string;
 
-interface UsageRow {
-  keyId: string;
-  endpoint: string;
-  model: string | null;
-  status: number;
-  stream: boolean;
-  promptTokens: number;
-  cachedTokens: number;
-  completionTokens: number;
-  reasoningTokens: number;
-  costUsd: number | null;
-  priceMissing: boolean;
-  clientIp: string;
-}
+type UsageRow = UsageRecord;
 
 async function usageRecords(): Promise<UsageRow[]> {
   await h.server.gateway.usage.flush();

@@ -1,5 +1,6 @@
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { apiErrorOf } from '../support/api-error.js';
 import { startHarness, type Harness } from '../support/gateway-harness.js';
 
 let h: Harness;
@@ -8,14 +9,6 @@ beforeAll(async () => {
 });
 afterAll(() => h.close());
 
-async function errorOf(promise: Promise<unknown>): Promise<InstanceType<typeof OpenAI.APIError>> {
-  const err = await promise.then(
-    () => null,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(OpenAI.APIError);
-  return err as InstanceType<typeof OpenAI.APIError>;
-}
 
 describe('scopes', () => {
   it('allows only models matching the key globs, for JSON and multipart bodies', async () => {
@@ -23,11 +16,11 @@ describe('scopes', () => {
     const client = h.client(key);
     await client.chat.completions.create({ model: 'gpt-4.1-nano', messages: [{ role: 'user', content: 'x' }] });
     await client.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'x' }] });
-    const denied = await errorOf(client.chat.completions.create({ model: 'gpt-4o', messages: [{ role: 'user', content: 'x' }] }));
+    const denied = await apiErrorOf(client.chat.completions.create({ model: 'gpt-4o', messages: [{ role: 'user', content: 'x' }] }));
     expect(denied).toBeInstanceOf(OpenAI.PermissionDeniedError);
     expect(denied.code).toBe('model_not_allowed');
     expect(denied.status).toBe(403);
-    const audio = await errorOf(
+    const audio = await apiErrorOf(
       client.audio.transcriptions.create({ model: 'gpt-4o-transcribe', file: await OpenAI.toFile(Buffer.alloc(10), 'a.wav') }),
     );
     expect(audio.code).toBe('model_not_allowed');
@@ -52,7 +45,7 @@ describe('scopes', () => {
     const all: string[] = [];
     for await (const model of await h.client(unrestricted.key).models.list()) all.push(model.id);
     expect(all.length).toBeGreaterThan(ids.length);
-    const retrieve = await errorOf(h.client(key).models.retrieve('dall-e-3'));
+    const retrieve = await apiErrorOf(h.client(key).models.retrieve('dall-e-3'));
     expect(retrieve.code).toBe('model_not_allowed');
     expect((await h.client(key).models.retrieve('gpt-4o')).id).toBe('gpt-4o');
   });
@@ -60,10 +53,10 @@ describe('scopes', () => {
   it('keeps dangerous endpoint groups off unless granted', async () => {
     const { key } = await h.createKey();
     const client = h.client(key);
-    const fineTune = await errorOf(client.fineTuning.jobs.create({ model: 'gpt-4o-mini', training_file: 'file-abc' }));
+    const fineTune = await apiErrorOf(client.fineTuning.jobs.create({ model: 'gpt-4o-mini', training_file: 'file-abc' }));
     expect(fineTune).toBeInstanceOf(OpenAI.PermissionDeniedError);
     expect(fineTune.code).toBe('endpoint_not_allowed');
-    const files = await errorOf(client.files.create({ file: await OpenAI.toFile(Buffer.from('{}'), 'a.jsonl'), purpose: 'fine-tune' }));
+    const files = await apiErrorOf(client.files.create({ file: await OpenAI.toFile(Buffer.from('{}'), 'a.jsonl'), purpose: 'fine-tune' }));
     expect(files.code).toBe('endpoint_not_allowed');
     for (const route of ['/batches', '/assistants', '/vector_stores', '/uploads', '/realtime/sessions', '/containers']) {
       const res = await fetch(`${h.server.url}/v1${route}`, { method: 'POST', headers: { authorization: `Bearer ${key}` }, body: '{}' });
@@ -73,7 +66,7 @@ describe('scopes', () => {
     const granted = await h.createKey({ endpoints: ['chat', 'fine_tuning', 'files'] });
     const job = await h.client(granted.key).fineTuning.jobs.create({ model: 'gpt-4o-mini', training_file: 'file-abc' });
     expect(job.object).toBe('fine_tuning.job');
-    const chatOnly = await errorOf(h.client(granted.key).embeddings.create({ model: 'text-embedding-3-small', input: 'x' }));
+    const chatOnly = await apiErrorOf(h.client(granted.key).embeddings.create({ model: 'text-embedding-3-small', input: 'x' }));
     expect(chatOnly.code).toBe('endpoint_not_allowed');
   });
 
@@ -104,7 +97,7 @@ describe('scopes', () => {
     // A forged leftmost hop does not help: the rightmost untrusted address is the client.
     expect((await call('203.0.113.9, 198.51.100.1')).status).toBe(403);
 
-    const sdkDenied = await errorOf(h.client(key).chat.completions.create({ model: 'gpt-4o-mini', messages: [] }));
+    const sdkDenied = await apiErrorOf(h.client(key).chat.completions.create({ model: 'gpt-4o-mini', messages: [] }));
     expect(sdkDenied).toBeInstanceOf(OpenAI.PermissionDeniedError);
     expect(sdkDenied.code).toBe('ip_not_allowed');
   });
@@ -113,7 +106,7 @@ describe('scopes', () => {
     const { key } = await h.createKey({ max_body_bytes: 2000 });
     const client = h.client(key);
     await client.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'small' }] });
-    const big = await errorOf(client.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'x'.repeat(5000) }] }));
+    const big = await apiErrorOf(client.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'x'.repeat(5000) }] }));
     expect(big.status).toBe(413);
     expect(big.code).toBe('request_too_large');
   });

@@ -1,5 +1,6 @@
 import OpenAI from 'openai';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { apiErrorOf } from '../support/api-error.js';
 import { startHarness, type Harness } from '../support/gateway-harness.js';
 
 let h: Harness;
@@ -12,21 +13,13 @@ afterAll(() => h.close());
 const ask = (client: OpenAI, model = 'gpt-4o-mini', extra: Record<string, unknown> = {}): Promise<unknown> =>
   client.chat.completions.create({ model, messages: [{ role: 'user', content: 'hi' }], ...extra });
 
-async function errorOf(promise: Promise<unknown>): Promise<InstanceType<typeof OpenAI.APIError>> {
-  const err = await promise.then(
-    () => null,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(OpenAI.APIError);
-  return err as InstanceType<typeof OpenAI.APIError>;
-}
 
 describe('rate limits', () => {
   it('refuses past the per-minute limit with 429, Retry-After and OpenAI rate-limit headers, then recovers', async () => {
     const { key } = await h.createKey({ limits: { rpm: 5 } });
     const client = h.client(key);
     for (let i = 0; i < 5; i++) await ask(client);
-    const err = await errorOf(ask(client));
+    const err = await apiErrorOf(ask(client));
     expect(err).toBeInstanceOf(OpenAI.RateLimitError);
     expect(err.code).toBe('rate_limit_exceeded');
     expect(err.headers?.get('retry-after')).toBe('12');
@@ -43,7 +36,7 @@ describe('rate limits', () => {
     await ask(client, 'gpt-4o-mini', { max_tokens: 600 });
     // The first request used far fewer than 600 tokens and was refunded, so a second 600 fits.
     await ask(client, 'gpt-4o-mini', { max_tokens: 600 });
-    const err = await errorOf(Promise.all([ask(client, 'gpt-4o-mini', { max_tokens: 900 }), ask(client, 'gpt-4o-mini', { max_tokens: 900 })]));
+    const err = await apiErrorOf(Promise.all([ask(client, 'gpt-4o-mini', { max_tokens: 900 }), ask(client, 'gpt-4o-mini', { max_tokens: 900 })]));
     expect(err).toBeInstanceOf(OpenAI.RateLimitError);
     expect(err.headers?.get('x-ratelimit-limit-tokens')).toBe('1000');
     expect(err.headers?.get('x-ratelimit-reset-tokens')).toBeTruthy();
@@ -51,7 +44,7 @@ describe('rate limits', () => {
 
   it('caps output tokens per request', async () => {
     const { key } = await h.createKey({ limits: { max_output_tokens: 100 } });
-    const err = await errorOf(ask(h.client(key), 'gpt-4o-mini', { max_tokens: 500 }));
+    const err = await apiErrorOf(ask(h.client(key), 'gpt-4o-mini', { max_tokens: 500 }));
     expect(err).toBeInstanceOf(OpenAI.BadRequestError);
     expect(err.code).toBe('max_tokens_exceeded');
     await ask(h.client(key));
@@ -63,10 +56,10 @@ describe('rate limits', () => {
     const client = h.client(key);
     await ask(client, 'gpt-4o');
     await ask(client, 'gpt-4.1-mini');
-    const limited = await errorOf(ask(client, 'gpt-4o'));
+    const limited = await apiErrorOf(ask(client, 'gpt-4o'));
     expect(limited).toBeInstanceOf(OpenAI.RateLimitError);
     await ask(client, 'gpt-3.5-turbo');
-    const denied = await errorOf(client.images.generate({ model: 'dall-e-3', prompt: 'cat' }));
+    const denied = await apiErrorOf(client.images.generate({ model: 'dall-e-3', prompt: 'cat' }));
     expect(denied).toBeInstanceOf(OpenAI.PermissionDeniedError);
     expect(denied.code).toBe('model_not_allowed');
   });
@@ -81,7 +74,7 @@ describe('concurrency', () => {
     const streams = await Promise.all(
       controllers.map((c) => client.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }], stream: true }, { signal: c.signal })),
     );
-    const third = await errorOf(ask(client));
+    const third = await apiErrorOf(ask(client));
     expect(third).toBeInstanceOf(OpenAI.RateLimitError);
     expect(third.code).toBe('concurrency_limit_exceeded');
     for (const c of controllers) c.abort();
@@ -103,9 +96,9 @@ describe('concurrency', () => {
     const { id, key } = await h.createKey({ limits: { concurrency: 1 } });
     const client = h.client(key);
     h.fake.setBehavior({ type: 'error', status: 503 });
-    await errorOf(ask(client));
+    await apiErrorOf(ask(client));
     h.fake.setBehavior({ type: 'drop' });
-    await errorOf(ask(client));
+    await apiErrorOf(ask(client));
     h.fake.reset();
     await ask(client);
     expect(await h.server.gateway.limiter.backend.inflight(id)).toBe(0);
