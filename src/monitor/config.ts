@@ -89,7 +89,12 @@ export const monitorConfigSchema = z
           .strict()
           .prefault({}),
         budget: z
-          .object({ ...base, thresholds: z.array(z.number().gt(0).max(10)).min(1).default([0.5, 0.8, 1]) })
+          .object({
+            ...base,
+            thresholds: z.array(z.number().gt(0).max(10)).min(1).default([0.5, 0.8, 1]),
+            // Each threshold alerts once per budget period (the period is part of the alert subject).
+            cooldownMs: ms.default(31 * DAY),
+          })
           .strict()
           .prefault({}),
         rotation: z

@@ -29,6 +29,23 @@ class LabelCap {
   }
 }
 
+/**
+ * Resolves a metric's child for a label combination once and reuses it: prom-client hashes the label object on
+ * every call otherwise, which costs more than the increment. Bounded because every label value passes a LabelCap.
+ */
+function children<C>(make: (...values: string[]) => C): (...values: string[]) => C {
+  const cache = new Map<string, C>();
+  return (...values) => {
+    const id = values.join('\n');
+    let child = cache.get(id);
+    if (!child) {
+      child = make(...values);
+      cache.set(id, child);
+    }
+    return child;
+  };
+}
+
 export interface MonitorMetrics {
   readonly registry: Registry;
   /** Counts one finished request from its usage record (requests, latency, tokens, spend, denials, upstream errors). */
@@ -119,27 +136,43 @@ export function createMonitorMetrics(options: MetricsOptions = {}): MonitorMetri
     registers,
   });
 
+  const requestsOf = children((endpoint, status) => requests.labels(endpoint, status));
+  const latencyOf = children((endpoint) => latency.labels(endpoint));
+  const tokensOf = children((model, kind) => tokens.labels(model, kind));
+  const spendOf = children((model) => spend.labels(model));
+  const denialsOf = children((reason) => denials.labels(reason));
+  const groupOf = new Map<string, string>();
+  const endpointOf = (path: string): string => {
+    let group = groupOf.get(path);
+    if (group === undefined) {
+      group = endpoints.of(endpointGroupOf(path));
+      if (groupOf.size > 10_000) groupOf.clear();
+      groupOf.set(path, group);
+    }
+    return group;
+  };
+
   return {
     registry,
     observeUsage(record) {
-      const endpoint = endpoints.of(endpointGroupOf(record.endpoint));
-      requests.inc({ endpoint, status: statusClass(record.status) });
-      latency.observe({ endpoint }, record.latencyMs / 1000);
-      if (record.errorCode !== null && record.status >= 400 && record.status < 500) denials.inc({ reason: record.errorCode });
+      const endpoint = endpointOf(record.endpoint);
+      requestsOf(endpoint, statusClass(record.status)).inc();
+      latencyOf(endpoint).observe(record.latencyMs / 1000);
+      if (record.errorCode !== null && record.status >= 400 && record.status < 500) denialsOf(record.errorCode).inc();
       const upstreamFailed = record.status >= 500 || (record.errorCode !== null && UPSTREAM_FAILURE_CODES.has(record.errorCode));
       if (upstreamFailed) {
         upstreamErrors.inc({ upstream: upstreams.of(record.upstreamId ?? 'none'), code: record.errorCode ?? String(record.status) });
       }
       if (record.model === null || record.status >= 400) return;
       const model = models.of(record.model);
-      if (record.promptTokens) tokens.inc({ model, kind: 'prompt' }, record.promptTokens);
-      if (record.completionTokens) tokens.inc({ model, kind: 'completion' }, record.completionTokens);
-      if (record.cachedTokens) tokens.inc({ model, kind: 'cached' }, record.cachedTokens);
-      if (record.reasoningTokens) tokens.inc({ model, kind: 'reasoning' }, record.reasoningTokens);
-      if (record.costUsd) spend.inc({ model }, record.costUsd);
+      if (record.promptTokens) tokensOf(model, 'prompt').inc(record.promptTokens);
+      if (record.completionTokens) tokensOf(model, 'completion').inc(record.completionTokens);
+      if (record.cachedTokens) tokensOf(model, 'cached').inc(record.cachedTokens);
+      if (record.reasoningTokens) tokensOf(model, 'reasoning').inc(record.reasoningTokens);
+      if (record.costUsd) spendOf(model).inc(record.costUsd);
     },
     observeAuthFailure(reason) {
-      denials.inc({ reason: AUTH_DENIAL_CODE[reason] });
+      denialsOf(AUTH_DENIAL_CODE[reason]).inc();
     },
     alertRaised(detector) {
       alerts.inc({ detector });

@@ -94,15 +94,17 @@ export interface SeenObservation {
   lastTs: number;
 }
 
-export interface SeenResult {
+export interface SeenResult<T extends SeenObservation = SeenObservation> {
   /** Observations whose (key, kind, value) was not known before. */
-  fresh: SeenObservation[];
+  fresh: T[];
   /** For each key in the batch that had history before it: when it was first seen. */
   keyFirstSeen: Map<string, number>;
 }
 
 export interface SeenRepository {
-  observe(observations: readonly SeenObservation[]): Promise<SeenResult>;
+  observe<T extends SeenObservation>(observations: readonly T[]): Promise<SeenResult<T>>;
   /** Last time each key was seen in use. */
   lastUsed(): Promise<Map<string, number>>;
+  /** When monitoring first saw any use at all (null before that): "unused" can only be judged since then. */
+  epoch(): Promise<number | null>;
 }
