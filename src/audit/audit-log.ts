@@ -3,7 +3,7 @@ import type { Writable } from 'node:stream';
 import { KeywardenError } from '../errors/index.js';
 import { sealEntry } from './chain.js';
 import { sanitizeSummary } from './sanitize.js';
-import type { AuditEntry, AuditHead, AuditInput, AuditListQuery, AuditRepository } from './types.js';
+import type { AuditEntry, AuditHead, AuditInput, AuditListQuery, AuditPage, AuditRepository } from './types.js';
 import { verifyChain, type HeadAnchor, type VerifyResult } from './verify.js';
 
 const PAGE_SIZE = 500;
@@ -60,6 +60,11 @@ export class AuditLog {
 
   list(query: AuditListQuery): Promise<AuditEntry[]> {
     return this.repo.list(query);
+  }
+
+  /** One page in storage order; pass the returned `next` back for the following page. */
+  page(cursor: number | null, limit: number): Promise<AuditPage> {
+    return this.repo.readPage(cursor, limit);
   }
 
   /** Every entry in storage order, a page at a time. */
