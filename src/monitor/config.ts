@@ -128,7 +128,18 @@ export const monitorConfigSchema = z
       .strict()
       .prefault({}),
   })
-  .strict();
+  .strict()
+  .superRefine((config, ctx) => {
+    const spikes = [config.detectors.volumeSpike, config.detectors.spendSpike];
+    const needed = Math.max(...spikes.map((s) => (s.enabled ? (s.lookbackDays + 1) * DAY : 0)));
+    if (config.retention.hourMs < needed) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['retention', 'hourMs'],
+        message: `must cover the spike detectors' lookback (at least ${needed} ms), or baselines lose their history`,
+      });
+    }
+  });
 
 export type MonitorConfig = z.output<typeof monitorConfigSchema>;
 export type MonitorConfigInput = z.input<typeof monitorConfigSchema>;

@@ -2,6 +2,7 @@ import type { SqliteDatabase } from '../store/sqlite/database.js';
 import { SqliteAlertRepository } from '../store/sqlite/alert-repo.js';
 import { SqliteSeenRepository } from '../store/sqlite/monitor-seen-repo.js';
 import { SqliteRollupRepository } from '../store/sqlite/rollup-repo.js';
+import { systemClock } from './clock.js';
 import type { MonitorConfig } from './config.js';
 import { MonitorEngine, type MonitorEngineDeps, type MonitorRepositories } from './engine.js';
 import { createSinks } from './sinks/create-sinks.js';
@@ -19,6 +20,6 @@ export function createMonitor(
   config: MonitorConfig,
   deps: Omit<MonitorEngineDeps, 'config' | 'repos' | 'sinks'>,
 ): MonitorEngine {
-  const now = () => (deps.clock ?? { now: Date.now }).now();
-  return new MonitorEngine({ ...deps, config, repos: createSqliteMonitorRepos(db), sinks: createSinks(config, now) });
+  const clock = deps.clock ?? systemClock;
+  return new MonitorEngine({ ...deps, clock, config, repos: createSqliteMonitorRepos(db), sinks: createSinks(config, () => clock.now()) });
 }

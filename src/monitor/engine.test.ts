@@ -213,4 +213,12 @@ describe('engine plumbing', () => {
     await engine.tick();
     expect((await repos.rollups.series({ granularity: 'minute', dim: 'all' }))[0]?.requests).toBe(1);
   });
+
+  it('never throws from ingestUsage, so the usage recorder does not replay a batch', async () => {
+    const { engine, repos } = setup();
+    // prom-client refuses to decrease a counter; a corrupt record must not escape as an exception.
+    expect(() => engine.ingestUsage([usage({ ts: T0 }), usage({ ts: T0, promptTokens: -5 }), usage({ ts: T0 })])).not.toThrow();
+    await engine.tick();
+    expect((await repos.rollups.series({ granularity: 'minute', dim: 'all' }))[0]?.requests).toBe(3);
+  });
 });

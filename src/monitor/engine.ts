@@ -19,6 +19,7 @@ import { UsageIntake } from './usage-intake.js';
 
 const MINUTE = 60_000;
 const PRUNE_EVERY_MS = 3_600_000;
+const clip = (text: string): string => (text.length > 100 ? `${text.slice(0, 100)}…` : text);
 
 export interface MonitorRepositories {
   rollups: RollupRepository;
@@ -103,11 +104,18 @@ export class MonitorEngine {
     });
   }
 
-  /** Wire to UsageRecorder's `onFlushed`. Synchronous and cheap: records are only aggregated here. */
+  /**
+   * Wire to UsageRecorder's `onFlushed`. Synchronous and cheap: records are only aggregated here. It never throws:
+   * the recorder treats an exception from `onFlushed` as a failed flush and would hand the same batch over again.
+   */
   ingestUsage(records: readonly UsageRecord[]): void {
     for (const record of records) {
-      this.deps.metrics?.observeUsage(record);
-      if (this.deps.config.enabled) this.intake.add(record);
+      try {
+        if (this.deps.config.enabled) this.intake.add(record);
+        this.deps.metrics?.observeUsage(record);
+      } catch (err) {
+        this.deps.logger.error('usage record could not be observed', { keyId: record.keyId, ...describeError(err) });
+      }
     }
   }
 
@@ -117,13 +125,14 @@ export class MonitorEngine {
       this.deps.metrics?.observeAuthFailure(event.reason);
       if (!this.probingReasons.has(event.reason)) return;
       const notes = event.keyId === undefined ? [`reason:${event.reason}`] : [`reason:${event.reason}`, `key:${event.keyId}`];
-      if (!this.probing.add(event.ip, event.ts, notes)) this.deps.metrics?.securityEventsDropped(1);
+      if (!this.probing.add(clip(event.ip), event.ts, notes)) this.deps.metrics?.securityEventsDropped(1);
       return;
     }
     if (!this.scopeEnabled) return;
-    const notes = [`reason:${event.reason}`, `ip:${event.ip}`];
-    if (event.model !== undefined) notes.push(`model:${event.model}`);
-    if (event.endpoint !== undefined) notes.push(`endpoint:${event.endpoint}`);
+    // Denied model names and paths are whatever the client sent: clip them before they can reach an alert.
+    const notes = [`reason:${event.reason}`, `ip:${clip(event.ip)}`];
+    if (event.model !== undefined) notes.push(`model:${clip(event.model)}`);
+    if (event.endpoint !== undefined) notes.push(`endpoint:${clip(event.endpoint)}`);
     if (!this.scope.add(event.keyId, event.ts, notes)) this.deps.metrics?.securityEventsDropped(1);
   }
 

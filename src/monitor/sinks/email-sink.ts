@@ -13,8 +13,6 @@ export interface EmailSinkOptions {
   from: string;
   to: string[];
   timeoutMs: number;
-  /** Test servers on 127.0.0.1 have no certificate; production leaves this false. */
-  allowInsecureTls?: boolean;
 }
 
 /** Permanent SMTP failures: 5xx replies, bad credentials, a refused envelope. Everything else may pass later. */
@@ -38,7 +36,6 @@ export function createEmailSink(options: EmailSinkOptions): AlertSink {
     connectionTimeout: options.timeoutMs,
     greetingTimeout: options.timeoutMs,
     socketTimeout: options.timeoutMs,
-    tls: options.allowInsecureTls ? { rejectUnauthorized: false } : undefined,
   });
   return {
     name: options.name,
