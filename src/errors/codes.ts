@@ -79,6 +79,10 @@ export const ERROR_CODES = {
     'audit_unavailable',
     'The audit log could not be written, so the action was not performed.',
   ),
+  /** An alert sink failed in a way worth retrying (network error, timeout, 5xx, 429). */
+  KW_ALERT_DELIVERY_FAILED: spec(502, 'server_error', 'alert_delivery_failed', 'The alert could not be delivered.'),
+  /** An alert sink refused the alert for good (e.g. 4xx other than 408/429); retrying will not help. */
+  KW_ALERT_DELIVERY_REJECTED: spec(502, 'server_error', 'alert_delivery_rejected', 'The alert sink rejected the alert.'),
   KW_CONFIG_INVALID: spec(500, 'server_error', 'config_invalid', 'The configuration is invalid.'),
   KW_VAULT: spec(500, 'server_error', 'vault_error', 'The vault could not be opened.'),
   KW_USAGE: spec(400, 'invalid_request_error', 'usage_error', 'Invalid command usage.'),

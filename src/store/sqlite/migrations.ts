@@ -84,4 +84,80 @@ export const MIGRATIONS: readonly string[] = [
     created_at INTEGER NOT NULL
   );
   `,
+  // Audit log (audit/). seq is the chain position; the rowid is the storage order that verification walks.
+  `
+  CREATE TABLE audit_log (
+    seq INTEGER NOT NULL UNIQUE,
+    ts INTEGER NOT NULL,
+    actor TEXT NOT NULL,
+    action TEXT NOT NULL,
+    target TEXT NOT NULL,
+    before TEXT,
+    after TEXT,
+    prev_hash TEXT NOT NULL,
+    hash TEXT NOT NULL
+  );
+  `,
+  // Monitoring (monitor/): usage rollups, alerts with their deliveries, and the models/networks each key has used.
+  `
+  CREATE TABLE usage_rollups (
+    granularity TEXT NOT NULL,
+    bucket_start INTEGER NOT NULL,
+    dim TEXT NOT NULL,
+    dim_value TEXT NOT NULL,
+    requests INTEGER NOT NULL,
+    errors INTEGER NOT NULL,
+    prompt_tokens INTEGER NOT NULL,
+    completion_tokens INTEGER NOT NULL,
+    cached_tokens INTEGER NOT NULL,
+    reasoning_tokens INTEGER NOT NULL,
+    cost_usd REAL NOT NULL,
+    unpriced INTEGER NOT NULL,
+    latency_sum_ms REAL NOT NULL,
+    latency_max_ms REAL NOT NULL,
+    peak_minute_requests INTEGER NOT NULL,
+    peak_minute_cost REAL NOT NULL,
+    PRIMARY KEY (granularity, dim, dim_value, bucket_start)
+  ) WITHOUT ROWID;
+  CREATE INDEX usage_rollups_time ON usage_rollups(granularity, bucket_start);
+  CREATE TABLE alerts (
+    id TEXT PRIMARY KEY,
+    detector TEXT NOT NULL,
+    severity TEXT NOT NULL,
+    subject TEXT NOT NULL,
+    key_id TEXT,
+    title TEXT NOT NULL,
+    message TEXT NOT NULL,
+    details TEXT NOT NULL,
+    notified INTEGER NOT NULL,
+    suspended INTEGER NOT NULL,
+    occurrences INTEGER NOT NULL,
+    created_at INTEGER NOT NULL,
+    last_seen_at INTEGER NOT NULL,
+    acknowledged_at INTEGER,
+    acknowledged_by TEXT
+  );
+  CREATE INDEX alerts_dedup ON alerts(detector, subject, created_at);
+  CREATE INDEX alerts_created ON alerts(created_at);
+  CREATE TABLE alert_deliveries (
+    id TEXT PRIMARY KEY,
+    alert_id TEXT NOT NULL REFERENCES alerts(id),
+    sink TEXT NOT NULL,
+    status TEXT NOT NULL,
+    attempts INTEGER NOT NULL,
+    last_error TEXT,
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL
+  );
+  CREATE INDEX alert_deliveries_alert ON alert_deliveries(alert_id);
+  CREATE INDEX alert_deliveries_status ON alert_deliveries(status);
+  CREATE TABLE monitor_seen (
+    key_id TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    value TEXT NOT NULL,
+    first_seen_at INTEGER NOT NULL,
+    last_seen_at INTEGER NOT NULL,
+    PRIMARY KEY (key_id, kind, value)
+  ) WITHOUT ROWID;
+  `,
 ];

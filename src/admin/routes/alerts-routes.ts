@@ -1,0 +1,75 @@
+import type { Schema } from 'hono';
+import { z } from 'zod';
+import type { AuditLog } from '../../audit/index.js';
+import { KeywardenError } from '../../errors/index.js';
+import { alertView, deliveryView } from '../../monitor/alert-view.js';
+import type { AlertRepository } from '../../monitor/repositories.js';
+import { DETECTORS } from '../../monitor/types.js';
+import { limitField, timeField } from './query-fields.js';
+import { adminActor, parseQuery, pathParam, type AdminApp } from './route-helpers.js';
+
+export interface AlertRouteDeps {
+  alerts: AlertRepository;
+  audit: AuditLog;
+  now: () => number;
+}
+
+const listQuery = z
+  .object({
+    since: timeField,
+    until: timeField,
+    detector: z.enum(DETECTORS).optional(),
+    key_id: z.string().min(1).optional(),
+    status: z.enum(['open', 'acknowledged', 'all']).default('all'),
+    limit: limitField(1_000, 100),
+  })
+  .strict();
+
+const deliveryQuery = z
+  .object({ status: z.enum(['pending', 'delivered', 'failed']).optional(), alert_id: z.string().optional(), limit: limitField(1_000, 100) })
+  .strict();
+
+/**
+ * Alerts under the admin API: GET /alerts, GET /alerts/deliveries, GET /alerts/:id (with its deliveries) and
+ * POST /alerts/:id/ack (written to the audit log in the same transaction).
+ */
+export function registerAlertRoutes<S extends Schema, B extends string>(app: AdminApp<S, B>, deps: AlertRouteDeps): void {
+  app.get('/alerts', async (c) => {
+    const q = parseQuery(c, listQuery);
+    const alerts = await deps.alerts.list({
+      since: q.since,
+      until: q.until,
+      detector: q.detector,
+      keyId: q.key_id,
+      acknowledged: q.status === 'all' ? undefined : q.status === 'acknowledged',
+      limit: q.limit,
+    });
+    return c.json({ object: 'list', data: alerts.map(alertView) });
+  });
+
+  app.get('/alerts/deliveries', async (c) => {
+    const q = parseQuery(c, deliveryQuery);
+    const deliveries = await deps.alerts.listDeliveries({ status: q.status, alertId: q.alert_id, limit: q.limit });
+    return c.json({ object: 'list', data: deliveries.map(deliveryView) });
+  });
+
+  app.get('/alerts/:id', async (c) => {
+    const alert = await deps.alerts.get(pathParam(c, 'id'));
+    if (!alert) throw new KeywardenError('KW_NOT_FOUND', { message: 'No such alert.' });
+    const deliveries = await deps.alerts.listDeliveries({ alertId: alert.id, limit: 100 });
+    return c.json({ ...alertView(alert), deliveries: deliveries.map(deliveryView) });
+  });
+
+  app.post('/alerts/:id/ack', async (c) => {
+    const id = pathParam(c, 'id');
+    const current = await deps.alerts.get(id);
+    if (!current) throw new KeywardenError('KW_NOT_FOUND', { message: 'No such alert.' });
+    if (current.acknowledgedAt !== null) return c.json(alertView(current));
+    const actor = adminActor(c);
+    const acked = await deps.audit.withAudit(
+      async () => (await deps.alerts.acknowledge(id, actor, deps.now())) ?? current,
+      (alert) => ({ actor, action: 'alert.acknowledged', target: `alert:${id}`, after: { detector: alert.detector, subject: alert.subject } }),
+    );
+    return c.json(alertView(acked));
+  });
+}

@@ -1,0 +1,25 @@
+import type { SqliteDatabase } from '../store/sqlite/database.js';
+import { SqliteAlertRepository } from '../store/sqlite/alert-repo.js';
+import { SqliteSeenRepository } from '../store/sqlite/monitor-seen-repo.js';
+import { SqliteRollupRepository } from '../store/sqlite/rollup-repo.js';
+import { systemClock } from './clock.js';
+import type { MonitorConfig } from './config.js';
+import { MonitorEngine, type MonitorEngineDeps, type MonitorRepositories } from './engine.js';
+import { createSinks } from './sinks/create-sinks.js';
+
+export function createSqliteMonitorRepos(db: SqliteDatabase): MonitorRepositories {
+  return { rollups: new SqliteRollupRepository(db), alerts: new SqliteAlertRepository(db), seen: new SqliteSeenRepository(db) };
+}
+
+/**
+ * The monitor as the server runs it: SQLite repositories on the store's connection and the sinks from config.
+ * Everything else (suspendKey, audit, listKeys, budgets, metrics) is passed through.
+ */
+export function createMonitor(
+  db: SqliteDatabase,
+  config: MonitorConfig,
+  deps: Omit<MonitorEngineDeps, 'config' | 'repos' | 'sinks'>,
+): MonitorEngine {
+  const clock = deps.clock ?? systemClock;
+  return new MonitorEngine({ ...deps, clock, config, repos: createSqliteMonitorRepos(db), sinks: createSinks(config, () => clock.now()) });
+}

@@ -1,0 +1,265 @@
+import type { AuditLog } from '../audit/index.js';
+import { describeError, type Logger } from '../log/logger.js';
+import type { UsageRecord } from '../store/index.js';
+import { AlertDispatcher } from './alert-dispatcher.js';
+import { AlertService, type SuspendKey } from './alert-service.js';
+import { realSleep, systemClock, type Clock, type Sleep } from './clock.js';
+import type { MonitorConfig } from './config.js';
+import { budgetFindings } from './detectors/budget.js';
+import { probingFindings, scopeDenialFindings } from './detectors/denials.js';
+import { firstUseFindings } from './detectors/first-use.js';
+import { hygieneFindings } from './detectors/key-hygiene.js';
+import { SpikeBaselines, spikeFindings } from './detectors/spike.js';
+import type { MonitorMetrics } from './metrics.js';
+import type { AlertRepository, RollupRepository, SeenRepository } from './repositories.js';
+import { SecurityWindow } from './security-window.js';
+import type { AlertSink } from './sinks/types.js';
+import type { AlertRecord, BudgetStatus, DetectorName, DetectorPolicy, Finding, KeyInfo, SecurityEvent } from './types.js';
+import { UsageIntake } from './usage-intake.js';
+
+const MINUTE = 60_000;
+const PRUNE_EVERY_MS = 3_600_000;
+const clip = (text: string): string => (text.length > 100 ? `${text.slice(0, 100)}…` : text);
+
+export interface MonitorRepositories {
+  rollups: RollupRepository;
+  alerts: AlertRepository;
+  seen: SeenRepository;
+}
+
+export interface MonitorEngineDeps {
+  config: MonitorConfig;
+  repos: MonitorRepositories;
+  sinks: readonly AlertSink[];
+  logger: Logger;
+  clock?: Clock;
+  /** Backoff sleeps between delivery attempts; tests pass one that returns at once. */
+  sleep?: Sleep;
+  metrics?: MonitorMetrics;
+  /** Wire to KeyService.suspend. The engine writes the audit entry for it (actor `system:monitor`). */
+  suspendKey?: SuspendKey;
+  audit?: Pick<AuditLog, 'append'>;
+  /** For the rotation and unused-key detectors (e.g. `() => store.keys.list()`). */
+  listKeys?: () => Promise<readonly KeyInfo[]>;
+  /** Current spend against budget per key, from limits/; polled each evaluation. */
+  budgets?: () => Promise<readonly BudgetStatus[]>;
+}
+
+export interface TickReport {
+  findings: Finding[];
+  raised: AlertRecord[];
+  deduplicated: number;
+}
+
+/**
+ * Monitoring, off the hot path. The gateway calls only `securityEvent` (a couple of map updates) per rejected
+ * request; usage arrives in batches after each usage flush through `ingestUsage`. Everything else happens in
+ * `tick`, every `evaluationIntervalMs` on the injected clock: rollups are written, detectors run, alerts raised.
+ */
+export class MonitorEngine {
+  readonly dispatcher: AlertDispatcher;
+  readonly alerts: AlertService;
+  private readonly intake = new UsageIntake();
+  private readonly probing = new SecurityWindow();
+  private readonly scope = new SecurityWindow();
+  private readonly probingReasons: ReadonlySet<string>;
+  private readonly scopeEnabled: boolean;
+  private readonly volumeBaselines: SpikeBaselines;
+  private readonly spendBaselines: SpikeBaselines;
+  private readonly clock: Clock;
+  private lastTickAt: number;
+  private lastHygieneAt = Number.NEGATIVE_INFINITY;
+  private lastPruneAt = Number.NEGATIVE_INFINITY;
+  private ticking: Promise<TickReport> | null = null;
+  private stopTimer: (() => void) | null = null;
+
+  constructor(private readonly deps: MonitorEngineDeps) {
+    const { config } = deps;
+    this.clock = deps.clock ?? systemClock;
+    this.lastTickAt = this.clock.now();
+    // Disabled detectors gather nothing, so their windows cannot grow without being read.
+    const probing = config.enabled && config.detectors.probing.enabled;
+    this.probingReasons = new Set(probing ? config.detectors.probing.reasons : []);
+    this.scopeEnabled = config.enabled && config.detectors.scopeDenials.enabled;
+    this.volumeBaselines = new SpikeBaselines(deps.repos.rollups, config.detectors.volumeSpike);
+    this.spendBaselines = new SpikeBaselines(deps.repos.rollups, config.detectors.spendSpike);
+    const now = () => this.clock.now();
+    this.dispatcher = new AlertDispatcher({
+      repo: deps.repos.alerts,
+      sinks: deps.sinks,
+      policy: config.delivery,
+      sleep: deps.sleep ?? realSleep,
+      now,
+      logger: deps.logger,
+      metrics: deps.metrics,
+    });
+    this.alerts = new AlertService({
+      repo: deps.repos.alerts,
+      dispatcher: this.dispatcher,
+      now,
+      logger: deps.logger,
+      metrics: deps.metrics,
+      suspendKey: deps.suspendKey,
+      audit: deps.audit,
+    });
+  }
+
+  /**
+   * Wire to UsageRecorder's `onFlushed`. Synchronous and cheap: records are only aggregated here. It never throws:
+   * the recorder treats an exception from `onFlushed` as a failed flush and would hand the same batch over again.
+   */
+  ingestUsage(records: readonly UsageRecord[]): void {
+    for (const record of records) {
+      try {
+        if (this.deps.config.enabled) this.intake.add(record);
+        this.deps.metrics?.observeUsage(record);
+      } catch (err) {
+        this.deps.logger.error('usage record could not be observed', { keyId: record.keyId, ...describeError(err) });
+      }
+    }
+  }
+
+  /** Called by the gateway for each request refused at authentication or by a key's scope. */
+  securityEvent(event: SecurityEvent): void {
+    if (event.type === 'auth_failed') {
+      this.deps.metrics?.observeAuthFailure(event.reason);
+      if (!this.probingReasons.has(event.reason)) return;
+      const notes = event.keyId === undefined ? [`reason:${event.reason}`] : [`reason:${event.reason}`, `key:${event.keyId}`];
+      if (!this.probing.add(clip(event.ip), event.ts, notes)) this.deps.metrics?.securityEventsDropped(1);
+      return;
+    }
+    if (!this.scopeEnabled) return;
+    // Denied model names and paths are whatever the client sent: clip them before they can reach an alert.
+    const notes = [`reason:${event.reason}`, `ip:${clip(event.ip)}`];
+    if (event.model !== undefined) notes.push(`model:${clip(event.model)}`);
+    if (event.endpoint !== undefined) notes.push(`endpoint:${clip(event.endpoint)}`);
+    if (!this.scope.add(event.keyId, event.ts, notes)) this.deps.metrics?.securityEventsDropped(1);
+  }
+
+  /** Evaluates once. Concurrent calls share the evaluation in progress. */
+  tick(): Promise<TickReport> {
+    this.ticking ??= this.evaluate().finally(() => {
+      this.ticking = null;
+    });
+    return this.ticking;
+  }
+
+  /** Resumes deliveries a previous process left pending, then evaluates on the interval. */
+  async start(): Promise<void> {
+    if (!this.deps.config.enabled || this.stopTimer) return;
+    await this.dispatcher.resume();
+    this.stopTimer = this.clock.every(this.deps.config.evaluationIntervalMs, async () => {
+      try {
+        await this.tick();
+      } catch (err) {
+        this.deps.logger.error('monitor evaluation failed', describeError(err));
+      }
+    });
+  }
+
+  /** Stops the interval, writes what was gathered, and interrupts delivery retries (resumed on the next start). */
+  async stop(): Promise<void> {
+    this.stopTimer?.();
+    this.stopTimer = null;
+    if (this.deps.config.enabled) await this.tick();
+    await this.dispatcher.close();
+  }
+
+  private async evaluate(): Promise<TickReport> {
+    const { config, repos } = this.deps;
+    const detectors = config.detectors;
+    const now = this.clock.now();
+    const windowMinutes = Math.max(1, (now - this.lastTickAt) / MINUTE);
+    this.lastTickAt = now;
+    const batch = this.intake.drain();
+    const findings: Finding[] = [];
+
+    await this.step('rollups', async () => {
+      try {
+        await repos.rollups.apply(batch.deltas);
+      } catch (err) {
+        this.intake.restore({ deltas: batch.deltas, seen: [] });
+        throw err;
+      }
+    });
+    await this.step('first use', async () => {
+      try {
+        findings.push(...firstUseFindings(await repos.seen.observe(batch.seen), detectors));
+      } catch (err) {
+        this.intake.restore({ deltas: [], seen: batch.seen });
+        throw err;
+      }
+    });
+    if (detectors.volumeSpike.enabled) {
+      await this.step('volume spike', async () => {
+        findings.push(...(await spikeFindings(batch.window, windowMinutes, now, 'requests', detectors.volumeSpike, this.volumeBaselines)));
+      });
+    }
+    if (detectors.spendSpike.enabled) {
+      await this.step('spend spike', async () => {
+        findings.push(...(await spikeFindings(batch.window, windowMinutes, now, 'cost', detectors.spendSpike, this.spendBaselines)));
+      });
+    }
+    if (detectors.probing.enabled) findings.push(...probingFindings(this.probing.totals(now, detectors.probing.windowMs), detectors.probing));
+    if (detectors.scopeDenials.enabled) {
+      findings.push(...scopeDenialFindings(this.scope.totals(now, detectors.scopeDenials.windowMs), detectors.scopeDenials));
+    }
+    const budgets = this.deps.budgets;
+    if (detectors.budget.enabled && budgets) {
+      await this.step('budget', async () => {
+        findings.push(...budgetFindings(await budgets(), detectors.budget.thresholds));
+      });
+    }
+    const listKeys = this.deps.listKeys;
+    if (listKeys && now - this.lastHygieneAt >= detectors.hygieneIntervalMs) {
+      this.lastHygieneAt = now;
+      await this.step('key hygiene', async () => {
+        const input = { keys: await listKeys(), lastUsed: await repos.seen.lastUsed(), epoch: await repos.seen.epoch(), now };
+        findings.push(...hygieneFindings(input, detectors));
+      });
+    }
+
+    const report: TickReport = { findings, raised: [], deduplicated: 0 };
+    for (const finding of findings) {
+      await this.step(finding.detector, async () => {
+        const { policy, cooldownMs } = this.policyOf(finding.detector);
+        const result = await this.alerts.raise(finding, policy, cooldownMs);
+        if (result.status === 'raised') report.raised.push(result.alert);
+        else report.deduplicated++;
+      });
+    }
+    if (now - this.lastPruneAt >= PRUNE_EVERY_MS) {
+      this.lastPruneAt = now;
+      await this.step('prune', async () => {
+        await repos.rollups.prune('minute', now - config.retention.minuteMs);
+        await repos.rollups.prune('hour', now - config.retention.hourMs);
+      });
+    }
+    return report;
+  }
+
+  private policyOf(detector: DetectorName): { policy: DetectorPolicy; cooldownMs: number } {
+    const d = this.deps.config.detectors;
+    const section = {
+      volume_spike: d.volumeSpike,
+      spend_spike: d.spendSpike,
+      new_model: d.newModel,
+      new_network: d.newNetwork,
+      key_probing: d.probing,
+      scope_denials: d.scopeDenials,
+      budget_threshold: d.budget,
+      key_rotation_due: d.rotation,
+      key_unused: d.unused,
+    }[detector];
+    return { policy: section.policy, cooldownMs: section.cooldownMs ?? this.deps.config.cooldownMs };
+  }
+
+  /** One failing step (a detector, a write) is logged and does not stop the others. */
+  private async step(name: string, fn: () => Promise<void>): Promise<void> {
+    try {
+      await fn();
+    } catch (err) {
+      this.deps.logger.error('monitor step failed', { step: name, ...describeError(err) });
+    }
+  }
+}

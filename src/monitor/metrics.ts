@@ -1,0 +1,190 @@
+import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { endpointGroupOf } from '../policy/index.js';
+import type { UsageRecord } from '../store/index.js';
+import type { AuthFailureReason, DetectorName } from './types.js';
+
+/** Wire error codes of auth failures, so denial labels read the same whichever path counted them. */
+const AUTH_DENIAL_CODE: Record<AuthFailureReason, string> = {
+  invalid: 'invalid_api_key',
+  revoked: 'key_revoked',
+  expired: 'key_expired',
+  missing: 'missing_api_key',
+  suspended: 'key_suspended',
+};
+
+const UPSTREAM_FAILURE_CODES = new Set(['upstream_unavailable', 'upstream_timeout', 'no_upstream']);
+
+/**
+ * Caps the distinct values of a label. Model names and paths come from clients; without a cap one client could
+ * create unbounded time series.
+ */
+class LabelCap {
+  private readonly seen = new Set<string>();
+  constructor(private readonly max: number) {}
+  of(value: string): string {
+    if (this.seen.has(value)) return value;
+    if (this.seen.size >= this.max) return 'other';
+    this.seen.add(value);
+    return value;
+  }
+}
+
+/**
+ * Resolves a metric's child for a label combination once and reuses it: prom-client hashes the label object on
+ * every call otherwise, which costs more than the increment. Bounded because every label value passes a LabelCap.
+ */
+function children<C>(make: (...values: string[]) => C): (...values: string[]) => C {
+  const cache = new Map<string, C>();
+  return (...values) => {
+    const id = values.join('\n');
+    let child = cache.get(id);
+    if (!child) {
+      child = make(...values);
+      cache.set(id, child);
+    }
+    return child;
+  };
+}
+
+export interface MonitorMetrics {
+  readonly registry: Registry;
+  /** Counts one finished request from its usage record (requests, latency, tokens, spend, denials, upstream errors). */
+  observeUsage(record: UsageRecord): void;
+  /** Counts a request rejected before it had a key (401s, suspended keys). */
+  observeAuthFailure(reason: AuthFailureReason): void;
+  alertRaised(detector: DetectorName): void;
+  deliveryFailed(sink: string): void;
+  securityEventsDropped(count: number): void;
+  /** The text exposition for GET /metrics. */
+  render(): Promise<{ contentType: string; body: string }>;
+}
+
+export interface MetricsOptions {
+  registry?: Registry;
+  /** Process metrics (CPU, memory, event loop lag). Off in tests. */
+  defaultMetrics?: boolean;
+  maxLabelValues?: number;
+}
+
+const statusClass = (status: number): string => (status >= 100 && status < 600 ? `${Math.floor(status / 100)}xx` : 'none');
+
+/**
+ * Prometheus metrics, all in one registry. Every observe function is a few counter increments (well under a
+ * microsecond each) and is fed from usage batches after they are flushed, so none of it runs on the hot path.
+ */
+export function createMonitorMetrics(options: MetricsOptions = {}): MonitorMetrics {
+  const registry = options.registry ?? new Registry();
+  if (options.defaultMetrics) collectDefaultMetrics({ register: registry, prefix: 'keywarden_' });
+  const cap = options.maxLabelValues ?? 200;
+  const models = new LabelCap(cap);
+  const endpoints = new LabelCap(64);
+  const upstreams = new LabelCap(cap);
+  const registers = [registry];
+
+  const requests = new Counter({
+    name: 'keywarden_requests_total',
+    help: 'Requests made with a valid key, by endpoint group and status class.',
+    labelNames: ['endpoint', 'status'] as const,
+    registers,
+  });
+  const latency = new Histogram({
+    name: 'keywarden_request_duration_seconds',
+    help: 'Gateway request duration, including the upstream.',
+    labelNames: ['endpoint'] as const,
+    buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120],
+    registers,
+  });
+  const tokens = new Counter({
+    name: 'keywarden_tokens_total',
+    help: 'Tokens metered, by model and kind (prompt, completion, cached, reasoning).',
+    labelNames: ['model', 'kind'] as const,
+    registers,
+  });
+  const spend = new Counter({
+    name: 'keywarden_spend_usd_total',
+    help: 'Spend in USD by model (requests with unknown prices count 0).',
+    labelNames: ['model'] as const,
+    registers,
+  });
+  const denials = new Counter({
+    name: 'keywarden_denials_total',
+    help: 'Requests refused by the gateway, by reason (wire error code).',
+    labelNames: ['reason'] as const,
+    registers,
+  });
+  const upstreamErrors = new Counter({
+    name: 'keywarden_upstream_errors_total',
+    help: 'Upstream failures: 5xx answers, timeouts, unreachable upstreams.',
+    labelNames: ['upstream', 'code'] as const,
+    registers,
+  });
+  const alerts = new Counter({
+    name: 'keywarden_alerts_total',
+    help: 'Alerts raised (after deduplication), by detector.',
+    labelNames: ['detector'] as const,
+    registers,
+  });
+  const deliveryFailures = new Counter({
+    name: 'keywarden_alert_delivery_failures_total',
+    help: 'Alert deliveries that failed after every retry, by sink.',
+    labelNames: ['sink'] as const,
+    registers,
+  });
+  const dropped = new Counter({
+    name: 'keywarden_security_events_dropped_total',
+    help: 'Security events not tracked because the per-window subject cap was reached.',
+    registers,
+  });
+
+  const requestsOf = children((endpoint, status) => requests.labels(endpoint, status));
+  const latencyOf = children((endpoint) => latency.labels(endpoint));
+  const tokensOf = children((model, kind) => tokens.labels(model, kind));
+  const spendOf = children((model) => spend.labels(model));
+  const denialsOf = children((reason) => denials.labels(reason));
+  const groupOf = new Map<string, string>();
+  const endpointOf = (path: string): string => {
+    let group = groupOf.get(path);
+    if (group === undefined) {
+      group = endpoints.of(endpointGroupOf(path));
+      if (groupOf.size > 10_000) groupOf.clear();
+      groupOf.set(path, group);
+    }
+    return group;
+  };
+
+  return {
+    registry,
+    observeUsage(record) {
+      const endpoint = endpointOf(record.endpoint);
+      requestsOf(endpoint, statusClass(record.status)).inc();
+      latencyOf(endpoint).observe(record.latencyMs / 1000);
+      if (record.errorCode !== null && record.status >= 400 && record.status < 500) denialsOf(record.errorCode).inc();
+      const upstreamFailed = record.status >= 500 || (record.errorCode !== null && UPSTREAM_FAILURE_CODES.has(record.errorCode));
+      if (upstreamFailed) {
+        upstreamErrors.inc({ upstream: upstreams.of(record.upstreamId ?? 'none'), code: record.errorCode ?? String(record.status) });
+      }
+      if (record.model === null || record.status >= 400) return;
+      const model = models.of(record.model);
+      if (record.promptTokens) tokensOf(model, 'prompt').inc(record.promptTokens);
+      if (record.completionTokens) tokensOf(model, 'completion').inc(record.completionTokens);
+      if (record.cachedTokens) tokensOf(model, 'cached').inc(record.cachedTokens);
+      if (record.reasoningTokens) tokensOf(model, 'reasoning').inc(record.reasoningTokens);
+      if (record.costUsd) spendOf(model).inc(record.costUsd);
+    },
+    observeAuthFailure(reason) {
+      denialsOf(AUTH_DENIAL_CODE[reason]).inc();
+    },
+    alertRaised(detector) {
+      alerts.inc({ detector });
+    },
+    deliveryFailed(sink) {
+      deliveryFailures.inc({ sink });
+    },
+    securityEventsDropped(count) {
+      dropped.inc(count);
+    },
+    async render() {
+      return { contentType: registry.contentType, body: await registry.metrics() };
+    },
+  };
+}

@@ -1,0 +1,60 @@
+import nodemailer from 'nodemailer';
+import { KeywardenError } from '../../errors/index.js';
+import { alertSubject, alertText, type AlertView } from '../alert-view.js';
+import type { AlertSink } from './types.js';
+
+export interface EmailSinkOptions {
+  name: string;
+  host: string;
+  port: number;
+  secure: boolean;
+  user?: string;
+  password?: string;
+  from: string;
+  to: string[];
+  timeoutMs: number;
+}
+
+/** Permanent SMTP failures: 5xx replies, bad credentials, a refused envelope. Everything else may pass later. */
+function classify(err: unknown): KeywardenError {
+  const { responseCode, code } = (err ?? {}) as { responseCode?: unknown; code?: unknown };
+  const status = typeof responseCode === 'number' ? responseCode : null;
+  const errCode = typeof code === 'string' ? code : 'error';
+  const permanent = (status !== null && status >= 500) || errCode === 'EAUTH' || errCode === 'EENVELOPE';
+  return new KeywardenError(permanent ? 'KW_ALERT_DELIVERY_REJECTED' : 'KW_ALERT_DELIVERY_FAILED', {
+    message: `email: SMTP ${status ?? errCode}`,
+  });
+}
+
+/** Email over SMTP through nodemailer: a plain-text message per alert. */
+export function createEmailSink(options: EmailSinkOptions): AlertSink {
+  const transport = nodemailer.createTransport({
+    host: options.host,
+    port: options.port,
+    secure: options.secure,
+    auth: options.user ? { user: options.user, pass: options.password ?? '' } : undefined,
+    connectionTimeout: options.timeoutMs,
+    greetingTimeout: options.timeoutMs,
+    socketTimeout: options.timeoutMs,
+  });
+  return {
+    name: options.name,
+    async send(alert: AlertView) {
+      try {
+        await transport.sendMail({
+          from: options.from,
+          to: options.to,
+          subject: alertSubject(alert),
+          text: alertText(alert),
+          headers: { 'X-Keywarden-Alert-Id': alert.id },
+        });
+      } catch (err) {
+        throw classify(err);
+      }
+    },
+    close() {
+      transport.close();
+      return Promise.resolve();
+    },
+  };
+}

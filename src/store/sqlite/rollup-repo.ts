@@ -1,0 +1,172 @@
+import type {
+  Granularity,
+  MinuteDelta,
+  RollupCounters,
+  RollupDim,
+  RollupQuery,
+  RollupRepository,
+  RollupRow,
+  RollupTotal,
+} from '../../monitor/repositories.js';
+import { addCounters, emptyCounters } from '../../monitor/counters.js';
+import type { SqliteDatabase } from './database.js';
+
+const HOUR = 3_600_000;
+const DAY = 24 * HOUR;
+
+interface Row {
+  granularity: string;
+  bucket_start: number;
+  dim: string;
+  dim_value: string;
+  requests: number;
+  errors: number;
+  prompt_tokens: number;
+  completion_tokens: number;
+  cached_tokens: number;
+  reasoning_tokens: number;
+  cost_usd: number;
+  unpriced: number;
+  latency_sum_ms: number;
+  latency_max_ms: number;
+  peak_minute_requests: number;
+  peak_minute_cost: number;
+}
+
+interface Upsert extends RollupCounters {
+  granularity: Granularity;
+  bucketStart: number;
+  dim: RollupDim;
+  dimValue: string;
+  peakRequests: number;
+  peakCost: number;
+}
+
+const SUM_SQL = `SUM(requests) AS requests, SUM(errors) AS errors, SUM(prompt_tokens) AS promptTokens,
+  SUM(completion_tokens) AS completionTokens, SUM(cached_tokens) AS cachedTokens, SUM(reasoning_tokens) AS reasoningTokens,
+  SUM(cost_usd) AS costUsd, SUM(unpriced) AS unpriced, SUM(latency_sum_ms) AS latencySumMs, MAX(latency_max_ms) AS latencyMaxMs`;
+
+const FILTER = `WHERE granularity = @granularity AND dim = @dim AND (@dimValue IS NULL OR dim_value = @dimValue)
+  AND (@since IS NULL OR bucket_start >= @since) AND (@until IS NULL OR bucket_start < @until)`;
+
+function bind(query: RollupQuery): Record<string, string | number | null> {
+  return {
+    granularity: query.granularity,
+    dim: query.dim,
+    dimValue: query.dimValue ?? null,
+    since: query.since ?? null,
+    until: query.until ?? null,
+  };
+}
+
+/**
+ * Rollups in one table. Minute deltas are upserted, and each minute's new total (RETURNING) feeds the enclosing
+ * hour and day buckets' peak-minute columns, all in one transaction per batch.
+ */
+export class SqliteRollupRepository implements RollupRepository {
+  private readonly applyTx;
+  private readonly seriesStmt;
+  private readonly totalsStmt;
+  private readonly firstStmt;
+  private readonly pruneStmt;
+
+  constructor(db: SqliteDatabase) {
+    const upsert = db.prepare<Record<string, string | number>, { requests: number; cost_usd: number }>(
+      `INSERT INTO usage_rollups (granularity, bucket_start, dim, dim_value, requests, errors, prompt_tokens, completion_tokens,
+        cached_tokens, reasoning_tokens, cost_usd, unpriced, latency_sum_ms, latency_max_ms, peak_minute_requests, peak_minute_cost)
+       VALUES (@granularity, @bucketStart, @dim, @dimValue, @requests, @errors, @promptTokens, @completionTokens, @cachedTokens,
+        @reasoningTokens, @costUsd, @unpriced, @latencySumMs, @latencyMaxMs, @peakRequests, @peakCost)
+       ON CONFLICT (granularity, dim, dim_value, bucket_start) DO UPDATE SET
+        requests = requests + excluded.requests, errors = errors + excluded.errors,
+        prompt_tokens = prompt_tokens + excluded.prompt_tokens, completion_tokens = completion_tokens + excluded.completion_tokens,
+        cached_tokens = cached_tokens + excluded.cached_tokens, reasoning_tokens = reasoning_tokens + excluded.reasoning_tokens,
+        cost_usd = cost_usd + excluded.cost_usd, unpriced = unpriced + excluded.unpriced,
+        latency_sum_ms = latency_sum_ms + excluded.latency_sum_ms, latency_max_ms = MAX(latency_max_ms, excluded.latency_max_ms),
+        peak_minute_requests = CASE WHEN granularity = 'minute' THEN requests + excluded.requests
+          ELSE MAX(peak_minute_requests, excluded.peak_minute_requests) END,
+        peak_minute_cost = CASE WHEN granularity = 'minute' THEN cost_usd + excluded.cost_usd
+          ELSE MAX(peak_minute_cost, excluded.peak_minute_cost) END
+       RETURNING requests, cost_usd`,
+    );
+    const run = (u: Upsert) => upsert.get({ ...u }) as { requests: number; cost_usd: number };
+    this.applyTx = db.transaction((deltas: readonly MinuteDelta[]) => {
+      const parents = new Map<string, Upsert>();
+      for (const delta of deltas) {
+        const { minuteStart, dim, dimValue, ...counters } = delta;
+        const minute: Upsert = {
+          granularity: 'minute',
+          bucketStart: minuteStart,
+          dim,
+          dimValue,
+          ...counters,
+          peakRequests: delta.requests,
+          peakCost: delta.costUsd,
+        };
+        const total = run(minute);
+        for (const [granularity, size] of [['hour', HOUR], ['day', DAY]] as const) {
+          const bucketStart = Math.floor(minuteStart / size) * size;
+          const id = `${granularity}\0${dim}\0${dimValue}\0${bucketStart}`;
+          let parent = parents.get(id);
+          if (!parent) {
+            parent = { granularity, bucketStart, dim, dimValue, ...emptyCounters(), peakRequests: 0, peakCost: 0 };
+            parents.set(id, parent);
+          }
+          addCounters(parent, counters);
+          parent.peakRequests = Math.max(parent.peakRequests, total.requests);
+          parent.peakCost = Math.max(parent.peakCost, total.cost_usd);
+        }
+      }
+      for (const parent of parents.values()) run(parent);
+    });
+    this.seriesStmt = db.prepare<Record<string, string | number | null>, Row>(
+      `SELECT * FROM usage_rollups ${FILTER} ORDER BY bucket_start, dim_value`,
+    );
+    this.totalsStmt = db.prepare<Record<string, string | number | null>, RollupTotal>(
+      `SELECT dim_value AS dimValue, ${SUM_SQL} FROM usage_rollups ${FILTER} GROUP BY dim_value ORDER BY costUsd DESC, requests DESC, dim_value`,
+    );
+    this.firstStmt = db.prepare<[string, string], { first: number | null }>(
+      "SELECT MIN(bucket_start) AS first FROM usage_rollups WHERE granularity = 'day' AND dim = ? AND dim_value = ?",
+    );
+    this.pruneStmt = db.prepare<[string, number]>('DELETE FROM usage_rollups WHERE granularity = ? AND bucket_start < ?');
+  }
+
+  apply(deltas: readonly MinuteDelta[]): Promise<void> {
+    if (deltas.length > 0) this.applyTx(deltas);
+    return Promise.resolve();
+  }
+
+  series(query: RollupQuery): Promise<RollupRow[]> {
+    return Promise.resolve(
+      this.seriesStmt.all(bind(query)).map((row) => ({
+        granularity: row.granularity as Granularity,
+        bucketStart: row.bucket_start,
+        dim: row.dim as RollupDim,
+        dimValue: row.dim_value,
+        requests: row.requests,
+        errors: row.errors,
+        promptTokens: row.prompt_tokens,
+        completionTokens: row.completion_tokens,
+        cachedTokens: row.cached_tokens,
+        reasoningTokens: row.reasoning_tokens,
+        costUsd: row.cost_usd,
+        unpriced: row.unpriced,
+        latencySumMs: row.latency_sum_ms,
+        latencyMaxMs: row.latency_max_ms,
+        peakMinuteRequests: row.peak_minute_requests,
+        peakMinuteCost: row.peak_minute_cost,
+      })),
+    );
+  }
+
+  totals(query: RollupQuery): Promise<RollupTotal[]> {
+    return Promise.resolve(this.totalsStmt.all(bind(query)));
+  }
+
+  firstActivity(dim: RollupDim, dimValue: string): Promise<number | null> {
+    return Promise.resolve(this.firstStmt.get(dim, dimValue)?.first ?? null);
+  }
+
+  prune(granularity: Granularity, before: number): Promise<number> {
+    return Promise.resolve(this.pruneStmt.run(granularity, before).changes);
+  }
+}
