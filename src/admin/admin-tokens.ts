@@ -1,5 +1,6 @@
 import { createHmac } from 'node:crypto';
 import { randomBase62 } from '../keys/index.js';
+import type { AuditLog } from '../audit/index.js';
 import type { AdminTokenRecord, Store } from '../store/index.js';
 
 export const ADMIN_TOKEN_PREFIX = 'kwadm_';
@@ -18,9 +19,11 @@ export class AdminTokenService {
     private readonly store: Store,
     private readonly pepper: Buffer,
     private readonly now: () => number,
+    private readonly audit: AuditLog,
   ) {}
 
-  async issue(name: string, token: string = generateAdminToken()): Promise<{ record: AdminTokenRecord; token: string }> {
+  /** Stores a token's hash; the token itself is returned to the caller once and never kept. */
+  async issue(name: string, actor: string, token: string = generateAdminToken()): Promise<{ record: AdminTokenRecord; token: string }> {
     const record: AdminTokenRecord = {
       id: `adm_${randomBase62(12)}`,
       name,
@@ -29,14 +32,17 @@ export class AdminTokenService {
       createdAt: this.now(),
       revokedAt: null,
     };
-    await this.store.adminTokens.insert(record);
+    await this.audit.withAudit(
+      () => this.store.adminTokens.insert(record),
+      () => ({ actor, action: 'admin_token.issued', target: `admin_token:${record.id}`, after: { id: record.id, name, display: `${ADMIN_TOKEN_PREFIX}…${record.last4}` } }),
+    );
     return { record, token };
   }
 
   /** Registers a token supplied by the operator (KEYWARDEN_ADMIN_TOKEN) unless it is already known. */
   async ensure(name: string, token: string): Promise<AdminTokenRecord> {
     const existing = await this.store.adminTokens.findByHash(hashAdminToken(token, this.pepper));
-    return existing ?? (await this.issue(name, token)).record;
+    return existing ?? (await this.issue(name, 'system:env', token)).record;
   }
 
   async verify(token: string): Promise<AdminTokenRecord | null> {

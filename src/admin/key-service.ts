@@ -3,6 +3,9 @@ import { generateKeyId, generateVirtualKey, hashVirtualKey } from '../keys/index
 import { defaultScopes } from '../policy/index.js';
 import type { KeyPatch, KeyScopes, Store, VirtualKeyRecord } from '../store/index.js';
 import { parseDuration, parseTimeOrDuration } from '../util/duration.js';
+import type { AuditLog } from '../audit/index.js';
+import type { AuditAction } from '../audit/types.js';
+import { keyView } from './key-view.js';
 import type { CreateKeyInput, UpdateKeyInput } from './schemas.js';
 
 export interface IssuedKey {
@@ -19,13 +22,37 @@ function expiresAt(value: string | number | null | undefined, now: number): numb
   return at;
 }
 
-/** Key lifecycle: create, update, rotate (with a grace period for the old secret), revoke. */
+/**
+ * Key lifecycle: create, update, rotate (with a grace period for the old secret), revoke, suspend. Every change
+ * and its audit entry commit together: if the entry cannot be written, the change does not happen.
+ */
 export class KeyService {
   constructor(
     private readonly store: Store,
     private readonly pepper: Buffer,
     private readonly now: () => number,
+    private readonly audit: AuditLog,
   ) {}
+
+  /** Runs a store change and its audit entry as one unit; before/after are the public key views (no secrets). */
+  private audited<T extends { record: VirtualKeyRecord } | VirtualKeyRecord>(
+    actor: string,
+    action: AuditAction,
+    before: VirtualKeyRecord | null,
+    change: () => Promise<T>,
+  ): Promise<T> {
+    return this.audit.withAudit(change, (result) => {
+      const record: VirtualKeyRecord = 'record' in result && typeof result.record === 'object' ? result.record : (result as VirtualKeyRecord);
+      const now = this.now();
+      return {
+        actor,
+        action,
+        target: `key:${record.id}`,
+        ...(before ? { before: keyView(before, now) } : {}),
+        after: keyView(record, now),
+      };
+    });
+  }
 
   private async resolveUpstreamId(ref: string | null | undefined): Promise<string | null | undefined> {
     if (ref === undefined || ref === null) return ref;
@@ -34,7 +61,11 @@ export class KeyService {
     return upstream.id;
   }
 
-  async create(input: CreateKeyInput): Promise<IssuedKey> {
+  create(input: CreateKeyInput, actor: string): Promise<IssuedKey> {
+    return this.audited(actor, 'key.created', null, () => this.insert(input));
+  }
+
+  private async insert(input: CreateKeyInput): Promise<IssuedKey> {
     const now = this.now();
     const secret = generateVirtualKey();
     const defaults = defaultScopes();
@@ -77,8 +108,13 @@ export class KeyService {
     return this.store.keys.list();
   }
 
-  async update(id: string, input: UpdateKeyInput): Promise<VirtualKeyRecord> {
+  async update(id: string, input: UpdateKeyInput, actor: string): Promise<VirtualKeyRecord> {
     const current = await this.get(id);
+    return this.audited(actor, 'key.updated', current, () => this.applyUpdate(current, input));
+  }
+
+  private async applyUpdate(current: VirtualKeyRecord, input: UpdateKeyInput): Promise<VirtualKeyRecord> {
+    const id = current.id;
     const now = this.now();
     const patch: KeyPatch = {};
     if (input.name !== undefined) patch.name = input.name;
@@ -101,9 +137,14 @@ export class KeyService {
    * Issues a new secret under the same key id. The old secret keeps working for `grace` (default 0: it stops
    * at once), so deployments can roll over without downtime.
    */
-  async rotate(id: string, grace: string | number | undefined): Promise<IssuedKey> {
+  async rotate(id: string, grace: string | number | undefined, actor: string): Promise<IssuedKey> {
     const current = await this.get(id);
     if (current.revokedAt !== null) throw new KeywardenError('KW_KEY_REVOKED', { message: 'A revoked key cannot be rotated.' });
+    return this.audited(actor, 'key.rotated', current, () => this.replaceSecret(current, grace));
+  }
+
+  private async replaceSecret(current: VirtualKeyRecord, grace: string | number | undefined): Promise<IssuedKey> {
+    const id = current.id;
     const now = this.now();
     const graceMs = grace === undefined ? 0 : typeof grace === 'number' ? grace * 1000 : (parseDuration(grace) ?? 0);
     const secret = generateVirtualKey();
@@ -122,22 +163,24 @@ export class KeyService {
   }
 
   /** Takes effect on the very next request: the gateway reads key state from the store on every request. */
-  async revoke(id: string): Promise<VirtualKeyRecord> {
+  async revoke(id: string, actor: string): Promise<VirtualKeyRecord> {
     const current = await this.get(id);
     if (current.revokedAt !== null) return current;
-    const now = this.now();
-    return (await this.store.keys.update(id, { revokedAt: now, previousHash: null, previousHashExpiresAt: null }, now)) ?? current;
+    return this.audited(actor, 'key.revoked', current, () => this.patch(current, { revokedAt: this.now(), previousHash: null, previousHashExpiresAt: null }));
   }
 
-  async suspend(id: string, reason: string): Promise<VirtualKeyRecord> {
-    await this.get(id);
-    const now = this.now();
-    return (await this.store.keys.update(id, { suspendedAt: now, suspendedReason: reason }, now)) as VirtualKeyRecord;
+  /** A suspended key answers 403 key_suspended with the reason until an admin lifts it. */
+  async suspend(id: string, reason: string, actor: string): Promise<VirtualKeyRecord> {
+    const current = await this.get(id);
+    return this.audited(actor, 'key.suspended', current, () => this.patch(current, { suspendedAt: this.now(), suspendedReason: reason }));
   }
 
-  async unsuspend(id: string): Promise<VirtualKeyRecord> {
-    await this.get(id);
-    const now = this.now();
-    return (await this.store.keys.update(id, { suspendedAt: null, suspendedReason: null }, now)) as VirtualKeyRecord;
+  async unsuspend(id: string, actor: string): Promise<VirtualKeyRecord> {
+    const current = await this.get(id);
+    return this.audited(actor, 'key.unsuspended', current, () => this.patch(current, { suspendedAt: null, suspendedReason: null }));
+  }
+
+  private async patch(current: VirtualKeyRecord, patch: KeyPatch): Promise<VirtualKeyRecord> {
+    return (await this.store.keys.update(current.id, patch, this.now())) ?? current;
   }
 }

@@ -3,12 +3,19 @@ import type { z } from 'zod';
 import { formatIssues } from '../config/index.js';
 import { KeywardenError, asKeywardenError, toOpenAIError } from '../errors/index.js';
 import { describeError, type Logger } from '../log/logger.js';
+import type { AuditLog } from '../audit/index.js';
 import type { Limiter } from '../limits/limiter.js';
-import type { Store, UsageQuery } from '../store/index.js';
+import type { AlertRepository, RollupRepository } from '../monitor/repositories.js';
+import { registerAlertRoutes } from './routes/alerts-routes.js';
+import { registerAuditRoutes } from './routes/audit-routes.js';
+import { adminActor, type AdminEnv } from './routes/route-helpers.js';
+import { registerUsageRollupRoutes } from './routes/usage-rollup-routes.js';
+import { USAGE_GROUPS, type Store, type UsageGroup, type UsageQuery, type UsageSummaryRow } from '../store/index.js';
+import { toCsv } from '../util/csv.js';
 import type { AdminTokenService } from './admin-tokens.js';
 import type { KeyService } from './key-service.js';
 import { keyView } from './key-view.js';
-import { createKeySchema, createUpstreamSchema, rotateKeySchema, updateKeySchema } from './schemas.js';
+import { createKeySchema, createUpstreamSchema, rotateKeySchema, suspendKeySchema, updateKeySchema } from './schemas.js';
 import { upstreamView, type UpstreamService } from './upstream-service.js';
 
 export interface AdminDeps {
@@ -17,11 +24,16 @@ export interface AdminDeps {
   upstreams: UpstreamService;
   adminTokens: AdminTokenService;
   limiter: Limiter;
+  audit: AuditLog;
+  alerts: AlertRepository;
+  rollups: RollupRepository;
+  /** monitor.retention.hourMs, for the rollup report. */
+  hourRetentionMs: number;
   logger: Logger;
   now: () => number;
 }
 
-type Env = { Variables: { adminId: string } };
+type Env = AdminEnv;
 
 async function parseBody<T extends z.ZodType>(c: Context, schema: T): Promise<z.output<T>> {
   let raw: unknown;
@@ -44,6 +56,30 @@ function timeParam(c: Context, name: string): number | undefined {
   const ms = /^\d+$/.test(value) ? Number(value) : Date.parse(value);
   if (Number.isNaN(ms)) throw new KeywardenError('KW_VALIDATION', { message: `${name}: expected an ISO date`, param: name });
   return ms;
+}
+
+const USAGE_ROW_FIELDS: Record<UsageGroup, keyof UsageSummaryRow> = { key: 'keyId', model: 'model', day: 'day' };
+const USAGE_METRIC_FIELDS: ReadonlyArray<keyof UsageSummaryRow> = [
+  'requests',
+  'errors',
+  'promptTokens',
+  'cachedTokens',
+  'completionTokens',
+  'reasoningTokens',
+  'costUsd',
+  'unpricedRequests',
+];
+
+/** `group_by=key,model,day` (any subset; default all three). */
+function groupByParam(c: Context): UsageGroup[] {
+  const raw = c.req.query('group_by');
+  if (raw === undefined || raw === '') return [...USAGE_GROUPS];
+  const groups = raw.split(',').map((g) => g.trim());
+  const unknown = groups.filter((g) => !(USAGE_GROUPS as readonly string[]).includes(g));
+  if (unknown.length > 0) {
+    throw new KeywardenError('KW_VALIDATION', { message: `group_by: unknown dimension ${unknown.join(', ')} (use key, model, day)`, param: 'group_by' });
+  }
+  return groups as UsageGroup[];
 }
 
 /** REST admin API under /admin/v1. Every route requires an admin token. */
@@ -70,7 +106,7 @@ export function createAdminApp(deps: AdminDeps): Hono<Env> {
     return c.json({ object: 'list', data: (await deps.keys.list()).map((k) => keyView(k, now)) });
   });
   app.post('/keys', async (c) => {
-    const issued = await deps.keys.create(await parseBody(c, createKeySchema));
+    const issued = await deps.keys.create(await parseBody(c, createKeySchema), adminActor(c));
     return c.json({ ...keyView(issued.record, deps.now()), key: issued.secret }, 201);
   });
   app.get('/keys/:id', async (c) => {
@@ -79,30 +115,49 @@ export function createAdminApp(deps: AdminDeps): Hono<Env> {
     return c.json({ ...keyView(key, now), budgets: await deps.limiter.budgetStatus(key, now) });
   });
   app.patch('/keys/:id', async (c) => {
-    const record = await deps.keys.update(c.req.param('id'), await parseBody(c, updateKeySchema));
+    const record = await deps.keys.update(c.req.param('id'), await parseBody(c, updateKeySchema), adminActor(c));
     return c.json(keyView(record, deps.now()));
   });
   app.post('/keys/:id/rotate', async (c) => {
     const input = await parseBody(c, rotateKeySchema);
-    const issued = await deps.keys.rotate(c.req.param('id'), input.grace);
+    const issued = await deps.keys.rotate(c.req.param('id'), input.grace, adminActor(c));
     return c.json({ ...keyView(issued.record, deps.now()), key: issued.secret });
   });
-  app.post('/keys/:id/revoke', async (c) => c.json(keyView(await deps.keys.revoke(c.req.param('id')), deps.now())));
+  app.post('/keys/:id/revoke', async (c) => c.json(keyView(await deps.keys.revoke(c.req.param('id'), adminActor(c)), deps.now())));
+  app.post('/keys/:id/suspend', async (c) => {
+    const input = await parseBody(c, suspendKeySchema);
+    return c.json(keyView(await deps.keys.suspend(c.req.param('id'), input.reason ?? 'suspended by an admin', adminActor(c)), deps.now()));
+  });
+  app.post('/keys/:id/unsuspend', async (c) => c.json(keyView(await deps.keys.unsuspend(c.req.param('id'), adminActor(c)), deps.now())));
 
   app.get('/upstreams', async (c) => c.json({ object: 'list', data: (await deps.upstreams.list()).map(upstreamView) }));
   app.post('/upstreams', async (c) => {
-    const record = await deps.upstreams.add(await parseBody(c, createUpstreamSchema));
+    const record = await deps.upstreams.add(await parseBody(c, createUpstreamSchema), adminActor(c));
     return c.json(upstreamView(record), 201);
   });
-  app.delete('/upstreams/:ref', async (c) => c.json({ ...upstreamView(await deps.upstreams.remove(c.req.param('ref'))), deleted: true }));
+  app.delete('/upstreams/:ref', async (c) => c.json({ ...upstreamView(await deps.upstreams.remove(c.req.param('ref'), adminActor(c))), deleted: true }));
 
   const usageQuery = (c: Context): UsageQuery => ({
     since: timeParam(c, 'since'),
     until: timeParam(c, 'until'),
     keyId: c.req.query('key_id') || undefined,
   });
-  app.get('/usage', async (c) => c.json({ object: 'list', data: await deps.store.usage.summarize(usageQuery(c)) }));
+  app.get('/usage', async (c) => {
+    const groupBy = groupByParam(c);
+    const rows = await deps.store.usage.summarize(usageQuery(c), groupBy);
+    if (c.req.query('format') === 'csv') {
+      const columns = [...USAGE_GROUPS.filter((g) => groupBy.includes(g)).map((g) => USAGE_ROW_FIELDS[g]), ...USAGE_METRIC_FIELDS];
+      return c.body(toCsv(columns, rows.map((row) => columns.map((column) => row[column]))), 200, {
+        'content-type': 'text/csv; charset=utf-8',
+      });
+    }
+    return c.json({ object: 'list', data: rows });
+  });
   app.get('/usage/records', async (c) => c.json({ object: 'list', data: await deps.store.usage.list(usageQuery(c)) }));
+
+  registerAlertRoutes(app, { alerts: deps.alerts, audit: deps.audit, now: deps.now });
+  registerAuditRoutes(app, { audit: deps.audit });
+  registerUsageRollupRoutes(app, { rollups: deps.rollups, now: deps.now, hourRetentionMs: deps.hourRetentionMs });
 
   return app;
 }

@@ -45,6 +45,8 @@ export const rotateKeySchema = z
   })
   .strict();
 
+export const suspendKeySchema = z.object({ reason: z.string().min(1).max(500).optional() }).strict();
+
 export const createUpstreamSchema = z
   .object({
     name: z.string().min(1).max(100).regex(/^[\w.-]+$/, 'use letters, digits, . _ -'),

@@ -3,6 +3,7 @@ import { randomBase62 } from '../keys/index.js';
 import { upstreamKeyAad } from '../gateway/upstream-registry.js';
 import type { ProviderKind, Store, UpstreamKeyRecord, UpstreamRecord } from '../store/index.js';
 import type { Vault } from '../vault/index.js';
+import type { AuditLog } from '../audit/index.js';
 import type { CreateUpstreamInput } from './schemas.js';
 
 export const OPENAI_DEFAULT_BASE_URL = 'https://api.openai.com/v1';
@@ -30,9 +31,11 @@ export class UpstreamService {
     private readonly now: () => number,
     /** Tells the gateway to drop cached upstream runtimes. */
     private readonly onChange: () => Promise<void>,
+    private readonly audit: AuditLog,
   ) {}
 
-  async add(input: CreateUpstreamInput): Promise<UpstreamRecord> {
+  /** Adds an upstream; the insert and its audit entry commit together, then the gateway reloads. */
+  async add(input: CreateUpstreamInput, actor: string): Promise<UpstreamRecord> {
     if (await this.store.upstreams.getByName(input.name)) {
       throw new KeywardenError('KW_CONFLICT', { message: `An upstream named "${input.name}" already exists.` });
     }
@@ -59,7 +62,10 @@ export class UpstreamService {
       isDefault: input.default ?? false,
       createdAt: this.now(),
     };
-    await this.store.upstreams.insert(record);
+    await this.audit.withAudit(
+      () => this.store.upstreams.insert(record),
+      () => ({ actor, action: 'upstream.added', target: `upstream:${record.id}`, after: upstreamView(record) }),
+    );
     await this.onChange();
     return record;
   }
@@ -68,10 +74,13 @@ export class UpstreamService {
     return this.store.upstreams.list();
   }
 
-  async remove(ref: string): Promise<UpstreamRecord> {
+  async remove(ref: string, actor: string): Promise<UpstreamRecord> {
     const record = (await this.store.upstreams.get(ref)) ?? (await this.store.upstreams.getByName(ref));
     if (!record) throw new KeywardenError('KW_NOT_FOUND', { message: `No upstream "${ref}".` });
-    await this.store.upstreams.remove(record.id);
+    await this.audit.withAudit(
+      () => this.store.upstreams.remove(record.id),
+      () => ({ actor, action: 'upstream.removed', target: `upstream:${record.id}`, before: upstreamView(record) }),
+    );
     await this.onChange();
     return record;
   }

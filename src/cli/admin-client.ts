@@ -13,6 +13,12 @@ export class AdminClient {
   }
 
   async request<T>(method: string, path: string, body?: unknown): Promise<T> {
+    const text = await this.requestText(method, path, body);
+    return (text ? JSON.parse(text) : null) as T;
+  }
+
+  /** The response body as text (CSV and JSON-lines exports); API errors become KeywardenErrors. */
+  async requestText(method: string, path: string, body?: unknown): Promise<string> {
     const token = this.env.KEYWARDEN_ADMIN_TOKEN;
     if (!token) {
       throw new KeywardenError('KW_USAGE', { message: 'Set KEYWARDEN_ADMIN_TOKEN to an admin token.' });
@@ -28,16 +34,16 @@ export class AdminClient {
       throw new KeywardenError('KW_UPSTREAM_UNAVAILABLE', { message: `Cannot reach keywarden at ${this.base} (set KEYWARDEN_URL).` });
     }
     const text = await response.text();
-    let parsed: unknown = null;
-    try {
-      parsed = text ? JSON.parse(text) : null;
-    } catch {
-      parsed = null;
-    }
     if (!response.ok) {
+      let parsed: unknown = null;
+      try {
+        parsed = JSON.parse(text);
+      } catch {
+        parsed = null;
+      }
       const message = (parsed as { error?: { message?: string } } | null)?.error?.message ?? `HTTP ${response.status}`;
       throw new KeywardenError('KW_USAGE', { message });
     }
-    return parsed as T;
+    return text;
   }
 }

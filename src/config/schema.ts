@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { monitorConfigSchema } from '../monitor/config.js';
 
 const port = z.number().int().min(0).max(65_535);
 
@@ -51,6 +52,8 @@ export const configSchema = z
       })
       .strict()
       .prefault({}),
+    /** Usage analytics, anomaly detectors, alert sinks (see monitor/config.ts). */
+    monitor: monitorConfigSchema.prefault({}),
     log: z
       .object({
         level: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),

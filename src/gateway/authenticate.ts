@@ -15,21 +15,28 @@ export function presentedKey(headers: IncomingHttpHeaders): string | null {
 }
 
 /**
- * Checksum first (no database work for garbage or made-up keys), then the hash lookup, then the key's state.
- * The order of state checks is deliberate: revoked beats expired beats suspended, so the most final reason wins.
+ * Identifies the key: checksum first (no database work for garbage or made-up keys), then the hash lookup.
+ * Returns the record and the hash that matched, so `assertUsable` can tell the current secret from a rotated one.
  */
-export async function authenticate(
+export async function identify(
   headers: IncomingHttpHeaders,
   keys: KeyRepository,
   pepper: Buffer,
-  now: number,
-): Promise<VirtualKeyRecord> {
+): Promise<{ record: VirtualKeyRecord; hash: string }> {
   const secret = presentedKey(headers);
   if (secret === null) throw new KeywardenError('KW_MISSING_API_KEY');
   if (!hasValidChecksum(secret)) throw new KeywardenError('KW_INVALID_API_KEY');
   const hash = hashVirtualKey(secret, pepper);
   const record = await keys.findByHash(hash);
   if (!record) throw new KeywardenError('KW_INVALID_API_KEY');
+  return { record, hash };
+}
+
+/**
+ * The key's state decides. The order is deliberate: a stale rotated secret is simply invalid; then revoked beats
+ * expired beats suspended, so the most final reason wins.
+ */
+export function assertUsable(record: VirtualKeyRecord, hash: string, now: number): void {
   if (record.hash !== hash) {
     // The previous secret of a rotated key: valid only within its grace period.
     if (record.previousHashExpiresAt === null || now >= record.previousHashExpiresAt) {
@@ -43,5 +50,4 @@ export async function authenticate(
       message: `This API key is suspended${record.suspendedReason ? `: ${record.suspendedReason}` : ''}.`,
     });
   }
-  return record;
 }

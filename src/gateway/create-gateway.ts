@@ -10,7 +10,8 @@ import type { Store, VirtualKeyRecord } from '../store/index.js';
 import type { Vault } from '../vault/index.js';
 import { Limiter, type Admission } from '../limits/limiter.js';
 import { MemoryLimitsBackend } from '../limits/memory-backend.js';
-import { authenticate } from './authenticate.js';
+import { assertUsable, identify } from './authenticate.js';
+import { securityEventOf, type GatewayMonitor } from './security-events.js';
 import { forward, type ForwardResult } from './forward.js';
 import { forwardRequestHeaders } from './headers.js';
 import { filterModelList, syntheticModelList } from './models-list.js';
@@ -31,6 +32,8 @@ export interface GatewayDeps {
   logger: Logger;
   /** Milliseconds since the epoch; tests control time through this. */
   now?: () => number;
+  /** Monitoring hooks: cheap and synchronous on the request path, batched for usage. */
+  monitor?: GatewayMonitor;
 }
 
 export interface Gateway {
@@ -71,6 +74,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
   const usage = new UsageRecorder(deps.store.usage, {
     flushIntervalMs: config.usage.flushIntervalMs,
     onError: (err) => logger.error('usage flush failed; records kept for retry', describeError(err)),
+    onFlushed: deps.monitor ? (records) => deps.monitor?.ingestUsage(records) : undefined,
   });
   const scopes = new ScopeCache();
   const limiter = new Limiter(new MemoryLimitsBackend(deps.store.spend), deps.prices);
@@ -134,10 +138,11 @@ export function createGateway(deps: GatewayDeps): Gateway {
     state.path = normalized.path;
     if (!normalized.path.startsWith('/v1/')) throw new KeywardenError('KW_NOT_FOUND');
 
-    const key = await authenticate(req.headers, deps.store.keys, deps.vault.pepper, ts);
-    state.key = key;
-    const compiled = scopes.get(key);
     state.clientIp = clientIpOf(req.socket.remoteAddress ?? '', req.headers['x-forwarded-for']);
+    const { record: key, hash } = await identify(req.headers, deps.store.keys, deps.vault.pepper);
+    state.key = key;
+    assertUsable(key, hash, ts);
+    const compiled = scopes.get(key);
     if (!compiled.ips.allows(state.clientIp)) throw new KeywardenError('KW_IP_NOT_ALLOWED');
     const group = endpointGroupOf(normalized.path);
     if (!compiled.allowsEndpoint(group)) throw new KeywardenError('KW_ENDPOINT_NOT_ALLOWED');
@@ -267,6 +272,8 @@ export function createGateway(deps: GatewayDeps): Gateway {
       logRequest(state, started, result.status, result.errorCode);
     } catch (err) {
       const error = sendError(res, err);
+      const event = deps.monitor ? securityEventOf(error.code, ts, state) : null;
+      if (event) deps.monitor?.securityEvent(event);
       if (error.status >= 500) logger.error('request failed', { code: error.code, path: state.path, ...describeError(err) });
       await finish(state, started, ts, { status: error.status, errorCode: error.apiCode, tokens: null, incomplete: false, streamedText: '' });
       logRequest(state, started, error.status, error.apiCode);

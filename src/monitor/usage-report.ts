@@ -1,3 +1,4 @@
+import { toCsv } from '../util/csv.js';
 import { KeywardenError } from '../errors/index.js';
 import type { Granularity, RollupCounters, RollupRepository } from './repositories.js';
 
@@ -104,17 +105,10 @@ const CSV_COLUMNS: ReadonlyArray<keyof UsageReportRow> = [
   'max_latency_ms',
 ];
 
-/**
- * RFC 4180 CSV. Model names come from clients, so a cell that a spreadsheet would run as a formula (=, +, -, @,
- * tab, CR) is prefixed with a quote character.
- */
+/** The report as CSV (see util/csv.ts for quoting and formula neutralisation). */
 export function usageReportCsv(report: UsageReport): string {
-  const cell = (value: string | number): string => {
-    let text = String(value);
-    if (typeof value === 'string' && /^[=+\-@\t\r]/.test(text)) text = `'${text}`;
-    return /[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
-  };
-  const header = [report.group_by, ...CSV_COLUMNS.slice(1)].join(',');
-  const lines = report.rows.map((r) => CSV_COLUMNS.map((column) => cell(r[column])).join(','));
-  return `${[header, ...lines].join('\r\n')}\r\n`;
+  return toCsv(
+    [report.group_by, ...CSV_COLUMNS.slice(1)],
+    report.rows.map((r) => CSV_COLUMNS.map((column) => r[column])),
+  );
 }

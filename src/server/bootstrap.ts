@@ -3,7 +3,9 @@ import { AdminTokenService } from '../admin/admin-tokens.js';
 import { UpstreamService } from '../admin/upstream-service.js';
 import { KeyService } from '../admin/key-service.js';
 import type { Logger } from '../log/logger.js';
-import { SqliteStore, type Store } from '../store/index.js';
+import { AuditLog } from '../audit/index.js';
+import { SqliteStore } from '../store/index.js';
+import { SqliteAuditRepository } from '../store/sqlite/audit-repo.js';
 import { Vault } from '../vault/index.js';
 import { maskSecret } from '../keys/index.js';
 
@@ -11,7 +13,8 @@ export const ADMIN_TOKEN_ENV = 'KEYWARDEN_ADMIN_TOKEN';
 export const OPENAI_KEY_ENV = 'OPENAI_API_KEY';
 
 export interface Services {
-  store: Store;
+  store: SqliteStore;
+  audit: AuditLog;
   vault: Vault;
   keys: KeyService;
   upstreams: UpstreamService;
@@ -38,24 +41,25 @@ export async function bootstrap(
 ): Promise<{ services: Services; notice: BootstrapNotice }> {
   const store = SqliteStore.open(config.dataDir);
   const { vault, createdMasterKeyFile } = await Vault.open({ dataDir: config.dataDir, env, meta: store.meta });
-  const adminTokens = new AdminTokenService(store, vault.pepper, now);
-  const keys = new KeyService(store, vault.pepper, now);
-  const upstreams = new UpstreamService(store, vault, now, onUpstreamChange);
+  const audit = new AuditLog(new SqliteAuditRepository(store.db), now);
+  const adminTokens = new AdminTokenService(store, vault.pepper, now, audit);
+  const keys = new KeyService(store, vault.pepper, now, audit);
+  const upstreams = new UpstreamService(store, vault, now, onUpstreamChange, audit);
 
   let createdAdminToken: string | null = null;
   const fromEnv = env[ADMIN_TOKEN_ENV];
   if (fromEnv) {
     await adminTokens.ensure('env', fromEnv);
   } else if ((await adminTokens.count()) === 0) {
-    createdAdminToken = (await adminTokens.issue('bootstrap')).token;
+    createdAdminToken = (await adminTokens.issue('bootstrap', 'system:bootstrap')).token;
   }
 
   let importedOpenAIKey: string | null = null;
   const openaiKey = env[OPENAI_KEY_ENV];
   if (openaiKey && (await store.upstreams.list()).length === 0) {
-    await upstreams.add({ name: 'openai', provider: 'openai', keys: [openaiKey], default: true });
+    await upstreams.add({ name: 'openai', provider: 'openai', keys: [openaiKey], default: true }, 'system:bootstrap');
     importedOpenAIKey = maskSecret(openaiKey);
     logger.info('imported OPENAI_API_KEY into the vault as the default upstream', { key: importedOpenAIKey });
   }
-  return { services: { store, vault, keys, upstreams, adminTokens }, notice: { createdAdminToken, createdMasterKeyFile, importedOpenAIKey } };
+  return { services: { store, audit, vault, keys, upstreams, adminTokens }, notice: { createdAdminToken, createdMasterKeyFile, importedOpenAIKey } };
 }

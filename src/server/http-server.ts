@@ -4,12 +4,15 @@ import { getRequestListener } from '@hono/node-server';
 import type { Hono } from 'hono';
 import { KeywardenError } from '../errors/index.js';
 import type { Gateway } from '../gateway/create-gateway.js';
+import { metricsHandler } from '../monitor/metrics-handler.js';
+import type { MonitorMetrics } from '../monitor/metrics.js';
 import { sendError } from '../gateway/send-error.js';
 
 export interface HttpServerParts {
   gateway: Gateway;
   // eslint-disable-next-line @typescript-eslint/no-explicit-any -- hono's Env generic is irrelevant here
   admin: Hono<any, any, any>;
+  metrics: MonitorMetrics;
   isReady: () => boolean;
 }
 
@@ -47,6 +50,7 @@ export interface KeywardenHttpServer extends Server {
 /** One HTTP server: the OpenAI-compatible proxy under /v1, the admin API under /admin, health probes. */
 export function createHttpServer(parts: HttpServerParts): KeywardenHttpServer {
   const adminListener = getRequestListener(parts.admin.fetch);
+  const metricsListener = metricsHandler(parts.metrics);
   let active = 0;
   const server = createServer({ requestTimeout: 0, headersTimeout: 60_000, keepAliveTimeout: 65_000 }, (req, res) => {
     active++;
@@ -61,6 +65,8 @@ export function createHttpServer(parts: HttpServerParts): KeywardenHttpServer {
       void parts.gateway.handle(req, res);
     } else if (url.startsWith('/admin/')) {
       void adminListener(req, res);
+    } else if (url === '/metrics') {
+      metricsListener(req, res);
     } else if (url === '/healthz' || url === '/readyz') {
       if (parts.isReady()) json(res, 200, { status: 'ok' });
       else json(res, 503, { status: 'starting' });

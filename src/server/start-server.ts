@@ -4,7 +4,12 @@ import { createAdminApp } from '../admin/router.js';
 import type { KeywardenConfig } from '../config/index.js';
 import { createGateway, type Gateway } from '../gateway/create-gateway.js';
 import type { Logger } from '../log/logger.js';
+import { createMonitor, createSqliteMonitorRepos } from '../monitor/create-monitor.js';
+import { systemClock, type Clock } from '../monitor/clock.js';
+import type { MonitorEngine } from '../monitor/engine.js';
+import { createMonitorMetrics } from '../monitor/metrics.js';
 import { PriceTable } from '../pricing/index.js';
+import type { KeyLimits } from '../limits/schema.js';
 import { bootstrap, type BootstrapNotice, type Services } from './bootstrap.js';
 import { createHttpServer } from './http-server.js';
 
@@ -12,6 +17,8 @@ export interface RunningServer {
   server: Server;
   gateway: Gateway;
   services: Services;
+  /** Null when monitoring is disabled in the config. */
+  monitor: MonitorEngine | null;
   notice: BootstrapNotice;
   url: string;
   close(): Promise<void>;
@@ -22,6 +29,8 @@ export interface StartOptions {
   env: NodeJS.ProcessEnv;
   logger: Logger;
   now?: () => number;
+  /** Drives monitoring's evaluation interval; tests pass a manual clock. Defaults to real time with `now`. */
+  monitorClock?: Clock;
 }
 
 /** Boots everything and listens. Used by `keywarden serve` and by in-process end-to-end tests. */
@@ -30,6 +39,32 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   const { config, logger } = options;
   let gateway: Gateway | null = null;
   const { services, notice } = await bootstrap(config, options.env, now, async () => gateway?.upstreams.invalidate(), logger);
+  const metrics = createMonitorMetrics();
+  const monitorRepos = createSqliteMonitorRepos(services.store.db);
+  let monitor: MonitorEngine | null = null;
+  if (config.monitor.enabled) {
+    monitor = createMonitor(services.store.db, config.monitor, {
+      logger,
+      metrics,
+      clock: options.monitorClock ?? { now, every: (ms, fn) => systemClock.every(ms, fn) },
+      audit: services.audit,
+      // The engine writes its own audit entry for automatic suspensions, so this call does not add a second one.
+      suspendKey: async (keyId, reason) => {
+        await services.store.keys.update(keyId, { suspendedAt: now(), suspendedReason: reason }, now());
+      },
+      listKeys: () => services.store.keys.list(),
+      budgets: async () => {
+        const statuses = [];
+        for (const key of await services.store.keys.list()) {
+          if (!(key.limits as KeyLimits).budgets?.length || key.revokedAt !== null) continue;
+          for (const budget of await gateway!.limiter.budgetStatus(key, now())) {
+            statuses.push({ keyId: key.id, spentUsd: budget.spent_usd, budgetUsd: budget.limit_usd, periodId: budget.period_key });
+          }
+        }
+        return statuses;
+      },
+    });
+  }
   gateway = createGateway({
     store: services.store,
     vault: services.vault,
@@ -37,12 +72,22 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     prices: new PriceTable(config.pricing.overrides),
     logger,
     now,
+    ...(monitor ? { monitor } : {}),
   });
   const reconciled = await services.store.spend.reconcileOpenReservations();
   if (reconciled > 0) logger.warn('charged open budget reservations left by an unclean shutdown', { reservations: reconciled });
-  const admin = createAdminApp({ ...services, limiter: gateway.limiter, logger, now });
+  const admin = createAdminApp({
+    ...services,
+    limiter: gateway.limiter,
+    alerts: monitorRepos.alerts,
+    rollups: monitorRepos.rollups,
+    hourRetentionMs: config.monitor.retention.hourMs,
+    logger,
+    now,
+  });
+  await monitor?.start();
   let ready = false;
-  const server = createHttpServer({ gateway, admin, isReady: () => ready });
+  const server = createHttpServer({ gateway, admin, metrics, isReady: () => ready });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(config.server.port, config.server.host, () => {
@@ -57,6 +102,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     server,
     gateway,
     services,
+    monitor,
     notice,
     url: `http://${host}:${address.port}`,
     async close() {
@@ -73,6 +119,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
         sweep();
       });
       await running.gateway.close();
+      await monitor?.stop();
       await services.store.close();
     },
   };

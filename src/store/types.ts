@@ -90,10 +90,15 @@ export interface UsageQuery {
   keyId?: string;
 }
 
+/** Dimensions a usage summary can be grouped by; the default is all three. */
+export const USAGE_GROUPS = ['key', 'model', 'day'] as const;
+export type UsageGroup = (typeof USAGE_GROUPS)[number];
+
+/** Summary row; a dimension that is not grouped on is absent. */
 export interface UsageSummaryRow {
-  keyId: string;
-  model: string | null;
-  day: string;
+  keyId?: string;
+  model?: string | null;
+  day?: string;
   requests: number;
   errors: number;
   promptTokens: number;
@@ -154,7 +159,7 @@ export interface UpstreamRepository {
 export interface UsageRepository {
   insertMany(records: readonly UsageRecord[]): Promise<void>;
   list(query: UsageQuery): Promise<UsageRecord[]>;
-  summarize(query: UsageQuery): Promise<UsageSummaryRow[]>;
+  summarize(query: UsageQuery, groupBy?: readonly UsageGroup[]): Promise<UsageSummaryRow[]>;
 }
 
 export interface AdminTokenRepository {

@@ -10,9 +10,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AdminTokenService } from '../../src/admin/admin-tokens.js';
 import { KeyService } from '../../src/admin/key-service.js';
 import { createAdminApp } from '../../src/admin/router.js';
-import { registerAlertRoutes } from '../../src/admin/routes/alerts-routes.js';
-import { registerAuditRoutes } from '../../src/admin/routes/audit-routes.js';
-import { registerUsageRollupRoutes } from '../../src/admin/routes/usage-rollup-routes.js';
 import { UpstreamService } from '../../src/admin/upstream-service.js';
 import { AuditLog } from '../../src/audit/index.js';
 import { registerAlerts } from '../../src/cli/commands/alerts.js';
@@ -28,6 +25,9 @@ import type { MonitorRepositories } from '../../src/monitor/engine.js';
 import { UsageIntake } from '../../src/monitor/usage-intake.js';
 import { openDatabase } from '../../src/store/sqlite/database.js';
 import { SqliteAuditRepository } from '../../src/store/sqlite/audit-repo.js';
+import { Limiter } from '../../src/limits/limiter.js';
+import { MemoryLimitsBackend } from '../../src/limits/memory-backend.js';
+import { PriceTable } from '../../src/pricing/index.js';
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
 import { Vault } from '../../src/vault/index.js';
 import { usage } from './records.js';
@@ -47,21 +47,23 @@ beforeAll(async () => {
   store = new SqliteStore(openDatabase(':memory:'));
   const { vault } = await Vault.open({ dataDir: dir, env: { KEYWARDEN_MASTER_KEY: 'ab'.repeat(32) }, meta: store.meta });
   const now = () => NOW;
-  const adminTokens = new AdminTokenService(store, vault.pepper, now);
-  token = (await adminTokens.issue('test')).token;
   audit = new AuditLog(new SqliteAuditRepository(store.db), now);
+  const adminTokens = new AdminTokenService(store, vault.pepper, now, audit);
+  token = (await adminTokens.issue('test', 'system:test')).token;
   repos = createSqliteMonitorRepos(store.db);
   const app = createAdminApp({
     store,
-    keys: new KeyService(store, vault.pepper, now),
-    upstreams: new UpstreamService(store, vault, now, () => Promise.resolve()),
+    audit,
+    keys: new KeyService(store, vault.pepper, now, audit),
+    upstreams: new UpstreamService(store, vault, now, () => Promise.resolve(), audit),
     adminTokens,
+    limiter: new Limiter(new MemoryLimitsBackend(store.spend), new PriceTable()),
+    alerts: repos.alerts,
+    rollups: repos.rollups,
+    hourRetentionMs: 90 * 86_400_000,
     logger: silentLogger,
     now,
   });
-  registerAlertRoutes(app, { alerts: repos.alerts, audit, now });
-  registerAuditRoutes(app, { audit });
-  registerUsageRollupRoutes(app, { rollups: repos.rollups, now, hourRetentionMs: 90 * 86_400_000 });
   server = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }) as Server;
   await new Promise<void>((resolve) => (server.listening ? resolve() : server.once('listening', () => resolve())));
   url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
@@ -165,7 +167,8 @@ describe('audit routes and `keywarden audit`', () => {
 
     const file = path.join(dir, 'audit.jsonl');
     const lines = (await readFile(file, 'utf8')).trim().split('\n');
-    lines[1] = lines[1]!.replace('key:key_2', 'key:key_9');
+    const second = JSON.parse(lines[1]!) as { target: string };
+    lines[1] = JSON.stringify({ ...second, target: `${second.target}-edited` });
     await writeFile(path.join(dir, 'edited.jsonl'), `${lines.join('\n')}\n`);
     const edited = await cli(registerAudit, ['audit', 'verify', '--file', 'edited.jsonl', '--json']);
     expect(edited.status).toBe(1);

@@ -1,5 +1,7 @@
 import type { Command } from 'commander';
 import type { CliIo } from '../io.js';
+import { registerAlerts } from './alerts.js';
+import { registerAudit } from './audit.js';
 import { registerKeys } from './keys.js';
 import { registerServe } from './serve.js';
 import { registerUpstreams } from './upstreams.js';
@@ -11,7 +13,15 @@ export type SetStatus = (code: number) => void;
 
 export type CommandRegistrar = (program: Command, io: CliIo, setStatus: SetStatus) => void;
 
-const registrars: CommandRegistrar[] = [registerServe, registerKeys, registerUpstreams, registerUsage, registerVault];
+const registrars: CommandRegistrar[] = [
+  registerServe,
+  registerKeys,
+  registerUpstreams,
+  registerUsage,
+  registerVault,
+  registerAlerts,
+  registerAudit,
+];
 
 export function registerCommands(program: Command, io: CliIo, setStatus: SetStatus): void {
   for (const register of registrars) register(program, io, setStatus);

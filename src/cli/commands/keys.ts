@@ -209,6 +209,27 @@ export function registerKeys(program: Command, io: CliIo): void {
     });
 
   keys
+    .command('suspend <id>')
+    .description('Suspend a key: it answers 403 key_suspended with the reason until unsuspended.')
+    .option('--reason <text>', 'why (shown to the key holder)')
+    .option('--json', 'print JSON')
+    .action(async (id: string, flags: { reason?: string; json?: boolean }) => {
+      const key = await client().request<KeyView>('POST', `/keys/${encodeURIComponent(id)}/suspend`, flags.reason ? { reason: flags.reason } : {});
+      if (flags.json) writeJson(io.stdout, key);
+      else writeLine(io.stdout, `Suspended ${key.id} (${key.display}).`);
+    });
+
+  keys
+    .command('unsuspend <id>')
+    .description('Lift a suspension (manual or automatic).')
+    .option('--json', 'print JSON')
+    .action(async (id: string, flags: { json?: boolean }) => {
+      const key = await client().request<KeyView>('POST', `/keys/${encodeURIComponent(id)}/unsuspend`, {});
+      if (flags.json) writeJson(io.stdout, key);
+      else writeLine(io.stdout, `Unsuspended ${key.id} (${key.display}); it is ${key.status}.`);
+    });
+
+  keys
     .command('revoke <id>')
     .description('Revoke a key; it stops working on the next request.')
     .option('--json', 'print JSON')

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { KeywardenError } from '../../errors/index.js';
-import type { UsageSummaryRow } from '../../store/index.js';
+import { USAGE_GROUPS, type UsageGroup, type UsageSummaryRow } from '../../store/index.js';
 import { parseDuration } from '../../util/duration.js';
 import { AdminClient } from '../admin-client.js';
 import { writeJson, writeLine, type CliIo } from '../io.js';
@@ -15,32 +15,56 @@ function timeFlag(value: string | undefined, name: string): string | undefined {
   return value;
 }
 
+function groupsFlag(value: string | undefined): UsageGroup[] {
+  if (value === undefined) return [...USAGE_GROUPS];
+  const groups = value.split(',').map((g) => g.trim());
+  for (const group of groups) {
+    if (!(USAGE_GROUPS as readonly string[]).includes(group)) {
+      throw new KeywardenError('KW_USAGE', { message: `--group-by takes key, model and/or day, got "${group}"` });
+    }
+  }
+  return groups as UsageGroup[];
+}
+
+const GROUP_COLUMNS: Record<UsageGroup, [string, (row: UsageSummaryRow) => string | null]> = {
+  day: ['DAY', (r) => r.day ?? null],
+  key: ['KEY', (r) => r.keyId ?? null],
+  model: ['MODEL', (r) => r.model ?? null],
+};
+
 export function registerUsage(program: Command, io: CliIo): void {
   program
     .command('usage')
-    .description('Usage and spend per key, model and day.')
+    .description('Usage and spend, grouped by key, model and/or day.')
     .option('--since <when>', 'start (duration ago such as 7d, or ISO date)')
     .option('--until <when>', 'end (duration ago or ISO date)')
     .option('--key <id>', 'only this key')
+    .option('--group-by <dims>', 'key, model, day or a comma list (default: key,model,day)')
+    .option('--csv', 'print CSV (for spreadsheets)')
     .option('--json', 'print JSON')
-    .action(async (flags: { since?: string; until?: string; key?: string; json?: boolean }) => {
-      const params = new URLSearchParams();
+    .action(async (flags: { since?: string; until?: string; key?: string; groupBy?: string; csv?: boolean; json?: boolean }) => {
+      const groups = groupsFlag(flags.groupBy);
+      const params = new URLSearchParams({ group_by: groups.join(',') });
       const since = timeFlag(flags.since, '--since');
       const until = timeFlag(flags.until, '--until');
       if (since) params.set('since', since);
       if (until) params.set('until', until);
       if (flags.key) params.set('key_id', flags.key);
-      const query = params.size > 0 ? `?${params.toString()}` : '';
-      const { data } = await new AdminClient(io.env).request<{ data: UsageSummaryRow[] }>('GET', `/usage${query}`);
+      const client = new AdminClient(io.env);
+      if (flags.csv) {
+        params.set('format', 'csv');
+        io.stdout.write(await client.requestText('GET', `/usage?${params.toString()}`));
+        return;
+      }
+      const { data } = await client.request<{ data: UsageSummaryRow[] }>('GET', `/usage?${params.toString()}`);
       if (flags.json) return writeJson(io.stdout, data);
+      const dims = (['day', 'key', 'model'] as const).filter((g) => groups.includes(g)).map((g) => GROUP_COLUMNS[g]);
       writeLine(
         io.stdout,
         renderTable(
-          ['DAY', 'KEY', 'MODEL', 'REQUESTS', 'ERRORS', 'PROMPT', 'CACHED', 'COMPLETION', 'COST USD'],
+          [...dims.map(([title]) => title), 'REQUESTS', 'ERRORS', 'PROMPT', 'CACHED', 'COMPLETION', 'COST USD'],
           data.map((r) => [
-            r.day,
-            r.keyId,
-            r.model,
+            ...dims.map(([, get]) => get(r)),
             r.requests,
             r.errors,
             r.promptTokens,

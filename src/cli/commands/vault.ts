@@ -2,7 +2,10 @@ import type { Command } from 'commander';
 import { loadConfig } from '../../config/index.js';
 import { KeywardenError } from '../../errors/index.js';
 import { SqliteStore } from '../../store/index.js';
-import { Vault, decodeMasterKey } from '../../vault/index.js';
+import { AuditLog } from '../../audit/index.js';
+import { SqliteAuditRepository } from '../../store/sqlite/audit-repo.js';
+import { MASTER_KEY_ENV, Vault, decodeMasterKey, masterKeyFingerprint } from '../../vault/index.js';
+import { generateMasterKey } from '../../vault/master-key.js';
 import { writeJson, writeLine, type CliIo } from '../io.js';
 
 export function registerVault(program: Command, io: CliIo): void {
@@ -16,7 +19,11 @@ export function registerVault(program: Command, io: CliIo): void {
     .option('--json', 'print JSON')
     .action(async (flags: { data?: string; config?: string; newKeyEnv?: string; json?: boolean }) => {
       const config = await loadConfig({ file: flags.config, env: io.env, cwd: io.cwd, overrides: { dataDir: flags.data } });
-      let newMasterKey: Buffer | undefined;
+      if (io.env[MASTER_KEY_ENV] && flags.newKeyEnv === undefined) {
+        // A generated key would live only in this process: the operator must supply the new one.
+        throw new KeywardenError('KW_USAGE', { message: `The master key comes from ${MASTER_KEY_ENV}; pass the new key with --new-key-env VAR.` });
+      }
+      let newMasterKey = generateMasterKey();
       if (flags.newKeyEnv !== undefined) {
         const value = io.env[flags.newKeyEnv];
         if (!value) throw new KeywardenError('KW_USAGE', { message: `Environment variable ${flags.newKeyEnv} is not set.` });
@@ -24,13 +31,22 @@ export function registerVault(program: Command, io: CliIo): void {
       }
       const store = SqliteStore.open(config.dataDir);
       try {
+        // Recorded before it happens: a rotation must never go ahead unrecorded (a failed one leaves an honest
+        // entry whose fingerprint does not match the vault, which `audit verify` readers can see).
+        const audit = new AuditLog(new SqliteAuditRepository(store.db));
+        await audit.append({
+          actor: 'cli:local',
+          action: 'vault.master_key_rotated',
+          target: 'vault',
+          after: { fingerprint: masterKeyFingerprint(newMasterKey) },
+        });
         const { fingerprint } = await Vault.rotateMaster({ dataDir: config.dataDir, env: io.env, meta: store.meta, newMasterKey });
         if (flags.json) {
           writeJson(io.stdout, { rotated: true, fingerprint });
           return;
         }
         writeLine(io.stdout, `Master key rotated; new fingerprint ${fingerprint}.`);
-        if (newMasterKey) writeLine(io.stdout, `Set KEYWARDEN_MASTER_KEY to the new key (from ${flags.newKeyEnv}) before the next start.`);
+        if (flags.newKeyEnv !== undefined) writeLine(io.stdout, `Set KEYWARDEN_MASTER_KEY to the new key (from ${flags.newKeyEnv}) before the next start.`);
       } finally {
         await store.close();
       }

@@ -1,4 +1,4 @@
-import type { UsageQuery, UsageRecord, UsageRepository, UsageSummaryRow } from '../types.js';
+import { USAGE_GROUPS, type UsageGroup, type UsageQuery, type UsageRecord, type UsageRepository, type UsageSummaryRow } from '../types.js';
 import type { SqliteDatabase } from './database.js';
 
 interface UsageRow {
@@ -72,10 +72,19 @@ function bind(query: UsageQuery): { since: number | null; until: number | null; 
   return { since: query.since ?? null, until: query.until ?? null, keyId: query.keyId ?? null };
 }
 
+/** Whitelisted SQL for each grouping dimension: user input never reaches the statement text. */
+const GROUP_COLUMNS: Record<UsageGroup, string> = {
+  key: 'key_id AS keyId',
+  model: 'model',
+  day: "strftime('%Y-%m-%d', ts / 1000, 'unixepoch') AS day",
+};
+const GROUP_KEYS: Record<UsageGroup, string> = { key: 'keyId', model: 'model', day: 'day' };
+
 export class SqliteUsageRepository implements UsageRepository {
+  private readonly db: SqliteDatabase;
   private readonly insertMany_;
   private readonly listStmt;
-  private readonly summaryStmt;
+  private readonly summaryStmts = new Map<string, ReturnType<SqliteDatabase['prepare']>>();
 
   constructor(db: SqliteDatabase) {
     const insert = db.prepare<UsageRow>(
@@ -89,15 +98,7 @@ export class SqliteUsageRepository implements UsageRepository {
       for (const record of records) insert.run(toRow(record));
     });
     this.listStmt = db.prepare<ReturnType<typeof bind>, UsageRow>(`SELECT * FROM usage ${FILTER} ORDER BY ts, rowid`);
-    this.summaryStmt = db.prepare<ReturnType<typeof bind>, UsageSummaryRow>(
-      `SELECT key_id AS keyId, model, strftime('%Y-%m-%d', ts / 1000, 'unixepoch') AS day,
-        COUNT(*) AS requests, SUM(status >= 400) AS errors,
-        SUM(prompt_tokens) AS promptTokens, SUM(cached_tokens) AS cachedTokens,
-        SUM(completion_tokens) AS completionTokens, SUM(reasoning_tokens) AS reasoningTokens,
-        COALESCE(SUM(cost_usd), 0) AS costUsd, SUM(price_missing) AS unpricedRequests
-       FROM usage ${FILTER}
-       GROUP BY key_id, model, day ORDER BY day, key_id, model`,
-    );
+    this.db = db;
   }
 
   insertMany(records: readonly UsageRecord[]): Promise<void> {
@@ -109,7 +110,24 @@ export class SqliteUsageRepository implements UsageRepository {
     return Promise.resolve(this.listStmt.all(bind(query)).map(fromRow));
   }
 
-  summarize(query: UsageQuery): Promise<UsageSummaryRow[]> {
-    return Promise.resolve(this.summaryStmt.all(bind(query)));
+  summarize(query: UsageQuery, groupBy: readonly UsageGroup[] = USAGE_GROUPS): Promise<UsageSummaryRow[]> {
+    const groups = USAGE_GROUPS.filter((g) => groupBy.includes(g));
+    const cacheKey = groups.join(',');
+    let stmt = this.summaryStmts.get(cacheKey);
+    if (!stmt) {
+      const keys = groups.map((g) => GROUP_KEYS[g]).join(', ');
+      stmt = this.db.prepare(
+        `SELECT ${groups.map((g) => `${GROUP_COLUMNS[g]}, `).join('')}
+          COUNT(*) AS requests, SUM(status >= 400) AS errors,
+          SUM(prompt_tokens) AS promptTokens, SUM(cached_tokens) AS cachedTokens,
+          SUM(completion_tokens) AS completionTokens, SUM(reasoning_tokens) AS reasoningTokens,
+          COALESCE(SUM(cost_usd), 0) AS costUsd, SUM(price_missing) AS unpricedRequests
+         FROM usage ${FILTER}
+         ${keys ? `GROUP BY ${keys} ORDER BY ${keys}` : ''}`,
+      );
+      this.summaryStmts.set(cacheKey, stmt);
+    }
+    return Promise.resolve(stmt.all(bind(query)) as UsageSummaryRow[]);
   }
+
 }
