@@ -6,6 +6,7 @@ import { PassThrough } from 'node:stream';
 import OpenAI from 'openai';
 import { parseConfig, type KeywardenConfigInput } from '../../src/config/index.js';
 import { createLogger } from '../../src/log/logger.js';
+import type { ManualClock } from '../../src/monitor/clock.js';
 import { startServer, type RunningServer } from '../../src/server/start-server.js';
 import { startFakeOpenAI, type FakeOpenAI, type FakeOpenAIOptions } from './fake-openai.js';
 
@@ -33,6 +34,8 @@ export interface HarnessOptions {
   /** Register the fake as an upstream (default true). */
   withUpstream?: boolean;
   env?: NodeJS.ProcessEnv;
+  /** Drive the gateway's and the monitor's time by hand (monitoring tests); nothing then moves on its own. */
+  manualClock?: ManualClock;
 }
 
 /** Fake OpenAI + a real keywarden server (real SQLite file, real vault) in this process, on 127.0.0.1:0. */
@@ -47,7 +50,10 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     logText += chunk.toString();
   });
   let offset = 0;
-  const clock = { advance: (ms: number) => void (offset += ms), now: () => Date.now() + offset };
+  const manual = options.manualClock;
+  const clock = manual
+    ? { advance: (ms: number) => void manual.set(manual.now() + ms), now: () => manual.now() }
+    : { advance: (ms: number) => void (offset += ms), now: () => Date.now() + offset };
   const config = parseConfig({
     ...options.config,
     dataDir,
@@ -60,6 +66,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
       env: { KEYWARDEN_ADMIN_TOKEN: adminToken, ...options.env },
       logger: createLogger('debug', logStream),
       now: clock.now,
+      ...(manual ? { monitorClock: manual } : {}),
     });
   let server = await boot();
 

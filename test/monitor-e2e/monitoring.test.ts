@@ -1,0 +1,187 @@
+import { randomUUID } from 'node:crypto';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import OpenAI from 'openai';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ManualClock } from '../../src/monitor/clock.js';
+import { verifyWebhookSignature } from '../../src/monitor/sinks/webhook-signature.js';
+import type { UsageRecord } from '../../src/store/index.js';
+import { apiErrorOf } from '../support/api-error.js';
+import { startHarness, type Harness } from '../support/gateway-harness.js';
+
+const MINUTE = 60_000;
+const START = Date.UTC(2026, 5, 1); // a Monday
+const WEBHOOK_SECRET = 'whsec-test-0123456789abcdef';
+
+interface AlertView {
+  detector: string;
+  subject: string;
+  key_id: string | null;
+  message: string;
+  details: Record<string, unknown>;
+  actions: { notified: boolean; suspended: boolean };
+}
+
+let h: Harness;
+let clock: ManualClock;
+let receiver: Server;
+const delivered: Array<{ verified: boolean; body: { detector?: string; alert?: { detector?: string } } }> = [];
+let keyId: string;
+let key: string;
+
+async function alerts(detector: string): Promise<AlertView[]> {
+  return (await h.admin<{ data: AlertView[] }>('GET', `/alerts?detector=${detector}`)).body.data;
+}
+
+/** Flushes gateway usage to the monitor, then lets one evaluation interval pass. */
+async function evaluate(): Promise<void> {
+  await h.server.gateway.usage.flush();
+  await clock.advance(MINUTE);
+}
+
+/** Usage as the gateway records it, for history that would take a real week to produce. */
+function historic(ts: number, clientIp: string): UsageRecord {
+  return {
+    id: randomUUID(), ts, keyId, upstreamId: null, endpoint: '/v1/chat/completions', model: 'gpt-4o-mini', status: 200, stream: false,
+    promptTokens: 20, cachedTokens: 0, completionTokens: 10, reasoningTokens: 0, costUsd: 0.000009, priceMissing: false,
+    latencyMs: 5, clientIp, errorCode: null,
+  };
+}
+
+const viaProxy = (ip: string): OpenAI => h.client(key, { defaultHeaders: { 'x-forwarded-for': ip } });
+const chat = (client: OpenAI, model = 'gpt-4o-mini'): Promise<unknown> =>
+  client.chat.completions.create({ model, messages: [{ role: 'user', content: 'hi' }] });
+
+beforeAll(async () => {
+  receiver = createServer((req, res) => {
+    let body = '';
+    req.on('data', (c: Buffer) => (body += c.toString()));
+    req.on('end', () => {
+      const check = verifyWebhookSignature({
+        secret: WEBHOOK_SECRET,
+        body,
+        timestamp: req.headers['x-keywarden-timestamp'] as string | undefined,
+        signature: req.headers['x-keywarden-signature'] as string | undefined,
+        now: clock.now(),
+      });
+      delivered.push({ verified: check.ok, body: JSON.parse(body) as { detector?: string } });
+      res.writeHead(check.ok ? 200 : 401).end();
+    });
+  });
+  await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
+  const webhookUrl = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hook`;
+  clock = new ManualClock(START);
+  h = await startHarness({
+    manualClock: clock,
+    config: {
+      server: { trustedProxies: ['127.0.0.1'] },
+      monitor: {
+        detectors: { volumeSpike: { policy: 'both' } },
+        sinks: { webhooks: [{ name: 'ops', url: webhookUrl, secret: WEBHOOK_SECRET }] },
+      },
+    },
+  });
+  ({ id: keyId, key } = await h.createKey({ name: 'steady-app' }));
+  // A week of steady use with a day/night rhythm: 1 request a minute at night, 3 in the day, from one office.
+  for (let minute = 0; minute < 7 * 24 * 60; minute++) {
+    const now = clock.now();
+    const hour = new Date(now).getUTCHours();
+    const count = hour >= 8 && hour < 20 ? 3 : 1;
+    h.server.monitor?.ingestUsage(Array.from({ length: count }, (_, i) => historic(now + i * 1000, `198.51.100.${10 + (i % 3)}`)));
+    await clock.advance(MINUTE);
+  }
+}, 120_000);
+
+afterAll(async () => {
+  await h.close();
+  await new Promise<void>((resolve) => receiver.close(() => resolve()));
+});
+
+describe('monitoring end to end, with the official SDK', () => {
+  it('raises nothing for a week of normal day/night traffic', async () => {
+    for (const detector of ['volume_spike', 'spend_spike', 'new_model', 'new_network', 'key_probing']) {
+      expect(await alerts(detector), detector).toEqual([]);
+    }
+  });
+
+  it('flags first use of a new model and of a new network', async () => {
+    await chat(viaProxy('198.51.100.10'), 'gpt-4.1');
+    await evaluate();
+    const model = await alerts('new_model');
+    expect(model).toHaveLength(1);
+    expect(model[0]).toMatchObject({ key_id: keyId });
+    expect(JSON.stringify(model[0])).toContain('gpt-4.1');
+
+    await chat(viaProxy('203.0.113.77'));
+    await evaluate();
+    const network = await alerts('new_network');
+    expect(network).toHaveLength(1);
+    expect(JSON.stringify(network[0])).toContain('203.0.113');
+  });
+
+  it('alerts on a 1,000x volume spike within one evaluation interval and suspends the key, as policy says', async () => {
+    const client = viaProxy('198.51.100.10');
+    // Night-time baseline is about 1 request a minute; send about 1,000 within one minute.
+    for (let batch = 0; batch < 20; batch++) await Promise.all(Array.from({ length: 50 }, () => chat(client)));
+    await evaluate();
+    const spikes = await alerts('volume_spike');
+    expect(spikes).toHaveLength(1);
+    expect(spikes[0]).toMatchObject({ key_id: keyId, actions: { suspended: true } });
+
+    const denied = await apiErrorOf(chat(client));
+    expect(denied).toBeInstanceOf(OpenAI.PermissionDeniedError);
+    expect(denied.code).toBe('key_suspended');
+    expect(denied.message).toMatch(/suspended: .+/);
+
+    const lifted = await h.admin<{ status: string }>('POST', `/keys/${keyId}/unsuspend`, {});
+    expect(lifted.body.status).toBe('active');
+    await chat(client);
+    const { body } = await h.admin<{ data: Array<{ action: string; actor: string }> }>('GET', '/audit?limit=5000');
+    const actions = body.data.map((e) => `${e.actor} ${e.action}`);
+    expect(actions).toContain('system:monitor key.suspended');
+    expect(actions.some((a) => a.endsWith('key.unsuspended') && a.startsWith('admin:'))).toBe(true);
+  });
+
+  it('reports 50 invalid-key requests from one IP as probing, naming the IP', async () => {
+    const prober = new OpenAI({
+      apiKey: `kw_${'Z'.repeat(38)}`,
+      baseURL: `${h.server.url}/v1`,
+      maxRetries: 0,
+      defaultHeaders: { 'x-forwarded-for': '192.0.2.66' },
+    });
+    for (let i = 0; i < 50; i++) await expect(chat(prober)).rejects.toBeInstanceOf(OpenAI.AuthenticationError);
+    await evaluate();
+    const probing = await alerts('key_probing');
+    expect(probing).toHaveLength(1);
+    expect(probing[0]?.subject).toContain('192.0.2.66');
+    expect(probing[0]?.message).toContain('192.0.2.66');
+  });
+
+  it('delivered every alert to the webhook with a valid signature', async () => {
+    for (let i = 0; i < 20 && delivered.length < 4; i++) await clock.advance(1_000);
+    const detectors = delivered.map((d) => d.body.detector ?? d.body.alert?.detector);
+    expect(detectors).toEqual(expect.arrayContaining(['new_model', 'new_network', 'volume_spike', 'key_probing']));
+    expect(delivered.every((d) => d.verified)).toBe(true);
+  });
+
+  it('exposes Prometheus metrics', async () => {
+    const text = await (await fetch(`${h.server.url}/metrics`)).text();
+    expect(text).toMatch(/keywarden_requests_total\{[^}]*\} \d+/);
+    expect(text).toMatch(/keywarden_denials_total\{reason="invalid_api_key"\} 50/);
+    expect(text).toMatch(/keywarden_alerts_total\{detector="key_probing"\} 1/);
+  });
+
+  it('refuses to issue a key when the audit log cannot be written', async () => {
+    const before = (await h.admin<{ data: unknown[] }>('GET', '/keys')).body.data.length;
+    h.server.services.store.db.exec("CREATE TRIGGER no_audit BEFORE INSERT ON audit_log BEGIN SELECT RAISE(ABORT, 'read-only'); END;");
+    try {
+      const res = await h.admin<{ error: { code: string }; key?: string }>('POST', '/keys', { name: 'unrecorded' });
+      expect(res.status).toBe(503);
+      expect(res.body.error.code).toBe('audit_unavailable');
+      expect(res.body.key).toBeUndefined();
+      expect((await h.admin<{ data: unknown[] }>('GET', '/keys')).body.data).toHaveLength(before);
+    } finally {
+      h.server.services.store.db.exec('DROP TRIGGER no_audit');
+    }
+  });
+});
