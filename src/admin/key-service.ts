@@ -1,5 +1,5 @@
 import { KeywardenError } from '../errors/index.js';
-import { generateKeyId, generateVirtualKey, hashVirtualKey } from '../keys/index.js';
+import { generateKeyId, generateVirtualKey, hasValidChecksum, hashVirtualKey, maskSecret } from '../keys/index.js';
 import { defaultScopes } from '../policy/index.js';
 import type { KeyPatch, KeyScopes, Store, VirtualKeyRecord } from '../store/index.js';
 import { parseDuration, parseTimeOrDuration } from '../util/duration.js';
@@ -178,6 +178,29 @@ export class KeyService {
   async unsuspend(id: string, actor: string): Promise<VirtualKeyRecord> {
     const current = await this.get(id);
     return this.audited(actor, 'key.unsuspended', current, () => this.patch(current, { suspendedAt: null, suspendedReason: null }));
+  }
+
+  /**
+   * A leaked secret was found (by `keywarden scan` or a person): record it, and revoke the key unless told not
+   * to. Only the masked secret is kept. Unknown or malformed secrets are reported as not found, and not recorded.
+   */
+  async reportLeak(
+    secret: string,
+    source: string,
+    revoke: boolean,
+    actor: string,
+  ): Promise<{ record: VirtualKeyRecord; revoked: boolean } | null> {
+    if (!hasValidChecksum(secret)) return null;
+    const record = await this.store.keys.findByHash(hashVirtualKey(secret, this.pepper));
+    if (!record) return null;
+    await this.audit.append({
+      actor,
+      action: 'security.leak_reported',
+      target: `key:${record.id}`,
+      after: { display: maskSecret(secret), source, revoke },
+    });
+    if (!revoke || record.revokedAt !== null) return { record, revoked: record.revokedAt !== null };
+    return { record: await this.revoke(record.id, actor), revoked: true };
   }
 
   private async patch(current: VirtualKeyRecord, patch: KeyPatch): Promise<VirtualKeyRecord> {

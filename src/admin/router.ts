@@ -15,7 +15,7 @@ import { toCsv } from '../util/csv.js';
 import type { AdminTokenService } from './admin-tokens.js';
 import type { KeyService } from './key-service.js';
 import { keyView } from './key-view.js';
-import { createKeySchema, createUpstreamSchema, rotateKeySchema, suspendKeySchema, updateKeySchema } from './schemas.js';
+import { createKeySchema, createUpstreamSchema, leakReportSchema, rotateKeySchema, suspendKeySchema, updateKeySchema } from './schemas.js';
 import { upstreamView, type UpstreamService } from './upstream-service.js';
 
 export interface AdminDeps {
@@ -108,6 +108,13 @@ export function createAdminApp(deps: AdminDeps): Hono<Env> {
   app.post('/keys', async (c) => {
     const issued = await deps.keys.create(await parseBody(c, createKeySchema), adminActor(c));
     return c.json({ ...keyView(issued.record, deps.now()), key: issued.secret }, 201);
+  });
+  // Declared before /keys/:id so the literal path wins.
+  app.post('/keys/report-leak', async (c) => {
+    const input = await parseBody(c, leakReportSchema);
+    const result = await deps.keys.reportLeak(input.key, input.source, input.revoke, adminActor(c));
+    if (!result) return c.json({ object: 'leak_report', found: false, key_id: null, revoked: false });
+    return c.json({ object: 'leak_report', found: true, key_id: result.record.id, revoked: result.revoked });
   });
   app.get('/keys/:id', async (c) => {
     const key = await deps.keys.get(c.req.param('id'));

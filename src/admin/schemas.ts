@@ -45,6 +45,15 @@ export const rotateKeySchema = z
   })
   .strict();
 
+export const leakReportSchema = z
+  .object({
+    key: z.string().min(1).max(200),
+    /** Where it was found: a file path, commit, URL. */
+    source: z.string().min(1).max(1000),
+    revoke: z.boolean().default(true),
+  })
+  .strict();
+
 export const suspendKeySchema = z.object({ reason: z.string().min(1).max(500).optional() }).strict();
 
 export const createUpstreamSchema = z

@@ -80,6 +80,22 @@ describe('virtual key lifecycle', () => {
     await expectApiError(chat(h.client('sk-proj-not-a-virtual-key')), OpenAI.AuthenticationError, 'invalid_api_key');
   });
 
+  it('records a leak report with the masked secret and revokes the leaked key', async () => {
+    const { id, key } = await h.createKey({ name: 'leaky' });
+    const report = await h.admin<{ found: boolean; key_id: string; revoked: boolean }>('POST', '/keys/report-leak', {
+      key,
+      source: 'github.com/acme/app/blob/abc123/.env#L3',
+    });
+    expect(report.body).toMatchObject({ found: true, key_id: id, revoked: true });
+    await expectApiError(chat(h.client(key)), OpenAI.AuthenticationError, 'key_revoked');
+    const audit = await h.admin<{ data: Array<{ action: string; target: string; after: unknown }> }>('GET', '/audit?limit=5000');
+    const entry = audit.body.data.find((e) => e.action === 'security.leak_reported' && e.target === `key:${id}`);
+    expect(JSON.stringify(entry?.after)).toContain(`kw_…${key.slice(-4)}`);
+    expect(JSON.stringify(audit.body)).not.toContain(key);
+    const unknown = await h.admin<{ found: boolean }>('POST', '/keys/report-leak', { key: `kw_${'A'.repeat(38)}`, source: 'x' });
+    expect(unknown.body.found).toBe(false);
+  });
+
   it('validates admin input and reports every problem', async () => {
     const res = await h.admin<{ error: { code: string; message: string } }>('POST', '/keys', {
       name: '',
