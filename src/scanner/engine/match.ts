@@ -1,0 +1,139 @@
+import type { ContextRule, Rule } from '../rules/index.js';
+import { isPlaceholder } from '../placeholder.js';
+import { inTable, keyMayStartAt } from './char-table.js';
+import type { CompiledPrefixRule, CompiledRules } from './compile.js';
+import { findBase64Runs, urlRunAround, type EncodedRun } from './decode.js';
+
+/** A rule match as offsets into the scanned text; turned into a Finding by engine.ts. */
+export interface RawMatch {
+  rule: Rule;
+  secret: string;
+  start: number;
+  end: number;
+  encoding?: 'base64' | 'url';
+}
+
+/** How far around a keyword a context rule looks: lines each way, and characters each way for minified lines. */
+const CONTEXT_LINES = 3;
+const CONTEXT_CHARS = 1024;
+/** A bare token counts only on a line that names a key; the token itself is cut out before testing. */
+const KEY_NAME = /key|secret|token|auth|bearer|passw|credential/i;
+/** How much of the line before an encoded blob is kept as context for the decoded text (the key's name). */
+const DECODED_CONTEXT_CHARS = 200;
+
+function contextWindow(text: string, pos: number): [number, number] {
+  let start = pos;
+  for (let newlines = 0; start > 0 && pos - start < CONTEXT_CHARS; start--) {
+    if (text.charCodeAt(start - 1) === 0x0a && ++newlines > CONTEXT_LINES) break;
+  }
+  let end = pos;
+  for (let newlines = 0; end < text.length && end - pos < CONTEXT_CHARS; end++) {
+    if (text.charCodeAt(end) === 0x0a && ++newlines > CONTEXT_LINES) break;
+  }
+  return [start, end];
+}
+
+function lineBounds(text: string, start: number, end: number): [number, number] {
+  const lineStart = text.lastIndexOf('\n', start - 1) + 1;
+  const newline = text.indexOf('\n', end);
+  return [lineStart, newline === -1 ? text.length : newline];
+}
+
+function hasWordNear(text: string, pos: number, words: readonly string[]): boolean {
+  const [start, end] = contextWindow(text, pos);
+  const window = text.slice(start, end).toLowerCase();
+  return words.some((word) => window.includes(word));
+}
+
+function matchPrefix(text: string, pos: number, candidates: readonly CompiledPrefixRule[], out: RawMatch[]): void {
+  if (!keyMayStartAt(text, pos)) return;
+  for (const { rule, charset } of candidates) {
+    if (!text.startsWith(rule.prefix, pos)) continue;
+    let end = pos + rule.prefix.length;
+    while (end < text.length && inTable(charset, text.charCodeAt(end))) end++;
+    const secret = text.slice(pos, end);
+    if (!rule.shape.test(secret)) continue;
+    if (rule.contextWords !== undefined && !hasWordNear(text, pos, rule.contextWords)) continue;
+    // The first rule whose shape fits owns the token: a placeholder stops here instead of falling to a looser rule.
+    if ((rule.validate === undefined || rule.validate(secret)) && !isPlaceholder(secret.slice(rule.prefix.length))) {
+      out.push({ rule, secret, start: pos, end });
+    }
+    return;
+  }
+}
+
+/** Context rules: scan the window around a keyword hit, skipping what an earlier hit's window already covered. */
+function matchContext(text: string, pos: number, rule: ContextRule, scannedUntil: Map<string, number>, out: RawMatch[]): void {
+  const [windowStart, windowEnd] = contextWindow(text, pos);
+  const from = Math.max(windowStart, scannedUntil.get(rule.id) ?? 0);
+  if (from >= windowEnd) return;
+  scannedUntil.set(rule.id, windowEnd);
+  // rule.token is global and shared; that is safe because this loop never re-enters the engine.
+  const token = rule.token;
+  token.lastIndex = from;
+  for (let m = token.exec(text); m !== null && m.index < windowEnd; m = token.exec(text)) {
+    const secret = m[0];
+    const start = m.index;
+    const end = start + secret.length;
+    const [lineStart, lineEnd] = lineBounds(text, start, end);
+    const lineWithoutToken = text.slice(lineStart, start) + text.slice(end, lineEnd);
+    if (!KEY_NAME.test(lineWithoutToken)) continue;
+    if (rule.validate !== undefined && !rule.validate(secret)) continue;
+    if (isPlaceholder(secret)) continue;
+    out.push({ rule, secret, start, end });
+  }
+}
+
+/** Scans decoded text with the key's line as context, and pins what it finds on the encoded run. */
+function matchEncoded(
+  text: string,
+  run: EncodedRun,
+  encoding: 'base64' | 'url',
+  compiled: CompiledRules,
+  out: RawMatch[],
+): void {
+  compiled.prefilter.lastIndex = 0;
+  if (!compiled.prefilter.test(run.decoded)) return;
+  const lineStart = Math.max(text.lastIndexOf('\n', run.start - 1) + 1, run.start - DECODED_CONTEXT_CHARS);
+  const context = text.slice(lineStart, run.start);
+  const inner = `${context}${run.decoded}`;
+  for (const match of matchAll(inner, compiled, 0)) {
+    if (match.start < context.length) continue;
+    out.push({ rule: match.rule, secret: match.secret, start: run.start, end: run.end, encoding });
+  }
+}
+
+/**
+ * Every rule match in `text`. One prefilter pass finds anchors, keywords and encoded separators; full rules run
+ * only around those hits. `decodeDepth` > 0 also looks inside base64 and URL-encoded runs.
+ */
+export function matchAll(text: string, compiled: CompiledRules, decodeDepth: number): RawMatch[] {
+  const out: RawMatch[] = [];
+  const hits: Array<[number, string]> = [];
+  const prefilter = compiled.prefilter;
+  prefilter.lastIndex = 0;
+  for (let m = prefilter.exec(text); m !== null; m = prefilter.exec(text)) hits.push([m.index, m[0].toLowerCase()]);
+
+  const scannedUntil = new Map<string, number>();
+  let urlDecodedUntil = -1;
+  for (const [pos, literal] of hits) {
+    const prefixRules = compiled.byAnchor.get(literal);
+    if (prefixRules !== undefined) {
+      matchPrefix(text, pos, prefixRules, out);
+      continue;
+    }
+    const contextRules = compiled.byKeyword.get(literal);
+    if (contextRules !== undefined) {
+      for (const rule of contextRules) matchContext(text, pos, rule, scannedUntil, out);
+      continue;
+    }
+    // `%2d` / `%5f`: a key whose own `-` or `_` was percent-encoded.
+    if (decodeDepth > 0 && pos >= urlDecodedUntil) {
+      const run = urlRunAround(text, pos);
+      urlDecodedUntil = run.end;
+      matchEncoded(text, run, 'url', compiled, out);
+    }
+  }
+  if (decodeDepth > 0) for (const run of findBase64Runs(text)) matchEncoded(text, run, 'base64', compiled, out);
+  return out;
+}
