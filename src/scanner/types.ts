@@ -1,23 +1,26 @@
 /** Identifiers of the providers the scanner knows. Verification and reports key off these. */
-export type ProviderId =
-  | 'openai'
-  | 'anthropic'
-  | 'google'
-  | 'azure-openai'
-  | 'huggingface'
-  | 'groq'
-  | 'replicate'
-  | 'openrouter'
-  | 'perplexity'
-  | 'xai'
-  | 'together'
-  | 'fireworks'
-  | 'nvidia'
-  | 'cerebras'
-  | 'deepseek'
-  | 'mistral'
-  | 'cohere'
-  | 'keywarden';
+export const PROVIDER_IDS = [
+  'openai',
+  'anthropic',
+  'google',
+  'azure-openai',
+  'huggingface',
+  'groq',
+  'replicate',
+  'openrouter',
+  'perplexity',
+  'xai',
+  'together',
+  'fireworks',
+  'nvidia',
+  'cerebras',
+  'deepseek',
+  'mistral',
+  'cohere',
+  'keywarden',
+] as const;
+
+export type ProviderId = (typeof PROVIDER_IDS)[number];
 
 export type Verification = 'live' | 'invalid' | 'unknown';
 

@@ -1,0 +1,160 @@
+import path from 'node:path';
+import ignore from 'ignore';
+import type { Finding, ScanTextOptions } from '../types.js';
+import { scanAddedLines, rangeDiffArgs, stagedDiffArgs, streamAddedLines } from './diff-source.js';
+import { runGit } from './git.js';
+import { readHistoryIndex, type BlobIntroduction } from './git-log.js';
+import { NO_PROGRESS, type ScanProgress } from './progress.js';
+import type { RunnerInit, ScanTask } from './task-runner.js';
+import { hasBinaryExtension, walkFiles } from './walk.js';
+import { runTasks } from './worker-pool.js';
+
+export interface SourceOptions {
+  disabledRules: ReadonlySet<string>;
+  decode: boolean;
+  maxFileSize: number;
+  /** Worker threads for path and history scans; small scans run in-process regardless. */
+  workers: number;
+  /** gitignore-syntax patterns (from .keywardenignore and config) matched against reported paths. */
+  ignorePatterns: readonly string[];
+  progress?: ScanProgress;
+}
+
+/** Below this many files, starting threads costs more than it saves. */
+const MIN_FILES_FOR_WORKERS = 64;
+const FILES_PER_TASK = 24;
+const BYTES_PER_BLOB_TASK = 2 * 1024 * 1024;
+
+function pathFilter(patterns: readonly string[]): (file: string) => boolean {
+  const matcher = ignore().add([...patterns]);
+  // Patterns are relative to the scan root; files reported by absolute path lie outside it.
+  return (file) => file === '' || path.isAbsolute(file) || !matcher.ignores(file);
+}
+
+function runnerInit(options: SourceOptions, gitCwd?: string): RunnerInit {
+  const init: RunnerInit = { disabledRules: [...options.disabledRules], decode: options.decode, maxFileSize: options.maxFileSize };
+  if (gitCwd !== undefined) init.gitCwd = gitCwd;
+  return init;
+}
+
+function toPosix(file: string): string {
+  return file.split(path.sep).join('/');
+}
+
+/** Files and directories. Reported paths are relative to `cwd` (the repository root in CI), with `/`. */
+export async function scanPaths(roots: readonly string[], cwd: string, gitignore: boolean, options: SourceOptions): Promise<Finding[]> {
+  const progress = options.progress ?? NO_PROGRESS;
+  const keep = pathFilter(options.ignorePatterns);
+  const files = [];
+  for (const root of roots) {
+    const absoluteRoot = path.resolve(cwd, root);
+    for (const file of await walkFiles(absoluteRoot, { gitignore, ignorePatterns: [] })) {
+      const relative = toPosix(path.relative(cwd, file.absolute));
+      const reported = relative.startsWith('../') ? toPosix(file.absolute) : relative;
+      if (keep(reported)) files.push({ absolute: file.absolute, relative: reported });
+    }
+  }
+  const tasks: ScanTask[] = [];
+  for (let i = 0; i < files.length; i += FILES_PER_TASK) tasks.push({ kind: 'files', files: files.slice(i, i + FILES_PER_TASK) });
+  const findings: Finding[] = [];
+  progress.start(files.length, 'files');
+  await runTasks(tasks, runnerInit(options), files.length >= MIN_FILES_FOR_WORKERS ? options.workers : 0, (result) => {
+    for (const entry of result.findings) findings.push(...entry.findings);
+    progress.advance(result.items, result.bytes);
+  });
+  progress.stop();
+  return findings;
+}
+
+/** Sizes of blobs from one `cat-file --batch-check` pass, to skip big ones and balance tasks by bytes. */
+async function blobSizes(cwd: string, oids: readonly string[]): Promise<Map<string, number>> {
+  const sizes = new Map<string, number>();
+  const out = await runGit(['cat-file', '--batch-check=%(objectname) %(objecttype) %(objectsize)', `--batch-all-objects`], cwd);
+  const wanted = new Set(oids);
+  for (const line of out.toString('utf8').split('\n')) {
+    const [oid, type, size] = line.split(' ');
+    if (oid !== undefined && type === 'blob' && wanted.has(oid)) sizes.set(oid, Number(size));
+  }
+  return sizes;
+}
+
+/**
+ * `--git`: every blob of every commit on every ref, each scanned once, then attributed to the first commit that
+ * introduced it at each path. A secret that lives on through later edits is reported once, at its first commit.
+ */
+export async function scanGitHistory(top: string, revisions: readonly string[], options: SourceOptions): Promise<Finding[]> {
+  const progress = options.progress ?? NO_PROGRESS;
+  const keep = pathFilter(options.ignorePatterns);
+  const index = await readHistoryIndex(top, revisions);
+  const wanted = new Map<string, BlobIntroduction[]>();
+  for (const [oid, intros] of index.blobs) {
+    const kept = intros.filter((intro) => keep(intro.path) && !hasBinaryExtension(intro.path));
+    if (kept.length > 0) wanted.set(oid, kept);
+  }
+  const sizes = await blobSizes(top, [...wanted.keys()]);
+  const tasks: ScanTask[] = [];
+  let batch: string[] = [];
+  let batchBytes = 0;
+  for (const oid of wanted.keys()) {
+    const size = sizes.get(oid) ?? 0;
+    if (size > options.maxFileSize) continue;
+    batch.push(oid);
+    batchBytes += size;
+    if (batchBytes >= BYTES_PER_BLOB_TASK || batch.length >= 512) {
+      tasks.push({ kind: 'blobs', oids: batch });
+      batch = [];
+      batchBytes = 0;
+    }
+  }
+  if (batch.length > 0) tasks.push({ kind: 'blobs', oids: batch });
+
+  const earliest = new Map<string, { finding: Finding; order: number }>();
+  progress.start(wanted.size, 'blobs');
+  const workers = wanted.size >= MIN_FILES_FOR_WORKERS ? options.workers : 0;
+  await runTasks(tasks, runnerInit(options, top), workers, (result) => {
+    progress.advance(result.items, result.bytes);
+    for (const { key: oid, findings } of result.findings) {
+      for (const intro of wanted.get(oid) ?? []) {
+        const commit = index.commits.get(intro.commit);
+        for (const finding of findings) {
+          const dedupe = `${finding.ruleId}\u0000${finding.fingerprint}\u0000${intro.path}`;
+          const known = earliest.get(dedupe);
+          if (known !== undefined && known.order <= intro.order) continue;
+          const located: Finding = { ...finding, path: intro.path };
+          if (commit !== undefined) located.commit = commit;
+          earliest.set(dedupe, { finding: located, order: intro.order });
+        }
+      }
+    }
+  });
+  progress.stop();
+  return [...earliest.values()].map((entry) => entry.finding);
+}
+
+async function scanDiff(args: readonly string[], top: string, options: SourceOptions): Promise<Finding[]> {
+  const keep = pathFilter(options.ignorePatterns);
+  const scanOptions: ScanTextOptions = { disabledRules: options.disabledRules, decode: options.decode };
+  const seen = new Set<string>();
+  const findings: Finding[] = [];
+  await streamAddedLines(args, top, (added) => {
+    if (!keep(added.path) || hasBinaryExtension(added.path)) return;
+    for (const finding of scanAddedLines(added, scanOptions)) {
+      // A key added, removed and re-added within one push is reported once, at its first commit.
+      const dedupe = `${finding.ruleId}\u0000${finding.fingerprint}\u0000${finding.path}`;
+      if (seen.has(dedupe)) continue;
+      seen.add(dedupe);
+      findings.push(finding);
+    }
+  });
+  return findings;
+}
+
+/** `--staged`: only lines the next commit adds. */
+export function scanStaged(top: string, options: SourceOptions): Promise<Finding[]> {
+  return scanDiff(stagedDiffArgs(), top, options);
+}
+
+/** `--range A..B` / `--since REF`: only lines the commits in the range add. */
+export function scanRange(top: string, range: string, options: SourceOptions): Promise<Finding[]> {
+  return scanDiff(rangeDiffArgs(range), top, options);
+}
