@@ -10,6 +10,7 @@ export function inTable(table: Uint8Array, code: number): boolean {
 }
 
 const ALNUM = charTable(/[A-Za-z0-9]/);
+export const TOKEN_TABLE = charTable(/[A-Za-z0-9_-]/);
 const HEX = charTable(/[0-9A-Fa-f]/);
 
 /**
@@ -27,4 +28,39 @@ export function keyMayStartAt(text: string, pos: number): boolean {
   if (pos >= 4 && text.charCodeAt(pos - 4) === 0x5c && text.charCodeAt(pos - 3) === 0x78) return true;
   if (pos >= 6 && text.charCodeAt(pos - 6) === 0x5c && text.charCodeAt(pos - 5) === 0x75) return true;
   return false;
+}
+
+/**
+ * Starts of standalone runs of exactly `length` characters from `table` that begin in [from, to): not preceded by
+ * a token character (escapes excepted, as in keyMayStartAt) and not followed by one. Checks the last character of
+ * each window first and skips past any miss, so it crosses ordinary text without looking at every character.
+ */
+export function findTokenRuns(text: string, from: number, to: number, table: Uint8Array, length: number): number[] {
+  const starts: number[] = [];
+  let i = from;
+  while (i < to && i + length <= text.length) {
+    let j = i + length - 1;
+    while (j >= i && inTable(table, text.charCodeAt(j))) j--;
+    if (j >= i) {
+      i = j + 1;
+      continue;
+    }
+    let end = i + length;
+    while (end < text.length && inTable(table, text.charCodeAt(end))) end++;
+    // i is the start of a maximal run only if the character before is not in the class either.
+    const maximal = i === 0 || !inTable(table, text.charCodeAt(i - 1));
+    if (maximal && end - i === length && !inTable(TOKEN_TABLE, text.charCodeAt(end)) && tokenMayStartAt(text, i)) {
+      starts.push(i);
+    }
+    i = end + 1;
+  }
+  return starts;
+}
+
+/** Like keyMayStartAt, but `-` or `_` before also disqualify: the token would be the tail of a longer one. */
+function tokenMayStartAt(text: string, pos: number): boolean {
+  if (pos === 0) return true;
+  const prev = text.charCodeAt(pos - 1);
+  if (!inTable(TOKEN_TABLE, prev)) return true;
+  return inTable(ALNUM, prev) && keyMayStartAt(text, pos);
 }

@@ -6,6 +6,11 @@ export interface CompiledPrefixRule {
   charset: Uint8Array;
 }
 
+export interface CompiledContextRule {
+  rule: ContextRule;
+  tokenChars: Uint8Array;
+}
+
 /** The rules turned into the engine's lookup structures, built once per rule set. */
 export interface CompiledRules {
   /**
@@ -14,7 +19,7 @@ export interface CompiledRules {
    */
   prefilter: RegExp;
   byAnchor: Map<string, CompiledPrefixRule[]>;
-  byKeyword: Map<string, ContextRule[]>;
+  byKeyword: Map<string, CompiledContextRule[]>;
   rules: readonly Rule[];
 }
 
@@ -26,15 +31,16 @@ function escapeRegex(literal: string): string {
 
 export function compileRules(rules: readonly Rule[]): CompiledRules {
   const byAnchor = new Map<string, CompiledPrefixRule[]>();
-  const byKeyword = new Map<string, ContextRule[]>();
+  const byKeyword = new Map<string, CompiledContextRule[]>();
   for (const rule of rules) {
     if (rule.kind === 'prefix') {
       const key = rule.anchor.toLowerCase();
       byAnchor.set(key, [...(byAnchor.get(key) ?? []), { rule, charset: charTable(rule.charset) }]);
     } else {
+      const compiled = { rule, tokenChars: charTable(rule.tokenChars) };
       for (const keyword of rule.keywords) {
         const key = keyword.toLowerCase();
-        byKeyword.set(key, [...(byKeyword.get(key) ?? []), rule]);
+        byKeyword.set(key, [...(byKeyword.get(key) ?? []), compiled]);
       }
     }
   }

@@ -10,8 +10,8 @@ export interface EncodedRun {
 const BASE64 = charTable(/[A-Za-z0-9+/]/);
 const URL_CHARS = charTable(/[A-Za-z0-9%._~+-]/);
 
-/** Shortest base64 run worth decoding: 40 characters hold 30 bytes, less than any supported key. */
-export const MIN_BASE64_RUN = 40;
+/** Shortest base64 run worth decoding: 32 characters hold 24 bytes, no more than the shortest supported key. */
+export const MIN_BASE64_RUN = 32;
 /** Huge blobs (embedded images, bundles) are not where keys are pasted; decoding them would only cost time. */
 const MAX_BASE64_RUN = 1 << 20;
 
@@ -28,9 +28,8 @@ function isMostlyPrintable(text: string): boolean {
 function decodeBase64Run(run: string): string | undefined {
   // A run that begins with `/` or `+` is often a path or an operator glued to the blob; try without it too.
   for (const candidate of run[0] === '/' || run[0] === '+' ? [run, run.replace(/^[+/]+/, '')] : [run]) {
-    const usable = candidate.length - (candidate.length % 4);
-    if (usable < MIN_BASE64_RUN - 4) continue;
-    const decoded = Buffer.from(candidate.slice(0, usable), 'base64').toString('latin1');
+    if (candidate.length < MIN_BASE64_RUN - 4) continue;
+    const decoded = Buffer.from(candidate, 'base64').toString('latin1');
     if (isMostlyPrintable(decoded)) return decoded;
   }
   return undefined;
@@ -54,6 +53,8 @@ export function findBase64Runs(text: string): EncodedRun[] {
     }
     let end = i + MIN_BASE64_RUN;
     while (end < length && inTable(BASE64, text.charCodeAt(end))) end++;
+    // Padding belongs to the run, so the whole encoded value is reported and decoded.
+    while (end < length && end - i < MAX_BASE64_RUN && text.charCodeAt(end) === 0x3d) end++;
     if (end - i <= MAX_BASE64_RUN) {
       const decoded = decodeBase64Run(text.slice(i, end));
       if (decoded !== undefined) runs.push({ start: i, end, decoded });

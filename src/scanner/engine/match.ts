@@ -1,7 +1,7 @@
-import type { ContextRule, Rule } from '../rules/index.js';
+import type { Rule } from '../rules/index.js';
 import { isPlaceholder } from '../placeholder.js';
-import { inTable, keyMayStartAt } from './char-table.js';
-import type { CompiledPrefixRule, CompiledRules } from './compile.js';
+import { findTokenRuns, inTable, keyMayStartAt } from './char-table.js';
+import type { CompiledContextRule, CompiledPrefixRule, CompiledRules } from './compile.js';
 import { findBase64Runs, urlRunAround, type EncodedRun } from './decode.js';
 
 /** A rule match as offsets into the scanned text; turned into a Finding by engine.ts. */
@@ -21,16 +21,15 @@ const KEY_NAME = /key|secret|token|auth|bearer|passw|credential/i;
 /** How much of the line before an encoded blob is kept as context for the decoded text (the key's name). */
 const DECODED_CONTEXT_CHARS = 200;
 
+/** [start, end) of the lines around `pos`: CONTEXT_LINES each way, at most CONTEXT_CHARS each way. */
 function contextWindow(text: string, pos: number): [number, number] {
-  let start = pos;
-  for (let newlines = 0; start > 0 && pos - start < CONTEXT_CHARS; start--) {
-    if (text.charCodeAt(start - 1) === 0x0a && ++newlines > CONTEXT_LINES) break;
-  }
-  let end = pos;
-  for (let newlines = 0; end < text.length && end - pos < CONTEXT_CHARS; end++) {
-    if (text.charCodeAt(end) === 0x0a && ++newlines > CONTEXT_LINES) break;
-  }
-  return [start, end];
+  // Walk back newline by newline (native lastIndexOf), to the start of the line CONTEXT_LINES above.
+  let before = text.lastIndexOf('\n', pos - 1);
+  for (let lines = 0; lines < CONTEXT_LINES && before > 0; lines++) before = text.lastIndexOf('\n', before - 1);
+  let after = text.indexOf('\n', pos);
+  for (let lines = 0; lines < CONTEXT_LINES && after !== -1; lines++) after = text.indexOf('\n', after + 1);
+  const end = after === -1 ? text.length : after;
+  return [Math.max(before + 1, pos - CONTEXT_CHARS), Math.min(end, pos + CONTEXT_CHARS)];
 }
 
 function lineBounds(text: string, start: number, end: number): [number, number] {
@@ -63,18 +62,20 @@ function matchPrefix(text: string, pos: number, candidates: readonly CompiledPre
 }
 
 /** Context rules: scan the window around a keyword hit, skipping what an earlier hit's window already covered. */
-function matchContext(text: string, pos: number, rule: ContextRule, scannedUntil: Map<string, number>, out: RawMatch[]): void {
+function matchContext(
+  text: string,
+  pos: number,
+  { rule, tokenChars }: CompiledContextRule,
+  scannedUntil: Map<string, number>,
+  out: RawMatch[],
+): void {
   const [windowStart, windowEnd] = contextWindow(text, pos);
   const from = Math.max(windowStart, scannedUntil.get(rule.id) ?? 0);
   if (from >= windowEnd) return;
   scannedUntil.set(rule.id, windowEnd);
-  // rule.token is global and shared; that is safe because this loop never re-enters the engine.
-  const token = rule.token;
-  token.lastIndex = from;
-  for (let m = token.exec(text); m !== null && m.index < windowEnd; m = token.exec(text)) {
-    const secret = m[0];
-    const start = m.index;
-    const end = start + secret.length;
+  for (const start of findTokenRuns(text, from, windowEnd, tokenChars, rule.tokenLength)) {
+    const end = start + rule.tokenLength;
+    const secret = text.slice(start, end);
     const [lineStart, lineEnd] = lineBounds(text, start, end);
     const lineWithoutToken = text.slice(lineStart, start) + text.slice(end, lineEnd);
     if (!KEY_NAME.test(lineWithoutToken)) continue;
@@ -92,11 +93,12 @@ function matchEncoded(
   compiled: CompiledRules,
   out: RawMatch[],
 ): void {
-  compiled.prefilter.lastIndex = 0;
-  if (!compiled.prefilter.test(run.decoded)) return;
   const lineStart = Math.max(text.lastIndexOf('\n', run.start - 1) + 1, run.start - DECODED_CONTEXT_CHARS);
   const context = text.slice(lineStart, run.start);
   const inner = `${context}${run.decoded}`;
+  // The key's name usually sits before the blob (`MISTRAL_API_KEY: <base64>`), so the prefilter sees both.
+  compiled.prefilter.lastIndex = 0;
+  if (!compiled.prefilter.test(inner)) return;
   for (const match of matchAll(inner, compiled, 0)) {
     if (match.start < context.length) continue;
     out.push({ rule: match.rule, secret: match.secret, start: run.start, end: run.end, encoding });

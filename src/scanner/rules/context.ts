@@ -1,5 +1,5 @@
 import { FakeKeys } from './fake-keys.js';
-import { contextToken, hasMixedCase, TOKEN_CHARS, type ContextRule, type PrefixRule } from './rule.js';
+import { hasMixedCase, TOKEN_CHARS, type ContextRule, type PrefixRule } from './rule.js';
 
 /**
  * Keys without a vendor prefix. They are reported only when a provider word is near and the token's own line names
@@ -37,7 +37,8 @@ export const mistralApiKey: ContextRule = {
   description: 'Mistral AI API key (32 characters, recognised by context): grants API access billed to the owner.',
   docsUrl: 'https://docs.mistral.ai/getting-started/quickstart/',
   keywords: ['mistral'],
-  token: contextToken('[A-Za-z0-9]', 32),
+  tokenChars: /[A-Za-z0-9]/,
+  tokenLength: 32,
   validate: hasMixedCase,
   fixtures: () => {
     const f = new FakeKeys(32);
@@ -66,7 +67,8 @@ export const cohereApiKey: ContextRule = {
   description: 'Cohere API key (40 characters, recognised by context): grants API access billed to the owner.',
   docsUrl: 'https://docs.cohere.com/reference/about',
   keywords: ['cohere', 'co_api_key'],
-  token: contextToken('[A-Za-z0-9]', 40),
+  tokenChars: /[A-Za-z0-9]/,
+  tokenLength: 40,
   validate: hasMixedCase,
   fixtures: () => {
     const f = new FakeKeys(40);
@@ -86,7 +88,8 @@ export const azureOpenaiKey: ContextRule = {
   description: 'Azure OpenAI resource key (32 hex characters near an Azure endpoint or key name).',
   docsUrl: 'https://learn.microsoft.com/azure/ai-services/openai/reference#authentication',
   keywords: ['azure'],
-  token: contextToken('[a-fA-F0-9]', 32),
+  tokenChars: /[a-fA-F0-9]/,
+  tokenLength: 32,
   // A real key is lower or upper case hex, never mixed; mixed case means some other identifier.
   validate: (secret) => !hasMixedCase(secret),
   fixtures: () => {
@@ -117,7 +120,8 @@ export const togetherLegacyKey: ContextRule = {
   description: 'Together AI API key in the older 64-hex format, recognised by context.',
   docsUrl: 'https://docs.together.ai/reference/authentication-1',
   keywords: ['together'],
-  token: contextToken('[a-f0-9]', 64),
+  tokenChars: /[a-f0-9]/,
+  tokenLength: 64,
   fixtures: () => {
     const f = new FakeKeys(6464);
     const key = f.togetherLegacy();

@@ -37,13 +37,14 @@ export interface PrefixRule extends RuleBase {
 
 /**
  * A key with no vendor prefix (Mistral, Cohere, Azure...). The engine looks for `keywords` (case-insensitive) and
- * then for `token` near them, on a line that names a key.
+ * then, near them and on a line that names a key, for a standalone run of exactly `tokenLength` `tokenChars`.
  */
 export interface ContextRule extends RuleBase {
   kind: 'context';
   keywords: readonly string[];
-  /** Global pattern for the bare token, with its own boundaries. */
-  token: RegExp;
+  /** Single-character class of the token. */
+  tokenChars: RegExp;
+  tokenLength: number;
 }
 
 export type Rule = PrefixRule | ContextRule;
@@ -57,10 +58,3 @@ export function hasMixedCase(secret: string): boolean {
   return /[a-z]/.test(secret) && /[A-Z]/.test(secret);
 }
 
-/**
- * A bare token of exactly `length` characters of `charClass`, standing alone. Besides a non-token character, it
- * may follow an escape that leaves a letter or digit right before it: `%22` (URL-encoded quote) or `\n` (JSON).
- */
-export function contextToken(charClass: string, length: number): RegExp {
-  return new RegExp(`(?<=^|[^A-Za-z0-9_-]|%[0-9A-Fa-f]{2}|\\\\[nrt])${charClass}{${length}}(?![A-Za-z0-9_-])`, 'g');
-}
