@@ -1,4 +1,4 @@
-import { FakeKeys } from '../rules/fake-keys.js';
+import type { FakeKeys } from '../rules/fake-keys.js';
 
 /** One kind of key the corpus plants: the rule that must find it, how to make one, and names it is stored under. */
 export interface PlantKind {
