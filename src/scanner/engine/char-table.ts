@@ -49,18 +49,29 @@ export function findTokenRuns(text: string, from: number, to: number, table: Uin
     while (end < text.length && inTable(table, text.charCodeAt(end))) end++;
     // i is the start of a maximal run only if the character before is not in the class either.
     const maximal = i === 0 || !inTable(table, text.charCodeAt(i - 1));
-    if (maximal && end - i === length && !inTable(TOKEN_TABLE, text.charCodeAt(end)) && tokenMayStartAt(text, i)) {
-      starts.push(i);
+    if (maximal && !inTable(TOKEN_TABLE, text.charCodeAt(end))) {
+      const start = end - length;
+      const standalone = start === i && (i === 0 || !inTable(TOKEN_TABLE, text.charCodeAt(i - 1)));
+      const tail = escapeTail(text, i);
+      if (standalone || (tail > 0 && start === i + tail)) starts.push(start);
     }
     i = end + 1;
   }
   return starts;
 }
 
-/** Like keyMayStartAt, but `-` or `_` before also disqualify: the token would be the tail of a longer one. */
-function tokenMayStartAt(text: string, pos: number): boolean {
-  if (pos === 0) return true;
+/**
+ * Length of an escape's letters and digits at the start of a run: `%22` leaves `22`, `\n` leaves `n`, `\u0022`
+ * leaves `u0022`, `\x22` leaves `x22`. A token right after such an escape still stands alone.
+ */
+function escapeTail(text: string, pos: number): number {
   const prev = text.charCodeAt(pos - 1);
-  if (!inTable(TOKEN_TABLE, prev)) return true;
-  return inTable(ALNUM, prev) && keyMayStartAt(text, pos);
+  const hexAt = (k: number): boolean => inTable(HEX, text.charCodeAt(pos + k));
+  if (prev === 0x25) return hexAt(0) && hexAt(1) ? 2 : 0;
+  if (prev !== 0x5c) return 0;
+  const first = text.charCodeAt(pos);
+  if (first === 0x6e || first === 0x72 || first === 0x74) return 1;
+  if (first === 0x75) return hexAt(1) && hexAt(2) && hexAt(3) && hexAt(4) ? 5 : 0;
+  if (first === 0x78) return hexAt(1) && hexAt(2) ? 3 : 0;
+  return 0;
 }

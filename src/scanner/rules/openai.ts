@@ -64,7 +64,8 @@ export const openaiLegacyKey: PrefixRule = {
   anchor: 'sk-',
   prefix: 'sk-',
   charset: TOKEN_CHARS,
-  shape: /^sk-(?:None-)?[A-Za-z0-9_-]{16,}T3BlbkFJ[A-Za-z0-9_-]{16,}$/,
+  // Other vendors and newer OpenAI formats own their sub-prefixes, even when their own rule is disabled.
+  shape: /^sk-(?!proj-|svcacct-|admin-|ant-|or-v1-)(?:None-)?[A-Za-z0-9_-]{16,}T3BlbkFJ[A-Za-z0-9_-]{16,}$/,
   fixtures: () => {
     const f = new FakeKeys(11);
     const key = f.openaiLegacy();
