@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import Ajv2020, { type ValidateFunction } from 'ajv/dist/2020.js';
+import ajv2020 from 'ajv/dist/2020.js';
+import type { ValidateFunction } from 'ajv';
 
 /** The official SARIF 2.1.0 schema, read from shared/ next to the project (never committed here). */
 export const SARIF_SCHEMA_PATH = path.resolve(fileURLToPath(import.meta.url), '../../../../shared/schemas/sarif-schema-2.1.0.json');
@@ -23,6 +24,8 @@ export function compileSarifSchema(): ValidateFunction {
     region.anyOf = region.properties.anyOf;
     delete region.properties.anyOf;
   }
+  // ajv is CommonJS: under NodeNext its class is the module's `default` export.
+  const Ajv2020 = ajv2020.default;
   const ajv = new Ajv2020({ strict: false, allErrors: true, validateFormats: false });
   return ajv.compile(schema);
 }
