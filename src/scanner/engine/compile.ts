@@ -1,5 +1,6 @@
 import type { ContextRule, PrefixRule, Rule } from '../rules/index.js';
 import { charTable } from './char-table.js';
+import { createPrefilter, type Prefilter } from './prefilter.js';
 
 export interface CompiledPrefixRule {
   rule: PrefixRule;
@@ -13,39 +14,32 @@ export interface CompiledContextRule {
 
 /** The rules turned into the engine's lookup structures, built once per rule set. */
 export interface CompiledRules {
-  /**
-   * One case-insensitive alternation of every anchor, keyword and encoded `-`/`_` (`%2d`, `%5f`). The engine runs
-   * only this over the whole text and the full rules only next to its hits.
-   */
-  prefilter: RegExp;
+  prefilter: Prefilter;
   byAnchor: Map<string, CompiledPrefixRule[]>;
-  byKeyword: Map<string, CompiledContextRule[]>;
+  /** Context rules are found from the token side: long alphanumeric runs are rare, provider words are not. */
+  contextRules: CompiledContextRule[];
   rules: readonly Rule[];
 }
 
-const PERCENT_TRIGGERS = ['%2d', '%5f'];
-
-function escapeRegex(literal: string): string {
-  return literal.replace(/[.*+?^${}()|[\]\\-]/g, '\\$&');
+/**
+ * The prefilter anchor for a rule: its prefix up to the first `-` or `_` (`sk-or-v1-` → `sk-`, `api_org_` →
+ * `api_`). Rules sharing a head are tried in order, and each checks its full prefix.
+ */
+function headOf(anchor: string): string {
+  const cut = anchor.search(/[-_]/);
+  return cut === -1 ? anchor : anchor.slice(0, cut + 1);
 }
 
 export function compileRules(rules: readonly Rule[]): CompiledRules {
   const byAnchor = new Map<string, CompiledPrefixRule[]>();
-  const byKeyword = new Map<string, CompiledContextRule[]>();
+  const contextRules: CompiledContextRule[] = [];
   for (const rule of rules) {
     if (rule.kind === 'prefix') {
-      const key = rule.anchor.toLowerCase();
-      byAnchor.set(key, [...(byAnchor.get(key) ?? []), { rule, charset: charTable(rule.charset) }]);
+      const anchor = headOf(rule.anchor);
+      byAnchor.set(anchor, [...(byAnchor.get(anchor) ?? []), { rule, charset: charTable(rule.charset) }]);
     } else {
-      const compiled = { rule, tokenChars: charTable(rule.tokenChars) };
-      for (const keyword of rule.keywords) {
-        const key = keyword.toLowerCase();
-        byKeyword.set(key, [...(byKeyword.get(key) ?? []), compiled]);
-      }
+      contextRules.push({ rule, tokenChars: charTable(rule.tokenChars) });
     }
   }
-  // Longer literals first, so a keyword that contains another one is reported whole.
-  const literals = [...byAnchor.keys(), ...byKeyword.keys(), ...PERCENT_TRIGGERS].sort((a, b) => b.length - a.length);
-  const prefilter = new RegExp(literals.map(escapeRegex).join('|'), 'gi');
-  return { prefilter, byAnchor, byKeyword, rules };
+  return { prefilter: createPrefilter([...byAnchor.keys()]), byAnchor, contextRules, rules };
 }

@@ -25,7 +25,8 @@ function isMostlyPrintable(text: string): boolean {
   return printable / text.length >= 0.95;
 }
 
-function decodeBase64Run(run: string): string | undefined {
+/** The printable text a base64 run decodes to, or undefined. */
+export function decodeBase64Run(run: string): string | undefined {
   // A run that begins with `/` or `+` is often a path or an operator glued to the blob; try without it too.
   for (const candidate of run[0] === '/' || run[0] === '+' ? [run, run.replace(/^[+/]+/, '')] : [run]) {
     if (candidate.length < MIN_BASE64_RUN - 4) continue;
@@ -36,12 +37,12 @@ function decodeBase64Run(run: string): string | undefined {
 }
 
 /**
- * Finds base64 runs of at least MIN_BASE64_RUN characters that decode to printable text. The scan checks the last
- * character of each window first and jumps past any non-base64 character (Boyer-Moore style), so ordinary text is
- * crossed at several hundred MB/s instead of being matched character by character.
+ * [start, end) of every run of at least MIN_BASE64_RUN base64 characters (with its `=` padding). The scan checks
+ * the last character of each window first and jumps past any non-base64 character (Boyer-Moore style), so
+ * ordinary text is crossed at several hundred MB/s instead of being matched character by character.
  */
-export function findBase64Runs(text: string): EncodedRun[] {
-  const runs: EncodedRun[] = [];
+export function findLongRuns(text: string): Array<[number, number]> {
+  const runs: Array<[number, number]> = [];
   const length = text.length;
   let i = 0;
   while (i + MIN_BASE64_RUN <= length) {
@@ -55,11 +56,18 @@ export function findBase64Runs(text: string): EncodedRun[] {
     while (end < length && inTable(BASE64, text.charCodeAt(end))) end++;
     // Padding belongs to the run, so the whole encoded value is reported and decoded.
     while (end < length && end - i < MAX_BASE64_RUN && text.charCodeAt(end) === 0x3d) end++;
-    if (end - i <= MAX_BASE64_RUN) {
-      const decoded = decodeBase64Run(text.slice(i, end));
-      if (decoded !== undefined) runs.push({ start: i, end, decoded });
-    }
+    if (end - i <= MAX_BASE64_RUN) runs.push([i, end]);
     i = end + 1;
+  }
+  return runs;
+}
+
+/** Base64 runs that decode to printable text. */
+export function findBase64Runs(text: string): EncodedRun[] {
+  const runs: EncodedRun[] = [];
+  for (const [start, end] of findLongRuns(text)) {
+    const decoded = decodeBase64Run(text.slice(start, end));
+    if (decoded !== undefined) runs.push({ start, end, decoded });
   }
   return runs;
 }

@@ -2,7 +2,7 @@ import type { Rule } from '../rules/index.js';
 import { isPlaceholder } from '../placeholder.js';
 import { findTokenRuns, inTable, keyMayStartAt } from './char-table.js';
 import type { CompiledContextRule, CompiledPrefixRule, CompiledRules } from './compile.js';
-import { findBase64Runs, urlRunAround, type EncodedRun } from './decode.js';
+import { decodeBase64Run, findLongRuns, urlRunAround, type EncodedRun } from './decode.js';
 
 /** A rule match as offsets into the scanned text; turned into a Finding by engine.ts. */
 export interface RawMatch {
@@ -13,7 +13,7 @@ export interface RawMatch {
   encoding?: 'base64' | 'url';
 }
 
-/** How far around a keyword a context rule looks: lines each way, and characters each way for minified lines. */
+/** How far around a token a context rule looks for a provider word: lines each way, characters each way. */
 const CONTEXT_LINES = 3;
 const CONTEXT_CHARS = 1024;
 /** A bare token counts only on a line that names a key; the token itself is cut out before testing. */
@@ -61,27 +61,23 @@ function matchPrefix(text: string, pos: number, candidates: readonly CompiledPre
   }
 }
 
-/** Context rules: scan the window around a keyword hit, skipping what an earlier hit's window already covered. */
-function matchContext(
-  text: string,
-  pos: number,
-  { rule, tokenChars }: CompiledContextRule,
-  scannedUntil: Map<string, number>,
-  out: RawMatch[],
-): void {
-  const [windowStart, windowEnd] = contextWindow(text, pos);
-  const from = Math.max(windowStart, scannedUntil.get(rule.id) ?? 0);
-  if (from >= windowEnd) return;
-  scannedUntil.set(rule.id, windowEnd);
-  for (const start of findTokenRuns(text, from, windowEnd, tokenChars, rule.tokenLength)) {
-    const end = start + rule.tokenLength;
-    const secret = text.slice(start, end);
-    const [lineStart, lineEnd] = lineBounds(text, start, end);
-    const lineWithoutToken = text.slice(lineStart, start) + text.slice(end, lineEnd);
-    if (!KEY_NAME.test(lineWithoutToken)) continue;
-    if (rule.validate !== undefined && !rule.validate(secret)) continue;
-    if (isPlaceholder(secret)) continue;
-    out.push({ rule, secret, start, end });
+/**
+ * Context rules, found from the token side: for each standalone token of the rule's exact length inside a long
+ * run, the token's line must name a key and a provider word must be near.
+ */
+function matchContext(text: string, runStart: number, runEnd: number, compiled: readonly CompiledContextRule[], out: RawMatch[]): void {
+  for (const { rule, tokenChars } of compiled) {
+    for (const start of findTokenRuns(text, runStart, runEnd, tokenChars, rule.tokenLength)) {
+      const end = start + rule.tokenLength;
+      const secret = text.slice(start, end);
+      if (rule.validate !== undefined && !rule.validate(secret)) continue;
+      const [lineStart, lineEnd] = lineBounds(text, start, end);
+      const lineWithoutToken = text.slice(lineStart, start) + text.slice(end, lineEnd);
+      if (!KEY_NAME.test(lineWithoutToken)) continue;
+      if (!hasWordNear(text, start, rule.keywords)) continue;
+      if (isPlaceholder(secret)) continue;
+      out.push({ rule, secret, start, end });
+    }
   }
 }
 
@@ -96,9 +92,9 @@ function matchEncoded(
   const lineStart = Math.max(text.lastIndexOf('\n', run.start - 1) + 1, run.start - DECODED_CONTEXT_CHARS);
   const context = text.slice(lineStart, run.start);
   const inner = `${context}${run.decoded}`;
-  // The key's name usually sits before the blob (`MISTRAL_API_KEY: <base64>`), so the prefilter sees both.
-  compiled.prefilter.lastIndex = 0;
-  if (!compiled.prefilter.test(inner)) return;
+  // Skip the full scan unless the decoded text holds an anchor or a run long enough to be a bare token. The key's
+  // name usually sits before the blob (`MISTRAL_API_KEY: <base64>`), so the context line is part of `inner`.
+  if (!compiled.prefilter.test(inner) && (compiled.contextRules.length === 0 || findLongRuns(run.decoded).length === 0)) return;
   for (const match of matchAll(inner, compiled, 0)) {
     if (match.start < context.length) continue;
     out.push({ rule: match.rule, secret: match.secret, start: run.start, end: run.end, encoding });
@@ -106,36 +102,30 @@ function matchEncoded(
 }
 
 /**
- * Every rule match in `text`. One prefilter pass finds anchors, keywords and encoded separators; full rules run
- * only around those hits. `decodeDepth` > 0 also looks inside base64 and URL-encoded runs.
+ * Every rule match in `text`. One prefilter pass finds vendor anchors and encoded separators; one skip-ahead pass
+ * finds long runs of base64 characters, which hold every prefix-less token and every base64 blob. Full rules run
+ * only there. `decodeDepth` > 0 also looks inside base64 and URL-encoded runs.
  */
 export function matchAll(text: string, compiled: CompiledRules, decodeDepth: number): RawMatch[] {
   const out: RawMatch[] = [];
-  const hits: Array<[number, string]> = [];
-  const prefilter = compiled.prefilter;
-  prefilter.lastIndex = 0;
-  for (let m = prefilter.exec(text); m !== null; m = prefilter.exec(text)) hits.push([m.index, m[0].toLowerCase()]);
-
-  const scannedUntil = new Map<string, number>();
   let urlDecodedUntil = -1;
-  for (const [pos, literal] of hits) {
+  for (const [pos, literal] of compiled.prefilter.hits(text)) {
     const prefixRules = compiled.byAnchor.get(literal);
     if (prefixRules !== undefined) {
       matchPrefix(text, pos, prefixRules, out);
-      continue;
-    }
-    const contextRules = compiled.byKeyword.get(literal);
-    if (contextRules !== undefined) {
-      for (const rule of contextRules) matchContext(text, pos, rule, scannedUntil, out);
-      continue;
-    }
-    // `%2d` / `%5f`: a key whose own `-` or `_` was percent-encoded.
-    if (decodeDepth > 0 && pos >= urlDecodedUntil) {
+    } else if (decodeDepth > 0 && pos >= urlDecodedUntil) {
+      // `%2D` / `%5F`: a key whose own `-` or `_` was percent-encoded.
       const run = urlRunAround(text, pos);
       urlDecodedUntil = run.end;
       matchEncoded(text, run, 'url', compiled, out);
     }
   }
-  if (decodeDepth > 0) for (const run of findBase64Runs(text)) matchEncoded(text, run, 'base64', compiled, out);
+  for (const [start, end] of findLongRuns(text)) {
+    if (compiled.contextRules.length > 0) matchContext(text, start, end, compiled.contextRules, out);
+    if (decodeDepth > 0) {
+      const decoded = decodeBase64Run(text.slice(start, end));
+      if (decoded !== undefined) matchEncoded(text, { start, end, decoded }, 'base64', compiled, out);
+    }
+  }
   return out;
 }

@@ -101,20 +101,40 @@ export class CatFileBatch {
     }
   }
 
-  /** Reads objects in order. Objects over `maxSize` bytes are consumed but not returned (data undefined). */
-  async *read(oids: readonly string[], maxSize: number): AsyncGenerator<GitObject> {
+  /** Resolves when the previous request has been read to the end; answers arrive in request order. */
+  private lastRead: Promise<void> = Promise.resolve();
+
+  /**
+   * Asks for objects now and returns them, in order, as they are read. The ids are written immediately, so git
+   * already works on the next batch while the caller is still scanning the previous one. Objects over `maxSize`
+   * bytes are consumed but not returned (data undefined).
+   */
+  request(oids: readonly string[], maxSize: number): AsyncGenerator<GitObject> {
     this.child.stdin.write(`${oids.join('\n')}\n`);
-    for (const oid of oids) {
-      const header = await this.readLine();
-      const [, type, sizeText] = header.split(' ');
-      if (type === undefined || sizeText === undefined || type === 'missing') {
-        yield { oid, data: undefined, size: 0 };
-        continue;
+    const previous = this.lastRead;
+    let finished: () => void = () => undefined;
+    this.lastRead = new Promise<void>((resolve) => {
+      finished = resolve;
+    });
+    const read = async function* (batch: CatFileBatch): AsyncGenerator<GitObject> {
+      await previous;
+      try {
+        for (const oid of oids) {
+          const header = await batch.readLine();
+          const [, type, sizeText] = header.split(' ');
+          if (type === undefined || sizeText === undefined || type === 'missing') {
+            yield { oid, data: undefined, size: 0 };
+            continue;
+          }
+          const size = Number(sizeText);
+          const data = await batch.take(size + 1);
+          yield { oid, data: size <= maxSize ? data.subarray(0, size) : undefined, size };
+        }
+      } finally {
+        finished();
       }
-      const size = Number(sizeText);
-      const data = await this.take(size + 1);
-      yield { oid, data: size <= maxSize ? data.subarray(0, size) : undefined, size };
-    }
+    };
+    return read(this);
   }
 
   close(): void {

@@ -7,7 +7,8 @@ import { readHistoryIndex, type BlobIntroduction } from './git-log.js';
 import { NO_PROGRESS, type ScanProgress } from './progress.js';
 import type { RunnerInit, ScanTask } from './task-runner.js';
 import { hasBinaryExtension, walkFiles } from './walk.js';
-import { runTasks } from './worker-pool.js';
+import { arraySource, runTasks, type TaskSource } from './worker-pool.js';
+import { CatFileBatch } from './cat-file.js';
 
 export interface SourceOptions {
   disabledRules: ReadonlySet<string>;
@@ -31,10 +32,38 @@ function pathFilter(patterns: readonly string[]): (file: string) => boolean {
   return (file) => file === '' || path.isAbsolute(file) || !matcher.ignores(file);
 }
 
-function runnerInit(options: SourceOptions, gitCwd?: string): RunnerInit {
-  const init: RunnerInit = { disabledRules: [...options.disabledRules], decode: options.decode, maxFileSize: options.maxFileSize };
-  if (gitCwd !== undefined) init.gitCwd = gitCwd;
-  return init;
+function runnerInit(options: SourceOptions): RunnerInit {
+  return { disabledRules: [...options.disabledRules], decode: options.decode, maxFileSize: options.maxFileSize };
+}
+
+/**
+ * Produces blob tasks on demand: each call asks git for the next chunk at once (so git works ahead while threads
+ * scan) and packs the chunk's blobs into one buffer that is moved, not copied, to a worker thread.
+ */
+function blobTaskSource(chunks: readonly string[][], readers: readonly CatFileBatch[], maxSize: number): TaskSource {
+  let next = 0;
+  return async () => {
+    const index = next++;
+    const oids = chunks[index];
+    const reader = readers[index % readers.length];
+    if (oids === undefined || reader === undefined) return undefined;
+    const parts: Buffer[] = [];
+    const kept: string[] = [];
+    for await (const object of reader.request(oids, maxSize)) {
+      if (object.data === undefined) continue;
+      kept.push(object.oid);
+      parts.push(object.data);
+    }
+    const data = new Uint8Array(parts.reduce((sum, part) => sum + part.length, 0));
+    const ends: number[] = [];
+    let offset = 0;
+    for (const part of parts) {
+      data.set(part, offset);
+      offset += part.length;
+      ends.push(offset);
+    }
+    return { kind: 'blobs', oids: kept, ends, data };
+  };
 }
 
 function toPosix(file: string): string {
@@ -58,7 +87,7 @@ export async function scanPaths(roots: readonly string[], cwd: string, gitignore
   for (let i = 0; i < files.length; i += FILES_PER_TASK) tasks.push({ kind: 'files', files: files.slice(i, i + FILES_PER_TASK) });
   const findings: Finding[] = [];
   progress.start(files.length, 'files');
-  await runTasks(tasks, runnerInit(options), files.length >= MIN_FILES_FOR_WORKERS ? options.workers : 0, (result) => {
+  await runTasks(arraySource(tasks), runnerInit(options), files.length >= MIN_FILES_FOR_WORKERS ? options.workers : 0, (result) => {
     for (const entry of result.findings) findings.push(...entry.findings);
     progress.advance(result.items, result.bytes);
   });
@@ -66,16 +95,18 @@ export async function scanPaths(roots: readonly string[], cwd: string, gitignore
   return findings;
 }
 
-/** Sizes of blobs from one `cat-file --batch-check` pass, to skip big ones and balance tasks by bytes. */
-async function blobSizes(cwd: string, oids: readonly string[]): Promise<Map<string, number>> {
-  const sizes = new Map<string, number>();
-  const out = await runGit(['cat-file', '--batch-check=%(objectname) %(objecttype) %(objectsize)', `--batch-all-objects`], cwd);
-  const wanted = new Set(oids);
+/**
+ * The wanted blobs with their sizes, from one `cat-file --batch-check` pass, in pack order (`--unordered`): git
+ * then inflates deltas next to their bases, and big blobs can be skipped and tasks balanced by bytes.
+ */
+async function blobsInPackOrder(cwd: string, wanted: ReadonlyMap<string, unknown>): Promise<Array<[string, number]>> {
+  const out = await runGit(['cat-file', '--batch-check=%(objectname) %(objecttype) %(objectsize)', '--batch-all-objects', '--unordered'], cwd);
+  const blobs: Array<[string, number]> = [];
   for (const line of out.toString('utf8').split('\n')) {
     const [oid, type, size] = line.split(' ');
-    if (oid !== undefined && type === 'blob' && wanted.has(oid)) sizes.set(oid, Number(size));
+    if (oid !== undefined && type === 'blob' && wanted.has(oid)) blobs.push([oid, Number(size)]);
   }
-  return sizes;
+  return blobs;
 }
 
 /**
@@ -91,28 +122,30 @@ export async function scanGitHistory(top: string, revisions: readonly string[], 
     const kept = intros.filter((intro) => keep(intro.path) && !hasBinaryExtension(intro.path));
     if (kept.length > 0) wanted.set(oid, kept);
   }
-  const sizes = await blobSizes(top, [...wanted.keys()]);
-  const tasks: ScanTask[] = [];
+  const chunks: string[][] = [];
   let batch: string[] = [];
   let batchBytes = 0;
-  for (const oid of wanted.keys()) {
-    const size = sizes.get(oid) ?? 0;
+  for (const [oid, size] of await blobsInPackOrder(top, wanted)) {
     if (size > options.maxFileSize) continue;
     batch.push(oid);
     batchBytes += size;
     if (batchBytes >= BYTES_PER_BLOB_TASK || batch.length >= 512) {
-      tasks.push({ kind: 'blobs', oids: batch });
+      chunks.push(batch);
       batch = [];
       batchBytes = 0;
     }
   }
-  if (batch.length > 0) tasks.push({ kind: 'blobs', oids: batch });
+  if (batch.length > 0) chunks.push(batch);
 
   const earliest = new Map<string, { finding: Finding; order: number }>();
   progress.start(wanted.size, 'blobs');
   const workers = wanted.size >= MIN_FILES_FOR_WORKERS ? options.workers : 0;
-  await runTasks(tasks, runnerInit(options, top), workers, (result) => {
-    progress.advance(result.items, result.bytes);
+  // Two git processes share the inflating work; chunks alternate between them.
+  const readers = [new CatFileBatch(top), new CatFileBatch(top)];
+  const source = blobTaskSource(chunks, readers, options.maxFileSize);
+  try {
+    await runTasks(source, runnerInit(options), workers, (result) => {
+      progress.advance(result.items, result.bytes);
     for (const { key: oid, findings } of result.findings) {
       for (const intro of wanted.get(oid) ?? []) {
         const commit = index.commits.get(intro.commit);
@@ -126,7 +159,10 @@ export async function scanGitHistory(top: string, revisions: readonly string[], 
         }
       }
     }
-  });
+    });
+  } finally {
+    for (const reader of readers) reader.close();
+  }
   progress.stop();
   return [...earliest.values()].map((entry) => entry.finding);
 }

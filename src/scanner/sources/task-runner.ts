@@ -1,7 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { looksBinary, scanBytes } from '../engine/engine.js';
 import type { Finding, ScanTextOptions } from '../types.js';
-import { CatFileBatch } from './cat-file.js';
 import type { WalkedFile } from './walk.js';
 
 /** Settings a scan task runner needs; plain data so it can cross into a worker thread. */
@@ -9,11 +8,15 @@ export interface RunnerInit {
   disabledRules: string[];
   decode: boolean;
   maxFileSize: number;
-  /** Repository for blob tasks. */
-  gitCwd?: string;
 }
 
-export type ScanTask = { kind: 'files'; files: WalkedFile[] } | { kind: 'blobs'; oids: string[] };
+/**
+ * Files are read by the thread that scans them. Blobs are read from git by the main thread (whose event loop is
+ * otherwise idle, so git's pipe is always drained) and arrive packed into one transferable buffer.
+ */
+export type ScanTask =
+  | { kind: 'files'; files: WalkedFile[] }
+  | { kind: 'blobs'; oids: string[]; ends: number[]; data: Uint8Array };
 
 export interface TaskResult {
   /** Findings per file path (file tasks) or per blob id (blob tasks). */
@@ -30,7 +33,6 @@ export interface TaskRunner {
 /** Reads and scans files or blobs. The same code runs inside worker threads and, for small scans, in-process. */
 export function createTaskRunner(init: RunnerInit): TaskRunner {
   const options: ScanTextOptions = { disabledRules: new Set(init.disabledRules), decode: init.decode };
-  let catFile: CatFileBatch | undefined;
 
   const scanOne = (bytes: Buffer, path: string): Finding[] => {
     if (looksBinary(bytes)) return [];
@@ -56,18 +58,20 @@ export function createTaskRunner(init: RunnerInit): TaskRunner {
         }
         return result;
       }
-      catFile ??= new CatFileBatch(init.gitCwd ?? '.');
-      for await (const object of catFile.read(task.oids, init.maxFileSize)) {
+      const data = Buffer.from(task.data.buffer, task.data.byteOffset, task.data.byteLength);
+      let start = 0;
+      task.oids.forEach((oid, i) => {
+        const end = task.ends[i] ?? start;
         result.items++;
-        if (object.data === undefined) continue;
-        result.bytes += object.size;
-        const findings = scanOne(object.data, '');
-        if (findings.length > 0) result.findings.push({ key: object.oid, findings });
-      }
+        result.bytes += end - start;
+        const findings = scanOne(data.subarray(start, end), '');
+        if (findings.length > 0) result.findings.push({ key: oid, findings });
+        start = end;
+      });
       return result;
     },
     close() {
-      catFile?.close();
+      // Nothing to release: file handles are closed per read, git is owned by the main thread.
     },
   };
 }

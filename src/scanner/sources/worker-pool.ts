@@ -16,34 +16,53 @@ export function workersAvailable(): boolean {
 
 type WorkerReply = { result: TaskResult } | { error: string };
 
+/** Where tasks come from: produced on demand, so blob tasks are read from git only as threads need them. */
+export type TaskSource = () => Promise<ScanTask | undefined>;
+
+export function arraySource(tasks: readonly ScanTask[]): TaskSource {
+  let next = 0;
+  return () => Promise.resolve(tasks[next++]);
+}
+
+function transferList(task: ScanTask): ArrayBuffer[] {
+  return task.kind === 'blobs' && task.data.buffer instanceof ArrayBuffer ? [task.data.buffer] : [];
+}
+
 /** Runs tasks on `workers` threads (0 = in-process), handing the next task to whichever thread is free. */
 export async function runTasks(
-  tasks: readonly ScanTask[],
+  nextTask: TaskSource,
   init: RunnerInit,
   workers: number,
   onResult: (result: TaskResult) => void,
 ): Promise<void> {
-  const threads = Math.min(workers, tasks.length);
-  if (threads <= 0 || !workersAvailable()) {
+  if (workers <= 0 || !workersAvailable()) {
     const runner = createTaskRunner(init);
     try {
-      for (const task of tasks) onResult(await runner.run(task));
+      for (let task = await nextTask(); task !== undefined; task = await nextTask()) onResult(await runner.run(task));
     } finally {
       runner.close();
     }
     return;
   }
-  let next = 0;
   const runThread = (): Promise<void> =>
     new Promise((resolve, reject) => {
       const worker = new Worker(WORKER_URL, { workerData: init });
+      let inFlight = 0;
       const feed = (): void => {
-        const task = tasks[next++];
-        if (task === undefined) {
-          worker.postMessage({ close: true });
-          return;
-        }
-        worker.postMessage({ task });
+        inFlight++;
+        nextTask().then(
+          (task) => {
+            if (task === undefined) {
+              if (--inFlight === 0) worker.postMessage({ close: true });
+              return;
+            }
+            worker.postMessage({ task }, transferList(task));
+          },
+          (err: unknown) => {
+            reject(err instanceof Error ? err : new KeywardenError('KW_INTERNAL'));
+            void worker.terminate();
+          },
+        );
       };
       worker.on('message', (reply: WorkerReply) => {
         if ('error' in reply) {
@@ -51,12 +70,16 @@ export async function runTasks(
           void worker.terminate();
           return;
         }
+        inFlight--;
         onResult(reply.result);
         feed();
       });
       worker.on('error', () => reject(new KeywardenError('KW_INTERNAL', { message: 'A scan worker crashed.' })));
       worker.on('exit', () => resolve());
+      // Two tasks in flight per thread, so the next batch is already being read (or decompressed by git)
+      // while the current one is scanned.
+      feed();
       feed();
     });
-  await Promise.all(Array.from({ length: threads }, runThread));
+  await Promise.all(Array.from({ length: workers }, runThread));
 }
