@@ -41,11 +41,19 @@ function runnerInit(options: SourceOptions): RunnerInit {
  * scan) and packs the chunk's blobs into one buffer that is moved, not copied, to a worker thread.
  */
 function blobTaskSource(chunks: readonly string[][], readers: readonly CatFileBatch[], maxSize: number): TaskSource {
-  let next = 0;
+  // Each git process reads one contiguous half of the pack order, so delta bases stay in its own cache.
+  const middle = Math.ceil(chunks.length / 2);
+  const cursors = [0, middle];
+  const limits = [middle, chunks.length];
+  let turn = 0;
   return async () => {
-    const index = next++;
+    let side = turn++ % 2;
+    if ((cursors[side] ?? 0) >= (limits[side] ?? 0)) side = 1 - side;
+    const index = cursors[side] ?? 0;
+    if (index >= (limits[side] ?? 0)) return undefined;
+    cursors[side] = index + 1;
     const oids = chunks[index];
-    const reader = readers[index % readers.length];
+    const reader = readers[side];
     if (oids === undefined || reader === undefined) return undefined;
     const parts: Buffer[] = [];
     const kept: string[] = [];
