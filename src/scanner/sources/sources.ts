@@ -1,3 +1,4 @@
+import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import ignore from 'ignore';
 import type { Finding, ScanTextOptions } from '../types.js';
@@ -6,8 +7,8 @@ import { runGit } from './git.js';
 import { readHistoryIndex, type BlobIntroduction } from './git-log.js';
 import { NO_PROGRESS, type ScanProgress } from './progress.js';
 import type { RunnerInit, ScanTask } from './task-runner.js';
-import { hasBinaryExtension, walkFiles } from './walk.js';
-import { arraySource, runTasks, type TaskSource } from './worker-pool.js';
+import { hasBinaryExtension, walkFiles, type WalkedFile } from './walk.js';
+import { runTasks, type TaskSource } from './worker-pool.js';
 import { CatFileBatch } from './cat-file.js';
 
 export interface SourceOptions {
@@ -21,7 +22,7 @@ export interface SourceOptions {
   progress?: ScanProgress;
 }
 
-/** Below this many files, starting threads costs more than it saves. */
+/** Below this many blobs, starting threads costs more than it saves. */
 const MIN_FILES_FOR_WORKERS = 64;
 const FILES_PER_TASK = 24;
 const BYTES_PER_BLOB_TASK = 2 * 1024 * 1024;
@@ -82,20 +83,27 @@ function toPosix(file: string): string {
 export async function scanPaths(roots: readonly string[], cwd: string, gitignore: boolean, options: SourceOptions): Promise<Finding[]> {
   const progress = options.progress ?? NO_PROGRESS;
   const keep = pathFilter(options.ignorePatterns);
-  const files = [];
-  for (const root of roots) {
-    const absoluteRoot = path.resolve(cwd, root);
-    for (const file of await walkFiles(absoluteRoot, { gitignore, ignorePatterns: [] })) {
-      const relative = toPosix(path.relative(cwd, file.absolute));
-      const reported = relative.startsWith('../') ? toPosix(file.absolute) : relative;
-      if (keep(reported)) files.push({ absolute: file.absolute, relative: reported });
+  const absoluteRoots = roots.map((root) => path.resolve(cwd, root));
+  // stat first: a missing path is a usage error before any thread starts.
+  const anyDirectory = (await Promise.all(absoluteRoots.map(async (root) => (await stat(root)).isDirectory()))).some(Boolean);
+  const listing = (async (): Promise<ScanTask[]> => {
+    const files: WalkedFile[] = [];
+    for (const absoluteRoot of absoluteRoots) {
+      for (const file of await walkFiles(absoluteRoot, { gitignore, ignorePatterns: [] })) {
+        const relative = toPosix(path.relative(cwd, file.absolute));
+        const reported = relative.startsWith('../') ? toPosix(file.absolute) : relative;
+        if (keep(reported)) files.push({ absolute: file.absolute, relative: reported });
+      }
     }
-  }
-  const tasks: ScanTask[] = [];
-  for (let i = 0; i < files.length; i += FILES_PER_TASK) tasks.push({ kind: 'files', files: files.slice(i, i + FILES_PER_TASK) });
+    progress.start(files.length, 'files');
+    const tasks: ScanTask[] = [];
+    for (let i = 0; i < files.length; i += FILES_PER_TASK) tasks.push({ kind: 'files', files: files.slice(i, i + FILES_PER_TASK) });
+    return tasks;
+  })();
+  let next = 0;
   const findings: Finding[] = [];
-  progress.start(files.length, 'files');
-  await runTasks(arraySource(tasks), runnerInit(options), files.length >= MIN_FILES_FOR_WORKERS ? options.workers : 0, (result) => {
+  // Threads start while the tree is still being listed; a lone file is scanned in-process.
+  await runTasks(async () => (await listing)[next++], runnerInit(options), anyDirectory ? options.workers : 0, (result) => {
     for (const entry of result.findings) findings.push(...entry.findings);
     progress.advance(result.items, result.bytes);
   });
@@ -145,28 +153,29 @@ export async function scanGitHistory(top: string, revisions: readonly string[], 
   }
   if (batch.length > 0) chunks.push(batch);
 
+  // Per (rule, secret, path), the finding from the earliest commit that introduced it.
   const earliest = new Map<string, { finding: Finding; order: number }>();
-  progress.start(wanted.size, 'blobs');
-  const workers = wanted.size >= MIN_FILES_FOR_WORKERS ? options.workers : 0;
-  // Two git processes share the inflating work; chunks alternate between them.
-  const readers = [new CatFileBatch(top), new CatFileBatch(top)];
-  const source = blobTaskSource(chunks, readers, options.maxFileSize);
-  try {
-    await runTasks(source, runnerInit(options), workers, (result) => {
-      progress.advance(result.items, result.bytes);
-    for (const { key: oid, findings } of result.findings) {
-      for (const intro of wanted.get(oid) ?? []) {
-        const commit = index.commits.get(intro.commit);
-        for (const finding of findings) {
-          const dedupe = `${finding.ruleId}\u0000${finding.fingerprint}\u0000${intro.path}`;
-          const known = earliest.get(dedupe);
-          if (known !== undefined && known.order <= intro.order) continue;
-          const located: Finding = { ...finding, path: intro.path };
-          if (commit !== undefined) located.commit = commit;
-          earliest.set(dedupe, { finding: located, order: intro.order });
-        }
+  const attribute = (oid: string, findings: readonly Finding[]): void => {
+    for (const intro of wanted.get(oid) ?? []) {
+      const commit = index.commits.get(intro.commit);
+      for (const finding of findings) {
+        const dedupe = `${finding.ruleId}\u0000${finding.fingerprint}\u0000${intro.path}`;
+        const known = earliest.get(dedupe);
+        if (known !== undefined && known.order <= intro.order) continue;
+        const located: Finding = { ...finding, path: intro.path };
+        if (commit !== undefined) located.commit = commit;
+        earliest.set(dedupe, { finding: located, order: intro.order });
       }
     }
+  };
+  progress.start(wanted.size, 'blobs');
+  const workers = wanted.size >= MIN_FILES_FOR_WORKERS ? options.workers : 0;
+  // Two git processes share the inflating work, each on one half of the pack.
+  const readers = [new CatFileBatch(top), new CatFileBatch(top)];
+  try {
+    await runTasks(blobTaskSource(chunks, readers, options.maxFileSize), runnerInit(options), workers, (result) => {
+      progress.advance(result.items, result.bytes);
+      for (const { key, findings } of result.findings) attribute(key, findings);
     });
   } finally {
     for (const reader of readers) reader.close();

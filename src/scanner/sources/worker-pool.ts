@@ -19,11 +19,6 @@ type WorkerReply = { result: TaskResult } | { error: string };
 /** Where tasks come from: produced on demand, so blob tasks are read from git only as threads need them. */
 export type TaskSource = () => Promise<ScanTask | undefined>;
 
-export function arraySource(tasks: readonly ScanTask[]): TaskSource {
-  let next = 0;
-  return () => Promise.resolve(tasks[next++]);
-}
-
 function transferList(task: ScanTask): ArrayBuffer[] {
   return task.kind === 'blobs' && task.data.buffer instanceof ArrayBuffer ? [task.data.buffer] : [];
 }
