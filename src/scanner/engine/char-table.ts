@@ -5,8 +5,9 @@ export function charTable(charClass: RegExp): Uint8Array {
   return table;
 }
 
+/** Membership test; a code past the table (non-ASCII, or NaN past the end of a string) reads as undefined. */
 export function inTable(table: Uint8Array, code: number): boolean {
-  return code < 128 && table[code] === 1;
+  return table[code] === 1;
 }
 
 const ALNUM = charTable(/[A-Za-z0-9]/);

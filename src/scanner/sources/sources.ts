@@ -22,8 +22,6 @@ export interface SourceOptions {
   progress?: ScanProgress;
 }
 
-/** Below this many blobs, starting threads costs more than it saves. */
-const MIN_FILES_FOR_WORKERS = 64;
 const FILES_PER_TASK = 24;
 const BYTES_PER_BLOB_TASK = 2 * 1024 * 1024;
 
@@ -132,32 +130,37 @@ async function blobsInPackOrder(cwd: string, wanted: ReadonlyMap<string, unknown
 export async function scanGitHistory(top: string, revisions: readonly string[], options: SourceOptions): Promise<Finding[]> {
   const progress = options.progress ?? NO_PROGRESS;
   const keep = pathFilter(options.ignorePatterns);
-  const index = await readHistoryIndex(top, revisions);
-  const wanted = new Map<string, BlobIntroduction[]>();
-  for (const [oid, intros] of index.blobs) {
-    const kept = intros.filter((intro) => keep(intro.path) && !hasBinaryExtension(intro.path));
-    if (kept.length > 0) wanted.set(oid, kept);
-  }
-  const chunks: string[][] = [];
-  let batch: string[] = [];
-  let batchBytes = 0;
-  for (const [oid, size] of await blobsInPackOrder(top, wanted)) {
-    if (size > options.maxFileSize) continue;
-    batch.push(oid);
-    batchBytes += size;
-    if (batchBytes >= BYTES_PER_BLOB_TASK || batch.length >= 512) {
-      chunks.push(batch);
-      batch = [];
-      batchBytes = 0;
+  // Reading the history index overlaps with starting the scan threads and the two git readers.
+  const prepared = (async () => {
+    const index = await readHistoryIndex(top, revisions);
+    const wanted = new Map<string, BlobIntroduction[]>();
+    for (const [oid, intros] of index.blobs) {
+      const kept = intros.filter((intro) => keep(intro.path) && !hasBinaryExtension(intro.path));
+      if (kept.length > 0) wanted.set(oid, kept);
     }
-  }
-  if (batch.length > 0) chunks.push(batch);
+    const chunks: string[][] = [];
+    let batch: string[] = [];
+    let batchBytes = 0;
+    for (const [oid, size] of await blobsInPackOrder(top, wanted)) {
+      if (size > options.maxFileSize) continue;
+      batch.push(oid);
+      batchBytes += size;
+      if (batchBytes >= BYTES_PER_BLOB_TASK || batch.length >= 512) {
+        chunks.push(batch);
+        batch = [];
+        batchBytes = 0;
+      }
+    }
+    if (batch.length > 0) chunks.push(batch);
+    progress.start(wanted.size, 'blobs');
+    return { index, wanted, chunks };
+  })();
 
   // Per (rule, secret, path), the finding from the earliest commit that introduced it.
   const earliest = new Map<string, { finding: Finding; order: number }>();
-  const attribute = (oid: string, findings: readonly Finding[]): void => {
-    for (const intro of wanted.get(oid) ?? []) {
-      const commit = index.commits.get(intro.commit);
+  const attribute = (history: Awaited<typeof prepared>, oid: string, findings: readonly Finding[]): void => {
+    for (const intro of history.wanted.get(oid) ?? []) {
+      const commit = history.index.commits.get(intro.commit);
       for (const finding of findings) {
         const dedupe = `${finding.ruleId}\u0000${finding.fingerprint}\u0000${intro.path}`;
         const known = earliest.get(dedupe);
@@ -168,15 +171,26 @@ export async function scanGitHistory(top: string, revisions: readonly string[], 
       }
     }
   };
-  progress.start(wanted.size, 'blobs');
-  const workers = wanted.size >= MIN_FILES_FOR_WORKERS ? options.workers : 0;
   // Two git processes share the inflating work, each on one half of the pack.
   const readers = [new CatFileBatch(top), new CatFileBatch(top)];
+  let source: TaskSource | undefined;
+  let history: Awaited<typeof prepared> | undefined;
   try {
-    await runTasks(blobTaskSource(chunks, readers, options.maxFileSize), runnerInit(options), workers, (result) => {
-      progress.advance(result.items, result.bytes);
-      for (const { key, findings } of result.findings) attribute(key, findings);
-    });
+    await runTasks(
+      async () => {
+        history ??= await prepared;
+        source ??= blobTaskSource(history.chunks, readers, options.maxFileSize);
+        return source();
+      },
+      runnerInit(options),
+      options.workers,
+      (result) => {
+        progress.advance(result.items, result.bytes);
+        // Results exist only for tasks, and tasks only once `history` is set.
+        if (history !== undefined) for (const { key, findings } of result.findings) attribute(history, key, findings);
+      },
+    );
+    await prepared;
   } finally {
     for (const reader of readers) reader.close();
   }
