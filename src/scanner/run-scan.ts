@@ -1,7 +1,6 @@
 import path from 'node:path';
 import { KeywardenError } from '../errors/index.js';
-import { newFindings, readBaseline, writeBaseline } from './baseline/baseline.js';
-import { loadScanConfig, readKeywardenIgnore } from './config/scan-config.js';
+import { loadScanConfig, readKeywardenIgnore } from './config/load.js';
 import { scanText } from './engine/engine.js';
 import { compareFindings } from './finding.js';
 import { gitTopLevel } from './sources/git.js';
@@ -80,12 +79,15 @@ export async function runScan(request: ScanRequest): Promise<ScanOutcome> {
   findings.sort(compareFindings);
 
   const outcome: ScanOutcome = { findings, suppressed: 0 };
+  // The baseline module (and zod, which validates baselines) loads only when a baseline is used.
   if (request.writeBaseline !== undefined) {
+    const { writeBaseline } = await import('./baseline/baseline.js');
     await writeBaseline(path.resolve(request.cwd, request.writeBaseline), findings);
     outcome.baselineWritten = new Set(findings.map((f) => f.fingerprint)).size;
   }
   const baselineFile = request.baseline ?? config.baseline;
   if (baselineFile !== undefined && request.writeBaseline === undefined) {
+    const { newFindings, readBaseline } = await import('./baseline/baseline.js');
     outcome.findings = newFindings(findings, await readBaseline(path.resolve(request.cwd, baselineFile)));
     outcome.suppressed = findings.length - outcome.findings.length;
   }

@@ -2,7 +2,6 @@ import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Option, type Command } from 'commander';
 import { KeywardenError } from '../../errors/index.js';
-import { createProgressBar } from '../../scanner/reporters/progress-bar.js';
 import { REPORT_FORMATS, renderReport, type ReportFormat } from '../../scanner/reporters/index.js';
 import { runScan, type ScanRequest, type ScanSource } from '../../scanner/run-scan.js';
 import { EXIT_FINDINGS, EXIT_OK, readAll, writeLine, type CliIo } from '../io.js';
@@ -76,6 +75,8 @@ export function registerScan(program: Command, io: CliIo, setStatus: SetStatus):
       // A bar only for a person watching: on a TTY, outside CI, and not when asked to be quiet.
       const ci = io.env.CI !== undefined && io.env.CI !== '' && io.env.CI !== 'false';
       if (flags.progress && flags.quiet !== true && io.stderr.isTTY === true && !ci) {
+        // Loaded only here: cli-progress is not needed off a TTY (CI, hooks, pipes).
+        const { createProgressBar } = await import('../../scanner/reporters/progress-bar.js');
         request.progress = createProgressBar(io.stderr);
       }
       const outcome = await runScan(request);

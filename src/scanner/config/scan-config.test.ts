@@ -3,12 +3,16 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { KeywardenError } from '../../errors/index.js';
-import { loadScanConfig, parseScanConfig } from './scan-config.js';
+import { DEFAULT_SCAN_CONFIG } from './defaults.js';
+import { loadScanConfig } from './load.js';
+import { parseScanConfig } from './scan-config.js';
 
 describe('scan config', () => {
-  it('fills defaults', () => {
+  it('fills the same defaults with and without a config file', async () => {
     const config = parseScanConfig({});
     expect(config).toMatchObject({ decode: true, workers: 2, disableRules: [], verify: { timeoutMs: 5000, concurrency: 4 } });
+    expect(config).toEqual(DEFAULT_SCAN_CONFIG);
+    expect(await loadScanConfig(await mkdtemp(path.join(tmpdir(), 'kw-config-')))).toEqual(DEFAULT_SCAN_CONFIG);
   });
 
   it('reports every error together, each with its path', () => {

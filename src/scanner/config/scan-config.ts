@@ -1,10 +1,10 @@
-import { readFile } from 'node:fs/promises';
-import path from 'node:path';
-import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { KeywardenError } from '../../errors/index.js';
 import { ALL_RULES } from '../rules/index.js';
 import { PROVIDER_IDS } from '../types.js';
+import { DEFAULT_SCAN_CONFIG, type ScanConfig } from './defaults.js';
+
+const D = DEFAULT_SCAN_CONFIG;
 
 const ruleIds = new Set(ALL_RULES.map((rule) => rule.id));
 
@@ -17,21 +17,21 @@ export const scanConfigSchema = z
     /** Rule ids to turn off. */
     disableRules: z
       .array(z.string().refine((id) => ruleIds.has(id), { message: 'unknown rule id' }))
-      .default([]),
+      .default(() => [...D.disableRules]),
     /** Extra paths to skip, gitignore syntax, on top of .keywardenignore. */
-    ignorePaths: z.array(z.string().min(1)).default([]),
+    ignorePaths: z.array(z.string().min(1)).default(() => [...D.ignorePaths]),
     /** Files or blobs larger than this many bytes are skipped. */
-    maxFileSize: z.number().int().positive().default(10 * 1024 * 1024),
+    maxFileSize: z.number().int().positive().default(D.maxFileSize),
     /** Look inside base64 and URL-encoded strings. */
-    decode: z.boolean().default(true),
+    decode: z.boolean().default(D.decode),
     /** Worker threads for path and history scans. */
-    workers: z.number().int().min(0).max(64).default(2),
+    workers: z.number().int().min(0).max(64).default(D.workers),
     /** Baseline file used when --baseline is not given. */
     baseline: z.string().min(1).optional(),
     verify: z
       .object({
-        timeoutMs: z.number().int().positive().max(60_000).default(5_000),
-        concurrency: z.number().int().min(1).max(32).default(4),
+        timeoutMs: z.number().int().positive().max(60_000).default(D.verify.timeoutMs),
+        concurrency: z.number().int().min(1).max(32).default(D.verify.concurrency),
         /** Per-provider base URL overrides (self-hosted proxies, tests). */
         baseUrls: z.partialRecord(z.enum(PROVIDER_IDS), z.url()).default({}),
       })
@@ -40,11 +40,11 @@ export const scanConfigSchema = z
   })
   .strict();
 
-export type ScanConfig = z.output<typeof scanConfigSchema>;
+// The hand-written ScanConfig (defaults.ts) must stay what the schema produces; this fails to compile otherwise.
+const _schemaMatchesType: (value: z.output<typeof scanConfigSchema>) => ScanConfig = (value) => value;
+void _schemaMatchesType;
 
 const fileSchema = z.looseObject({ scan: scanConfigSchema.prefault({}) });
-
-const CONFIG_NAMES = ['keywarden.config.json', 'keywarden.config.yaml', 'keywarden.config.yml'];
 
 /** Every problem at once, one per line, each with its path. */
 function formatIssues(issues: readonly z.core.$ZodIssue[]): string {
@@ -57,39 +57,4 @@ export function parseScanConfig(raw: unknown, source = 'configuration'): ScanCon
     throw new KeywardenError('KW_CONFIG_INVALID', { message: `Invalid ${source}:\n${formatIssues(result.error.issues)}` });
   }
   return result.data.scan;
-}
-
-async function readIfExists(file: string): Promise<string | undefined> {
-  try {
-    return await readFile(file, 'utf8');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw new KeywardenError('KW_CONFIG_INVALID', { message: `Cannot read ${path.basename(file)}` });
-  }
-}
-
-/** Loads `explicit` (which must exist) or the first keywarden.config.* in `cwd`; defaults when there is none. */
-export async function loadScanConfig(cwd: string, explicit?: string): Promise<ScanConfig> {
-  const candidates = explicit !== undefined ? [path.resolve(cwd, explicit)] : CONFIG_NAMES.map((name) => path.join(cwd, name));
-  for (const file of candidates) {
-    const text = await readIfExists(file);
-    if (text === undefined) {
-      if (explicit !== undefined) throw new KeywardenError('KW_CONFIG_INVALID', { message: `Config file ${explicit} not found` });
-      continue;
-    }
-    let raw: unknown;
-    try {
-      raw = /\.ya?ml$/i.test(file) ? parseYaml(text) : JSON.parse(text);
-    } catch {
-      throw new KeywardenError('KW_CONFIG_INVALID', { message: `${path.basename(file)} is not valid ${/\.ya?ml$/i.test(file) ? 'YAML' : 'JSON'}` });
-    }
-    return parseScanConfig(raw, path.basename(file));
-  }
-  return parseScanConfig({});
-}
-
-/** Lines of a .keywardenignore file (gitignore syntax), or none. */
-export async function readKeywardenIgnore(dir: string): Promise<string[]> {
-  const text = await readIfExists(path.join(dir, '.keywardenignore'));
-  return text === undefined ? [] : text.split(/\r?\n/);
 }
