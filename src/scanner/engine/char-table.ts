@@ -5,12 +5,12 @@ export function charTable(charClass: RegExp): Uint8Array {
   return table;
 }
 
-/** Membership test; a code past the table (non-ASCII, or NaN past the end of a string) reads as undefined. */
+/** Membership test. The bounds check keeps V8 on its fast path: out-of-range typed-array reads deoptimize. */
 export function inTable(table: Uint8Array, code: number): boolean {
-  return table[code] === 1;
+  return code < 128 && table[code] === 1;
 }
 
-const ALNUM = charTable(/[A-Za-z0-9]/);
+export const ALNUM = charTable(/[A-Za-z0-9]/);
 export const TOKEN_TABLE = charTable(/[A-Za-z0-9_-]/);
 const HEX = charTable(/[0-9A-Fa-f]/);
 

@@ -1,6 +1,6 @@
 import type { Rule } from '../rules/index.js';
 import { isPlaceholder } from '../placeholder.js';
-import { findTokenRuns, inTable, keyMayStartAt } from './char-table.js';
+import { ALNUM, findTokenRuns, inTable, keyMayStartAt } from './char-table.js';
 import type { CompiledContextRule, CompiledPrefixRule, CompiledRules } from './compile.js';
 import { decodeBase64Run, findLongRuns, urlRunAround, type EncodedRun } from './decode.js';
 
@@ -61,23 +61,34 @@ function matchPrefix(text: string, pos: number, candidates: readonly CompiledPre
   }
 }
 
+/** Longest escape tail a token may carry at the start of its alphanumeric segment (`u0022` of `\u0022`). */
+const MAX_ESCAPE_TAIL = 5;
+
 /**
- * Context rules, found from the token side: for each standalone token of the rule's exact length inside a long
- * run, the token's line must name a key and a provider word must be near.
+ * Context rules, found from the token side. A long run is split into its alphanumeric segments in one pass; only a
+ * segment of about a rule's token length is examined. Then the token's line must name a key and a provider word
+ * must be near.
  */
 function matchContext(text: string, runStart: number, runEnd: number, compiled: readonly CompiledContextRule[], out: RawMatch[]): void {
-  for (const { rule, tokenChars } of compiled) {
-    for (const start of findTokenRuns(text, runStart, runEnd, tokenChars, rule.tokenLength)) {
-      const end = start + rule.tokenLength;
-      const secret = text.slice(start, end);
-      if (rule.validate !== undefined && !rule.validate(secret)) continue;
-      const [lineStart, lineEnd] = lineBounds(text, start, end);
-      const lineWithoutToken = text.slice(lineStart, start) + text.slice(end, lineEnd);
-      if (!KEY_NAME.test(lineWithoutToken)) continue;
-      if (!hasWordNear(text, start, rule.keywords)) continue;
-      if (isPlaceholder(secret)) continue;
-      out.push({ rule, secret, start, end });
+  let segmentStart = runStart;
+  for (let i = runStart; i <= runEnd; i++) {
+    if (i < runEnd && inTable(ALNUM, text.charCodeAt(i))) continue;
+    const length = i - segmentStart;
+    for (const { rule, tokenChars } of compiled) {
+      if (length < rule.tokenLength || length > rule.tokenLength + MAX_ESCAPE_TAIL) continue;
+      for (const start of findTokenRuns(text, segmentStart, i, tokenChars, rule.tokenLength)) {
+        const end = start + rule.tokenLength;
+        const secret = text.slice(start, end);
+        if (rule.validate !== undefined && !rule.validate(secret)) continue;
+        const [lineStart, lineEnd] = lineBounds(text, start, end);
+        const lineWithoutToken = text.slice(lineStart, start) + text.slice(end, lineEnd);
+        if (!KEY_NAME.test(lineWithoutToken)) continue;
+        if (!hasWordNear(text, start, rule.keywords)) continue;
+        if (isPlaceholder(secret)) continue;
+        out.push({ rule, secret, start, end });
+      }
     }
+    segmentStart = i + 1;
   }
 }
 
