@@ -44,3 +44,20 @@ describe('reporters', () => {
     expect(result?.locations[0]?.physicalLocation.artifactLocation.uri).toBe('src/a%20b.env');
   });
 });
+
+describe('progress bar', () => {
+  it('draws items, bytes and rate on a TTY stream', async () => {
+    const { PassThrough } = await import('node:stream');
+    const { createProgressBar } = await import('./progress-bar.js');
+    const stream = Object.assign(new PassThrough(), { isTTY: true, columns: 120, cursorTo: () => true, clearLine: () => true, moveCursor: () => true });
+    let drawn = '';
+    stream.on('data', (chunk: Buffer) => (drawn += chunk.toString('utf8')));
+    const bar = createProgressBar(stream);
+    bar.start(10, 'files');
+    bar.advance(4, 3 * 1024 * 1024);
+    bar.stop();
+    expect(drawn).toContain('scanning');
+    expect(drawn).toContain('/10 files');
+    expect(drawn).toContain('3.0 MB');
+  });
+});

@@ -76,7 +76,12 @@ export async function walkFiles(root: string, options: WalkOptions): Promise<Wal
       const gitignore = await readIgnoreFile(path.join(dir, '.gitignore'));
       if (gitignore !== undefined) active = [...frames, { prefix, matcher: ignore().add(gitignore) }];
     }
-    const entries = await readdir(dir, { withFileTypes: true });
+    let entries;
+    try {
+      entries = await readdir(dir, { withFileTypes: true });
+    } catch {
+      return; // An unreadable directory (permissions) holds nothing we can scan; the rest of the tree still can be.
+    }
     entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
     for (const entry of entries) {
       const relative = prefix + entry.name;
