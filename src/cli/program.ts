@@ -19,10 +19,15 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
       writeOut: (text) => io.stdout.write(text),
       writeErr: (text) => io.stderr.write(text),
     });
-  registerCommands(program, io, (code) => {
-    status = code;
-  });
   try {
+    await registerCommands(
+      program,
+      io,
+      (code) => {
+        status = code;
+      },
+      argv[0],
+    );
     await program.parseAsync([...argv], { from: 'user' });
     return status;
   } catch (err) {

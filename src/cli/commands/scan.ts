@@ -1,0 +1,100 @@
+import { writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { Option, type Command } from 'commander';
+import { KeywardenError } from '../../errors/index.js';
+import { REPORT_FORMATS, renderReport, type ReportFormat } from '../../scanner/reporters/index.js';
+import { runScan, type ScanRequest, type ScanSource } from '../../scanner/run-scan.js';
+import { EXIT_FINDINGS, EXIT_OK, readAll, writeLine, type CliIo } from '../io.js';
+import type { SetStatus } from './index.js';
+
+interface ScanFlags {
+  git?: boolean;
+  staged?: boolean;
+  since?: string;
+  range?: string;
+  stdin?: boolean;
+  stdinPath: string;
+  format: ReportFormat;
+  output?: string;
+  showSecrets?: boolean;
+  baseline?: string;
+  writeBaseline?: string;
+  config?: string;
+  gitignore: boolean;
+  verify?: boolean;
+  quiet?: boolean;
+  progress: boolean;
+}
+
+async function sourceFrom(paths: string[], flags: ScanFlags, io: CliIo): Promise<ScanSource> {
+  const chosen = [flags.git, flags.staged, flags.since !== undefined, flags.range !== undefined, flags.stdin].filter(Boolean).length;
+  if (chosen > 1 || (chosen === 1 && paths.length > 0)) {
+    throw new KeywardenError('KW_USAGE', { message: 'Choose one source: paths, --git, --staged, --since, --range or --stdin.' });
+  }
+  if (flags.git === true) return { kind: 'git' };
+  if (flags.staged === true) return { kind: 'staged' };
+  if (flags.since !== undefined) return { kind: 'range', range: `${flags.since}..HEAD` };
+  if (flags.range !== undefined) return { kind: 'range', range: flags.range };
+  if (flags.stdin === true) return { kind: 'stdin', text: await readAll(io.stdin), path: flags.stdinPath };
+  return { kind: 'paths', paths: paths.length > 0 ? paths : ['.'] };
+}
+
+/** `keywarden scan`: find AI keys in files, git history, staged changes, a pushed range or stdin. */
+export function registerScan(program: Command, io: CliIo, setStatus: SetStatus): void {
+  program
+    .command('scan')
+    .description('Scan files, git history, staged changes or stdin for AI API keys.')
+    .argument('[paths...]', 'files or directories to scan (default: .)')
+    .option('--git', 'scan every commit on every ref, including deleted content')
+    .option('--staged', 'scan only the lines staged for commit (pre-commit)')
+    .option('--since <ref>', 'scan only what commits after <ref> add (CI)')
+    .option('--range <a..b>', 'scan only what the commits in a range add (CI)')
+    .option('--stdin', 'scan standard input')
+    .option('--stdin-path <name>', 'path to report for --stdin', '<stdin>')
+    .addOption(new Option('-f, --format <format>', 'report format').choices(REPORT_FORMATS).default('text'))
+    .option('-o, --output <file>', 'write the report to a file instead of stdout')
+    .option('--show-secrets', 'print secrets unmasked (default: prefix and last 4 characters)')
+    .option('--baseline <file>', 'report only findings not in this baseline')
+    .option('--write-baseline <file>', 'write all current findings to a baseline file')
+    .option('-c, --config <file>', 'config file (default: keywarden.config.json / .yaml)')
+    .option('--no-gitignore', 'also scan files that .gitignore excludes')
+    .option('--verify', 'ask each provider whether the keys found are live')
+    .option('-q, --quiet', 'no progress bar and no output when nothing is found')
+    .option('--no-progress', 'never draw a progress bar')
+    .action(async (paths: string[], flags: ScanFlags) => {
+      const request: ScanRequest = {
+        source: await sourceFrom(paths, flags, io),
+        cwd: io.cwd,
+        env: io.env,
+        gitignore: flags.gitignore,
+        verify: flags.verify === true,
+      };
+      if (flags.config !== undefined) request.configFile = flags.config;
+      if (flags.baseline !== undefined) request.baseline = flags.baseline;
+      if (flags.writeBaseline !== undefined) request.writeBaseline = flags.writeBaseline;
+      // A bar only for a person watching: on a TTY, outside CI, and not when asked to be quiet.
+      const ci = io.env.CI !== undefined && io.env.CI !== '' && io.env.CI !== 'false';
+      if (flags.progress && flags.quiet !== true && io.stderr.isTTY === true && !ci) {
+        // Loaded only here: cli-progress is not needed off a TTY (CI, hooks, pipes).
+        const { createProgressBar } = await import('../../scanner/reporters/progress-bar.js');
+        request.progress = createProgressBar(io.stderr);
+      }
+      const outcome = await runScan(request);
+      const report = renderReport(flags.format, outcome.findings, {
+        showSecrets: flags.showSecrets === true,
+        color: flags.output === undefined && io.stdout.isTTY === true && io.env.NO_COLOR === undefined,
+        suppressed: outcome.suppressed,
+      });
+      if (flags.output !== undefined) {
+        await writeFile(path.resolve(io.cwd, flags.output), report);
+      } else if (!(flags.quiet === true && flags.format === 'text' && outcome.findings.length === 0)) {
+        io.stdout.write(report);
+      }
+      if (outcome.baselineWritten !== undefined) {
+        writeLine(io.stderr, `keywarden: wrote ${outcome.baselineWritten} finding(s) to the baseline ${flags.writeBaseline ?? ''}`);
+        setStatus(EXIT_OK);
+        return;
+      }
+      setStatus(outcome.findings.length > 0 ? EXIT_FINDINGS : EXIT_OK);
+    });
+}

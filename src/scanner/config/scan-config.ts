@@ -1,0 +1,60 @@
+import { z } from 'zod';
+import { KeywardenError } from '../../errors/index.js';
+import { ALL_RULES } from '../rules/index.js';
+import { PROVIDER_IDS } from '../types.js';
+import { DEFAULT_SCAN_CONFIG, type ScanConfig } from './defaults.js';
+
+const D = DEFAULT_SCAN_CONFIG;
+
+const ruleIds = new Set(ALL_RULES.map((rule) => rule.id));
+
+/**
+ * The scanner's part of keywarden.config.{json,yaml}: the `scan` section. Other top-level sections belong to the
+ * gateway's schema and are validated there; inside `scan`, unknown keys are errors so typos surface.
+ */
+export const scanConfigSchema = z
+  .object({
+    /** Rule ids to turn off. */
+    disableRules: z
+      .array(z.string().refine((id) => ruleIds.has(id), { message: 'unknown rule id' }))
+      .default(() => [...D.disableRules]),
+    /** Extra paths to skip, gitignore syntax, on top of .keywardenignore. */
+    ignorePaths: z.array(z.string().min(1)).default(() => [...D.ignorePaths]),
+    /** Files or blobs larger than this many bytes are skipped. */
+    maxFileSize: z.number().int().positive().default(D.maxFileSize),
+    /** Look inside base64 and URL-encoded strings. */
+    decode: z.boolean().default(D.decode),
+    /** Worker threads for path and history scans. */
+    workers: z.number().int().min(0).max(64).default(D.workers),
+    /** Baseline file used when --baseline is not given. */
+    baseline: z.string().min(1).optional(),
+    verify: z
+      .object({
+        timeoutMs: z.number().int().positive().max(60_000).default(D.verify.timeoutMs),
+        concurrency: z.number().int().min(1).max(32).default(D.verify.concurrency),
+        /** Per-provider base URL overrides (self-hosted proxies, tests). */
+        baseUrls: z.partialRecord(z.enum(PROVIDER_IDS), z.url()).default({}),
+      })
+      .strict()
+      .prefault({}),
+  })
+  .strict();
+
+// The hand-written ScanConfig (defaults.ts) must stay what the schema produces; this fails to compile otherwise.
+const _schemaMatchesType: (value: z.output<typeof scanConfigSchema>) => ScanConfig = (value) => value;
+void _schemaMatchesType;
+
+const fileSchema = z.looseObject({ scan: scanConfigSchema.prefault({}) });
+
+/** Every problem at once, one per line, each with its path. */
+function formatIssues(issues: readonly z.core.$ZodIssue[]): string {
+  return issues.map((issue) => `  - ${issue.path.map(String).join('.') || '(root)'}: ${issue.message}`).join('\n');
+}
+
+export function parseScanConfig(raw: unknown, source = 'configuration'): ScanConfig {
+  const result = fileSchema.safeParse(raw ?? {});
+  if (!result.success) {
+    throw new KeywardenError('KW_CONFIG_INVALID', { message: `Invalid ${source}:\n${formatIssues(result.error.issues)}` });
+  }
+  return result.data.scan;
+}

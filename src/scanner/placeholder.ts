@@ -1,0 +1,81 @@
+/**
+ * Placeholder suppression: drops candidates that have a key's shape but are obviously not a key (`xxxx`,
+ * `your-key-here`, `1234567890abcdef`, `EXAMPLE`...). Every check is tuned so that a uniformly random key of any
+ * supported format trips it with negligible probability (well under one in a million): dropping a real key is
+ * worse than reporting a fake one. placeholder.test.ts checks this on many thousands of random keys.
+ */
+
+/** Markers that may appear anywhere in the key, in one consistent case (5+ letters keeps random hits negligible). */
+const LONG_MARKERS = ['example', 'dummy', 'placeholder', 'sample', 'redacted', 'changeme', 'replace', 'insert', 'yourkey'];
+const LONG_MARKER_PATTERN = new RegExp(
+  LONG_MARKERS.flatMap((m) => [m, m.toUpperCase()]).join('|'),
+);
+/**
+ * Short markers count only as a whole segment between `-`, `_` or `.` (e.g. `sk-your-key-here`). Four letters at
+ * least: a random key with `-`/`_` in its alphabet starts with a given 3-letter segment about once in a million.
+ */
+const SEGMENT_MARKERS = new Set(['your', 'here', 'fake', 'test', 'demo', 'mock', 'todo', 'secret', 'token']);
+
+const MIN_ENTROPY_BITS = 3.0;
+
+export function shannonEntropy(text: string): number {
+  if (text.length === 0) return 0;
+  const counts = new Map<string, number>();
+  for (const ch of text) counts.set(ch, (counts.get(ch) ?? 0) + 1);
+  let bits = 0;
+  for (const count of counts.values()) {
+    const p = count / text.length;
+    bits -= p * Math.log2(p);
+  }
+  return bits;
+}
+
+/** Longest run of one repeated character. */
+function longestRepeat(text: string): number {
+  let best = 0;
+  let run = 0;
+  for (let i = 0; i < text.length; i++) {
+    run = i > 0 && text[i] === text[i - 1] ? run + 1 : 1;
+    if (run > best) best = run;
+  }
+  return best;
+}
+
+/** Longest run of consecutive ascending or descending characters (`abcdef`, `987654`). */
+function longestSequence(text: string): number {
+  let best = 1;
+  let up = 1;
+  let down = 1;
+  for (let i = 1; i < text.length; i++) {
+    const step = text.charCodeAt(i) - text.charCodeAt(i - 1);
+    up = step === 1 ? up + 1 : 1;
+    down = step === -1 ? down + 1 : 1;
+    best = Math.max(best, up, down);
+  }
+  return best;
+}
+
+function xFraction(text: string): number {
+  let xs = 0;
+  for (const ch of text) if (ch === 'x' || ch === 'X') xs++;
+  return xs / text.length;
+}
+
+/**
+ * Why `body` (the key without its vendor prefix) looks like a placeholder, or undefined when it looks real.
+ * The reason is for tests and debugging; it never includes the body itself.
+ */
+export function placeholderReason(body: string): string | undefined {
+  if (body.length === 0) return 'empty';
+  if (longestRepeat(body) >= 6) return 'repeated characters';
+  if (longestSequence(body) >= 6) return 'sequential characters';
+  if (body.length >= 8 && xFraction(body) >= 0.25) return 'x placeholder';
+  if (LONG_MARKER_PATTERN.test(body)) return 'placeholder word';
+  for (const segment of body.split(/[-_.]/)) if (SEGMENT_MARKERS.has(segment.toLowerCase())) return 'placeholder word';
+  if (body.length >= 16 && shannonEntropy(body) < MIN_ENTROPY_BITS) return 'low entropy';
+  return undefined;
+}
+
+export function isPlaceholder(body: string): boolean {
+  return placeholderReason(body) !== undefined;
+}

@@ -1,0 +1,23 @@
+import { compareFindings, toReportable } from '../finding.js';
+import type { Finding } from '../types.js';
+import { toolVersion } from '../version.js';
+import { renderJson } from './json.js';
+import { renderSarif } from './sarif.js';
+import { renderText } from './text.js';
+
+export type ReportFormat = 'text' | 'json' | 'sarif';
+export const REPORT_FORMATS: readonly ReportFormat[] = ['text', 'json', 'sarif'];
+
+export interface RenderOptions {
+  showSecrets: boolean;
+  color: boolean;
+  suppressed?: number;
+}
+
+/** Renders findings in one format. Secrets pass through toReportable here, and only here. */
+export function renderReport(format: ReportFormat, findings: readonly Finding[], options: RenderOptions): string {
+  const reportable = [...findings].sort(compareFindings).map((finding) => toReportable(finding, options.showSecrets));
+  if (format === 'json') return renderJson(reportable);
+  if (format === 'sarif') return renderSarif(reportable, { toolVersion: toolVersion() });
+  return renderText(reportable, { color: options.color, suppressed: options.suppressed ?? 0 });
+}

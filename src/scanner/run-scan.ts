@@ -1,0 +1,103 @@
+import path from 'node:path';
+import { KeywardenError } from '../errors/index.js';
+import { loadScanConfig, readKeywardenIgnore } from './config/load.js';
+import { scanText } from './engine/engine.js';
+import { compareFindings } from './finding.js';
+import { gitTopLevel } from './sources/git.js';
+import type { ScanProgress } from './sources/progress.js';
+import { scanGitHistory, scanPaths, scanRange, scanStaged, type SourceOptions } from './sources/sources.js';
+import type { Finding } from './types.js';
+import { verifyFindings } from './verify/verify.js';
+
+export type ScanSource =
+  | { kind: 'paths'; paths: string[] }
+  | { kind: 'git' }
+  | { kind: 'staged' }
+  | { kind: 'range'; range: string }
+  | { kind: 'stdin'; text: string; path: string };
+
+export interface ScanRequest {
+  source: ScanSource;
+  cwd: string;
+  env: NodeJS.ProcessEnv;
+  gitignore: boolean;
+  configFile?: string;
+  baseline?: string;
+  writeBaseline?: string;
+  verify: boolean;
+  progress?: ScanProgress;
+}
+
+export interface ScanOutcome {
+  /** Findings to report: sorted, and without those the baseline already knows. */
+  findings: Finding[];
+  /** How many the baseline hid. */
+  suppressed: number;
+  /** Set when --write-baseline wrote this many entries. */
+  baselineWritten?: number;
+}
+
+/** A ref or range must not look like an option, or git would read it as one. */
+function checkRevision(value: string): string {
+  if (value === '' || value.startsWith('-')) throw new KeywardenError('KW_USAGE', { message: `Invalid revision range: ${value}` });
+  return value;
+}
+
+/** Runs one scan end to end: config → source → baseline → verification. Reporting is left to the caller. */
+export async function runScan(request: ScanRequest): Promise<ScanOutcome> {
+  const config = await loadScanConfig(request.cwd, request.configFile);
+  const usesGit = request.source.kind === 'git' || request.source.kind === 'staged' || request.source.kind === 'range';
+  const root = usesGit ? await gitTopLevel(request.cwd) : request.cwd;
+  const options: SourceOptions = {
+    disabledRules: new Set(config.disableRules),
+    decode: config.decode,
+    maxFileSize: config.maxFileSize,
+    workers: config.workers,
+    ignorePatterns: [...(await readKeywardenIgnore(root)), ...config.ignorePaths],
+  };
+  if (request.progress !== undefined) options.progress = request.progress;
+
+  let findings: Finding[];
+  const source = request.source;
+  switch (source.kind) {
+    case 'paths':
+      findings = await scanPaths(source.paths, root, request.gitignore, options);
+      break;
+    case 'git':
+      findings = await scanGitHistory(root, ['--all'], options);
+      break;
+    case 'staged':
+      findings = await scanStaged(root, options);
+      break;
+    case 'range':
+      findings = await scanRange(root, checkRevision(source.range), options);
+      break;
+    case 'stdin':
+      findings = scanText(source.text, { path: source.path, disabledRules: options.disabledRules, decode: options.decode });
+      break;
+  }
+  findings.sort(compareFindings);
+
+  const outcome: ScanOutcome = { findings, suppressed: 0 };
+  // The baseline module (and zod, which validates baselines) loads only when a baseline is used.
+  if (request.writeBaseline !== undefined) {
+    const { writeBaseline } = await import('./baseline/baseline.js');
+    await writeBaseline(path.resolve(request.cwd, request.writeBaseline), findings);
+    outcome.baselineWritten = new Set(findings.map((f) => f.fingerprint)).size;
+  }
+  const baselineFile = request.baseline ?? config.baseline;
+  if (baselineFile !== undefined && request.writeBaseline === undefined) {
+    const { newFindings, readBaseline } = await import('./baseline/baseline.js');
+    outcome.findings = newFindings(findings, await readBaseline(path.resolve(request.cwd, baselineFile)));
+    outcome.suppressed = findings.length - outcome.findings.length;
+  }
+  if (request.verify && outcome.findings.length > 0) {
+    await verifyFindings(outcome.findings, {
+      timeoutMs: config.verify.timeoutMs,
+      concurrency: config.verify.concurrency,
+      baseUrls: config.verify.baseUrls,
+      env: request.env,
+    });
+  }
+  return outcome;
+}

@@ -1,0 +1,12 @@
+/** What sources report while they work; the CLI draws a bar from it on a TTY and ignores it elsewhere. */
+export interface ScanProgress {
+  start(total: number, unit: 'files' | 'blobs' | 'commits'): void;
+  advance(items: number, bytes: number): void;
+  stop(): void;
+}
+
+export const NO_PROGRESS: ScanProgress = {
+  start: () => undefined,
+  advance: () => undefined,
+  stop: () => undefined,
+};
