@@ -47,6 +47,11 @@ describe('config', () => {
     expect(config.dataDir).toBe(path.join(dir, 'data'));
   });
 
+  it('accepts the scanner section in the same file, validated by the scanner schema', () => {
+    expect(parseConfig({ scan: { workers: 1 } }).scan?.workers).toBe(1);
+    expect(() => parseConfig({ scan: { workers: -1 } })).toThrow(/scan\.workers/);
+  });
+
   it('rejects a malformed env value with its path', async () => {
     await expect(loadConfig({ cwd: '/', env: { KEYWARDEN_PORT: 'abc' } })).rejects.toThrow(/server\.port/);
   });

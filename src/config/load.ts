@@ -1,18 +1,12 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
-import type { z } from 'zod';
 import { KeywardenError } from '../errors/index.js';
+import { formatIssues } from './format-issues.js';
 import { configSchema, type KeywardenConfig } from './schema.js';
 
 type Json = Record<string, unknown>;
 
-/** One line per problem, each with its path, so a user fixes everything in one go. */
-export function formatIssues(issues: readonly z.core.$ZodIssue[]): string {
-  return issues
-    .map((issue) => `  - ${issue.path.length > 0 ? issue.path.join('.') : '(root)'}: ${issue.message}`)
-    .join('\n');
-}
 
 function setPath(target: Json, dotted: string, value: unknown): void {
   const parts = dotted.split('.');

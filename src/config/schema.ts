@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { monitorConfigSchema } from '../monitor/config.js';
+import { scanConfigSchema } from '../scanner/config/scan-config.js';
 
 const port = z.number().int().min(0).max(65_535);
 
@@ -54,6 +55,8 @@ export const configSchema = z
       .prefault({}),
     /** Usage analytics, anomaly detectors, alert sinks (see monitor/config.ts). */
     monitor: monitorConfigSchema.prefault({}),
+    /** Leak scanner settings, so one keywarden.config file can serve `serve` and `scan`. */
+    scan: scanConfigSchema.optional(),
     log: z
       .object({
         level: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),

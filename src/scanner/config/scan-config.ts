@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { formatIssues } from '../../config/format-issues.js';
 import { KeywardenError } from '../../errors/index.js';
 import { ALL_RULES } from '../rules/index.js';
 import { PROVIDER_IDS } from '../types.js';
@@ -46,10 +47,6 @@ void _schemaMatchesType;
 
 const fileSchema = z.looseObject({ scan: scanConfigSchema.prefault({}) });
 
-/** Every problem at once, one per line, each with its path. */
-function formatIssues(issues: readonly z.core.$ZodIssue[]): string {
-  return issues.map((issue) => `  - ${issue.path.map(String).join('.') || '(root)'}: ${issue.message}`).join('\n');
-}
 
 export function parseScanConfig(raw: unknown, source = 'configuration'): ScanConfig {
   const result = fileSchema.safeParse(raw ?? {});
