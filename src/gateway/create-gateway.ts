@@ -9,7 +9,7 @@ import type { PriceTable } from '../pricing/index.js';
 import type { Store, UsageRecord, VirtualKeyRecord } from '../store/index.js';
 import type { Vault } from '../vault/index.js';
 import { authenticate } from './authenticate.js';
-import { forward, type ForwardResult } from './forward.js';
+import { ClientLink, forward, type ForwardResult } from './forward.js';
 import { forwardRequestHeaders } from './headers.js';
 import { filterModelList, syntheticModelList } from './models-list.js';
 import { normalizeRequestPath } from './normalize-path.js';
@@ -94,7 +94,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
     usage.record(record);
   }
 
-  async function proxy(req: IncomingMessage, res: ServerResponse, state: RequestState, signal: AbortSignal): Promise<ForwardResult> {
+  async function proxy(req: IncomingMessage, res: ServerResponse, state: RequestState, client: ClientLink): Promise<ForwardResult> {
     const ts = now();
     const normalized = normalizeRequestPath(req.url ?? '/');
     state.path = normalized.path;
@@ -169,7 +169,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
         path: target.path,
         headers,
         body: outBody,
-        signal,
+        client,
         connectRetries: config.upstream.connectRetries,
         dropInjectedUsageChunk,
         trackStreamText: false,
@@ -186,13 +186,13 @@ export function createGateway(deps: GatewayDeps): Gateway {
     const started = performance.now();
     const ts = now();
     const state: RequestState = { key: null, path: req.url ?? '', model: null, stream: false, upstreamId: null, clientIp: '' };
-    const controller = new AbortController();
+    const client = new ClientLink();
     const onClose = (): void => {
-      if (!res.writableFinished) controller.abort();
+      if (!res.writableFinished) client.abort();
     };
     res.on('close', onClose);
     try {
-      const result = await proxy(req, res, state, controller.signal);
+      const result = await proxy(req, res, state, client);
       recordUsage(state, started, ts, result);
     } catch (err) {
       const error = sendError(res, err);
