@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import type { KeywardenConfig } from '../config/index.js';
@@ -7,6 +6,7 @@ import { describeError, type Logger } from '../log/logger.js';
 import { createClientIpResolver, endpointGroupOf } from '../policy/index.js';
 import type { PriceTable } from '../pricing/index.js';
 import type { Store, UsageRecord, VirtualKeyRecord } from '../store/index.js';
+import { uuid7 } from '../util/uuid7.js';
 import type { Vault } from '../vault/index.js';
 import { authenticate } from './authenticate.js';
 import { ClientLink, forward, type ForwardResult } from './forward.js';
@@ -73,7 +73,8 @@ export function createGateway(deps: GatewayDeps): Gateway {
     const priceMissing = tokens !== null && costUsd === null;
     if (priceMissing) logger.warn('no price for model; usage recorded with cost null', { model: state.model });
     const record: UsageRecord = {
-      id: randomUUID(),
+      // Time-ordered, so usage inserts append to the id index (see uuid7).
+      id: uuid7(ts),
       ts,
       keyId: state.key.id,
       upstreamId: state.upstreamId,
