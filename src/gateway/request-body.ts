@@ -6,6 +6,9 @@ import { boundaryOf, multipartFields } from './multipart-model.js';
 export async function readBody(req: IncomingMessage, maxBytes: number): Promise<Buffer> {
   const declared = req.headers['content-length'];
   if (declared !== undefined && Number(declared) > maxBytes) throw tooLarge(maxBytes);
+  // A typical API body arrives in the same packets as the headers, so by now it is fully parsed and buffered:
+  // take it synchronously instead of building an async iterator and a promise per chunk.
+  if (req.complete) return readBuffered(req, maxBytes);
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of req) {
@@ -13,6 +16,21 @@ export async function readBody(req: IncomingMessage, maxBytes: number): Promise<
     size += buf.length;
     if (size > maxBytes) throw tooLarge(maxBytes);
     chunks.push(buf);
+  }
+  return chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, size);
+}
+
+function readBuffered(req: IncomingMessage, maxBytes: number): Buffer {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for (let chunk = req.read() as Buffer | null; chunk !== null; chunk = req.read() as Buffer | null) {
+    size += chunk.length;
+    if (size > maxBytes) {
+      // What leaving a for-await loop early does to the stream, so both paths end a refused body alike.
+      req.destroy();
+      throw tooLarge(maxBytes);
+    }
+    chunks.push(chunk);
   }
   return chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, size);
 }
