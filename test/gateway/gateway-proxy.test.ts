@@ -132,6 +132,17 @@ describe('gateway proxy', () => {
     expect(((await res.json()) as { error: { code: string } }).error.code).toBe('key_revoked');
   });
 
+  it('accepts a rotated key\'s previous secret only while its grace period lasts', async () => {
+    const key = await newKey({ name: 'to-rotate' });
+    const withGrace = await server.services.keys.rotate(key.id, '1h');
+    expect((await post('/chat/completions', CHAT, withGrace.secret)).status).toBe(200);
+    expect((await post('/chat/completions', CHAT, key.secret)).status).toBe(200);
+    const noGrace = await server.services.keys.rotate(key.id, undefined);
+    expect((await post('/chat/completions', CHAT, noGrace.secret)).status).toBe(200);
+    expect((await post('/chat/completions', CHAT, withGrace.secret)).status).toBe(401);
+    expect((await post('/chat/completions', CHAT, key.secret)).status).toBe(401);
+  });
+
   it('refuses missing and made-up keys without calling upstream', async () => {
     const before = fake.requestCount;
     expect((await fetch(`${server.url}/v1/chat/completions`, { method: 'POST', body: '{}' })).status).toBe(401);
