@@ -86,6 +86,49 @@ const COLUMNS = [
   'rotated_at',
 ] as const;
 
+/** A row as an array, in COLUMNS order: what the per-request lookup reads (see findByHash). */
+type KeyTuple = [
+  id: string,
+  name: string,
+  hash: string,
+  last4: string,
+  previousHash: string | null,
+  previousHashExpiresAt: number | null,
+  upstreamId: string | null,
+  scopes: string,
+  limits: string,
+  metadata: string,
+  createdAt: number,
+  updatedAt: number,
+  expiresAt: number | null,
+  revokedAt: number | null,
+  suspendedAt: number | null,
+  suspendedReason: string | null,
+  rotatedAt: number | null,
+];
+
+function fromTuple(t: KeyTuple): VirtualKeyRecord {
+  return {
+    id: t[0],
+    name: t[1],
+    hash: t[2],
+    last4: t[3],
+    previousHash: t[4],
+    previousHashExpiresAt: t[5],
+    upstreamId: t[6],
+    scopes: fromJson(t[7]),
+    limits: fromJson(t[8]),
+    metadata: fromJson(t[9]),
+    createdAt: t[10],
+    updatedAt: t[11],
+    expiresAt: t[12],
+    revokedAt: t[13],
+    suspendedAt: t[14],
+    suspendedReason: t[15],
+    rotatedAt: t[16],
+  };
+}
+
 export class SqliteKeyRepository implements KeyRepository {
   private readonly insertStmt;
   private readonly getStmt;
@@ -103,9 +146,15 @@ export class SqliteKeyRepository implements KeyRepository {
         .join(', ')} WHERE id = @id`,
     );
     this.getStmt = db.prepare<[string], KeyRow>('SELECT * FROM virtual_keys WHERE id = ?');
-    this.byHashStmt = db.prepare<[string, string], KeyRow>(
-      'SELECT * FROM virtual_keys WHERE hash = ? UNION ALL SELECT * FROM virtual_keys WHERE previous_hash = ? LIMIT 1',
-    );
+    // Runs on every proxied request (the key is looked up each time, so a revocation applies to the next request).
+    // Raw rows (arrays) with explicit columns: better-sqlite3 would otherwise build a 17-property object per row
+    // only for fromRow to copy it.
+    const columns = COLUMNS.join(', ');
+    this.byHashStmt = db
+      .prepare<[string, string], KeyTuple>(
+        `SELECT ${columns} FROM virtual_keys WHERE hash = ? UNION ALL SELECT ${columns} FROM virtual_keys WHERE previous_hash = ? LIMIT 1`,
+      )
+      .raw(true);
     this.listStmt = db.prepare<[], KeyRow>('SELECT * FROM virtual_keys ORDER BY created_at, id');
   }
 
@@ -121,7 +170,7 @@ export class SqliteKeyRepository implements KeyRepository {
 
   findByHash(hash: string): Promise<VirtualKeyRecord | null> {
     const row = this.byHashStmt.get(hash, hash);
-    return Promise.resolve(row ? fromRow(row) : null);
+    return Promise.resolve(row ? fromTuple(row) : null);
   }
 
   list(): Promise<VirtualKeyRecord[]> {
