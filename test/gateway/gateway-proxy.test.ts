@@ -4,11 +4,13 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import Database from 'better-sqlite3';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/config/index.js';
 import { createLogger } from '../../src/log/logger.js';
 import { startServer, type RunningServer } from '../../src/server/start-server.js';
 import type { UsageRecord } from '../../src/store/index.js';
+import { SQLITE_FILE_NAME } from '../../src/store/sqlite/sqlite-store.js';
 import { closedPortUrl, fakeSpeechAudio, leakKeyBehavior, startFakeOpenAI, type FakeOpenAI } from '../support/fake-openai.js';
 
 const UPSTREAM_KEY = 'sk-proj-GATEWAYe2eabcdefghijklmnopqrstuvwxyz0123456789';
@@ -127,6 +129,20 @@ describe('gateway proxy', () => {
     const key = await newKey({ name: 'to-revoke' });
     expect((await post('/chat/completions', CHAT, key.secret)).status).toBe(200);
     await server.services.keys.revoke(key.id);
+    const res = await post('/chat/completions', CHAT, key.secret);
+    expect(res.status).toBe(401);
+    expect(((await res.json()) as { error: { code: string } }).error.code).toBe('key_revoked');
+  });
+
+  it('sees a revocation written by another process on the very next request', async () => {
+    const key = await newKey({ name: 'revoked-elsewhere' });
+    expect((await post('/chat/completions', CHAT, key.secret)).status).toBe(200);
+    const other = new Database(path.join(dataDir, SQLITE_FILE_NAME));
+    try {
+      other.prepare('UPDATE virtual_keys SET revoked_at = ?, updated_at = updated_at + 1 WHERE id = ?').run(Date.now(), key.id);
+    } finally {
+      other.close();
+    }
     const res = await post('/chat/completions', CHAT, key.secret);
     expect(res.status).toBe(401);
     expect(((await res.json()) as { error: { code: string } }).error.code).toBe('key_revoked');
