@@ -3,6 +3,7 @@
 // orchestrator share core 0. Every child is started here and stopped here, also on failure or Ctrl-C.
 //
 //   node --import tsx bench/gateway/run.ts [--duration 3] [--ttfc-duration 2] [--reps 3] [--scenarios a,b] [--no-readme]
+//     [--dist DIR --out FILE]   (measure another build, e.g. a copy of an older commit's dist, into another file)
 import { execFileSync, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -71,12 +72,12 @@ async function admin(origin: string, token: string, route: string, body: unknown
   return json;
 }
 
-async function startGateway(scenario: GatewayScenario, workDir: string, upstreamUrl: string, upstreamKey: string): Promise<Target> {
+async function startGateway(scenario: GatewayScenario, dist: string, workDir: string, upstreamUrl: string, upstreamKey: string): Promise<Target> {
   const token = `kwbench_${randomBytes(16).toString('hex')}`;
   const child = spawnPinned(
     GATEWAY_CORE,
     process.execPath,
-    [path.join(ROOT, 'dist/cli/bin.js'), 'serve', '--port', '0', '--data', path.join(workDir, scenario.id), ...(scenario.args ?? [])],
+    [path.join(dist, 'cli/bin.js'), 'serve', '--port', '0', '--data', path.join(workDir, scenario.id), ...(scenario.args ?? [])],
     { cwd: ROOT, env: { ...process.env, KEYWARDEN_ADMIN_TOKEN: token, KEYWARDEN_LOG_LEVEL: 'warn', ...scenario.env } },
   );
   const [, origin] = await waitForLine(child, /listening on (http:\/\/\S+)/, 15_000, `gateway ${scenario.id}`);
@@ -132,6 +133,8 @@ async function main(): Promise<void> {
       reps: { type: 'string', default: '3' },
       scenarios: { type: 'string' },
       'no-readme': { type: 'boolean', default: false },
+      dist: { type: 'string' },
+      out: { type: 'string', default: 'bench/results/gateway.json' },
     },
   });
   const durationS = Number(values.duration);
@@ -145,7 +148,8 @@ async function main(): Promise<void> {
   if (scenarios.length === 0) throw new Error(`no scenario matches ${values.scenarios}`);
 
   pinSelf(LOAD_CORE);
-  buildIfNeeded();
+  const dist = values.dist === undefined ? path.join(ROOT, 'dist') : path.resolve(values.dist);
+  if (values.dist === undefined) buildIfNeeded();
   const workDir = path.join(ROOT, 'bench/.work', `run-${process.pid}`);
   mkdirSync(workDir, { recursive: true });
   try {
@@ -164,7 +168,7 @@ async function main(): Promise<void> {
     fake.stderr?.resume();
     const direct: Target = { id: 'direct', origin: new URL(upstreamUrl).origin, key: upstreamKey };
     const gateways: Target[] = [];
-    for (const scenario of scenarios) gateways.push(await startGateway(scenario, workDir, upstreamUrl, upstreamKey));
+    for (const scenario of scenarios) gateways.push(await startGateway(scenario, dist, workDir, upstreamUrl, upstreamKey));
     const procs: Processes = {
       gateways: gateways.map((g) => g.pid as number),
       all: [process.pid, fake.pid as number, ...gateways.map((g) => g.pid as number)],
@@ -222,6 +226,7 @@ async function main(): Promise<void> {
     const result = {
       date,
       commit,
+      dist: path.relative(ROOT, dist),
       machine,
       method: { durationS, ttfcDurationS: ttfcS, reps, bodyBytes: bodies.json.bytes.length, gatewayCore: GATEWAY_CORE, loadCore: LOAD_CORE },
       scenarios,
@@ -232,8 +237,9 @@ async function main(): Promise<void> {
       gatewayLogLines: gatewayLog.length,
       samples: { wrk: wrkSamples, firstChunk: ttfcSamples },
     };
-    mkdirSync(path.join(ROOT, 'bench/results'), { recursive: true });
-    writeFileSync(path.join(ROOT, 'bench/results/gateway.json'), `${JSON.stringify(result, null, 2)}\n`);
+    const out = path.resolve(ROOT, values.out);
+    mkdirSync(path.dirname(out), { recursive: true });
+    writeFileSync(out, `${JSON.stringify(result, null, 2)}\n`);
     const labels = Object.fromEntries([['direct', 'direct'], ...scenarios.map((s) => [s.id, s.label])]) as Record<string, string>;
     const table = markdown(points, checks, {
       date: date.slice(0, 10),
