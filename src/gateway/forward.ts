@@ -136,6 +136,8 @@ class UpstreamExchange implements Dispatcher.DispatchHandler {
   private length = 0;
   private relay: SseRelay | null = null;
   private backpressure = false;
+  /** SSE events relayed from the current upstream chunk, not yet written (see flushEvents). */
+  private pendingEvents = '';
   /** A successful JSON body: usage is read from it (and it may be transformed) once buffered. */
   private json = false;
 
@@ -184,7 +186,7 @@ class UpstreamExchange implements Dispatcher.DispatchHandler {
         trackText: req.trackStreamText,
         scrub: req.upstream.scrub.any,
         emit: (text) => {
-          if (!res.write(text)) this.backpressure = true;
+          this.pendingEvents = this.pendingEvents === '' ? text : this.pendingEvents + text;
         },
       });
     } else if (statusCode >= 400 || isJson(headers)) {
@@ -203,7 +205,11 @@ class UpstreamExchange implements Dispatcher.DispatchHandler {
         this.length += chunk.length;
         return;
       case 'sse':
-        (this.relay as SseRelay).push(chunk);
+        try {
+          (this.relay as SseRelay).push(chunk);
+        } finally {
+          this.flushEvents(); // even if the relay threw: events completed before that were sent as they came
+        }
         break;
       case 'pipe':
         if (!this.res.write(chunk)) this.backpressure = true;
@@ -247,6 +253,7 @@ class UpstreamExchange implements Dispatcher.DispatchHandler {
       case 'sse': {
         const relay = this.relay as SseRelay;
         relay.end();
+        this.flushEvents();
         res.end();
         this.succeed({ status: this.status, tokens: relay.meteredUsage, incomplete: false, streamedText: relay.outputText, errorCode: null });
         return;
@@ -297,6 +304,18 @@ class UpstreamExchange implements Dispatcher.DispatchHandler {
       default:
         return;
     }
+  }
+
+  /**
+   * Writes the events completed by the upstream chunk just processed, as one write. Each res.write of a chunked
+   * response costs four socket writes (size line, CRLF, data, CRLF), so writing per event made a streamed answer
+   * several times dearer than a JSON one. Nothing is held back: only events that arrived together are joined.
+   */
+  private flushEvents(): void {
+    if (this.pendingEvents === '') return;
+    const text = this.pendingEvents;
+    this.pendingEvents = '';
+    if (!this.res.write(text)) this.backpressure = true;
   }
 
   private succeed(result: ForwardResult): void {
