@@ -113,14 +113,22 @@ async function observe<T>(target: Target, procs: Processes, run: () => Promise<T
   return { result, noise, gateway: { userUs, systemUs, cpuUsPerRequest: n > 0 ? (userUs + systemUs) / n : NaN, rssMaxKb } };
 }
 
-export async function measureWrk(target: Target, procs: Processes, point: LoadPoint, rep: number, bodies: Bodies, durationS: number): Promise<WrkSample> {
+export async function measureWrk(
+  target: Target,
+  procs: Processes,
+  point: LoadPoint,
+  rep: number,
+  bodies: Bodies,
+  durationS: number,
+  core: number = LOAD_CORE,
+): Promise<WrkSample> {
   const body = point.stream ? bodies.sse : bodies.json;
   const { result: wrk, gateway, noise } = await observe(
     target,
     procs,
     () =>
       runWrk({
-        core: LOAD_CORE,
+        core,
         origin: target.origin,
         path: CHAT_PATH,
         key: target.key,

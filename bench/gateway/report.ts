@@ -115,6 +115,7 @@ export interface ReportContext {
   method: string;
   labels: Record<string, string>;
   noise: NoiseSummary;
+  topology: { sameCoreP50Us: number; crossCoreP50Us: number };
 }
 
 export interface NoiseSummary {
@@ -161,6 +162,14 @@ export function markdown(points: readonly PointSummary[], checks: readonly Verdi
     `Machine noise: processes other than the benchmark's used a median ${fixed(n.gatewayCoreMedianPct, 1)}% ` +
       `(max ${fixed(n.gatewayCoreMaxPct, 0)}%) of the gateway's core during the ${n.windows} measured windows; ` +
       `${n.notQuietWindows} window(s) started before the machine was quiet.`,
+  );
+  const t = ctx.topology;
+  lines.push(
+    '',
+    `Topology: the direct c=1 call has a p50 of ${ms(t.sameCoreP50Us)} ms with wrk beside the upstream and ` +
+      `${ms(t.crossCoreP50Us)} ms with wrk on the other core. A proxied request crosses cores twice as often ` +
+      `(client → gateway → upstream and back), so about ${ms(2 * (t.crossCoreP50Us - t.sameCoreP50Us))} ms of its ` +
+      'added latency is the core layout, not the gateway.',
   );
   lines.push('', '| target | measured | goal | result |', '|---|--:|--:|---|');
   for (const c of checks) {

@@ -15,7 +15,8 @@ import { parseArgs } from 'node:util';
 import { measureTtfc, measureWrk, type Bodies, type Processes, type Target, type TtfcSample, type WrkSample } from './measure.js';
 import { killAllNow, memory, pinSelf, spawnPinned, stopAll, waitForLine } from './procs.js';
 import { markdown, noiseSummary, summarize, updateReadme, verdicts } from './report.js';
-import { chatBody, GATEWAY_CORE, GATEWAY_SCENARIOS, LOAD_CORE, LOAD_POINTS, type GatewayScenario } from './scenarios.js';
+import { chatBody, CROSS_CORE_POINT, GATEWAY_CORE, GATEWAY_SCENARIOS, LOAD_CORE, LOAD_POINTS, type GatewayScenario } from './scenarios.js';
+import { median } from './stats.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 /** Lines the gateways wrote to stderr (warn level and above). */
@@ -211,6 +212,15 @@ async function main(): Promise<void> {
       log(`gateways logged ${gatewayLog.length} lines:`);
       for (const [kind, n] of kinds) log(`  ${n} × ${kind}`);
     }
+    // Topology check: the same direct c=1 call with wrk on the gateway's core, i.e. every round trip crossing
+    // cores, as the proxied path does twice per request (client -> gateway -> upstream and back).
+    const crossCore: WrkSample[] = [];
+    for (let rep = 1; rep <= reps; rep++) {
+      crossCore.push(await measureWrk(direct, procs, CROSS_CORE_POINT, rep, bodies, durationS, GATEWAY_CORE));
+    }
+    const sameCoreP50 = median(wrkSamples.filter((s) => s.point === 'json-c1' && s.target === 'direct').map((s) => s.latencyUs.p50));
+    const topology = { sameCoreP50Us: sameCoreP50, crossCoreP50Us: median(crossCore.map((s) => s.latencyUs.p50)) };
+    log(`direct c=1 p50: same core ${topology.sameCoreP50Us} us, across cores ${topology.crossCoreP50Us} us`);
     const peak = Object.fromEntries(gateways.map((g) => [g.id, memory(g.pid as number)]));
 
     const ids = ['direct', ...gateways.map((g) => g.id)];
@@ -233,9 +243,10 @@ async function main(): Promise<void> {
       summary: points,
       targets: checks,
       noise,
+      topology,
       gatewayMemoryAtEnd: peak,
       gatewayLogLines: gatewayLog.length,
-      samples: { wrk: wrkSamples, firstChunk: ttfcSamples },
+      samples: { wrk: wrkSamples, firstChunk: ttfcSamples, crossCore },
     };
     const out = path.resolve(ROOT, values.out);
     mkdirSync(path.dirname(out), { recursive: true });
@@ -248,6 +259,7 @@ async function main(): Promise<void> {
       method,
       labels,
       noise,
+      topology,
     });
     if (!values['no-readme']) updateReadme(path.join(ROOT, 'README.md'), table);
     process.stdout.write(`${table}\n`);

@@ -39,6 +39,9 @@ export const LOAD_POINTS: readonly LoadPoint[] = [
   { id: 'sse-c64', stream: true, connections: 64 },
 ];
 
+/** Direct, non-streamed, c=1, with the load generator on the gateway's core: what crossing cores costs. */
+export const CROSS_CORE_POINT: LoadPoint = { id: 'json-c1-cross-core', stream: false, connections: 1 };
+
 /** The targets, checked against the first scenario. */
 export const TARGETS = {
   addedP50MsAtC1: 0.15,
