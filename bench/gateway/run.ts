@@ -19,6 +19,8 @@ import { chatBody, CROSS_CORE_POINT, GATEWAY_CORE, GATEWAY_SCENARIOS, LOAD_CORE,
 import { median } from './stats.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+/** This run's scratch directory (bodies, gateway data); removed on every exit path. */
+let workDir: string | null = null;
 /** Lines the gateways wrote to stderr (warn level and above). */
 const gatewayLog: string[] = [];
 const log = (message: string): void => void process.stderr.write(`[bench] ${message}\n`);
@@ -151,12 +153,13 @@ async function main(): Promise<void> {
   pinSelf(LOAD_CORE);
   const dist = values.dist === undefined ? path.join(ROOT, 'dist') : path.resolve(values.dist);
   if (values.dist === undefined) buildIfNeeded();
-  const workDir = path.join(ROOT, 'bench/.work', `run-${process.pid}`);
-  mkdirSync(workDir, { recursive: true });
+  const dir = path.join(ROOT, 'bench/.work', `run-${process.pid}`);
+  workDir = dir;
+  mkdirSync(dir, { recursive: true });
   try {
     const bodies: Bodies = {
-      json: { file: path.join(workDir, 'chat.json'), bytes: chatBody(false) },
-      sse: { file: path.join(workDir, 'chat-stream.json'), bytes: chatBody(true) },
+      json: { file: path.join(dir, 'chat.json'), bytes: chatBody(false) },
+      sse: { file: path.join(dir, 'chat-stream.json'), bytes: chatBody(true) },
     };
     writeFileSync(bodies.json.file, bodies.json.bytes);
     writeFileSync(bodies.sse.file, bodies.sse.bytes);
@@ -169,7 +172,7 @@ async function main(): Promise<void> {
     fake.stderr?.resume();
     const direct: Target = { id: 'direct', origin: new URL(upstreamUrl).origin, key: upstreamKey };
     const gateways: Target[] = [];
-    for (const scenario of scenarios) gateways.push(await startGateway(scenario, dist, workDir, upstreamUrl, upstreamKey));
+    for (const scenario of scenarios) gateways.push(await startGateway(scenario, dist, dir, upstreamUrl, upstreamKey));
     const procs: Processes = {
       gateways: gateways.map((g) => g.pid as number),
       all: [process.pid, fake.pid as number, ...gateways.map((g) => g.pid as number)],
@@ -229,7 +232,8 @@ async function main(): Promise<void> {
     const noise = noiseSummary(wrkSamples, ttfcSamples);
     const machine = machineInfo();
     const date = new Date().toISOString();
-    const commit = gitCommit();
+    // A --dist build is not the worktree's HEAD; say what was measured instead of a misleading hash.
+    const commit = values.dist === undefined ? gitCommit() : `build ${path.relative(ROOT, dist)}`;
     const method =
       `wrk -t1 (non-streamed and streamed req/s, p50, p99: full response) and a raw-socket client (first chunk), ` +
       `${reps} × ${durationS} s per point (${ttfcS} s for first chunk), medians of the repetitions; gateway CPU from /proc/PID/stat.`;
@@ -265,11 +269,19 @@ async function main(): Promise<void> {
     process.stdout.write(`${table}\n`);
   } finally {
     await stopAll();
-    rmSync(workDir, { recursive: true, force: true });
+    removeWorkDir();
   }
 }
 
-process.once('exit', killAllNow);
+function removeWorkDir(): void {
+  if (workDir !== null) rmSync(workDir, { recursive: true, force: true });
+  workDir = null;
+}
+
+process.once('exit', () => {
+  killAllNow();
+  removeWorkDir();
+});
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.once(signal, () => {
     log(`${signal}: stopping children`);
