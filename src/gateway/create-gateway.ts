@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import type { KeywardenConfig } from '../config/index.js';
@@ -7,12 +6,13 @@ import { describeError, type Logger } from '../log/logger.js';
 import { createClientIpResolver, endpointGroupOf } from '../policy/index.js';
 import type { PriceTable } from '../pricing/index.js';
 import type { Store, VirtualKeyRecord } from '../store/index.js';
+import { uuid7 } from '../util/uuid7.js';
 import type { Vault } from '../vault/index.js';
 import { Limiter, type Admission } from '../limits/limiter.js';
 import { MemoryLimitsBackend } from '../limits/memory-backend.js';
 import { assertUsable, identify } from './authenticate.js';
 import { securityEventOf, type GatewayMonitor } from './security-events.js';
-import { forward, type ForwardResult } from './forward.js';
+import { ClientLink, forward, type ForwardResult } from './forward.js';
 import { forwardRequestHeaders } from './headers.js';
 import { filterModelList, syntheticModelList } from './models-list.js';
 import { normalizeRequestPath } from './normalize-path.js';
@@ -132,7 +132,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
     recordUsage(state, started, ts, { status: outcome.status, errorCode: outcome.errorCode, tokens: outcome.tokens });
   }
 
-  async function proxy(req: IncomingMessage, res: ServerResponse, state: RequestState, signal: AbortSignal): Promise<ForwardResult> {
+  async function proxy(req: IncomingMessage, res: ServerResponse, state: RequestState, client: ClientLink): Promise<ForwardResult> {
     const ts = now();
     const normalized = normalizeRequestPath(req.url ?? '/');
     state.path = normalized.path;
@@ -214,7 +214,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
         path: target.path,
         headers,
         body: outBody,
-        signal,
+        client,
         connectRetries: config.upstream.connectRetries,
         dropInjectedUsageChunk,
         trackStreamText: state.admission?.trackStreamText ?? false,
@@ -246,7 +246,8 @@ export function createGateway(deps: GatewayDeps): Gateway {
     const started = performance.now();
     const ts = now();
     const state: RequestState = {
-      id: randomUUID(),
+      // Time-ordered, so usage inserts append to the id index (see uuid7).
+      id: uuid7(ts),
       key: null,
       // Without the query string: clients sometimes put credentials there, and this value is logged.
       path: (req.url ?? '').split('?', 1)[0] ?? '',
@@ -257,13 +258,13 @@ export function createGateway(deps: GatewayDeps): Gateway {
       admission: null,
     };
     res.setHeader(REQUEST_ID_HEADER, state.id);
-    const controller = new AbortController();
+    const client = new ClientLink();
     const onClose = (): void => {
-      if (!res.writableFinished) controller.abort();
+      if (!res.writableFinished) client.abort();
     };
     res.on('close', onClose);
     try {
-      const result = await proxy(req, res, state, controller.signal);
+      const result = await proxy(req, res, state, client);
       if (result.status === 401 || result.status === 403) {
         // The client's virtual key was valid, so the provider refused the vaulted key: an operator problem.
         logger.warn('upstream refused the vaulted key', { upstreamId: state.upstreamId, status: result.status });

@@ -1,28 +1,46 @@
+import type { ServerResponse } from 'node:http';
 import { describe, expect, it } from 'vitest';
 import { KeywardenError } from '../errors/index.js';
-import { requestWithRetry, type ForwardRequest } from './forward.js';
+import { ClientLink, forward, type ForwardRequest } from './forward.js';
 import type { UpstreamRuntime } from './upstream-registry.js';
 
 function codeError(code: string): Error {
   return Object.assign(new Error(code), { code });
 }
 
+interface FakeHandler {
+  onResponseError(controller: unknown, err: Error): void;
+  onResponseStart(controller: unknown, status: number, headers: Record<string, string>): void;
+  onResponseData(controller: unknown, chunk: Buffer): void;
+  onResponseEnd(controller: unknown, trailers: Record<string, string>): void;
+}
+
+/** An upstream pool whose first dispatches fail with the given errors, then answer 200 JSON. */
 function requestThrough(failures: Error[], retries: number): { req: ForwardRequest; calls: () => number } {
   let calls = 0;
+  const controller = { abort: () => undefined, pause: () => undefined, resume: () => undefined };
   const pool = {
-    request: () => {
+    dispatch: (_options: unknown, handler: FakeHandler) => {
       const failure = failures[calls++];
-      return failure ? Promise.reject(failure) : Promise.resolve({ statusCode: 200 });
+      if (failure) {
+        handler.onResponseError(controller, failure);
+        return true;
+      }
+      handler.onResponseStart(controller, 200, { 'content-type': 'application/json' });
+      handler.onResponseData(controller, Buffer.from('{"ok":true}'));
+      handler.onResponseEnd(controller, {});
+      return true;
     },
   };
-  const upstream = { pool } as unknown as UpstreamRuntime;
+  const scrub = { any: (t: string) => t, error: (t: string) => t };
+  const upstream = { pool, scrub } as unknown as UpstreamRuntime;
   const req: ForwardRequest = {
     upstream,
     method: 'POST',
     path: '/v1/chat/completions',
     headers: {},
     body: null,
-    signal: new AbortController().signal,
+    client: new ClientLink(),
     connectRetries: retries,
     dropInjectedUsageChunk: false,
     trackStreamText: false,
@@ -30,16 +48,21 @@ function requestThrough(failures: Error[], retries: number): { req: ForwardReque
   return { req, calls: () => calls };
 }
 
-describe('requestWithRetry', () => {
+function fakeResponse(): ServerResponse {
+  const res = { headersSent: false, writeHead: () => res, end: () => res, write: () => true, destroy: () => res };
+  return res as unknown as ServerResponse;
+}
+
+describe('forward: retries', () => {
   it('retries connect-phase failures, where nothing reached the upstream', async () => {
     const { req, calls } = requestThrough([codeError('ECONNREFUSED'), codeError('UND_ERR_CONNECT_TIMEOUT')], 2);
-    await expect(requestWithRetry(req)).resolves.toMatchObject({ statusCode: 200 });
+    await expect(forward(req, fakeResponse())).resolves.toMatchObject({ status: 200 });
     expect(calls()).toBe(3);
   });
 
   it('gives up after the configured number of retries with a 502', async () => {
     const { req, calls } = requestThrough([codeError('ECONNREFUSED'), codeError('ECONNREFUSED'), codeError('ECONNREFUSED')], 2);
-    const err = await requestWithRetry(req).catch((e: unknown) => e);
+    const err = await forward(req, fakeResponse()).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(KeywardenError);
     expect((err as KeywardenError).status).toBe(502);
     expect(calls()).toBe(3);
@@ -48,7 +71,7 @@ describe('requestWithRetry', () => {
   it('never retries once the request may have been sent', async () => {
     for (const code of ['UND_ERR_SOCKET', 'ECONNRESET', 'UND_ERR_HEADERS_TIMEOUT']) {
       const { req, calls } = requestThrough([codeError(code)], 5);
-      await expect(requestWithRetry(req)).rejects.toBeInstanceOf(KeywardenError);
+      await expect(forward(req, fakeResponse())).rejects.toBeInstanceOf(KeywardenError);
       expect(calls(), code).toBe(1);
     }
   });

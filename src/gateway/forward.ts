@@ -1,11 +1,46 @@
-import { once } from 'node:events';
-import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
-import { errors as undiciErrors } from 'undici';
+import type { IncomingHttpHeaders, OutgoingHttpHeaders, ServerResponse } from 'node:http';
+import { errors as undiciErrors, type Dispatcher } from 'undici';
 import { KeywardenError } from '../errors/index.js';
 import { forwardResponseHeaders } from './headers.js';
 import { SseRelay } from './sse-relay.js';
 import type { UpstreamRuntime } from './upstream-registry.js';
 import { usageFromJsonBody, type MeteredTokens } from './usage-parse.js';
+
+/**
+ * The client side of one proxied request: set when the client goes away before its response is complete, so the
+ * upstream request is abandoned too. Lighter than an AbortController + AbortSignal per request, which the hot path
+ * would otherwise create, listen to and tear down for every request.
+ */
+export class ClientLink {
+  private gone = false;
+  private onGone: ((reason: Error) => void) | null = null;
+
+  get aborted(): boolean {
+    return this.gone;
+  }
+
+  /** The client went away: abort whatever upstream request is bound (now or later). */
+  abort(): void {
+    if (this.gone) return;
+    this.gone = true;
+    this.onGone?.(abortError());
+  }
+
+  /** Binds the abort of the current upstream request; it runs at once if the client is already gone. */
+  bind(abort: (reason: Error) => void): void {
+    this.onGone = abort;
+    if (this.gone) abort(abortError());
+  }
+
+  unbind(): void {
+    this.onGone = null;
+  }
+}
+
+/** The same error an aborted AbortSignal carries, so logs and error mapping read as they always did. */
+function abortError(): Error {
+  return new DOMException('This operation was aborted', 'AbortError');
+}
 
 export interface ForwardRequest {
   upstream: UpstreamRuntime;
@@ -13,7 +48,7 @@ export interface ForwardRequest {
   path: string;
   headers: Record<string, string>;
   body: Buffer | string | null;
-  signal: AbortSignal;
+  client: ClientLink;
   connectRetries: number;
   /** True when the gateway added stream_options.include_usage and must hide the usage chunk again. */
   dropInjectedUsageChunk: boolean;
@@ -48,25 +83,6 @@ function errorCodeOf(err: unknown): string | undefined {
   return typeof code === 'string' ? code : undefined;
 }
 
-export async function requestWithRetry(req: ForwardRequest): Promise<Awaited<ReturnType<UpstreamRuntime['pool']['request']>>> {
-  for (let attempt = 0; ; attempt++) {
-    try {
-      return await req.upstream.pool.request({
-        method: req.method,
-        path: req.path,
-        headers: req.headers,
-        body: req.body,
-        signal: req.signal,
-      });
-    } catch (err) {
-      if (req.signal.aborted) throw err;
-      const code = errorCodeOf(err);
-      if (code !== undefined && CONNECT_ERRORS.has(code) && attempt < req.connectRetries) continue;
-      throw translateUpstreamError(err);
-    }
-  }
-}
-
 export function translateUpstreamError(err: unknown): KeywardenError {
   if (err instanceof KeywardenError) return err;
   if (err instanceof undiciErrors.HeadersTimeoutError || err instanceof undiciErrors.BodyTimeoutError) {
@@ -85,87 +101,232 @@ function isJson(headers: IncomingHttpHeaders): boolean {
   return typeof type === 'string' && type.includes('json');
 }
 
+/** UTF-8 text of a buffered body, skipping a byte-order mark (as undici's body.text() does). */
+function decodeBody(chunks: readonly Buffer[], length: number): string {
+  if (length === 0) return '';
+  const buffer = chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, length);
+  const start = buffer.length > 2 && buffer[0] === 0xef && buffer[1] === 0xbb && buffer[2] === 0xbf ? 3 : 0;
+  return buffer.toString('utf8', start);
+}
+
 /**
  * Sends the request upstream and relays the answer to the client:
  * - SSE: event by event, as they arrive, with usage read from the stream;
  * - JSON: buffered (it is small), scrubbed of key material, usage read from the body;
  * - anything else (audio, images as bytes): streamed through untouched on success.
+ *
+ * It drives undici's dispatcher directly rather than `pool.request()`: that API wraps every response in a
+ * Readable stream, an async body consumer and promise plumbing, none of which a relay needs. Backpressure is
+ * explicit instead: when the client's socket is full the upstream read is paused until it drains.
  */
-export async function forward(req: ForwardRequest, res: ServerResponse): Promise<ForwardResult> {
-  const upstreamRes = await requestWithRetry(req);
-  const { statusCode, headers, body } = upstreamRes;
-  const outHeaders = forwardResponseHeaders(headers);
-  const scrub = statusCode >= 400 ? req.upstream.scrub.error : req.upstream.scrub.any;
-
-  if (isEventStream(headers) && statusCode < 400) {
-    return relayStream(req, res, statusCode, outHeaders, body);
-  }
-
-  if (statusCode >= 400 || isJson(headers)) {
-    let text: string;
-    try {
-      text = await body.text();
-    } catch (err) {
-      throw translateUpstreamError(err);
-    }
-    let tokens: MeteredTokens | null = null;
-    if (statusCode < 400 && isJson(headers)) {
-      tokens = usageFromJsonBody(text);
-      if (req.transformJson) text = JSON.stringify(req.transformJson(JSON.parse(text)));
-    }
-    const payload = scrub(text);
-    res.writeHead(statusCode, { ...outHeaders, 'content-length': Buffer.byteLength(payload) });
-    res.end(payload);
-    return { status: statusCode, tokens, incomplete: false, streamedText: '', errorCode: null };
-  }
-
-  res.writeHead(statusCode, outHeaders);
-  try {
-    for await (const chunk of body) {
-      if (!res.write(chunk as Buffer)) await once(res, 'drain', { signal: req.signal });
-    }
-  } catch {
-    res.destroy();
-    return { status: statusCode, tokens: null, incomplete: true, streamedText: '', errorCode: 'upstream_cut' };
-  }
-  res.end();
-  return { status: statusCode, tokens: null, incomplete: false, streamedText: '', errorCode: null };
+export function forward(req: ForwardRequest, res: ServerResponse): Promise<ForwardResult> {
+  return new Promise((resolve, reject) => {
+    new UpstreamExchange(req, res, resolve, reject).dispatch();
+  });
 }
 
-async function relayStream(
-  req: ForwardRequest,
-  res: ServerResponse,
-  status: number,
-  headers: ReturnType<typeof forwardResponseHeaders>,
-  body: AsyncIterable<unknown>,
-): Promise<ForwardResult> {
-  res.writeHead(status, headers);
-  res.flushHeaders();
-  let backpressure = false;
-  const relay = new SseRelay({
-    dropInjectedUsageChunk: req.dropInjectedUsageChunk,
-    trackText: req.trackStreamText,
-    scrub: req.upstream.scrub.any,
-    emit: (text) => {
-      if (!res.write(text)) backpressure = true;
-    },
-  });
-  let incomplete = false;
-  let errorCode: string | null = null;
-  try {
-    for await (const chunk of body) {
-      relay.push(chunk as Buffer);
-      if (backpressure) {
-        backpressure = false;
-        await once(res, 'drain', { signal: req.signal });
-      }
+type Mode = 'waiting' | 'buffer' | 'sse' | 'pipe' | 'done';
+
+class UpstreamExchange implements Dispatcher.DispatchHandler {
+  private attempt = 0;
+  private mode: Mode = 'waiting';
+  private status = 0;
+  private headers: OutgoingHttpHeaders = {};
+  private chunks: Buffer[] = [];
+  private length = 0;
+  private relay: SseRelay | null = null;
+  private backpressure = false;
+  /** SSE events relayed from the current upstream chunk, not yet written (see flushEvents). */
+  private pendingEvents = '';
+  /** A successful JSON body: usage is read from it (and it may be transformed) once buffered. */
+  private json = false;
+
+  constructor(
+    private readonly req: ForwardRequest,
+    private readonly res: ServerResponse,
+    private readonly resolve: (result: ForwardResult) => void,
+    private readonly reject: (err: unknown) => void,
+  ) {}
+
+  dispatch(): void {
+    // A client that left before anything was sent gets the same outcome as an already-aborted signal had.
+    if (this.req.client.aborted) {
+      this.fail(abortError());
+      return;
     }
-    relay.end();
-  } catch (err) {
-    incomplete = true;
-    errorCode = req.signal.aborted ? 'client_disconnected' : translateUpstreamError(err).apiCode;
+    const { req } = this;
+    req.upstream.pool.dispatch({ method: req.method, path: req.path, headers: req.headers, body: req.body }, this);
   }
-  if (incomplete) res.destroy();
-  else res.end();
-  return { status, tokens: relay.meteredUsage, incomplete, streamedText: relay.outputText, errorCode };
+
+  onRequestStart(controller: Dispatcher.DispatchController): void {
+    this.req.client.bind((reason) => controller.abort(reason));
+  }
+
+  onResponseStart(controller: Dispatcher.DispatchController, statusCode: number, headers: IncomingHttpHeaders): void {
+    if (statusCode < 200) return; // informational (1xx): the final response follows
+    try {
+      this.start(statusCode, headers);
+    } catch (err) {
+      // E.g. a header value Node refuses to send: nothing reached the client, so it gets a proper error answer.
+      this.fail(err);
+      controller.abort(err instanceof Error ? err : new Error(String(err)));
+    }
+  }
+
+  private start(statusCode: number, headers: IncomingHttpHeaders): void {
+    const { req, res } = this;
+    this.status = statusCode;
+    this.headers = forwardResponseHeaders(headers);
+    if (isEventStream(headers) && statusCode < 400) {
+      this.mode = 'sse';
+      res.writeHead(statusCode, this.headers);
+      res.flushHeaders();
+      this.relay = new SseRelay({
+        dropInjectedUsageChunk: req.dropInjectedUsageChunk,
+        trackText: req.trackStreamText,
+        scrub: req.upstream.scrub.any,
+        emit: (text) => {
+          this.pendingEvents = this.pendingEvents === '' ? text : this.pendingEvents + text;
+        },
+      });
+    } else if (statusCode >= 400 || isJson(headers)) {
+      this.mode = 'buffer';
+      this.json = statusCode < 400 && isJson(headers);
+    } else {
+      this.mode = 'pipe';
+      res.writeHead(statusCode, this.headers);
+    }
+  }
+
+  onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    switch (this.mode) {
+      case 'buffer':
+        this.chunks.push(chunk);
+        this.length += chunk.length;
+        return;
+      case 'sse':
+        try {
+          (this.relay as SseRelay).push(chunk);
+        } finally {
+          this.flushEvents(); // even if the relay threw: events completed before that were sent as they came
+        }
+        break;
+      case 'pipe':
+        if (!this.res.write(chunk)) this.backpressure = true;
+        break;
+      default:
+        return;
+    }
+    if (this.backpressure) {
+      this.backpressure = false;
+      controller.pause();
+      this.res.once('drain', () => controller.resume());
+    }
+  }
+
+  onResponseEnd(): void {
+    const { req, res } = this;
+    switch (this.mode) {
+      case 'buffer': {
+        const statusCode = this.status;
+        let text = decodeBody(this.chunks, this.length);
+        this.chunks = [];
+        let tokens: MeteredTokens | null = null;
+        try {
+          if (this.json) {
+            tokens = usageFromJsonBody(text);
+            if (req.transformJson) text = JSON.stringify(req.transformJson(JSON.parse(text)));
+          }
+          const scrub = statusCode >= 400 ? req.upstream.scrub.error : req.upstream.scrub.any;
+          const payload = scrub(text);
+          this.headers['content-length'] = Buffer.byteLength(payload);
+          res.writeHead(statusCode, this.headers);
+          res.end(payload);
+        } catch (err) {
+          // Not an upstream failure (e.g. a transform choking on a body that is not JSON): report it as such.
+          this.fail(err);
+          return;
+        }
+        this.succeed({ status: statusCode, tokens, incomplete: false, streamedText: '', errorCode: null });
+        return;
+      }
+      case 'sse': {
+        const relay = this.relay as SseRelay;
+        relay.end();
+        this.flushEvents();
+        res.end();
+        this.succeed({ status: this.status, tokens: relay.meteredUsage, incomplete: false, streamedText: relay.outputText, errorCode: null });
+        return;
+      }
+      case 'pipe':
+        res.end();
+        this.succeed({ status: this.status, tokens: null, incomplete: false, streamedText: '', errorCode: null });
+        return;
+      default:
+        return;
+    }
+  }
+
+  onResponseError(_controller: Dispatcher.DispatchController, err: Error): void {
+    const { req, res } = this;
+    switch (this.mode) {
+      case 'waiting': {
+        req.client.unbind();
+        if (req.client.aborted) {
+          this.fail(err);
+          return;
+        }
+        const code = errorCodeOf(err);
+        if (code !== undefined && CONNECT_ERRORS.has(code) && this.attempt < req.connectRetries) {
+          this.attempt++;
+          // Re-dispatch outside undici's error callback, as the awaited retry loop used to.
+          queueMicrotask(() => this.dispatch());
+          return;
+        }
+        this.fail(translateUpstreamError(err));
+        return;
+      }
+      case 'buffer':
+        this.chunks = [];
+        this.fail(translateUpstreamError(err));
+        return;
+      case 'sse': {
+        const relay = this.relay as SseRelay;
+        const errorCode = req.client.aborted ? 'client_disconnected' : translateUpstreamError(err).apiCode;
+        res.destroy();
+        this.succeed({ status: this.status, tokens: relay.meteredUsage, incomplete: true, streamedText: relay.outputText, errorCode });
+        return;
+      }
+      case 'pipe':
+        res.destroy();
+        this.succeed({ status: this.status, tokens: null, incomplete: true, streamedText: '', errorCode: 'upstream_cut' });
+        return;
+      default:
+        return;
+    }
+  }
+
+  /**
+   * Writes the events completed by the upstream chunk just processed, as one write. Each res.write of a chunked
+   * response costs four socket writes (size line, CRLF, data, CRLF), so writing per event made a streamed answer
+   * several times dearer than a JSON one. Nothing is held back: only events that arrived together are joined.
+   */
+  private flushEvents(): void {
+    if (this.pendingEvents === '') return;
+    const text = this.pendingEvents;
+    this.pendingEvents = '';
+    if (!this.res.write(text)) this.backpressure = true;
+  }
+
+  private succeed(result: ForwardResult): void {
+    this.mode = 'done';
+    this.req.client.unbind();
+    this.resolve(result);
+  }
+
+  private fail(err: unknown): void {
+    this.mode = 'done';
+    this.req.client.unbind();
+    this.reject(err);
+  }
 }

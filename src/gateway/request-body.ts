@@ -1,20 +1,71 @@
 import type { IncomingMessage } from 'node:http';
+import type { Socket } from 'node:net';
 import { KeywardenError } from '../errors/index.js';
 import { boundaryOf, multipartFields } from './multipart-model.js';
 
 /** Reads the whole request body, refusing early (by Content-Length) or as soon as the cap is crossed. */
-export async function readBody(req: IncomingMessage, maxBytes: number): Promise<Buffer> {
+export function readBody(req: IncomingMessage, maxBytes: number): Promise<Buffer> {
   const declared = req.headers['content-length'];
-  if (declared !== undefined && Number(declared) > maxBytes) throw tooLarge(maxBytes);
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    const buf = chunk as Buffer;
-    size += buf.length;
-    if (size > maxBytes) throw tooLarge(maxBytes);
-    chunks.push(buf);
-  }
-  return chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, size);
+  if (declared !== undefined && Number(declared) > maxBytes) return Promise.reject(tooLarge(maxBytes));
+  // Already gone (the client left during authentication): no further events will come.
+  if (req.destroyed) return Promise.reject(req.errored ?? prematureClose());
+  // Plain listeners rather than `for await`: the async iterator (an async generator, an end-of-stream watcher and a
+  // promise per chunk) was a measurable share of each request. The outcomes are the iterator's: the body, the
+  // stream's own error, a premature-close error, or the cap error with the stream destroyed.
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const cleanup = (): void => {
+      req.off('readable', onReadable);
+      req.off('end', onEnd);
+      req.off('error', onError);
+      req.off('close', onClose);
+    };
+    // 'readable' + read(), as the iterator consumes a stream: chunks are taken when the stream announces them
+    // (on the next tick), not inside the parser's callback, so a refused body is destroyed at the same point.
+    const onReadable = (): void => {
+      for (let chunk = req.read() as Buffer | null; chunk !== null; chunk = req.read() as Buffer | null) {
+        size += chunk.length;
+        if (size > maxBytes) {
+          cleanup();
+          abandon(req);
+          reject(tooLarge(maxBytes));
+          return;
+        }
+        chunks.push(chunk);
+      }
+    };
+    const onEnd = (): void => {
+      cleanup();
+      resolve(chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, size));
+    };
+    const onError = (err: Error): void => {
+      cleanup();
+      reject(err);
+    };
+    const onClose = (): void => {
+      cleanup();
+      reject(prematureClose());
+    };
+    req.on('readable', onReadable);
+    req.on('end', onEnd);
+    req.on('error', onError);
+    req.on('close', onClose);
+  });
+}
+
+/**
+ * Ends a refused request the way leaving a `for await` loop early does (Node's stream destroyer): the request
+ * stream is destroyed after being detached from its socket, so the connection survives to carry the 413 answer.
+ */
+function abandon(req: IncomingMessage): void {
+  (req as unknown as { socket: Socket | null }).socket = null;
+  req.destroy();
+}
+
+/** The error an async iterator reports for a stream that closed before its end (same name and code). */
+function prematureClose(): Error {
+  return Object.assign(new Error('Premature close'), { code: 'ERR_STREAM_PREMATURE_CLOSE' });
 }
 
 function tooLarge(maxBytes: number): KeywardenError {

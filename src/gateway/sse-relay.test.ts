@@ -71,4 +71,23 @@ describe('SseRelay', () => {
     expect(relay.outputText).toBe('');
     expect(relay.meteredUsage?.completionTokens).toBe(2);
   });
+
+  it('reads usage however the usage event is framed, and only from usage objects', () => {
+    const usage = JSON.stringify({ choices: [], usage: { prompt_tokens: 4, completion_tokens: 1 } });
+    const framings = [
+      `data: ${usage}\n\n`,
+      `data:${usage}\r\n\r\n`,
+      `event: chunk\ndata: ${usage}\n\n`,
+      `data: {"choices": [],\ndata: "usage" :\r\ndata:  {"prompt_tokens": 4, "completion_tokens": 1}}\n\n`,
+    ];
+    for (const framing of framings) {
+      const { out, relay } = run([framing], true, false);
+      expect(out).toEqual([]);
+      expect(relay.meteredUsage).toEqual({ promptTokens: 4, cachedTokens: 0, completionTokens: 1, reasoningTokens: 0 });
+    }
+    const decoys = chunk({ choices: [{ delta: { content: 'the "usage": {} field' } }], usage: null });
+    const { out, relay } = run([decoys], true, false);
+    expect(out).toEqual([decoys]);
+    expect(relay.meteredUsage).toBeNull();
+  });
 });

@@ -58,7 +58,7 @@ export class SseRelay {
 
   private handle(event: string): void {
     const data = dataOf(event);
-    const wanted = data !== null && data !== '[DONE]' && (this.options.trackText || data.includes('"usage"'));
+    const wanted = data !== null && data !== '[DONE]' && (this.options.trackText || hasUsageObject(data));
     if (wanted && this.inspect(data)) return;
     this.options.emit(this.options.scrub(event));
   }
@@ -102,8 +102,35 @@ function findBoundary(text: string): { end: number } | null {
   return { end: lf + 2 };
 }
 
+/**
+ * True when some `"usage"` key in the event's JSON has an object value, i.e. when parsing the event can yield
+ * token counts. With stream_options.include_usage every chunk carries `"usage":null`; testing for the key alone
+ * made the relay JSON-parse every event of every stream. An object value always starts with `{` after the colon.
+ */
+function hasUsageObject(data: string): boolean {
+  for (let at = data.indexOf('"usage"'); at !== -1; at = data.indexOf('"usage"', at + 7)) {
+    let i = skipSpace(data, at + 7);
+    if (data.charCodeAt(i) !== 58 /* : */) continue;
+    i = skipSpace(data, i + 1);
+    if (data.charCodeAt(i) === 123 /* { */) return true;
+  }
+  return false;
+}
+
+function skipSpace(text: string, from: number): number {
+  let i = from;
+  for (let c = text.charCodeAt(i); c === 32 || c === 9 || c === 10 || c === 13; c = text.charCodeAt(++i));
+  return i;
+}
+
 /** The concatenated `data:` lines of one event, or null when it has none (comments, keep-alives). */
 function dataOf(event: string): string | null {
+  // Fast path for what providers send: one `data:` line, then only line terminators. Same result as below.
+  const lf = event.indexOf('\n');
+  if (lf !== -1 && event.startsWith('data:') && onlyLineBreaks(event, lf + 1)) {
+    const line = event.charCodeAt(lf - 1) === 13 ? event.slice(0, lf - 1) : event.slice(0, lf);
+    return line.charCodeAt(5) === 32 ? line.slice(6) : line.slice(5);
+  }
   let data: string | null = null;
   for (const line of event.split(/\r?\n/)) {
     if (!line.startsWith('data:')) continue;
@@ -111,4 +138,12 @@ function dataOf(event: string): string | null {
     data = data === null ? value : `${data}\n${value}`;
   }
   return data;
+}
+
+function onlyLineBreaks(text: string, from: number): boolean {
+  for (let i = from; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c !== 10 && c !== 13) return false;
+  }
+  return true;
 }

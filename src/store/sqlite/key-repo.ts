@@ -86,12 +86,72 @@ const COLUMNS = [
   'rotated_at',
 ] as const;
 
+/** A row as an array, in COLUMNS order: what the per-request lookup reads (see findByHash). */
+type KeyTuple = [
+  id: string,
+  name: string,
+  hash: string,
+  last4: string,
+  previousHash: string | null,
+  previousHashExpiresAt: number | null,
+  upstreamId: string | null,
+  scopes: string,
+  limits: string,
+  metadata: string,
+  createdAt: number,
+  updatedAt: number,
+  expiresAt: number | null,
+  revokedAt: number | null,
+  suspendedAt: number | null,
+  suspendedReason: string | null,
+  rotatedAt: number | null,
+];
+
+function fromTuple(t: KeyTuple): VirtualKeyRecord {
+  return {
+    id: t[0],
+    name: t[1],
+    hash: t[2],
+    last4: t[3],
+    previousHash: t[4],
+    previousHashExpiresAt: t[5],
+    upstreamId: t[6],
+    scopes: fromJson(t[7]),
+    limits: fromJson(t[8]),
+    metadata: fromJson(t[9]),
+    createdAt: t[10],
+    updatedAt: t[11],
+    expiresAt: t[12],
+    revokedAt: t[13],
+    suspendedAt: t[14],
+    suspendedReason: t[15],
+    rotatedAt: t[16],
+  };
+}
+
+/** Deep-freezes a parsed JSON column value: memoized records share these objects between requests. */
+function frozen<T>(value: T): T {
+  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
+    for (const child of Object.values(value)) frozen(child);
+    Object.freeze(value);
+  }
+  return value;
+}
+
+/** Lookups remembered between two database changes; any change (or this many keys) starts over. */
+const MEMO_LIMIT = 10_000;
+
 export class SqliteKeyRepository implements KeyRepository {
   private readonly insertStmt;
   private readonly getStmt;
   private readonly byHashStmt;
   private readonly listStmt;
   private readonly replaceStmt;
+  private readonly versionStmt;
+  /** findByHash answers for the database version below (see findByHash). */
+  private readonly memo = new Map<string, VirtualKeyRecord>();
+  private memoChanges = -1;
+  private memoDataVersion = -1;
 
   constructor(db: SqliteDatabase) {
     this.insertStmt = db.prepare(
@@ -103,10 +163,19 @@ export class SqliteKeyRepository implements KeyRepository {
         .join(', ')} WHERE id = @id`,
     );
     this.getStmt = db.prepare<[string], KeyRow>('SELECT * FROM virtual_keys WHERE id = ?');
-    this.byHashStmt = db.prepare<[string, string], KeyRow>(
-      'SELECT * FROM virtual_keys WHERE hash = ? UNION ALL SELECT * FROM virtual_keys WHERE previous_hash = ? LIMIT 1',
-    );
+    // Runs on every proxied request (the key is looked up each time, so a revocation applies to the next request).
+    // Raw rows (arrays) with explicit columns: better-sqlite3 would otherwise build a 17-property object per row
+    // only for fromRow to copy it.
+    const columns = COLUMNS.join(', ');
+    this.byHashStmt = db
+      .prepare<[string, string], KeyTuple>(
+        `SELECT ${columns} FROM virtual_keys WHERE hash = ? UNION ALL SELECT ${columns} FROM virtual_keys WHERE previous_hash = ? LIMIT 1`,
+      )
+      .raw(true);
     this.listStmt = db.prepare<[], KeyRow>('SELECT * FROM virtual_keys ORDER BY created_at, id');
+    this.versionStmt = db
+      .prepare<[], [changes: number, dataVersion: number]>('SELECT total_changes(), (SELECT data_version FROM pragma_data_version)')
+      .raw(true);
   }
 
   insert(record: VirtualKeyRecord): Promise<void> {
@@ -119,9 +188,33 @@ export class SqliteKeyRepository implements KeyRepository {
     return Promise.resolve(row ? fromRow(row) : null);
   }
 
+  /**
+   * Runs on every proxied request, and must see every change at once (a revocation applies to the very next
+   * request). Its answer is a function of the database's content only, so it is remembered for as long as the
+   * database provably has not changed: total_changes() counts every row this connection has written (keys, usage,
+   * anything) and data_version moves whenever another connection, e.g. another process, commits. Both are read on
+   * every call; if either moved, everything remembered is dropped and the table is queried. Reading them costs a
+   * fraction of the lookup, its row decoding and the three JSON columns' parsing.
+   */
   findByHash(hash: string): Promise<VirtualKeyRecord | null> {
+    const version = this.versionStmt.get() as [number, number];
+    if (version[0] !== this.memoChanges || version[1] !== this.memoDataVersion) {
+      this.memo.clear();
+      this.memoChanges = version[0];
+      this.memoDataVersion = version[1];
+    } else {
+      const hit = this.memo.get(hash);
+      if (hit) return Promise.resolve({ ...hit });
+    }
     const row = this.byHashStmt.get(hash, hash);
-    return Promise.resolve(row ? fromRow(row) : null);
+    if (!row) return Promise.resolve(null);
+    const record = fromTuple(row);
+    frozen(record.scopes);
+    frozen(record.limits);
+    frozen(record.metadata);
+    if (this.memo.size >= MEMO_LIMIT) this.memo.clear();
+    this.memo.set(hash, record);
+    return Promise.resolve({ ...record });
   }
 
   list(): Promise<VirtualKeyRecord[]> {

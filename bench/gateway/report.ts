@@ -1,0 +1,205 @@
+// Turns raw samples into medians, target verdicts and the README table.
+import { readFileSync, writeFileSync } from 'node:fs';
+import type { TtfcSample, WrkSample } from './measure.js';
+import { LOAD_POINTS, TARGETS, type GatewayScenario } from './scenarios.js';
+import { median } from './stats.js';
+
+export interface TargetSummary {
+  id: string;
+  reqPerSec: number;
+  p50Us: number;
+  p99Us: number;
+  ttfcP50Us: number | null;
+  ttfcP99Us: number | null;
+  /** Gateway scenarios only. */
+  cpuUsPerRequest: number | null;
+  rssMaxKb: number | null;
+  /** Differences to the direct baseline, gateway scenarios only. */
+  addedP50Us: number | null;
+  addedP99Us: number | null;
+  addedTtfcP50Us: number | null;
+  throughputRatio: number | null;
+}
+
+export interface PointSummary {
+  point: string;
+  stream: boolean;
+  connections: number;
+  targets: TargetSummary[];
+}
+
+export interface Verdict {
+  name: string;
+  measured: number;
+  unit: string;
+  limit: number;
+  /** `max`: measured must be ≤ limit; `min`: ≥ limit. */
+  kind: 'max' | 'min';
+  pass: boolean;
+}
+
+export function summarize(wrk: readonly WrkSample[], ttfc: readonly TtfcSample[], targetIds: readonly string[]): PointSummary[] {
+  return LOAD_POINTS.map((point) => {
+    const forTarget = (id: string): Omit<TargetSummary, 'addedP50Us' | 'addedP99Us' | 'addedTtfcP50Us' | 'throughputRatio'> => {
+      const w = wrk.filter((s) => s.point === point.id && s.target === id);
+      const t = ttfc.filter((s) => s.point === point.id && s.target === id);
+      const gw = w.flatMap((s) => (s.gateway ? [s.gateway] : []));
+      return {
+        id,
+        reqPerSec: median(w.map((s) => s.reqPerSec)),
+        p50Us: median(w.map((s) => s.latencyUs.p50)),
+        p99Us: median(w.map((s) => s.latencyUs.p99)),
+        ttfcP50Us: t.length > 0 ? median(t.map((s) => s.ttfcUs.p50)) : null,
+        ttfcP99Us: t.length > 0 ? median(t.map((s) => s.ttfcUs.p99)) : null,
+        cpuUsPerRequest: gw.length > 0 ? median(gw.map((g) => g.cpuUsPerRequest)) : null,
+        rssMaxKb: gw.length > 0 ? Math.max(...gw.map((g) => g.rssMaxKb)) : null,
+      };
+    };
+    const direct = forTarget('direct');
+    const targets: TargetSummary[] = targetIds.map((id) => {
+      const s = forTarget(id);
+      const isDirect = id === 'direct';
+      return {
+        ...s,
+        addedP50Us: isDirect ? null : s.p50Us - direct.p50Us,
+        addedP99Us: isDirect ? null : s.p99Us - direct.p99Us,
+        addedTtfcP50Us: isDirect || s.ttfcP50Us === null || direct.ttfcP50Us === null ? null : s.ttfcP50Us - direct.ttfcP50Us,
+        throughputRatio: isDirect ? null : s.reqPerSec / direct.reqPerSec,
+      };
+    });
+    return { point: point.id, stream: point.stream, connections: point.connections, targets };
+  });
+}
+
+function find(points: readonly PointSummary[], point: string, target: string): TargetSummary {
+  const found = points.find((p) => p.point === point)?.targets.find((t) => t.id === target);
+  if (!found) throw new Error(`no summary for ${target} at ${point}`);
+  return found;
+}
+
+export function verdicts(points: readonly PointSummary[], scenarios: readonly GatewayScenario[]): Verdict[] {
+  const base = scenarios[0];
+  if (!base) return [];
+  const v = (name: string, measured: number, unit: string, limit: number, kind: 'max' | 'min'): Verdict => ({
+    name,
+    measured,
+    unit,
+    limit,
+    kind,
+    pass: kind === 'max' ? measured <= limit : measured >= limit,
+  });
+  const rss = Math.max(...points.flatMap((p) => p.targets.filter((t) => t.id === base.id).map((t) => t.rssMaxKb ?? 0))) / 1024;
+  const out = [
+    v('added p50 latency, c=1, non-streamed', (find(points, 'json-c1', base.id).addedP50Us ?? NaN) / 1000, 'ms', TARGETS.addedP50MsAtC1, 'max'),
+    v('gateway CPU per non-streamed request (c=64)', find(points, 'json-c64', base.id).cpuUsPerRequest ?? NaN, 'µs', TARGETS.cpuUsPerJsonRequest, 'max'),
+    v('throughput, c=64, non-streamed, gateway on one core', find(points, 'json-c64', base.id).reqPerSec, 'req/s', TARGETS.reqPerSecAtC64, 'min'),
+    v('added time to first chunk, c=1', (find(points, 'sse-c1', base.id).addedTtfcP50Us ?? NaN) / 1000, 'ms', TARGETS.addedTtfcMs, 'max'),
+    v('gateway RSS under load (peak VmRSS)', rss, 'MB', TARGETS.rssMb, 'max'),
+  ];
+  for (const scenario of scenarios.slice(1)) {
+    if (scenario.maxExtraCpuUs === undefined) continue;
+    const extra = (find(points, 'json-c64', scenario.id).cpuUsPerRequest ?? NaN) - (find(points, 'json-c64', base.id).cpuUsPerRequest ?? NaN);
+    out.push(v(`CPU added by "${scenario.label}" vs "${base.label}" (c=64)`, extra, 'µs', scenario.maxExtraCpuUs, 'max'));
+  }
+  return out;
+}
+
+const ms = (us: number | null): string => (us === null || !Number.isFinite(us) ? '–' : (us / 1000).toFixed(us < 10_000 ? 3 : 1));
+const int = (n: number | null): string => (n === null || !Number.isFinite(n) ? '–' : Math.round(n).toLocaleString('en-US'));
+const fixed = (n: number, digits: number): string => (Number.isFinite(n) ? n.toFixed(digits) : '–');
+
+export interface ReportContext {
+  date: string;
+  commit: string;
+  machine: string;
+  method: string;
+  labels: Record<string, string>;
+  noise: NoiseSummary;
+  topology: { sameCoreP50Us: number; crossCoreP50Us: number };
+}
+
+export interface NoiseSummary {
+  /** Median and maximum CPU that other processes took on the gateway core during measured windows (percent). */
+  gatewayCoreMedianPct: number;
+  gatewayCoreMaxPct: number;
+  /** Windows that started without the machine being quiet (the bounded wait ran out). */
+  notQuietWindows: number;
+  windows: number;
+}
+
+export function noiseSummary(wrk: readonly WrkSample[], ttfc: readonly TtfcSample[]): NoiseSummary {
+  const all = [...wrk, ...ttfc].map((s) => s.noise);
+  const core = all.map((n) => n.foreignGatewayCorePct);
+  return {
+    gatewayCoreMedianPct: median(core),
+    gatewayCoreMaxPct: Math.max(...core),
+    notQuietWindows: all.filter((n) => n.foreignBeforePct >= 10).length,
+    windows: all.length,
+  };
+}
+
+export function markdown(points: readonly PointSummary[], checks: readonly Verdict[], ctx: ReportContext): string {
+  const lines = [
+    `Run ${ctx.date} on ${ctx.machine}, commit \`${ctx.commit}\`. ${ctx.method}`,
+    '',
+    '| load | via | req/s | ratio | p50 ms | p99 ms | added p50 ms | first chunk p50 ms | added first chunk ms | gateway CPU µs/req | gateway RSS MB |',
+    '|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|',
+  ];
+  for (const p of points) {
+    const load = `${p.stream ? 'streamed' : 'non-streamed'}, c=${p.connections}`;
+    for (const t of p.targets) {
+      lines.push(
+        `| ${load} | ${ctx.labels[t.id] ?? t.id} | ${int(t.reqPerSec)} | ${t.throughputRatio === null ? '' : fixed(t.throughputRatio, 2)} | ` +
+          `${ms(t.p50Us)} | ${ms(t.p99Us)} | ${t.addedP50Us === null ? '' : ms(t.addedP50Us)} | ${ms(t.ttfcP50Us)} | ` +
+          `${t.addedTtfcP50Us === null ? '' : ms(t.addedTtfcP50Us)} | ${t.cpuUsPerRequest === null ? '' : fixed(t.cpuUsPerRequest, 0)} | ` +
+          `${t.rssMaxKb === null ? '' : fixed(t.rssMaxKb / 1024, 0)} |`,
+      );
+    }
+  }
+  const n = ctx.noise;
+  lines.push(
+    '',
+    `Machine noise: processes other than the benchmark's used a median ${fixed(n.gatewayCoreMedianPct, 1)}% ` +
+      `(max ${fixed(n.gatewayCoreMaxPct, 0)}%) of the gateway's core during the ${n.windows} measured windows; ` +
+      `${n.notQuietWindows} window(s) started before the machine was quiet.`,
+  );
+  const t = ctx.topology;
+  lines.push(
+    '',
+    `Topology: the direct c=1 call has a p50 of ${ms(t.sameCoreP50Us)} ms with wrk beside the upstream and ` +
+      `${ms(t.crossCoreP50Us)} ms with wrk on the other core. A proxied request crosses cores twice as often ` +
+      `(client → gateway → upstream and back), so about ${ms(2 * (t.crossCoreP50Us - t.sameCoreP50Us))} ms of its ` +
+      'added latency is the core layout, not the gateway.',
+  );
+  lines.push('', '| target | measured | goal | result |', '|---|--:|--:|---|');
+  for (const c of checks) {
+    const digits = c.unit === 'ms' ? 3 : 0;
+    const measured = c.unit === 'req/s' ? int(c.measured) : fixed(c.measured, digits);
+    const goal = `${c.kind === 'max' ? '≤' : '≥'} ${c.unit === 'req/s' ? int(c.limit) : c.limit} ${c.unit}`;
+    lines.push(`| ${c.name} | ${measured} ${c.unit} | ${goal} | ${c.pass ? 'PASS' : '**MISS**'} |`);
+  }
+  return lines.join('\n');
+}
+
+const START = '<!-- bench:gateway:start -->';
+const END = '<!-- bench:gateway:end -->';
+
+/** Replaces the text between the markers, adding a "Gateway benchmark" section at the end when they are absent. */
+export function updateReadme(file: string, table: string): void {
+  const text = readFileSync(file, 'utf8');
+  const block = `${START}\n${table}\n${END}`;
+  const start = text.indexOf(START);
+  const end = text.indexOf(END);
+  let next: string;
+  if (start !== -1 && end > start) {
+    next = text.slice(0, start) + block + text.slice(end + END.length);
+  } else {
+    const section =
+      '## Gateway benchmark\n\n' +
+      '`npm run bench:gateway` compares a client calling the fake upstream directly with the same client going through\n' +
+      'keywarden (1 KB chat body; gateway pinned to core 1, fake upstream and load generators to core 0). Figures are\n' +
+      'medians of the repetitions; raw numbers are in `bench/results/gateway.json`.\n\n';
+    next = `${text.replace(/\s*$/, '')}\n\n${section}${block}\n`;
+  }
+  writeFileSync(file, next);
+}

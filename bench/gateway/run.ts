@@ -1,0 +1,296 @@
+// `npm run bench:gateway`: direct (client → fake upstream) vs proxied (client → keywarden → fake upstream), side
+// by side in one run. The gateway runs alone on core 1; the fake upstream, wrk, the streaming client and this
+// orchestrator share core 0. Every child is started here and stopped here, also on failure or Ctrl-C.
+//
+//   node --import tsx bench/gateway/run.ts [--duration 3] [--ttfc-duration 2] [--reps 3] [--scenarios a,b] [--no-readme]
+//     [--dist DIR --out FILE]   (measure another build, e.g. a copy of an older commit's dist, into another file)
+import { execFileSync, spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { measureTtfc, measureWrk, type Bodies, type Processes, type Target, type TtfcSample, type WrkSample } from './measure.js';
+import { killAllNow, memory, pinSelf, spawnPinned, stopAll, waitForLine } from './procs.js';
+import { markdown, noiseSummary, summarize, updateReadme, verdicts } from './report.js';
+import { chatBody, CROSS_CORE_POINT, GATEWAY_CORE, GATEWAY_SCENARIOS, LOAD_CORE, LOAD_POINTS, type GatewayScenario } from './scenarios.js';
+import { median } from './stats.js';
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+/** This run's scratch directory (bodies, gateway data); removed on every exit path. */
+let workDir: string | null = null;
+/** Lines the gateways wrote to stderr (warn level and above). */
+const gatewayLog: string[] = [];
+const log = (message: string): void => void process.stderr.write(`[bench] ${message}\n`);
+
+function newestMtime(dir: string): number {
+  let newest = 0;
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const full = path.join(dir, entry.name);
+    if (entry.isDirectory()) newest = Math.max(newest, newestMtime(full));
+    else if (entry.name.endsWith('.ts') && !entry.name.endsWith('.test.ts')) newest = Math.max(newest, statSync(full).mtimeMs);
+  }
+  return newest;
+}
+
+/** Builds only when dist is missing or older than a source file. */
+function buildIfNeeded(): void {
+  const bin = path.join(ROOT, 'dist/cli/bin.js');
+  let built = 0;
+  try {
+    built = statSync(bin).mtimeMs;
+  } catch {
+    // not built yet
+  }
+  if (built > newestMtime(path.join(ROOT, 'src'))) return;
+  log('building (npm run build)');
+  const result = spawnSync('npm', ['run', 'build'], { cwd: ROOT, stdio: 'inherit', timeout: 180_000 });
+  if (result.status !== 0) throw new Error('npm run build failed');
+}
+
+async function waitHealthy(origin: string, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    try {
+      const res = await fetch(`${origin}/healthz`);
+      if (res.ok) return;
+    } catch {
+      // not listening yet
+    }
+    await sleep(50);
+  }
+  throw new Error(`${origin}/healthz did not answer 200 within ${timeoutMs} ms`);
+}
+
+async function admin(origin: string, token: string, route: string, body: unknown): Promise<Record<string, unknown>> {
+  const res = await fetch(`${origin}/admin/v1${route}`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
+  const json = (await res.json()) as Record<string, unknown>;
+  if (!res.ok) throw new Error(`POST ${route}: ${res.status} ${JSON.stringify(json)}`);
+  return json;
+}
+
+async function startGateway(scenario: GatewayScenario, dist: string, workDir: string, upstreamUrl: string, upstreamKey: string): Promise<Target> {
+  const token = `kwbench_${randomBytes(16).toString('hex')}`;
+  const child = spawnPinned(
+    GATEWAY_CORE,
+    process.execPath,
+    [path.join(dist, 'cli/bin.js'), 'serve', '--port', '0', '--data', path.join(workDir, scenario.id), ...(scenario.args ?? [])],
+    { cwd: ROOT, env: { ...process.env, KEYWARDEN_ADMIN_TOKEN: token, KEYWARDEN_LOG_LEVEL: 'warn', ...scenario.env } },
+  );
+  const [, origin] = await waitForLine(child, /listening on (http:\/\/\S+)/, 15_000, `gateway ${scenario.id}`);
+  if (origin === undefined || child.pid === undefined) throw new Error('gateway start-up line without an address');
+  // Keep draining the gateway's output so a chatty log can never block it on a full pipe.
+  child.stdout?.resume();
+  // Log lines are counted, not echoed: wrk closing 64 busy connections at the end of a window makes the gateway
+  // log each cancelled request, which would drown the progress output.
+  child.stderr?.on('data', (chunk: Buffer) => {
+    const text = chunk.toString('utf8');
+    for (const line of text.split('\n')) if (line.trim() !== '') gatewayLog.push(`${scenario.id}: ${line}`);
+  });
+  await waitHealthy(origin, 10_000);
+  await admin(origin, token, '/upstreams', { name: 'fake', provider: 'openai-compatible', base_url: upstreamUrl, keys: [upstreamKey] });
+  const created = await admin(origin, token, '/keys', { name: `bench-${scenario.id}`, ...scenario.key });
+  if (typeof created.key !== 'string') throw new Error('key creation returned no secret');
+  return { id: scenario.id, origin, key: created.key, pid: child.pid };
+}
+
+function machineInfo(): Record<string, unknown> {
+  const cpus = os.cpus();
+  let wrkVersion = 'unknown';
+  try {
+    wrkVersion = spawnSync('wrk', ['--version'], { encoding: 'utf8' }).stdout.split('\n')[0]?.trim() ?? wrkVersion;
+  } catch {
+    // wrk missing is reported when it is first run
+  }
+  return {
+    cpuModel: cpus[0]?.model ?? 'unknown',
+    cpus: cpus.length,
+    memoryMb: Math.round(os.totalmem() / 2 ** 20),
+    kernel: `${os.type()} ${os.release()}`,
+    node: process.version,
+    wrk: wrkVersion,
+  };
+}
+
+function gitCommit(): string {
+  try {
+    const sha = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT, encoding: 'utf8' }).trim();
+    const dirty = execFileSync('git', ['status', '--porcelain', '--', 'src'], { cwd: ROOT, encoding: 'utf8' }).trim() !== '';
+    return dirty ? `${sha}+dirty` : sha;
+  } catch {
+    return 'unknown';
+  }
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      duration: { type: 'string', default: '3' },
+      'ttfc-duration': { type: 'string', default: '2' },
+      reps: { type: 'string', default: '3' },
+      scenarios: { type: 'string' },
+      'no-readme': { type: 'boolean', default: false },
+      dist: { type: 'string' },
+      out: { type: 'string', default: 'bench/results/gateway.json' },
+    },
+  });
+  const durationS = Number(values.duration);
+  const ttfcS = Number(values['ttfc-duration']);
+  const reps = Number(values.reps);
+  if (!(Number.isInteger(durationS) && durationS > 0 && durationS <= 30 && ttfcS > 0 && ttfcS <= 30 && Number.isInteger(reps) && reps >= 1 && reps <= 9)) {
+    throw new Error('--duration must be whole seconds in 1..30, --ttfc-duration in (0, 30] seconds, --reps in 1..9');
+  }
+  const wanted = values.scenarios?.split(',');
+  const scenarios = GATEWAY_SCENARIOS.filter((s) => wanted === undefined || wanted.includes(s.id));
+  if (scenarios.length === 0) throw new Error(`no scenario matches ${values.scenarios}`);
+
+  pinSelf(LOAD_CORE);
+  const dist = values.dist === undefined ? path.join(ROOT, 'dist') : path.resolve(values.dist);
+  if (values.dist === undefined) buildIfNeeded();
+  const dir = path.join(ROOT, 'bench/.work', `run-${process.pid}`);
+  workDir = dir;
+  mkdirSync(dir, { recursive: true });
+  try {
+    const bodies: Bodies = {
+      json: { file: path.join(dir, 'chat.json'), bytes: chatBody(false) },
+      sse: { file: path.join(dir, 'chat-stream.json'), bytes: chatBody(true) },
+    };
+    writeFileSync(bodies.json.file, bodies.json.bytes);
+    writeFileSync(bodies.sse.file, bodies.sse.bytes);
+
+    // The upstream key has the virtual key's length, so direct and proxied requests are the same size.
+    const upstreamKey = `sk-bench-${randomBytes(24).toString('base64url')}`.slice(0, 41);
+    const fake = spawnPinned(LOAD_CORE, process.execPath, ['--import', 'tsx', 'test/support/fake-openai-main.ts', '--port', '0', '--key', upstreamKey], { cwd: ROOT });
+    const [upstreamUrl] = await waitForLine(fake, /^http:\/\/\S+\/v1$/m, 15_000, 'fake upstream');
+    fake.stdout?.resume();
+    fake.stderr?.resume();
+    const direct: Target = { id: 'direct', origin: new URL(upstreamUrl).origin, key: upstreamKey };
+    const gateways: Target[] = [];
+    for (const scenario of scenarios) gateways.push(await startGateway(scenario, dist, dir, upstreamUrl, upstreamKey));
+    const procs: Processes = {
+      gateways: gateways.map((g) => g.pid as number),
+      all: [process.pid, fake.pid as number, ...gateways.map((g) => g.pid as number)],
+    };
+    log(`fake upstream ${direct.origin}; gateways ${gateways.map((g) => `${g.id}=${g.origin} (pid ${g.pid})`).join(', ')}`);
+
+    // Warm-up: JIT, connection pools and SQLite pages, for every target, before anything is recorded.
+    for (const target of [direct, ...gateways]) {
+      for (const point of LOAD_POINTS.filter((p) => p.connections > 1)) await measureWrk(target, procs, point, 0, bodies, 2);
+    }
+
+    const wrkSamples: WrkSample[] = [];
+    const ttfcSamples: TtfcSample[] = [];
+    for (const point of LOAD_POINTS) {
+      for (let rep = 1; rep <= reps; rep++) {
+        // Alternate the order so neither side always runs first (thermal and cache effects).
+        const order = rep % 2 === 1 ? [direct, ...gateways] : [...gateways, direct];
+        for (const target of order) {
+          const sample = await measureWrk(target, procs, point, rep, bodies, durationS);
+          if (sample.errors > 0) throw new Error(`${target.id} ${point.id}: ${sample.errors} errors in ${sample.requests} requests`);
+          wrkSamples.push(sample);
+          log(`${point.id} rep ${rep} ${target.id}: ${Math.round(sample.reqPerSec)} req/s p50 ${sample.latencyUs.p50} µs p99 ${sample.latencyUs.p99} µs` +
+            (sample.gateway ? ` cpu ${sample.gateway.cpuUsPerRequest.toFixed(1)} µs/req rss ${(sample.gateway.rssMaxKb / 1024).toFixed(0)} MB` : '') +
+            ` (foreign load: ${sample.noise.foreignBeforePct.toFixed(0)}% before, ${sample.noise.foreignGatewayCorePct.toFixed(0)}% of gateway core)`);
+          if (point.stream) {
+            const ttfc = await measureTtfc(target, procs, point, rep, bodies, ttfcS);
+            if (ttfc.errors > 0) throw new Error(`${target.id} ${point.id} (first chunk): ${ttfc.errors} errors`);
+            ttfcSamples.push(ttfc);
+            log(`${point.id} rep ${rep} ${target.id}: first chunk p50 ${ttfc.ttfcUs.p50.toFixed(0)} µs p99 ${ttfc.ttfcUs.p99.toFixed(0)} µs`);
+          }
+        }
+      }
+    }
+    if (gatewayLog.length > 0) {
+      const kinds = new Map<string, number>();
+      for (const line of gatewayLog) {
+        const kind = line.replace(/"time":"[^"]*",?/, '');
+        kinds.set(kind, (kinds.get(kind) ?? 0) + 1);
+      }
+      log(`gateways logged ${gatewayLog.length} lines:`);
+      for (const [kind, n] of kinds) log(`  ${n} × ${kind}`);
+    }
+    // Topology check: the same direct c=1 call with wrk on the gateway's core, i.e. every round trip crossing
+    // cores, as the proxied path does twice per request (client -> gateway -> upstream and back).
+    const crossCore: WrkSample[] = [];
+    for (let rep = 1; rep <= reps; rep++) {
+      crossCore.push(await measureWrk(direct, procs, CROSS_CORE_POINT, rep, bodies, durationS, GATEWAY_CORE));
+    }
+    const sameCoreP50 = median(wrkSamples.filter((s) => s.point === 'json-c1' && s.target === 'direct').map((s) => s.latencyUs.p50));
+    const topology = { sameCoreP50Us: sameCoreP50, crossCoreP50Us: median(crossCore.map((s) => s.latencyUs.p50)) };
+    log(`direct c=1 p50: same core ${topology.sameCoreP50Us} us, across cores ${topology.crossCoreP50Us} us`);
+    const peak = Object.fromEntries(gateways.map((g) => [g.id, memory(g.pid as number)]));
+
+    const ids = ['direct', ...gateways.map((g) => g.id)];
+    const points = summarize(wrkSamples, ttfcSamples, ids);
+    const checks = verdicts(points, scenarios);
+    const noise = noiseSummary(wrkSamples, ttfcSamples);
+    const machine = machineInfo();
+    const date = new Date().toISOString();
+    // A --dist build is not the worktree's HEAD; say what was measured instead of a misleading hash.
+    const commit = values.dist === undefined ? gitCommit() : `build ${path.relative(ROOT, dist)}`;
+    const method =
+      `wrk -t1 (non-streamed and streamed req/s, p50, p99: full response) and a raw-socket client (first chunk), ` +
+      `${reps} × ${durationS} s per point (${ttfcS} s for first chunk), medians of the repetitions; gateway CPU from /proc/PID/stat.`;
+    const result = {
+      date,
+      commit,
+      dist: path.relative(ROOT, dist),
+      machine,
+      method: { durationS, ttfcDurationS: ttfcS, reps, bodyBytes: bodies.json.bytes.length, gatewayCore: GATEWAY_CORE, loadCore: LOAD_CORE },
+      scenarios,
+      summary: points,
+      targets: checks,
+      noise,
+      topology,
+      gatewayMemoryAtEnd: peak,
+      gatewayLogLines: gatewayLog.length,
+      samples: { wrk: wrkSamples, firstChunk: ttfcSamples, crossCore },
+    };
+    const out = path.resolve(ROOT, values.out);
+    mkdirSync(path.dirname(out), { recursive: true });
+    writeFileSync(out, `${JSON.stringify(result, null, 2)}\n`);
+    const labels = Object.fromEntries([['direct', 'direct'], ...scenarios.map((s) => [s.id, s.label])]) as Record<string, string>;
+    const table = markdown(points, checks, {
+      date: date.slice(0, 10),
+      commit,
+      machine: `${String(machine.cpuModel)} × ${String(machine.cpus)}, ${String(machine.node)}`,
+      method,
+      labels,
+      noise,
+      topology,
+    });
+    if (!values['no-readme']) updateReadme(path.join(ROOT, 'README.md'), table);
+    process.stdout.write(`${table}\n`);
+  } finally {
+    await stopAll();
+    removeWorkDir();
+  }
+}
+
+function removeWorkDir(): void {
+  if (workDir !== null) rmSync(workDir, { recursive: true, force: true });
+  workDir = null;
+}
+
+process.once('exit', () => {
+  killAllNow();
+  removeWorkDir();
+});
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    log(`${signal}: stopping children`);
+    void stopAll().finally(() => process.exit(130));
+  });
+}
+
+main().catch(async (err: unknown) => {
+  log(`failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+  await stopAll();
+  process.exitCode = 1;
+});

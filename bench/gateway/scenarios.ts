@@ -1,0 +1,82 @@
+// What the gateway benchmark measures. A new configuration to compare (a key with limits and a budget, a server
+// flag or environment variable that turns monitoring on) is one more entry in GATEWAY_SCENARIOS: each entry gets
+// its own gateway process and key, and is measured at every load point, interleaved with the direct baseline.
+
+export interface GatewayScenario {
+  /** Short stable id, used in results JSON. */
+  id: string;
+  label: string;
+  /** Extra environment for this scenario's gateway process. */
+  env?: Record<string, string>;
+  /** Extra arguments for `keywarden serve`. */
+  args?: string[];
+  /** Extra fields for `POST /admin/v1/keys` when creating this scenario's virtual key (e.g. `limits`). */
+  key?: Record<string, unknown>;
+  /**
+   * For variants of the baseline: the most gateway CPU per non-streamed request (µs, at c=64) this scenario may add
+   * over the first scenario. Reported as its own target.
+   */
+  maxExtraCpuUs?: number;
+}
+
+export const GATEWAY_SCENARIOS: readonly GatewayScenario[] = [
+  { id: 'keywarden', label: 'keywarden' },
+  // Planned, once the features land (shape only; field names follow the admin API of the day):
+  // { id: 'limits', label: 'key with limits and a budget', key: { limits: { rpm: 1e9, budget_usd: 1e6 } }, maxExtraCpuUs: 20 },
+  // { id: 'monitoring', label: 'monitoring enabled', env: { KEYWARDEN_MONITOR: '1' }, maxExtraCpuUs: 10 },
+];
+
+export interface LoadPoint {
+  id: string;
+  stream: boolean;
+  connections: number;
+}
+
+export const LOAD_POINTS: readonly LoadPoint[] = [
+  { id: 'json-c1', stream: false, connections: 1 },
+  { id: 'json-c64', stream: false, connections: 64 },
+  { id: 'sse-c1', stream: true, connections: 1 },
+  { id: 'sse-c64', stream: true, connections: 64 },
+];
+
+/** Direct, non-streamed, c=1, with the load generator on the gateway's core: what crossing cores costs. */
+export const CROSS_CORE_POINT: LoadPoint = { id: 'json-c1-cross-core', stream: false, connections: 1 };
+
+/** The issue's targets, checked against the first scenario. */
+export const TARGETS = {
+  addedP50MsAtC1: 0.15,
+  cpuUsPerJsonRequest: 100,
+  reqPerSecAtC64: 8_000,
+  addedTtfcMs: 0.5,
+  rssMb: 150,
+} as const;
+
+/** Cores: the gateway alone on one, the fake upstream and the load generators on the other. */
+export const GATEWAY_CORE = 1;
+export const LOAD_CORE = 0;
+
+export const BODY_BYTES = 1024;
+export const MODEL = 'gpt-4o-mini';
+export const CHAT_PATH = '/v1/chat/completions';
+
+/**
+ * A chat request of exactly `bytes` bytes, streamed or not. Both variants have the same size, so streamed and
+ * non-streamed runs upload the same amount.
+ */
+export function chatBody(stream: boolean, bytes = BODY_BYTES): Buffer {
+  const shape = (content: string): string =>
+    JSON.stringify({
+      model: MODEL,
+      ...(stream ? { stream: true } : {}),
+      messages: [
+        { role: 'system', content: 'You are a helpful assistant.' },
+        { role: 'user', content },
+      ],
+    });
+  const filler = 'The quick brown fox jumps over the lazy dog. ';
+  const room = bytes - shape('').length;
+  if (room < 0) throw new Error(`a chat body cannot be as small as ${bytes} bytes`);
+  const body = Buffer.from(shape(filler.repeat(Math.ceil(room / filler.length)).slice(0, room)), 'utf8');
+  if (body.length !== bytes) throw new Error(`chat body is ${body.length} bytes, expected ${bytes}`);
+  return body;
+}
