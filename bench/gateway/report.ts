@@ -96,10 +96,11 @@ export function verdicts(points: readonly PointSummary[], scenarios: readonly Ga
     v('added time to first chunk, c=1', (find(points, 'sse-c1', base.id).addedTtfcP50Us ?? NaN) / 1000, 'ms', TARGETS.addedTtfcMs, 'max'),
     v('gateway RSS under load (peak VmRSS)', rss, 'MB', TARGETS.rssMb, 'max'),
   ];
-  for (const scenario of scenarios.slice(1)) {
-    if (scenario.maxExtraCpuUs === undefined) continue;
-    const extra = (find(points, 'json-c64', scenario.id).cpuUsPerRequest ?? NaN) - (find(points, 'json-c64', base.id).cpuUsPerRequest ?? NaN);
-    out.push(v(`CPU added by "${scenario.label}" vs "${base.label}" (c=64)`, extra, 'µs', scenario.maxExtraCpuUs, 'max'));
+  for (const scenario of scenarios) {
+    const cost = scenario.extraCpu;
+    if (!cost || !scenarios.some((s) => s.id === cost.over)) continue;
+    const extra = (find(points, 'json-c64', scenario.id).cpuUsPerRequest ?? NaN) - (find(points, 'json-c64', cost.over).cpuUsPerRequest ?? NaN);
+    out.push(v(`gateway CPU added by ${cost.what} ("${scenario.label}" vs "${cost.over}", c=64)`, extra, 'µs', cost.maxUs, 'max'));
   }
   return out;
 }

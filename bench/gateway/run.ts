@@ -15,7 +15,7 @@ import { parseArgs } from 'node:util';
 import { measureTtfc, measureWrk, type Bodies, type Processes, type Target, type TtfcSample, type WrkSample } from './measure.js';
 import { killAllNow, memory, pinSelf, spawnPinned, stopAll, waitForLine } from './procs.js';
 import { markdown, noiseSummary, summarize, updateReadme, verdicts } from './report.js';
-import { chatBody, CROSS_CORE_POINT, GATEWAY_CORE, GATEWAY_SCENARIOS, LOAD_CORE, LOAD_POINTS, type GatewayScenario } from './scenarios.js';
+import { chatBody, CROSS_CORE_POINT, GATEWAY_CORE, GATEWAY_NODE_FLAGS, GATEWAY_SCENARIOS, LOAD_CORE, LOAD_POINTS, type GatewayScenario } from './scenarios.js';
 import { median } from './stats.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -80,7 +80,7 @@ async function startGateway(scenario: GatewayScenario, dist: string, workDir: st
   const child = spawnPinned(
     GATEWAY_CORE,
     process.execPath,
-    [path.join(dist, 'cli/bin.js'), 'serve', '--port', '0', '--data', path.join(workDir, scenario.id), ...(scenario.args ?? [])],
+    [...GATEWAY_NODE_FLAGS, path.join(dist, 'cli/bin.js'), 'serve', '--port', '0', '--data', path.join(workDir, scenario.id), ...(scenario.args ?? [])],
     { cwd: ROOT, env: { ...process.env, KEYWARDEN_ADMIN_TOKEN: token, KEYWARDEN_LOG_LEVEL: 'warn', ...scenario.env } },
   );
   const [, origin] = await waitForLine(child, /listening on (http:\/\/\S+)/, 15_000, `gateway ${scenario.id}`);

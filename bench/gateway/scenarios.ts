@@ -13,17 +13,39 @@ export interface GatewayScenario {
   /** Extra fields for `POST /admin/v1/keys` when creating this scenario's virtual key (e.g. `limits`). */
   key?: Record<string, unknown>;
   /**
-   * For variants of the baseline: the most gateway CPU per non-streamed request (µs, at c=64) this scenario may add
-   * over the first scenario. Reported as its own target.
+   * A cost target: the most gateway CPU per non-streamed request (µs, at c=64) this scenario may add over the
+   * scenario `over`, measured in the same run. Reported as its own target.
    */
-  maxExtraCpuUs?: number;
+  extraCpu?: { over: string; maxUs: number; what: string };
 }
 
+/** Limits that never refuse during the run, so every request pays for the full check and settlement. */
+const GENEROUS_LIMITS = {
+  rpm: 100_000_000,
+  rpd: 1_000_000_000,
+  tpm: 1_000_000_000_000,
+  concurrency: 10_000,
+  max_output_tokens: 4096,
+  budgets: [
+    { usd: 1_000_000, period: 'day' },
+    { usd: 10_000_000, period: 'month' },
+  ],
+};
+
+/** The first scenario is the product as shipped (monitoring on, a key without limits): the issue's targets use it. */
 export const GATEWAY_SCENARIOS: readonly GatewayScenario[] = [
-  { id: 'keywarden', label: 'keywarden' },
-  // Planned, once the features land (shape only; field names follow the admin API of the day):
-  // { id: 'limits', label: 'key with limits and a budget', key: { limits: { rpm: 1e9, budget_usd: 1e6 } }, maxExtraCpuUs: 20 },
-  // { id: 'monitoring', label: 'monitoring enabled', env: { KEYWARDEN_MONITOR: '1' }, maxExtraCpuUs: 10 },
+  {
+    id: 'keywarden',
+    label: 'keywarden',
+    extraCpu: { over: 'no-monitoring', maxUs: 10, what: 'monitoring' },
+  },
+  { id: 'no-monitoring', label: 'monitoring off', env: { KEYWARDEN_MONITOR: 'off' } },
+  {
+    id: 'limits',
+    label: 'key with limits and budgets',
+    key: { limits: GENEROUS_LIMITS },
+    extraCpu: { over: 'keywarden', maxUs: 20, what: 'limit check and budget settlement' },
+  },
 ];
 
 export interface LoadPoint {
@@ -50,6 +72,12 @@ export const TARGETS = {
   addedTtfcMs: 0.5,
   rssMb: 150,
 } as const;
+
+/**
+ * Node flags the gateway runs with, the same as `npm start`: a smaller young generation keeps RSS under load
+ * down with no measurable CPU cost.
+ */
+export const GATEWAY_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=8'];
 
 /** Cores: the gateway alone on one, the fake upstream and the load generators on the other. */
 export const GATEWAY_CORE = 1;

@@ -48,6 +48,8 @@ export interface Gateway {
 /** Endpoint groups whose requests name a model; with a model allowlist they must name one explicitly. */
 const MODEL_BEARING_GROUPS = new Set(['chat', 'completions', 'responses', 'embeddings', 'moderations', 'images', 'audio']);
 export const REQUEST_ID_HEADER = 'x-keywarden-request-id';
+/** Status recorded for a request whose client disconnected before the answer (nginx's convention). */
+const CLIENT_CLOSED = 499;
 const STREAM_USAGE_ENDPOINTS = new Set(['/v1/chat/completions', '/v1/completions']);
 
 interface RequestState {
@@ -113,14 +115,14 @@ export function createGateway(deps: GatewayDeps): Gateway {
   }
 
   /** Settles limits (if any) and records usage with the same token counts and cost. */
-  async function finish(state: RequestState, started: number, ts: number, outcome: Omit<ForwardResult, 'status'> & { status: number }): Promise<void> {
+  async function finish(state: RequestState, started: number, ts: number, outcome: ForwardResult & { abandoned?: boolean }): Promise<void> {
     if (state.admission) {
       const admission = state.admission;
       state.admission = null;
       try {
         const settled = await limiter.settle(
           admission,
-          { status: outcome.status, tokens: outcome.tokens, streamedText: outcome.streamedText, incomplete: outcome.incomplete },
+          { status: outcome.status, tokens: outcome.tokens, streamedText: outcome.streamedText, incomplete: outcome.incomplete, abandoned: outcome.abandoned ?? false },
           now(),
         );
         recordUsage(state, started, ts, { status: outcome.status, errorCode: outcome.errorCode, tokens: settled.tokens, costUsd: settled.costUsd });
@@ -272,6 +274,20 @@ export function createGateway(deps: GatewayDeps): Gateway {
       await finish(state, started, ts, result);
       logRequest(state, started, result.status, result.errorCode);
     } catch (err) {
+      if (client.aborted) {
+        // The client left before its answer: not a server error. Recorded as 499, as nginx does.
+        res.destroy();
+        await finish(state, started, ts, {
+          status: CLIENT_CLOSED,
+          errorCode: 'client_disconnected',
+          tokens: null,
+          incomplete: true,
+          streamedText: '',
+          abandoned: state.upstreamId !== null,
+        });
+        logRequest(state, started, CLIENT_CLOSED, 'client_disconnected');
+        return;
+      }
       const error = sendError(res, err);
       const event = deps.monitor ? securityEventOf(error.code, ts, state) : null;
       if (event) deps.monitor?.securityEvent(event);

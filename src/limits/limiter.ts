@@ -46,6 +46,12 @@ export interface SettleOutcome {
   tokens: MeteredTokens | null;
   streamedText: string;
   incomplete: boolean;
+  /**
+   * The client left after the request went upstream, before any answer reached it. The provider may still have
+   * generated (and billed) the whole answer, so the reservation is charged in full: a budget must not be
+   * exceeded because a client hung up.
+   */
+  abandoned?: boolean;
 }
 
 export interface SettledUsage {
@@ -206,6 +212,12 @@ export class Limiter {
    * was reserved; an upstream error that produced nothing releases the reservation.
    */
   async settle(admission: Admission, outcome: SettleOutcome, now: number): Promise<SettledUsage> {
+    if (outcome.abandoned && !outcome.tokens && admission.ticket.reservedUsd > 0) {
+      const costUsd = admission.ticket.reservedUsd;
+      const tokens = { promptTokens: admission.inputTokens(), cachedTokens: 0, completionTokens: 0, reasoningTokens: 0 };
+      await this.backend.settle(admission.ticket, { costUsd, tokensUsed: tokens.promptTokens }, now);
+      return { tokens, costUsd, estimated: true };
+    }
     let tokens = outcome.tokens;
     let estimated = false;
     const producedSomething = outcome.streamedText.length > 0 || (outcome.incomplete && outcome.status < 400);

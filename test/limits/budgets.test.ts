@@ -100,6 +100,24 @@ describe('budgets: reserve, then settle', () => {
     expect(body.data[0]?.completionTokens).toBeGreaterThan(0);
   });
 
+  it('charges the full reservation when the client hangs up after the request went upstream', async () => {
+    const maxTokens = 500;
+    const reservation = bodyBytes(maxTokens) * IN + maxTokens * OUT;
+    const { id, key } = await h.createKey({ limits: { budgets: [{ usd: 1, period: 'day' }] } });
+    h.fake.setBehavior({ type: 'hang' });
+    const controller = new AbortController();
+    const pending = h.client(key).chat.completions.create({ model: 'gpt-4o-mini', messages, max_tokens: maxTokens }, { signal: controller.signal });
+    for (let i = 0; i < 100 && h.fake.requests.length === 0; i++) await new Promise((resolve) => setTimeout(resolve, 10));
+    controller.abort();
+    await expect(pending).rejects.toThrow();
+    for (let i = 0; i < 100 && (await spentOf(id)) === 0; i++) await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(await spentOf(id)).toBeCloseTo(reservation, 12);
+    await h.server.gateway.usage.flush();
+    const { body } = await h.admin<{ data: Array<{ status: number; errorCode: string | null; costUsd: number | null }> }>('GET', `/usage/records?key_id=${id}`);
+    expect(body.data).toMatchObject([{ status: 499, errorCode: 'client_disconnected' }]);
+    expect(body.data[0]?.costUsd).toBeCloseTo(reservation, 12);
+  });
+
   it('releases the reservation when the upstream fails without producing tokens', async () => {
     const maxTokens = 1000;
     const worstCase = bodyBytes(maxTokens) * IN + maxTokens * OUT;
