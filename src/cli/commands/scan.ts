@@ -22,6 +22,7 @@ interface ScanFlags {
   config?: string;
   gitignore: boolean;
   verify?: boolean;
+  revokeLeaked?: boolean;
   quiet?: boolean;
   progress: boolean;
 }
@@ -59,6 +60,7 @@ export function registerScan(program: Command, io: CliIo, setStatus: SetStatus):
     .option('-c, --config <file>', 'config file (default: keywarden.config.json / .yaml)')
     .option('--no-gitignore', 'also scan files that .gitignore excludes')
     .option('--verify', 'ask each provider whether the keys found are live')
+    .option('--revoke-leaked', 'report leaked keywarden virtual keys to the gateway, which revokes them (KEYWARDEN_URL, KEYWARDEN_ADMIN_TOKEN)')
     .option('-q, --quiet', 'no progress bar and no output when nothing is found')
     .option('--no-progress', 'never draw a progress bar')
     .action(async (paths: string[], flags: ScanFlags) => {
@@ -80,6 +82,11 @@ export function registerScan(program: Command, io: CliIo, setStatus: SetStatus):
         request.progress = createProgressBar(io.stderr);
       }
       const outcome = await runScan(request);
+      if (flags.revokeLeaked === true && outcome.findings.length > 0) {
+        const { reportLeakedVirtualKeys } = await import('./scan-report-leaks.js');
+        const leaks = await reportLeakedVirtualKeys(outcome.findings, io.env);
+        writeLine(io.stderr, `keywarden: reported ${leaks.reported} leaked virtual key(s): ${leaks.revoked} revoked, ${leaks.unknown} not known to this gateway`);
+      }
       const report = renderReport(flags.format, outcome.findings, {
         showSecrets: flags.showSecrets === true,
         color: flags.output === undefined && io.stdout.isTTY === true && io.env.NO_COLOR === undefined,
