@@ -13,6 +13,7 @@ import { MemoryLimitsBackend } from '../limits/memory-backend.js';
 import { assertUsable, identify } from './authenticate.js';
 import { securityEventOf, type GatewayMonitor } from './security-events.js';
 import { ClientLink, forward, type ForwardResult } from './forward.js';
+import { prependJsonFields } from './body-patch.js';
 import { forwardRequestHeaders } from './headers.js';
 import { filterModelList, syntheticModelList } from './models-list.js';
 import { normalizeRequestPath } from './normalize-path.js';
@@ -184,27 +185,35 @@ export function createGateway(deps: GatewayDeps): Gateway {
     let outBody: Buffer | string | null = body.length > 0 ? body : null;
     let dropInjectedUsageChunk = false;
     if (parsed.json) {
-      let changed = false;
       const json = parsed.json;
+      // Fields the body lacks are spliced in (cheap); changing an existing field re-serializes the object.
+      const added: Record<string, unknown> = {};
+      let rewrite = false;
       if (parsed.stream && STREAM_USAGE_ENDPOINTS.has(normalized.path)) {
-        const options = (typeof json.stream_options === 'object' && json.stream_options !== null
-          ? json.stream_options
-          : {}) as Record<string, unknown>;
-        if (options.include_usage !== true) {
-          json.stream_options = { ...options, include_usage: true };
+        const options = json.stream_options;
+        if (options === undefined) {
+          added.stream_options = { include_usage: true };
           dropInjectedUsageChunk = true;
-          changed = true;
+        } else if (typeof options !== 'object' || options === null || (options as Record<string, unknown>).include_usage !== true) {
+          json.stream_options = { ...(typeof options === 'object' && options !== null ? options : {}), include_usage: true };
+          dropInjectedUsageChunk = true;
+          rewrite = true;
         }
       }
       if (target.bodyModel !== null) {
         json.model = target.bodyModel;
-        changed = true;
+        rewrite = true;
       }
-      if (state.admission?.inject) {
-        json[state.admission.inject.field] = state.admission.inject.value;
-        changed = true;
+      const inject = state.admission?.inject;
+      if (inject) {
+        if (json[inject.field] === undefined) added[inject.field] = inject.value;
+        else {
+          json[inject.field] = inject.value;
+          rewrite = true;
+        }
       }
-      if (changed) outBody = JSON.stringify(json);
+      if (rewrite) outBody = JSON.stringify({ ...added, ...json });
+      else if (Object.keys(added).length > 0) outBody = prependJsonFields(body, added);
     }
 
     const headers = forwardRequestHeaders(req.headers);

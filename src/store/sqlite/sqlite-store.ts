@@ -33,7 +33,10 @@ export class SqliteStore implements Store {
   }
 
   close(): Promise<void> {
-    if (this.db.open) this.db.close();
+    if (this.db.open) {
+      this.spend.close();
+      this.db.close();
+    }
     return Promise.resolve();
   }
 }
