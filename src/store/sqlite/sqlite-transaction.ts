@@ -56,6 +56,10 @@ export class SqliteTransactionRunner {
         throw err;
       } finally {
         clearImmediate(probe);
+        // Sections are serialized, so none is open now. Disabling the store turns Node's async hooks back off:
+        // while any AsyncLocalStorage is enabled, every promise in the process (the proxy's included) pays for
+        // context propagation.
+        this.scope.disable();
       }
     });
   }
