@@ -1,4 +1,14 @@
-import { countTokens } from 'gpt-tokenizer/encoding/o200k_base';
+type TokenCounter = (text: string) => number;
+let tokenCounter: TokenCounter | null = null;
+
+/**
+ * The tokenizer is loaded on first use only: its tables take ~60 MB, and the gateway needs them only when a cheap
+ * bound is not enough (near a limit) or a stream ended without reporting usage.
+ */
+async function countTokens(text: string): Promise<number> {
+  tokenCounter ??= (await import('gpt-tokenizer/encoding/o200k_base')).countTokens;
+  return tokenCounter(text);
+}
 
 /**
  * Sizing a request for limits: the output cap it carries, where a cap would be injected, and two input-token
@@ -84,15 +94,15 @@ function collectText(value: unknown, out: string[], depth: number): void {
 }
 
 /** Tokenizer estimate of a request's input: every text value it carries, plus template and image allowances. */
-export function countInputTokens(json: Record<string, unknown> | null, imageCount: number): number {
+export async function countInputTokens(json: Record<string, unknown> | null, imageCount: number): Promise<number> {
   if (!json) return 0;
   const texts: string[] = [];
   collectText(json, texts, 0);
   const messages = Array.isArray(json.messages) ? json.messages.length : Array.isArray(json.input) ? json.input.length : 1;
-  return countTokens(texts.join('\n')) + messages * TOKENS_PER_MESSAGE + TOKENS_PER_REQUEST + imageCount * TOKENS_PER_IMAGE;
+  return (await countTokens(texts.join('\n'))) + messages * TOKENS_PER_MESSAGE + TOKENS_PER_REQUEST + imageCount * TOKENS_PER_IMAGE;
 }
 
 /** Tokens in text the model streamed, for settling a stream that ended without its usage chunk. */
-export function countOutputTokens(text: string): number {
+export async function countOutputTokens(text: string): Promise<number> {
   return text.length === 0 ? 0 : countTokens(text);
 }

@@ -37,7 +37,7 @@ export interface Admission {
   /** True when settlement may need the streamed text (budgets and token limits). */
   readonly trackStreamText: boolean;
   /** Tokenizer count of the request input; computed at most once. */
-  inputTokens(): number;
+  inputTokens(): Promise<number>;
   readonly model: string | null;
 }
 
@@ -122,7 +122,7 @@ export class Limiter {
     const shape: RequestShape | null = sizing ? shapeRequest(input.path, input.json, input.bodyBytes) : null;
 
     let exact: number | null = null;
-    const inputTokens = (): number => (exact ??= countInputTokens(input.json, shape?.imageCount ?? 0));
+    const inputTokens = async (): Promise<number> => (exact ??= await countInputTokens(input.json, shape?.imageCount ?? 0));
 
     let cap = shape?.outputCap ?? null;
     if (shape && limits.max_output_tokens !== undefined && cap !== null && cap / shape.choices > limits.max_output_tokens) {
@@ -149,7 +149,7 @@ export class Limiter {
       if (budgets.length > 0 && (limits.output_cap ?? 'inject') === 'reject') throw new KeywardenError('KW_OUTPUT_CAP_REQUIRED', { param: shape.capField });
       if (budgets.length > 0 && price) {
         const remaining = await this.backend.budgetRemaining(key.id, budgets);
-        if (costOf(price, inputEstimate, 0) >= remaining) inputEstimate = inputTokens();
+        if (costOf(price, inputEstimate, 0) >= remaining) inputEstimate = await inputTokens();
         const perChoice = Math.floor((remaining - costOf(price, inputEstimate, 0)) / (price.output / 1_000_000) / shape.choices);
         const value = Math.min(limits.max_output_tokens ?? DEFAULT_INJECTED_CAP, perChoice);
         if (value < 1) throw this.refusalError({ reason: 'budget', retryAfterMs: 0, periodKey: budgets[0]?.periodKey ?? '' }, limits);
@@ -173,7 +173,7 @@ export class Limiter {
     let result = await this.backend.acquire(request(inputEstimate));
     if (!result.ok && (result.refusal.reason === 'budget' || result.refusal.reason === 'tokens') && exact === null && shape) {
       // The byte bound was too coarse near the limit: size the input with the tokenizer and try once more.
-      const tokens = inputTokens();
+      const tokens = await inputTokens();
       if (tokens < inputEstimate) result = await this.backend.acquire(request(tokens));
     }
     if (!result.ok) throw this.refusalError(result.refusal, limits);
@@ -214,7 +214,7 @@ export class Limiter {
   async settle(admission: Admission, outcome: SettleOutcome, now: number): Promise<SettledUsage> {
     if (outcome.abandoned && !outcome.tokens && admission.ticket.reservedUsd > 0) {
       const costUsd = admission.ticket.reservedUsd;
-      const tokens = { promptTokens: admission.inputTokens(), cachedTokens: 0, completionTokens: 0, reasoningTokens: 0 };
+      const tokens = { promptTokens: await admission.inputTokens(), cachedTokens: 0, completionTokens: 0, reasoningTokens: 0 };
       await this.backend.settle(admission.ticket, { costUsd, tokensUsed: tokens.promptTokens }, now);
       return { tokens, costUsd, estimated: true };
     }
@@ -222,7 +222,12 @@ export class Limiter {
     let estimated = false;
     const producedSomething = outcome.streamedText.length > 0 || (outcome.incomplete && outcome.status < 400);
     if (!tokens && producedSomething) {
-      tokens = { promptTokens: admission.inputTokens(), cachedTokens: 0, completionTokens: countOutputTokens(outcome.streamedText), reasoningTokens: 0 };
+      tokens = {
+        promptTokens: await admission.inputTokens(),
+        cachedTokens: 0,
+        completionTokens: await countOutputTokens(outcome.streamedText),
+        reasoningTokens: 0,
+      };
       estimated = true;
     }
     let costUsd = tokens ? this.prices.costOf(admission.model, tokens) : 0;

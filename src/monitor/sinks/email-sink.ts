@@ -1,4 +1,4 @@
-import nodemailer from 'nodemailer';
+import type { Transporter } from 'nodemailer';
 import { KeywardenError } from '../../errors/index.js';
 import { alertSubject, alertText, type AlertView } from '../alert-view.js';
 import type { AlertSink } from './types.js';
@@ -26,21 +26,29 @@ function classify(err: unknown): KeywardenError {
   });
 }
 
-/** Email over SMTP through nodemailer: a plain-text message per alert. */
+/**
+ * Email over SMTP through nodemailer: a plain-text message per alert. nodemailer (~15 MB resident) is loaded with
+ * the first alert, not with the gateway.
+ */
 export function createEmailSink(options: EmailSinkOptions): AlertSink {
-  const transport = nodemailer.createTransport({
-    host: options.host,
-    port: options.port,
-    secure: options.secure,
-    auth: options.user ? { user: options.user, pass: options.password ?? '' } : undefined,
-    connectionTimeout: options.timeoutMs,
-    greetingTimeout: options.timeoutMs,
-    socketTimeout: options.timeoutMs,
-  });
+  let transport: Transporter | null = null;
+  const connect = async (): Promise<Transporter> => {
+    const nodemailer = (await import('nodemailer')).default;
+    return nodemailer.createTransport({
+      host: options.host,
+      port: options.port,
+      secure: options.secure,
+      auth: options.user ? { user: options.user, pass: options.password ?? '' } : undefined,
+      connectionTimeout: options.timeoutMs,
+      greetingTimeout: options.timeoutMs,
+      socketTimeout: options.timeoutMs,
+    });
+  };
   return {
     name: options.name,
     async send(alert: AlertView) {
       try {
+        transport ??= await connect();
         await transport.sendMail({
           from: options.from,
           to: options.to,
@@ -53,7 +61,7 @@ export function createEmailSink(options: EmailSinkOptions): AlertSink {
       }
     },
     close() {
-      transport.close();
+      transport?.close();
       return Promise.resolve();
     },
   };
