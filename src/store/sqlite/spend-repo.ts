@@ -49,12 +49,15 @@ export class SqliteSpendRepository implements SpendRepository {
     const insertAll = db.transaction((rows: readonly ReservationRecord[]) => {
       for (const r of rows) insertReservation.run(r.id, r.keyId, r.usd, JSON.stringify(r.periodKeys), r.createdAt);
     });
+    // Prepared once: db.pragma() would compile a statement on every call.
+    const syncNormal = db.prepare('PRAGMA synchronous = NORMAL');
+    const syncFull = db.prepare('PRAGMA synchronous = FULL');
     this.reservations = new GroupCommit<ReservationRecord>((rows) => {
-      db.pragma('synchronous = NORMAL');
+      syncNormal.run();
       try {
         insertAll(rows);
       } finally {
-        db.pragma('synchronous = FULL');
+        syncFull.run();
       }
     });
     this.commitSettlements = db.transaction(applySettlements);
