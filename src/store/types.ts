@@ -192,8 +192,8 @@ export interface SpendSettlement {
 }
 
 /**
- * The durable spend ledger behind budgets. Writes are group-committed and fsynced; a reservation is durable
- * before its request is forwarded, so a crash leaves a trail that reconciliation can charge.
+ * The durable spend ledger behind budgets. A reservation is durable before its request is forwarded (the returned
+ * promise resolves then), so a crash leaves a trail that reconciliation can charge; settlements are batched.
  */
 export interface SpendRepository {
   /** Settled spend per period key for one virtual key. */

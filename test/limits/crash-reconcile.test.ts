@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import Database from 'better-sqlite3';
+import { existsSync, readFileSync } from 'node:fs';
 import OpenAI from 'openai';
 import { describe, expect, it } from 'vitest';
 import { startFakeOpenAI } from '../support/fake-openai.js';
@@ -25,13 +25,15 @@ describe('crash reconciliation', () => {
       const client = new OpenAI({ apiKey: key, baseURL: `${first.url}/v1`, maxRetries: 0 });
       const pending = client.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }], max_tokens: 1000 }).catch(() => 'gone');
 
-      const db = new Database(path.join(dataDir, 'keywarden.sqlite'), { readonly: true });
+      // The reservation is journaled before the request goes upstream; the upstream hangs, so it stays open.
+      const journal = path.join(dataDir, 'reservations.journal');
       let reserved: { usd: number } | undefined;
       for (let i = 0; i < 100 && !reserved; i++) {
-        reserved = db.prepare<[], { usd: number }>('SELECT usd FROM spend_reservations').get();
+        const lines = existsSync(journal) ? readFileSync(journal, 'utf8').split('\n').filter(Boolean) : [];
+        reserved = lines.map((line) => JSON.parse(line) as { r?: { usd: number } }).find((line) => line.r)?.r;
         if (!reserved) await new Promise((resolve) => setTimeout(resolve, 20));
       }
-      db.close();
+      expect(fake.requests).toHaveLength(1);
       expect(reserved?.usd).toBeGreaterThan(0);
       first.child.kill('SIGKILL');
       expect(await pending).toBe('gone');

@@ -76,13 +76,6 @@ export const MIGRATIONS: readonly string[] = [
     usd REAL NOT NULL,
     PRIMARY KEY (key_id, period_key)
   );
-  CREATE TABLE spend_reservations (
-    id TEXT PRIMARY KEY,
-    key_id TEXT NOT NULL,
-    usd REAL NOT NULL,
-    period_keys TEXT NOT NULL,
-    created_at INTEGER NOT NULL
-  );
   `,
   // Audit log (audit/). seq is the chain position; the rowid is the storage order that verification walks.
   `

@@ -4,11 +4,13 @@ import { SqliteAdminTokenRepository } from './admin-token-repo.js';
 import { openDatabase, type SqliteDatabase } from './database.js';
 import { SqliteKeyRepository } from './key-repo.js';
 import { SqliteMetaRepository } from './meta-repo.js';
+import { ReservationJournal } from './reservation-journal.js';
 import { SqliteSpendRepository } from './spend-repo.js';
 import { SqliteUpstreamRepository } from './upstream-repo.js';
 import { SqliteUsageRepository } from './usage-repo.js';
 
 export const SQLITE_FILE_NAME = 'keywarden.sqlite';
+export const RESERVATION_JOURNAL_FILE_NAME = 'reservations.journal';
 
 /** The embedded default store: one SQLite file in WAL mode under the data directory. */
 export class SqliteStore implements Store {
@@ -19,9 +21,13 @@ export class SqliteStore implements Store {
   readonly adminTokens;
   readonly meta;
 
-  constructor(readonly db: SqliteDatabase) {
+  /** `journalFile`: where open budget reservations are journaled; without one they live in memory (tests). */
+  constructor(
+    readonly db: SqliteDatabase,
+    journalFile: string | null = null,
+  ) {
     this.keys = new SqliteKeyRepository(db);
-    this.spend = new SqliteSpendRepository(db);
+    this.spend = new SqliteSpendRepository(db, new ReservationJournal(journalFile));
     this.upstreams = new SqliteUpstreamRepository(db);
     this.usage = new SqliteUsageRepository(db);
     this.adminTokens = new SqliteAdminTokenRepository(db);
@@ -29,7 +35,7 @@ export class SqliteStore implements Store {
   }
 
   static open(dataDir: string): SqliteStore {
-    return new SqliteStore(openDatabase(path.join(dataDir, SQLITE_FILE_NAME)));
+    return new SqliteStore(openDatabase(path.join(dataDir, SQLITE_FILE_NAME)), path.join(dataDir, RESERVATION_JOURNAL_FILE_NAME));
   }
 
   close(): Promise<void> {
