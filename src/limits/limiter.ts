@@ -38,6 +38,8 @@ export interface Admission {
   readonly trackStreamText: boolean;
   /** Tokenizer count of the request input; computed at most once. */
   inputTokens(): Promise<number>;
+  /** The input tokens the reservation was sized with (the byte bound, or the tokenizer count near a limit). */
+  readonly reservedInputTokens: number;
   readonly model: string | null;
 }
 
@@ -174,10 +176,20 @@ export class Limiter {
     if (!result.ok && (result.refusal.reason === 'budget' || result.refusal.reason === 'tokens') && exact === null && shape) {
       // The byte bound was too coarse near the limit: size the input with the tokenizer and try once more.
       const tokens = await inputTokens();
-      if (tokens < inputEstimate) result = await this.backend.acquire(request(tokens));
+      if (tokens < inputEstimate) {
+        inputEstimate = tokens;
+        result = await this.backend.acquire(request(tokens));
+      }
     }
     if (!result.ok) throw this.refusalError(result.refusal, limits);
-    return { ticket: result.ticket, inject, trackStreamText: budgets.length > 0 || tpmLimits.length > 0, inputTokens, model };
+    return {
+      ticket: result.ticket,
+      inject,
+      trackStreamText: budgets.length > 0 || tpmLimits.length > 0,
+      inputTokens,
+      reservedInputTokens: inputEstimate,
+      model,
+    };
   }
 
   private refusalError(refusal: Refusal, limits: KeyLimits): KeywardenError {
@@ -214,7 +226,8 @@ export class Limiter {
   async settle(admission: Admission, outcome: SettleOutcome, now: number): Promise<SettledUsage> {
     if (outcome.abandoned && !outcome.tokens && admission.ticket.reservedUsd > 0) {
       const costUsd = admission.ticket.reservedUsd;
-      const tokens = { promptTokens: await admission.inputTokens(), cachedTokens: 0, completionTokens: 0, reasoningTokens: 0 };
+      // Charged at the reservation, so the input is recorded as it was reserved; no tokenizer needed.
+      const tokens = { promptTokens: admission.reservedInputTokens, cachedTokens: 0, completionTokens: 0, reasoningTokens: 0 };
       await this.backend.settle(admission.ticket, { costUsd, tokensUsed: tokens.promptTokens }, now);
       return { tokens, costUsd, estimated: true };
     }

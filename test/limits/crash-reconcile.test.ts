@@ -28,10 +28,10 @@ describe('crash reconciliation', () => {
       // The reservation is journaled before the request goes upstream; the upstream hangs, so it stays open.
       const journal = path.join(dataDir, 'reservations.journal');
       let reserved: { usd: number } | undefined;
-      for (let i = 0; i < 100 && !reserved; i++) {
+      for (let i = 0; i < 100 && !(reserved && fake.requests.length === 1); i++) {
         const lines = existsSync(journal) ? readFileSync(journal, 'utf8').split('\n').filter(Boolean) : [];
         reserved = lines.map((line) => JSON.parse(line) as { r?: { usd: number } }).find((line) => line.r)?.r;
-        if (!reserved) await new Promise((resolve) => setTimeout(resolve, 20));
+        if (!reserved || fake.requests.length === 0) await new Promise((resolve) => setTimeout(resolve, 20));
       }
       expect(fake.requests).toHaveLength(1);
       expect(reserved?.usd).toBeGreaterThan(0);
