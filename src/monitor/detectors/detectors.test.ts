@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { emptyCounters } from '../counters.js';
 import type { RollupRow } from '../repositories.js';
 import { networkOf } from '../net.js';
 import { SecurityWindow } from '../security-window.js';
@@ -15,16 +16,8 @@ function hourRow(bucketStart: number, peakMinuteRequests: number): RollupRow {
     bucketStart,
     dim: 'key',
     dimValue: 'key_a',
+    ...emptyCounters(),
     requests: peakMinuteRequests * 30,
-    errors: 0,
-    promptTokens: 0,
-    completionTokens: 0,
-    cachedTokens: 0,
-    reasoningTokens: 0,
-    costUsd: 0,
-    unpriced: 0,
-    latencySumMs: 0,
-    latencyMaxMs: 0,
     peakMinuteRequests,
     peakMinuteCost: peakMinuteRequests / 100,
   };
