@@ -6,7 +6,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import OpenAI from 'openai';
 import { describe, expect, it } from 'vitest';
 import { startFakeOpenAI } from '../support/fake-openai.js';
-import { spawnServe } from '../server/spawn-serve.js';
+import { spawnServe, type ServeProcess } from '../server/spawn-serve.js';
 
 describe('crash reconciliation', () => {
   it('charges a reservation left open by kill -9 on the next start, so the crash cannot refill the budget', async () => {
@@ -15,8 +15,10 @@ describe('crash reconciliation', () => {
     const fake = await startFakeOpenAI({ apiKeys: [upstreamKey], behavior: { type: 'hang' } });
     const dataDir = await mkdtemp(path.join(tmpdir(), 'kw-crash-'));
     const env = { KEYWARDEN_ADMIN_TOKEN: adminToken };
+    const servers: ServeProcess[] = [];
     try {
       const first = await spawnServe(['--data', dataDir], env);
+      servers.push(first);
       const admin = async <T,>(url: string, method: string, route: string, body?: unknown): Promise<T> =>
         (await (await fetch(`${url}/admin/v1${route}`, { method, headers: { authorization: `Bearer ${adminToken}` }, body: body === undefined ? undefined : JSON.stringify(body) })).json()) as T;
       await admin(first.url, 'POST', '/upstreams', { name: 'fake', provider: 'openai', base_url: fake.url, keys: [upstreamKey] });
@@ -39,11 +41,14 @@ describe('crash reconciliation', () => {
       expect(await pending).toBe('gone');
 
       const second = await spawnServe(['--data', dataDir], env);
+      servers.push(second);
       const shown = await admin<{ budgets: Array<{ spent_usd: number }> }>(second.url, 'GET', `/keys/${id}`);
       expect(shown.budgets[0]?.spent_usd).toBeCloseTo(reserved?.usd ?? NaN, 12);
       expect(second.stderr()).toContain('charged open budget reservations');
       await second.stop();
     } finally {
+      // A failed assertion must not leave a gateway running.
+      for (const server of servers) server.child.kill('SIGKILL');
       await fake.close();
       await rm(dataDir, { recursive: true, force: true });
     }

@@ -18,6 +18,10 @@ export function spawnServe(args: string[], env: NodeJS.ProcessEnv): Promise<Serv
     env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  // However a test ends (a failed assertion included), its gateways end with the test process.
+  const reap = (): void => void child.kill('SIGKILL');
+  process.once('exit', reap);
+  child.once('exit', () => process.off('exit', reap));
   let out = '';
   let err = '';
   child.stderr?.on('data', (c: Buffer) => (err += c.toString()));
