@@ -10,7 +10,7 @@ import { registerAlertRoutes } from './routes/alerts-routes.js';
 import { registerAuditRoutes } from './routes/audit-routes.js';
 import { adminActor, type AdminEnv } from './routes/route-helpers.js';
 import { registerUsageRollupRoutes } from './routes/usage-rollup-routes.js';
-import { USAGE_GROUPS, type Store, type UsageGroup, type UsageQuery, type UsageSummaryRow } from '../store/index.js';
+import { USAGE_GROUP_FIELDS, USAGE_GROUPS, type Store, type UsageGroup, type UsageQuery, type UsageSummaryRow } from '../store/index.js';
 import { toCsv } from '../util/csv.js';
 import type { AdminTokenService } from './admin-tokens.js';
 import type { KeyService } from './key-service.js';
@@ -58,7 +58,6 @@ function timeParam(c: Context, name: string): number | undefined {
   return ms;
 }
 
-const USAGE_ROW_FIELDS: Record<UsageGroup, keyof UsageSummaryRow> = { key: 'keyId', model: 'model', day: 'day' };
 const USAGE_METRIC_FIELDS: ReadonlyArray<keyof UsageSummaryRow> = [
   'requests',
   'errors',
@@ -153,7 +152,7 @@ export function createAdminApp(deps: AdminDeps): Hono<Env> {
     const groupBy = groupByParam(c);
     const rows = await deps.store.usage.summarize(usageQuery(c), groupBy);
     if (c.req.query('format') === 'csv') {
-      const columns = [...USAGE_GROUPS.filter((g) => groupBy.includes(g)).map((g) => USAGE_ROW_FIELDS[g]), ...USAGE_METRIC_FIELDS];
+      const columns = [...USAGE_GROUPS.filter((g) => groupBy.includes(g)).map((g) => USAGE_GROUP_FIELDS[g]), ...USAGE_METRIC_FIELDS];
       return c.body(toCsv(columns, rows.map((row) => columns.map((column) => row[column]))), 200, {
         'content-type': 'text/csv; charset=utf-8',
       });

@@ -3,7 +3,8 @@ import { performance } from 'node:perf_hooks';
 import type { KeywardenConfig } from '../config/index.js';
 import { KeywardenError } from '../errors/index.js';
 import { describeError, type Logger } from '../log/logger.js';
-import { createClientIpResolver, endpointGroupOf } from '../policy/index.js';
+import { compileScopes, createClientIpResolver, endpointGroupOf } from '../policy/index.js';
+import { KeyVersionCache } from '../util/key-version-cache.js';
 import type { PriceTable } from '../pricing/index.js';
 import type { Store, VirtualKeyRecord } from '../store/index.js';
 import { uuid7 } from '../util/uuid7.js';
@@ -18,7 +19,6 @@ import { forwardRequestHeaders } from './headers.js';
 import { filterModelList, syntheticModelList } from './models-list.js';
 import { normalizeRequestPath } from './normalize-path.js';
 import { parseRequestBody, readBody, type ParsedRequest } from './request-body.js';
-import { ScopeCache } from './scope-cache.js';
 import { sendError } from './send-error.js';
 import { UpstreamRegistry } from './upstream-registry.js';
 import { upstreamTarget } from './upstream-target.js';
@@ -79,7 +79,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
     onError: (err) => logger.error('usage flush failed; records kept for retry', describeError(err)),
     onFlushed: deps.monitor ? (records) => deps.monitor?.ingestUsage(records) : undefined,
   });
-  const scopes = new ScopeCache();
+  const scopes = new KeyVersionCache((key: VirtualKeyRecord) => compileScopes(key.scopes));
   const limiter = new Limiter(new MemoryLimitsBackend(deps.store.spend), deps.prices);
   const clientIpOf = createClientIpResolver(config.server.trustedProxies);
 

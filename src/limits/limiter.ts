@@ -2,6 +2,7 @@ import { KeywardenError } from '../errors/index.js';
 import type { MeteredTokens } from '../gateway/usage-parse.js';
 import { compileModelGlobs, type ModelMatcher } from '../policy/index.js';
 import type { ModelPrice, PriceTable } from '../pricing/index.js';
+import { KeyVersionCache } from '../util/key-version-cache.js';
 import type { VirtualKeyRecord } from '../store/index.js';
 import type { AcquireRequest, BudgetCheck, LimitsBackend, Refusal, Ticket } from './backend.js';
 import { countInputTokens, countOutputTokens, shapeRequest, type CapField, type RequestShape } from './estimate.js';
@@ -15,7 +16,6 @@ const DAY = 86_400_000;
 export const DEFAULT_INJECTED_CAP = 4096;
 
 interface CompiledLimits {
-  updatedAt: number;
   limits: KeyLimits;
   rules: Array<{ rule: ModelRule; matcher: ModelMatcher }>;
   empty: boolean;
@@ -76,31 +76,23 @@ function costOf(price: ModelPrice, inputTokens: number, outputTokens: number): n
  * concurrency, a per-request output cap, and USD budgets through reserve → settle.
  */
 export class Limiter {
-  private readonly compiled = new Map<string, CompiledLimits>();
+  private readonly compiled = new KeyVersionCache((key: VirtualKeyRecord): CompiledLimits => {
+    const limits = key.limits as KeyLimits;
+    return {
+      limits,
+      rules: (limits.model_rules ?? []).map((rule) => ({ rule, matcher: compileModelGlobs([rule.match]) })),
+      empty: Object.keys(limits).length === 0,
+    };
+  });
 
   constructor(
     readonly backend: LimitsBackend,
     private readonly prices: PriceTable,
   ) {}
 
-  private compile(key: VirtualKeyRecord): CompiledLimits {
-    const hit = this.compiled.get(key.id);
-    if (hit && hit.updatedAt === key.updatedAt) return hit;
-    const limits = key.limits as KeyLimits;
-    const compiled: CompiledLimits = {
-      updatedAt: key.updatedAt,
-      limits,
-      rules: (limits.model_rules ?? []).map((rule) => ({ rule, matcher: compileModelGlobs([rule.match]) })),
-      empty: Object.keys(limits).length === 0,
-    };
-    if (this.compiled.size > 50_000) this.compiled.clear();
-    this.compiled.set(key.id, compiled);
-    return compiled;
-  }
-
   /** Null when the key has no limits: the common case costs one map lookup. */
   async admit(input: AdmitInput): Promise<Admission | null> {
-    const compiled = this.compile(input.key);
+    const compiled = this.compiled.get(input.key);
     if (compiled.empty) return null;
     const { limits } = compiled;
     const { key, model, now } = input;

@@ -93,6 +93,8 @@ export interface UsageQuery {
 /** Dimensions a usage summary can be grouped by; the default is all three. */
 export const USAGE_GROUPS = ['key', 'model', 'day'] as const;
 export type UsageGroup = (typeof USAGE_GROUPS)[number];
+/** The summary row field each grouping dimension fills. */
+export const USAGE_GROUP_FIELDS = { key: 'keyId', model: 'model', day: 'day' } as const satisfies Record<UsageGroup, string>;
 
 /** Summary row; a dimension that is not grouped on is absent. */
 export interface UsageSummaryRow {

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { KeywardenError } from '../../errors/index.js';
-import { USAGE_GROUPS, type UsageGroup, type UsageSummaryRow } from '../../store/index.js';
+import { USAGE_GROUP_FIELDS, USAGE_GROUPS, type UsageGroup, type UsageSummaryRow } from '../../store/index.js';
 import { parseDuration } from '../../util/duration.js';
 import { AdminClient } from '../admin-client.js';
 import { writeJson, writeLine, type CliIo } from '../io.js';
@@ -26,11 +26,7 @@ function groupsFlag(value: string | undefined): UsageGroup[] {
   return groups as UsageGroup[];
 }
 
-const GROUP_COLUMNS: Record<UsageGroup, [string, (row: UsageSummaryRow) => string | null]> = {
-  day: ['DAY', (r) => r.day ?? null],
-  key: ['KEY', (r) => r.keyId ?? null],
-  model: ['MODEL', (r) => r.model ?? null],
-};
+const GROUP_TITLES: Record<UsageGroup, string> = { day: 'DAY', key: 'KEY', model: 'MODEL' };
 
 export function registerUsage(program: Command, io: CliIo): void {
   program
@@ -58,13 +54,13 @@ export function registerUsage(program: Command, io: CliIo): void {
       }
       const { data } = await client.request<{ data: UsageSummaryRow[] }>('GET', `/usage?${params.toString()}`);
       if (flags.json) return writeJson(io.stdout, data);
-      const dims = (['day', 'key', 'model'] as const).filter((g) => groups.includes(g)).map((g) => GROUP_COLUMNS[g]);
+      const dims = (['day', 'key', 'model'] as const).filter((g) => groups.includes(g));
       writeLine(
         io.stdout,
         renderTable(
-          [...dims.map(([title]) => title), 'REQUESTS', 'ERRORS', 'PROMPT', 'CACHED', 'COMPLETION', 'COST USD'],
+          [...dims.map((g) => GROUP_TITLES[g]), 'REQUESTS', 'ERRORS', 'PROMPT', 'CACHED', 'COMPLETION', 'COST USD'],
           data.map((r) => [
-            ...dims.map(([, get]) => get(r)),
+            ...dims.map((g) => r[USAGE_GROUP_FIELDS[g]] ?? null),
             r.requests,
             r.errors,
             r.promptTokens,

@@ -1,4 +1,4 @@
-import { USAGE_GROUPS, type UsageGroup, type UsageQuery, type UsageRecord, type UsageRepository, type UsageSummaryRow } from '../types.js';
+import { USAGE_GROUP_FIELDS, USAGE_GROUPS, type UsageGroup, type UsageQuery, type UsageRecord, type UsageRepository, type UsageSummaryRow } from '../types.js';
 import type { SqliteDatabase } from './database.js';
 
 interface UsageRow {
@@ -77,7 +77,6 @@ const GROUP_COLUMNS: Record<UsageGroup, string> = {
   model: 'model',
   day: "strftime('%Y-%m-%d', ts / 1000, 'unixepoch') AS day",
 };
-const GROUP_KEYS: Record<UsageGroup, string> = { key: 'keyId', model: 'model', day: 'day' };
 
 export class SqliteUsageRepository implements UsageRepository {
   private readonly db: SqliteDatabase;
@@ -135,7 +134,7 @@ export class SqliteUsageRepository implements UsageRepository {
     const cacheKey = groups.join(',');
     let stmt = this.summaryStmts.get(cacheKey);
     if (!stmt) {
-      const keys = groups.map((g) => GROUP_KEYS[g]).join(', ');
+      const keys = groups.map((g) => USAGE_GROUP_FIELDS[g]).join(', ');
       stmt = this.db.prepare(
         `SELECT ${groups.map((g) => `${GROUP_COLUMNS[g]}, `).join('')}
           COUNT(*) AS requests, SUM(status >= 400) AS errors,
