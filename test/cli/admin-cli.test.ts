@@ -27,7 +27,7 @@ describe('keywarden CLI against the admin API', () => {
 
   it('reads an upstream key from stdin and refuses one that is missing', async () => {
     const secret = `sk-${randomBytes(24).toString('hex')}`;
-    const added = await cli(['upstreams', 'add', '--name', 'stdin-one', '--provider', 'openai-compatible', '--base-url', h.fake.url], env, `${secret}\n`);
+    const added = await cli(['upstreams', 'add', '--name', 'stdin-one', '--provider', 'openai-compatible', '--base-url', h.fake.url], env, { stdin: `${secret}\n` });
     expect(added.status).toBe(0);
     expect(added.stdout).toContain('stdin-one');
     expect(added.stdout).not.toContain(secret);

@@ -7,15 +7,22 @@ export interface CliRun {
   stderr: string;
 }
 
-/** Runs the CLI in-process with captured output, an explicit environment and optional stdin. */
-export async function cli(argv: string[], env: NodeJS.ProcessEnv, stdin?: string): Promise<CliRun> {
+export interface CliOptions {
+  /** Text on stdin; without it stdin is an interactive terminal with nothing to read. */
+  stdin?: string;
+  cwd?: string;
+}
+
+/** Runs the CLI in-process, as bin.ts would, with captured output and an explicit environment. */
+export async function cli(argv: string[], env: NodeJS.ProcessEnv, options: CliOptions = {}): Promise<CliRun> {
   const stdout = new PassThrough();
   const stderr = new PassThrough();
   let out = '';
   let err = '';
   stdout.on('data', (c: Buffer) => (out += c.toString()));
   stderr.on('data', (c: Buffer) => (err += c.toString()));
+  const { stdin } = options;
   const input = Object.assign(Readable.from(stdin === undefined ? [] : [Buffer.from(stdin)]), { isTTY: stdin === undefined });
-  const status = await runCli(argv, { stdout, stderr, stdin: input, env, cwd: process.cwd() });
+  const status = await runCli(argv, { stdout, stderr, stdin: input, env: { ...env }, cwd: options.cwd ?? process.cwd() });
   return { status, stdout: out, stderr: err };
 }

@@ -3,19 +3,13 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { PassThrough, Readable } from 'node:stream';
 import { serve } from '@hono/node-server';
-import { Command } from 'commander';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AdminTokenService } from '../../src/admin/admin-tokens.js';
 import { KeyService } from '../../src/admin/key-service.js';
 import { createAdminApp } from '../../src/admin/router.js';
 import { UpstreamService } from '../../src/admin/upstream-service.js';
 import { AuditLog } from '../../src/audit/index.js';
-import { registerAlerts } from '../../src/cli/commands/alerts.js';
-import { registerAudit } from '../../src/cli/commands/audit.js';
-import type { CommandRegistrar } from '../../src/cli/commands/index.js';
-import type { CliIo } from '../../src/cli/io.js';
 import { KeywardenError } from '../../src/errors/index.js';
 import { silentLogger } from '../../src/log/logger.js';
 import { AlertDispatcher } from '../../src/monitor/alert-dispatcher.js';
@@ -30,6 +24,7 @@ import { MemoryLimitsBackend } from '../../src/limits/memory-backend.js';
 import { PriceTable } from '../../src/pricing/index.js';
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
 import { Vault } from '../../src/vault/index.js';
+import { cli as runCliInProcess } from '../cli/run-cli.js';
 import { usage } from './records.js';
 
 const NOW = Date.UTC(2025, 5, 2, 12);
@@ -97,26 +92,8 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-async function cli(register: CommandRegistrar, argv: string[]): Promise<{ status: number; stdout: string; stderr: string }> {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  const out: Buffer[] = [];
-  const err: Buffer[] = [];
-  stdout.on('data', (c: Buffer) => out.push(c));
-  stderr.on('data', (c: Buffer) => err.push(c));
-  const io: CliIo = { stdout, stderr, stdin: Readable.from([]), env: { KEYWARDEN_URL: url, KEYWARDEN_ADMIN_TOKEN: token }, cwd: dir };
-  let status = 0;
-  const program = new Command('keywarden').exitOverride().configureOutput({ writeOut: (t) => stdout.write(t), writeErr: (t) => stderr.write(t) });
-  register(program, io, (code) => (status = code));
-  try {
-    await program.parseAsync(argv, { from: 'user' });
-  } catch (e) {
-    if (!(e instanceof KeywardenError)) throw e;
-    stderr.write(`keywarden: ${e.message} (${e.code})\n`);
-    status = 2;
-  }
-  return { status, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8') };
-}
+/** The real CLI in-process, against this file's admin server. */
+const cli = (argv: string[]) => runCliInProcess(argv, { KEYWARDEN_URL: url, KEYWARDEN_ADMIN_TOKEN: token }, { cwd: dir });
 
 const get = (p: string, auth = true) => fetch(`${url}/admin/v1${p}`, { headers: auth ? { authorization: `Bearer ${token}` } : {} });
 
@@ -127,26 +104,26 @@ describe('alert routes and `keywarden alerts`', () => {
   });
 
   it('lists alerts and failed deliveries', async () => {
-    const list = await cli(registerAlerts, ['alerts', 'list', '--json']);
+    const list = await cli(['alerts', 'list', '--json']);
     expect(list.status).toBe(0);
     expect(JSON.parse(list.stdout)).toEqual([expect.objectContaining({ id: alertId, detector: 'key_probing', subject: '203.0.113.9' })]);
-    const table = await cli(registerAlerts, ['alerts', 'list', '--detector', 'key_probing']);
+    const table = await cli(['alerts', 'list', '--detector', 'key_probing']);
     expect(table.stdout).toMatch(/^ID\s+CREATED\s+SEVERITY/);
     expect(table.stdout).toContain('Key probing from 203.0.113.9');
-    const failed = await cli(registerAlerts, ['alerts', 'deliveries', '--failed', '--json']);
+    const failed = await cli(['alerts', 'deliveries', '--failed', '--json']);
     expect(JSON.parse(failed.stdout)).toEqual([expect.objectContaining({ alert_id: alertId, sink: 'hook', status: 'failed', last_error: 'hook: HTTP 410' })]);
   });
 
   it('acknowledges an alert once, recording who did it in the audit log', async () => {
     const before = (await audit.head())?.seq ?? 0;
-    const ack = await cli(registerAlerts, ['alerts', 'ack', alertId, '--json']);
+    const ack = await cli(['alerts', 'ack', alertId, '--json']);
     expect(ack.status).toBe(0);
     expect(JSON.parse(ack.stdout)).toMatchObject({ id: alertId, acknowledged_by: expect.stringMatching(/^admin:adm_/) as string });
-    await cli(registerAlerts, ['alerts', 'ack', alertId]);
+    await cli(['alerts', 'ack', alertId]);
     const entries = await audit.list({ fromSeq: before + 1, limit: 10, order: 'asc' });
     expect(entries.map((e) => [e.action, e.target])).toEqual([['alert.acknowledged', `alert:${alertId}`]]);
-    expect(JSON.parse((await cli(registerAlerts, ['alerts', 'list', '--status', 'open', '--json'])).stdout)).toEqual([]);
-    const missing = await cli(registerAlerts, ['alerts', 'ack', 'alt_nope']);
+    expect(JSON.parse((await cli(['alerts', 'list', '--status', 'open', '--json'])).stdout)).toEqual([]);
+    const missing = await cli(['alerts', 'ack', 'alt_nope']);
     expect(missing.status).toBe(2);
     expect(missing.stderr).toContain('No such alert.');
   });
@@ -154,23 +131,23 @@ describe('alert routes and `keywarden alerts`', () => {
 
 describe('audit routes and `keywarden audit`', () => {
   it('prints the head, verifies, exports and verifies the export offline', async () => {
-    const head = await cli(registerAudit, ['audit', 'head']);
+    const head = await cli(['audit', 'head']);
     const anchor = head.stdout.trim();
     expect(anchor).toMatch(/^\d+:[0-9a-f]{64}$/);
-    const verify = await cli(registerAudit, ['audit', 'verify', '--head', anchor]);
+    const verify = await cli(['audit', 'verify', '--head', anchor]);
     expect(verify).toMatchObject({ status: 0 });
     expect(verify.stdout).toContain('Audit log intact');
 
-    const exported = await cli(registerAudit, ['audit', 'export', '--out', 'audit.jsonl', '--json']);
+    const exported = await cli(['audit', 'export', '--out', 'audit.jsonl', '--json']);
     expect(JSON.parse(exported.stdout)).toMatchObject({ entries: Number(anchor.split(':')[0]) });
-    expect((await cli(registerAudit, ['audit', 'verify', '--file', 'audit.jsonl', '--head', anchor])).status).toBe(0);
+    expect((await cli(['audit', 'verify', '--file', 'audit.jsonl', '--head', anchor])).status).toBe(0);
 
     const file = path.join(dir, 'audit.jsonl');
     const lines = (await readFile(file, 'utf8')).trim().split('\n');
     const second = JSON.parse(lines[1]!) as { target: string };
     lines[1] = JSON.stringify({ ...second, target: `${second.target}-edited` });
     await writeFile(path.join(dir, 'edited.jsonl'), `${lines.join('\n')}\n`);
-    const edited = await cli(registerAudit, ['audit', 'verify', '--file', 'edited.jsonl', '--json']);
+    const edited = await cli(['audit', 'verify', '--file', 'edited.jsonl', '--json']);
     expect(edited.status).toBe(1);
     expect(JSON.parse(edited.stdout)).toMatchObject({ ok: false, seq: 2, reason: 'hash_mismatch' });
 
@@ -179,21 +156,21 @@ describe('audit routes and `keywarden audit`', () => {
   });
 
   it('names the tampered entry on the server, and catches truncation against a saved head', async () => {
-    const anchor = (await cli(registerAudit, ['audit', 'head'])).stdout.trim();
+    const anchor = (await cli(['audit', 'head'])).stdout.trim();
     store.db.prepare("UPDATE audit_log SET actor = 'admin:someone' WHERE seq = 2").run();
-    const tampered = await cli(registerAudit, ['audit', 'verify']);
+    const tampered = await cli(['audit', 'verify']);
     expect(tampered.status).toBe(1);
     expect(tampered.stdout).toContain('TAMPERED at entry 2 (hash_mismatch)');
     store.db.prepare("UPDATE audit_log SET actor = 'admin:adm_seed' WHERE seq = 2").run();
-    expect((await cli(registerAudit, ['audit', 'verify'])).status).toBe(0);
+    expect((await cli(['audit', 'verify'])).status).toBe(0);
 
     const last = Number(anchor.split(':')[0]);
     store.db.prepare('DELETE FROM audit_log WHERE seq = ?').run(last);
-    expect((await cli(registerAudit, ['audit', 'verify'])).status).toBe(0);
-    const truncated = await cli(registerAudit, ['audit', 'verify', '--head', anchor, '--json']);
+    expect((await cli(['audit', 'verify'])).status).toBe(0);
+    const truncated = await cli(['audit', 'verify', '--head', anchor, '--json']);
     expect(truncated.status).toBe(1);
     expect(JSON.parse(truncated.stdout)).toMatchObject({ ok: false, seq: last, reason: 'truncated' });
-    expect((await cli(registerAudit, ['audit', 'verify', '--head', 'nonsense'])).status).toBe(2);
+    expect((await cli(['audit', 'verify', '--head', 'nonsense'])).status).toBe(2);
   });
 });
 

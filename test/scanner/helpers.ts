@@ -2,37 +2,19 @@ import { execFile, spawn } from 'node:child_process';
 import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { PassThrough, Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { runCli } from '../../src/cli/program.js';
+import { cli as runInProcess, type CliRun } from '../cli/run-cli.js';
 
 const exec = promisify(execFile);
 export const PROJECT_ROOT = path.resolve(fileURLToPath(import.meta.url), '../../..');
 export const BIN = path.join(PROJECT_ROOT, 'dist', 'cli', 'bin.js');
 
-export interface CliRun {
-  status: number;
-  stdout: string;
-  stderr: string;
-}
+export type { CliRun } from '../cli/run-cli.js';
 
-/** Runs the CLI in-process, as bin.ts would, capturing its output. */
-export async function cli(args: string[], options: { cwd: string; env?: NodeJS.ProcessEnv; stdin?: string }): Promise<CliRun> {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  let out = '';
-  let err = '';
-  stdout.on('data', (chunk: Buffer) => (out += chunk.toString('utf8')));
-  stderr.on('data', (chunk: Buffer) => (err += chunk.toString('utf8')));
-  const status = await runCli(args, {
-    stdout,
-    stderr,
-    stdin: Readable.from([Buffer.from(options.stdin ?? '')]),
-    env: { ...options.env },
-    cwd: options.cwd,
-  });
-  return { status, stdout: out, stderr: err };
+/** Runs the CLI in-process with captured output; stdin is a (possibly empty) pipe, never a terminal. */
+export function cli(args: string[], options: { cwd: string; env?: NodeJS.ProcessEnv; stdin?: string }): Promise<CliRun> {
+  return runInProcess(args, options.env ?? {}, { cwd: options.cwd, stdin: options.stdin ?? '' });
 }
 
 /** Runs the built CLI (dist/cli/bin.js) as a real process; worker threads only exist there. */
