@@ -1,6 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 import { KeywardenError } from '../errors/index.js';
+import { findDuplicateKey } from './duplicate-keys.js';
 import { boundaryOf, multipartFields } from './multipart-model.js';
 
 /** Reads the whole request body, refusing early (by Content-Length) or as soon as the cap is crossed. */
@@ -103,8 +104,9 @@ export function parseRequestBody(body: Buffer, contentType: string | undefined, 
     return { json: null, model, stream: stream === 'true' };
   }
   let parsed: unknown;
+  const text = body.toString('utf8');
   try {
-    parsed = JSON.parse(body.toString('utf8'));
+    parsed = JSON.parse(text);
   } catch {
     if (strict) throw new KeywardenError('KW_INVALID_JSON');
     return EMPTY;
@@ -112,6 +114,11 @@ export function parseRequestBody(body: Buffer, contentType: string | undefined, 
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
     if (strict) throw new KeywardenError('KW_INVALID_JSON', { message: 'The request body must be a JSON object.' });
     return EMPTY;
+  }
+  // Ambiguous JSON is refused: an upstream that keeps the first of two equal keys would see another request.
+  const duplicate = findDuplicateKey(text);
+  if (duplicate !== null) {
+    throw new KeywardenError('KW_INVALID_JSON', { message: `The request body has the key "${duplicate.slice(0, 64)}" twice in one object.`, param: duplicate.slice(0, 64) });
   }
   const json = parsed as Record<string, unknown>;
   const model = json.model;
