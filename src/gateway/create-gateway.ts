@@ -12,6 +12,7 @@ import type { Vault } from '../vault/index.js';
 import { Limiter, type Admission } from '../limits/limiter.js';
 import { MemoryLimitsBackend } from '../limits/memory-backend.js';
 import { assertUsable, identify } from './authenticate.js';
+import { reportCostOverrun } from './cost-overrun.js';
 import { securityEventOf, type GatewayMonitor } from './security-events.js';
 import { ClientLink, forward, type ForwardResult } from './forward.js';
 import { prependJsonFields } from './body-patch.js';
@@ -126,10 +127,11 @@ export function createGateway(deps: GatewayDeps): Gateway {
           { status: outcome.status, tokens: outcome.tokens, streamedText: outcome.streamedText, incomplete: outcome.incomplete, abandoned: outcome.abandoned ?? false },
           now(),
         );
+        if (settled.overrunUsd !== undefined && state.key) reportCostOverrun(logger, deps.monitor, state.key.id, admission, settled.overrunUsd, now());
         recordUsage(state, started, ts, { status: outcome.status, errorCode: outcome.errorCode, tokens: settled.tokens, costUsd: settled.costUsd });
         return;
       } catch (err) {
-        logger.error('limits settlement failed; open reservation stays on the ledger for reconciliation', describeError(err));
+        logger.error('limits settlement failed; the ticket was settled at its full reservation', describeError(err));
       }
     }
     recordUsage(state, started, ts, { status: outcome.status, errorCode: outcome.errorCode, tokens: outcome.tokens });

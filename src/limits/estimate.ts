@@ -1,29 +1,16 @@
-type TokenCounter = (text: string) => number;
-let tokenCounter: TokenCounter | null = null;
+import { collectTokenText, inspectContent } from './content-walk.js';
+import { readOutputCap, type CapField } from './output-cap.js';
+import { unseenTopLevel } from './unseen-inputs.js';
 
-/**
- * The tokenizer is loaded on first use only: its tables take ~60 MB, and the gateway needs them only when a cheap
- * bound is not enough (near a limit) or a stream ended without reporting usage.
- */
-async function countTokens(text: string): Promise<number> {
-  tokenCounter ??= (await import('gpt-tokenizer/encoding/o200k_base')).countTokens;
-  return tokenCounter(text);
-}
+export type { CapField } from './output-cap.js';
 
 /**
  * Sizing a request for limits: the output cap it carries, where a cap would be injected, and two input-token
- * estimates — a cheap upper bound (bytes; a byte-level BPE token is at least one byte, and JSON syntax outweighs
- * the chat template's per-message tokens) and a real tokenizer count, used only when the bound does not fit.
+ * bounds. The cheap one (hot path) is the body's byte count — a byte-level BPE token is at least one byte, JSON
+ * syntax outweighs the chat template's per-message tokens, and a token id in an array takes at least two bytes —
+ * plus every image at the model's maximum for its detail. The tokenizer bound, used only when the cheap one does
+ * not fit, counts every element of the body (see content-walk.ts). Both are upper bounds; the smaller is used.
  */
-
-/** Worst case per image input: high-detail tiles on the most expensive vision models stay below this. */
-export const TOKENS_PER_IMAGE = 2_500;
-/** Chat template overhead per message, and per request (reply priming). */
-const TOKENS_PER_MESSAGE = 4;
-const TOKENS_PER_REQUEST = 3;
-
-export type CapField = 'max_completion_tokens' | 'max_tokens' | 'max_output_tokens';
-
 export interface RequestShape {
   /** The output cap the request asked for, already multiplied by `n`/`best_of`. */
   outputCap: number | null;
@@ -33,76 +20,75 @@ export interface RequestShape {
   capField: CapField | null;
   /** True when the endpoint produces no output tokens (embeddings, moderations). */
   inputOnly: boolean;
-  imageCount: number;
+  imageTokens: number;
   inputBoundTokens: number;
+  /** A field or part whose cost the provider adds server-side, invisible here; null when there is none. */
+  unseen: string | null;
 }
 
-const CAP_FIELD_BY_PATH: Record<string, CapField> = {
-  '/v1/chat/completions': 'max_completion_tokens',
-  '/v1/completions': 'max_tokens',
-  '/v1/responses': 'max_output_tokens',
-};
-const INPUT_ONLY_PATHS = new Set(['/v1/embeddings', '/v1/moderations']);
+/** Template overhead per request (reply priming), and slack per element and per object of the body. */
+const TOKENS_PER_REQUEST = 3;
+const TOKENS_PER_OBJECT = 4;
 
-function positiveInt(value: unknown): number | null {
-  return typeof value === 'number' && Number.isInteger(value) && value > 0 ? value : null;
-}
-
-function countImages(value: unknown, depth = 0): number {
-  if (depth > 8 || typeof value !== 'object' || value === null) return 0;
-  if (Array.isArray(value)) return value.reduce<number>((sum, item) => sum + countImages(item, depth + 1), 0);
-  const record = value as Record<string, unknown>;
-  if (record.type === 'image_url' || record.type === 'input_image') return 1;
-  let sum = 0;
-  for (const key in record) if (key === 'content' || key === 'input' || key === 'messages') sum += countImages(record[key], depth + 1);
-  return sum;
-}
-
-export function shapeRequest(path: string, json: Record<string, unknown> | null, bodyBytes: number): RequestShape {
-  const capField = CAP_FIELD_BY_PATH[path] ?? null;
-  const inputOnly = INPUT_ONLY_PATHS.has(path);
-  const choices = Math.max(positiveInt(json?.n) ?? 1, positiveInt(json?.best_of) ?? 1);
-  let cap: number | null = null;
-  if (json && capField) {
-    cap = positiveInt(json.max_completion_tokens) ?? positiveInt(json.max_tokens) ?? positiveInt(json.max_output_tokens);
-  }
-  const imageCount = json ? countImages(json.messages ?? json.input) : 0;
+export function shapeRequest(path: string, json: Record<string, unknown> | null, bodyBytes: number, model: string | null): RequestShape {
+  const caps = readOutputCap(path, json);
+  const content = json ? inspectContent(json, model) : null;
+  const imageTokens = content?.imageTokens ?? 0;
   return {
-    outputCap: cap === null ? null : cap * choices,
-    choices,
-    capField,
-    inputOnly,
-    imageCount,
-    inputBoundTokens: bodyBytes + imageCount * TOKENS_PER_IMAGE,
+    outputCap: caps.cap === null ? null : caps.cap * caps.choices,
+    choices: caps.choices,
+    capField: caps.capField,
+    inputOnly: caps.inputOnly,
+    imageTokens,
+    inputBoundTokens: bodyBytes + imageTokens,
+    unseen: json ? (unseenTopLevel(path, json) ?? content?.unseenPart ?? null) : null,
   };
 }
 
-function collectText(value: unknown, out: string[], depth: number): void {
-  if (depth > 12) return;
-  if (typeof value === 'string') {
-    if (!value.startsWith('data:')) out.push(value);
-    return;
-  }
-  if (typeof value !== 'object' || value === null) return;
-  if (Array.isArray(value)) {
-    for (const item of value) collectText(item, out, depth + 1);
-    return;
-  }
-  for (const [key, item] of Object.entries(value as Record<string, unknown>)) {
-    if (key !== 'model' && key !== 'image_url' && key !== 'stream_options') collectText(item, out, depth + 1);
-  }
+type Encoding = 'o200k_base' | 'cl100k_base';
+type TokenCounter = (text: string) => number;
+const counters = new Map<Encoding, TokenCounter>();
+
+/** The encoding of a model family, or null when unknown (then only the byte bound is trusted). */
+export function encodingOf(model: string | null): Encoding | null {
+  if (model === null) return null;
+  if (/^(gpt-4o|chatgpt-4o|gpt-4\.1|gpt-4\.5|gpt-5|o1|o3|o4|codex|computer-use)/.test(model)) return 'o200k_base';
+  if (/^(gpt-4|gpt-3\.5|text-embedding-|davinci-002|babbage-002)/.test(model)) return 'cl100k_base';
+  return null;
 }
 
-/** Tokenizer estimate of a request's input: every text value it carries, plus template and image allowances. */
-export async function countInputTokens(json: Record<string, unknown> | null, imageCount: number): Promise<number> {
-  if (!json) return 0;
-  const texts: string[] = [];
-  collectText(json, texts, 0);
-  const messages = Array.isArray(json.messages) ? json.messages.length : Array.isArray(json.input) ? json.input.length : 1;
-  return (await countTokens(texts.join('\n'))) + messages * TOKENS_PER_MESSAGE + TOKENS_PER_REQUEST + imageCount * TOKENS_PER_IMAGE;
+/**
+ * The tokenizer is loaded on first use only: its tables take ~60 MB, and the gateway needs them only when a cheap
+ * bound is not enough (near a limit) or a stream ended without reporting usage. Special tokens such as
+ * `<|endoftext|>` are counted as the plain text the provider sees them as: the default throws on them.
+ */
+async function counterFor(encoding: Encoding): Promise<TokenCounter> {
+  let counter = counters.get(encoding);
+  if (!counter) {
+    const module = encoding === 'o200k_base' ? await import('gpt-tokenizer/encoding/o200k_base') : await import('gpt-tokenizer/encoding/cl100k_base');
+    const plainText = { disallowedSpecial: new Set<string>() };
+    counter = (text: string): number => module.countTokens(text, plainText);
+    counters.set(encoding, counter);
+  }
+  return counter;
+}
+
+/**
+ * Tokenizer bound of a request's input: every element's tokens plus one per element and a few per object, plus
+ * the images at their maximum. Null when the model's encoding is unknown (the byte bound stands).
+ */
+export async function countInputTokens(json: Record<string, unknown> | null, model: string | null, imageTokens: number): Promise<number | null> {
+  const encoding = encodingOf(model);
+  if (!json || !encoding) return null;
+  const count = await counterFor(encoding);
+  const { text, elements, objects } = collectTokenText(json);
+  return count(text) + elements + objects * TOKENS_PER_OBJECT + TOKENS_PER_REQUEST + imageTokens;
 }
 
 /** Tokens in text the model streamed, for settling a stream that ended without its usage chunk. */
-export async function countOutputTokens(text: string): Promise<number> {
-  return text.length === 0 ? 0 : countTokens(text);
+export async function countOutputTokens(text: string, model: string | null): Promise<number> {
+  if (text.length === 0) return 0;
+  const encoding = encodingOf(model);
+  // Unknown encoding: a token is at least one byte.
+  return encoding ? (await counterFor(encoding))(text) : Buffer.byteLength(text);
 }

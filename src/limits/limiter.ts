@@ -4,7 +4,7 @@ import { compileModelGlobs, type ModelMatcher } from '../policy/index.js';
 import type { ModelPrice, PriceTable } from '../pricing/index.js';
 import { KeyVersionCache } from '../util/key-version-cache.js';
 import type { VirtualKeyRecord } from '../store/index.js';
-import type { AcquireRequest, BudgetCheck, LimitsBackend, Refusal, Ticket } from './backend.js';
+import type { AcquireRequest, BudgetCheck, LimitsBackend, Refusal, Settlement, Ticket } from './backend.js';
 import { countInputTokens, countOutputTokens, shapeRequest, type CapField, type RequestShape } from './estimate.js';
 import { periodKey } from './periods.js';
 import { rateLimitHeaders } from './rate-headers.js';
@@ -40,6 +40,8 @@ export interface Admission {
   inputTokens(): Promise<number>;
   /** The input tokens the reservation was sized with (the byte bound, or the tokenizer count near a limit). */
   readonly reservedInputTokens: number;
+  /** The output tokens the reservation was sized with (the cap times the choices; 0 for input-only endpoints). */
+  readonly reservedOutputTokens: number;
   readonly model: string | null;
 }
 
@@ -59,8 +61,19 @@ export interface SettleOutcome {
 export interface SettledUsage {
   tokens: MeteredTokens | null;
   costUsd: number | null;
-  /** True when tokens were counted by the tokenizer because the upstream reported none. */
+  /** True when tokens were counted by the tokenizer, or taken from the reservation, because the upstream reported none. */
   estimated: boolean;
+  /** Reported usage cost this much more than the reservation: the bound was wrong (an alert, not a refund). */
+  overrunUsd?: number;
+}
+
+function unseenInputError(field: string): KeywardenError {
+  return new KeywardenError('KW_PRICE_UNKNOWN', {
+    message:
+      `This key has a budget, and "${field}" makes the provider bill for input the gateway cannot see. ` +
+      'Send the content in the request itself, or give the key an unbounded_allowance_usd to reserve for it.',
+    param: field.split(' ')[0] ?? field,
+  });
 }
 
 function budgetChecks(budgets: readonly Budget[], now: number, timeZone: string): BudgetCheck[] {
@@ -112,11 +125,20 @@ export class Limiter {
     if (limits.tpm) tpmLimits.push({ id: 'tpm', limit: limits.tpm });
     if (rule?.tpm) tpmLimits.push({ id: `rule${ruleIndex}:tpm`, limit: rule.tpm });
     const budgets = budgetChecks(limits.budgets ?? [], now, limits.time_zone ?? 'UTC');
-    const sizing = tpmLimits.length > 0 || budgets.length > 0 || limits.max_output_tokens !== undefined;
-    const shape: RequestShape | null = sizing ? shapeRequest(input.path, input.json, input.bodyBytes) : null;
+    const budgeted = budgets.length > 0;
+    const sizing = tpmLimits.length > 0 || budgeted || limits.max_output_tokens !== undefined;
+    const shape: RequestShape | null = sizing ? shapeRequest(input.path, input.json, input.bodyBytes, model) : null;
 
     let exact: number | null = null;
-    const inputTokens = async (): Promise<number> => (exact ??= await countInputTokens(input.json, shape?.imageCount ?? 0));
+    // The tokenizer bound, never above the byte bound: both are upper bounds, the smaller one is kept.
+    const inputTokens = async (): Promise<number> => {
+      if (exact === null) {
+        const bound = shape?.inputBoundTokens ?? input.bodyBytes;
+        const counted = await countInputTokens(input.json, model, shape?.imageTokens ?? 0);
+        exact = counted === null ? bound : Math.min(counted, bound);
+      }
+      return exact;
+    };
 
     let cap = shape?.outputCap ?? null;
     if (shape && limits.max_output_tokens !== undefined && cap !== null && cap / shape.choices > limits.max_output_tokens) {
@@ -127,7 +149,9 @@ export class Limiter {
     }
 
     let price: ModelPrice | null = null;
-    if (budgets.length > 0) {
+    /** Reserved on top of the visible bound for inputs the provider expands server-side (opt-in). */
+    let allowanceUsd = 0;
+    if (budgeted) {
       price = model === null ? null : this.prices.priceOf(model);
       if (!price || !shape || (!shape.capField && !shape.inputOnly)) {
         throw new KeywardenError('KW_PRICE_UNKNOWN', {
@@ -135,14 +159,18 @@ export class Limiter {
           param: 'model',
         });
       }
+      if (shape.unseen !== null) {
+        if (limits.unbounded_allowance_usd === undefined) throw unseenInputError(shape.unseen);
+        allowanceUsd = limits.unbounded_allowance_usd;
+      }
     }
 
     let inject: Admission['inject'] = null;
     let inputEstimate = shape?.inputBoundTokens ?? 0;
     if (shape && cap === null && shape.capField && !shape.inputOnly) {
-      if (budgets.length > 0 && (limits.output_cap ?? 'inject') === 'reject') throw new KeywardenError('KW_OUTPUT_CAP_REQUIRED', { param: shape.capField });
-      if (budgets.length > 0 && price) {
-        const remaining = await this.backend.budgetRemaining(key.id, budgets);
+      if (budgeted && (limits.output_cap ?? 'inject') === 'reject') throw new KeywardenError('KW_OUTPUT_CAP_REQUIRED', { param: shape.capField });
+      if (budgeted && price) {
+        const remaining = (await this.backend.budgetRemaining(key.id, budgets)) - allowanceUsd;
         if (costOf(price, inputEstimate, 0) >= remaining) inputEstimate = await inputTokens();
         const perChoice = Math.floor((remaining - costOf(price, inputEstimate, 0)) / (price.output / 1_000_000) / shape.choices);
         const value = Math.min(limits.max_output_tokens ?? DEFAULT_INJECTED_CAP, perChoice);
@@ -162,7 +190,7 @@ export class Limiter {
       tokens: tpmLimits.map((t) => ({ id: t.id, limit: t.limit, periodMs: MINUTE, amount: inTokens + (cap ?? 0) })),
       concurrency: limits.concurrency ?? null,
       budgets,
-      reserveUsd: price ? costOf(price, inTokens, cap ?? 0) : 0,
+      reserveUsd: price ? costOf(price, inTokens, cap ?? 0) + allowanceUsd : 0,
     });
     let result = await this.backend.acquire(request(inputEstimate));
     if (!result.ok && (result.refusal.reason === 'budget' || result.refusal.reason === 'tokens') && exact === null && shape) {
@@ -180,6 +208,7 @@ export class Limiter {
       trackStreamText: budgets.length > 0 || tpmLimits.length > 0,
       inputTokens,
       reservedInputTokens: inputEstimate,
+      reservedOutputTokens: cap ?? 0,
       model,
     };
   }
@@ -211,35 +240,52 @@ export class Limiter {
   }
 
   /**
-   * Settles an admission exactly once. Reported usage is charged as is; a stream cut off or missing its usage is
-   * charged at least its input plus the streamed output counted with the tokenizer, never $0 and never more than
-   * was reserved; an upstream error that produced nothing releases the reservation.
+   * Settles an admission exactly once, and always: whatever fails while measuring (a tokenizer, a price lookup),
+   * the ticket is still settled — slot released, reservation turned into spend — at the full reservation.
+   *
+   * Reported usage is charged as is, even above the reservation (the truth; `overrunUsd` then says by how much the
+   * bound was wrong). A budgeted answer without usage — a non-streamed 2xx without `usage`, a queued background
+   * job, a stream cut off or missing its usage chunk, a client that hung up — is charged the full reservation:
+   * what the provider billed is unknown, and the reservation is the proven bound. An upstream error that produced
+   * nothing releases the reservation.
    */
   async settle(admission: Admission, outcome: SettleOutcome, now: number): Promise<SettledUsage> {
-    if (outcome.abandoned && !outcome.tokens && admission.ticket.reservedUsd > 0) {
-      const costUsd = admission.ticket.reservedUsd;
-      // Charged at the reservation, so the input is recorded as it was reserved; no tokenizer needed.
-      const tokens = { promptTokens: admission.reservedInputTokens, cachedTokens: 0, completionTokens: 0, reasoningTokens: 0 };
-      await this.backend.settle(admission.ticket, { costUsd, tokensUsed: tokens.promptTokens }, now);
-      return { tokens, costUsd, estimated: true };
+    const reservedUsd = admission.ticket.reservedUsd;
+    let settlement: Settlement = { costUsd: reservedUsd, tokensUsed: admission.reservedInputTokens + admission.reservedOutputTokens };
+    try {
+      const measured = await this.measure(admission, outcome);
+      settlement = { costUsd: measured.costUsd ?? 0, tokensUsed: measured.tokens ? measured.tokens.promptTokens + measured.tokens.completionTokens : 0 };
+      return measured;
+    } finally {
+      await this.backend.settle(admission.ticket, settlement, now);
     }
-    let tokens = outcome.tokens;
-    let estimated = false;
-    const producedSomething = outcome.streamedText.length > 0 || (outcome.incomplete && outcome.status < 400);
-    if (!tokens && producedSomething) {
-      tokens = {
-        promptTokens: await admission.inputTokens(),
-        cachedTokens: 0,
-        completionTokens: await countOutputTokens(outcome.streamedText),
-        reasoningTokens: 0,
-      };
-      estimated = true;
+  }
+
+  private async measure(admission: Admission, outcome: SettleOutcome): Promise<SettledUsage> {
+    const reservedUsd = admission.ticket.reservedUsd;
+    const atReservation = (): SettledUsage => ({
+      tokens: { promptTokens: admission.reservedInputTokens, cachedTokens: 0, completionTokens: admission.reservedOutputTokens, reasoningTokens: 0 },
+      costUsd: reservedUsd,
+      estimated: true,
+    });
+    if (outcome.tokens) {
+      const costUsd = this.prices.costOf(admission.model, outcome.tokens);
+      const overrunUsd = reservedUsd > 0 && costUsd !== null && costUsd > reservedUsd * (1 + 1e-9) + 1e-12 ? costUsd - reservedUsd : 0;
+      return { tokens: outcome.tokens, costUsd, estimated: false, ...(overrunUsd > 0 ? { overrunUsd } : {}) };
     }
-    let costUsd = tokens ? this.prices.costOf(admission.model, tokens) : 0;
-    if (estimated && costUsd !== null && admission.ticket.reservedUsd > 0) costUsd = Math.min(costUsd, admission.ticket.reservedUsd);
-    const tokensUsed = tokens ? tokens.promptTokens + tokens.completionTokens : 0;
-    await this.backend.settle(admission.ticket, { costUsd: costUsd ?? 0, tokensUsed }, now);
-    return { tokens, costUsd, estimated };
+    if (outcome.abandoned && reservedUsd > 0) return atReservation();
+    const producedSomething = outcome.status < 400 || outcome.streamedText.length > 0;
+    if (!producedSomething) return { tokens: null, costUsd: 0, estimated: false };
+    if (reservedUsd > 0) return atReservation();
+    // No budget (token limits only): count what was streamed, for the token bucket and the usage record.
+    if (outcome.streamedText.length === 0 && !outcome.incomplete) return { tokens: null, costUsd: 0, estimated: false };
+    const tokens = {
+      promptTokens: await admission.inputTokens(),
+      cachedTokens: 0,
+      completionTokens: await countOutputTokens(outcome.streamedText, admission.model),
+      reasoningTokens: 0,
+    };
+    return { tokens, costUsd: this.prices.costOf(admission.model, tokens), estimated: true };
   }
 
   /** Current spend against each budget, for `keys show`. */

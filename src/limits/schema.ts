@@ -45,6 +45,12 @@ export const keyLimitsSchema = z
     /** With a budget and no output cap on the request: inject one that fits, or reject. */
     output_cap: z.enum(['inject', 'reject']).optional(),
     model_rules: z.array(modelRuleSchema).max(50).optional(),
+    /**
+     * Opt-in for inputs whose cost the gateway cannot see (previous_response_id, conversation, stored prompts,
+     * file inputs, background, hosted tools): this many USD are reserved in full, per request, on top of the
+     * visible bound. Without it a budgeted key is refused such requests (cost_not_bounded).
+     */
+    unbounded_allowance_usd: z.number().positive().finite().optional(),
   })
   .strict();
 

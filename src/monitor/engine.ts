@@ -5,7 +5,7 @@ import { AlertDispatcher } from './alert-dispatcher.js';
 import { AlertService, type SuspendKey } from './alert-service.js';
 import { realSleep, systemClock, type Clock, type Sleep } from './clock.js';
 import type { MonitorConfig } from './config.js';
-import { budgetFindings } from './detectors/budget.js';
+import { budgetFindings, costBoundFinding } from './detectors/budget.js';
 import { probingFindings, scopeDenialFindings } from './detectors/denials.js';
 import { firstUseFindings } from './detectors/first-use.js';
 import { hygieneFindings } from './detectors/key-hygiene.js';
@@ -71,6 +71,8 @@ export class MonitorEngine {
   private lastHygieneAt = Number.NEGATIVE_INFINITY;
   private lastPruneAt = Number.NEGATIVE_INFINITY;
   private ticking: Promise<TickReport> | null = null;
+  /** Cost-bound violations reported since the last tick (bounded: one per key is enough to alert). */
+  private readonly boundViolations = new Map<string, Finding>();
   private stopTimer: (() => void) | null = null;
 
   constructor(private readonly deps: MonitorEngineDeps) {
@@ -121,6 +123,10 @@ export class MonitorEngine {
 
   /** Called by the gateway for each request refused at authentication or by a key's scope. */
   securityEvent(event: SecurityEvent): void {
+    if (event.type === 'cost_bound_exceeded') {
+      if (this.deps.config.enabled && this.boundViolations.size < 10_000) this.boundViolations.set(event.keyId, costBoundFinding(event));
+      return;
+    }
     if (event.type === 'auth_failed') {
       this.deps.metrics?.observeAuthFailure(event.reason);
       if (!this.probingReasons.has(event.reason)) return;
@@ -204,6 +210,8 @@ export class MonitorEngine {
     if (detectors.scopeDenials.enabled) {
       findings.push(...scopeDenialFindings(this.scope.totals(now, detectors.scopeDenials.windowMs), detectors.scopeDenials));
     }
+    findings.push(...this.boundViolations.values());
+    this.boundViolations.clear();
     const budgets = this.deps.budgets;
     if (detectors.budget.enabled && budgets) {
       await this.step('budget', async () => {

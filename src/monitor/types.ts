@@ -14,7 +14,9 @@ export type SecurityEvent =
       reason: ScopeDenialReason;
       model?: string;
       endpoint?: string;
-    };
+    }
+  /** A settlement above its reservation: the gateway's cost bound was wrong (charged at the truth; alerted). */
+  | { type: 'cost_bound_exceeded'; ts: number; keyId: string; model: string | null; reservedUsd: number; chargedUsd: number };
 
 export const DETECTORS = [
   'volume_spike',

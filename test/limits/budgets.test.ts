@@ -69,7 +69,9 @@ describe('budgets: reserve, then settle', () => {
     const random = (): number => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
     for (let round = 0; round < 5; round++) {
       const maxTokens = 400;
-      const reservation = bodyBytes(maxTokens) * IN + maxTokens * OUT;
+      // The streamed body carries `"stream":true` too; a cut stream reported no usage and is charged this in full.
+      const streamedBytes = Buffer.byteLength(JSON.stringify({ model: 'gpt-4o-mini', messages, max_tokens: maxTokens, stream: true }));
+      const reservation = streamedBytes * IN + maxTokens * OUT;
       const { id, key } = await h.createKey({ limits: { budgets: [{ usd: 1, period: 'day' }] } });
       const cutAfter = 1 + Math.floor(random() * 8);
       h.fake.setBehavior({ type: 'ok', cutAfterChunks: cutAfter });

@@ -1,4 +1,4 @@
-import type { BudgetStatus, Finding, Severity } from '../types.js';
+import type { BudgetStatus, Finding, SecurityEvent, Severity } from '../types.js';
 
 /** The highest threshold (fraction of the budget, e.g. 0.8) that `spentUsd` has reached, or null. */
 export function budgetThresholdCrossed(spentUsd: number, budgetUsd: number, thresholds: readonly number[]): number | null {
@@ -32,4 +32,23 @@ export function budgetFindings(statuses: readonly BudgetStatus[], thresholds: re
     });
   }
   return findings;
+}
+
+/**
+ * A request billed above what the gateway reserved for it: the bound that budgets rely on was wrong for this
+ * request shape. Always critical, under the budget detector's policy; one alert per key and day.
+ */
+export function costBoundFinding(event: Extract<SecurityEvent, { type: 'cost_bound_exceeded' }>): Finding {
+  const day = new Date(event.ts).toISOString().slice(0, 10);
+  return {
+    detector: 'budget_threshold',
+    severity: 'critical',
+    subject: `${event.keyId}:cost_bound:${day}`,
+    keyId: event.keyId,
+    title: `Key ${event.keyId} was billed above its reservation`,
+    message:
+      `A request of key ${event.keyId} (model ${event.model ?? 'unknown'}) cost $${event.chargedUsd.toFixed(6)} while ` +
+      `$${event.reservedUsd.toFixed(6)} was reserved. The cost was charged in full; the bound needs fixing.`,
+    details: { reserved_usd: event.reservedUsd, charged_usd: event.chargedUsd, model: event.model },
+  };
 }
