@@ -44,6 +44,7 @@ export function embeddings(ctx: HandlerContext): Reply {
     const embedding = base64 ? Buffer.from(new Float32Array(vector).buffer).toString('base64') : vector;
     return { object: 'embedding', index, embedding };
   });
+  if (ctx.billing) tokens = ctx.billing.chargeEmbeddings(ctx.json, model);
   return json({ object: 'list', data, model, usage: { prompt_tokens: tokens, total_tokens: tokens } });
 }
 

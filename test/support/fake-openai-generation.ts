@@ -65,6 +65,8 @@ export function generate(
   promptTokens: number,
   maxTokens: number | undefined,
 ): Generation {
+  // With a billing ledger the fake reports what it bills (an honest upstream), counted by OpenAI's rules.
+  if (ctx.billing) promptTokens = ctx.billing.inputTokens(ctx.route, ctx.json, requestedModel);
   let deltas = deltasFor(ctx.config.reply, ctx, requestedModel);
   let finishReason: Generation['finishReason'] = 'stop';
   if (maxTokens !== undefined && maxTokens >= 0 && maxTokens < deltas.length) {
@@ -73,7 +75,7 @@ export function generate(
   }
   const usage = ctx.config.usage;
   const reasoningTokens = usage?.reasoningTokens ?? (isReasoningModel(requestedModel) ? 64 : 0);
-  return {
+  const generation: Generation = {
     model: answeredModel(ctx, requestedModel),
     deltas,
     text: deltas.join(''),
@@ -83,6 +85,8 @@ export function generate(
     reasoningTokens,
     completionTokens: deltas.length + reasoningTokens,
   };
+  if (ctx.billing) generation.completionTokens = ctx.billing.chargeGeneration(ctx.route, ctx.json, requestedModel, promptTokens, generation);
+  return generation;
 }
 
 /** The model from the body, or the deployment on Azure paths (where the body may omit it). */

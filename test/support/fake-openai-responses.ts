@@ -4,7 +4,7 @@ import { generate, requireModel, type Generation } from './fake-openai-generatio
 import type { HandlerContext, Reply } from './fake-openai-types.js';
 import { collectText, int, newId, nowSeconds, str, textTokens } from './fake-openai-util.js';
 
-type Status = 'in_progress' | 'completed' | 'incomplete';
+type Status = 'queued' | 'in_progress' | 'completed' | 'incomplete';
 
 function usageOf(gen: Generation): Record<string, unknown> {
   return {
@@ -65,6 +65,10 @@ export function responses(ctx: HandlerContext): Reply {
     metadata: body.metadata ?? {},
   });
 
+  if (body.background === true) {
+    // OpenAI answers a background job at once, queued and without usage; the generation is billed all the same.
+    return { kind: 'json', status: 200, body: JSON.stringify({ ...responseObject('queued', [], false), background: true }) };
+  }
   const finalMessage = message(messageId, finalStatus, [textPart(gen.text)]);
   if (body.stream !== true) {
     return { kind: 'json', status: 200, body: JSON.stringify(responseObject(finalStatus, [finalMessage], true)) };

@@ -1,5 +1,6 @@
 // Public types of the fake OpenAI upstream, kept apart so handlers and tests share one vocabulary.
 import type { IncomingHttpHeaders } from 'node:http';
+import type { BillingLedger } from './fake-openai-billing.js';
 import type { MultipartBody } from './fake-openai-multipart.js';
 
 /**
@@ -68,6 +69,8 @@ export interface FakeOpenAIOptions {
   behavior?: FakeBehavior;
   reply?: ReplySpec;
   usage?: UsageConfig;
+  /** Bill every request into this ledger at list prices, and report usage that matches the bill. */
+  billing?: BillingLedger;
   /** Answer with dated snapshot names (gpt-4o-mini → gpt-4o-mini-2024-07-18) like OpenAI does (default true). */
   snapshotModels?: boolean;
 }
@@ -120,6 +123,7 @@ export interface HandlerContext {
   config: FakeOpenAIConfig;
   /** `http://127.0.0.1:PORT`, for URLs the fake hands out (image urls). */
   origin: string;
+  billing?: BillingLedger | undefined;
 }
 
 export type Handler = (ctx: HandlerContext) => Reply;

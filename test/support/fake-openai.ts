@@ -238,7 +238,7 @@ export async function startFakeOpenAI(options: FakeOpenAIOptions = {}): Promise<
 
     const ctx = {
       route: target.route, param: target.param, json: isObject(json) ? json : {}, multipart,
-      deployment: target.deployment, behavior: current, config, origin,
+      deployment: target.deployment, behavior: current, config, origin, billing: options.billing,
     };
     let reply: Reply;
     try {

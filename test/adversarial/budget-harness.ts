@@ -1,0 +1,75 @@
+// Shared set-up of the adversarial budget tests: a real gateway in front of the fake upstream, whose billing
+// ledger is the judge. Every test asserts what the fake billed, never what the gateway recorded.
+import OpenAI from 'openai';
+import { expect } from 'vitest';
+import { BillingLedger } from '../support/fake-openai-billing.js';
+import { startHarness, type Harness } from '../support/gateway-harness.js';
+
+export const BUDGET_USD = 0.01;
+
+export interface BudgetBench {
+  h: Harness;
+  ledger: BillingLedger;
+  /** A key with a $0.01/day budget and any further limits. */
+  budgetKey(limits?: Record<string, unknown>): Promise<{ id: string; key: string; client: OpenAI }>;
+  /** Asserts the upstream's bill stays within the budget, with a readable message. */
+  expectBilledWithinBudget(budgetUsd?: number): void;
+  /** Settled spend the gateway shows for a key (for the tests of settlement itself). */
+  spentOf(id: string): Promise<number>;
+  /** POSTs a raw body with the key, for what the SDK cannot express (duplicate keys). */
+  rawPost(path: string, key: string, body: string): Promise<{ status: number; json: { error?: { code?: string; param?: string | null; message?: string } } }>;
+}
+
+export async function startBudgetBench(): Promise<BudgetBench> {
+  const ledger = new BillingLedger();
+  const h = await startHarness({ fake: { billing: ledger } });
+  return {
+    h,
+    ledger,
+    async budgetKey(limits = {}) {
+      const created = await h.createKey({ limits: { budgets: [{ usd: BUDGET_USD, period: 'day' }], ...limits } });
+      return { ...created, client: h.client(created.key) };
+    },
+    expectBilledWithinBudget(budgetUsd = BUDGET_USD) {
+      const billed = ledger.totalUsd();
+      expect(billed, `the upstream billed $${billed.toFixed(6)} (${Math.round((billed / budgetUsd) * 100)}% of the budget) over ${ledger.entries.length} requests`).toBeLessThanOrEqual(budgetUsd + 1e-12);
+    },
+    async spentOf(id) {
+      const res = await h.admin<{ budgets: Array<{ spent_usd: number }> }>('GET', `/keys/${id}`);
+      return res.body.budgets[0]?.spent_usd ?? Number.NaN;
+    },
+    async rawPost(path, key, body) {
+      const res = await fetch(`${h.server.url}${path}`, { method: 'POST', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' }, body });
+      return { status: res.status, json: (await res.json()) as { error?: { code?: string; param?: string | null; message?: string } } };
+    },
+  };
+}
+
+/** The SDK error code of a refused request, `ok` when it succeeded. */
+export async function outcomeOf(promise: Promise<unknown>): Promise<string> {
+  try {
+    await promise;
+    return 'ok';
+  } catch (err) {
+    if (err instanceof OpenAI.APIError) return `${err.status ?? 0}:${err.code ?? 'none'}`;
+    throw err;
+  }
+}
+
+/** Deterministic text that tokenizes badly (short random "words"): many tokens per byte. */
+export function noisyText(chars: number, seed = 7): string {
+  let x = seed;
+  let out = '';
+  const alphabet = 'abcdefghijklmnopqrstuvwxyz0123456789';
+  while (out.length < chars) {
+    x = (x * 1103515245 + 12345) % 2 ** 31;
+    out += alphabet[x % alphabet.length];
+    if (x % 5 === 0) out += ' ';
+  }
+  return out;
+}
+
+/** A reply of `words` one-token words, so an uncapped generation is long and expensive. */
+export function longReply(words: number): string[] {
+  return Array.from({ length: words }, (_, i) => ` w${i % 10}`);
+}
