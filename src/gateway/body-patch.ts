@@ -1,3 +1,5 @@
+import { KeywardenError } from '../errors/index.js';
+
 /**
  * Adds fields to a JSON object body without re-serializing it: the new members are spliced in right after the
  * opening brace. Only for fields the object does not have yet (the caller checks), so no key is duplicated.
@@ -14,4 +16,17 @@ export function prependJsonFields(body: Buffer, fields: Readonly<Record<string, 
     .map(([name, value]) => `${JSON.stringify(name)}:${JSON.stringify(value)}`)
     .join(',');
   return Buffer.concat([body.subarray(0, open + 1), Buffer.from(empty ? members : `${members},`), body.subarray(open + 1)]);
+}
+
+/**
+ * Re-serializes a body the gateway had to change. `JSON.stringify` recurses: a body nested deeper than the stack
+ * allows (JSON.parse accepts 100k levels) is a client error, not a 500.
+ */
+export function serializeJsonBody(value: unknown): string {
+  try {
+    return JSON.stringify(value);
+  } catch (err) {
+    if (err instanceof RangeError) throw new KeywardenError('KW_BAD_REQUEST', { message: 'The request body is nested too deeply.' });
+    throw err;
+  }
 }

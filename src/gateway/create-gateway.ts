@@ -15,7 +15,7 @@ import { assertUsable, identify } from './authenticate.js';
 import { reportCostOverrun } from './cost-overrun.js';
 import { securityEventOf, type GatewayMonitor } from './security-events.js';
 import { ClientLink, forward, type ForwardResult } from './forward.js';
-import { prependJsonFields } from './body-patch.js';
+import { prependJsonFields, serializeJsonBody } from './body-patch.js';
 import { forwardRequestHeaders } from './headers.js';
 import { filterModelList, syntheticModelList } from './models-list.js';
 import { normalizeRequestPath } from './normalize-path.js';
@@ -214,7 +214,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
           rewrite = true;
         }
       }
-      if (rewrite) outBody = JSON.stringify({ ...added, ...json });
+      if (rewrite) outBody = serializeJsonBody({ ...added, ...json });
       else if (Object.keys(added).length > 0) outBody = prependJsonFields(body, added);
     }
 

@@ -74,6 +74,16 @@ describe('adversarial budgets: every token-bearing element is counted', () => {
     bench.expectBilledWithinBudget();
   });
 
+  it('answers 400, not 500, when a cap must be rewritten into a 100,000-deep body', async () => {
+    const { key } = await bench.budgetKey();
+    const deep = `${'['.repeat(100_000)}1${']'.repeat(100_000)}`;
+    const body = `{"model":"gpt-4o-mini","messages":[{"role":"user","content":"hi"}],"max_completion_tokens":null,"x_nested":${deep}}`;
+    const res = await bench.rawPost('/v1/chat/completions', key, body);
+    expect(res.status).toBe(400);
+    expect(res.json.error?.code).toBe('invalid_request');
+    expect(bench.h.fake.requests).toHaveLength(0);
+  });
+
   it('counts token-id arrays for embeddings, eight requests in parallel', async () => {
     const { client } = await bench.budgetKey();
     // 150,000 one-digit token ids: 300 KB of body, billed at one token per id.
