@@ -54,7 +54,7 @@ describe('output caps per endpoint', () => {
 describe('content walk', () => {
   it('finds images and unseen parts at any depth without recursion (100k levels)', () => {
     const json = { model: 'gpt-4o', x: deep(100_000, { type: 'image_url', image_url: { url: 'https://a/b.png' } }), y: deep(50_000, { type: 'input_file', file_url: 'u' }) };
-    const facts = inspectContent(json as Record<string, unknown>, 'gpt-4o');
+    const facts = inspectContent(json, 'gpt-4o');
     expect(facts.images).toBe(1);
     expect(facts.imageTokens).toBe(85 + 8 * 170);
     expect(facts.unseenPart).toBe('input_file');
