@@ -30,18 +30,6 @@ function stringEnd(text: string, start: number): number {
   }
 }
 
-/** Adds `key`; false when it was already there. */
-function addKey(keys: KeySet, key: string): { keys: KeySet; fresh: boolean } {
-  if (Array.isArray(keys)) {
-    if (keys.includes(key)) return { keys, fresh: false };
-    keys.push(key);
-    return { keys: keys.length > SMALL_OBJECT ? new Set(keys) : keys, fresh: true };
-  }
-  if (keys.has(key)) return { keys, fresh: false };
-  keys.add(key);
-  return { keys, fresh: true };
-}
-
 /** The first key that appears twice in one object, or null. */
 export function findDuplicateKey(text: string): string | null {
   // One entry per open container: the object's keys, or null for an array.
@@ -55,9 +43,15 @@ export function findDuplicateKey(text: string): string | null {
         const raw = text.slice(i + 1, end);
         const key = raw.includes('\\') ? (JSON.parse(text.slice(i, end + 1)) as string) : raw;
         const top = stack.length - 1;
-        const added = addKey(stack[top] as KeySet, key);
-        if (!added.fresh) return key;
-        stack[top] = added.keys;
+        const keys = stack[top] as KeySet;
+        if (Array.isArray(keys)) {
+          if (keys.includes(key)) return key;
+          keys.push(key);
+          if (keys.length > SMALL_OBJECT) stack[top] = new Set(keys);
+        } else {
+          if (keys.has(key)) return key;
+          keys.add(key);
+        }
         expectKey = false;
       }
       i = end;
