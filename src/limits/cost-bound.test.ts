@@ -83,6 +83,12 @@ describe('content walk', () => {
     const shape = shapeRequest('/v1/chat/completions', json, 100, 'gpt-4o-mini');
     expect(shape.inputBoundTokens).toBe(100 + 48_169);
     expect(shape.outputCap).toBe(5);
+    expect(shape.extraOutputTokens).toBe(0);
+  });
+
+  it('bounds rejected predicted-output tokens by the body size, at the output price', () => {
+    const json = { model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'edit' }], prediction: { type: 'content', content: 'x'.repeat(500) }, max_tokens: 5 };
+    expect(shapeRequest('/v1/chat/completions', json, 600, 'gpt-4o-mini').extraOutputTokens).toBe(600);
   });
 });
 

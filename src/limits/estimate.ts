@@ -24,6 +24,11 @@ export interface RequestShape {
   inputBoundTokens: number;
   /** A field or part whose cost the provider adds server-side, invisible here; null when there is none. */
   unseen: string | null;
+  /**
+   * Output tokens billed beyond the cap: rejected tokens of a predicted output (`prediction`) bill at the output
+   * price. The prediction is part of the body, so the body's bytes bound them.
+   */
+  extraOutputTokens: number;
 }
 
 /** Template overhead per request (reply priming), and slack per element and per object of the body. */
@@ -42,6 +47,7 @@ export function shapeRequest(path: string, json: Record<string, unknown> | null,
     imageTokens,
     inputBoundTokens: bodyBytes + imageTokens,
     unseen: json ? (unseenTopLevel(path, json) ?? content?.unseenPart ?? null) : null,
+    extraOutputTokens: json?.prediction !== undefined && json.prediction !== null ? bodyBytes : 0,
   };
 }
 

@@ -141,6 +141,8 @@ export class Limiter {
     };
 
     let cap = shape?.outputCap ?? null;
+    /** Output billed beyond the cap (rejected predicted-output tokens). */
+    const extraOutput = shape?.extraOutputTokens ?? 0;
     if (shape && limits.max_output_tokens !== undefined && cap !== null && cap / shape.choices > limits.max_output_tokens) {
       throw new KeywardenError('KW_OUTPUT_CAP_EXCEEDED', {
         message: `The requested output cap exceeds this key's maximum of ${limits.max_output_tokens} tokens per request.`,
@@ -172,7 +174,7 @@ export class Limiter {
       if (budgeted && price) {
         const remaining = (await this.backend.budgetRemaining(key.id, budgets)) - allowanceUsd;
         if (costOf(price, inputEstimate, 0) >= remaining) inputEstimate = await inputTokens();
-        const perChoice = Math.floor((remaining - costOf(price, inputEstimate, 0)) / (price.output / 1_000_000) / shape.choices);
+        const perChoice = Math.floor((remaining - costOf(price, inputEstimate, extraOutput)) / (price.output / 1_000_000) / shape.choices);
         const value = Math.min(limits.max_output_tokens ?? DEFAULT_INJECTED_CAP, perChoice);
         if (value < 1) throw this.refusalError({ reason: 'budget', retryAfterMs: 0, periodKey: budgets[0]?.periodKey ?? '' }, limits);
         inject = { field: shape.capField, value };
@@ -187,10 +189,10 @@ export class Limiter {
       keyId: key.id,
       now,
       rates,
-      tokens: tpmLimits.map((t) => ({ id: t.id, limit: t.limit, periodMs: MINUTE, amount: inTokens + (cap ?? 0) })),
+      tokens: tpmLimits.map((t) => ({ id: t.id, limit: t.limit, periodMs: MINUTE, amount: inTokens + (cap ?? 0) + extraOutput })),
       concurrency: limits.concurrency ?? null,
       budgets,
-      reserveUsd: price ? costOf(price, inTokens, cap ?? 0) + allowanceUsd : 0,
+      reserveUsd: price ? costOf(price, inTokens, (cap ?? 0) + extraOutput) + allowanceUsd : 0,
     });
     let result = await this.backend.acquire(request(inputEstimate));
     if (!result.ok && (result.refusal.reason === 'budget' || result.refusal.reason === 'tokens') && exact === null && shape) {
@@ -208,7 +210,7 @@ export class Limiter {
       trackStreamText: budgets.length > 0 || tpmLimits.length > 0,
       inputTokens,
       reservedInputTokens: inputEstimate,
-      reservedOutputTokens: cap ?? 0,
+      reservedOutputTokens: (cap ?? 0) + extraOutput,
       model,
     };
   }
