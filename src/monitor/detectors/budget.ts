@@ -40,6 +40,8 @@ export function budgetFindings(statuses: readonly BudgetStatus[], thresholds: re
  */
 export function costBoundFinding(event: Extract<SecurityEvent, { type: 'cost_bound_exceeded' }>): Finding {
   const day = new Date(event.ts).toISOString().slice(0, 10);
+  // The model name is whatever the client sent: clipped before it reaches an alert.
+  const model = event.model === null ? 'unknown' : event.model.slice(0, 100);
   return {
     detector: 'budget_threshold',
     severity: 'critical',
@@ -47,8 +49,8 @@ export function costBoundFinding(event: Extract<SecurityEvent, { type: 'cost_bou
     keyId: event.keyId,
     title: `Key ${event.keyId} was billed above its reservation`,
     message:
-      `A request of key ${event.keyId} (model ${event.model ?? 'unknown'}) cost $${event.chargedUsd.toFixed(6)} while ` +
+      `A request of key ${event.keyId} (model ${model}) cost $${event.chargedUsd.toFixed(6)} while ` +
       `$${event.reservedUsd.toFixed(6)} was reserved. The cost was charged in full; the bound needs fixing.`,
-    details: { reserved_usd: event.reservedUsd, charged_usd: event.chargedUsd, model: event.model },
+    details: { reserved_usd: event.reservedUsd, charged_usd: event.chargedUsd, model },
   };
 }
