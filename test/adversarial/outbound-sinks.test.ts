@@ -1,6 +1,6 @@
 import { createServer, type AddressInfo, type Server } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseConfig } from '../../src/config/index.js';
+import { loadConfig, parseConfig } from '../../src/config/index.js';
 import { KeywardenError } from '../../src/errors/index.js';
 import { alertView } from '../../src/monitor/alert-view.js';
 import { createEmailSink } from '../../src/monitor/sinks/email-sink.js';
@@ -83,6 +83,14 @@ describe('sink destinations are validated when the config loads', () => {
       'monitor.sinks.email.0.host',
     );
     expect(configError({ outbound: { allow: ['10.0.0.0/40', 'ftp://x'] } })).toMatch(/outbound\.allow\.0[\s\S]*outbound\.allow\.1/);
+  });
+
+  it('takes the allowlist from KEYWARDEN_OUTBOUND_ALLOW (comma-separated) and validates it the same way', async () => {
+    const config = await loadConfig({ cwd: process.cwd(), env: { KEYWARDEN_OUTBOUND_ALLOW: ' 10.0.0.0/8, http://localhost:11434 ' } });
+    expect(config.outbound.allow).toEqual(['10.0.0.0/8', 'http://localhost:11434']);
+    await expect(loadConfig({ cwd: process.cwd(), env: { KEYWARDEN_OUTBOUND_ALLOW: 'gopher://x' } })).rejects.toThrow(/outbound\.allow\.0/);
+    // Without it, nothing internal is allowed: the defaults of `npm start`.
+    expect((await loadConfig({ cwd: process.cwd(), env: {} })).outbound.allow).toEqual([]);
   });
 });
 
