@@ -5,6 +5,7 @@ import type { ProviderKind, Store, UpstreamKeyRecord, UpstreamRecord } from '../
 import type { Vault } from '../vault/index.js';
 import type { AuditLog } from '../audit/index.js';
 import type { CreateUpstreamInput } from './schemas.js';
+import { createOutboundPolicy, maskUrlUserinfo, type OutboundPolicy } from '../policy/outbound-url.js';
 
 export const OPENAI_DEFAULT_BASE_URL = 'https://api.openai.com/v1';
 
@@ -15,7 +16,8 @@ export function upstreamView(record: UpstreamRecord): Record<string, unknown> {
     object: 'upstream',
     name: record.name,
     provider: record.provider,
-    base_url: record.baseUrl,
+    // Old records may hold user:password@; it is never shown back (API, CLI, audit entries all use this view).
+    base_url: maskUrlUserinfo(record.baseUrl),
     api_version: record.apiVersion,
     deployments: record.deployments,
     default: record.isDefault,
@@ -32,6 +34,8 @@ export class UpstreamService {
     /** Tells the gateway to drop cached upstream runtimes. */
     private readonly onChange: () => Promise<void>,
     private readonly audit: AuditLog,
+    /** Where an upstream may point; the gateway applies the same policy again when it connects. */
+    private readonly outbound: OutboundPolicy = createOutboundPolicy({ allow: [] }),
   ) {}
 
   /** Adds an upstream; the insert and its audit entry commit together, then the gateway reloads. */
@@ -46,6 +50,11 @@ export class UpstreamService {
     if (provider === 'azure' && !input.api_version) {
       throw new KeywardenError('KW_VALIDATION', { message: 'api_version is required for Azure OpenAI.', param: 'api_version' });
     }
+    const baseUrl = (input.base_url ?? OPENAI_DEFAULT_BASE_URL).replace(/\/+$/, '');
+    const verdict = this.outbound.checkUrl(baseUrl);
+    if (!verdict.ok) {
+      throw new KeywardenError('KW_VALIDATION', { message: `base_url is not allowed: ${verdict.reason}.`, param: 'base_url' });
+    }
     const id = `ups_${randomBase62(12)}`;
     const keys: UpstreamKeyRecord[] = input.keys.map((secret) => {
       const keyId = `uk_${randomBase62(8)}`;
@@ -55,7 +64,7 @@ export class UpstreamService {
       id,
       name: input.name,
       provider,
-      baseUrl: (input.base_url ?? OPENAI_DEFAULT_BASE_URL).replace(/\/+$/, ''),
+      baseUrl,
       apiVersion: input.api_version ?? null,
       deployments: input.deployments ?? {},
       keys,

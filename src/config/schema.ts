@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { monitorConfigSchema } from '../monitor/config.js';
 import { scanConfigSchema } from '../scanner/config/scan-config.js';
+import { outboundConfigSchema, refineSinkTargets } from '../policy/outbound-config.js';
 
 const port = z.number().int().min(0).max(65_535);
 
@@ -53,6 +54,8 @@ export const configSchema = z
       })
       .strict()
       .prefault({}),
+    /** Private and internal hosts outbound requests may reach (see policy/outbound-config.ts). */
+    outbound: outboundConfigSchema.prefault({}),
     /** Usage analytics, anomaly detectors, alert sinks (see monitor/config.ts). */
     monitor: monitorConfigSchema.prefault({}),
     /** Leak scanner settings, so one keywarden.config file can serve `serve` and `scan`. */
@@ -66,7 +69,8 @@ export const configSchema = z
       .strict()
       .prefault({}),
   })
-  .strict();
+  .strict()
+  .superRefine(refineSinkTargets);
 
 export type KeywardenConfig = z.output<typeof configSchema>;
 export type KeywardenConfigInput = z.input<typeof configSchema>;

@@ -43,6 +43,12 @@ export const ERROR_CODES = {
   KW_METHOD_NOT_ALLOWED: spec(405, 'invalid_request_error', 'method_not_allowed', 'Method not allowed.'),
   KW_NO_UPSTREAM: spec(503, 'server_error', 'no_upstream', 'No upstream provider is configured for this key.'),
   KW_UPSTREAM_UNAVAILABLE: spec(502, 'server_error', 'upstream_unavailable', 'The upstream provider could not be reached.'),
+  KW_UPSTREAM_MISCONFIGURED: spec(
+    503,
+    'server_error',
+    'upstream_misconfigured',
+    'The upstream provider for this key is misconfigured; the operator has been told.',
+  ),
   KW_UPSTREAM_TIMEOUT: spec(504, 'server_error', 'upstream_timeout', 'The upstream provider did not answer in time.'),
   KW_RATE_LIMITED: spec(429, 'rate_limit_error', 'rate_limit_exceeded', 'Rate limit exceeded.'),
   KW_BUDGET_EXCEEDED: spec(429, 'insufficient_quota', 'budget_exceeded', 'Budget exceeded.'),

@@ -22,6 +22,8 @@ import { normalizeRequestPath } from './normalize-path.js';
 import { parseRequestBody, readBody, type ParsedRequest } from './request-body.js';
 import { sendError } from './send-error.js';
 import { UpstreamRegistry } from './upstream-registry.js';
+import { createOutboundPolicy, type OutboundPolicy } from '../policy/outbound-url.js';
+import type { OutboundLookup } from '../policy/outbound-connect.js';
 import { upstreamTarget } from './upstream-target.js';
 import { UsageRecorder } from './usage-recorder.js';
 import type { MeteredTokens } from './usage-parse.js';
@@ -36,6 +38,9 @@ export interface GatewayDeps {
   now?: () => number;
   /** Monitoring hooks: cheap and synchronous on the request path, batched for usage. */
   monitor?: GatewayMonitor;
+  /** Outbound URL policy (default: from config.outbound) and a resolver override for tests. */
+  outbound?: OutboundPolicy;
+  outboundLookup?: OutboundLookup;
 }
 
 export interface Gateway {
@@ -74,6 +79,10 @@ export function createGateway(deps: GatewayDeps): Gateway {
     connections: config.upstream.connections,
     headersTimeoutMs: config.upstream.headersTimeoutMs,
     bodyTimeoutMs: config.upstream.bodyTimeoutMs,
+    outbound: deps.outbound ?? createOutboundPolicy(config.outbound),
+    ...(deps.outboundLookup ? { lookup: deps.outboundLookup } : {}),
+    onUnusable: (record, reason) =>
+      logger.error('upstream record is unusable; requests routed to it answer 503 upstream_misconfigured', { upstream: record.id, name: record.name, reason }),
   });
   const usage = new UsageRecorder(deps.store.usage, {
     flushIntervalMs: config.usage.flushIntervalMs,

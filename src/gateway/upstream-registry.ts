@@ -1,5 +1,7 @@
 import { Pool } from 'undici';
 import { KeywardenError } from '../errors/index.js';
+import { guardedConnect, type OutboundLookup } from '../policy/outbound-connect.js';
+import type { OutboundPolicy } from '../policy/outbound-url.js';
 import type { UpstreamRecord, UpstreamRepository } from '../store/index.js';
 import type { Vault } from '../vault/index.js';
 import { createScrubber } from './scrub.js';
@@ -19,6 +21,17 @@ export interface UpstreamRegistryOptions {
   connections: number;
   headersTimeoutMs: number;
   bodyTimeoutMs: number;
+  /** Where upstreams may point; applied when a record is loaded and again when each connection is opened. */
+  outbound: OutboundPolicy;
+  /** Resolver override for the connect-time check (tests). */
+  lookup?: OutboundLookup;
+  /** Told once per load about each record that cannot be used (operator log line). */
+  onUnusable?: (record: UpstreamRecord, reason: string) => void;
+}
+
+/** A stored upstream that cannot be used (bad URL, undecryptable key): only requests routed to it fail. */
+class UnusableUpstream {
+  constructor(readonly reason: string) {}
 }
 
 export function upstreamKeyAad(upstreamId: string, keyId: string): string {
@@ -30,7 +43,7 @@ export function upstreamKeyAad(upstreamId: string, keyId: string): string {
  * upstream is first used after a change, and live only in memory.
  */
 export class UpstreamRegistry {
-  private runtimes = new Map<string, UpstreamRuntime>();
+  private runtimes = new Map<string, UpstreamRuntime | UnusableUpstream>();
   private defaultId: string | null | undefined;
   private loading: Promise<void> | null = null;
 
@@ -46,17 +59,25 @@ export class UpstreamRegistry {
     this.runtimes = new Map();
     this.defaultId = undefined;
     this.loading = null;
-    await Promise.all(old.map((runtime) => runtime.pool.close().catch(() => undefined)));
+    const pools = old.flatMap((runtime) => (runtime instanceof UnusableUpstream ? [] : [runtime.pool]));
+    await Promise.all(pools.map((pool) => pool.close().catch(() => undefined)));
   }
 
   async resolve(upstreamId: string | null): Promise<UpstreamRuntime> {
     if (this.defaultId === undefined) {
-      this.loading ??= this.load();
+      // A failed load is not cached: the next request tries again instead of failing forever.
+      this.loading ??= this.load().catch((err: unknown) => {
+        this.loading = null;
+        throw err;
+      });
       await this.loading;
     }
     const id = upstreamId ?? this.defaultId;
     const runtime = id ? this.runtimes.get(id) : undefined;
     if (!runtime) throw new KeywardenError('KW_NO_UPSTREAM');
+    if (runtime instanceof UnusableUpstream) {
+      throw new KeywardenError('KW_UPSTREAM_MISCONFIGURED');
+    }
     return runtime;
   }
 
@@ -66,16 +87,31 @@ export class UpstreamRegistry {
 
   private async load(): Promise<void> {
     const records = await this.repo.list();
-    const runtimes = new Map<string, UpstreamRuntime>();
-    for (const record of records) runtimes.set(record.id, this.build(record));
+    const runtimes = new Map<string, UpstreamRuntime | UnusableUpstream>();
+    // Each record is built on its own: one bad record (a URL the policy refuses, a key the vault cannot open) must
+    // fail only the requests routed to it, never the whole registry.
+    for (const record of records) runtimes.set(record.id, this.buildIsolated(record));
     this.runtimes = runtimes;
     // A single upstream is the default without being named; otherwise the one marked default.
     const marked = records.find((r) => r.isDefault);
     this.defaultId = records.length === 1 ? (records[0]?.id ?? null) : (marked?.id ?? null);
   }
 
-  private build(record: UpstreamRecord): UpstreamRuntime {
-    const url = new URL(record.baseUrl);
+  private buildIsolated(record: UpstreamRecord): UpstreamRuntime | UnusableUpstream {
+    let unusable: UnusableUpstream;
+    try {
+      const verdict = this.options.outbound.checkUrl(record.baseUrl);
+      if (verdict.ok) return this.build(record, verdict.url);
+      unusable = new UnusableUpstream(`base URL refused: ${verdict.reason}`);
+    } catch {
+      // The vault's error text is not needed to act: the record's keys cannot be decrypted.
+      unusable = new UnusableUpstream('its keys cannot be decrypted with this vault');
+    }
+    this.options.onUnusable?.(record, unusable.reason);
+    return unusable;
+  }
+
+  private build(record: UpstreamRecord, url: URL): UpstreamRuntime {
     const secrets = record.keys.map((key) => this.vault.decrypt(key.ciphertext, upstreamKeyAad(record.id, key.id)));
     let cursor = 0;
     return {
@@ -88,6 +124,7 @@ export class UpstreamRegistry {
         bodyTimeout: this.options.bodyTimeoutMs,
         keepAliveTimeout: 30_000,
         pipelining: 1,
+        connect: guardedConnect(this.options.outbound, this.options.lookup ? { lookup: this.options.lookup } : {}),
       }),
       scrub: createScrubber(secrets),
       nextKey() {

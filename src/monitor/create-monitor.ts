@@ -6,6 +6,9 @@ import { systemClock } from './clock.js';
 import type { MonitorConfig } from './config.js';
 import { MonitorEngine, type MonitorEngineDeps, type MonitorRepositories } from './engine.js';
 import { createSinks } from './sinks/create-sinks.js';
+import { createSinkNetwork } from './sinks/sink-network.js';
+import { createOutboundPolicy, type OutboundPolicy } from '../policy/outbound-url.js';
+import type { OutboundLookup } from '../policy/outbound-connect.js';
 
 export function createSqliteMonitorRepos(db: SqliteDatabase): MonitorRepositories {
   return { rollups: new SqliteRollupRepository(db), alerts: new SqliteAlertRepository(db), seen: new SqliteSeenRepository(db) };
@@ -18,8 +21,11 @@ export function createSqliteMonitorRepos(db: SqliteDatabase): MonitorRepositorie
 export function createMonitor(
   db: SqliteDatabase,
   config: MonitorConfig,
-  deps: Omit<MonitorEngineDeps, 'config' | 'repos' | 'sinks'>,
+  deps: Omit<MonitorEngineDeps, 'config' | 'repos' | 'sinks'> & { outbound?: OutboundPolicy; outboundLookup?: OutboundLookup },
 ): MonitorEngine {
-  const clock = deps.clock ?? systemClock;
-  return new MonitorEngine({ ...deps, clock, config, repos: createSqliteMonitorRepos(db), sinks: createSinks(config, () => clock.now()) });
+  const { outbound, outboundLookup, ...engineDeps } = deps;
+  const clock = engineDeps.clock ?? systemClock;
+  // Without a policy from the server, sinks get the strictest one: public https only.
+  const network = createSinkNetwork(outbound ?? createOutboundPolicy({ allow: [] }), outboundLookup);
+  return new MonitorEngine({ ...engineDeps, clock, config, repos: createSqliteMonitorRepos(db), sinks: createSinks(config, () => clock.now(), network) });
 }

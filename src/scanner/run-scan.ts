@@ -7,7 +7,9 @@ import { gitTopLevel } from './sources/git.js';
 import type { ScanProgress } from './sources/progress.js';
 import { scanGitHistory, scanPaths, scanRange, scanStaged, type SourceOptions } from './sources/sources.js';
 import type { Finding } from './types.js';
+import type { VerifyOverrides } from './verify/endpoints.js';
 import { verifyFindings } from './verify/verify.js';
+import type { OutboundLookup } from '../policy/outbound-connect.js';
 
 export type ScanSource =
   | { kind: 'paths'; paths: string[] }
@@ -25,6 +27,10 @@ export interface ScanRequest {
   baseline?: string;
   writeBaseline?: string;
   verify: boolean;
+  /** `--verify-endpoint PROVIDER=URL` overrides. */
+  verifyEndpoints?: VerifyOverrides;
+  /** Resolver for verification connections (tests). */
+  verifyLookup?: OutboundLookup;
   progress?: ScanProgress;
 }
 
@@ -35,6 +41,8 @@ export interface ScanOutcome {
   suppressed: number;
   /** Set when --write-baseline wrote this many entries. */
   baselineWritten?: number;
+  /** Things the user should know that are not findings (printed to stderr by the CLI). */
+  warnings: string[];
 }
 
 /** A ref or range must not look like an option, or git would read it as one. */
@@ -78,7 +86,7 @@ export async function runScan(request: ScanRequest): Promise<ScanOutcome> {
   }
   findings.sort(compareFindings);
 
-  const outcome: ScanOutcome = { findings, suppressed: 0 };
+  const outcome: ScanOutcome = { findings, suppressed: 0, warnings: [] };
   // The baseline module (and zod, which validates baselines) loads only when a baseline is used.
   if (request.writeBaseline !== undefined) {
     const { writeBaseline } = await import('./baseline/baseline.js');
@@ -91,12 +99,22 @@ export async function runScan(request: ScanRequest): Promise<ScanOutcome> {
     outcome.findings = newFindings(findings, await readBaseline(path.resolve(request.cwd, baselineFile)));
     outcome.suppressed = findings.length - outcome.findings.length;
   }
+  if (request.verify && Object.keys(config.verify.baseUrls).length > 0) {
+    // The project config sits in the scanned tree: it may be the attacker's. It never chooses where secrets go.
+    outcome.warnings.push(
+      'ignoring scan.verify.baseUrls from the project config: verification endpoints are taken only from --verify-endpoint, KEYWARDEN_VERIFY_URL_* or the user config (~/.config/keywarden/config.yaml)',
+    );
+  }
   if (request.verify && outcome.findings.length > 0) {
+    const { loadUserVerifyEndpoints } = await import('./config/user-config.js');
+    const user = await loadUserVerifyEndpoints(request.env);
     await verifyFindings(outcome.findings, {
       timeoutMs: config.verify.timeoutMs,
       concurrency: config.verify.concurrency,
-      baseUrls: config.verify.baseUrls,
+      commandLine: request.verifyEndpoints ?? {},
+      userConfig: user?.baseUrls ?? {},
       env: request.env,
+      ...(request.verifyLookup ? { lookup: request.verifyLookup } : {}),
     });
   }
   return outcome;

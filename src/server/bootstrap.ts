@@ -8,6 +8,7 @@ import { SqliteStore } from '../store/index.js';
 import { SqliteAuditRepository } from '../store/sqlite/audit-repo.js';
 import { Vault } from '../vault/index.js';
 import { maskSecret } from '../keys/index.js';
+import { createOutboundPolicy, type OutboundPolicy } from '../policy/outbound-url.js';
 
 export const ADMIN_TOKEN_ENV = 'KEYWARDEN_ADMIN_TOKEN';
 export const OPENAI_KEY_ENV = 'OPENAI_API_KEY';
@@ -38,13 +39,14 @@ export async function bootstrap(
   now: () => number,
   onUpstreamChange: () => Promise<void>,
   logger: Logger,
+  outbound?: OutboundPolicy,
 ): Promise<{ services: Services; notice: BootstrapNotice }> {
   const store = SqliteStore.open(config.dataDir);
   const { vault, createdMasterKeyFile } = await Vault.open({ dataDir: config.dataDir, env, meta: store.meta });
   const audit = new AuditLog(new SqliteAuditRepository(store.db), now);
   const adminTokens = new AdminTokenService(store, vault.pepper, now, audit);
   const keys = new KeyService(store, vault.pepper, now, audit);
-  const upstreams = new UpstreamService(store, vault, now, onUpstreamChange, audit);
+  const upstreams = new UpstreamService(store, vault, now, onUpstreamChange, audit, outbound ?? createOutboundPolicy(config.outbound));
 
   let createdAdminToken: string | null = null;
   const fromEnv = env[ADMIN_TOKEN_ENV];

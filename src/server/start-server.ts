@@ -12,6 +12,8 @@ import { PriceTable } from '../pricing/index.js';
 import type { KeyLimits } from '../limits/schema.js';
 import { bootstrap, type BootstrapNotice, type Services } from './bootstrap.js';
 import { createHttpServer } from './http-server.js';
+import { createOutboundPolicy } from '../policy/outbound-url.js';
+import type { OutboundLookup } from '../policy/outbound-connect.js';
 
 export interface RunningServer {
   server: Server;
@@ -31,6 +33,8 @@ export interface StartOptions {
   now?: () => number;
   /** Drives monitoring's evaluation interval; tests pass a manual clock. Defaults to real time with `now`. */
   monitorClock?: Clock;
+  /** Resolver for outbound connections (tests play DNS rebinding with it); default: the system resolver. */
+  outboundLookup?: OutboundLookup;
 }
 
 /** Boots everything and listens. Used by `keywarden serve` and by in-process end-to-end tests. */
@@ -38,7 +42,9 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   const now = options.now ?? Date.now;
   const { config, logger } = options;
   let gateway: Gateway | null = null;
-  const { services, notice } = await bootstrap(config, options.env, now, async () => gateway?.upstreams.invalidate(), logger);
+  const outbound = createOutboundPolicy(config.outbound);
+  const outboundLookup = options.outboundLookup ? { outboundLookup: options.outboundLookup } : {};
+  const { services, notice } = await bootstrap(config, options.env, now, async () => gateway?.upstreams.invalidate(), logger, outbound);
   const metrics = createMonitorMetrics();
   const monitorRepos = createSqliteMonitorRepos(services.store.db);
   let monitor: MonitorEngine | null = null;
@@ -48,6 +54,8 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
       metrics,
       clock: options.monitorClock ?? { now, every: (ms, fn) => systemClock.every(ms, fn) },
       audit: services.audit,
+      outbound,
+      ...outboundLookup,
       // The engine writes its own audit entry for automatic suspensions, so this call does not add a second one.
       suspendKey: async (keyId, reason) => {
         await services.store.keys.update(keyId, { suspendedAt: now(), suspendedReason: reason }, now());
@@ -72,6 +80,8 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     prices: new PriceTable(config.pricing.overrides),
     logger,
     now,
+    outbound,
+    ...outboundLookup,
     ...(monitor ? { monitor } : {}),
   });
   const reconciled = await services.store.spend.reconcileOpenReservations();

@@ -62,6 +62,7 @@ beforeAll(async () => {
   const config = parseConfig({
     dataDir,
     server: { port: 0 },
+    outbound: { allow: ['127.0.0.1'] },
     upstream: { headersTimeoutMs: 1_000, connectRetries: 0 },
     log: { level: 'silent' },
   });

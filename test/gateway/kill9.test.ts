@@ -18,7 +18,7 @@ afterAll(() => {
 function startGateway(dataDir: string, adminToken: string): Promise<{ child: ChildProcess; url: string }> {
   const child = spawn(process.execPath, ['--import', 'tsx', path.join(root, 'src/cli/bin.ts'), 'serve', '--port', '0', '--data', dataDir], {
     cwd: root,
-    env: { ...process.env, KEYWARDEN_ADMIN_TOKEN: adminToken, KEYWARDEN_LOG_LEVEL: 'warn', OPENAI_API_KEY: '' },
+    env: { ...process.env, KEYWARDEN_ADMIN_TOKEN: adminToken, KEYWARDEN_LOG_LEVEL: 'warn', KEYWARDEN_OUTBOUND_ALLOW: '127.0.0.1', OPENAI_API_KEY: '' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   children.push(child);

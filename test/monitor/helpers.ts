@@ -2,6 +2,11 @@ import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { PassThrough } from 'node:stream';
 import { createLogger, type Logger } from '../../src/log/logger.js';
+import { createSinkNetwork, type SinkNetwork } from '../../src/monitor/sinks/sink-network.js';
+import { createOutboundPolicy } from '../../src/policy/outbound-url.js';
+
+/** Sinks in these tests deliver to receivers on 127.0.0.1, which the outbound policy allows only when listed. */
+export const loopbackSinkNetwork: SinkNetwork = createSinkNetwork(createOutboundPolicy({ allow: ['127.0.0.1'] }));
 
 export interface ReceivedRequest {
   headers: IncomingMessage['headers'];

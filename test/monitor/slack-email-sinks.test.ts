@@ -5,7 +5,7 @@ import { alertView } from '../../src/monitor/alert-view.js';
 import { createEmailSink } from '../../src/monitor/sinks/email-sink.js';
 import { createSlackSink } from '../../src/monitor/sinks/slack-sink.js';
 import type { AlertRecord } from '../../src/monitor/types.js';
-import { startReceiver, type Receiver } from './helpers.js';
+import { loopbackSinkNetwork, startReceiver, type Receiver } from './helpers.js';
 
 const alert: AlertRecord = {
   id: 'alt_0123456789abcdef',
@@ -34,7 +34,7 @@ describe('Slack sink', () => {
   it('posts an incoming-webhook payload with the alert, escaping markup', async () => {
     const receiver: Receiver = await startReceiver(() => 200);
     cleanups.push(() => receiver.close());
-    await createSlackSink({ name: 'slack', url: receiver.url, timeoutMs: 5_000 }).send(alertView(alert), new AbortController().signal);
+    await createSlackSink({ name: 'slack', url: receiver.url, timeoutMs: 5_000, network: loopbackSinkNetwork }).send(alertView(alert), new AbortController().signal);
     expect(receiver.requests).toHaveLength(1);
     const payload = JSON.parse(receiver.requests[0]?.body ?? '') as { text: string };
     expect(payload.text).toContain('*Key key_abc used a new model: &lt;gpt-4o&gt;*');
@@ -85,6 +85,7 @@ const emailOptions = (port: number) => ({
   name: 'email',
   host: '127.0.0.1',
   port,
+  network: loopbackSinkNetwork,
   secure: false,
   from: 'keywarden@example.test',
   to: ['oncall@example.test', 'security@example.test'],

@@ -8,7 +8,7 @@ import { SIGNATURE_HEADER, TIMESTAMP_HEADER, verifyWebhookSignature } from '../.
 import type { Finding } from '../../src/monitor/types.js';
 import { openDatabase } from '../../src/store/sqlite/database.js';
 import { SqliteAlertRepository } from '../../src/store/sqlite/alert-repo.js';
-import { captureLogger, startReceiver, type Receiver } from './helpers.js';
+import { captureLogger, loopbackSinkNetwork, startReceiver, type Receiver } from './helpers.js';
 
 const SECRET = 'whsec_test_0123456789abcdef';
 const finding: Finding = {
@@ -36,7 +36,7 @@ function setup(url: string, maxAttempts = 5, clock = newClock()) {
   const metrics = createMonitorMetrics();
   const dispatcher = new AlertDispatcher({
     repo,
-    sinks: [createWebhookSink({ name: 'hook', url, secret: SECRET, timeoutMs: 5_000, now: () => clock.now() })],
+    sinks: [createWebhookSink({ name: 'hook', url, secret: SECRET, timeoutMs: 5_000, now: () => clock.now(), network: loopbackSinkNetwork })],
     policy: { maxAttempts, baseDelayMs: 1_000, maxDelayMs: 60_000 },
     sleep: (ms) => {
       delays.push(ms);

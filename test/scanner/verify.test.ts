@@ -53,9 +53,13 @@ describe('keywarden scan --verify', () => {
     await writeFiles(dir, {
       'keys.env': Object.entries(keys).map(([name, key]) => `${name.toUpperCase()}_OPENAI_API_KEY=${key}`).join('\n'),
       'anthropic.env': `ANTHROPIC_API_KEY=${anthropicLive}\n`,
-      'keywarden.config.json': JSON.stringify({ scan: { verify: { timeoutMs: 400, concurrency: 3, baseUrls: { anthropic: base } } } }),
+      'keywarden.config.json': JSON.stringify({ scan: { verify: { timeoutMs: 400, concurrency: 3 } } }),
     });
-    const run = await cli(['scan', '--verify', '--format', 'json'], { cwd: dir, env: { KEYWARDEN_VERIFY_URL_OPENAI: base } });
+    // Endpoint overrides come from the user, never from the scanned project: OpenAI's on the command line,
+    // Anthropic's from the user-level config.
+    const home = await tempDir('verify-home');
+    await writeFiles(home, { 'keywarden/config.yaml': `scan:\n  verify:\n    baseUrls:\n      anthropic: ${base}\n` });
+    const run = await cli(['scan', '--verify', '--verify-endpoint', `openai=${base}`, '--format', 'json'], { cwd: dir, env: { XDG_CONFIG_HOME: home } });
     expect(run.status).toBe(1);
     const report = JSON.parse(run.stdout) as { findings: Array<{ line: number; path: string; verification: string; verificationDetail: string }> };
     const byLine = report.findings.filter((x) => x.path === 'keys.env').map((x) => [x.line, x.verification, x.verificationDetail]);
@@ -74,7 +78,7 @@ describe('keywarden scan --verify', () => {
   it('leaves findings unknown when the provider cannot be reached', async () => {
     const dir = await tempDir('verify-down');
     await writeFiles(dir, { 'k.env': `OPENAI_API_KEY=${keys.live}\n` });
-    const run = await cli(['scan', '--verify', '--format', 'json'], { cwd: dir, env: { KEYWARDEN_VERIFY_URL_OPENAI: 'http://127.0.0.1:9' } });
+    const run = await cli(['scan', '--verify', '--format', 'json'], { cwd: dir, env: { KEYWARDEN_VERIFY_URL_OPENAI: 'http://127.0.0.1:9', XDG_CONFIG_HOME: dir } });
     const report = JSON.parse(run.stdout) as { findings: Array<{ verification: string }> };
     expect(report.findings.map((x) => x.verification)).toEqual(['unknown']);
   });

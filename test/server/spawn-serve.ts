@@ -15,7 +15,8 @@ export interface ServeProcess {
 export function spawnServe(args: string[], env: NodeJS.ProcessEnv): Promise<ServeProcess> {
   const child = spawn(process.execPath, ['--import', 'tsx', path.join(PROJECT_ROOT, 'src/cli/bin.ts'), 'serve', '--port', '0', ...args], {
     cwd: PROJECT_ROOT,
-    env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env },
+    // The fake upstream listens on 127.0.0.1, which the outbound policy refuses unless listed.
+    env: { PATH: process.env.PATH, HOME: process.env.HOME, KEYWARDEN_OUTBOUND_ALLOW: '127.0.0.1', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   // However a test ends (a failed assertion included), its gateways end with the test process.

@@ -9,6 +9,7 @@ import { createLogger } from '../../src/log/logger.js';
 import type { ManualClock } from '../../src/monitor/clock.js';
 import { startServer, type RunningServer } from '../../src/server/start-server.js';
 import { startFakeOpenAI, type FakeOpenAI, type FakeOpenAIOptions } from './fake-openai.js';
+import type { OutboundLookup } from '../../src/policy/outbound-connect.js';
 
 export interface Harness {
   fake: FakeOpenAI;
@@ -36,6 +37,8 @@ export interface HarnessOptions {
   env?: NodeJS.ProcessEnv;
   /** Drive the gateway's and the monitor's time by hand (monitoring tests); nothing then moves on its own. */
   manualClock?: ManualClock;
+  /** Resolver for the gateway's outbound connections (DNS rebinding tests). */
+  outboundLookup?: OutboundLookup;
 }
 
 /** Fake OpenAI + a real keywarden server (real SQLite file, real vault) in this process, on 127.0.0.1:0. */
@@ -55,6 +58,8 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     ? { advance: (ms: number) => void manual.set(manual.now() + ms), now: () => manual.now() }
     : { advance: (ms: number) => void (offset += ms), now: () => Date.now() + offset };
   const config = parseConfig({
+    // The fake upstream and test receivers listen on 127.0.0.1, which the outbound policy refuses unless listed.
+    outbound: { allow: ['127.0.0.1'] },
     ...options.config,
     dataDir,
     server: { host: '127.0.0.1', port: 0, ...options.config?.server },
@@ -67,6 +72,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
       logger: createLogger('debug', logStream),
       now: clock.now,
       ...(manual ? { monitorClock: manual } : {}),
+      ...(options.outboundLookup ? { outboundLookup: options.outboundLookup } : {}),
     });
   let server = await boot();
 

@@ -22,6 +22,7 @@ interface ScanFlags {
   config?: string;
   gitignore: boolean;
   verify?: boolean;
+  verifyEndpoint?: string[];
   revokeLeaked?: boolean;
   quiet?: boolean;
   progress: boolean;
@@ -60,6 +61,11 @@ export function registerScan(program: Command, io: CliIo, setStatus: SetStatus):
     .option('-c, --config <file>', 'config file (default: keywarden.config.json / .yaml)')
     .option('--no-gitignore', 'also scan files that .gitignore excludes')
     .option('--verify', 'ask each provider whether the keys found are live')
+    .option(
+      '--verify-endpoint <provider=url>',
+      'send verification for PROVIDER to URL instead of its official host (repeatable; a project config cannot do this)',
+      (value: string, previous: string[] = []) => [...previous, value],
+    )
     .option('--revoke-leaked', 'report leaked keywarden virtual keys to the gateway, which revokes them (KEYWARDEN_URL, KEYWARDEN_ADMIN_TOKEN)')
     .option('-q, --quiet', 'no progress bar and no output when nothing is found')
     .option('--no-progress', 'never draw a progress bar')
@@ -72,6 +78,10 @@ export function registerScan(program: Command, io: CliIo, setStatus: SetStatus):
         verify: flags.verify === true,
       };
       if (flags.config !== undefined) request.configFile = flags.config;
+      if (flags.verifyEndpoint !== undefined) {
+        const { parseVerifyEndpointFlags } = await import('../../scanner/verify/endpoints.js');
+        request.verifyEndpoints = parseVerifyEndpointFlags(flags.verifyEndpoint);
+      }
       if (flags.baseline !== undefined) request.baseline = flags.baseline;
       if (flags.writeBaseline !== undefined) request.writeBaseline = flags.writeBaseline;
       // A bar only for a person watching: on a TTY, outside CI, and not when asked to be quiet.
@@ -82,6 +92,7 @@ export function registerScan(program: Command, io: CliIo, setStatus: SetStatus):
         request.progress = createProgressBar(io.stderr);
       }
       const outcome = await runScan(request);
+      for (const warning of outcome.warnings) writeLine(io.stderr, `keywarden: ${warning}`);
       if (flags.revokeLeaked === true && outcome.findings.length > 0) {
         const { reportLeakedVirtualKeys } = await import('./scan-report-leaks.js');
         const leaks = await reportLeakedVirtualKeys(outcome.findings, io.env);

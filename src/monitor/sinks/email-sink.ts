@@ -1,6 +1,8 @@
 import type { Transporter } from 'nodemailer';
 import { KeywardenError } from '../../errors/index.js';
 import { alertSubject, alertText, type AlertView } from '../alert-view.js';
+import type { SinkNetwork } from './sink-network.js';
+import { smtpTarget } from './smtp-host.js';
 import type { AlertSink } from './types.js';
 
 export interface EmailSinkOptions {
@@ -13,6 +15,7 @@ export interface EmailSinkOptions {
   from: string;
   to: string[];
   timeoutMs: number;
+  network: SinkNetwork;
 }
 
 /** Permanent SMTP failures: 5xx replies, bad credentials, a refused envelope. Everything else may pass later. */
@@ -33,9 +36,10 @@ function classify(err: unknown): KeywardenError {
 export function createEmailSink(options: EmailSinkOptions): AlertSink {
   let transport: Transporter | null = null;
   const connect = async (): Promise<Transporter> => {
+    const target = await smtpTarget(options.host, options.port, options.network);
     const nodemailer = (await import('nodemailer')).default;
     return nodemailer.createTransport({
-      host: options.host,
+      ...target,
       port: options.port,
       secure: options.secure,
       auth: options.user ? { user: options.user, pass: options.password ?? '' } : undefined,

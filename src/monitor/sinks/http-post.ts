@@ -1,3 +1,4 @@
+import { fetch, type Dispatcher } from 'undici';
 import { KeywardenError } from '../../errors/index.js';
 
 /** Statuses where the receiver may accept the same delivery later. */
@@ -19,15 +20,17 @@ export async function postForSink(
   url: string,
   body: string,
   headers: Record<string, string>,
-  options: { timeoutMs: number; signal: AbortSignal },
+  options: { timeoutMs: number; signal: AbortSignal; dispatcher: Dispatcher },
 ): Promise<void> {
-  let response: Response;
+  let response: Awaited<ReturnType<typeof fetch>>;
   try {
     response = await fetch(url, {
       method: 'POST',
       headers,
       body,
       redirect: 'manual',
+      // Connections go through the outbound policy (sink-network.ts): checked again at connect time.
+      dispatcher: options.dispatcher,
       signal: AbortSignal.any([options.signal, AbortSignal.timeout(options.timeoutMs)]),
     });
   } catch (err) {

@@ -1,5 +1,6 @@
 import type { AlertView } from '../alert-view.js';
 import { postForSink } from './http-post.js';
+import type { SinkNetwork } from './sink-network.js';
 import type { AlertSink } from './types.js';
 import { SIGNATURE_HEADER, TIMESTAMP_HEADER, signatureHeader } from './webhook-signature.js';
 
@@ -9,6 +10,7 @@ export interface WebhookSinkOptions {
   secret: string;
   timeoutMs: number;
   now: () => number;
+  network: SinkNetwork;
 }
 
 /**
@@ -32,7 +34,7 @@ export function createWebhookSink(options: WebhookSinkOptions): AlertSink {
           [TIMESTAMP_HEADER]: String(timestamp),
           [SIGNATURE_HEADER]: signatureHeader(options.secret, timestamp, body),
         },
-        { timeoutMs: options.timeoutMs, signal },
+        { timeoutMs: options.timeoutMs, signal, dispatcher: options.network.dispatcher },
       );
     },
   };

@@ -33,7 +33,10 @@ export const scanConfigSchema = z
       .object({
         timeoutMs: z.number().int().positive().max(60_000).default(D.verify.timeoutMs),
         concurrency: z.number().int().min(1).max(32).default(D.verify.concurrency),
-        /** Per-provider base URL overrides (self-hosted proxies, tests). */
+        /**
+         * Per-provider base URL overrides (self-hosted proxies, tests). Honoured only in the user-level config
+         * (~/.config/keywarden/config.yaml); in a project's keywarden.config they are ignored with a warning.
+         */
         baseUrls: z.partialRecord(z.enum(PROVIDER_IDS), z.url()).default({}),
       })
       .strict()

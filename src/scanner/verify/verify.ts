@@ -1,12 +1,48 @@
+import { Agent, fetch, type Dispatcher } from 'undici';
+import { guardedConnect, type OutboundLookup } from '../../policy/outbound-connect.js';
 import type { Finding, ProviderId, Verification } from '../types.js';
-import { VERIFY_ENDPOINTS, envBaseUrlName } from './providers.js';
+import { mergeVerifyOverrides, verifyPolicy, type VerifyOverrides } from './endpoints.js';
+import { VERIFY_ENDPOINTS } from './providers.js';
 
 export interface VerifyOptions {
   timeoutMs: number;
   concurrency: number;
-  /** Base URL overrides per provider (config), applied under the environment ones. */
-  baseUrls: Partial<Record<ProviderId, string>>;
+  /**
+   * Base URL overrides from the command line (`--verify-endpoint`). Never from a project's keywarden.config: a
+   * repository must not decide where its secrets are sent or what the verdict says.
+   */
+  commandLine?: VerifyOverrides;
+  /** Overrides from the user-level config (~/.config/keywarden/config.yaml). */
+  userConfig?: VerifyOverrides;
+  /** KEYWARDEN_VERIFY_URL_* overrides are read from here. */
   env: NodeJS.ProcessEnv;
+  /** Resolver override for the connect-time check (tests). */
+  lookup?: OutboundLookup;
+}
+
+/** Where each provider is asked, and the connection pool that applies the outbound policy when it connects. */
+interface VerifyNetwork {
+  baseUrls: Map<ProviderId, string>;
+  dispatcher: Dispatcher;
+}
+
+function verifyNetwork(options: VerifyOptions): VerifyNetwork {
+  const overrides = mergeVerifyOverrides({ commandLine: options.commandLine ?? {}, env: options.env, userConfig: options.userConfig ?? {} });
+  const policy = verifyPolicy(overrides);
+  const baseUrls = new Map<ProviderId, string>();
+  for (const [provider, endpoint] of Object.entries(VERIFY_ENDPOINTS) as Array<[ProviderId, { baseUrl: string }]>) {
+    const base = overrides.get(provider)?.url ?? endpoint.baseUrl;
+    if (base !== '') baseUrls.set(provider, base.replace(/\/+$/, ''));
+  }
+  const connect = guardedConnect(policy, { timeout: options.timeoutMs, ...(options.lookup ? { lookup: options.lookup } : {}) });
+  return { baseUrls, dispatcher: new Agent({ connect }) };
+}
+
+/** The parts of a fetch Response the classifier reads (global and undici Responses both fit). */
+export interface VerifyResponse {
+  readonly status: number;
+  readonly headers: { get(name: string): string | null };
+  text(): Promise<string>;
 }
 
 export interface VerifyOutcome {
@@ -19,7 +55,7 @@ export interface VerifyOutcome {
  * definite `invalid`. Everything else — 403 (often a WAF), 429, 5xx, an HTML block page, a timeout, a network
  * error — proves nothing either way and is `unknown`.
  */
-export async function classifyResponse(response: Response): Promise<VerifyOutcome> {
+export async function classifyResponse(response: VerifyResponse): Promise<VerifyOutcome> {
   const type = response.headers.get('content-type') ?? '';
   const isJson = /\bjson\b/i.test(type);
   const body = await response.text().catch(() => '');
@@ -37,29 +73,34 @@ export async function classifyResponse(response: Response): Promise<VerifyOutcom
   return { verification: 'unknown', detail: `HTTP ${response.status}` };
 }
 
-function baseUrlFor(provider: ProviderId, options: VerifyOptions): string | undefined {
-  const fromEnv = options.env[envBaseUrlName(provider)];
-  const configured = fromEnv !== undefined && fromEnv !== '' ? fromEnv : options.baseUrls[provider];
-  const base = configured ?? VERIFY_ENDPOINTS[provider]?.baseUrl;
-  return base === undefined || base === '' ? undefined : base.replace(/\/+$/, '');
-}
-
-export async function verifySecret(provider: ProviderId, secret: string, options: VerifyOptions): Promise<VerifyOutcome> {
+async function verifyWith(network: VerifyNetwork, provider: ProviderId, secret: string, timeoutMs: number): Promise<VerifyOutcome> {
   const endpoint = VERIFY_ENDPOINTS[provider];
-  const base = baseUrlFor(provider, options);
+  const base = network.baseUrls.get(provider);
   if (endpoint === undefined || base === undefined) return { verification: 'unknown', detail: 'no verification endpoint' };
   try {
     const response = await fetch(`${base}${endpoint.path}`, {
       method: 'GET',
       headers: { accept: 'application/json', ...endpoint.headers(secret) },
       redirect: 'manual',
-      signal: AbortSignal.timeout(options.timeoutMs),
+      dispatcher: network.dispatcher,
+      signal: AbortSignal.timeout(timeoutMs),
     });
     return await classifyResponse(response);
   } catch (err) {
     const timedOut = err instanceof Error && (err.name === 'TimeoutError' || err.name === 'AbortError');
+    const refused = err instanceof Error && (err.cause as { code?: unknown } | undefined)?.code === 'EOUTBOUNDREFUSED';
     // The error text may echo request details, so only its kind is kept.
-    return { verification: 'unknown', detail: timedOut ? 'timeout' : 'network error' };
+    return { verification: 'unknown', detail: timedOut ? 'timeout' : refused ? 'refused by the outbound policy' : 'network error' };
+  }
+}
+
+/** Verifies one secret (its own connection pool; verifyFindings shares one across many). */
+export async function verifySecret(provider: ProviderId, secret: string, options: VerifyOptions): Promise<VerifyOutcome> {
+  const network = verifyNetwork(options);
+  try {
+    return await verifyWith(network, provider, secret, options.timeoutMs);
+  } finally {
+    await network.dispatcher.close();
   }
 }
 
@@ -74,16 +115,21 @@ export async function verifyFindings(findings: Finding[], options: VerifyOptions
     jobs.set(key, [...(jobs.get(key) ?? []), finding]);
   }
   const queue = [...jobs.values()];
+  const network = verifyNetwork(options);
   const worker = async (): Promise<void> => {
     for (let group = queue.shift(); group !== undefined; group = queue.shift()) {
       const first = group[0] as Finding;
-      const outcome = await verifySecret(first.provider, first.secret, options);
+      const outcome = await verifyWith(network, first.provider, first.secret, options.timeoutMs);
       for (const finding of group) {
         finding.verification = outcome.verification;
         finding.verificationDetail = outcome.detail;
       }
     }
   };
-  await Promise.all(Array.from({ length: Math.max(1, Math.min(options.concurrency, queue.length)) }, worker));
+  try {
+    await Promise.all(Array.from({ length: Math.max(1, Math.min(options.concurrency, queue.length)) }, worker));
+  } finally {
+    await network.dispatcher.close();
+  }
   return findings;
 }
