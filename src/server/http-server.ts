@@ -7,6 +7,7 @@ import type { Gateway } from '../gateway/create-gateway.js';
 import { metricsHandler } from '../monitor/metrics-handler.js';
 import type { MonitorMetrics } from '../monitor/metrics.js';
 import { sendError } from '../gateway/send-error.js';
+import { DEFAULT_SERVER_TIMEOUTS, httpServerOptions, type ServerTimeouts } from './server-options.js';
 
 export interface HttpServerParts {
   gateway: Gateway;
@@ -14,6 +15,8 @@ export interface HttpServerParts {
   admin: Hono<any, any, any>;
   metrics: MonitorMetrics;
   isReady: () => boolean;
+  /** Client-facing timeouts (config `server`); the defaults when absent. */
+  timeouts?: ServerTimeouts;
 }
 
 const BAD_REQUEST_BODY = JSON.stringify({
@@ -52,7 +55,7 @@ export function createHttpServer(parts: HttpServerParts): KeywardenHttpServer {
   const adminListener = getRequestListener(parts.admin.fetch);
   const metricsListener = metricsHandler(parts.metrics);
   let active = 0;
-  const server = createServer({ requestTimeout: 0, headersTimeout: 60_000, keepAliveTimeout: 65_000 }, (req, res) => {
+  const server = createServer(httpServerOptions(parts.timeouts ?? DEFAULT_SERVER_TIMEOUTS), (req, res) => {
     active++;
     res.once('close', () => active--);
     if (hasAmbiguousFraming(req)) {

@@ -87,7 +87,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   });
   await monitor?.start();
   let ready = false;
-  const server = createHttpServer({ gateway, admin, metrics, isReady: () => ready });
+  const server = createHttpServer({ gateway, admin, metrics, isReady: () => ready, timeouts: config.server });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(config.server.port, config.server.host, () => {
