@@ -22,6 +22,15 @@ export interface HttpServerParts {
 const BAD_REQUEST_BODY = JSON.stringify({
   error: { message: 'Malformed HTTP request.', type: 'invalid_request_error', param: null, code: 'invalid_request' },
 });
+const REQUEST_TIMEOUT_BODY = JSON.stringify({
+  error: { message: 'The request did not arrive in time.', type: 'invalid_request_error', param: null, code: 'request_timeout' },
+});
+
+/** The raw answer to a connection-level error: 408 when Node's headers or request timeout fired, 400 otherwise. */
+function clientErrorResponse(code: string | undefined): string {
+  const [status, body] = code === 'ERR_HTTP_REQUEST_TIMEOUT' ? ['408 Request Timeout', REQUEST_TIMEOUT_BODY] : ['400 Bad Request', BAD_REQUEST_BODY];
+  return `HTTP/1.1 ${status}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`;
+}
 
 /**
  * Request-smuggling shapes are refused before routing. Node's parser already rejects Content-Length together with
@@ -82,9 +91,14 @@ export function createHttpServer(parts: HttpServerParts): KeywardenHttpServer {
       socket.destroy();
       return;
     }
-    socket.end(
-      `HTTP/1.1 400 Bad Request\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(BAD_REQUEST_BODY)}\r\nConnection: close\r\n\r\n${BAD_REQUEST_BODY}`,
-    );
+    // The request timeout can fire while an answer is already on the wire (a body still dripping after an early
+    // error): a second status line would corrupt it, so such a connection is only cut (as Node's default does).
+    const current = (socket as Socket & { _httpMessage?: ServerResponse | null })._httpMessage;
+    if (current?.headersSent) {
+      socket.destroy();
+      return;
+    }
+    socket.end(clientErrorResponse(err.code));
   });
   return Object.assign(server, { activeRequests: () => active });
 }

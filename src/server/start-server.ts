@@ -82,6 +82,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     alerts: monitorRepos.alerts,
     rollups: monitorRepos.rollups,
     hourRetentionMs: config.monitor.retention.hourMs,
+    maxBodyBytes: config.server.adminMaxBodyBytes,
     logger,
     now,
   });
