@@ -19,7 +19,7 @@ export async function waitFor<T>(predicate: () => T | Promise<T>, options: WaitF
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await predicate();
-    if (value) return value as NonNullable<T>;
+    if (value) return value;
     if (Date.now() >= deadline) throw new Error(`waitFor: ${options.what ?? 'condition'} not met within ${timeoutMs} ms`);
     await sleep(intervalMs);
   }
