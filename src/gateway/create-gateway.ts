@@ -20,6 +20,7 @@ import { filterModelList, syntheticModelList } from './models-list.js';
 import { normalizeRequestPath } from './normalize-path.js';
 import { parseRequestBody, readBody, type BodyPace, type ParsedRequest } from './request-body.js';
 import { DEADLINE_ERROR_CODE, RequestDeadline } from './request-deadline.js';
+import { reserializeRequestJson } from './reserialize.js';
 import { sendError } from './send-error.js';
 import { UpstreamRegistry } from './upstream-registry.js';
 import { upstreamTarget } from './upstream-target.js';
@@ -215,7 +216,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
           rewrite = true;
         }
       }
-      if (rewrite) outBody = JSON.stringify({ ...added, ...json });
+      if (rewrite) outBody = reserializeRequestJson({ ...added, ...json });
       else if (Object.keys(added).length > 0) outBody = prependJsonFields(body, added);
     }
 

@@ -122,6 +122,24 @@ describe('admin: deeply nested JSON', () => {
   });
 });
 
+describe('gateway: deeply nested JSON on the re-serialize path', () => {
+  it('answers 400 (never 500) when a body it must rewrite is 100,000 deep, and forwards nothing', async () => {
+    const { key } = await h.createKey();
+    const deep = '['.repeat(100_000) + ']'.repeat(100_000);
+    // stream_options without include_usage makes the gateway rewrite (re-serialize) the body.
+    const body = `{"model":"gpt-4o-mini","messages":[{"role":"user","content":"x"}],"stream":true,"stream_options":{"include_usage":false},"x":${deep}}`;
+    const before = h.fake.requestCount;
+    const res = await fetch(`${h.server.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+      body,
+    });
+    expect(res.status).toBe(400);
+    expect(((await res.json()) as { error: { code: string } }).error.code).toBe('invalid_json');
+    expect(h.fake.requestCount).toBe(before);
+  });
+});
+
 describe('GET /admin/v1/usage/records: bounded pages', () => {
   const keyId = `key_${randomUUID()}`;
   const TOTAL = 250;

@@ -147,7 +147,9 @@ describe('early errors close the connection instead of reading a dripped body', 
     const closedAt = await conn.closed(2_000);
     expect(statusOf(conn.received())).toBe(401);
     expect(conn.received()).toContain('invalid_admin_token');
-    expect(closedAt).toBeLessThan(1_000);
+    expect(conn.received().toLowerCase()).toContain('connection: close');
+    // Well before the admin framework's own fallback (it drains an unread body for 500 ms, then closes).
+    expect(closedAt).toBeLessThan(400);
   });
 
   it('keeps the connection open after an error that came after the whole body was read', async () => {
