@@ -12,6 +12,7 @@ import { adminActor, type AdminEnv } from './routes/route-helpers.js';
 import { registerUsageRollupRoutes } from './routes/usage-rollup-routes.js';
 import { registerUsageRecordRoutes } from './routes/usage-records-routes.js';
 import { adminBodyLimit, closeIfBodyUnread, parseAdminJson } from './body-guard.js';
+import type { BodyPace } from '../gateway/request-body.js';
 import { USAGE_GROUP_FIELDS, USAGE_GROUPS, type Store, type UsageGroup, type UsageQuery, type UsageSummaryRow } from '../store/index.js';
 import { toCsv } from '../util/csv.js';
 import type { AdminTokenService } from './admin-tokens.js';
@@ -33,6 +34,8 @@ export interface AdminDeps {
   hourRetentionMs: number;
   /** Cap on request bodies (config `server.adminMaxBodyBytes`); 1 MiB when absent. */
   maxBodyBytes?: number;
+  /** How slowly a body may arrive (config `server.bodyTimeoutMs`, `bodyMinBytesPerSecond`); unpaced when absent. */
+  bodyPace?: BodyPace;
   logger: Logger;
   now: () => number;
 }
@@ -105,7 +108,7 @@ export function createAdminApp(deps: AdminDeps): Hono<Env> {
     c.set('adminId', record.id);
     await next();
   });
-  app.use('*', adminBodyLimit(deps.maxBodyBytes ?? DEFAULT_ADMIN_MAX_BODY_BYTES));
+  app.use('*', adminBodyLimit(deps.maxBodyBytes ?? DEFAULT_ADMIN_MAX_BODY_BYTES, deps.bodyPace));
 
   app.get('/keys', async (c) => {
     const now = deps.now();

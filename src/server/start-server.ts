@@ -83,6 +83,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     rollups: monitorRepos.rollups,
     hourRetentionMs: config.monitor.retention.hourMs,
     maxBodyBytes: config.server.adminMaxBodyBytes,
+    bodyPace: { timeoutMs: config.server.bodyTimeoutMs, minBytesPerSecond: config.server.bodyMinBytesPerSecond },
     logger,
     now,
   });

@@ -89,6 +89,22 @@ describe('slow request bodies', () => {
     expect(closedAt).toBeLessThan(BODY_TIMEOUT * 2 + 800);
   });
 
+  it('cuts an admin upload (with a valid token) that drips below the minimum rate with 408', async () => {
+    const keysBefore = (await h.admin<{ data: unknown[] }>('GET', '/keys')).body.data.length;
+    const conn = await openRaw(h.server.url);
+    conn.write(
+      `POST /admin/v1/keys HTTP/1.1\r\nHost: ${host()}\r\nAuthorization: Bearer ${h.adminToken}\r\n` +
+        `Content-Type: application/json\r\nContent-Length: 5000\r\n\r\n{"name":"`,
+    );
+    conn.drip(20, 500);
+    const closedAt = await conn.closed(3_000);
+    expect(statusOf(conn.received())).toBe(408);
+    expect(conn.received()).toContain('"code":"request_timeout"');
+    expect(closedAt).toBeGreaterThanOrEqual(BODY_TIMEOUT - 50);
+    expect(closedAt).toBeLessThan(BODY_TIMEOUT + 800);
+    expect((await h.admin<{ data: unknown[] }>('GET', '/keys')).body.data).toHaveLength(keysBefore);
+  });
+
   it('accepts an honest slow upload that keeps above the minimum rate for longer than the body timeout', async () => {
     const body = JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'y'.repeat(3_000) }] });
     const conn = await openRaw(h.server.url);
