@@ -10,6 +10,9 @@ import { registerAlertRoutes } from './routes/alerts-routes.js';
 import { registerAuditRoutes } from './routes/audit-routes.js';
 import { adminActor, type AdminEnv } from './routes/route-helpers.js';
 import { registerUsageRollupRoutes } from './routes/usage-rollup-routes.js';
+import { registerUsageRecordRoutes } from './routes/usage-records-routes.js';
+import { adminBodyLimit, closeIfBodyUnread, parseAdminJson } from './body-guard.js';
+import type { BodyPace } from '../gateway/request-body.js';
 import { USAGE_GROUP_FIELDS, USAGE_GROUPS, type Store, type UsageGroup, type UsageQuery, type UsageSummaryRow } from '../store/index.js';
 import { toCsv } from '../util/csv.js';
 import type { AdminTokenService } from './admin-tokens.js';
@@ -29,20 +32,26 @@ export interface AdminDeps {
   rollups: RollupRepository;
   /** monitor.retention.hourMs, for the rollup report. */
   hourRetentionMs: number;
+  /** Cap on request bodies (config `server.adminMaxBodyBytes`); 1 MiB when absent. */
+  maxBodyBytes?: number;
+  /** How slowly a body may arrive (config `server.bodyTimeoutMs`, `bodyMinBytesPerSecond`); unpaced when absent. */
+  bodyPace?: BodyPace;
   logger: Logger;
   now: () => number;
 }
 
 type Env = AdminEnv;
 
+const DEFAULT_ADMIN_MAX_BODY_BYTES = 1_048_576;
+
 async function parseBody<T extends z.ZodType>(c: Context, schema: T): Promise<z.output<T>> {
-  let raw: unknown;
+  let text: string;
   try {
-    const text = await c.req.text();
-    raw = text.length === 0 ? {} : JSON.parse(text);
+    text = await c.req.text();
   } catch {
     throw new KeywardenError('KW_INVALID_JSON');
   }
+  const raw = parseAdminJson(text);
   const result = schema.safeParse(raw);
   if (!result.success) {
     throw new KeywardenError('KW_VALIDATION', { message: `Invalid input:\n${formatIssues(result.error.issues)}` });
@@ -88,7 +97,7 @@ export function createAdminApp(deps: AdminDeps): Hono<Env> {
   app.onError((err, c) => {
     const error = asKeywardenError(err);
     if (error.status >= 500) deps.logger.error('admin request failed', { code: error.code, ...describeError(err) });
-    return c.json(toOpenAIError(error), error.status as 400);
+    return closeIfBodyUnread(c, c.json(toOpenAIError(error), error.status as 400));
   });
   app.notFound((c) => c.json(toOpenAIError(new KeywardenError('KW_NOT_FOUND')), 404));
 
@@ -99,6 +108,7 @@ export function createAdminApp(deps: AdminDeps): Hono<Env> {
     c.set('adminId', record.id);
     await next();
   });
+  app.use('*', adminBodyLimit(deps.maxBodyBytes ?? DEFAULT_ADMIN_MAX_BODY_BYTES, deps.bodyPace));
 
   app.get('/keys', async (c) => {
     const now = deps.now();
@@ -159,7 +169,7 @@ export function createAdminApp(deps: AdminDeps): Hono<Env> {
     }
     return c.json({ object: 'list', data: rows });
   });
-  app.get('/usage/records', async (c) => c.json({ object: 'list', data: await deps.store.usage.list(usageQuery(c)) }));
+  registerUsageRecordRoutes(app, { usage: deps.store.usage });
 
   registerAlertRoutes(app, { alerts: deps.alerts, audit: deps.audit, now: deps.now });
   registerAuditRoutes(app, { audit: deps.audit });

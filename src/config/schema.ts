@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { monitorConfigSchema } from '../monitor/config.js';
 import { scanConfigSchema } from '../scanner/config/scan-config.js';
 import { outboundConfigSchema, refineSinkTargets } from '../policy/outbound-config.js';
+import { serverTimeoutFields } from './server-timeouts.js';
 
 const port = z.number().int().min(0).max(65_535);
 
@@ -24,6 +25,8 @@ export const configSchema = z
         trustedProxies: z.array(z.string().min(1)).default([]),
         /** Default cap on request bodies; a key's own scope can only lower it. */
         maxBodyBytes: z.number().int().positive().default(26_214_400),
+        /** Server timeouts and the admin body cap (see server-timeouts.ts for why each default). */
+        ...serverTimeoutFields,
       })
       .strict()
       .prefault({}),

@@ -36,6 +36,8 @@ export const ERROR_CODES = {
   ),
   KW_IP_NOT_ALLOWED: spec(403, 'permission_error', 'ip_not_allowed', 'Requests from this IP address are not allowed.'),
   KW_BODY_TOO_LARGE: spec(413, 'invalid_request_error', 'request_too_large', 'The request body is too large.'),
+  KW_REQUEST_TIMEOUT: spec(408, 'invalid_request_error', 'request_timeout', 'The request body did not arrive in time.'),
+  KW_REQUEST_DEADLINE: spec(504, 'server_error', 'request_deadline_exceeded', 'The request exceeded its overall deadline.'),
   KW_BAD_REQUEST: spec(400, 'invalid_request_error', 'invalid_request', 'The request is malformed.'),
   KW_INVALID_JSON: spec(400, 'invalid_request_error', 'invalid_json', 'The request body is not valid JSON.'),
   KW_MODEL_REQUIRED: spec(400, 'invalid_request_error', 'model_required', 'The request must name a model.'),

@@ -17,16 +17,3 @@ export function prependJsonFields(body: Buffer, fields: Readonly<Record<string, 
     .join(',');
   return Buffer.concat([body.subarray(0, open + 1), Buffer.from(empty ? members : `${members},`), body.subarray(open + 1)]);
 }
-
-/**
- * Re-serializes a body the gateway had to change. `JSON.stringify` recurses: a body nested deeper than the stack
- * allows (JSON.parse accepts 100k levels) is a client error, not a 500.
- */
-export function serializeJsonBody(value: unknown): string {
-  try {
-    return JSON.stringify(value);
-  } catch (err) {
-    if (err instanceof RangeError) throw new KeywardenError('KW_BAD_REQUEST', { message: 'The request body is nested too deeply.' });
-    throw err;
-  }
-}

@@ -15,11 +15,13 @@ import { assertUsable, identify } from './authenticate.js';
 import { reportCostOverrun } from './cost-overrun.js';
 import { securityEventOf, type GatewayMonitor } from './security-events.js';
 import { ClientLink, forward, type ForwardResult } from './forward.js';
-import { prependJsonFields, serializeJsonBody } from './body-patch.js';
+import { prependJsonFields } from './body-patch.js';
 import { forwardRequestHeaders } from './headers.js';
 import { filterModelList, syntheticModelList } from './models-list.js';
 import { normalizeRequestPath } from './normalize-path.js';
-import { parseRequestBody, readBody, type ParsedRequest } from './request-body.js';
+import { parseRequestBody, readBody, type BodyPace, type ParsedRequest } from './request-body.js';
+import { DEADLINE_ERROR_CODE, RequestDeadline } from './request-deadline.js';
+import { reserializeRequestJson } from './reserialize.js';
 import { sendError } from './send-error.js';
 import { UpstreamRegistry } from './upstream-registry.js';
 import { createOutboundPolicy, type OutboundPolicy } from '../policy/outbound-url.js';
@@ -92,6 +94,8 @@ export function createGateway(deps: GatewayDeps): Gateway {
   const scopes = new KeyVersionCache((key: VirtualKeyRecord) => compileScopes(key.scopes));
   const limiter = new Limiter(new MemoryLimitsBackend(deps.store.spend), deps.prices);
   const clientIpOf = createClientIpResolver(config.server.trustedProxies);
+  const bodyPace: BodyPace = { timeoutMs: config.server.bodyTimeoutMs, minBytesPerSecond: config.server.bodyMinBytesPerSecond };
+  const deadlineMs = config.server.requestDeadlineMs;
 
   function recordUsage(
     state: RequestState,
@@ -162,7 +166,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
     if (!compiled.allowsEndpoint(group)) throw new KeywardenError('KW_ENDPOINT_NOT_ALLOWED');
 
     const maxBody = Math.min(config.server.maxBodyBytes, compiled.maxBodyBytes ?? Infinity);
-    const body = await readBody(req, maxBody);
+    const body = await readBody(req, maxBody, bodyPace);
     const parsed: ParsedRequest = parseRequestBody(body, req.headers['content-type'], MODEL_BEARING_GROUPS.has(group));
     // GET /v1/models/{id} names its model in the path.
     const pathModel = group === 'models' ? decodeURIComponent(normalized.path.split('/')[3] ?? '') || null : null;
@@ -223,7 +227,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
           rewrite = true;
         }
       }
-      if (rewrite) outBody = serializeJsonBody({ ...added, ...json });
+      if (rewrite) outBody = reserializeRequestJson({ ...added, ...json });
       else if (Object.keys(added).length > 0) outBody = prependJsonFields(body, added);
     }
 
@@ -285,8 +289,10 @@ export function createGateway(deps: GatewayDeps): Gateway {
       if (!res.writableFinished) client.abort();
     };
     res.on('close', onClose);
+    const deadline = deadlineMs > 0 ? new RequestDeadline(deadlineMs, client) : null;
     try {
       const result = await proxy(req, res, state, client);
+      if (deadline?.hit && result.incomplete) result.errorCode = DEADLINE_ERROR_CODE;
       if (result.status === 401 || result.status === 403) {
         // The client's virtual key was valid, so the provider refused the vaulted key: an operator problem.
         logger.warn('upstream refused the vaulted key', { upstreamId: state.upstreamId, status: result.status });
@@ -294,6 +300,20 @@ export function createGateway(deps: GatewayDeps): Gateway {
       await finish(state, started, ts, result);
       logRequest(state, started, result.status, result.errorCode);
     } catch (err) {
+      if (deadline?.hit) {
+        // Cut at the deadline before an answer started: the client gets a 504 rather than a dropped connection.
+        const error = sendError(res, new KeywardenError('KW_REQUEST_DEADLINE'));
+        await finish(state, started, ts, {
+          status: error.status,
+          errorCode: error.apiCode,
+          tokens: null,
+          incomplete: true,
+          streamedText: '',
+          abandoned: state.upstreamId !== null,
+        });
+        logRequest(state, started, error.status, error.apiCode);
+        return;
+      }
       if (client.aborted) {
         // The client left before its answer: not a server error. Recorded as 499, as nginx does.
         res.destroy();
@@ -315,6 +335,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
       await finish(state, started, ts, { status: error.status, errorCode: error.apiCode, tokens: null, incomplete: false, streamedText: '' });
       logRequest(state, started, error.status, error.apiCode);
     } finally {
+      deadline?.clear();
       res.off('close', onClose);
     }
   }

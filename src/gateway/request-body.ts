@@ -4,8 +4,20 @@ import { KeywardenError } from '../errors/index.js';
 import { findDuplicateKey } from './duplicate-keys.js';
 import { boundaryOf, multipartFields } from './multipart-model.js';
 
-/** Reads the whole request body, refusing early (by Content-Length) or as soon as the cap is crossed. */
-export function readBody(req: IncomingMessage, maxBytes: number): Promise<Buffer> {
+/**
+ * How slowly a body may arrive: it must start within `timeoutMs`, never pause longer than `timeoutMs`, and each
+ * `minBytesPerSecond` bytes received extend the overall allowance by one second (0: no rate, pauses only).
+ */
+export interface BodyPace {
+  timeoutMs: number;
+  minBytesPerSecond: number;
+}
+
+/**
+ * Reads the whole request body, refusing early (by Content-Length) or as soon as the cap is crossed, and cutting a
+ * body that arrives slower than `pace` allows (408, connection closed).
+ */
+export function readBody(req: IncomingMessage, maxBytes: number, pace?: BodyPace): Promise<Buffer> {
   const declared = req.headers['content-length'];
   if (declared !== undefined && Number(declared) > maxBytes) return Promise.reject(tooLarge(maxBytes));
   // Already gone (the client left during authentication): no further events will come.
@@ -16,11 +28,19 @@ export function readBody(req: IncomingMessage, maxBytes: number): Promise<Buffer
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
+    // A body the parser has already seen whole (the usual small JSON request) needs no timer at all.
+    const watch = pace && !req.complete ? new BodyWatch(pace, () => refuse(timedOut())) : null;
     const cleanup = (): void => {
+      watch?.stop();
       req.off('readable', onReadable);
       req.off('end', onEnd);
       req.off('error', onError);
       req.off('close', onClose);
+    };
+    const refuse = (err: KeywardenError): void => {
+      cleanup();
+      abandon(req);
+      reject(err);
     };
     // 'readable' + read(), as the iterator consumes a stream: chunks are taken when the stream announces them
     // (on the next tick), not inside the parser's callback, so a refused body is destroyed at the same point.
@@ -28,13 +48,12 @@ export function readBody(req: IncomingMessage, maxBytes: number): Promise<Buffer
       for (let chunk = req.read() as Buffer | null; chunk !== null; chunk = req.read() as Buffer | null) {
         size += chunk.length;
         if (size > maxBytes) {
-          cleanup();
-          abandon(req);
-          reject(tooLarge(maxBytes));
+          refuse(tooLarge(maxBytes));
           return;
         }
         chunks.push(chunk);
       }
+      watch?.received(size);
     };
     const onEnd = (): void => {
       cleanup();
@@ -56,6 +75,47 @@ export function readBody(req: IncomingMessage, maxBytes: number): Promise<Buffer
 }
 
 /**
+ * One timer per slow body, re-armed only when it fires (never per chunk): at that point the allowance is
+ * recomputed from the bytes received so far, and the body is cut if it is behind.
+ */
+class BodyWatch {
+  private readonly started = Date.now();
+  private lastChunkAt = this.started;
+  private size = 0;
+  private timer: NodeJS.Timeout;
+
+  constructor(
+    private readonly pace: BodyPace,
+    private readonly onLate: () => void,
+  ) {
+    this.timer = setTimeout(this.check, pace.timeoutMs);
+    this.timer.unref();
+  }
+
+  received(size: number): void {
+    this.size = size;
+    this.lastChunkAt = Date.now();
+  }
+
+  stop(): void {
+    clearTimeout(this.timer);
+  }
+
+  private readonly check = (): void => {
+    const { timeoutMs, minBytesPerSecond } = this.pace;
+    const byRate = minBytesPerSecond > 0 ? this.started + timeoutMs + (this.size * 1000) / minBytesPerSecond : Infinity;
+    const deadline = Math.min(byRate, this.lastChunkAt + timeoutMs);
+    const left = deadline - Date.now();
+    if (left <= 0) {
+      this.onLate();
+      return;
+    }
+    this.timer = setTimeout(this.check, left);
+    this.timer.unref();
+  };
+}
+
+/**
  * Ends a refused request the way leaving a `for await` loop early does (Node's stream destroyer): the request
  * stream is destroyed after being detached from its socket, so the connection survives to carry the 413 answer.
  */
@@ -67,6 +127,10 @@ function abandon(req: IncomingMessage): void {
 /** The error an async iterator reports for a stream that closed before its end (same name and code). */
 function prematureClose(): Error {
   return Object.assign(new Error('Premature close'), { code: 'ERR_STREAM_PREMATURE_CLOSE' });
+}
+
+function timedOut(): KeywardenError {
+  return new KeywardenError('KW_REQUEST_TIMEOUT', { message: 'The request body arrived too slowly.' });
 }
 
 function tooLarge(maxBytes: number): KeywardenError {

@@ -15,6 +15,9 @@ export function sendError(res: ServerResponse, err: unknown): KeywardenError {
     ...error.headers,
     'content-type': 'application/json',
     'content-length': Buffer.byteLength(body),
+    // Refused before its body was read (401, 413, 408…): keeping the connection would mean reading and discarding
+    // whatever the client still drips. Node closes the socket once this answer is flushed.
+    ...(res.req.complete ? null : { connection: 'close' }),
   });
   res.end(body);
   return error;

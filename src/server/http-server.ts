@@ -7,6 +7,7 @@ import type { Gateway } from '../gateway/create-gateway.js';
 import { metricsHandler } from '../monitor/metrics-handler.js';
 import type { MonitorMetrics } from '../monitor/metrics.js';
 import { sendError } from '../gateway/send-error.js';
+import { DEFAULT_SERVER_TIMEOUTS, httpServerOptions, type ServerTimeouts } from './server-options.js';
 
 export interface HttpServerParts {
   gateway: Gateway;
@@ -14,11 +15,22 @@ export interface HttpServerParts {
   admin: Hono<any, any, any>;
   metrics: MonitorMetrics;
   isReady: () => boolean;
+  /** Client-facing timeouts (config `server`); the defaults when absent. */
+  timeouts?: ServerTimeouts;
 }
 
 const BAD_REQUEST_BODY = JSON.stringify({
   error: { message: 'Malformed HTTP request.', type: 'invalid_request_error', param: null, code: 'invalid_request' },
 });
+const REQUEST_TIMEOUT_BODY = JSON.stringify({
+  error: { message: 'The request did not arrive in time.', type: 'invalid_request_error', param: null, code: 'request_timeout' },
+});
+
+/** The raw answer to a connection-level error: 408 when Node's headers or request timeout fired, 400 otherwise. */
+function clientErrorResponse(code: string | undefined): string {
+  const [status, body] = code === 'ERR_HTTP_REQUEST_TIMEOUT' ? ['408 Request Timeout', REQUEST_TIMEOUT_BODY] : ['400 Bad Request', BAD_REQUEST_BODY];
+  return `HTTP/1.1 ${status}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`;
+}
 
 /**
  * Request-smuggling shapes are refused before routing. Node's parser already rejects Content-Length together with
@@ -52,7 +64,7 @@ export function createHttpServer(parts: HttpServerParts): KeywardenHttpServer {
   const adminListener = getRequestListener(parts.admin.fetch);
   const metricsListener = metricsHandler(parts.metrics);
   let active = 0;
-  const server = createServer({ requestTimeout: 0, headersTimeout: 60_000, keepAliveTimeout: 65_000 }, (req, res) => {
+  const server = createServer(httpServerOptions(parts.timeouts ?? DEFAULT_SERVER_TIMEOUTS), (req, res) => {
     active++;
     res.once('close', () => active--);
     if (hasAmbiguousFraming(req)) {
@@ -79,9 +91,14 @@ export function createHttpServer(parts: HttpServerParts): KeywardenHttpServer {
       socket.destroy();
       return;
     }
-    socket.end(
-      `HTTP/1.1 400 Bad Request\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(BAD_REQUEST_BODY)}\r\nConnection: close\r\n\r\n${BAD_REQUEST_BODY}`,
-    );
+    // The request timeout can fire while an answer is already on the wire (a body still dripping after an early
+    // error): a second status line would corrupt it, so such a connection is only cut (as Node's default does).
+    const current = (socket as Socket & { _httpMessage?: ServerResponse | null })._httpMessage;
+    if (current?.headersSent) {
+      socket.destroy();
+      return;
+    }
+    socket.end(clientErrorResponse(err.code));
   });
   return Object.assign(server, { activeRequests: () => active });
 }

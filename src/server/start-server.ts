@@ -92,12 +92,14 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     alerts: monitorRepos.alerts,
     rollups: monitorRepos.rollups,
     hourRetentionMs: config.monitor.retention.hourMs,
+    maxBodyBytes: config.server.adminMaxBodyBytes,
+    bodyPace: { timeoutMs: config.server.bodyTimeoutMs, minBytesPerSecond: config.server.bodyMinBytesPerSecond },
     logger,
     now,
   });
   await monitor?.start();
   let ready = false;
-  const server = createHttpServer({ gateway, admin, metrics, isReady: () => ready });
+  const server = createHttpServer({ gateway, admin, metrics, isReady: () => ready, timeouts: config.server });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(config.server.port, config.server.host, () => {

@@ -88,6 +88,10 @@ export interface UsageQuery {
   since?: number;
   until?: number;
   keyId?: string;
+  /** At most this many records (in (ts, id) order); all when absent. */
+  limit?: number;
+  /** Keyset cursor: only records strictly after this (ts, id). */
+  after?: { ts: number; id: string };
 }
 
 /** Dimensions a usage summary can be grouped by; the default is all three. */

@@ -3,7 +3,6 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import Database from 'better-sqlite3';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/config/index.js';
@@ -12,6 +11,7 @@ import { startServer, type RunningServer } from '../../src/server/start-server.j
 import type { UsageRecord } from '../../src/store/index.js';
 import { SQLITE_FILE_NAME } from '../../src/store/sqlite/sqlite-store.js';
 import { closedPortUrl, fakeSpeechAudio, leakKeyBehavior, startFakeOpenAI, type FakeOpenAI } from '../support/fake-openai.js';
+import { waitFor } from '../support/wait-for.js';
 
 const UPSTREAM_KEY = 'sk-proj-GATEWAYe2eabcdefghijklmnopqrstuvwxyz0123456789';
 const CHAT = { model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'Say hello.' }] };
@@ -205,9 +205,11 @@ describe('gateway proxy', () => {
 
   it('cuts the client stream when upstream cuts it, and records the cut', async () => {
     fake.queueBehavior({ type: 'ok', cutAfterChunks: 3 });
+    const before = (await usageRecords()).length;
     const res = await post('/chat/completions', { ...CHAT, stream: true });
     await expect(res.text()).rejects.toThrow();
-    await sleep(50);
+    // The record is written when the gateway has finished with the request: wait for it rather than a fixed time.
+    await waitFor(async () => (await usageRecords()).length > before, { what: 'the usage record of the cut stream' });
     const usage = await lastUsage();
     expect(usage.status).toBe(200);
     expect(usage.errorCode).not.toBeNull();
@@ -220,10 +222,10 @@ describe('gateway proxy', () => {
     const reader = res.body?.getReader();
     const first = await reader?.read();
     expect(new TextDecoder().decode(first?.value as Uint8Array | undefined)).toContain('data: ');
+    const before = (await usageRecords()).length;
     controller.abort();
-    for (let i = 0; i < 50 && fake.lastRequest()?.outcome !== 'aborted'; i++) await sleep(20);
-    expect(fake.lastRequest()?.outcome).toBe('aborted');
-    await sleep(20);
+    await waitFor(() => fake.lastRequest()?.outcome === 'aborted', { what: 'the upstream request to be aborted' });
+    await waitFor(async () => (await usageRecords()).length > before, { what: 'the usage record of the abandoned stream' });
     expect((await lastUsage()).errorCode).toBe('client_disconnected');
   });
 

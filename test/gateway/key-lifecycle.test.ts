@@ -1,5 +1,6 @@
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { generateVirtualKey } from '../../src/keys/index.js';
 import { apiErrorOf } from '../support/api-error.js';
 import { startHarness, type Harness } from '../support/gateway-harness.js';
 
@@ -75,9 +76,32 @@ describe('virtual key lifecycle', () => {
 
   it('rejects made-up and mistyped keys without a database lookup, as invalid_api_key', async () => {
     const { key } = await h.createKey();
-    const typo = `${key.slice(0, 10)}${key[10] === 'a' ? 'b' : 'a'}${key.slice(11)}`;
-    await expectApiError(chat(h.client(typo)), OpenAI.AuthenticationError, 'invalid_api_key');
-    await expectApiError(chat(h.client('sk-proj-not-a-virtual-key')), OpenAI.AuthenticationError, 'invalid_api_key');
+    // Observe the store the gateway uses: every key lookup goes through keys.findByHash.
+    const keys = h.server.services.store.keys;
+    const findByHash = keys.findByHash.bind(keys);
+    let lookups = 0;
+    keys.findByHash = (hash) => {
+      lookups++;
+      return findByHash(hash);
+    };
+    try {
+      // Control: a real key and a well-formed unknown key (valid checksum) are looked up, so the counter sees lookups.
+      await chat(h.client(key));
+      expect(lookups).toBe(1);
+      await expectApiError(chat(h.client(generateVirtualKey())), OpenAI.AuthenticationError, 'invalid_api_key');
+      expect(lookups).toBe(2);
+
+      const typo = `${key.slice(0, 10)}${key[10] === 'a' ? 'b' : 'a'}${key.slice(11)}`;
+      const invented = `kw_${'A'.repeat(38)}`;
+      const swapped = `${key.slice(0, -2)}${key.slice(-1)}${key.slice(-2, -1)}`;
+      for (const bad of [typo, invented, swapped, 'sk-proj-not-a-virtual-key', `${key}x`]) {
+        if (bad === key) continue;
+        await expectApiError(chat(h.client(bad)), OpenAI.AuthenticationError, 'invalid_api_key');
+      }
+      expect(lookups).toBe(2);
+    } finally {
+      keys.findByHash = findByHash;
+    }
   });
 
   it('records a leak report with the masked secret and revokes the leaked key', async () => {

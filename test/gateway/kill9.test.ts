@@ -8,6 +8,7 @@ import Database from 'better-sqlite3';
 import OpenAI from 'openai';
 import { afterAll, describe, expect, it } from 'vitest';
 import { startFakeOpenAI } from '../support/fake-openai.js';
+import { waitFor } from '../support/wait-for.js';
 
 const root = path.resolve(import.meta.dirname, '../..');
 const children: ChildProcess[] = [];
@@ -63,7 +64,8 @@ describe('durability under kill -9', () => {
         }
       };
       const workers = Array.from({ length: 16 }, () => worker());
-      await new Promise((resolve) => setTimeout(resolve, 1500));
+      // Kill once enough requests finished at least 100 ms ago (the promise's horizon), however fast the machine is.
+      await waitFor(() => finished.filter((f) => f.at <= performance.now() - 100).length > 150, { timeoutMs: 30_000, intervalMs: 20, what: '150 finished requests' });
       const killedAt = performance.now();
       child.kill('SIGKILL');
       stop = true;

@@ -1,6 +1,7 @@
 import OpenAI from 'openai';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startHarness, type Harness } from '../support/gateway-harness.js';
+import { waitFor } from '../support/wait-for.js';
 
 let h: Harness;
 beforeAll(async () => {
@@ -13,6 +14,19 @@ interface KeyShow {
   budgets: Array<{ period: string; limit_usd: number; spent_usd: number }>;
 }
 const spentOf = async (id: string): Promise<number> => (await h.admin<KeyShow>('GET', `/keys/${id}`)).body.budgets[0]?.spent_usd ?? NaN;
+/**
+ * Waits until the key's request has been settled. The gateway settles the budget before it writes the usage
+ * record, so a flushed record means the spend is final: no fixed sleep, no race with the settlement.
+ */
+async function settled(id: string, records = 1): Promise<void> {
+  await waitFor(
+    async () => {
+      await h.server.gateway.usage.flush();
+      return (await h.admin<{ data: unknown[] }>('GET', `/usage/records?key_id=${id}`)).body.data.length >= records;
+    },
+    { what: `the usage record of ${id}` },
+  );
+}
 
 // gpt-4o-mini: $0.15 / 1M input, $0.60 / 1M output.
 const IN = 0.15 / 1e6;
@@ -81,7 +95,7 @@ describe('budgets: reserve, then settle', () => {
           // drain until the cut
         }
       })().catch(() => undefined);
-      await new Promise((resolve) => setTimeout(resolve, 20));
+      await settled(id);
       const spent = await spentOf(id);
       expect(spent, `cut after ${cutAfter}`).toBeGreaterThan(0);
       expect(spent).toBeLessThanOrEqual(reservation + 1e-12);
@@ -95,9 +109,8 @@ describe('budgets: reserve, then settle', () => {
     let text = '';
     for await (const chunk of stream) text += chunk.choices[0]?.delta.content ?? '';
     expect(text.length).toBeGreaterThan(0);
-    await new Promise((resolve) => setTimeout(resolve, 20));
+    await settled(id);
     expect(await spentOf(id)).toBeGreaterThan(0);
-    await h.server.gateway.usage.flush();
     const { body } = await h.admin<{ data: Array<{ completionTokens: number }> }>('GET', `/usage/records?key_id=${id}`);
     expect(body.data[0]?.completionTokens).toBeGreaterThan(0);
   });
@@ -109,12 +122,11 @@ describe('budgets: reserve, then settle', () => {
     h.fake.setBehavior({ type: 'hang' });
     const controller = new AbortController();
     const pending = h.client(key).chat.completions.create({ model: 'gpt-4o-mini', messages, max_tokens: maxTokens }, { signal: controller.signal });
-    for (let i = 0; i < 100 && h.fake.requests.length === 0; i++) await new Promise((resolve) => setTimeout(resolve, 10));
+    await waitFor(() => h.fake.requests.length > 0, { what: 'the request to reach the upstream' });
     controller.abort();
     await expect(pending).rejects.toThrow();
-    for (let i = 0; i < 100 && (await spentOf(id)) === 0; i++) await new Promise((resolve) => setTimeout(resolve, 10));
+    await settled(id);
     expect(await spentOf(id)).toBeCloseTo(reservation, 12);
-    await h.server.gateway.usage.flush();
     const { body } = await h.admin<{ data: Array<{ status: number; errorCode: string | null; costUsd: number | null }> }>('GET', `/usage/records?key_id=${id}`);
     expect(body.data).toMatchObject([{ status: 499, errorCode: 'client_disconnected' }]);
     expect(body.data[0]?.costUsd).toBeCloseTo(reservation, 12);

@@ -7,6 +7,7 @@ import OpenAI from 'openai';
 import { describe, expect, it } from 'vitest';
 import { startFakeOpenAI } from '../support/fake-openai.js';
 import { spawnServe, type ServeProcess } from '../server/spawn-serve.js';
+import { waitFor } from '../support/wait-for.js';
 
 describe('crash reconciliation', () => {
   it('charges a reservation left open by kill -9 on the next start, so the crash cannot refill the budget', async () => {
@@ -29,12 +30,14 @@ describe('crash reconciliation', () => {
 
       // The reservation is journaled before the request goes upstream; the upstream hangs, so it stays open.
       const journal = path.join(dataDir, 'reservations.journal');
-      let reserved: { usd: number } | undefined;
-      for (let i = 0; i < 100 && !(reserved && fake.requests.length === 1); i++) {
-        const lines = existsSync(journal) ? readFileSync(journal, 'utf8').split('\n').filter(Boolean) : [];
-        reserved = lines.map((line) => JSON.parse(line) as { r?: { usd: number } }).find((line) => line.r)?.r;
-        if (!reserved || fake.requests.length === 0) await new Promise((resolve) => setTimeout(resolve, 20));
-      }
+      const reserved = await waitFor(
+        () => {
+          const lines = existsSync(journal) ? readFileSync(journal, 'utf8').split('\n').filter(Boolean) : [];
+          const open = lines.map((line) => JSON.parse(line) as { r?: { usd: number } }).find((line) => line.r)?.r;
+          return open && fake.requests.length === 1 ? open : null;
+        },
+        { what: 'the journaled reservation and the upstream request' },
+      );
       expect(fake.requests).toHaveLength(1);
       expect(reserved?.usd).toBeGreaterThan(0);
       first.child.kill('SIGKILL');

@@ -2,6 +2,7 @@ import OpenAI from 'openai';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { apiErrorOf } from '../support/api-error.js';
 import { startHarness, type Harness } from '../support/gateway-harness.js';
+import { waitFor } from '../support/wait-for.js';
 
 let h: Harness;
 beforeAll(async () => {
@@ -86,7 +87,7 @@ describe('concurrency', () => {
       })().catch(() => undefined);
     }
     const backend = h.server.gateway.limiter.backend;
-    for (let i = 0; i < 50 && (await backend.inflight(id)) > 0; i++) await new Promise((resolve) => setTimeout(resolve, 20));
+    await waitFor(async () => (await backend.inflight(id)) === 0, { what: 'every concurrency slot to be released' });
     expect(await backend.inflight(id)).toBe(0);
     h.fake.reset();
     await Promise.all([ask(client), ask(client)]);

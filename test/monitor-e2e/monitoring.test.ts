@@ -8,6 +8,7 @@ import { verifyWebhookSignature } from '../../src/monitor/sinks/webhook-signatur
 import type { UsageRecord } from '../../src/store/index.js';
 import { apiErrorOf } from '../support/api-error.js';
 import { startHarness, type Harness } from '../support/gateway-harness.js';
+import { waitFor } from '../support/wait-for.js';
 
 const MINUTE = 60_000;
 const START = Date.UTC(2026, 5, 1); // a Monday
@@ -25,7 +26,7 @@ interface AlertView {
 let h: Harness;
 let clock: ManualClock;
 let receiver: Server;
-const delivered: Array<{ verified: boolean; body: { detector?: string; alert?: { detector?: string } } }> = [];
+const delivered: Array<{ verified: boolean; body: { detector?: string; alert?: { id?: string; detector?: string } } }> = [];
 let keyId: string;
 let key: string;
 
@@ -89,6 +90,9 @@ beforeAll(async () => {
     const count = hour >= 8 && hour < 20 ? 3 : 1;
     h.server.monitor?.ingestUsage(Array.from({ length: count }, (_, i) => historic(now + i * 1000, `198.51.100.${10 + (i % 3)}`)));
     await clock.advance(MINUTE);
+    // The manual clock runs only microtasks; let I/O through now and then, so sockets the loop outlives (the admin
+    // client's idle keep-alive, closed by the server meanwhile) are seen closed instead of reused and reset.
+    if (minute % 60 === 0) await new Promise((resolve) => setImmediate(resolve));
   }
 }, 120_000);
 
@@ -158,9 +162,20 @@ describe('monitoring end to end, with the official SDK', () => {
   });
 
   it('delivered every alert to the webhook with a valid signature', async () => {
-    for (let i = 0; i < 20 && delivered.length < 4; i++) await clock.advance(1_000);
+    // This test raises an alert of its own (a key with two days of history used from a new network), so it holds
+    // whether or not the tests before it ran; every alert they raised must have been delivered too.
+    const fresh = await h.createKey({ name: 'webhook-check' });
+    h.server.monitor?.ingestUsage([{ ...historic(clock.now() - 2 * 24 * 60 * MINUTE, '198.51.100.10'), keyId: fresh.id }]);
+    await evaluate();
+    await chat(h.client(fresh.key, { defaultHeaders: { 'x-forwarded-for': '203.0.113.50' } }));
+    await evaluate();
+    const raised = (await h.admin<{ data: Array<AlertView & { id: string }> }>('GET', '/alerts?limit=500')).body.data;
+    expect(raised.some((a) => a.detector === 'new_network' && a.key_id === fresh.id)).toBe(true);
+    // Deliveries run in the background over real sockets: poll (bounded, yielding to I/O) until each has arrived.
+    const deliveredIds = (): Set<string | undefined> => new Set(delivered.map((d) => d.body.alert?.id));
+    await waitFor(() => raised.every((a) => deliveredIds().has(a.id)), { timeoutMs: 10_000, what: 'every alert delivered' });
     const detectors = delivered.map((d) => d.body.detector ?? d.body.alert?.detector);
-    expect(detectors).toEqual(expect.arrayContaining(['new_model', 'new_network', 'volume_spike', 'key_probing']));
+    expect(detectors).toEqual(expect.arrayContaining([...new Set(raised.map((a) => a.detector))]));
     expect(delivered.every((d) => d.verified)).toBe(true);
   });
 

@@ -71,6 +71,8 @@ function bind(query: UsageQuery): { since: number | null; until: number | null; 
   return { since: query.since ?? null, until: query.until ?? null, keyId: query.keyId ?? null };
 }
 
+type PageParams = ReturnType<typeof bind> & { limit: number; afterTs: number | null; afterId: string | null };
+
 /** Whitelisted SQL for each grouping dimension: user input never reaches the statement text. */
 const GROUP_COLUMNS: Record<UsageGroup, string> = {
   key: 'key_id AS keyId',
@@ -82,6 +84,8 @@ export class SqliteUsageRepository implements UsageRepository {
   private readonly db: SqliteDatabase;
   private readonly insertMany_;
   private readonly listStmt;
+  private readonly pageStmt;
+  private readonly pageAfterStmt;
   private readonly summaryStmts = new Map<string, ReturnType<SqliteDatabase['prepare']>>();
 
   constructor(db: SqliteDatabase) {
@@ -117,6 +121,11 @@ export class SqliteUsageRepository implements UsageRepository {
       }
     });
     this.listStmt = db.prepare<ReturnType<typeof bind>, UsageRow>(`SELECT * FROM usage ${FILTER} ORDER BY ts, rowid`);
+    // Pages walk the ts index in (ts, id) order and stop after LIMIT rows, so one call costs at most one page.
+    this.pageStmt = db.prepare<PageParams, UsageRow>(`SELECT * FROM usage ${FILTER} ORDER BY ts, id LIMIT @limit`);
+    this.pageAfterStmt = db.prepare<PageParams, UsageRow>(
+      `SELECT * FROM usage ${FILTER} AND ts >= @afterTs AND (ts > @afterTs OR id > @afterId) ORDER BY ts, id LIMIT @limit`,
+    );
     this.db = db;
   }
 
@@ -126,7 +135,10 @@ export class SqliteUsageRepository implements UsageRepository {
   }
 
   list(query: UsageQuery): Promise<UsageRecord[]> {
-    return Promise.resolve(this.listStmt.all(bind(query)).map(fromRow));
+    if (query.limit === undefined) return Promise.resolve(this.listStmt.all(bind(query)).map(fromRow));
+    const params: PageParams = { ...bind(query), limit: query.limit, afterTs: query.after?.ts ?? null, afterId: query.after?.id ?? null };
+    const stmt = query.after ? this.pageAfterStmt : this.pageStmt;
+    return Promise.resolve(stmt.all(params).map(fromRow));
   }
 
   summarize(query: UsageQuery, groupBy: readonly UsageGroup[] = USAGE_GROUPS): Promise<UsageSummaryRow[]> {

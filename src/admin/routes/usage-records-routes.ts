@@ -1,0 +1,66 @@
+import type { Schema } from 'hono';
+import { z } from 'zod';
+import { KeywardenError } from '../../errors/index.js';
+import type { UsageRepository } from '../../store/index.js';
+import { limitField, timeField } from './query-fields.js';
+import { parseQuery, type AdminApp } from './route-helpers.js';
+
+export interface UsageRecordRouteDeps {
+  usage: UsageRepository;
+}
+
+export const USAGE_RECORDS_DEFAULT_LIMIT = 100;
+export const USAGE_RECORDS_MAX_LIMIT = 1000;
+
+const query = z
+  .object({
+    since: timeField,
+    until: timeField,
+    key_id: z.string().min(1).max(200).optional(),
+    limit: limitField(USAGE_RECORDS_MAX_LIMIT, USAGE_RECORDS_DEFAULT_LIMIT),
+    after: z.string().min(1).max(200).optional(),
+  })
+  .strict();
+
+/** The cursor is opaque to clients: the (ts, id) of the last record of the previous page, base64url JSON. */
+function encodeCursor(ts: number, id: string): string {
+  return Buffer.from(JSON.stringify([ts, id])).toString('base64url');
+}
+
+function decodeCursor(cursor: string): { ts: number; id: string } {
+  let value: unknown;
+  try {
+    value = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+  } catch {
+    value = null;
+  }
+  if (
+    !Array.isArray(value) ||
+    value.length !== 2 ||
+    !Number.isSafeInteger(value[0]) ||
+    typeof value[1] !== 'string' ||
+    value[1].length === 0 ||
+    value[1].length > 100
+  ) {
+    throw new KeywardenError('KW_VALIDATION', { message: 'after: not a cursor returned by this endpoint', param: 'after' });
+  }
+  return { ts: value[0] as number, id: value[1] };
+}
+
+/**
+ * GET /usage/records: raw usage records, oldest first, one bounded page at a time (`limit`, default 100, at most
+ * 1000), so a call never walks the whole table on the event loop. `next_cursor` (with `has_more`) is passed back as
+ * `after` for the next page; keyset pagination stays correct while new records arrive.
+ */
+export function registerUsageRecordRoutes<S extends Schema, B extends string>(app: AdminApp<S, B>, deps: UsageRecordRouteDeps): void {
+  app.get('/usage/records', async (c) => {
+    const q = parseQuery(c, query);
+    const after = q.after === undefined ? undefined : decodeCursor(q.after);
+    // One extra row tells whether another page exists without a COUNT over the table.
+    const rows = await deps.usage.list({ since: q.since, until: q.until, keyId: q.key_id, limit: q.limit + 1, after });
+    const hasMore = rows.length > q.limit;
+    const data = hasMore ? rows.slice(0, q.limit) : rows;
+    const last = data[data.length - 1];
+    return c.json({ object: 'list', data, has_more: hasMore, next_cursor: hasMore && last ? encodeCursor(last.ts, last.id) : null });
+  });
+}
