@@ -41,8 +41,10 @@ describe('budgets: reserve, then settle', () => {
     const worstCase = bodyBytes(maxTokens) * IN + maxTokens * OUT;
     const budget = worstCase * 20;
     const { id, key } = await h.createKey({ limits: { budgets: [{ usd: budget, period: 'day' }] } });
-    // The upstream holds every answer long enough for all 100 requests to be in flight at once.
-    h.fake.setBehavior({ type: 'ok', delayMs: 2000 });
+    // The upstream holds every answer long enough for all 100 requests to be in flight at once, even on a loaded
+    // machine (at 2 s, early answers settled below their worst case before the last requests arrived, which
+    // legitimately freed budget for a 21st).
+    h.fake.setBehavior({ type: 'ok', delayMs: 6000 });
     const client = h.client(key);
     const outcomes = await Promise.all(
       Array.from({ length: 100 }, () =>
