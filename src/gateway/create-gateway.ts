@@ -22,6 +22,7 @@ import { parseRequestBody, readBody, type ParsedRequest } from './request-body.j
 import { sendError } from './send-error.js';
 import { UpstreamRegistry } from './upstream-registry.js';
 import { upstreamTarget } from './upstream-target.js';
+import { ipNotAllowed } from './ip-not-allowed.js';
 import { UsageRecorder } from './usage-recorder.js';
 import type { MeteredTokens } from './usage-parse.js';
 
@@ -146,7 +147,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
     state.key = key;
     assertUsable(key, hash, ts);
     const compiled = scopes.get(key);
-    if (!compiled.ips.allows(state.clientIp)) throw new KeywardenError('KW_IP_NOT_ALLOWED');
+    if (!compiled.ips.allows(state.clientIp)) throw ipNotAllowed(state.clientIp);
     const group = endpointGroupOf(normalized.path);
     if (!compiled.allowsEndpoint(group)) throw new KeywardenError('KW_ENDPOINT_NOT_ALLOWED');
 
