@@ -10,6 +10,7 @@ import { registerAlertRoutes } from './routes/alerts-routes.js';
 import { registerAuditRoutes } from './routes/audit-routes.js';
 import { adminActor, type AdminEnv } from './routes/route-helpers.js';
 import { registerUsageRollupRoutes } from './routes/usage-rollup-routes.js';
+import { registerUpstreamRoutes } from './routes/upstream-routes.js';
 import { USAGE_GROUP_FIELDS, USAGE_GROUPS, type Store, type UsageGroup, type UsageQuery, type UsageSummaryRow } from '../store/index.js';
 import { toCsv } from '../util/csv.js';
 import type { AdminTokenService } from './admin-tokens.js';
@@ -141,7 +142,7 @@ export function createAdminApp(deps: AdminDeps): Hono<Env> {
     const record = await deps.upstreams.add(await parseBody(c, createUpstreamSchema), adminActor(c));
     return c.json(upstreamView(record), 201);
   });
-  app.delete('/upstreams/:ref', async (c) => c.json({ ...upstreamView(await deps.upstreams.remove(c.req.param('ref'), adminActor(c))), deleted: true }));
+  registerUpstreamRoutes(app, { upstreams: deps.upstreams });
 
   const usageQuery = (c: Context): UsageQuery => ({
     since: timeParam(c, 'since'),

@@ -1,4 +1,4 @@
-import { USAGE_GROUP_FIELDS, USAGE_GROUPS, type UsageGroup, type UsageQuery, type UsageRecord, type UsageRepository, type UsageSummaryRow } from '../types.js';
+import { USAGE_GROUP_FIELDS, USAGE_GROUPS, type KeyActivityRow, type UsageGroup, type UsageQuery, type UsageRecord, type UsageRepository, type UsageSummaryRow } from '../types.js';
 import type { SqliteDatabase } from './database.js';
 
 interface UsageRow {
@@ -82,6 +82,7 @@ export class SqliteUsageRepository implements UsageRepository {
   private readonly db: SqliteDatabase;
   private readonly insertMany_;
   private readonly listStmt;
+  private readonly activityStmt;
   private readonly summaryStmts = new Map<string, ReturnType<SqliteDatabase['prepare']>>();
 
   constructor(db: SqliteDatabase) {
@@ -117,7 +118,19 @@ export class SqliteUsageRepository implements UsageRepository {
       }
     });
     this.listStmt = db.prepare<ReturnType<typeof bind>, UsageRow>(`SELECT * FROM usage ${FILTER} ORDER BY ts, rowid`);
+    // One pass over the (key_id, ts) index: per key, two conditional sums and the latest request.
+    this.activityStmt = db.prepare<{ day: number; month: number }, KeyActivityRow>(
+      `SELECT key_id AS keyId,
+         COALESCE(SUM(CASE WHEN ts >= @day THEN cost_usd END), 0) AS costSinceDayUsd,
+         COALESCE(SUM(CASE WHEN ts >= @month THEN cost_usd END), 0) AS costSinceMonthUsd,
+         MAX(ts) AS lastUsedAt
+       FROM usage GROUP BY key_id`,
+    );
     this.db = db;
+  }
+
+  keyActivity(dayStart: number, monthStart: number): Promise<KeyActivityRow[]> {
+    return Promise.resolve(this.activityStmt.all({ day: dayStart, month: monthStart }));
   }
 
   insertMany(records: readonly UsageRecord[]): Promise<void> {
