@@ -1,4 +1,4 @@
-import OpenAI from 'openai';
+import type OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { periodKey } from '../../src/limits/periods.js';
 import { ManualClock } from '../../src/monitor/clock.js';
