@@ -118,13 +118,15 @@ export class SqliteUsageRepository implements UsageRepository {
       }
     });
     this.listStmt = db.prepare<ReturnType<typeof bind>, UsageRow>(`SELECT * FROM usage ${FILTER} ORDER BY ts, rowid`);
-    // One pass over the (key_id, ts) index: per key, two conditional sums and the latest request.
+    // One statement: last use from the covering (key_id, ts) index (no table reads), and costs only from this
+    // month's rows (a range of the ts index), not from the whole history.
     this.activityStmt = db.prepare<{ day: number; month: number }, KeyActivityRow>(
-      `SELECT key_id AS keyId,
-         COALESCE(SUM(CASE WHEN ts >= @day THEN cost_usd END), 0) AS costSinceDayUsd,
-         COALESCE(SUM(CASE WHEN ts >= @month THEN cost_usd END), 0) AS costSinceMonthUsd,
-         MAX(ts) AS lastUsedAt
-       FROM usage GROUP BY key_id`,
+      `SELECT last.key_id AS keyId, COALESCE(spend.day, 0) AS costSinceDayUsd, COALESCE(spend.month, 0) AS costSinceMonthUsd,
+         last.ts AS lastUsedAt
+       FROM (SELECT key_id, MAX(ts) AS ts FROM usage GROUP BY key_id) AS last
+       LEFT JOIN (SELECT key_id, SUM(CASE WHEN ts >= @day THEN cost_usd END) AS day, SUM(cost_usd) AS month
+                  FROM usage WHERE ts >= @month GROUP BY key_id) AS spend
+         ON spend.key_id = last.key_id`,
     );
     this.db = db;
   }
