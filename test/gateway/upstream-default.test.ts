@@ -201,6 +201,13 @@ describe('updating an upstream', () => {
     expect((await h.admin<ErrorBody>('PATCH', '/upstreams/b2', { keys: ['sk-x'] })).status).toBe(400);
     expect((await h.admin<ErrorBody>('PATCH', '/upstreams/b2', { base_url: 'not a url' })).status).toBe(400);
     expect((await h.admin<ErrorBody>('PATCH', '/upstreams/nope', { name: 'x' })).status).toBe(404);
+    // Hostile shapes: an array body, nested deployments, a huge name, prototype keys.
+    expect((await h.admin<ErrorBody>('PATCH', '/upstreams/b2', [{ name: 'x' }])).status).toBe(400);
+    expect((await h.admin<ErrorBody>('PATCH', '/upstreams/b2', { deployments: { 'gpt-4o': { deep: { deeper: 'x' } } } })).status).toBe(400);
+    expect((await h.admin<ErrorBody>('PATCH', '/upstreams/b2', { name: 'n'.repeat(100_000) })).status).toBe(400);
+    const proto = await h.admin<ErrorBody>('PATCH', '/upstreams/b2', JSON.parse('{"__proto__":{"default":true}}'));
+    expect(proto.status).toBe(400);
+    expect(await defaults()).toEqual(['a']);
     const badJson = await fetch(`${h.server.url}/admin/v1/upstreams/b2`, {
       method: 'PATCH',
       headers: { authorization: `Bearer ${h.adminToken}`, 'content-type': 'application/json' },

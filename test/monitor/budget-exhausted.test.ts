@@ -76,6 +76,9 @@ describe('budget exhausted: raised by the refusals, with readable amounts', () =
     expect(alert.message).toContain('$0.00085 of its $0.001 budget');
     expect(alert.message).not.toContain('$0.00 ');
     expect(alert.key_name).toBe('budget-app');
+    // Alerts can be filtered by key name as well as id.
+    const byName = await h.admin<{ data: AlertView[] }>('GET', '/alerts?detector=budget_threshold&key_id=budget-app');
+    expect(byName.body.data.map((a) => a.subject)).toEqual([alert.subject]);
     expect(alert.details).toMatchObject({ threshold_pct: 100, refusing: true, budget_usd: 0.001 });
 
     // No sink is configured, so it is in the log: one warn line, naming the key, with no key material.
