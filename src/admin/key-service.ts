@@ -6,6 +6,7 @@ import { parseDuration, parseTimeOrDuration } from '../util/duration.js';
 import type { AuditLog } from '../audit/index.js';
 import type { AuditAction } from '../audit/types.js';
 import { keyView } from './key-view.js';
+import { resolveKeyRef } from './key-ref.js';
 import type { CreateKeyInput, UpdateKeyInput } from './schemas.js';
 
 export interface IssuedKey {
@@ -16,9 +17,15 @@ export interface IssuedKey {
 
 function expiresAt(value: string | number | null | undefined, now: number): number | null | undefined {
   if (value === undefined || value === null) return value;
-  if (typeof value === 'number') return value;
-  const at = parseTimeOrDuration(value, now);
+  const at = typeof value === 'number' ? value : parseTimeOrDuration(value, now);
   if (at === null) throw new KeywardenError('KW_VALIDATION', { message: 'expires: expected a duration or date', param: 'expires' });
+  if (at <= now) {
+    // A past expiry would create a key that never works (or silently kill one): almost always a typo.
+    throw new KeywardenError('KW_VALIDATION', {
+      message: `expires: ${new Date(at).toISOString()} is not in the future (use a duration such as 30d, or revoke the key to stop it now).`,
+      param: 'expires',
+    });
+  }
   return at;
 }
 
@@ -98,10 +105,9 @@ export class KeyService {
     return { record, secret };
   }
 
-  async get(id: string): Promise<VirtualKeyRecord> {
-    const record = await this.store.keys.get(id);
-    if (!record) throw new KeywardenError('KW_NOT_FOUND', { message: `No key with id "${id}".` });
-    return record;
+  /** A key by id or name (see resolveKeyRef). */
+  get(ref: string): Promise<VirtualKeyRecord> {
+    return resolveKeyRef(this.store.keys, ref);
   }
 
   list(): Promise<VirtualKeyRecord[]> {

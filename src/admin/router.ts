@@ -13,11 +13,14 @@ import { registerUsageRollupRoutes } from './routes/usage-rollup-routes.js';
 import { registerUsageRecordRoutes } from './routes/usage-records-routes.js';
 import { adminBodyLimit, closeIfBodyUnread, parseAdminJson } from './body-guard.js';
 import type { BodyPace } from '../gateway/request-body.js';
+import { registerUpstreamRoutes } from './routes/upstream-routes.js';
 import { USAGE_GROUP_FIELDS, USAGE_GROUPS, type Store, type UsageGroup, type UsageQuery, type UsageSummaryRow } from '../store/index.js';
 import { toCsv } from '../util/csv.js';
 import type { AdminTokenService } from './admin-tokens.js';
 import type { KeyService } from './key-service.js';
 import { keyView } from './key-view.js';
+import { keyActivity } from './key-activity.js';
+import { loadNames } from './name-lookup.js';
 import { createKeySchema, createUpstreamSchema, leakReportSchema, rotateKeySchema, suspendKeySchema, updateKeySchema } from './schemas.js';
 import { upstreamView, type UpstreamService } from './upstream-service.js';
 
@@ -112,7 +115,8 @@ export function createAdminApp(deps: AdminDeps): Hono<Env> {
 
   app.get('/keys', async (c) => {
     const now = deps.now();
-    return c.json({ object: 'list', data: (await deps.keys.list()).map((k) => keyView(k, now)) });
+    const activity = await keyActivity(deps.store, now);
+    return c.json({ object: 'list', data: (await deps.keys.list()).map((k) => ({ ...keyView(k, now), ...activity(k.id) })) });
   });
   app.post('/keys', async (c) => {
     const issued = await deps.keys.create(await parseBody(c, createKeySchema), adminActor(c));
@@ -151,27 +155,33 @@ export function createAdminApp(deps: AdminDeps): Hono<Env> {
     const record = await deps.upstreams.add(await parseBody(c, createUpstreamSchema), adminActor(c));
     return c.json(upstreamView(record), 201);
   });
-  app.delete('/upstreams/:ref', async (c) => c.json({ ...upstreamView(await deps.upstreams.remove(c.req.param('ref'), adminActor(c))), deleted: true }));
+  registerUpstreamRoutes(app, { upstreams: deps.upstreams });
 
-  const usageQuery = (c: Context): UsageQuery => ({
-    since: timeParam(c, 'since'),
-    until: timeParam(c, 'until'),
-    keyId: c.req.query('key_id') || undefined,
-  });
+  // key_id takes an id or a name, like every other key reference.
+  const usageQuery = async (c: Context): Promise<UsageQuery> => {
+    const keyRef = c.req.query('key_id');
+    return { since: timeParam(c, 'since'), until: timeParam(c, 'until'), keyId: keyRef ? (await deps.keys.get(keyRef)).id : undefined };
+  };
   app.get('/usage', async (c) => {
     const groupBy = groupByParam(c);
-    const rows = await deps.store.usage.summarize(usageQuery(c), groupBy);
+    const [rows, names] = await Promise.all([deps.store.usage.summarize(await usageQuery(c), groupBy), loadNames(deps.store)]);
+    const named = rows.map((row) => (row.keyId === undefined ? row : { ...row, keyName: names.key(row.keyId) }));
     if (c.req.query('format') === 'csv') {
-      const columns = [...USAGE_GROUPS.filter((g) => groupBy.includes(g)).map((g) => USAGE_GROUP_FIELDS[g]), ...USAGE_METRIC_FIELDS];
-      return c.body(toCsv(columns, rows.map((row) => columns.map((column) => row[column]))), 200, {
+      const dims = USAGE_GROUPS.filter((g) => groupBy.includes(g)).flatMap((g) => (g === 'key' ? ['keyId', 'keyName'] as const : [USAGE_GROUP_FIELDS[g]]));
+      const columns = [...dims, ...USAGE_METRIC_FIELDS];
+      return c.body(toCsv(columns, named.map((row) => columns.map((column) => (row as Record<string, string | number | null | undefined>)[column]))), 200, {
         'content-type': 'text/csv; charset=utf-8',
       });
     }
-    return c.json({ object: 'list', data: rows });
+    return c.json({ object: 'list', data: named });
   });
-  registerUsageRecordRoutes(app, { usage: deps.store.usage });
+  registerUsageRecordRoutes(app, {
+    usage: deps.store.usage,
+    names: () => loadNames(deps.store),
+    resolveKeyId: async (ref) => (await deps.keys.get(ref)).id,
+  });
 
-  registerAlertRoutes(app, { alerts: deps.alerts, audit: deps.audit, now: deps.now });
+  registerAlertRoutes(app, { alerts: deps.alerts, audit: deps.audit, now: deps.now, names: () => loadNames(deps.store), keys: deps.keys });
   registerAuditRoutes(app, { audit: deps.audit });
   registerUsageRollupRoutes(app, { rollups: deps.rollups, now: deps.now, hourRetentionMs: deps.hourRetentionMs });
 

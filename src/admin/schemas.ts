@@ -3,11 +3,12 @@ import { KNOWN_ENDPOINT_GROUPS, isValidRange } from '../policy/index.js';
 import { keyLimitsSchema } from '../limits/schema.js';
 import { parseDuration } from '../util/duration.js';
 
+/** A typo such as `embedding` must not pass: it would grant nothing and the key would fail later, far from the cause. */
 const endpointGroup = z
   .string()
   .min(1)
-  .refine((g) => g === '*' || KNOWN_ENDPOINT_GROUPS.includes(g) || /^[a-z][a-z0-9_]*$/.test(g), {
-    message: 'unknown endpoint group',
+  .refine((g) => g === '*' || KNOWN_ENDPOINT_GROUPS.includes(g), {
+    message: `unknown endpoint group; valid groups: ${KNOWN_ENDPOINT_GROUPS.join(', ')}, or * for all`,
   });
 
 const cidr = z.string().refine(isValidRange, { message: 'not an IP address or CIDR range' });

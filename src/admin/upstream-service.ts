@@ -1,7 +1,9 @@
 import { KeywardenError } from '../errors/index.js';
 import { randomBase62 } from '../keys/index.js';
 import { upstreamKeyAad } from '../gateway/upstream-registry.js';
-import type { ProviderKind, Store, UpstreamKeyRecord, UpstreamRecord } from '../store/index.js';
+import type { ProviderKind, Store, UpstreamKeyRecord, UpstreamPatch, UpstreamRecord } from '../store/index.js';
+import { bindingsOf, boundConflict, makeDefault, reassign, settleDefaultOnAdd } from './upstream-bindings.js';
+import type { UpdateUpstreamInput } from './upstream-schemas.js';
 import type { Vault } from '../vault/index.js';
 import type { AuditLog } from '../audit/index.js';
 import type { CreateUpstreamInput } from './schemas.js';
@@ -24,6 +26,12 @@ export function upstreamView(record: UpstreamRecord): Record<string, unknown> {
     keys: record.keys.map((key) => ({ id: key.id, display: `…${key.last4}` })),
     created_at: new Date(record.createdAt).toISOString(),
   };
+}
+
+export interface RemovedUpstream {
+  record: UpstreamRecord;
+  /** With reassign_to: the keys moved and whether the default moved too. */
+  reassigned: { movedKeyIds: string[]; defaultMoved: boolean } | null;
 }
 
 export class UpstreamService {
@@ -68,11 +76,14 @@ export class UpstreamService {
       apiVersion: input.api_version ?? null,
       deployments: input.deployments ?? {},
       keys,
-      isDefault: input.default ?? false,
+      isDefault: false,
       createdAt: this.now(),
     };
     await this.audit.withAudit(
-      () => this.store.upstreams.insert(record),
+      async () => {
+        record.isDefault = await settleDefaultOnAdd(this.store, await this.store.upstreams.list(), input.default ?? false);
+        await this.store.upstreams.insert(record);
+      },
       () => ({ actor, action: 'upstream.added', target: `upstream:${record.id}`, after: upstreamView(record) }),
     );
     await this.onChange();
@@ -83,14 +94,66 @@ export class UpstreamService {
     return this.store.upstreams.list();
   }
 
-  async remove(ref: string, actor: string): Promise<UpstreamRecord> {
+  /** An upstream by id (`ups_…`) or by name (names are unique). */
+  async resolve(ref: string, param?: string): Promise<UpstreamRecord> {
     const record = (await this.store.upstreams.get(ref)) ?? (await this.store.upstreams.getByName(ref));
-    if (!record) throw new KeywardenError('KW_NOT_FOUND', { message: `No upstream "${ref}".` });
-    await this.audit.withAudit(
-      () => this.store.upstreams.remove(record.id),
-      () => ({ actor, action: 'upstream.removed', target: `upstream:${record.id}`, before: upstreamView(record) }),
+    if (!record) throw new KeywardenError('KW_NOT_FOUND', { message: `No upstream "${ref}" (by id or name).`, ...(param ? { param } : {}) });
+    return record;
+  }
+
+  /**
+   * Removes an upstream. Refused (409) while live keys depend on it, explicitly or as the default, unless
+   * `reassignTo` names another upstream: then the keys (and the default) move there in the same audited
+   * transaction as the removal.
+   */
+  async remove(ref: string, actor: string, reassignTo?: string): Promise<RemovedUpstream> {
+    const record = await this.resolve(ref);
+    const target = reassignTo === undefined ? null : await this.resolve(reassignTo, 'reassign_to');
+    if (target?.id === record.id) {
+      throw new KeywardenError('KW_VALIDATION', { message: 'reassign_to must name a different upstream.', param: 'reassign_to' });
+    }
+    const outcome = await this.audit.withAudit(
+      async () => {
+        const upstreams = await this.store.upstreams.list();
+        const bindings = await bindingsOf(this.store, upstreams, record);
+        if (!target && bindings.explicit.length + bindings.viaDefault.length > 0) throw boundConflict(record, bindings);
+        const moved = target ? await reassign(this.store, upstreams, record, target, this.now()) : null;
+        await this.store.upstreams.remove(record.id);
+        return moved;
+      },
+      (moved) => ({
+        actor,
+        action: 'upstream.removed',
+        target: `upstream:${record.id}`,
+        before: upstreamView(record),
+        ...(moved && target
+          ? { after: { reassigned_to: target.id, moved_key_ids: moved.movedKeyIds, default_moved_to: moved.defaultMoved ? target.id : null } }
+          : {}),
+      }),
     );
     await this.onChange();
-    return record;
+    return { record, reassigned: outcome };
+  }
+
+  /** Changes name, base URL, api-version, deployments, or makes the upstream the default; audited. */
+  async update(ref: string, input: UpdateUpstreamInput, actor: string): Promise<UpstreamRecord> {
+    const current = await this.resolve(ref);
+    if (input.name !== undefined && input.name !== current.name && (await this.store.upstreams.getByName(input.name))) {
+      throw new KeywardenError('KW_CONFLICT', { message: `An upstream named "${input.name}" already exists.`, param: 'name' });
+    }
+    const patch: UpstreamPatch = {};
+    if (input.name !== undefined) patch.name = input.name;
+    if (input.base_url !== undefined) patch.baseUrl = input.base_url.replace(/\/+$/, '');
+    if (input.api_version !== undefined) patch.apiVersion = input.api_version;
+    if (input.deployments !== undefined) patch.deployments = input.deployments;
+    const updated = await this.audit.withAudit(
+      async () => {
+        if (input.default) await makeDefault(this.store, await this.store.upstreams.list(), current);
+        return (await this.store.upstreams.update(current.id, patch)) ?? current;
+      },
+      (after) => ({ actor, action: 'upstream.updated', target: `upstream:${current.id}`, before: upstreamView(current), after: upstreamView(after) }),
+    );
+    await this.onChange();
+    return updated;
   }
 }

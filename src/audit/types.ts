@@ -16,6 +16,7 @@ export const AUDIT_ACTIONS = [
   'key.unsuspended',
   'upstream.added',
   'upstream.removed',
+  'upstream.updated',
   'vault.master_key_rotated',
   'admin_token.issued',
   'admin_token.revoked',

@@ -9,7 +9,8 @@ export class AdminClient {
   constructor(
     private readonly env: NodeJS.ProcessEnv,
   ) {
-    this.base = (env.KEYWARDEN_URL ?? DEFAULT_URL).replace(/\/+$/, '');
+    // The gateway's URL is often copied with the OpenAI-style /v1 suffix; the admin API lives beside it, not under it.
+    this.base = (env.KEYWARDEN_URL || DEFAULT_URL).replace(/\/+$/, '').replace(/\/v1$/, '');
   }
 
   async request<T>(method: string, path: string, body?: unknown): Promise<T> {

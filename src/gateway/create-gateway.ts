@@ -27,6 +27,7 @@ import { UpstreamRegistry } from './upstream-registry.js';
 import { createOutboundPolicy, type OutboundPolicy } from '../policy/outbound-url.js';
 import type { OutboundLookup } from '../policy/outbound-connect.js';
 import { upstreamTarget } from './upstream-target.js';
+import { ipNotAllowed } from './ip-not-allowed.js';
 import { UsageRecorder } from './usage-recorder.js';
 import type { MeteredTokens } from './usage-parse.js';
 
@@ -161,7 +162,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
     state.key = key;
     assertUsable(key, hash, ts);
     const compiled = scopes.get(key);
-    if (!compiled.ips.allows(state.clientIp)) throw new KeywardenError('KW_IP_NOT_ALLOWED');
+    if (!compiled.ips.allows(state.clientIp)) throw ipNotAllowed(state.clientIp);
     const group = endpointGroupOf(normalized.path);
     if (!compiled.allowsEndpoint(group)) throw new KeywardenError('KW_ENDPOINT_NOT_ALLOWED');
 

@@ -7,6 +7,8 @@ import type { VirtualKeyRecord } from '../store/index.js';
 import type { AcquireRequest, BudgetCheck, LimitsBackend, Refusal, Settlement, Ticket } from './backend.js';
 import { countInputTokens, countOutputTokens, shapeRequest, type CapField, type RequestShape } from './estimate.js';
 import { periodKey } from './periods.js';
+import { secondsUntilPeriodReset } from './period-reset.js';
+import { formatUsd } from '../util/money.js';
 import { rateLimitHeaders } from './rate-headers.js';
 import type { Budget, KeyLimits, ModelRule } from './schema.js';
 
@@ -176,7 +178,7 @@ export class Limiter {
         if (costOf(price, inputEstimate, 0) >= remaining) inputEstimate = await inputTokens();
         const perChoice = Math.floor((remaining - costOf(price, inputEstimate, extraOutput)) / (price.output / 1_000_000) / shape.choices);
         const value = Math.min(limits.max_output_tokens ?? DEFAULT_INJECTED_CAP, perChoice);
-        if (value < 1) throw this.refusalError({ reason: 'budget', retryAfterMs: 0, periodKey: budgets[0]?.periodKey ?? '' }, limits);
+        if (value < 1) throw this.refusalError({ reason: 'budget', retryAfterMs: 0, periodKey: budgets[0]?.periodKey ?? '' }, limits, now);
         inject = { field: shape.capField, value };
         cap = value * shape.choices;
       } else if (limits.max_output_tokens !== undefined) {
@@ -203,7 +205,7 @@ export class Limiter {
         result = await this.backend.acquire(request(tokens));
       }
     }
-    if (!result.ok) throw this.refusalError(result.refusal, limits);
+    if (!result.ok) throw this.refusalError(result.refusal, limits, now);
     return {
       ticket: result.ticket,
       inject,
@@ -215,7 +217,7 @@ export class Limiter {
     };
   }
 
-  private refusalError(refusal: Refusal, limits: KeyLimits): KeywardenError {
+  private refusalError(refusal: Refusal, limits: KeyLimits, now: number): KeywardenError {
     const retryAfter = String(Math.max(1, Math.ceil(refusal.retryAfterMs / 1000)));
     switch (refusal.reason) {
       case 'rate':
@@ -232,10 +234,12 @@ export class Limiter {
       case 'budget': {
         const budget = (limits.budgets ?? []).find((b) => refusal.periodKey?.startsWith(b.period)) ?? limits.budgets?.[0];
         const when = budget?.period === 'lifetime' ? 'It does not reset.' : `It resets at the start of the next ${budget?.period ?? 'period'}.`;
+        // Seconds to the period's reset in the key's time zone; a lifetime budget never resets, so no Retry-After.
+        const resetIn = budget ? secondsUntilPeriodReset(budget.period, now, limits.time_zone ?? 'UTC') : null;
         return new KeywardenError('KW_BUDGET_EXCEEDED', {
-          message: `This key's budget of $${budget?.usd ?? 0} per ${budget?.period ?? 'period'} does not cover this request. ${when} Retrying will not help before then.`,
-          // The official SDKs honour this and do not retry a spent budget.
-          headers: { 'x-should-retry': 'false' },
+          message: `This key's budget of ${formatUsd(budget?.usd ?? 0)} per ${budget?.period ?? 'period'} does not cover this request. ${when} Retrying will not help before then.`,
+          // The official SDKs honour x-should-retry and do not retry a spent budget.
+          headers: { 'x-should-retry': 'false', ...(resetIn === null ? {} : { 'retry-after': String(resetIn) }) },
         });
       }
     }

@@ -2,6 +2,7 @@ import type { AuditLog } from '../audit/index.js';
 import { describeError, type Logger } from '../log/logger.js';
 import type { UsageRecord } from '../store/index.js';
 import { AlertDispatcher } from './alert-dispatcher.js';
+import { logAlert } from './alert-log.js';
 import { AlertService, type SuspendKey } from './alert-service.js';
 import { realSleep, systemClock, type Clock, type Sleep } from './clock.js';
 import type { MonitorConfig } from './config.js';
@@ -215,7 +216,7 @@ export class MonitorEngine {
     const budgets = this.deps.budgets;
     if (detectors.budget.enabled && budgets) {
       await this.step('budget', async () => {
-        findings.push(...budgetFindings(await budgets(), detectors.budget.thresholds));
+        findings.push(...budgetFindings(await budgets(), detectors.budget.thresholds, batch.budgetRefused));
       });
     }
     const listKeys = this.deps.listKeys;
@@ -232,8 +233,10 @@ export class MonitorEngine {
       await this.step(finding.detector, async () => {
         const { policy, cooldownMs } = this.policyOf(finding.detector);
         const result = await this.alerts.raise(finding, policy, cooldownMs);
-        if (result.status === 'raised') report.raised.push(result.alert);
-        else report.deduplicated++;
+        if (result.status === 'raised') {
+          report.raised.push(result.alert);
+          if (this.dispatcher.sinkCount === 0) logAlert(this.deps.logger, result.alert);
+        } else report.deduplicated++;
       });
     }
     if (now - this.lastPruneAt >= PRUNE_EVERY_MS) {

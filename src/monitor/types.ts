@@ -91,6 +91,8 @@ export interface KeyInfo {
 /** One key's spend against its budget in the current budget period (built by limits/). */
 export interface BudgetStatus {
   keyId: string;
+  /** Shown beside the id in alert titles; optional so callers without it still work. */
+  keyName?: string;
   spentUsd: number;
   budgetUsd: number;
   /** Identifies the period (e.g. `2025-06` for monthly), so each threshold fires once per period. */

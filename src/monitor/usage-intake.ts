@@ -1,9 +1,12 @@
+import { ERROR_CODES } from '../errors/codes.js';
 import type { UsageRecord } from '../store/index.js';
 import { addCounters, emptyCounters } from './counters.js';
 import { networkOf } from './net.js';
 import type { MinuteDelta, RollupCounters, RollupDim, SeenObservation } from './repositories.js';
 
 const MINUTE = 60_000;
+/** The wire code usage records carry for a budget refusal. */
+const BUDGET_EXCEEDED: string = ERROR_CODES.KW_BUDGET_EXCEEDED.apiCode;
 
 /** Per key, what arrived since the last evaluation: the spike detectors' "current" value. */
 export interface WindowCounts {
@@ -17,6 +20,8 @@ export interface IntakeBatch {
   deltas: MinuteDelta[];
   seen: Observation[];
   window: Map<string, WindowCounts>;
+  /** Keys that had a request refused with budget_exceeded since the last evaluation. */
+  budgetRefused: Set<string>;
 }
 
 /**
@@ -52,8 +57,10 @@ export class UsageIntake {
   private buckets = new Map<string, Bucket>();
   private retryDeltas: MinuteDelta[] = [];
   private retrySeen: Observation[] = [];
+  private budgetRefused = new Set<string>();
 
   add(record: UsageRecord): void {
+    if (record.errorCode === BUDGET_EXCEEDED) this.budgetRefused.add(record.keyId);
     const minuteStart = record.ts - (record.ts % MINUTE);
     const id = `${minuteStart}\n${record.keyId}\n${record.model}\n${record.upstreamId}\n${record.clientIp}`;
     let bucket = this.buckets.get(id);
@@ -108,6 +115,8 @@ export class UsageIntake {
   drain(): IntakeBatch {
     const buckets = this.buckets;
     this.buckets = new Map();
+    const budgetRefused = this.budgetRefused;
+    this.budgetRefused = new Set();
     const deltas = new Map<string, MinuteDelta>();
     const seen = new Map<string, Observation>();
     const window = new Map<string, WindowCounts>();
@@ -137,7 +146,7 @@ export class UsageIntake {
       const network = networks.get(b.clientIp);
       if (network) mergeSeen(seen, { keyId: b.keyId, kind: 'network', value: network, firstTs: b.useFirst, lastTs: b.useLast, sample: b.clientIp });
     }
-    return { deltas: [...deltas.values()], seen: [...seen.values()], window };
+    return { deltas: [...deltas.values()], seen: [...seen.values()], window, budgetRefused };
   }
 
   /** Hands back rollups and observations whose write failed; the next drain includes them again. */

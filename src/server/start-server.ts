@@ -66,7 +66,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
         for (const key of await services.store.keys.list()) {
           if (!(key.limits as KeyLimits).budgets?.length || key.revokedAt !== null) continue;
           for (const budget of await gateway!.limiter.budgetStatus(key, now())) {
-            statuses.push({ keyId: key.id, spentUsd: budget.spent_usd, budgetUsd: budget.limit_usd, periodId: budget.period_key });
+            statuses.push({ keyId: key.id, keyName: key.name, spentUsd: budget.spent_usd, budgetUsd: budget.limit_usd, periodId: budget.period_key });
           }
         }
         return statuses;

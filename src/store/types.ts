@@ -153,8 +153,20 @@ export interface KeyRepository {
   update(id: string, patch: KeyPatch, now: number): Promise<VirtualKeyRecord | null>;
 }
 
+/** What `upstreams update` may change; keys change only through replaceKeys. */
+export type UpstreamPatch = Partial<Pick<UpstreamRecord, 'name' | 'baseUrl' | 'apiVersion' | 'deployments' | 'isDefault'>>;
+
+/** Per key: settled cost since two instants (today, this month) and the last request's time; see keyActivity. */
+export interface KeyActivityRow {
+  keyId: string;
+  costSinceDayUsd: number;
+  costSinceMonthUsd: number;
+  lastUsedAt: number | null;
+}
+
 export interface UpstreamRepository {
   insert(record: UpstreamRecord): Promise<void>;
+  update(id: string, patch: UpstreamPatch): Promise<UpstreamRecord | null>;
   get(id: string): Promise<UpstreamRecord | null>;
   getByName(name: string): Promise<UpstreamRecord | null>;
   list(): Promise<UpstreamRecord[]>;
@@ -166,6 +178,8 @@ export interface UsageRepository {
   insertMany(records: readonly UsageRecord[]): Promise<void>;
   list(query: UsageQuery): Promise<UsageRecord[]>;
   summarize(query: UsageQuery, groupBy?: readonly UsageGroup[]): Promise<UsageSummaryRow[]>;
+  /** One grouped query for `keys list`: every key with usage, its cost since `dayStart` and `monthStart`, last use. */
+  keyActivity(dayStart: number, monthStart: number): Promise<KeyActivityRow[]>;
 }
 
 export interface AdminTokenRepository {

@@ -105,8 +105,9 @@ describe('keywarden CLI against the admin API', () => {
 
     await h.client(key.key).chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }], max_tokens: 50 });
     const shown = await cli(['keys', 'show', key.id], env);
-    expect(shown.stdout).toMatch(/budget\/day\s+\$0\.\d{4} of \$5 \(/);
-    expect(shown.stdout).toMatch(/budget\/month\s+\$0\.\d{4} of \$100/);
+    // One money formatter: two significant digits under a dollar (never $0.00 for a non-zero spend), cents above.
+    expect(shown.stdout).toMatch(/budget\/day\s+\$0\.0*[1-9]\d? of \$5\.00 \(/);
+    expect(shown.stdout).toMatch(/budget\/month\s+\$0\.0*[1-9]\d? of \$100\.00 \(/);
     expect(shown.stdout).toContain('dall-e*: deny');
     const shownJson = JSON.parse((await cli(['keys', 'show', key.id, '--json'], env)).stdout) as { budgets: Array<{ spent_usd: number }> };
     expect(shownJson.budgets[0]?.spent_usd).toBeGreaterThan(0);

@@ -66,6 +66,13 @@ describe('upstream providers', () => {
   });
 
   it('answers 503 no_upstream when several upstreams exist and none is the default', async () => {
+    // Through the admin API the first upstream becomes the default and stays so when more are added (issue 9)...
+    const listed = await h.admin<{ data: Array<{ name: string; default: boolean }> }>('GET', '/upstreams');
+    expect(listed.body.data.filter((u) => u.default).map((u) => u.name)).toEqual(['multi']);
+    // ...so a store with several upstreams and no default (data written before that rule) is what is left to refuse.
+    const store = h.server.services.store;
+    for (const upstream of await store.upstreams.list()) await store.upstreams.update(upstream.id, { isDefault: false });
+    await h.server.gateway.upstreams.invalidate();
     const { key } = await h.createKey();
     const res = await fetch(`${h.server.url}/v1/models`, { headers: { authorization: `Bearer ${key}` } });
     expect(res.status).toBe(503);

@@ -5,6 +5,8 @@ import { KeywardenError } from '../../errors/index.js';
 import { alertView, deliveryView } from '../../monitor/alert-view.js';
 import type { AlertRepository } from '../../monitor/repositories.js';
 import { DETECTORS } from '../../monitor/types.js';
+import type { KeyService } from '../key-service.js';
+import type { NameLookup } from '../name-lookup.js';
 import { limitField, timeField } from './query-fields.js';
 import { adminActor, parseQuery, pathParam, type AdminApp } from './route-helpers.js';
 
@@ -12,6 +14,10 @@ export interface AlertRouteDeps {
   alerts: AlertRepository;
   audit: AuditLog;
   now: () => number;
+  /** Key names shown beside ids (key_name); without it key_name is null. */
+  names?: () => Promise<NameLookup>;
+  /** Resolves key_id given as a name; without it key_id must be an id. */
+  keys?: Pick<KeyService, 'get'>;
 }
 
 const listQuery = z
@@ -36,15 +42,17 @@ const deliveryQuery = z
 export function registerAlertRoutes<S extends Schema, B extends string>(app: AdminApp<S, B>, deps: AlertRouteDeps): void {
   app.get('/alerts', async (c) => {
     const q = parseQuery(c, listQuery);
+    const keyId = q.key_id !== undefined && deps.keys ? (await deps.keys.get(q.key_id)).id : q.key_id;
     const alerts = await deps.alerts.list({
       since: q.since,
       until: q.until,
       detector: q.detector,
-      keyId: q.key_id,
+      keyId,
       acknowledged: q.status === 'all' ? undefined : q.status === 'acknowledged',
       limit: q.limit,
     });
-    return c.json({ object: 'list', data: alerts.map(alertView) });
+    const names = deps.names ? await deps.names() : null;
+    return c.json({ object: 'list', data: alerts.map((a) => ({ ...alertView(a), key_name: names?.key(a.keyId) ?? null })) });
   });
 
   app.get('/alerts/deliveries', async (c) => {
@@ -57,7 +65,8 @@ export function registerAlertRoutes<S extends Schema, B extends string>(app: Adm
     const alert = await deps.alerts.get(pathParam(c, 'id'));
     if (!alert) throw new KeywardenError('KW_NOT_FOUND', { message: 'No such alert.' });
     const deliveries = await deps.alerts.listDeliveries({ alertId: alert.id, limit: 100 });
-    return c.json({ ...alertView(alert), deliveries: deliveries.map(deliveryView) });
+    const names = deps.names ? await deps.names() : null;
+    return c.json({ ...alertView(alert), key_name: names?.key(alert.keyId) ?? null, deliveries: deliveries.map(deliveryView) });
   });
 
   app.post('/alerts/:id/ack', async (c) => {

@@ -18,6 +18,20 @@ export function parseQuery<T extends z.ZodType>(c: Context, schema: T): z.output
   return result.data;
 }
 
+/** Parses a JSON body (empty means `{}`) with a zod schema; bad JSON is KW_INVALID_JSON, every problem reported at once. */
+export async function parseJsonBody<T extends z.ZodType>(c: Context, schema: T): Promise<z.output<T>> {
+  let raw: unknown;
+  try {
+    const text = await c.req.text();
+    raw = text.length === 0 ? {} : JSON.parse(text);
+  } catch {
+    throw new KeywardenError('KW_INVALID_JSON');
+  }
+  const result = schema.safeParse(raw);
+  if (!result.success) throw new KeywardenError('KW_VALIDATION', { message: `Invalid input:\n${formatIssues(result.error.issues)}` });
+  return result.data;
+}
+
 /** `since`/`until` style parameters: an ISO date or epoch milliseconds. */
 export function parseTime(value: string): number | null {
   const ms = /^\d+$/.test(value) ? Number(value) : Date.parse(value);

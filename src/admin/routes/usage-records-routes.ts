@@ -2,11 +2,16 @@ import type { Schema } from 'hono';
 import { z } from 'zod';
 import { KeywardenError } from '../../errors/index.js';
 import type { UsageRepository } from '../../store/index.js';
+import type { NameLookup } from '../name-lookup.js';
 import { limitField, timeField } from './query-fields.js';
 import { parseQuery, type AdminApp } from './route-helpers.js';
 
 export interface UsageRecordRouteDeps {
   usage: UsageRepository;
+  /** Key and upstream names shown beside their ids. */
+  names: () => Promise<NameLookup>;
+  /** `key_id` accepts a key's id or its name. */
+  resolveKeyId: (ref: string) => Promise<string>;
 }
 
 export const USAGE_RECORDS_DEFAULT_LIMIT = 100;
@@ -57,10 +62,12 @@ export function registerUsageRecordRoutes<S extends Schema, B extends string>(ap
     const q = parseQuery(c, query);
     const after = q.after === undefined ? undefined : decodeCursor(q.after);
     // One extra row tells whether another page exists without a COUNT over the table.
-    const rows = await deps.usage.list({ since: q.since, until: q.until, keyId: q.key_id, limit: q.limit + 1, after });
+    const keyId = q.key_id === undefined ? undefined : await deps.resolveKeyId(q.key_id);
+    const [rows, names] = await Promise.all([deps.usage.list({ since: q.since, until: q.until, keyId, limit: q.limit + 1, after }), deps.names()]);
     const hasMore = rows.length > q.limit;
-    const data = hasMore ? rows.slice(0, q.limit) : rows;
-    const last = data[data.length - 1];
+    const page = hasMore ? rows.slice(0, q.limit) : rows;
+    const last = page[page.length - 1];
+    const data = page.map((r) => ({ ...r, keyName: names.key(r.keyId), upstreamName: names.upstream(r.upstreamId) }));
     return c.json({ object: 'list', data, has_more: hasMore, next_cursor: hasMore && last ? encodeCursor(last.ts, last.id) : null });
   });
 }

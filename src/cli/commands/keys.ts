@@ -4,10 +4,11 @@ import { parseBudget, parseModelRule, type KeyLimits, type ModelRule } from '../
 import { AdminClient } from '../admin-client.js';
 import { writeJson, writeLine, type CliIo } from '../io.js';
 import { renderTable } from '../table.js';
+import { endpointsFlag, expiresFlag, ipFlag, modelsFlag, warnScopeMismatch } from '../scope-flags.js';
+import { formatUsd } from '../../util/money.js';
 
 type KeyView = Record<string, unknown> & { id: string; name: string; display: string; status: string };
-
-const list = (value: string): string[] => value.split(',').map((s) => s.trim()).filter(Boolean);
+type ListedKey = KeyView & { spend_today_usd: number; spend_month_usd: number; last_used_at: string | null };
 
 interface ScopeFlags {
   rpm?: string;
@@ -30,15 +31,20 @@ interface ScopeFlags {
   json?: boolean;
 }
 
-function scopeBody(flags: ScopeFlags, currentLimits: KeyLimits): Record<string, unknown> {
+function scopeBody(flags: ScopeFlags, currentLimits: KeyLimits, io: CliIo): Record<string, unknown> {
   const body: Record<string, unknown> = {};
+  const warn = (text: string): void => writeLine(io.stderr, text);
   const limits = limitsFrom(flags, currentLimits);
   if (limits !== undefined) body.limits = limits;
   if (flags.name !== undefined) body.name = flags.name;
-  if (flags.models !== undefined) body.models = list(flags.models);
-  if (flags.endpoints !== undefined) body.endpoints = list(flags.endpoints);
-  if (flags.ip !== undefined) body.ip_allowlist = flags.ip.flatMap(list);
-  if (flags.expires !== undefined) body.expires = flags.expires === 'never' ? null : flags.expires;
+  const models = flags.models === undefined ? undefined : modelsFlag(flags.models, warn);
+  const endpoints = flags.endpoints === undefined ? undefined : endpointsFlag(flags.endpoints);
+  warnScopeMismatch(models, endpoints, warn);
+  // '*' alone is the explicit spelling of "every model", stored as the empty list the gateway reads that way.
+  if (models !== undefined) body.models = models.length === 1 && models[0] === '*' ? [] : models;
+  if (endpoints !== undefined) body.endpoints = endpoints;
+  if (flags.ip !== undefined) body.ip_allowlist = ipFlag(flags.ip);
+  if (flags.expires !== undefined) body.expires = expiresFlag(flags.expires, Date.now());
   if (flags.upstream !== undefined) body.upstream = flags.upstream;
   if (flags.maxBody !== undefined) {
     const bytes = Number(flags.maxBody);
@@ -104,9 +110,9 @@ function withScopeFlags(command: Command): Command {
     .option('--deny-model <glob>', "deny models, e.g. 'dall-e*' (repeatable)", addRule('deny'))
     .option('--time-zone <iana>', 'time zone for budget periods (default UTC)')
     .option('--output-cap <mode>', 'no max_tokens on a budgeted request: inject (default) or reject')
-    .option('--models <globs>', "allowed models, comma-separated globs (e.g. 'gpt-4o-mini,gpt-4.1*')")
+    .option('--models <globs>', "allowed models, comma-separated globs (e.g. 'gpt-4o-mini,gpt-4.1*'), or '*' for all")
     .option('--endpoints <groups>', 'allowed endpoint groups, comma-separated (e.g. chat,embeddings)')
-    .option('--ip <cidr>', 'allowed client network (repeatable or comma-separated)', (v: string, prev: string[] = []) => [...prev, v])
+    .option('--ip <cidr>', "allowed client network (repeatable or comma-separated), or 'any' for no restriction", (v: string, prev: string[] = []) => [...prev, v])
     .option('--expires <when>', "expiry: a duration such as 30d, an ISO date, or 'never'")
     .option('--upstream <name>', 'upstream to use (default: the only or default upstream)')
     .option('--max-body <bytes>', 'maximum request body size')
@@ -135,18 +141,18 @@ function printKey(io: CliIo, key: KeyView): void {
   }
   const budgets = (key.budgets as Array<{ period: string; limit_usd: number; spent_usd: number }> | undefined) ?? [];
   for (const budget of budgets) {
-    rows.push([`budget/${budget.period}`, `$${budget.spent_usd.toFixed(4)} of $${budget.limit_usd} (${((budget.spent_usd / budget.limit_usd) * 100).toFixed(1)}%)`]);
+    rows.push([`budget/${budget.period}`, `${formatUsd(budget.spent_usd)} of ${formatUsd(budget.limit_usd)} (${((budget.spent_usd / budget.limit_usd) * 100).toFixed(1)}%)`]);
   }
   for (const [label, value] of rows) writeLine(io.stdout, `${label.padEnd(13)} ${String(value)}`);
 }
 
 export function registerKeys(program: Command, io: CliIo): void {
-  const keys = program.command('keys').description('Manage virtual keys.');
+  const keys = program.command('keys').description('Manage virtual keys. A key is named by its id (key_…) or its name.');
   const client = (): AdminClient => new AdminClient(io.env);
 
   withScopeFlags(keys.command('create').description('Create a virtual key; its secret is shown once.').requiredOption('--name <name>', 'key name')).action(
     async (flags: ScopeFlags) => {
-      const created = await client().request<KeyView & { key: string }>('POST', '/keys', scopeBody(flags, {}));
+      const created = await client().request<KeyView & { key: string }>('POST', '/keys', scopeBody(flags, {}, io));
       if (flags.json) {
         writeJson(io.stdout, created);
         return;
@@ -163,19 +169,29 @@ export function registerKeys(program: Command, io: CliIo): void {
     .description('List virtual keys.')
     .option('--json', 'print JSON')
     .action(async (flags: { json?: boolean }) => {
-      const { data } = await client().request<{ data: KeyView[] }>('GET', '/keys');
+      const { data } = await client().request<{ data: ListedKey[] }>('GET', '/keys');
       if (flags.json) return writeJson(io.stdout, data);
       writeLine(
         io.stdout,
         renderTable(
-          ['ID', 'NAME', 'KEY', 'STATUS', 'MODELS', 'EXPIRES'],
-          data.map((k) => [k.id, k.name, k.display, k.status, (k.models as string[]).join(',') || '*', (k.expires_at as string | null) ?? 'never']),
+          ['ID', 'NAME', 'KEY', 'STATUS', 'MODELS', 'EXPIRES', 'SPEND TODAY', 'SPEND MONTH', 'LAST USED'],
+          data.map((k) => [
+            k.id,
+            k.name,
+            k.display,
+            k.status,
+            (k.models as string[]).join(',') || '*',
+            (k.expires_at as string | null) ?? 'never',
+            formatUsd(k.spend_today_usd),
+            formatUsd(k.spend_month_usd),
+            k.last_used_at ?? 'never',
+          ]),
         ),
       );
     });
 
   keys
-    .command('show <id>')
+    .command('show <key>')
     .description('Show one key.')
     .option('--json', 'print JSON')
     .action(async (id: string, flags: { json?: boolean }) => {
@@ -184,18 +200,18 @@ export function registerKeys(program: Command, io: CliIo): void {
       else printKey(io, key);
     });
 
-  withScopeFlags(keys.command('update <id>').description("Change a key's name, scopes or expiry.").option('--name <name>', 'new name')).action(
+  withScopeFlags(keys.command('update <key>').description("Change a key's name, scopes or expiry.").option('--name <name>', 'new name')).action(
     async (id: string, flags: ScopeFlags) => {
       const api = client();
       const current = await api.request<KeyView>('GET', `/keys/${encodeURIComponent(id)}`);
-      const key = await api.request<KeyView>('PATCH', `/keys/${encodeURIComponent(id)}`, scopeBody(flags, current.limits as KeyLimits));
+      const key = await api.request<KeyView>('PATCH', `/keys/${encodeURIComponent(current.id)}`, scopeBody(flags, current.limits as KeyLimits, io));
       if (flags.json) writeJson(io.stdout, key);
       else printKey(io, key);
     },
   );
 
   keys
-    .command('rotate <id>')
+    .command('rotate <key>')
     .description('Issue a new secret under the same id; the old one works for the grace period (default 0).')
     .option('--grace <duration>', 'how long the old secret keeps working, e.g. 1h')
     .option('--json', 'print JSON')
@@ -209,7 +225,7 @@ export function registerKeys(program: Command, io: CliIo): void {
     });
 
   keys
-    .command('suspend <id>')
+    .command('suspend <key>')
     .description('Suspend a key: it answers 403 key_suspended with the reason until unsuspended.')
     .option('--reason <text>', 'why (shown to the key holder)')
     .option('--json', 'print JSON')
@@ -220,7 +236,7 @@ export function registerKeys(program: Command, io: CliIo): void {
     });
 
   keys
-    .command('unsuspend <id>')
+    .command('unsuspend <key>')
     .description('Lift a suspension (manual or automatic).')
     .option('--json', 'print JSON')
     .action(async (id: string, flags: { json?: boolean }) => {
@@ -230,7 +246,7 @@ export function registerKeys(program: Command, io: CliIo): void {
     });
 
   keys
-    .command('revoke <id>')
+    .command('revoke <key>')
     .description('Revoke a key; it stops working on the next request.')
     .option('--json', 'print JSON')
     .action(async (id: string, flags: { json?: boolean }) => {

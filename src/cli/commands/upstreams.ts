@@ -97,12 +97,46 @@ export function registerUpstreams(program: Command, io: CliIo): void {
     });
 
   upstreams
-    .command('remove <ref>')
-    .description('Remove an upstream (by id or name) and its vaulted keys.')
+    .command('update <ref>')
+    .description('Change an upstream (by id or name): name, base URL, Azure deployments or api-version, or make it the default.')
+    .option('--name <name>', 'new name')
+    .option('--base-url <url>', 'new provider base URL')
+    .option('--api-version <version>', 'Azure OpenAI api-version')
+    .option('--deployment <model=deployment>', 'Azure deployment for a model (repeatable; replaces the whole map)', (v: string, prev: string[] = []) => [...prev, v])
+    .option('--default', 'make it the default upstream (for keys that name none)')
     .option('--json', 'print JSON')
-    .action(async (ref: string, flags: { json?: boolean }) => {
-      const removed = await client().request<UpstreamView>('DELETE', `/upstreams/${encodeURIComponent(ref)}`);
-      if (flags.json) writeJson(io.stdout, removed);
-      else writeLine(io.stdout, `Removed upstream ${removed.name} (${removed.id}).`);
+    .action(async (ref: string, flags: Omit<AddFlags, 'name' | 'provider' | 'keyEnv'> & { name?: string }) => {
+      const body = {
+        ...(flags.name === undefined ? {} : { name: flags.name }),
+        ...(flags.baseUrl === undefined ? {} : { base_url: flags.baseUrl }),
+        ...(flags.apiVersion === undefined ? {} : { api_version: flags.apiVersion }),
+        ...(flags.deployment === undefined ? {} : { deployments: parseDeployments(flags.deployment) }),
+        ...(flags.default ? { default: true } : {}),
+      };
+      if (Object.keys(body).length === 0) {
+        throw new KeywardenError('KW_USAGE', { message: 'Nothing to update: pass --name, --base-url, --api-version, --deployment or --default.' });
+      }
+      const updated = await client().request<UpstreamView>('PATCH', `/upstreams/${encodeURIComponent(ref)}`, body);
+      if (flags.json) return writeJson(io.stdout, updated);
+      writeLine(io.stdout, `Updated upstream ${updated.name} (${updated.id})${updated.default ? ', the default' : ''}.`);
+    });
+
+  upstreams
+    .command('remove <ref>')
+    .description('Remove an upstream (by id or name) and its vaulted keys; refused while keys use it unless --reassign-to moves them.')
+    .option('--reassign-to <ref>', 'move keys bound to it (and the default) to this upstream, in the same step')
+    .option('--json', 'print JSON')
+    .action(async (ref: string, flags: { reassignTo?: string; json?: boolean }) => {
+      const query = flags.reassignTo === undefined ? '' : `?${new URLSearchParams({ reassign_to: flags.reassignTo }).toString()}`;
+      const removed = await client().request<UpstreamView & { reassigned: { moved_key_ids: string[]; default_moved: boolean } | null }>(
+        'DELETE',
+        `/upstreams/${encodeURIComponent(ref)}${query}`,
+      );
+      if (flags.json) return writeJson(io.stdout, removed);
+      writeLine(io.stdout, `Removed upstream ${removed.name} (${removed.id}).`);
+      if (removed.reassigned) {
+        const moved = removed.reassigned.moved_key_ids.length;
+        writeLine(io.stdout, `Moved ${moved} key(s) to ${flags.reassignTo ?? ''}${removed.reassigned.default_moved ? ', which is now the default' : ''}.`);
+      }
     });
 }

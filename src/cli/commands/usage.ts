@@ -5,6 +5,7 @@ import { parseDuration } from '../../util/duration.js';
 import { AdminClient } from '../admin-client.js';
 import { writeJson, writeLine, type CliIo } from '../io.js';
 import { renderTable } from '../table.js';
+import { formatUsd } from '../../util/money.js';
 
 /** `--since 7d` means seven days ago; an ISO date is taken as is. */
 function timeFlag(value: string | undefined, name: string): string | undefined {
@@ -26,6 +27,8 @@ function groupsFlag(value: string | undefined): UsageGroup[] {
   return groups as UsageGroup[];
 }
 
+type NamedRow = UsageSummaryRow & { keyName?: string | null };
+
 const GROUP_TITLES: Record<UsageGroup, string> = { day: 'DAY', key: 'KEY', model: 'MODEL' };
 
 export function registerUsage(program: Command, io: CliIo): void {
@@ -34,7 +37,7 @@ export function registerUsage(program: Command, io: CliIo): void {
     .description('Usage and spend, grouped by key, model and/or day.')
     .option('--since <when>', 'start (duration ago such as 7d, or ISO date)')
     .option('--until <when>', 'end (duration ago or ISO date)')
-    .option('--key <id>', 'only this key')
+    .option('--key <key>', 'only this key (id or name)')
     .option('--group-by <dims>', 'key, model, day or a comma list (default: key,model,day)')
     .option('--csv', 'print CSV (for spreadsheets)')
     .option('--json', 'print JSON')
@@ -52,21 +55,24 @@ export function registerUsage(program: Command, io: CliIo): void {
         io.stdout.write(await client.requestText('GET', `/usage?${params.toString()}`));
         return;
       }
-      const { data } = await client.request<{ data: UsageSummaryRow[] }>('GET', `/usage?${params.toString()}`);
+      const { data } = await client.request<{ data: NamedRow[] }>('GET', `/usage?${params.toString()}`);
       if (flags.json) return writeJson(io.stdout, data);
       const dims = (['day', 'key', 'model'] as const).filter((g) => groups.includes(g));
+      // The key column shows the name beside the id.
+      const cell = (r: NamedRow, g: UsageGroup): string | null =>
+        g === 'key' && r.keyName ? `${r.keyName} (${r.keyId ?? ''})` : (r[USAGE_GROUP_FIELDS[g]] ?? null);
       writeLine(
         io.stdout,
         renderTable(
-          [...dims.map((g) => GROUP_TITLES[g]), 'REQUESTS', 'ERRORS', 'PROMPT', 'CACHED', 'COMPLETION', 'COST USD'],
+          [...dims.map((g) => GROUP_TITLES[g]), 'REQUESTS', 'ERRORS', 'PROMPT', 'CACHED', 'COMPLETION', 'COST'],
           data.map((r) => [
-            ...dims.map((g) => r[USAGE_GROUP_FIELDS[g]] ?? null),
+            ...dims.map((g) => cell(r, g)),
             r.requests,
             r.errors,
             r.promptTokens,
             r.cachedTokens,
             r.completionTokens,
-            `${r.costUsd.toFixed(6)}${r.unpricedRequests > 0 ? ` (+${r.unpricedRequests} unpriced)` : ''}`,
+            `${formatUsd(r.costUsd)}${r.unpricedRequests > 0 ? ` (+${r.unpricedRequests} unpriced)` : ''}`,
           ]),
         ),
       );

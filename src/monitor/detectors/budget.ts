@@ -1,3 +1,4 @@
+import { formatUsd } from '../../util/money.js';
 import type { BudgetStatus, Finding, SecurityEvent, Severity } from '../types.js';
 
 /** The highest threshold (fraction of the budget, e.g. 0.8) that `spentUsd` has reached, or null. */
@@ -11,24 +12,64 @@ export function budgetThresholdCrossed(spentUsd: number, budgetUsd: number, thre
 
 const severityOf = (threshold: number): Severity => (threshold >= 1 ? 'critical' : threshold >= 0.8 ? 'warning' : 'info');
 
+const keyLabel = (status: BudgetStatus): string => (status.keyName ? `${status.keyName} (${status.keyId})` : status.keyId);
+
 /**
- * One finding per key at its highest crossed threshold. The subject carries the period and the threshold, so
- * each threshold alerts once per period, and a jump straight past 50% and 80% reports only the highest.
+ * The budget of each refused key that is nearest to exhaustion: the one that refused. A key is refused for its
+ * budget when the next request's reservation (its worst-case cost) does not fit, usually well before settled
+ * spend reaches 100 %, so the refusals themselves are what says "exhausted".
  */
-export function budgetFindings(statuses: readonly BudgetStatus[], thresholds: readonly number[]): Finding[] {
-  const findings: Finding[] = [];
+function exhaustedStatuses(statuses: readonly BudgetStatus[], refusedKeys: ReadonlySet<string>): Map<string, BudgetStatus> {
+  const nearest = new Map<string, BudgetStatus>();
+  if (refusedKeys.size === 0) return nearest;
   for (const status of statuses) {
-    const threshold = budgetThresholdCrossed(status.spentUsd, status.budgetUsd, thresholds);
+    if (!refusedKeys.has(status.keyId) || !(status.budgetUsd > 0)) continue;
+    const current = nearest.get(status.keyId);
+    if (!current || status.spentUsd / status.budgetUsd > current.spentUsd / current.budgetUsd) nearest.set(status.keyId, status);
+  }
+  return nearest;
+}
+
+/**
+ * One finding per key at its highest crossed threshold; a key whose requests were refused for its budget
+ * (`refusedKeys`) is reported at 100 % ("exhausted") even if settled spend is still below it. The subject carries
+ * the period and the threshold, so each threshold alerts once per period, a jump straight past 50 % and 80 %
+ * reports only the highest, and "exhausted" shares its subject with a settled 100 %.
+ */
+export function budgetFindings(
+  statuses: readonly BudgetStatus[],
+  thresholds: readonly number[],
+  refusedKeys: ReadonlySet<string> = new Set(),
+): Finding[] {
+  const findings: Finding[] = [];
+  const exhausted = exhaustedStatuses(statuses, refusedKeys);
+  for (const status of statuses) {
+    const refused = exhausted.get(status.keyId) === status;
+    const crossed = budgetThresholdCrossed(status.spentUsd, status.budgetUsd, thresholds);
+    const threshold = refused ? Math.max(1, crossed ?? 1) : crossed;
     if (threshold === null) continue;
     const pct = Math.round(threshold * 100);
+    const spent = formatUsd(status.spentUsd);
+    const budget = formatUsd(status.budgetUsd);
+    const label = keyLabel(status);
+    const exhaustedNow = refused || threshold >= 1;
     findings.push({
       detector: 'budget_threshold',
       severity: severityOf(threshold),
       subject: `${status.keyId}:${status.periodId}:${pct}`,
       keyId: status.keyId,
-      title: `Key ${status.keyId} reached ${pct}% of its budget`,
-      message: `Key ${status.keyId} has spent $${status.spentUsd.toFixed(2)} of its $${status.budgetUsd.toFixed(2)} budget for ${status.periodId}.`,
-      details: { threshold_pct: pct, spent_usd: status.spentUsd, budget_usd: status.budgetUsd, period: status.periodId },
+      title: exhaustedNow ? `Key ${label} exhausted its budget` : `Key ${label} reached ${pct}% of its budget`,
+      message: exhaustedNow
+        ? `Key ${label} has spent ${spent} of its ${budget} budget for ${status.periodId} and is refusing requests (429 budget_exceeded) until the period resets.`
+        : `Key ${label} has spent ${spent} of its ${budget} budget for ${status.periodId}.`,
+      details: {
+        threshold_pct: pct,
+        spent_usd: status.spentUsd,
+        budget_usd: status.budgetUsd,
+        period: status.periodId,
+        refusing: exhaustedNow,
+        ...(status.keyName ? { key_name: status.keyName } : {}),
+      },
     });
   }
   return findings;

@@ -2,6 +2,7 @@ import type { SpikeConfig } from '../config.js';
 import type { RollupRepository, RollupRow } from '../repositories.js';
 import type { Finding } from '../types.js';
 import type { WindowCounts } from '../usage-intake.js';
+import { formatUsd } from '../../util/money.js';
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
@@ -80,7 +81,7 @@ export class SpikeBaselines {
 }
 
 const describeAmount = (metric: SpikeMetric, value: number): string =>
-  metric === 'requests' ? `${Math.round(value)} requests/min` : `$${value.toFixed(2)}/min`;
+  metric === 'requests' ? `${Math.round(value)} requests/min` : `${formatUsd(value)}/min`;
 
 /**
  * Spike findings for one metric. Cheap checks first: a key can only fire if its window amount reaches the

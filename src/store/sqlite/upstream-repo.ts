@@ -1,4 +1,4 @@
-import type { ProviderKind, UpstreamKeyRecord, UpstreamRecord, UpstreamRepository } from '../types.js';
+import type { ProviderKind, UpstreamKeyRecord, UpstreamPatch, UpstreamRecord, UpstreamRepository } from '../types.js';
 import type { SqliteDatabase } from './database.js';
 import { fromJson, toJson } from './json-column.js';
 
@@ -35,6 +35,7 @@ export class SqliteUpstreamRepository implements UpstreamRepository {
   private readonly listStmt;
   private readonly removeStmt;
   private readonly keysStmt;
+  private readonly updateStmt;
 
   constructor(db: SqliteDatabase) {
     this.insertStmt = db.prepare(
@@ -46,6 +47,10 @@ export class SqliteUpstreamRepository implements UpstreamRepository {
     this.listStmt = db.prepare<[], UpstreamRow>('SELECT * FROM upstreams ORDER BY created_at, id');
     this.removeStmt = db.prepare<[string]>('DELETE FROM upstreams WHERE id = ?');
     this.keysStmt = db.prepare<[string, string]>('UPDATE upstreams SET keys = ? WHERE id = ?');
+    this.updateStmt = db.prepare(
+      `UPDATE upstreams SET name = @name, base_url = @base_url, api_version = @api_version, deployments = @deployments,
+       is_default = @is_default WHERE id = @id`,
+    );
   }
 
   insert(record: UpstreamRecord): Promise<void> {
@@ -75,6 +80,21 @@ export class SqliteUpstreamRepository implements UpstreamRepository {
 
   list(): Promise<UpstreamRecord[]> {
     return Promise.resolve(this.listStmt.all().map(fromRow));
+  }
+
+  update(id: string, patch: UpstreamPatch): Promise<UpstreamRecord | null> {
+    const row = this.getStmt.get(id);
+    if (!row) return Promise.resolve(null);
+    const next: UpstreamRecord = { ...fromRow(row), ...patch };
+    this.updateStmt.run({
+      id,
+      name: next.name,
+      base_url: next.baseUrl,
+      api_version: next.apiVersion,
+      deployments: toJson(next.deployments),
+      is_default: next.isDefault ? 1 : 0,
+    });
+    return Promise.resolve(next);
   }
 
   remove(id: string): Promise<boolean> {

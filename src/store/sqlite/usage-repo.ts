@@ -1,4 +1,4 @@
-import { USAGE_GROUP_FIELDS, USAGE_GROUPS, type UsageGroup, type UsageQuery, type UsageRecord, type UsageRepository, type UsageSummaryRow } from '../types.js';
+import { USAGE_GROUP_FIELDS, USAGE_GROUPS, type KeyActivityRow, type UsageGroup, type UsageQuery, type UsageRecord, type UsageRepository, type UsageSummaryRow } from '../types.js';
 import type { SqliteDatabase } from './database.js';
 
 interface UsageRow {
@@ -86,6 +86,7 @@ export class SqliteUsageRepository implements UsageRepository {
   private readonly listStmt;
   private readonly pageStmt;
   private readonly pageAfterStmt;
+  private readonly activityStmt;
   private readonly summaryStmts = new Map<string, ReturnType<SqliteDatabase['prepare']>>();
 
   constructor(db: SqliteDatabase) {
@@ -126,7 +127,21 @@ export class SqliteUsageRepository implements UsageRepository {
     this.pageAfterStmt = db.prepare<PageParams, UsageRow>(
       `SELECT * FROM usage ${FILTER} AND ts >= @afterTs AND (ts > @afterTs OR id > @afterId) ORDER BY ts, id LIMIT @limit`,
     );
+    // One statement: last use from the covering (key_id, ts) index (no table reads), and costs only from this
+    // month's rows (a range of the ts index), not from the whole history.
+    this.activityStmt = db.prepare<{ day: number; month: number }, KeyActivityRow>(
+      `SELECT last.key_id AS keyId, COALESCE(spend.day, 0) AS costSinceDayUsd, COALESCE(spend.month, 0) AS costSinceMonthUsd,
+         last.ts AS lastUsedAt
+       FROM (SELECT key_id, MAX(ts) AS ts FROM usage GROUP BY key_id) AS last
+       LEFT JOIN (SELECT key_id, SUM(CASE WHEN ts >= @day THEN cost_usd END) AS day, SUM(cost_usd) AS month
+                  FROM usage WHERE ts >= @month GROUP BY key_id) AS spend
+         ON spend.key_id = last.key_id`,
+    );
     this.db = db;
+  }
+
+  keyActivity(dayStart: number, monthStart: number): Promise<KeyActivityRow[]> {
+    return Promise.resolve(this.activityStmt.all({ day: dayStart, month: monthStart }));
   }
 
   insertMany(records: readonly UsageRecord[]): Promise<void> {
