@@ -8,6 +8,8 @@ import { SqliteStore } from '../store/index.js';
 import { SqliteAuditRepository } from '../store/sqlite/audit-repo.js';
 import { Vault } from '../vault/index.js';
 import { maskSecret } from '../keys/index.js';
+import { claimDataDir } from '../datadir/open-data-dir.js';
+import type { DataDirLock } from '../datadir/data-dir-lock.js';
 
 export const ADMIN_TOKEN_ENV = 'KEYWARDEN_ADMIN_TOKEN';
 export const OPENAI_KEY_ENV = 'OPENAI_API_KEY';
@@ -19,6 +21,8 @@ export interface Services {
   keys: KeyService;
   upstreams: UpstreamService;
   adminTokens: AdminTokenService;
+  /** This process's claim on the data directory; released on close. */
+  dataDirLock: DataDirLock;
 }
 
 export interface BootstrapNotice {
@@ -39,7 +43,29 @@ export async function bootstrap(
   onUpstreamChange: () => Promise<void>,
   logger: Logger,
 ): Promise<{ services: Services; notice: BootstrapNotice }> {
-  const store = SqliteStore.open(config.dataDir);
+  const dataDirLock = claimDataDir(config.dataDir, 'keywarden serve', logger);
+  let store: SqliteStore | null = null;
+  try {
+    store = SqliteStore.open(config.dataDir);
+    const result = await bootstrapServices(config, env, now, onUpstreamChange, logger, store, dataDirLock);
+    dataDirLock.recheck();
+    return result;
+  } catch (err) {
+    await store?.close();
+    dataDirLock.release();
+    throw err;
+  }
+}
+
+async function bootstrapServices(
+  config: KeywardenConfig,
+  env: NodeJS.ProcessEnv,
+  now: () => number,
+  onUpstreamChange: () => Promise<void>,
+  logger: Logger,
+  store: SqliteStore,
+  dataDirLock: DataDirLock,
+): Promise<{ services: Services; notice: BootstrapNotice }> {
   const { vault, createdMasterKeyFile } = await Vault.open({ dataDir: config.dataDir, env, meta: store.meta });
   const audit = new AuditLog(new SqliteAuditRepository(store.db), now);
   const adminTokens = new AdminTokenService(store, vault.pepper, now, audit);
@@ -61,5 +87,5 @@ export async function bootstrap(
     importedOpenAIKey = maskSecret(openaiKey);
     logger.info('imported OPENAI_API_KEY into the vault as the default upstream', { key: importedOpenAIKey });
   }
-  return { services: { store, audit, vault, keys, upstreams, adminTokens }, notice: { createdAdminToken, createdMasterKeyFile, importedOpenAIKey } };
+  return { services: { store, audit, vault, keys, upstreams, adminTokens, dataDirLock }, notice: { createdAdminToken, createdMasterKeyFile, importedOpenAIKey } };
 }

@@ -121,6 +121,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
       await running.gateway.close();
       await monitor?.stop();
       await services.store.close();
+      services.dataDirLock.release();
     },
   };
   return running;
