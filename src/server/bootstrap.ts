@@ -3,9 +3,9 @@ import { AdminTokenService } from '../admin/admin-tokens.js';
 import { UpstreamService } from '../admin/upstream-service.js';
 import { KeyService } from '../admin/key-service.js';
 import type { Logger } from '../log/logger.js';
-import { AuditLog } from '../audit/index.js';
+import type { AuditLog } from '../audit/index.js';
+import { openAnchoredAuditLog } from './anchored-audit.js';
 import { SqliteStore } from '../store/index.js';
-import { SqliteAuditRepository } from '../store/sqlite/audit-repo.js';
 import { Vault } from '../vault/index.js';
 import { maskSecret } from '../keys/index.js';
 import { claimDataDir } from '../datadir/open-data-dir.js';
@@ -67,7 +67,7 @@ async function bootstrapServices(
   dataDirLock: DataDirLock,
 ): Promise<{ services: Services; notice: BootstrapNotice }> {
   const { vault, createdMasterKeyFile } = await Vault.open({ dataDir: config.dataDir, env, meta: store.meta });
-  const audit = new AuditLog(new SqliteAuditRepository(store.db), now);
+  const audit = await openAnchoredAuditLog(store, config.dataDir, vault, now);
   const adminTokens = new AdminTokenService(store, vault.pepper, now, audit);
   const keys = new KeyService(store, vault.pepper, now, audit);
   const upstreams = new UpstreamService(store, vault, now, onUpstreamChange, audit);

@@ -153,4 +153,8 @@ export const MIGRATIONS: readonly string[] = [
     PRIMARY KEY (key_id, kind, value)
   ) WITHOUT ROWID;
   `,
+  // Anchored audit chain (audit/anchor.ts): each entry's HMAC under the vault-derived audit key; NULL before this.
+  `
+  ALTER TABLE audit_log ADD COLUMN mac TEXT;
+  `,
 ];
