@@ -9,6 +9,7 @@ import { SqliteStore } from '../store/index.js';
 import { Vault } from '../vault/index.js';
 import { maskSecret } from '../keys/index.js';
 import { claimDataDir } from '../datadir/open-data-dir.js';
+import { assertStrongAdminToken } from '../admin/admin-token-strength.js';
 import type { DataDirLock } from '../datadir/data-dir-lock.js';
 
 export const ADMIN_TOKEN_ENV = 'KEYWARDEN_ADMIN_TOKEN';
@@ -43,6 +44,9 @@ export async function bootstrap(
   onUpstreamChange: () => Promise<void>,
   logger: Logger,
 ): Promise<{ services: Services; notice: BootstrapNotice }> {
+  // Before anything is opened or stored: a weak operator-supplied token is refused, never registered.
+  const fromEnv = env[ADMIN_TOKEN_ENV];
+  if (fromEnv !== undefined && fromEnv !== '') assertStrongAdminToken(fromEnv, ADMIN_TOKEN_ENV);
   const dataDirLock = claimDataDir(config.dataDir, 'keywarden serve', logger);
   let store: SqliteStore | null = null;
   try {

@@ -12,6 +12,7 @@ import { PriceTable } from '../pricing/index.js';
 import type { KeyLimits } from '../limits/schema.js';
 import { bootstrap, type BootstrapNotice, type Services } from './bootstrap.js';
 import { createHttpServer } from './http-server.js';
+import { createMetricsAuthorizer } from './metrics-auth.js';
 
 export interface RunningServer {
   server: Server;
@@ -87,7 +88,8 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   });
   await monitor?.start();
   let ready = false;
-  const server = createHttpServer({ gateway, admin, metrics, isReady: () => ready });
+  const authorizeMetrics = createMetricsAuthorizer(services.adminTokens, config.metrics.token);
+  const server = createHttpServer({ gateway, admin, metrics, isReady: () => ready, authorizeMetrics });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(config.server.port, config.server.host, () => {
