@@ -65,6 +65,10 @@ describe('anchored audit chain: plain `audit verify` (no --head)', () => {
     expect(anchor.hash).toBe(rows().at(-1)?.hash);
     expect(anchor.mac).toMatch(/^[0-9a-f]{64}$/);
     for (const row of rows()) expect(row.mac).toMatch(/^[0-9a-f]{64}$/);
+    // `audit head` still prints the head; the API also publishes its HMAC for keeping elsewhere.
+    const printed = await cli(['audit', 'head'], { KEYWARDEN_URL: h.server.url, KEYWARDEN_ADMIN_TOKEN: h.adminToken });
+    expect(printed.stdout.trim()).toBe(`${anchor.seq}:${anchor.hash}`);
+    expect((await h.admin('GET', '/audit/head')).body).toMatchObject({ seq: anchor.seq, hash: anchor.hash, mac: anchor.mac });
   });
 
   it('detects the last entry deleted', async () => {

@@ -19,9 +19,8 @@ export const keywardenAdminToken: PrefixRule = {
   validate: isChecksummedAdminToken,
   fixtures: () => {
     const f = new FakeKeys(52);
-    // Built like generateAdminTokenSecret, but from the seeded generator so fixtures are stable.
-    const body = f.base62(40);
-    const token = `kwadm_${body}${encodeBase62(crc32(body), 6)}`;
+    const token = f.adminToken();
+    const body = token.slice(6, 46);
     const flipped = `${token.slice(0, 12)}${token[12] === 'a' ? 'b' : 'a'}${token.slice(13)}`;
     return {
       positive: [`KEYWARDEN_ADMIN_TOKEN=${token}`, `Authorization: Bearer ${token}`, `{"token":"${token}"}`],
