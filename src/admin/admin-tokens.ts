@@ -1,17 +1,45 @@
 import { createHmac } from 'node:crypto';
 import { randomBase62 } from '../keys/index.js';
+import { ADMIN_TOKEN_PREFIX, generateAdminTokenSecret } from '../keys/admin-token-format.js';
 import type { AuditLog } from '../audit/index.js';
-import type { AdminTokenRecord, Store } from '../store/index.js';
+import { KeywardenError } from '../errors/index.js';
+import type { AdminRole, AdminTokenRecord, Store } from '../store/index.js';
 
-export const ADMIN_TOKEN_PREFIX = 'kwadm_';
+export { ADMIN_TOKEN_PREFIX };
 
 export function generateAdminToken(): string {
-  return `${ADMIN_TOKEN_PREFIX}${randomBase62(40)}`;
+  return generateAdminTokenSecret();
 }
 
 /** Admin tokens are stored as HMACs under the vault pepper, like virtual keys. */
 export function hashAdminToken(token: string, pepper: Buffer): string {
   return createHmac('sha256', pepper).update(`admin:${token}`).digest('hex');
+}
+
+/** last_used_at is written at most this often per token: the admin API should not fsync on every read. */
+const TOUCH_INTERVAL_MS = 60_000;
+
+export interface IssueOptions {
+  role?: AdminRole;
+  expiresAt?: number | null;
+}
+
+/** The public shape of a token: never the secret or its hash, only prefix + last 4. */
+export function adminTokenView(record: AdminTokenRecord, now: number) {
+  const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
+  const status = record.revokedAt !== null ? 'revoked' : record.expiresAt !== null && record.expiresAt <= now ? 'expired' : 'active';
+  return {
+    id: record.id,
+    object: 'admin_token' as const,
+    name: record.name,
+    role: record.role,
+    display: `${ADMIN_TOKEN_PREFIX}…${record.last4}`,
+    status,
+    created_at: iso(record.createdAt),
+    expires_at: iso(record.expiresAt),
+    last_used_at: iso(record.lastUsedAt),
+    revoked_at: iso(record.revokedAt),
+  };
 }
 
 export class AdminTokenService {
@@ -23,18 +51,32 @@ export class AdminTokenService {
   ) {}
 
   /** Stores a token's hash; the token itself is returned to the caller once and never kept. */
-  async issue(name: string, actor: string, token: string = generateAdminToken()): Promise<{ record: AdminTokenRecord; token: string }> {
+  async issue(
+    name: string,
+    actor: string,
+    token: string = generateAdminToken(),
+    options: IssueOptions = {},
+  ): Promise<{ record: AdminTokenRecord; token: string }> {
+    const now = this.now();
     const record: AdminTokenRecord = {
       id: `adm_${randomBase62(12)}`,
       name,
       hash: hashAdminToken(token, this.pepper),
       last4: token.slice(-4),
-      createdAt: this.now(),
+      role: options.role ?? 'owner',
+      createdAt: now,
+      expiresAt: options.expiresAt ?? null,
+      lastUsedAt: null,
       revokedAt: null,
     };
     await this.audit.withAudit(
       () => this.store.adminTokens.insert(record),
-      () => ({ actor, action: 'admin_token.issued', target: `admin_token:${record.id}`, after: { id: record.id, name, display: `${ADMIN_TOKEN_PREFIX}…${record.last4}` } }),
+      () => ({
+        actor,
+        action: 'admin_token.issued',
+        target: `admin_token:${record.id}`,
+        after: { id: record.id, name, role: record.role, expiresAt: record.expiresAt, display: `${ADMIN_TOKEN_PREFIX}…${record.last4}` },
+      }),
     );
     return { record, token };
   }
@@ -42,12 +84,36 @@ export class AdminTokenService {
   /** Registers a token supplied by the operator (KEYWARDEN_ADMIN_TOKEN) unless it is already known. */
   async ensure(name: string, token: string): Promise<AdminTokenRecord> {
     const existing = await this.store.adminTokens.findByHash(hashAdminToken(token, this.pepper));
-    return existing ?? (await this.issue(name, 'system:env', token)).record;
+    return existing ?? (await this.issue(name, 'system:env', token, { role: 'owner' })).record;
   }
 
+  /** The token's record when it is usable now: not revoked, not expired. Revocation counts from the next request. */
   async verify(token: string): Promise<AdminTokenRecord | null> {
     const record = await this.store.adminTokens.findByHash(hashAdminToken(token, this.pepper));
-    return record && record.revokedAt === null ? record : null;
+    const now = this.now();
+    if (!record || record.revokedAt !== null || (record.expiresAt !== null && record.expiresAt <= now)) return null;
+    if (record.lastUsedAt === null || now - record.lastUsedAt >= TOUCH_INTERVAL_MS) await this.store.adminTokens.touch(record.id, now);
+    return record;
+  }
+
+  list(): Promise<AdminTokenRecord[]> {
+    return this.store.adminTokens.list();
+  }
+
+  async revoke(id: string, actor: string): Promise<AdminTokenRecord> {
+    const before = await this.store.adminTokens.get(id);
+    if (!before) throw new KeywardenError('KW_NOT_FOUND', { message: `No admin token ${id}.` });
+    if (before.revokedAt !== null) return before;
+    return this.audit.withAudit(
+      async () => (await this.store.adminTokens.revoke(id, this.now())) as AdminTokenRecord,
+      (after) => ({
+        actor,
+        action: 'admin_token.revoked',
+        target: `admin_token:${id}`,
+        before: { name: before.name, role: before.role, display: `${ADMIN_TOKEN_PREFIX}…${before.last4}` },
+        after: { revokedAt: after.revokedAt },
+      }),
+    );
   }
 
   count(): Promise<number> {

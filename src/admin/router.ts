@@ -8,6 +8,8 @@ import type { Limiter } from '../limits/limiter.js';
 import type { AlertRepository, RollupRepository } from '../monitor/repositories.js';
 import { registerAlertRoutes } from './routes/alerts-routes.js';
 import { registerAuditRoutes } from './routes/audit-routes.js';
+import { registerAdminTokenRoutes } from './routes/admin-token-routes.js';
+import { requiredRole, roleAllows } from './admin-roles.js';
 import { adminActor, type AdminEnv } from './routes/route-helpers.js';
 import { registerUsageRollupRoutes } from './routes/usage-rollup-routes.js';
 import { registerUsageRecordRoutes } from './routes/usage-records-routes.js';
@@ -108,7 +110,12 @@ export function createAdminApp(deps: AdminDeps): Hono<Env> {
     const match = /^Bearer\s+(\S+)$/i.exec(c.req.header('authorization') ?? '');
     const record = match?.[1] ? await deps.adminTokens.verify(match[1]) : null;
     if (!record) throw new KeywardenError('KW_ADMIN_UNAUTHORIZED');
+    const needed = requiredRole(c.req.method, c.req.path);
+    if (!roleAllows(record.role, needed)) {
+      throw new KeywardenError('KW_ADMIN_FORBIDDEN', { message: `This admin token has the role "${record.role}"; this action needs "${needed}".` });
+    }
     c.set('adminId', record.id);
+    c.set('adminRole', record.role);
     await next();
   });
   app.use('*', adminBodyLimit(deps.maxBodyBytes ?? DEFAULT_ADMIN_MAX_BODY_BYTES, deps.bodyPace));
@@ -183,6 +190,7 @@ export function createAdminApp(deps: AdminDeps): Hono<Env> {
 
   registerAlertRoutes(app, { alerts: deps.alerts, audit: deps.audit, now: deps.now, names: () => loadNames(deps.store), keys: deps.keys });
   registerAuditRoutes(app, { audit: deps.audit });
+  registerAdminTokenRoutes(app, { adminTokens: deps.adminTokens, now: deps.now });
   registerUsageRollupRoutes(app, { rollups: deps.rollups, now: deps.now, hourRetentionMs: deps.hourRetentionMs });
 
   return app;

@@ -1,7 +1,9 @@
 import { once } from 'node:events';
 import type { Writable } from 'node:stream';
 import { KeywardenError } from '../errors/index.js';
+import type { AuditSigner, SignedAnchor } from './anchor.js';
 import { sealEntry } from './chain.js';
+import { verifyAnchored } from './verify-anchored.js';
 import { sanitizeSummary } from './sanitize.js';
 import type { AuditEntry, AuditHead, AuditInput, AuditListQuery, AuditPage, AuditRepository } from './types.js';
 import { verifyChain, type HeadAnchor, type VerifyResult } from './verify.js';
@@ -13,7 +15,28 @@ export class AuditLog {
   constructor(
     private readonly repo: AuditRepository,
     private readonly now: () => number = Date.now,
+    /** With a signer (the server, holding the vault key) entries get HMACs and the head is anchored. */
+    private readonly signer: AuditSigner | null = null,
   ) {}
+
+  /**
+   * Starts anchoring a log that has no anchor yet (a new data dir, or a log from before anchoring): its current
+   * head is anchored as it stands. A log whose head is signed but whose anchors are both gone is left alone, so
+   * `verify` reports the deletion instead of blessing it.
+   */
+  async startAnchoring(): Promise<void> {
+    if (!this.signer) return;
+    const anchors = await this.repo.anchors();
+    if (anchors.meta !== null || (anchors.file !== undefined && anchors.file !== null)) return;
+    const head = await this.repo.head();
+    if (head?.mac) return;
+    await this.repo.writeAnchor(this.signer.anchorFor(head));
+  }
+
+  /** The signed head as recorded outside the table (alert deliveries carry it), or null when not anchored. */
+  async anchor(): Promise<SignedAnchor | null> {
+    return (await this.repo.anchors()).meta;
+  }
 
   /** Appends one entry. Throws KW_AUDIT_UNAVAILABLE when it cannot be written, so the caller's action fails too. */
   async append(input: AuditInput): Promise<AuditEntry> {
@@ -26,7 +49,11 @@ export class AuditLog {
       after: sanitizeSummary(input.after),
     };
     try {
-      return await this.repo.append((head) => sealEntry(draft, head));
+      const signer = this.signer;
+      return await this.repo.append((head) => {
+        const entry = sealEntry(draft, head);
+        return signer ? { ...entry, mac: signer.mac(entry.seq, entry.hash) } : entry;
+      });
     } catch (err) {
       throw new KeywardenError('KW_AUDIT_UNAVAILABLE', { cause: err });
     }
@@ -78,8 +105,9 @@ export class AuditLog {
   }
 
   /** Checks the whole chain, and against a saved head when given (which catches a truncated tail). */
-  verify(options: { expectedHead?: HeadAnchor } = {}): Promise<VerifyResult> {
-    return verifyChain(this.entries(), options.expectedHead);
+  async verify(options: { expectedHead?: HeadAnchor } = {}): Promise<VerifyResult> {
+    if (!this.signer) return verifyChain(this.entries(), options.expectedHead);
+    return verifyAnchored(() => this.entries(), { signer: this.signer, anchors: await this.repo.anchors(), expectedHead: options.expectedHead });
   }
 
   /** Writes the log as JSON lines in storage order, honouring backpressure. Returns the number of entries. */

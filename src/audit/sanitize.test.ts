@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { generateVirtualKey, maskSecret } from '../keys/index.js';
+import { generateAdminTokenSecret } from '../keys/admin-token-format.js';
 import { sanitizeSummary } from './sanitize.js';
 
 describe('sanitizeSummary', () => {
@@ -38,6 +39,13 @@ describe('sanitizeSummary', () => {
     expect(JSON.stringify(summary)).not.toContain(secret);
     expect(summary?.note).toBe(`leaked ${maskSecret(secret)} in repo`);
     expect(summary?.header).not.toContain('abcdefghijklmnopqrstuvwxyz');
+  });
+
+  it('masks checksummed admin tokens (kwadm_ + 46) in free text, whole', () => {
+    const token = generateAdminTokenSecret();
+    const summary = sanitizeSummary({ note: `pasted ${token} here` });
+    expect(JSON.stringify(summary)).not.toContain(token.slice(6, 40));
+    expect(summary?.note).toBe(`pasted ${maskSecret(token)} here`);
   });
 
   it('turns non-JSON values into JSON and bounds the size', () => {

@@ -12,7 +12,7 @@ import type { JsonObject, JsonValue } from './types.js';
 const DROP_SUFFIXES = ['hash', 'ciphertext', 'pepper', 'password', 'passwd', 'sealed', 'wrapped', 'privatekey', 'masterkey', 'datakey'];
 const MASK_SUFFIXES = ['key', 'secret', 'token', 'authorization', 'cookie', 'credential', 'credentials'];
 
-const SECRET_VALUE = /\b(?:kw_[0-9A-Za-z]{38}|kwadm_[0-9A-Za-z]{40}|sk-[A-Za-z0-9_-]{20,}|xox[abposr]-[A-Za-z0-9-]{10,})\b|\bBearer\s+\S{8,}/g;
+const SECRET_VALUE = /\b(?:kw_[0-9A-Za-z]{38}|kwadm_[0-9A-Za-z]{40}(?:[0-9A-Za-z]{6})?|sk-[A-Za-z0-9_-]{20,}|xox[abposr]-[A-Za-z0-9-]{10,})\b|\bBearer\s+\S{8,}/g;
 
 const MAX_DEPTH = 6;
 const MAX_ARRAY = 100;

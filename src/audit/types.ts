@@ -3,6 +3,8 @@
  * a repository only stores entries, so a PostgreSQL implementation needs no hashing code of its own.
  */
 
+import type { AnchorSnapshot, SignedAnchor } from './anchor.js';
+
 export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
 export type JsonObject = { [key: string]: JsonValue };
 
@@ -51,6 +53,8 @@ export interface AuditEntry {
   after: JsonValue;
   prevHash: string;
   hash: string;
+  /** HMAC of the entry under the vault-derived audit key; null for entries written before anchoring existed. */
+  mac?: string | null;
 }
 
 /** The chain head, published for anchoring elsewhere (`keywarden audit head`). */
@@ -89,4 +93,8 @@ export interface AuditRepository {
    * at all. `fn` must only do store work: waiting on network or timers inside it is refused.
    */
   atomically<T>(fn: () => Promise<T>): Promise<T>;
+  /** The anchor copies kept outside the audit table (vault metadata and anchor file), as stored now. */
+  anchors(): Promise<AnchorSnapshot>;
+  /** Records `anchor` in every anchor location (used when anchoring starts). */
+  writeAnchor(anchor: SignedAnchor): Promise<void>;
 }

@@ -1,10 +1,32 @@
+import type { AuditSigner } from './anchor.js';
 import { GENESIS_HASH, entryHash } from './chain.js';
 import type { AuditEntry, AuditHead } from './types.js';
 
-export type VerifyFailureReason = 'hash_mismatch' | 'broken_link' | 'missing' | 'reordered' | 'head_mismatch' | 'truncated';
+export type VerifyFailureReason =
+  | 'hash_mismatch'
+  | 'broken_link'
+  | 'missing'
+  | 'reordered'
+  | 'head_mismatch'
+  | 'truncated'
+  // Anchoring (verify-anchored.ts):
+  | 'mac_mismatch'
+  | 'unanchored_entry'
+  | 'anchor_missing'
+  | 'anchor_forged'
+  | 'anchor_mismatch'
+  | 'beyond_anchor';
 
 export type VerifyResult =
-  | { ok: true; entries: number; head: AuditHead | null }
+  | {
+      ok: true;
+      entries: number;
+      head: AuditHead | null;
+      /** With a signer: the first entry carrying an HMAC (earlier ones predate anchoring), or null if none does. */
+      firstAnchoredSeq?: number | null;
+      /** True when the head was checked against the signed anchor kept outside the table. */
+      anchored?: boolean;
+    }
   | { ok: false; entries: number; seq: number; reason: VerifyFailureReason; message: string };
 
 /** A saved head: the hash alone, or `seq:hash` (which also pins where it sits, so a rewritten tail is named). */
@@ -35,7 +57,9 @@ export function formatHeadAnchor(head: AuditHead): string {
 export async function verifyChain(
   entries: AsyncIterable<AuditEntry> | Iterable<AuditEntry>,
   expectedHead?: HeadAnchor,
+  signer?: AuditSigner,
 ): Promise<VerifyResult> {
+  let firstAnchoredSeq: number | null = null;
   let count = 0;
   let expectedSeq = 1;
   let prevHash = GENESIS_HASH;
@@ -78,6 +102,16 @@ export async function verifyChain(
         `entry ${entry.seq} does not link to entry ${entry.seq - 1}: an entry was rewritten or replaced`,
       );
     }
+    if (signer) {
+      // Once entries carry HMACs, every later one must: a tail rewritten with plain SHA-256 has none (or wrong ones).
+      if (entry.mac === null || entry.mac === undefined) {
+        if (firstAnchoredSeq !== null) {
+          return fail(entry.seq, 'unanchored_entry', `entry ${entry.seq} has no HMAC although entry ${firstAnchoredSeq} and later do: it was rewritten without the vault key`);
+        }
+      } else if (!signer.matches(entry.seq, entry.hash, entry.mac)) {
+        return fail(entry.seq, 'mac_mismatch', `entry ${entry.seq} has a wrong HMAC: it was rewritten without the vault key`);
+      } else if (firstAnchoredSeq === null) firstAnchoredSeq = entry.seq;
+    }
     if (expectedHead) {
       if (expectedHead.seq === entry.seq && expectedHead.hash !== entry.hash) {
         return fail(entry.seq, 'head_mismatch', `entry ${entry.seq} differs from the saved head: the log was rewritten from there`);
@@ -95,5 +129,6 @@ export async function verifyChain(
     const where = expectedHead.seq === null ? 'is not in the log' : `(entry ${expectedHead.seq}) is not in the log`;
     return fail(end + 1, 'truncated', `the saved head ${where}; the log ends at entry ${end}: its tail was truncated`);
   }
-  return { ok: true, entries: count, head: last ? { seq: last.seq, hash: last.hash } : null };
+  const head = last ? { seq: last.seq, hash: last.hash } : null;
+  return signer ? { ok: true, entries: count, head, firstAnchoredSeq } : { ok: true, entries: count, head };
 }

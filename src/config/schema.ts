@@ -31,6 +31,8 @@ export const configSchema = z
       .strict()
       .prefault({}),
     dataDir: z.string().min(1).default('.keywarden'),
+    /** GET /metrics needs `Authorization: Bearer` with an admin token or this scrape-only token. */
+    metrics: z.object({ token: z.string().min(32).optional() }).strict().prefault({}),
     upstream: z
       .object({
         /** Time to wait for upstream response headers. */

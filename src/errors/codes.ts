@@ -93,6 +93,9 @@ export const ERROR_CODES = {
   KW_ALERT_DELIVERY_REJECTED: spec(502, 'server_error', 'alert_delivery_rejected', 'The alert sink rejected the alert.'),
   KW_CONFIG_INVALID: spec(500, 'server_error', 'config_invalid', 'The configuration is invalid.'),
   KW_VAULT: spec(500, 'server_error', 'vault_error', 'The vault could not be opened.'),
+  KW_DATA_DIR_LOCKED: spec(503, 'server_error', 'data_dir_locked', 'The data directory is in use by another keywarden process.'),
+  KW_WEAK_ADMIN_TOKEN: spec(400, 'invalid_request_error', 'weak_admin_token', 'The admin token is too weak.'),
+  KW_ADMIN_FORBIDDEN: spec(403, 'permission_error', 'admin_role_forbidden', 'This admin token\'s role does not allow this action.'),
   KW_USAGE: spec(400, 'invalid_request_error', 'usage_error', 'Invalid command usage.'),
   KW_INTERNAL: spec(500, 'server_error', 'internal_error', 'Internal error.'),
 } as const satisfies Record<string, ErrorSpec>;

@@ -1,3 +1,4 @@
+import type { SignedAnchor } from '../audit/anchor.js';
 import { randomBase62 } from '../keys/index.js';
 import { describeError, type Logger } from '../log/logger.js';
 import { alertView } from './alert-view.js';
@@ -16,6 +17,8 @@ export interface DispatcherDeps {
   now: () => number;
   logger: Logger;
   metrics?: MonitorMetrics;
+  /** The signed audit head, sent with every delivery so each sink holds an off-box copy of the anchor. */
+  auditHead?: () => Promise<SignedAnchor | null>;
 }
 
 /**
@@ -80,13 +83,22 @@ export class AlertDispatcher {
     await Promise.all(this.deps.sinks.map((sink) => sink.close?.() ?? Promise.resolve()));
   }
 
+  /** Never blocks a delivery: an unreadable head is sent as null (and verification will report why). */
+  private async auditHead(): Promise<SignedAnchor | null> {
+    try {
+      return (await this.deps.auditHead?.()) ?? null;
+    } catch {
+      return null;
+    }
+  }
+
   private track(work: Promise<void>): void {
     this.inFlight.add(work);
     void work.finally(() => this.inFlight.delete(work));
   }
 
   private async run(delivery: DeliveryRecord, alert: AlertRecord, sink: AlertSink): Promise<void> {
-    const view = alertView(alert);
+    const view = { ...alertView(alert), audit_head: await this.auditHead() };
     const previous = delivery.attempts;
     try {
       const outcome = await deliverWithRetry((signal) => sink.send(view, signal), this.deps.policy, {

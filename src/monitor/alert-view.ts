@@ -1,3 +1,4 @@
+import type { SignedAnchor } from '../audit/anchor.js';
 import type { AlertRecord, DeliveryRecord } from './types.js';
 
 const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
@@ -26,7 +27,8 @@ export function alertView(alert: AlertRecord) {
   };
 }
 
-export type AlertView = ReturnType<typeof alertView>;
+/** What sinks receive: the alert plus the signed audit head at delivery time (null when not anchored). */
+export type AlertView = ReturnType<typeof alertView> & { audit_head?: SignedAnchor | null };
 
 export function deliveryView(delivery: DeliveryRecord) {
   return {
@@ -55,5 +57,7 @@ export function alertText(alert: AlertView): string {
   for (const [name, value] of Object.entries(alert.details)) lines.push(`${name}: ${String(value)}`);
   if (alert.actions.suspended) lines.push('', 'The key was suspended automatically. An admin can lift the suspension.');
   lines.push('', `alert id: ${alert.id}`, `time: ${alert.created_at}`);
+  // Slack and email keep an off-box copy of the signed audit head too (compare with `keywarden audit head`).
+  if (alert.audit_head) lines.push(`audit head: ${alert.audit_head.seq}:${alert.audit_head.hash} mac ${alert.audit_head.mac}`);
   return lines.join('\n');
 }

@@ -39,7 +39,7 @@ export interface MonitorEngineDeps {
   metrics?: MonitorMetrics;
   /** Wire to KeyService.suspend. The engine writes the audit entry for it (actor `system:monitor`). */
   suspendKey?: SuspendKey;
-  audit?: Pick<AuditLog, 'append'>;
+  audit?: Pick<AuditLog, 'append'> & Partial<Pick<AuditLog, 'anchor'>>;
   /** For the rotation and unused-key detectors (e.g. `() => store.keys.list()`). */
   listKeys?: () => Promise<readonly KeyInfo[]>;
   /** Current spend against budget per key, from limits/; polled each evaluation. */
@@ -95,6 +95,7 @@ export class MonitorEngine {
       now,
       logger: deps.logger,
       metrics: deps.metrics,
+      auditHead: deps.audit?.anchor ? () => deps.audit?.anchor?.() ?? Promise.resolve(null) : undefined,
     });
     this.alerts = new AlertService({
       repo: deps.repos.alerts,

@@ -3,12 +3,15 @@ import { AdminTokenService } from '../admin/admin-tokens.js';
 import { UpstreamService } from '../admin/upstream-service.js';
 import { KeyService } from '../admin/key-service.js';
 import type { Logger } from '../log/logger.js';
-import { AuditLog } from '../audit/index.js';
+import type { AuditLog } from '../audit/index.js';
+import { openAnchoredAuditLog } from './anchored-audit.js';
 import { SqliteStore } from '../store/index.js';
-import { SqliteAuditRepository } from '../store/sqlite/audit-repo.js';
 import { Vault } from '../vault/index.js';
 import { maskSecret } from '../keys/index.js';
 import { createOutboundPolicy, type OutboundPolicy } from '../policy/outbound-url.js';
+import { claimDataDir } from '../datadir/open-data-dir.js';
+import { assertStrongAdminToken } from '../admin/admin-token-strength.js';
+import type { DataDirLock } from '../datadir/data-dir-lock.js';
 
 export const ADMIN_TOKEN_ENV = 'KEYWARDEN_ADMIN_TOKEN';
 export const OPENAI_KEY_ENV = 'OPENAI_API_KEY';
@@ -20,6 +23,8 @@ export interface Services {
   keys: KeyService;
   upstreams: UpstreamService;
   adminTokens: AdminTokenService;
+  /** This process's claim on the data directory; released on close. */
+  dataDirLock: DataDirLock;
 }
 
 export interface BootstrapNotice {
@@ -41,9 +46,35 @@ export async function bootstrap(
   logger: Logger,
   outbound?: OutboundPolicy,
 ): Promise<{ services: Services; notice: BootstrapNotice }> {
-  const store = SqliteStore.open(config.dataDir);
+  // Before anything is opened or stored: a weak operator-supplied token is refused, never registered.
+  const fromEnv = env[ADMIN_TOKEN_ENV];
+  if (fromEnv !== undefined && fromEnv !== '') assertStrongAdminToken(fromEnv, ADMIN_TOKEN_ENV);
+  const dataDirLock = claimDataDir(config.dataDir, 'keywarden serve', logger);
+  let store: SqliteStore | null = null;
+  try {
+    store = SqliteStore.open(config.dataDir);
+    const result = await bootstrapServices(config, env, now, onUpstreamChange, logger, store, dataDirLock, outbound);
+    dataDirLock.recheck();
+    return result;
+  } catch (err) {
+    await store?.close();
+    dataDirLock.release();
+    throw err;
+  }
+}
+
+async function bootstrapServices(
+  config: KeywardenConfig,
+  env: NodeJS.ProcessEnv,
+  now: () => number,
+  onUpstreamChange: () => Promise<void>,
+  logger: Logger,
+  store: SqliteStore,
+  dataDirLock: DataDirLock,
+  outbound: OutboundPolicy | undefined,
+): Promise<{ services: Services; notice: BootstrapNotice }> {
   const { vault, createdMasterKeyFile } = await Vault.open({ dataDir: config.dataDir, env, meta: store.meta });
-  const audit = new AuditLog(new SqliteAuditRepository(store.db), now);
+  const audit = await openAnchoredAuditLog(store, config.dataDir, vault, now);
   const adminTokens = new AdminTokenService(store, vault.pepper, now, audit);
   const keys = new KeyService(store, vault.pepper, now, audit);
   const upstreams = new UpstreamService(store, vault, now, onUpstreamChange, audit, outbound ?? createOutboundPolicy(config.outbound));
@@ -63,5 +94,5 @@ export async function bootstrap(
     importedOpenAIKey = maskSecret(openaiKey);
     logger.info('imported OPENAI_API_KEY into the vault as the default upstream', { key: importedOpenAIKey });
   }
-  return { services: { store, audit, vault, keys, upstreams, adminTokens }, notice: { createdAdminToken, createdMasterKeyFile, importedOpenAIKey } };
+  return { services: { store, audit, vault, keys, upstreams, adminTokens, dataDirLock }, notice: { createdAdminToken, createdMasterKeyFile, importedOpenAIKey } };
 }

@@ -17,6 +17,8 @@ export interface HttpServerParts {
   isReady: () => boolean;
   /** Client-facing timeouts (config `server`); the defaults when absent. */
   timeouts?: ServerTimeouts;
+  /** /metrics is served only to requests this accepts (see metrics-auth.ts). */
+  authorizeMetrics: (req: IncomingMessage) => Promise<boolean>;
 }
 
 const BAD_REQUEST_BODY = JSON.stringify({
@@ -78,7 +80,16 @@ export function createHttpServer(parts: HttpServerParts): KeywardenHttpServer {
     } else if (url.startsWith('/admin/')) {
       void adminListener(req, res);
     } else if (url === '/metrics') {
-      metricsListener(req, res);
+      parts.authorizeMetrics(req).then(
+        (allowed) => {
+          if (allowed) metricsListener(req, res);
+          else {
+            res.setHeader('www-authenticate', 'Bearer');
+            sendError(res, new KeywardenError('KW_ADMIN_UNAUTHORIZED', { message: 'GET /metrics needs Authorization: Bearer with an admin token or metrics.token.' }));
+          }
+        },
+        (err: unknown) => sendError(res, err),
+      );
     } else if (url === '/healthz' || url === '/readyz') {
       if (parts.isReady()) json(res, 200, { status: 'ok' });
       else json(res, 503, { status: 'starting' });

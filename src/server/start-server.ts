@@ -14,6 +14,7 @@ import { bootstrap, type BootstrapNotice, type Services } from './bootstrap.js';
 import { createHttpServer } from './http-server.js';
 import { createOutboundPolicy } from '../policy/outbound-url.js';
 import type { OutboundLookup } from '../policy/outbound-connect.js';
+import { createMetricsAuthorizer } from './metrics-auth.js';
 
 export interface RunningServer {
   server: Server;
@@ -99,7 +100,8 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   });
   await monitor?.start();
   let ready = false;
-  const server = createHttpServer({ gateway, admin, metrics, isReady: () => ready, timeouts: config.server });
+  const authorizeMetrics = createMetricsAuthorizer(services.adminTokens, config.metrics.token);
+  const server = createHttpServer({ gateway, admin, metrics, isReady: () => ready, authorizeMetrics, timeouts: config.server });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(config.server.port, config.server.host, () => {
@@ -133,6 +135,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
       await running.gateway.close();
       await monitor?.stop();
       await services.store.close();
+      services.dataDirLock.release();
     },
   };
   return running;

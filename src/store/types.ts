@@ -115,12 +115,18 @@ export interface UsageSummaryRow {
   unpricedRequests: number;
 }
 
+/** What an admin token may do: viewer reads; admin also manages keys and alerts; owner does everything. */
+export type AdminRole = 'owner' | 'admin' | 'viewer';
+
 export interface AdminTokenRecord {
   id: string;
   name: string;
   hash: string;
   last4: string;
+  role: AdminRole;
   createdAt: number;
+  expiresAt: number | null;
+  lastUsedAt: number | null;
   revokedAt: number | null;
 }
 
@@ -187,6 +193,10 @@ export interface AdminTokenRepository {
   findByHash(hash: string): Promise<AdminTokenRecord | null>;
   list(): Promise<AdminTokenRecord[]>;
   count(): Promise<number>;
+  get(id: string): Promise<AdminTokenRecord | null>;
+  /** Sets revokedAt once; returns the record as it is now, or null when there is no such token. */
+  revoke(id: string, now: number): Promise<AdminTokenRecord | null>;
+  touch(id: string, now: number): Promise<void>;
 }
 
 /** Small key/value table for server metadata such as the wrapped vault data key. */

@@ -16,7 +16,8 @@ import {
   writeKeyFile,
 } from './master-key.js';
 
-const DATA_KEY_META = 'vault.data_key';
+export const VAULT_DATA_KEY_META = 'vault.data_key';
+const DATA_KEY_META = VAULT_DATA_KEY_META;
 const DATA_KEY_AAD = 'keywarden/data-key';
 
 interface WrappedDataKey {
@@ -44,9 +45,12 @@ export interface VaultOpenResult {
 export class Vault {
   /** Pepper for virtual-key and admin-token HMACs; derived from the data key so it survives master rotation. */
   readonly pepper: Buffer;
+  /** Key for the audit chain's HMACs and anchors; derived from the data key under its own label. */
+  readonly auditKey: Buffer;
 
   private constructor(private readonly dataKey: Buffer) {
     this.pepper = Buffer.from(hkdfSync('sha256', dataKey, Buffer.alloc(0), 'keywarden/token-pepper', 32));
+    this.auditKey = Buffer.from(hkdfSync('sha256', dataKey, Buffer.alloc(0), 'keywarden/audit-anchor', 32));
   }
 
   encrypt(plaintext: string, aad: string): string {

@@ -180,7 +180,7 @@ describe('monitoring end to end, with the official SDK', () => {
   });
 
   it('exposes Prometheus metrics', async () => {
-    const text = await (await fetch(`${h.server.url}/metrics`)).text();
+    const text = await (await fetch(`${h.server.url}/metrics`, { headers: { authorization: `Bearer ${h.adminToken}` } })).text();
     expect(text).toMatch(/keywarden_requests_total\{[^}]*\} \d+/);
     expect(text).toMatch(/keywarden_denials_total\{reason="invalid_api_key"\} 50/);
     expect(text).toMatch(/keywarden_alerts_total\{detector="key_probing"\} 1/);

@@ -21,7 +21,10 @@ export function registerAuditRoutes<S extends Schema, B extends string>(app: Adm
 
   app.get('/audit/head', async (c) => {
     const head = await deps.audit.head();
-    return c.json({ object: 'audit_head', seq: head?.seq ?? 0, hash: head?.hash ?? null, anchor: head ? formatHeadAnchor(head) : null });
+    const signed = await deps.audit.anchor();
+    // The HMAC is published only when the signed anchor is this head: a copy kept elsewhere then proves it too.
+    const mac = signed && head && signed.seq === head.seq && signed.hash === head.hash ? signed.mac : null;
+    return c.json({ object: 'audit_head', seq: head?.seq ?? 0, hash: head?.hash ?? null, anchor: head ? formatHeadAnchor(head) : null, mac });
   });
 
   app.get('/audit/verify', async (c) => {

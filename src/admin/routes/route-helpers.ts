@@ -2,9 +2,10 @@ import type { Context, Hono, Schema } from 'hono';
 import type { z } from 'zod';
 import { formatIssues } from '../../config/index.js';
 import { KeywardenError } from '../../errors/index.js';
+import type { AdminRole } from '../../store/index.js';
 
 /** The admin app's environment: the auth middleware sets the caller's admin token id. */
-export type AdminEnv = { Variables: { adminId: string } };
+export type AdminEnv = { Variables: { adminId: string; adminRole: AdminRole } };
 
 /** Any admin app (with or without a basePath) that route modules can register on. */
 export type AdminApp<S extends Schema = Schema, B extends string = string> = Hono<AdminEnv, S, B>;

@@ -62,11 +62,21 @@ function report(io: CliIo, result: VerifyResult, json: boolean | undefined): num
   if (json) writeJson(io.stdout, result);
   else if (result.ok) {
     const head = result.head ? `${result.head.seq}:${result.head.hash}` : '(empty log)';
-    writeLine(io.stdout, `Audit log intact: ${result.entries} entries, head ${head}`);
+    writeLine(io.stdout, `Audit log intact: ${result.entries} entries, head ${head}${anchoring(result)}`);
   } else {
     writeLine(io.stdout, `Audit log TAMPERED at entry ${result.seq} (${result.reason}): ${result.message}`);
   }
   return result.ok ? EXIT_OK : EXIT_FINDINGS;
+}
+
+/** How much of the log the signed anchor vouches for (absent for offline checks of an export). */
+function anchoring(result: VerifyResult & { ok: true }): string {
+  if (result.anchored === undefined) return '';
+  if (!result.anchored) return ' (not anchored: no signed head recorded yet)';
+  const first = result.firstAnchoredSeq;
+  const lastUnsigned = first === null || first === undefined ? (result.head?.seq ?? 0) : first - 1;
+  if (lastUnsigned <= 0) return '; head matches the signed anchor';
+  return `; head matches the signed anchor; entries 1-${lastUnsigned} predate anchoring (un-anchored: hash-chained only)`;
 }
 
 async function write(out: Writable, text: string): Promise<void> {

@@ -18,6 +18,7 @@ const COMMANDS: Record<string, () => Promise<CommandRegistrar>> = {
   vault: async () => (await import('./vault.js')).registerVault,
   alerts: async () => (await import('./alerts.js')).registerAlerts,
   audit: async () => (await import('./audit.js')).registerAudit,
+  tokens: async () => (await import('./tokens.js')).registerTokens,
   scan: async () => (await import('./scan.js')).registerScan,
   hook: async () => (await import('./hook.js')).registerHook,
 };

@@ -2,10 +2,10 @@ import type { Command } from 'commander';
 import { loadConfig } from '../../config/index.js';
 import { KeywardenError } from '../../errors/index.js';
 import { SqliteStore } from '../../store/index.js';
-import { AuditLog } from '../../audit/index.js';
-import { SqliteAuditRepository } from '../../store/sqlite/audit-repo.js';
-import { MASTER_KEY_ENV, Vault, decodeMasterKey, masterKeyFingerprint } from '../../vault/index.js';
+import { openAnchoredAuditLog } from '../../server/anchored-audit.js';
+import { MASTER_KEY_ENV, VAULT_DATA_KEY_META, Vault, decodeMasterKey, masterKeyFingerprint } from '../../vault/index.js';
 import { generateMasterKey } from '../../vault/master-key.js';
+import { claimDataDir } from '../../datadir/open-data-dir.js';
 import { writeJson, writeLine, type CliIo } from '../io.js';
 
 export function registerVault(program: Command, io: CliIo): void {
@@ -29,11 +29,19 @@ export function registerVault(program: Command, io: CliIo): void {
         if (!value) throw new KeywardenError('KW_USAGE', { message: `Environment variable ${flags.newKeyEnv} is not set.` });
         newMasterKey = decodeMasterKey(value);
       }
-      const store = SqliteStore.open(config.dataDir);
+      // Refused while a server (or another maintenance command) holds the data directory.
+      const claim = claimDataDir(config.dataDir, 'keywarden vault rotate-master', null);
+      let store: SqliteStore | null = null;
       try {
+        store = SqliteStore.open(config.dataDir);
         // Recorded before it happens: a rotation must never go ahead unrecorded (a failed one leaves an honest
         // entry whose fingerprint does not match the vault, which `audit verify` readers can see).
-        const audit = new AuditLog(new SqliteAuditRepository(store.db));
+        if ((await store.meta.get(VAULT_DATA_KEY_META)) === null) {
+          throw new KeywardenError('KW_VAULT', { message: 'The vault has not been initialised yet.' });
+        }
+        // Signed and anchored like every server-side entry, so `audit verify` does not report it as forged.
+        const { vault: current } = await Vault.open({ dataDir: config.dataDir, env: io.env, meta: store.meta });
+        const audit = await openAnchoredAuditLog(store, config.dataDir, current);
         await audit.append({
           actor: 'cli:local',
           action: 'vault.master_key_rotated',
@@ -48,7 +56,8 @@ export function registerVault(program: Command, io: CliIo): void {
         writeLine(io.stdout, `Master key rotated; new fingerprint ${fingerprint}.`);
         if (flags.newKeyEnv !== undefined) writeLine(io.stdout, `Set KEYWARDEN_MASTER_KEY to the new key (from ${flags.newKeyEnv}) before the next start.`);
       } finally {
-        await store.close();
+        await store?.close();
+        claim.release();
       }
     });
 }

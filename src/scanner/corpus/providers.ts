@@ -35,6 +35,7 @@ export const PLANT_KINDS: readonly PlantKind[] = [
   { ruleId: 'mistral-api-key', make: (f) => f.mistral(), envName: 'MISTRAL_API_KEY', provider: 'Mistral' },
   { ruleId: 'cohere-api-key', make: (f) => f.cohere(), envName: 'COHERE_API_KEY', provider: 'Cohere' },
   { ruleId: 'keywarden-virtual-key', make: (f) => f.virtualKey(), envName: 'KEYWARDEN_API_KEY', provider: 'Keywarden' },
+  { ruleId: 'keywarden-admin-token', make: (f) => f.adminToken(), envName: 'KEYWARDEN_ADMIN_TOKEN', provider: 'Keywarden' },
 ];
 
 /** Strings that look like keys but are not: placeholders, truncated keys, UUIDs, hashes. None may be reported. */
@@ -60,6 +61,7 @@ export function makeDecoy(f: FakeKeys): string {
     () => `azure_blob_md5 = "${f.hex(32)}"`,
     () => `DEEPSEEK_MODEL=deepseek-chat  # request id ${f.hex(32)}`,
     () => `kw_${f.base62(38)}  # not a real virtual key: wrong checksum`,
+    () => `kwadm_${f.base62(46)}  # not a real admin token: wrong checksum`,
     () => `xa${'i-'}${f.base62(20)}`,
     () => `export COHERE_MODEL=command-r-plus # build ${f.hex(40)}`,
     () => `the task-proj-${f.base62(40)} branch`,

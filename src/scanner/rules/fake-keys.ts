@@ -1,4 +1,5 @@
 import { crc32 } from 'node:zlib';
+import { ADMIN_TOKEN_BODY_LENGTH, ADMIN_TOKEN_CHECKSUM_LENGTH, ADMIN_TOKEN_PREFIX, isChecksummedAdminToken } from '../../keys/admin-token-format.js';
 import { BASE62_ALPHABET, VIRTUAL_KEY_CHECKSUM_LENGTH, VIRTUAL_KEY_PREFIX, encodeBase62, hasValidChecksum } from '../../keys/index.js';
 
 const HEX = '0123456789abcdef';
@@ -151,5 +152,13 @@ export class FakeKeys {
     const key = `${VIRTUAL_KEY_PREFIX}${body}${encodeBase62(crc32(body), VIRTUAL_KEY_CHECKSUM_LENGTH)}`;
     if (!hasValidChecksum(key)) throw new Error('fake virtual key does not match the keys/ checksum format');
     return key;
+  }
+
+  /** A seeded admin token in the generated format (checked the same way as virtualKey). */
+  adminToken(): string {
+    const body = this.base62(ADMIN_TOKEN_BODY_LENGTH);
+    const token = `${ADMIN_TOKEN_PREFIX}${body}${encodeBase62(crc32(body), ADMIN_TOKEN_CHECKSUM_LENGTH)}`;
+    if (!isChecksummedAdminToken(token)) throw new Error('fake admin token does not match the admin token format');
+    return token;
   }
 }

@@ -5,6 +5,7 @@ import { OPENAI_RULES } from './openai.js';
 import { PREFIXED_RULES } from './prefixed.js';
 import type { Rule } from './rule.js';
 import { keywardenVirtualKey } from './virtual-key.js';
+import { keywardenAdminToken } from './admin-token.js';
 
 export type { ContextRule, PrefixRule, Rule, RuleFixtures } from './rule.js';
 export { FakeKeys, seededRandom } from './fake-keys.js';
@@ -20,6 +21,7 @@ export const ALL_RULES: readonly Rule[] = [
   ...OPENAI_RULES.slice(3),
   googleApiKey,
   keywardenVirtualKey,
+  keywardenAdminToken,
   ...CONTEXT_RULES,
 ];
 

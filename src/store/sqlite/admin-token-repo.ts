@@ -1,4 +1,4 @@
-import type { AdminTokenRecord, AdminTokenRepository } from '../types.js';
+import type { AdminRole, AdminTokenRecord, AdminTokenRepository } from '../types.js';
 import type { SqliteDatabase } from './database.js';
 
 interface AdminTokenRow {
@@ -6,9 +6,14 @@ interface AdminTokenRow {
   name: string;
   hash: string;
   last4: string;
+  role: string;
   created_at: number;
+  expires_at: number | null;
+  last_used_at: number | null;
   revoked_at: number | null;
 }
+
+const ROLES: readonly string[] = ['owner', 'admin', 'viewer'];
 
 function fromRow(row: AdminTokenRow): AdminTokenRecord {
   return {
@@ -16,7 +21,11 @@ function fromRow(row: AdminTokenRow): AdminTokenRecord {
     name: row.name,
     hash: row.hash,
     last4: row.last4,
+    // An unknown role read back from the file gets the least power, never the most.
+    role: (ROLES.includes(row.role) ? row.role : 'viewer') as AdminRole,
     createdAt: row.created_at,
+    expiresAt: row.expires_at,
+    lastUsedAt: row.last_used_at,
     revokedAt: row.revoked_at,
   };
 }
@@ -24,25 +33,37 @@ function fromRow(row: AdminTokenRow): AdminTokenRecord {
 export class SqliteAdminTokenRepository implements AdminTokenRepository {
   private readonly insertStmt;
   private readonly byHashStmt;
+  private readonly byIdStmt;
   private readonly listStmt;
   private readonly countStmt;
+  private readonly revokeStmt;
+  private readonly touchStmt;
 
   constructor(db: SqliteDatabase) {
     this.insertStmt = db.prepare(
-      'INSERT INTO admin_tokens (id, name, hash, last4, created_at, revoked_at) VALUES (?, ?, ?, ?, ?, ?)',
+      `INSERT INTO admin_tokens (id, name, hash, last4, role, created_at, expires_at, last_used_at, revoked_at)
+       VALUES (@id, @name, @hash, @last4, @role, @createdAt, @expiresAt, @lastUsedAt, @revokedAt)`,
     );
     this.byHashStmt = db.prepare<[string], AdminTokenRow>('SELECT * FROM admin_tokens WHERE hash = ?');
+    this.byIdStmt = db.prepare<[string], AdminTokenRow>('SELECT * FROM admin_tokens WHERE id = ?');
     this.listStmt = db.prepare<[], AdminTokenRow>('SELECT * FROM admin_tokens ORDER BY created_at, id');
     this.countStmt = db.prepare<[], { n: number }>('SELECT COUNT(*) AS n FROM admin_tokens');
+    this.revokeStmt = db.prepare<[number, string]>('UPDATE admin_tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL');
+    this.touchStmt = db.prepare<[number, string]>('UPDATE admin_tokens SET last_used_at = ? WHERE id = ?');
   }
 
   insert(record: AdminTokenRecord): Promise<void> {
-    this.insertStmt.run(record.id, record.name, record.hash, record.last4, record.createdAt, record.revokedAt);
+    this.insertStmt.run(record);
     return Promise.resolve();
   }
 
   findByHash(hash: string): Promise<AdminTokenRecord | null> {
     const row = this.byHashStmt.get(hash);
+    return Promise.resolve(row ? fromRow(row) : null);
+  }
+
+  get(id: string): Promise<AdminTokenRecord | null> {
+    const row = this.byIdStmt.get(id);
     return Promise.resolve(row ? fromRow(row) : null);
   }
 
@@ -52,5 +73,15 @@ export class SqliteAdminTokenRepository implements AdminTokenRepository {
 
   count(): Promise<number> {
     return Promise.resolve(this.countStmt.get()?.n ?? 0);
+  }
+
+  revoke(id: string, now: number): Promise<AdminTokenRecord | null> {
+    this.revokeStmt.run(now, id);
+    return this.get(id);
+  }
+
+  touch(id: string, now: number): Promise<void> {
+    this.touchStmt.run(now, id);
+    return Promise.resolve();
   }
 }

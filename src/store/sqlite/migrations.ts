@@ -153,4 +153,12 @@ export const MIGRATIONS: readonly string[] = [
     PRIMARY KEY (key_id, kind, value)
   ) WITHOUT ROWID;
   `,
+  // Anchored audit chain (audit/anchor.ts): each entry's HMAC under the vault-derived audit key; NULL before this.
+  // Admin tokens get roles (tokens from before were all-powerful: owner), expiry and last use.
+  `
+  ALTER TABLE audit_log ADD COLUMN mac TEXT;
+  ALTER TABLE admin_tokens ADD COLUMN role TEXT NOT NULL DEFAULT 'owner';
+  ALTER TABLE admin_tokens ADD COLUMN expires_at INTEGER;
+  ALTER TABLE admin_tokens ADD COLUMN last_used_at INTEGER;
+  `,
 ];
