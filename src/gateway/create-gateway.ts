@@ -18,6 +18,7 @@ import { prependJsonFields } from './body-patch.js';
 import { forwardRequestHeaders } from './headers.js';
 import { filterModelList, syntheticModelList } from './models-list.js';
 import { normalizeRequestPath } from './normalize-path.js';
+import { ObjectOwnership, type OwnershipPlan } from './object-ownership.js';
 import { parseRequestBody, readBody, type ParsedRequest } from './request-body.js';
 import { sendError } from './send-error.js';
 import { UpstreamRegistry } from './upstream-registry.js';
@@ -66,6 +67,14 @@ interface RequestState {
   admission: Admission | null;
 }
 
+type JsonTransform = (body: unknown) => unknown;
+
+function composeTransforms(first: JsonTransform | undefined, second: JsonTransform | undefined): JsonTransform | undefined {
+  if (!first) return second;
+  if (!second) return first;
+  return (body) => second(first(body));
+}
+
 export function createGateway(deps: GatewayDeps): Gateway {
   const now = deps.now ?? Date.now;
   const { config, logger } = deps;
@@ -82,6 +91,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
   const scopes = new KeyVersionCache((key: VirtualKeyRecord) => compileScopes(key.scopes));
   const limiter = new Limiter(new MemoryLimitsBackend(deps.store.spend), deps.prices);
   const clientIpOf = createClientIpResolver(config.server.trustedProxies);
+  const objects = new ObjectOwnership(deps.store.objects, logger);
 
   function recordUsage(
     state: RequestState,
@@ -169,6 +179,10 @@ export function createGateway(deps: GatewayDeps): Gateway {
 
     const upstream = await upstreams.resolve(key.upstreamId);
     state.upstreamId = upstream.record.id;
+    const objectCheck = objects.inspect(req.method ?? 'GET', normalized.path, parsed.json, body);
+    const objectPlan: OwnershipPlan | null = objectCheck
+      ? await objects.guard(objectCheck, { json: parsed.json, key, upstreamId: upstream.record.id, now: ts })
+      : null;
 
     state.admission = await limiter.admit({ key, path: normalized.path, model: state.model, json: parsed.json, bodyBytes: body.length, now: ts });
 
@@ -229,10 +243,13 @@ export function createGateway(deps: GatewayDeps): Gateway {
         connectRetries: config.upstream.connectRetries,
         dropInjectedUsageChunk,
         trackStreamText: state.admission?.trackStreamText ?? false,
-        transformJson:
+        transformJson: composeTransforms(
           group === 'models' && pathModel === null && key.scopes.models.length > 0
             ? (json) => filterModelList(json, compiled.models)
             : undefined,
+          objectPlan?.transformJson,
+        ),
+        onSseEvent: objectPlan?.onSseEvent,
       },
       res,
     );
@@ -314,6 +331,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
     usage,
     limiter,
     async close() {
+      await objects.flush();
       await usage.close();
       await upstreams.close();
     },

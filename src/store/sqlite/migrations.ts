@@ -153,4 +153,16 @@ export const MIGRATIONS: readonly string[] = [
     PRIMARY KEY (key_id, kind, value)
   ) WITHOUT ROWID;
   `,
+  // Object ownership (gateway/object-ownership.ts): who created each stored completion, response, file, … .
+  `
+  CREATE TABLE owned_objects (
+    kind TEXT NOT NULL,
+    id TEXT NOT NULL,
+    owner_key_id TEXT NOT NULL,
+    upstream_id TEXT,
+    created_at INTEGER NOT NULL,
+    PRIMARY KEY (kind, id)
+  ) WITHOUT ROWID;
+  CREATE INDEX owned_objects_owner ON owned_objects(owner_key_id, kind, created_at);
+  `,
 ];
