@@ -48,6 +48,7 @@ interface Grants {
 }
 
 export const MODELS_DELETE_GRANT = 'models:delete';
+const FINE_TUNED_PREFIX = 'ft:';
 /** Own objects considered when filtering a list; an owner with more has its oldest ones filtered out of lists. */
 const LIST_LOOKUP_LIMIT = 100_000;
 const MAX_CACHED = 100_000;
@@ -96,7 +97,12 @@ export class ObjectOwnership {
    */
   inspect(method: string, path: string, json: Record<string, unknown> | null, body: Buffer): OwnershipCheck | null {
     const route = matchObjectRoute(method, path);
-    const references = json ? objectReferencesOf(json, body) : NO_REFERENCES;
+    let references = json ? objectReferencesOf(json, body) : NO_REFERENCES;
+    // Inference with a fine-tuned model uses what it learned from its owner's data: it is the owner's to use.
+    const model = json?.model;
+    if (typeof model === 'string' && model.startsWith(FINE_TUNED_PREFIX)) {
+      references = [...references, { kind: 'model', id: model, param: 'model' }];
+    }
     if (references.length === 0) {
       if (route === null) return null;
       if (route.type === 'create' && !recordsCreation(route.collection, json)) return null;

@@ -38,7 +38,8 @@ describe('stored chat completions', () => {
 
     // A: everything works and still exists after B's attempts.
     expect((await k.a.chat.completions.retrieve(mine.id)).id).toBe(mine.id);
-    expect((await k.a.chat.completions.update(mine.id, { metadata: { app: 'a2' } })).metadata).toEqual({ app: 'a2' });
+    const updated = await k.a.chat.completions.update(mine.id, { metadata: { app: 'a2' } });
+    expect((updated as unknown as { metadata: unknown }).metadata).toEqual({ app: 'a2' });
     const messages = await collectIds(k.a.chat.completions.messages.list(mine.id));
     expect(messages).toHaveLength(1);
     expect((await k.a.chat.completions.delete(mine.id)).deleted).toBe(true);

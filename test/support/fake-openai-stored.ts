@@ -80,10 +80,11 @@ export function createStoredObjects(): StoredObjects {
     const reply = chatCompletions(ctx);
     if (ctx.json.store !== true) return reply;
     const created = replyObject(reply);
-    if (created && typeof created.id === 'string') {
-      completions.set(created.id, { ...created, metadata: ctx.json.metadata ?? {} });
+    const id = created?.id;
+    if (created && typeof id === 'string') {
+      completions.set(id, { ...created, metadata: ctx.json.metadata ?? {} });
       const messages = Array.isArray(ctx.json.messages) ? (ctx.json.messages as JsonObject[]) : [];
-      completionMessages.set(created.id, messages.map((m, i) => ({ id: `${created.id}-${i}`, ...m })));
+      completionMessages.set(id, messages.map((m, i) => ({ id: `${id}-${i}`, ...m })));
     }
     return reply;
   }
@@ -245,7 +246,7 @@ export function createStoredObjects(): StoredObjects {
       if (name === 'fine_tuning/jobs' && sub === 'events') return page(new Map(), query, 'desc');
       if (name === 'uploads') return uploadAction(object, sub);
       if (name === 'vector_stores' && rest[0] === 'files') {
-        if (rest.length === 1) return method === 'POST' ? attachFile(id, ctx.json.file_id) : page(vectorStoreFiles.get(id) ?? new Map(), query, 'desc');
+        if (rest.length === 1) return method === 'POST' ? attachFile(id, ctx.json.file_id) : page(vectorStoreFiles.get(id) ?? new Map<string, JsonObject>(), query, 'desc');
         const entry = vectorStoreFiles.get(id)?.get(rest[1] ?? '');
         return entry === undefined ? noSuch('file', rest[1] ?? '') : json(entry);
       }
@@ -271,7 +272,7 @@ export function createStoredObjects(): StoredObjects {
         if (method === 'POST') return creators[name];
         if (method !== 'GET') return undefined;
         if (name === 'models') return () => json({ object: 'list', data: [...(JSON.parse((listModels() as { body: string }).body) as { data: unknown[] }).data, ...models.values()] });
-        const collection = collections[name] as (typeof collections)[string];
+        const collection = collections[name];
         return name === 'responses' || name === 'conversations' || name === 'uploads' ? undefined : () => page(collection.items, query, collection.order);
       }
       const id = segments[prefixLength] as string;
