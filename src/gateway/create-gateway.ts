@@ -181,7 +181,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
     state.upstreamId = upstream.record.id;
     const objectCheck = objects.inspect(req.method ?? 'GET', normalized.path, parsed.json, body);
     const objectPlan: OwnershipPlan | null = objectCheck
-      ? await objects.guard(objectCheck, { json: parsed.json, key, upstreamId: upstream.record.id, now: ts })
+      ? await objects.guard(objectCheck, { json: parsed.json, search: normalized.search, key, upstreamId: upstream.record.id, now: ts })
       : null;
 
     state.admission = await limiter.admit({ key, path: normalized.path, model: state.model, json: parsed.json, bodyBytes: body.length, now: ts });
@@ -195,7 +195,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
     }
 
     const upstreamKey = upstream.nextKey();
-    const target = upstreamTarget(upstream, normalized.path, normalized.search, state.model, upstreamKey);
+    const target = upstreamTarget(upstream, normalized.path, objectPlan?.search ?? normalized.search, state.model, upstreamKey);
     let outBody: Buffer | string | null = body.length > 0 ? body : null;
     let dropInjectedUsageChunk = false;
     if (parsed.json) {

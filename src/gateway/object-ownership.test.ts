@@ -37,7 +37,7 @@ const body = (value: unknown): { json: Record<string, unknown>; raw: Buffer } =>
 async function readAs(ownership: ObjectOwnership, key: VirtualKeyRecord, path: string): Promise<string> {
   const check = ownership.inspect('GET', path, null, Buffer.alloc(0));
   if (check === null) throw new Error('expected an object route');
-  return ownership.guard(check, { json: null, key, upstreamId: 'up', now: 1 }).then(
+  return ownership.guard(check, { json: null, search: '', key, upstreamId: 'up', now: 1 }).then(
     () => 'allowed',
     (err: { apiCode?: string }) => err.apiCode ?? 'error',
   );
@@ -46,7 +46,7 @@ async function readAs(ownership: ObjectOwnership, key: VirtualKeyRecord, path: s
 async function createAs(ownership: ObjectOwnership, key: VirtualKeyRecord, path: string, answer: unknown): Promise<void> {
   const check = ownership.inspect('POST', path, {}, Buffer.from('{}'));
   if (check === null) throw new Error('expected a creation');
-  const plan = await ownership.guard(check, { json: {}, key, upstreamId: 'up', now: 1 });
+  const plan = await ownership.guard(check, { json: {}, search: '', key, upstreamId: 'up', now: 1 });
   plan?.transformJson?.(answer);
 }
 
@@ -103,7 +103,7 @@ describe('object ownership stage', () => {
     const ownership = new ObjectOwnership(store.objects, silentLogger);
     const reader = keyRecord('key_r', ['key_a']);
     const check = ownership.inspect('GET', '/v1/fine_tuning/jobs/ftjob-1', null, Buffer.alloc(0));
-    const plan = await ownership.guard(check ?? { route: null, references: [] }, { json: null, key: reader, upstreamId: 'up', now: 2 });
+    const plan = await ownership.guard(check ?? { route: null, references: [] }, { json: null, search: '', key: reader, upstreamId: 'up', now: 2 });
     plan?.transformJson?.({ id: 'ftjob-1', fine_tuned_model: 'ft:gpt-4o:org::x', result_files: ['file-r'] });
     await ownership.flush();
     expect((await store.objects.get('model', 'ft:gpt-4o:org::x'))?.ownerKeyId).toBe('key_a');

@@ -29,6 +29,8 @@ export interface OwnershipCheck {
 
 export interface OwnershipRequest {
   json: Record<string, unknown> | null;
+  /** The query string as received (`?…` or empty). */
+  search: string;
   key: VirtualKeyRecord;
   upstreamId: string;
   now: number;
@@ -36,6 +38,8 @@ export interface OwnershipRequest {
 
 /** What forwarding must do for ownership: observe (or filter) the upstream's answer. */
 export interface OwnershipPlan {
+  /** A rewritten query string for the upstream (a filtered list asks for a fuller page). */
+  search?: string;
   transformJson?: (body: unknown) => unknown;
   onSseEvent?: (event: string) => void;
 }
@@ -72,6 +76,24 @@ function recordsCreation(collection: ObjectCollection, json: Record<string, unkn
     case 'never':
       return false;
   }
+}
+
+/** OpenAI's default page size, and the fuller page a filtered list asks the upstream for. */
+const DEFAULT_PAGE_SIZE = 20;
+const FILTERED_PAGE_SIZE = 100;
+
+/**
+ * A filtered page asks the upstream for at least FILTERED_PAGE_SIZE items and returns at most the client's `limit`
+ * of its own, so other keys' objects rarely leave it short or empty. A malformed `limit` is left for the upstream to
+ * reject as it always did.
+ */
+function overfetch(search: string): { search: string; limit: number } | null {
+  const params = new URLSearchParams(search);
+  const asked = params.get('limit');
+  const limit = asked === null ? DEFAULT_PAGE_SIZE : Number(asked);
+  if (!Number.isInteger(limit) || limit < 1) return null;
+  params.set('limit', String(Math.max(limit, FILTERED_PAGE_SIZE)));
+  return { search: `?${params.toString()}`, limit };
 }
 
 function notFound(id: string, param: string | null = null): KeywardenError {
@@ -158,7 +180,9 @@ export class ObjectOwnership {
         if (record.upstreamId === null || record.upstreamId === req.upstreamId) owned.set(record.id, record.ownerKeyId);
       }
     }
+    const page = collection.ownedPrefix === undefined ? overfetch(req.search) : null;
     return {
+      ...(page ? { search: page.search } : {}),
       transformJson: (body) =>
         filterOwnedList(body, {
           visible: (id) => owned.has(id) || (collection.ownedPrefix !== undefined && !id.startsWith(collection.ownedPrefix)),
@@ -168,6 +192,7 @@ export class ObjectOwnership {
                 if (owner !== undefined) this.recordDerived(collection.derived ?? [], item, owner, req);
               }
             : undefined,
+          limit: page?.limit,
         }),
     };
   }

@@ -27,6 +27,7 @@ interface ScopeFlags {
   expires?: string;
   upstream?: string;
   maxBody?: string;
+  objectsFrom?: string;
   json?: boolean;
 }
 
@@ -40,6 +41,7 @@ function scopeBody(flags: ScopeFlags, currentLimits: KeyLimits): Record<string, 
   if (flags.ip !== undefined) body.ip_allowlist = flags.ip.flatMap(list);
   if (flags.expires !== undefined) body.expires = flags.expires === 'never' ? null : flags.expires;
   if (flags.upstream !== undefined) body.upstream = flags.upstream;
+  if (flags.objectsFrom !== undefined) body.objects_from = list(flags.objectsFrom);
   if (flags.maxBody !== undefined) {
     const bytes = Number(flags.maxBody);
     if (!Number.isInteger(bytes) || bytes <= 0) throw new KeywardenError('KW_USAGE', { message: '--max-body takes a positive number of bytes' });
@@ -110,6 +112,7 @@ function withScopeFlags(command: Command): Command {
     .option('--expires <when>', "expiry: a duration such as 30d, an ISO date, or 'never'")
     .option('--upstream <name>', 'upstream to use (default: the only or default upstream)')
     .option('--max-body <bytes>', 'maximum request body size')
+    .option('--objects-from <key ids>', "also use the stored objects (files, responses, …) of these keys, comma-separated ('' for none)")
     .option('--json', 'print JSON');
 }
 
