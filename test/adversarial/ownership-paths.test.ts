@@ -75,6 +75,15 @@ describe('path spellings', () => {
     expect((await raw('GET', `/v1/files/${'x'.repeat(5000)}`, k.bSecret)).status).toBe(404);
   });
 
+  it('method-override headers never reach the upstream (the method checked is the method run)', async () => {
+    for (const header of ['X-HTTP-Method-Override', 'X-HTTP-Method', 'X-Method-Override']) {
+      await k.b.files.list({}, { headers: { [header]: 'DELETE' } });
+      const seen = h.fake.lastRequest();
+      expect(seen?.route).toBe('/files');
+      expect(seen?.rawHeaders.map((name) => name.toLowerCase())).not.toContain(header.toLowerCase());
+    }
+  });
+
   it('B gets the same answer for A\'s id as for an id that never existed', async () => {
     const unknown = `${responseId.slice(0, -4)}0000`;
     const foreign = await expectGatewayNotFound(h, () => k.b.responses.retrieve(responseId), responseId);
