@@ -22,4 +22,10 @@ describe('filtering upstream lists to own objects', () => {
       expect(filterOwnedList(body, { visible })).toEqual({ object: 'list', data: [], first_id: null, last_id: null, has_more: false });
     }
   });
+
+  it('cuts to the client\'s limit and then says there is more, even when the upstream said there was not', () => {
+    const body = { object: 'list', data: [{ id: 'a1' }, { id: 'b1' }, { id: 'a2' }], first_id: 'a1', last_id: 'a2', has_more: false };
+    expect(filterOwnedList(body, { visible, limit: 1 })).toEqual({ object: 'list', data: [{ id: 'a1' }], first_id: 'a1', last_id: 'a1', has_more: true });
+    expect(filterOwnedList(body, { visible, limit: 2 })).toEqual({ object: 'list', data: [{ id: 'a1' }, { id: 'a2' }], first_id: 'a1', last_id: 'a2', has_more: false });
+  });
 });

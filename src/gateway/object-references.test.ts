@@ -5,8 +5,9 @@ import { MAX_REFERENCES, NO_REFERENCES, objectReferencesOf } from './object-refe
 const refs = (body: string) => objectReferencesOf(JSON.parse(body) as Record<string, unknown>, Buffer.from(body));
 
 describe('object references in request bodies', () => {
-  it('costs nothing for an ordinary chat body', () => {
+  it('costs nothing for an ordinary chat body, escapes such as \\n and underscores in other fields included', () => {
     expect(refs('{"model":"gpt-4o-mini","messages":[{"role":"user","content":"hello"}]}')).toBe(NO_REFERENCES);
+    expect(refs('{"model":"m","max_tokens":5,"messages":[{"role":"user","content":"a\\nb \\\\u c \\"q\\""}]}')).toBe(NO_REFERENCES);
   });
 
   it('finds ids at any depth, in arrays and in {id} objects', () => {
@@ -41,6 +42,7 @@ describe('object references in request bodies', () => {
       expect(() => refs(body), body).toThrow(KeywardenError);
     }
     expect(() => refs('{"input":[{"type":"item_reference","id":"msg_1"}]}')).toThrow(/Item references/);
+    expect(() => refs('{"input":[{"type":"item\\u005freference","id":"msg_1"}]}')).toThrow(/Item references/);
     const many = JSON.stringify({ file_ids: Array.from({ length: MAX_REFERENCES + 1 }, (_, i) => `file-${i}`) });
     expect(() => refs(many)).toThrow(/more than/);
   });

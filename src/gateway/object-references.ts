@@ -37,9 +37,27 @@ export const MAX_REFERENCES = 256;
 const MAX_VISITED = 200_000;
 
 export const NO_REFERENCES: readonly ObjectReference[] = Object.freeze([]);
-const UNDERSCORE_ID = Buffer.from('_id');
-const UNICODE_ESCAPE = Buffer.from('\\u');
-const ITEM_REFERENCE = Buffer.from('item_reference');
+const UNDERSCORE = 0x5f;
+const BACKSLASH = 0x5c;
+
+/**
+ * True when the raw body may name an object: it contains `_id` (every `…_id` / `…_ids` field), `item_r`
+ * (`item_reference`), or a `\u` escape (which could spell any of those). One native byte search per underscore
+ * or backslash instead of substring searches: this runs on every JSON request.
+ */
+function mayNameObjects(raw: Buffer): boolean {
+  for (let i = raw.indexOf(UNDERSCORE); i !== -1; i = raw.indexOf(UNDERSCORE, i + 1)) {
+    const next = raw[i + 1];
+    if (next === 0x69 /* i */ && raw[i + 2] === 0x64 /* d */) return true;
+    // item_reference
+    if (next === 0x72 /* r */ && raw[i - 1] === 0x6d && raw[i - 2] === 0x65 && raw[i - 3] === 0x74 && raw[i - 4] === 0x69) return true;
+  }
+  // Every backslash in JSON starts an escape of at least two characters, so stepping by two stays aligned.
+  for (let i = raw.indexOf(BACKSLASH); i !== -1; i = raw.indexOf(BACKSLASH, i + 2)) {
+    if (raw[i + 1] === 0x75 /* u */) return true;
+  }
+  return false;
+}
 
 /**
  * The objects a JSON body names. Cheap for ordinary requests: the body is walked only when its raw bytes contain
@@ -47,7 +65,7 @@ const ITEM_REFERENCE = Buffer.from('item_reference');
  * escape); otherwise only three top-level fields are read.
  */
 export function objectReferencesOf(json: Record<string, unknown>, raw: Buffer): readonly ObjectReference[] {
-  if (raw.indexOf(UNDERSCORE_ID) === -1 && raw.indexOf(UNICODE_ESCAPE) === -1 && raw.indexOf(ITEM_REFERENCE) === -1) {
+  if (!mayNameObjects(raw)) {
     // The common case (an ordinary chat request): no allocation unless a top-level reference field is present.
     if (json.training_file === undefined && json.validation_file === undefined && json.conversation === undefined) {
       return NO_REFERENCES;
