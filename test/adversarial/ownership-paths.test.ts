@@ -84,6 +84,25 @@ describe('path spellings', () => {
     }
   });
 
+  it('a flood of ids or a deeply nested body is refused before any lookup reaches the upstream', async () => {
+    const before = h.fake.requestCount;
+    const flood = Array.from({ length: 10_000 }, (_, i) => `file-${i}`);
+    const tooMany = await fetch(`${h.server.url}/v1/vector_stores`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${k.bSecret}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ name: 'x', file_ids: flood }),
+    });
+    expect(tooMany.status).toBe(400);
+    const deep = `{"model":"gpt-4o-mini","input":${'['.repeat(5000)}{"type":"input_file","file_id":"${fileId}"}${']'.repeat(5000)}}`;
+    const nested = await fetch(`${h.server.url}/v1/responses`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${k.bSecret}`, 'content-type': 'application/json' },
+      body: deep,
+    });
+    expect(nested.status).toBe(404); // A's file, found at depth 5,000
+    expect(h.fake.requestCount).toBe(before);
+  });
+
   it('B gets the same answer for A\'s id as for an id that never existed', async () => {
     const unknown = `${responseId.slice(0, -4)}0000`;
     const foreign = await expectGatewayNotFound(h, () => k.b.responses.retrieve(responseId), responseId);
