@@ -164,3 +164,28 @@ describe('objects_from scope', () => {
     expect(self.status).toBe(400);
   });
 });
+
+describe('assistants and threads', () => {
+  it('B cannot read, change, delete or run A\'s assistant, nor read or extend A\'s thread', async () => {
+    const assistant = await k.a.beta.assistants.create({ model: MODEL, name: 'a-bot' });
+    const thread = await k.a.beta.threads.create();
+    const threadB = await k.b.beta.threads.create();
+    await expectGatewayNotFound(h, () => k.b.beta.assistants.retrieve(assistant.id));
+    await expectGatewayNotFound(h, () => k.b.beta.assistants.update(assistant.id, { name: 'b-bot' }));
+    await expectGatewayNotFound(h, () => k.b.beta.assistants.delete(assistant.id));
+    expect(await collectIds(k.b.beta.assistants.list())).not.toContain(assistant.id);
+    await expectGatewayNotFound(h, () => k.b.beta.threads.retrieve(thread.id));
+    await expectGatewayNotFound(h, () => k.b.beta.threads.messages.create(thread.id, { role: 'user', content: 'hi' }));
+    await expectGatewayNotFound(h, () => collectIds(k.b.beta.threads.messages.list(thread.id)));
+    await expectGatewayNotFound(h, () => k.b.beta.threads.runs.create(threadB.id, { assistant_id: assistant.id }));
+    await expectGatewayNotFound(h, () => k.b.beta.threads.createAndRun({ assistant_id: assistant.id }));
+    // A: all of it, including the thread that createAndRun made, which is A's from its run's thread_id.
+    expect((await k.a.beta.threads.messages.create(thread.id, { role: 'user', content: 'hi' })).thread_id).toBe(thread.id);
+    expect((await k.a.beta.threads.runs.create(thread.id, { assistant_id: assistant.id })).assistant_id).toBe(assistant.id);
+    const run = await k.a.beta.threads.createAndRun({ assistant_id: assistant.id });
+    expect((await k.a.beta.threads.retrieve(run.thread_id)).id).toBe(run.thread_id);
+    await expectGatewayNotFound(h, () => k.b.beta.threads.retrieve(run.thread_id));
+    expect(await collectIds(k.a.beta.assistants.list())).toContain(assistant.id);
+    expect((await k.a.beta.assistants.delete(assistant.id)).deleted).toBe(true);
+  });
+});

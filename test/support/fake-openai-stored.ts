@@ -1,5 +1,5 @@
 // Stored objects of the fake upstream: stored chat completions, responses, conversations, files, batches, vector
-// stores, uploads, fine-tuning jobs and fine-tuned models, with OpenAI's shapes (cursor lists with first_id /
+// stores, uploads, fine-tuning jobs, fine-tuned models, assistants and threads (messages, runs), with OpenAI's shapes (cursor lists with first_id /
 // last_id / has_more, deletion objects, 404s). ONE store per fake instance, shared by every caller, as OpenAI
 // keeps one store behind one API key: that shared store is what a gateway must partition by virtual key.
 import { chatCompletions } from './fake-openai-chat.js';
@@ -69,6 +69,10 @@ export function createStoredObjects(): StoredObjects {
   const uploads: Collection = new Map();
   const jobs: Collection = new Map();
   const models: Collection = new Map();
+  const assistants: Collection = new Map();
+  const threads: Collection = new Map();
+  const threadMessages = new Map<string, Collection>();
+  const threadRuns = new Map<string, Collection>();
 
   function addFile(filename: string, purpose: string, bytes: number): JsonObject {
     const file = { object: 'file', id: newId('file-'), purpose, filename, bytes, created_at: nowSeconds(), expires_at: null, status: 'processed', status_details: null };
@@ -188,6 +192,37 @@ export function createStoredObjects(): StoredObjects {
     return noSuch('upload action', action);
   }
 
+  function createThread(ctx: HandlerContext): JsonObject {
+    const thread = { id: newId('thread_'), object: 'thread', created_at: nowSeconds(), metadata: ctx.json.metadata ?? {}, tool_resources: {} };
+    threads.set(thread.id, thread);
+    threadMessages.set(thread.id, new Map());
+    threadRuns.set(thread.id, new Map());
+    return thread;
+  }
+
+  /** A run: queued, naming its assistant and thread (what the Assistants API answers). */
+  function createRun(threadId: string, assistantId: unknown): Reply {
+    if (typeof assistantId !== 'string' || !assistants.has(assistantId)) return noSuch('assistant', String(assistantId), 'assistant_id');
+    const run = { id: newId('run_'), object: 'thread.run', created_at: nowSeconds(), assistant_id: assistantId, thread_id: threadId, status: 'queued', model: assistants.get(assistantId)?.model, instructions: null, tools: [], metadata: {}, usage: null };
+    threadRuns.get(threadId)?.set(run.id, run);
+    return json(run);
+  }
+
+  function threadAction(method: string, threadId: string, rest: string[], ctx: HandlerContext, query: URLSearchParams): Reply {
+    const kind = rest[0];
+    const items = kind === 'messages' ? threadMessages.get(threadId) : kind === 'runs' ? threadRuns.get(threadId) : undefined;
+    if (items === undefined) return noSuch('route', rest.join('/'));
+    if (rest.length > 1) {
+      const item = items.get(rest[1] ?? '');
+      return item === undefined ? noSuch(kind === 'runs' ? 'run' : 'message', rest[1] ?? '') : json(item);
+    }
+    if (method === 'GET') return page(items, query, 'desc');
+    if (kind === 'runs') return createRun(threadId, ctx.json.assistant_id);
+    const message = { id: newId('msg_'), object: 'thread.message', created_at: nowSeconds(), thread_id: threadId, role: ctx.json.role ?? 'user', content: [{ type: 'text', text: { value: str(ctx.json.content) ?? '', annotations: [] } }], attachments: ctx.json.attachments ?? [], metadata: {} };
+    items.set(message.id, message);
+    return json(message);
+  }
+
   const collections: Record<string, { items: Collection; label: string; order: 'asc' | 'desc'; deleted: string }> = {
     'chat/completions': { items: completions, label: 'chat completion', order: 'asc', deleted: 'chat.completion.deleted' },
     responses: { items: storedResponses, label: 'response', order: 'desc', deleted: 'response' },
@@ -198,6 +233,8 @@ export function createStoredObjects(): StoredObjects {
     uploads: { items: uploads, label: 'upload', order: 'desc', deleted: 'upload' },
     'fine_tuning/jobs': { items: jobs, label: 'fine-tuning job', order: 'desc', deleted: 'fine_tuning.job' },
     models: { items: models, label: 'model', order: 'desc', deleted: 'model' },
+    assistants: { items: assistants, label: 'assistant', order: 'desc', deleted: 'assistant.deleted' },
+    threads: { items: threads, label: 'thread', order: 'desc', deleted: 'thread.deleted' },
   };
 
   const creators: Record<string, Handler> = {
@@ -218,6 +255,14 @@ export function createStoredObjects(): StoredObjects {
     vector_stores: createVectorStore,
     uploads: createUpload,
     'fine_tuning/jobs': createJob,
+    assistants: (ctx) => {
+      const model = str(ctx.json.model);
+      if (model === undefined) return invalidRequest("Missing required parameter: 'model'.", 'model');
+      const assistant = { id: newId('asst_'), object: 'assistant', created_at: nowSeconds(), name: ctx.json.name ?? null, description: null, model, instructions: ctx.json.instructions ?? null, tools: ctx.json.tools ?? [], tool_resources: ctx.json.tool_resources ?? {}, metadata: ctx.json.metadata ?? {} };
+      assistants.set(assistant.id, assistant);
+      return json(assistant);
+    },
+    threads: (ctx) => json(createThread(ctx)),
   };
 
   /** Everything that names one object: retrieve, update, delete and the sub-resources. */
@@ -232,7 +277,7 @@ export function createStoredObjects(): StoredObjects {
           collection.items.delete(id);
           return json({ id, object: collection.deleted, deleted: true });
         }
-        if (method === 'POST') Object.assign(object, isObject(ctx.json.metadata) ? { metadata: ctx.json.metadata } : {}, name === 'vector_stores' && typeof ctx.json.name === 'string' ? { name: ctx.json.name } : {});
+        if (method === 'POST') Object.assign(object, isObject(ctx.json.metadata) ? { metadata: ctx.json.metadata } : {}, typeof ctx.json.name === 'string' ? { name: ctx.json.name } : {});
         if (name === 'fine_tuning/jobs') return json(finishJob(object));
         if (name === 'batches') return json(finishBatch(object));
         return json(object);
@@ -245,6 +290,7 @@ export function createStoredObjects(): StoredObjects {
       if ((name === 'batches' || name === 'fine_tuning/jobs') && sub === 'cancel') return json(Object.assign(object, { status: 'cancelled' }));
       if (name === 'fine_tuning/jobs' && sub === 'events') return page(new Map(), query, 'desc');
       if (name === 'uploads') return uploadAction(object, sub);
+      if (name === 'threads') return threadAction(method, id, rest, ctx, query);
       if (name === 'vector_stores' && rest[0] === 'files') {
         if (rest.length === 1) return method === 'POST' ? attachFile(id, ctx.json.file_id) : page(vectorStoreFiles.get(id) ?? new Map<string, JsonObject>(), query, 'desc');
         const entry = vectorStoreFiles.get(id)?.get(rest[1] ?? '');
@@ -273,15 +319,17 @@ export function createStoredObjects(): StoredObjects {
         if (method !== 'GET') return undefined;
         if (name === 'models') return () => json({ object: 'list', data: [...(JSON.parse((listModels() as { body: string }).body) as { data: unknown[] }).data, ...models.values()] });
         const collection = collections[name];
-        return name === 'responses' || name === 'conversations' || name === 'uploads' ? undefined : () => page(collection.items, query, collection.order);
+        return name === 'responses' || name === 'conversations' || name === 'uploads' || name === 'threads' ? undefined : () => page(collection.items, query, collection.order);
       }
       const id = segments[prefixLength] as string;
+      // POST /threads/runs: a new thread and a run on it, in one call.
+      if (name === 'threads' && id === 'runs' && segments.length === 2 && method === 'POST') return (ctx) => createRun(createThread(ctx).id as string, ctx.json.assistant_id);
       // Base models stay with the stateless handler; fine-tuned ones live here.
       if (name === 'models' && !id.startsWith('ft:')) return method === 'DELETE' ? () => noSuch('model', id, 'model') : undefined;
       return onObject(method, name, id, segments.slice(prefixLength + 1), query);
     },
     clear() {
-      for (const map of [completions, completionMessages, storedResponses, inputItems, conversations, files, batches, vectorStores, vectorStoreFiles, uploads, jobs, models]) map.clear();
+      for (const map of [completions, completionMessages, storedResponses, inputItems, conversations, files, batches, vectorStores, vectorStoreFiles, uploads, jobs, models, assistants, threads, threadMessages, threadRuns]) map.clear();
     },
   };
 }
