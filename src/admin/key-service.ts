@@ -68,6 +68,17 @@ export class KeyService {
     return upstream.id;
   }
 
+  /** `objects_from` must name existing keys (other than the key itself); duplicates are dropped. */
+  private async resolveObjectOwners(ids: readonly string[], self?: string): Promise<string[]> {
+    const unique = [...new Set(ids)];
+    for (const id of unique) {
+      if (id === self || !(await this.store.keys.get(id))) {
+        throw new KeywardenError('KW_VALIDATION', { message: `objects_from: unknown key "${id}".`, param: 'objects_from' });
+      }
+    }
+    return unique;
+  }
+
   create(input: CreateKeyInput, actor: string): Promise<IssuedKey> {
     return this.audited(actor, 'key.created', null, () => this.insert(input));
   }
@@ -82,6 +93,7 @@ export class KeyService {
       ipAllowlist: input.ip_allowlist ?? defaults.ipAllowlist,
       maxBodyBytes: input.max_body_bytes ?? null,
     };
+    if (input.objects_from !== undefined) scopes.objectsFrom = await this.resolveObjectOwners(input.objects_from);
     const record: VirtualKeyRecord = {
       id: generateKeyId(),
       name: input.name,
@@ -129,6 +141,7 @@ export class KeyService {
     if (input.endpoints !== undefined) scopes.endpoints = input.endpoints;
     if (input.ip_allowlist !== undefined) scopes.ipAllowlist = input.ip_allowlist;
     if (input.max_body_bytes !== undefined) scopes.maxBodyBytes = input.max_body_bytes;
+    if (input.objects_from !== undefined) scopes.objectsFrom = await this.resolveObjectOwners(input.objects_from, id);
     patch.scopes = scopes;
     const expires = expiresAt(input.expires, now);
     if (expires !== undefined) patch.expiresAt = expires;

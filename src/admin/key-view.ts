@@ -25,6 +25,7 @@ export function keyView(key: VirtualKeyRecord, now: number): Record<string, unkn
     endpoints: key.scopes.endpoints,
     ip_allowlist: key.scopes.ipAllowlist,
     max_body_bytes: key.scopes.maxBodyBytes,
+    objects_from: key.scopes.objectsFrom ?? [],
     limits: key.limits,
     metadata: key.metadata,
     created_at: iso(key.createdAt),

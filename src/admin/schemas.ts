@@ -29,6 +29,8 @@ const scopeFields = {
   endpoints: z.array(endpointGroup).max(50).optional(),
   ip_allowlist: z.array(cidr).max(200).optional(),
   max_body_bytes: z.number().int().positive().nullable().optional(),
+  /** Keys whose stored objects (files, responses, …) this key may also use. */
+  objects_from: z.array(z.string().regex(/^key_[A-Za-z0-9]{1,64}$/, 'expected a key id (key_…)')).max(50).optional(),
   expires: expires.optional(),
   upstream: z.string().min(1).nullable().optional(),
   metadata: z.record(z.string(), z.string().max(500)).optional(),

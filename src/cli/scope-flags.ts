@@ -13,7 +13,7 @@ const KNOWN_MODELS = Object.keys(OPENAI_PRICES);
 const prices = new PriceTable();
 const isGlob = (pattern: string): boolean => /[*?]/.test(pattern);
 
-const split = (value: string): string[] => value.split(',').map((s) => s.trim()).filter(Boolean);
+export const splitList = (value: string): string[] => value.split(',').map((s) => s.trim()).filter(Boolean);
 
 /** Whether any model in the pricing table (the list of known models) matches the pattern. */
 export function matchesKnownModel(pattern: string): boolean {
@@ -23,7 +23,7 @@ export function matchesKnownModel(pattern: string): boolean {
 
 /** `--endpoints chat,embeddings`: every group must exist; `*` grants all. */
 export function endpointsFlag(value: string): string[] {
-  const groups = split(value);
+  const groups = splitList(value);
   const valid = `Valid groups: ${KNOWN_ENDPOINT_GROUPS.join(', ')}, or '*' for all.`;
   if (groups.length === 0) throw new KeywardenError('KW_USAGE', { message: `--endpoints is empty. ${valid}` });
   const unknown = groups.filter((g) => g !== '*' && !KNOWN_ENDPOINT_GROUPS.includes(g));
@@ -42,7 +42,7 @@ export function endpointsFlag(value: string): string[] {
  * warned about, because it is usually a typo such as gtp-4o-mini.
  */
 export function modelsFlag(value: string, warn: (text: string) => void): string[] {
-  const patterns = split(value);
+  const patterns = splitList(value);
   if (patterns.length === 0) {
     throw new KeywardenError('KW_USAGE', { message: "--models is empty. Name at least one model or glob, or pass '*' to allow every model." });
   }
@@ -68,7 +68,7 @@ export function warnScopeMismatch(models: readonly string[] | undefined, endpoin
 
 /** `--ip 10.0.0.0/8 --ip 192.168.1.5` or `--ip any` (no IP restriction). */
 export function ipFlag(values: readonly string[]): string[] {
-  const ranges = values.flatMap(split);
+  const ranges = values.flatMap(splitList);
   if (ranges.length === 0) throw new KeywardenError('KW_USAGE', { message: "--ip is empty. Pass a CIDR or address, or 'any' for no IP restriction." });
   if (ranges.some((r) => r.toLowerCase() === 'any')) {
     if (ranges.length > 1) throw new KeywardenError('KW_USAGE', { message: "--ip any means no restriction; it cannot be combined with addresses." });

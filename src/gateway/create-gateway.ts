@@ -22,6 +22,7 @@ import { normalizeRequestPath } from './normalize-path.js';
 import { parseRequestBody, readBody, type BodyPace, type ParsedRequest } from './request-body.js';
 import { DEADLINE_ERROR_CODE, RequestDeadline } from './request-deadline.js';
 import { reserializeRequestJson } from './reserialize.js';
+import { ObjectOwnership, type OwnershipPlan } from './object-ownership.js';
 import { sendError } from './send-error.js';
 import { UpstreamRegistry } from './upstream-registry.js';
 import { createOutboundPolicy, type OutboundPolicy } from '../policy/outbound-url.js';
@@ -75,6 +76,14 @@ interface RequestState {
   admission: Admission | null;
 }
 
+type JsonTransform = (body: unknown) => unknown;
+
+function composeTransforms(first: JsonTransform | undefined, second: JsonTransform | undefined): JsonTransform | undefined {
+  if (!first) return second;
+  if (!second) return first;
+  return (body) => second(first(body));
+}
+
 export function createGateway(deps: GatewayDeps): Gateway {
   const now = deps.now ?? Date.now;
   const { config, logger } = deps;
@@ -97,6 +106,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
   const clientIpOf = createClientIpResolver(config.server.trustedProxies);
   const bodyPace: BodyPace = { timeoutMs: config.server.bodyTimeoutMs, minBytesPerSecond: config.server.bodyMinBytesPerSecond };
   const deadlineMs = config.server.requestDeadlineMs;
+  const objects = new ObjectOwnership(deps.store.objects, logger);
 
   function recordUsage(
     state: RequestState,
@@ -185,6 +195,10 @@ export function createGateway(deps: GatewayDeps): Gateway {
 
     const upstream = await upstreams.resolve(key.upstreamId);
     state.upstreamId = upstream.record.id;
+    const objectCheck = objects.inspect(req.method ?? 'GET', normalized.path, parsed.json, body);
+    const objectPlan: OwnershipPlan | null = objectCheck
+      ? await objects.guard(objectCheck, { json: parsed.json, search: normalized.search, key, upstreamId: upstream.record.id, now: ts })
+      : null;
 
     state.admission = await limiter.admit({ key, path: normalized.path, model: state.model, json: parsed.json, bodyBytes: body.length, now: ts });
 
@@ -197,7 +211,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
     }
 
     const upstreamKey = upstream.nextKey();
-    const target = upstreamTarget(upstream, normalized.path, normalized.search, state.model, upstreamKey);
+    const target = upstreamTarget(upstream, normalized.path, objectPlan?.search ?? normalized.search, state.model, upstreamKey);
     let outBody: Buffer | string | null = body.length > 0 ? body : null;
     let dropInjectedUsageChunk = false;
     if (parsed.json) {
@@ -245,10 +259,13 @@ export function createGateway(deps: GatewayDeps): Gateway {
         connectRetries: config.upstream.connectRetries,
         dropInjectedUsageChunk,
         trackStreamText: state.admission?.trackStreamText ?? false,
-        transformJson:
+        transformJson: composeTransforms(
           group === 'models' && pathModel === null && key.scopes.models.length > 0
             ? (json) => filterModelList(json, compiled.models)
             : undefined,
+          objectPlan?.transformJson,
+        ),
+        onSseEvent: objectPlan?.onSseEvent,
       },
       res,
     );
@@ -347,6 +364,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
     usage,
     limiter,
     async close() {
+      await objects.flush();
       await usage.close();
       await upstreams.close();
     },

@@ -56,6 +56,8 @@ export interface ForwardRequest {
   trackStreamText: boolean;
   /** Rewrites a successful JSON body before it is sent (e.g. filtering /v1/models). */
   transformJson?: ((body: unknown) => unknown) | undefined;
+  /** Sees each relayed SSE event before the client does (e.g. to record the id of a streamed creation). */
+  onSseEvent?: ((event: string) => void) | undefined;
 }
 
 export interface ForwardResult {
@@ -186,6 +188,7 @@ class UpstreamExchange implements Dispatcher.DispatchHandler {
         trackText: req.trackStreamText,
         scrub: req.upstream.scrub.any,
         emit: (text) => {
+          req.onSseEvent?.(text);
           this.pendingEvents = this.pendingEvents === '' ? text : this.pendingEvents + text;
         },
       });

@@ -30,6 +30,11 @@ const CLIENT_ONLY = new Set([
   'forwarded',
   'openai-organization',
   'openai-project',
+  // Scopes and object ownership are decided on the request's own method; an upstream honouring an override
+  // would act on another (a POST checked as a creation, run as a list).
+  'x-http-method-override',
+  'x-http-method',
+  'x-method-override',
 ]);
 
 /** Upstream headers that must never reach the client. */

@@ -22,6 +22,9 @@ export const OPT_IN_ENDPOINT_GROUPS = [
   'vector_stores',
   'uploads',
   'realtime',
+  // Not a path group: the explicit grant that DELETE /v1/models/{fine-tuned model} needs on top of ownership
+  // (see gateway/object-ownership.ts). `*` does not imply it.
+  'models:delete',
 ] as const;
 
 export const KNOWN_ENDPOINT_GROUPS: readonly string[] = [...DEFAULT_ENDPOINT_GROUPS, ...OPT_IN_ENDPOINT_GROUPS];

@@ -14,6 +14,8 @@ export interface KeyScopes {
   ipAllowlist: string[];
   /** Per-key body cap in bytes; null means the server default. */
   maxBodyBytes: number | null;
+  /** Other keys whose stored objects (files, responses, …) this key may also use; absent means none. */
+  objectsFrom?: string[];
 }
 
 export interface VirtualKeyRecord {
@@ -234,6 +236,41 @@ export interface SpendRepository {
   reconcileOpenReservations(): Promise<number>;
 }
 
+/** Kinds of provider-side objects the gateway records an owner for (see gateway/object-routes.ts). */
+export const OBJECT_KINDS = [
+  'chat_completion',
+  'response',
+  'conversation',
+  'file',
+  'batch',
+  'vector_store',
+  'upload',
+  'fine_tuning_job',
+  'model',
+  'assistant',
+  'thread',
+] as const;
+export type ObjectKind = (typeof OBJECT_KINDS)[number];
+
+/** A provider-side object created through a virtual key: only that key (or one its owner names) may use it. */
+export interface OwnedObjectRecord {
+  kind: ObjectKind;
+  /** The provider's id (`file-…`, `resp_…`, `ft:…`). */
+  id: string;
+  ownerKeyId: string;
+  /** The upstream that holds the object. */
+  upstreamId: string | null;
+  createdAt: number;
+}
+
+export interface ObjectRepository {
+  /** Records an owner; the first owner of an id wins, so a replayed or colliding id never changes hands. */
+  insert(record: OwnedObjectRecord): Promise<void>;
+  get(kind: ObjectKind, id: string): Promise<OwnedObjectRecord | null>;
+  /** Newest first; `kind` narrows to one kind. */
+  listByOwner(ownerKeyId: string, kind?: ObjectKind, limit?: number): Promise<OwnedObjectRecord[]>;
+}
+
 export interface Store {
   readonly keys: KeyRepository;
   readonly spend: SpendRepository;
@@ -241,5 +278,6 @@ export interface Store {
   readonly usage: UsageRepository;
   readonly adminTokens: AdminTokenRepository;
   readonly meta: MetaRepository;
+  readonly objects: ObjectRepository;
   close(): Promise<void>;
 }

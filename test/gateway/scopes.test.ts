@@ -65,7 +65,9 @@ describe('scopes', () => {
     }
 
     const granted = await h.createKey({ endpoints: ['chat', 'fine_tuning', 'files'] });
-    const job = await h.client(granted.key).fineTuning.jobs.create({ model: 'gpt-4o-mini', training_file: 'file-abc' });
+    // Training needs a file the key owns (object ownership: a foreign or unknown file id is a 404).
+    const training = await h.client(granted.key).files.create({ file: await OpenAI.toFile(Buffer.from('{}'), 'train.jsonl'), purpose: 'fine-tune' });
+    const job = await h.client(granted.key).fineTuning.jobs.create({ model: 'gpt-4o-mini', training_file: training.id });
     expect(job.object).toBe('fine_tuning.job');
     const chatOnly = await apiErrorOf(h.client(granted.key).embeddings.create({ model: 'text-embedding-3-small', input: 'x' }));
     expect(chatOnly.code).toBe('endpoint_not_allowed');

@@ -14,6 +14,7 @@ import { FAKE_IMAGE_PATH, FAKE_PNG, imageEdits, imageGenerations, speech, transc
 import { multipartBoundary, parseMultipart, type MultipartBody } from './fake-openai-multipart.js';
 import { responses } from './fake-openai-responses.js';
 import { pause, sendReply } from './fake-openai-send.js';
+import { createStoredObjects } from './fake-openai-stored.js';
 import type {
   FakeBehavior, FakeOpenAIConfig, FakeOpenAIOptions, Handler, OkBehavior, RecordedRequest, Reply,
 } from './fake-openai-types.js';
@@ -149,6 +150,8 @@ export async function startFakeOpenAI(options: FakeOpenAIOptions = {}): Promise<
   const recorded: RecordedRequest[] = [];
   let requestCount = 0;
   let origin = '';
+  // One store of stored objects for every caller, like OpenAI behind one key (fake-openai-stored.ts).
+  const stored = createStoredObjects();
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     requestCount += 1;
@@ -230,7 +233,8 @@ export async function startFakeOpenAI(options: FakeOpenAIOptions = {}): Promise<
       if (key === undefined) return send(azure ? wrongKeyReply('', 'masked', true) : missingKeyReply(), current);
       if (!keys.includes(key)) return send(wrongKeyReply(key, config.keyEcho, azure), current);
     }
-    if (target?.handler === undefined) return send(invalidUrlReply(method, path), current);
+    const handler = (target && stored.handlerFor(method, target.route, q < 0 ? '' : rawUrl.slice(q + 1))) ?? target?.handler;
+    if (target === undefined || handler === undefined) return send(invalidUrlReply(method, path), current);
     if (badJson) return send(invalidRequest(BAD_JSON), current);
     if (boundary !== undefined && multipart === undefined) {
       return send(invalidRequest('Could not parse multipart form'), current);
@@ -242,7 +246,7 @@ export async function startFakeOpenAI(options: FakeOpenAIOptions = {}): Promise<
     };
     let reply: Reply;
     try {
-      reply = target.handler(ctx);
+      reply = handler(ctx);
     } catch {
       // A bug in the fake must look like an upstream 500, not crash the test run.
       reply = errorReply(500, { message: 'The fake upstream failed.', type: 'server_error', param: null, code: null });
@@ -275,6 +279,7 @@ export async function startFakeOpenAI(options: FakeOpenAIOptions = {}): Promise<
       queue.length = 0;
       behavior = initialBehavior;
       config = { ...initialConfig };
+      stored.clear();
     },
     close: () => new Promise<void>((resolve, reject) => {
       // Hanging and slow requests would keep server.close() waiting forever.

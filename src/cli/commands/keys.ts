@@ -4,7 +4,7 @@ import { parseBudget, parseModelRule, type KeyLimits, type ModelRule } from '../
 import { AdminClient } from '../admin-client.js';
 import { writeJson, writeLine, type CliIo } from '../io.js';
 import { renderTable } from '../table.js';
-import { endpointsFlag, expiresFlag, ipFlag, modelsFlag, warnScopeMismatch } from '../scope-flags.js';
+import { endpointsFlag, expiresFlag, ipFlag, modelsFlag, splitList, warnScopeMismatch } from '../scope-flags.js';
 import { formatUsd } from '../../util/money.js';
 
 type KeyView = Record<string, unknown> & { id: string; name: string; display: string; status: string };
@@ -28,6 +28,7 @@ interface ScopeFlags {
   expires?: string;
   upstream?: string;
   maxBody?: string;
+  objectsFrom?: string;
   json?: boolean;
 }
 
@@ -46,6 +47,7 @@ function scopeBody(flags: ScopeFlags, currentLimits: KeyLimits, io: CliIo): Reco
   if (flags.ip !== undefined) body.ip_allowlist = ipFlag(flags.ip);
   if (flags.expires !== undefined) body.expires = expiresFlag(flags.expires, Date.now());
   if (flags.upstream !== undefined) body.upstream = flags.upstream;
+  if (flags.objectsFrom !== undefined) body.objects_from = splitList(flags.objectsFrom);
   if (flags.maxBody !== undefined) {
     const bytes = Number(flags.maxBody);
     if (!Number.isInteger(bytes) || bytes <= 0) throw new KeywardenError('KW_USAGE', { message: '--max-body takes a positive number of bytes' });
@@ -116,6 +118,7 @@ function withScopeFlags(command: Command): Command {
     .option('--expires <when>', "expiry: a duration such as 30d, an ISO date, or 'never'")
     .option('--upstream <name>', 'upstream to use (default: the only or default upstream)')
     .option('--max-body <bytes>', 'maximum request body size')
+    .option('--objects-from <key ids>', "also use the stored objects (files, responses, …) of these keys, comma-separated ('' for none)")
     .option('--json', 'print JSON');
 }
 

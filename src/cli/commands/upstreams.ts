@@ -3,6 +3,7 @@ import { KeywardenError } from '../../errors/index.js';
 import { AdminClient } from '../admin-client.js';
 import { readAll, writeJson, writeLine, type CliIo } from '../io.js';
 import { renderTable } from '../table.js';
+import { splitList } from '../scope-flags.js';
 
 type UpstreamView = Record<string, unknown> & { id: string; name: string; provider: string; base_url: string; keys: Array<{ display: string }> };
 
@@ -23,7 +24,7 @@ interface AddFlags {
  */
 async function readUpstreamKeys(io: CliIo, keyEnv: string | undefined): Promise<string[]> {
   if (keyEnv !== undefined) {
-    const names = keyEnv.split(',').map((s) => s.trim()).filter(Boolean);
+    const names = splitList(keyEnv);
     const keys = names.map((name) => {
       const value = io.env[name];
       if (!value) throw new KeywardenError('KW_USAGE', { message: `Environment variable ${name} is not set.` });

@@ -161,4 +161,16 @@ export const MIGRATIONS: readonly string[] = [
   ALTER TABLE admin_tokens ADD COLUMN expires_at INTEGER;
   ALTER TABLE admin_tokens ADD COLUMN last_used_at INTEGER;
   `,
+  // Object ownership (gateway/object-ownership.ts): who created each stored completion, response, file, … .
+  `
+  CREATE TABLE owned_objects (
+    kind TEXT NOT NULL,
+    id TEXT NOT NULL,
+    owner_key_id TEXT NOT NULL,
+    upstream_id TEXT,
+    created_at INTEGER NOT NULL,
+    PRIMARY KEY (kind, id)
+  ) WITHOUT ROWID;
+  CREATE INDEX owned_objects_owner ON owned_objects(owner_key_id, kind, created_at);
+  `,
 ];

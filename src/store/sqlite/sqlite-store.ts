@@ -4,6 +4,7 @@ import { SqliteAdminTokenRepository } from './admin-token-repo.js';
 import { openDatabase, type SqliteDatabase } from './database.js';
 import { SqliteKeyRepository } from './key-repo.js';
 import { SqliteMetaRepository } from './meta-repo.js';
+import { SqliteObjectRepository } from './object-repo.js';
 import { ReservationJournal } from './reservation-journal.js';
 import { SqliteSpendRepository } from './spend-repo.js';
 import { SqliteUpstreamRepository } from './upstream-repo.js';
@@ -20,6 +21,7 @@ export class SqliteStore implements Store {
   readonly usage;
   readonly adminTokens;
   readonly meta;
+  readonly objects;
 
   /** `journalFile`: where open budget reservations are journaled; without one they live in memory (tests). */
   constructor(
@@ -32,6 +34,7 @@ export class SqliteStore implements Store {
     this.usage = new SqliteUsageRepository(db);
     this.adminTokens = new SqliteAdminTokenRepository(db);
     this.meta = new SqliteMetaRepository(db);
+    this.objects = new SqliteObjectRepository(db);
   }
 
   static open(dataDir: string): SqliteStore {

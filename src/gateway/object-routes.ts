@@ -1,0 +1,146 @@
+import type { ObjectKind } from '../store/index.js';
+
+/**
+ * The route table of object ownership: which OpenAI paths create, list or name a stored object, and of what kind.
+ * Paths are matched after normalization (normalize-path.ts), so dot segments, double slashes and percent-encoded
+ * separators are already resolved; collection names are matched case-insensitively so `/v1/Files/{id}` cannot
+ * slip past on an upstream that routes case-insensitively, while ids are compared exactly.
+ */
+
+/** When a POST to the collection creates an object the gateway must record. */
+export type CreatePolicy = 'always' | 'when_store_true' | 'unless_store_false' | 'never';
+
+/** An object the upstream hands out as a side effect, named by a field of another object's JSON. */
+export interface DerivedObject {
+  kind: ObjectKind;
+  /** Top-level field holding an id, an array of ids, or an object with an `id`. */
+  field: string;
+  /** Only ids with this prefix count (e.g. `ft:` for fine-tuned models). */
+  prefix?: string;
+}
+
+export interface ObjectCollection {
+  kind: ObjectKind;
+  /** Path segments after `/v1`, lower-case. */
+  segments: readonly string[];
+  create: CreatePolicy;
+  /** GET on the collection lists objects, and the list is filtered to the key's own. */
+  listable: boolean;
+  /** Sub-paths that are operations rather than object ids (`POST /v1/responses/input_tokens`). */
+  operations?: Readonly<Record<string, { records?: DerivedObject }>>;
+  /** Objects named in this kind's JSON that belong to the same owner (a batch's output file, a job's model). */
+  derived?: readonly DerivedObject[];
+  /** Only ids with this prefix are owned objects; others (base models) are public and pass unchecked for reads. */
+  ownedPrefix?: string;
+}
+
+const FILE_RESULTS: readonly DerivedObject[] = [
+  { kind: 'file', field: 'output_file_id' },
+  { kind: 'file', field: 'error_file_id' },
+];
+
+export const OBJECT_COLLECTIONS: readonly ObjectCollection[] = [
+  { kind: 'chat_completion', segments: ['chat', 'completions'], create: 'when_store_true', listable: true },
+  {
+    kind: 'response',
+    segments: ['responses'],
+    create: 'unless_store_false',
+    // OpenAI has no public list of responses: a GET on the collection is refused rather than passed on unfiltered.
+    listable: false,
+    operations: { input_tokens: {}, compact: {} },
+  },
+  { kind: 'conversation', segments: ['conversations'], create: 'always', listable: false },
+  { kind: 'file', segments: ['files'], create: 'always', listable: true },
+  { kind: 'batch', segments: ['batches'], create: 'always', listable: true, derived: FILE_RESULTS },
+  { kind: 'vector_store', segments: ['vector_stores'], create: 'always', listable: true },
+  { kind: 'upload', segments: ['uploads'], create: 'always', listable: false, derived: [{ kind: 'file', field: 'file' }] },
+  {
+    kind: 'fine_tuning_job',
+    segments: ['fine_tuning', 'jobs'],
+    create: 'always',
+    listable: true,
+    derived: [
+      { kind: 'model', field: 'fine_tuned_model', prefix: 'ft:' },
+      { kind: 'file', field: 'result_files' },
+    ],
+  },
+  { kind: 'assistant', segments: ['assistants'], create: 'always', listable: true },
+  {
+    kind: 'thread',
+    segments: ['threads'],
+    create: 'always',
+    listable: false,
+    // POST /v1/threads/runs creates a thread and a run; the run names its new thread.
+    operations: { runs: { records: { kind: 'thread', field: 'thread_id' } } },
+  },
+  // Models are created by fine-tuning jobs (see `derived` above), never by a POST here.
+  { kind: 'model', segments: ['models'], create: 'never', listable: true, ownedPrefix: 'ft:' },
+];
+
+/**
+ * First segments under which every path must match the table: anything else there is refused (fail closed), e.g.
+ * `/v1/fine_tuning/checkpoints/{ckpt}/permissions`, which would share another key's checkpoint.
+ */
+const CLOSED_GROUPS = new Set(['fine_tuning']);
+
+export type ObjectRoute =
+  | { type: 'create'; collection: ObjectCollection; operation?: undefined }
+  | { type: 'operation'; collection: ObjectCollection; operation: string }
+  | { type: 'list'; collection: ObjectCollection }
+  /** The path names an object: every method on it (and below it) needs ownership. */
+  | { type: 'object'; collection: ObjectCollection; id: string; method: string }
+  /** Refused as not found: a method or sub-path the gateway cannot vouch for. */
+  | { type: 'refuse' };
+
+const FIRST_SEGMENTS = new Set([...OBJECT_COLLECTIONS.map((c) => c.segments[0] as string), ...CLOSED_GROUPS]);
+const CHAT_PATH = '/v1/chat/completions';
+const CHAT_COLLECTION = OBJECT_COLLECTIONS[0] as ObjectCollection;
+const CHAT_CREATE: ObjectRoute = { type: 'create', collection: CHAT_COLLECTION };
+const CHAT_LIST: ObjectRoute = { type: 'list', collection: CHAT_COLLECTION };
+const REFUSE: ObjectRoute = { type: 'refuse' };
+/** The longest id the gateway will look up; OpenAI's are far shorter. Longer ids are simply unknown. */
+export const MAX_OBJECT_ID_LENGTH = 256;
+
+/**
+ * Classifies a normalized `/v1/...` path. Returns null for paths that neither create, list nor name an object
+ * (the ordinary inference routes), after one cheap look at the first segment.
+ */
+export function matchObjectRoute(method: string, path: string): ObjectRoute | null {
+  // The hot path: an ordinary chat request, classified without splitting the path.
+  if (path === CHAT_PATH) return method === 'POST' ? CHAT_CREATE : method === 'GET' ? CHAT_LIST : REFUSE;
+  const end = path.indexOf('/', 4);
+  const first = (end === -1 ? path.slice(4) : path.slice(4, end)).toLowerCase();
+  if (!FIRST_SEGMENTS.has(first)) return null;
+  const segments = path.slice(4).split('/');
+  if (segments[segments.length - 1] === '') segments.pop(); // a trailing slash names the same resource
+  for (const collection of OBJECT_COLLECTIONS) {
+    const route = matchCollection(collection, segments, method);
+    if (route !== null) return route;
+  }
+  return CLOSED_GROUPS.has(first) ? { type: 'refuse' } : null;
+}
+
+function matchCollection(collection: ObjectCollection, segments: readonly string[], method: string): ObjectRoute | null {
+  const prefix = collection.segments;
+  if (segments.length < prefix.length) return null;
+  for (let i = 0; i < prefix.length; i++) if (segments[i]?.toLowerCase() !== prefix[i]) return null;
+  if (segments.length === prefix.length) {
+    if (method === 'POST' && collection.create !== 'never') return { type: 'create', collection };
+    if (method === 'GET' && collection.listable) return { type: 'list', collection };
+    // Other methods on a collection (DELETE /v1/files …) have no meaning in the API: refuse rather than forward.
+    return { type: 'refuse' };
+  }
+  const raw = segments[prefix.length] as string;
+  let id: string;
+  try {
+    id = decodeURIComponent(raw);
+  } catch {
+    return { type: 'refuse' };
+  }
+  const operation = collection.operations?.[id.toLowerCase()];
+  if (operation !== undefined && segments.length === prefix.length + 1) {
+    return method === 'POST' ? { type: 'operation', collection, operation: id.toLowerCase() } : { type: 'refuse' };
+  }
+  if (id.length === 0 || id.length > MAX_OBJECT_ID_LENGTH) return { type: 'refuse' };
+  return { type: 'object', collection, id, method };
+}

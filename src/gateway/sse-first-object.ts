@@ -1,0 +1,43 @@
+/** How many events to look at for the created object; it is always in the first (`response.created`, a chat chunk). */
+const MAX_EVENTS_INSPECTED = 3;
+
+/**
+ * An observer for a streamed creation: finds the first event that names the created object (`response.created`
+ * carries it under `response`; every chat completion chunk carries the completion id itself) and hands that object
+ * over once. Only the first few events are parsed, so a long stream costs nothing after them.
+ */
+export function firstSseObject(onObject: (object: Record<string, unknown>) => void): (event: string) => void {
+  let inspected = 0;
+  return (event) => {
+    if (inspected >= MAX_EVENTS_INSPECTED) return;
+    inspected++;
+    const data = dataOf(event);
+    if (data === null || data === '[DONE]') return;
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(data);
+    } catch {
+      return;
+    }
+    if (!isObject(parsed)) return;
+    const object = isObject(parsed.response) ? parsed.response : parsed;
+    if (typeof object.id !== 'string') return;
+    inspected = MAX_EVENTS_INSPECTED;
+    onObject(object);
+  };
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** The joined `data:` lines of one SSE event, or null when it has none. */
+function dataOf(event: string): string | null {
+  let data: string | null = null;
+  for (const line of event.split(/\r?\n/)) {
+    if (!line.startsWith('data:')) continue;
+    const value = line.charCodeAt(5) === 32 ? line.slice(6) : line.slice(5);
+    data = data === null ? value : `${data}\n${value}`;
+  }
+  return data;
+}

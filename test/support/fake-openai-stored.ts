@@ -1,0 +1,335 @@
+// Stored objects of the fake upstream: stored chat completions, responses, conversations, files, batches, vector
+// stores, uploads, fine-tuning jobs, fine-tuned models, assistants and threads (messages, runs), with OpenAI's shapes (cursor lists with first_id /
+// last_id / has_more, deletion objects, 404s). ONE store per fake instance, shared by every caller, as OpenAI
+// keeps one store behind one API key: that shared store is what a gateway must partition by virtual key.
+import { chatCompletions } from './fake-openai-chat.js';
+import { createFineTuningJob, listModels, uploadFile } from './fake-openai-endpoints.js';
+import { errorReply, invalidRequest } from './fake-openai-errors.js';
+import { responses } from './fake-openai-responses.js';
+import type { Handler, HandlerContext, Reply } from './fake-openai-types.js';
+import { isObject, newId, nowSeconds, str, type JsonObject } from './fake-openai-util.js';
+
+export interface StoredObjects {
+  /** A handler for the route when the stored-object layer serves it (it may wrap a stateless handler). */
+  /** `search`: the raw query string (without `?`), parsed only by the list routes that read it. */
+  handlerFor(method: string, route: string, search: string): Handler | undefined;
+  clear(): void;
+}
+
+type Collection = Map<string, JsonObject>;
+
+const json = (value: unknown, status = 200): Reply => ({ kind: 'json', status, body: JSON.stringify(value) });
+
+function noSuch(label: string, id: string, param: string | null = 'id'): Reply {
+  return errorReply(404, { message: `No such ${label}: ${id}`, type: 'invalid_request_error', param, code: null });
+}
+
+/** OpenAI's cursor page: `after` = an id of the previous page, `limit` (default 20), `order` asc|desc. */
+function page(items: Collection, query: URLSearchParams, defaultOrder: 'asc' | 'desc'): Reply {
+  const all = [...items.values()];
+  if ((query.get('order') ?? defaultOrder) === 'desc') all.reverse();
+  const after = query.get('after');
+  const start = after === null ? 0 : all.findIndex((item) => item.id === after) + 1;
+  const limit = Math.min(Math.max(Number(query.get('limit') ?? 20) || 20, 1), 100);
+  const data = all.slice(start, start + limit);
+  return json({
+    object: 'list',
+    data,
+    first_id: (data[0]?.id as string | undefined) ?? null,
+    last_id: (data[data.length - 1]?.id as string | undefined) ?? null,
+    has_more: start + limit < all.length,
+  });
+}
+
+/** The JSON object of a reply: the body, or for SSE the object named by the last event that carries one. */
+function replyObject(reply: Reply): JsonObject | undefined {
+  if (reply.kind === 'json') return reply.status === 200 ? (JSON.parse(reply.body) as JsonObject) : undefined;
+  if (reply.kind !== 'sse') return undefined;
+  let found: JsonObject | undefined;
+  for (const frame of reply.frames) {
+    const data = /^data: (.*)$/m.exec(frame)?.[1];
+    if (data === undefined || data === '[DONE]') continue;
+    const parsed = JSON.parse(data) as JsonObject;
+    if (isObject(parsed.response)) found = parsed.response;
+    else if (found === undefined && typeof parsed.id === 'string') found = { ...parsed, object: 'chat.completion', choices: [] };
+  }
+  return found;
+}
+
+export function createStoredObjects(): StoredObjects {
+  const completions: Collection = new Map();
+  const completionMessages = new Map<string, JsonObject[]>();
+  const storedResponses: Collection = new Map();
+  const inputItems = new Map<string, JsonObject[]>();
+  const conversations: Collection = new Map();
+  const files: Collection = new Map();
+  const batches: Collection = new Map();
+  const vectorStores: Collection = new Map();
+  const vectorStoreFiles = new Map<string, Collection>();
+  const uploads: Collection = new Map();
+  const jobs: Collection = new Map();
+  const models: Collection = new Map();
+  const assistants: Collection = new Map();
+  const threads: Collection = new Map();
+  const threadMessages = new Map<string, Collection>();
+  const threadRuns = new Map<string, Collection>();
+
+  function addFile(filename: string, purpose: string, bytes: number): JsonObject {
+    const file = { object: 'file', id: newId('file-'), purpose, filename, bytes, created_at: nowSeconds(), expires_at: null, status: 'processed', status_details: null };
+    files.set(file.id, file);
+    return file;
+  }
+
+  function createChat(ctx: HandlerContext): Reply {
+    const reply = chatCompletions(ctx);
+    if (ctx.json.store !== true) return reply;
+    const created = replyObject(reply);
+    const id = created?.id;
+    if (created && typeof id === 'string') {
+      completions.set(id, { ...created, metadata: ctx.json.metadata ?? {} });
+      const messages = Array.isArray(ctx.json.messages) ? (ctx.json.messages as JsonObject[]) : [];
+      completionMessages.set(id, messages.map((m, i) => ({ id: `${id}-${i}`, ...m })));
+    }
+    return reply;
+  }
+
+  function createResponse(ctx: HandlerContext): Reply {
+    const previous = str(ctx.json.previous_response_id);
+    if (previous !== undefined && !storedResponses.has(previous)) {
+      return errorReply(404, { message: `Previous response with id '${previous}' not found.`, type: 'invalid_request_error', param: 'previous_response_id', code: 'previous_response_not_found' });
+    }
+    const conversation = ctx.json.conversation;
+    const conversationId = typeof conversation === 'string' ? conversation : isObject(conversation) ? str(conversation.id) : undefined;
+    if (conversationId !== undefined && !conversations.has(conversationId)) return noSuch('conversation', conversationId, 'conversation');
+    const reply = responses(ctx);
+    const created = ctx.json.store !== false ? replyObject(reply) : undefined;
+    if (created && typeof created.id === 'string') {
+      storedResponses.set(created.id, created);
+      const input = ctx.json.input;
+      const items = typeof input === 'string' ? [{ type: 'message', role: 'user', content: [{ type: 'input_text', text: input }] }] : Array.isArray(input) ? (input as JsonObject[]) : [];
+      inputItems.set(created.id, items.map((item) => ({ id: newId('msg_'), ...item })));
+    }
+    return reply;
+  }
+
+  function createJob(ctx: HandlerContext): Reply {
+    const training = str(ctx.json.training_file);
+    if (training !== undefined && !files.has(training)) return invalidRequest(`invalid training_file: ${training}`, 'training_file');
+    const reply = createFineTuningJob(ctx);
+    const created = replyObject(reply);
+    if (created) jobs.set(created.id as string, created);
+    return reply;
+  }
+
+  /** Reading a job finishes it, so tests get a fine-tuned model without waiting. */
+  function finishJob(job: JsonObject): JsonObject {
+    if (job.status === 'validating_files') {
+      const model = `ft:${String(job.model)}:fake-org::${String(job.id).slice(-8)}`;
+      Object.assign(job, { status: 'succeeded', finished_at: nowSeconds(), fine_tuned_model: model, trained_tokens: 1000 });
+      const result = addFile('step_metrics.csv', 'fine-tune-results', 100);
+      job.result_files = [result.id];
+      models.set(model, { id: model, object: 'model', created: nowSeconds(), owned_by: 'fake-org' });
+    }
+    return job;
+  }
+
+  function createBatch(ctx: HandlerContext): Reply {
+    const input = str(ctx.json.input_file_id);
+    if (input === undefined || !files.has(input)) return invalidRequest(`Invalid 'input_file_id': '${String(input)}'.`, 'input_file_id');
+    const batch = {
+      id: newId('batch_'), object: 'batch', endpoint: str(ctx.json.endpoint) ?? '/v1/chat/completions', errors: null,
+      input_file_id: input, completion_window: str(ctx.json.completion_window) ?? '24h', status: 'validating',
+      output_file_id: null, error_file_id: null, created_at: nowSeconds(), in_progress_at: null, expires_at: null,
+      completed_at: null, failed_at: null, expired_at: null, cancelling_at: null, cancelled_at: null,
+      request_counts: { total: 0, completed: 0, failed: 0 }, metadata: ctx.json.metadata ?? null,
+    };
+    batches.set(batch.id, batch);
+    return json(batch);
+  }
+
+  /** Reading a batch completes it with an output file. */
+  function finishBatch(batch: JsonObject): JsonObject {
+    if (batch.status === 'validating') Object.assign(batch, { status: 'completed', completed_at: nowSeconds(), output_file_id: addFile('batch_output.jsonl', 'batch_output', 10).id });
+    return batch;
+  }
+
+  function attachFile(storeId: string, fileId: unknown): Reply {
+    if (typeof fileId !== 'string' || !files.has(fileId)) return noSuch('file', String(fileId), 'file_id');
+    const entry = { id: fileId, object: 'vector_store.file', created_at: nowSeconds(), vector_store_id: storeId, status: 'completed', last_error: null, usage_bytes: 10 };
+    vectorStoreFiles.get(storeId)?.set(fileId, entry);
+    return json(entry);
+  }
+
+  function createVectorStore(ctx: HandlerContext): Reply {
+    const store = {
+      id: newId('vs_'), object: 'vector_store', created_at: nowSeconds(), name: str(ctx.json.name) ?? null, usage_bytes: 0,
+      file_counts: { in_progress: 0, completed: 0, failed: 0, cancelled: 0, total: 0 }, status: 'completed',
+      expires_after: null, expires_at: null, last_active_at: nowSeconds(), metadata: ctx.json.metadata ?? {},
+    };
+    vectorStores.set(store.id, store);
+    vectorStoreFiles.set(store.id, new Map());
+    for (const fileId of Array.isArray(ctx.json.file_ids) ? ctx.json.file_ids : []) attachFile(store.id, fileId);
+    return json(store);
+  }
+
+  function createUpload(ctx: HandlerContext): Reply {
+    const upload = {
+      id: newId('upload_'), object: 'upload', bytes: Number(ctx.json.bytes ?? 0), created_at: nowSeconds(),
+      filename: str(ctx.json.filename) ?? 'upload', purpose: str(ctx.json.purpose) ?? 'assistants', status: 'pending',
+      expires_at: nowSeconds() + 3600, file: null,
+    };
+    uploads.set(upload.id, upload);
+    return json(upload);
+  }
+
+  function uploadAction(upload: JsonObject, action: string): Reply {
+    if (action === 'parts') return json({ id: newId('part_'), object: 'upload.part', created_at: nowSeconds(), upload_id: upload.id });
+    if (action === 'cancel') return json(Object.assign(upload, { status: 'cancelled' }));
+    if (action === 'complete') {
+      const file = addFile(String(upload.filename), String(upload.purpose), Number(upload.bytes));
+      return json(Object.assign(upload, { status: 'completed', file }));
+    }
+    return noSuch('upload action', action);
+  }
+
+  function createThread(ctx: HandlerContext): JsonObject {
+    const thread = { id: newId('thread_'), object: 'thread', created_at: nowSeconds(), metadata: ctx.json.metadata ?? {}, tool_resources: {} };
+    threads.set(thread.id, thread);
+    threadMessages.set(thread.id, new Map());
+    threadRuns.set(thread.id, new Map());
+    return thread;
+  }
+
+  /** A run: queued, naming its assistant and thread (what the Assistants API answers). */
+  function createRun(threadId: string, assistantId: unknown): Reply {
+    if (typeof assistantId !== 'string' || !assistants.has(assistantId)) return noSuch('assistant', String(assistantId), 'assistant_id');
+    const run = { id: newId('run_'), object: 'thread.run', created_at: nowSeconds(), assistant_id: assistantId, thread_id: threadId, status: 'queued', model: assistants.get(assistantId)?.model, instructions: null, tools: [], metadata: {}, usage: null };
+    threadRuns.get(threadId)?.set(run.id, run);
+    return json(run);
+  }
+
+  function threadAction(method: string, threadId: string, rest: string[], ctx: HandlerContext, query: URLSearchParams): Reply {
+    const kind = rest[0];
+    const items = kind === 'messages' ? threadMessages.get(threadId) : kind === 'runs' ? threadRuns.get(threadId) : undefined;
+    if (items === undefined) return noSuch('route', rest.join('/'));
+    if (rest.length > 1) {
+      const item = items.get(rest[1] ?? '');
+      return item === undefined ? noSuch(kind === 'runs' ? 'run' : 'message', rest[1] ?? '') : json(item);
+    }
+    if (method === 'GET') return page(items, query, 'desc');
+    if (kind === 'runs') return createRun(threadId, ctx.json.assistant_id);
+    const message = { id: newId('msg_'), object: 'thread.message', created_at: nowSeconds(), thread_id: threadId, role: ctx.json.role ?? 'user', content: [{ type: 'text', text: { value: str(ctx.json.content) ?? '', annotations: [] } }], attachments: ctx.json.attachments ?? [], metadata: {} };
+    items.set(message.id, message);
+    return json(message);
+  }
+
+  const collections: Record<string, { items: Collection; label: string; order: 'asc' | 'desc'; deleted: string }> = {
+    'chat/completions': { items: completions, label: 'chat completion', order: 'asc', deleted: 'chat.completion.deleted' },
+    responses: { items: storedResponses, label: 'response', order: 'desc', deleted: 'response' },
+    conversations: { items: conversations, label: 'conversation', order: 'desc', deleted: 'conversation.deleted' },
+    files: { items: files, label: 'File object', order: 'desc', deleted: 'file' },
+    batches: { items: batches, label: 'batch', order: 'desc', deleted: 'batch' },
+    vector_stores: { items: vectorStores, label: 'vector store', order: 'desc', deleted: 'vector_store.deleted' },
+    uploads: { items: uploads, label: 'upload', order: 'desc', deleted: 'upload' },
+    'fine_tuning/jobs': { items: jobs, label: 'fine-tuning job', order: 'desc', deleted: 'fine_tuning.job' },
+    models: { items: models, label: 'model', order: 'desc', deleted: 'model' },
+    assistants: { items: assistants, label: 'assistant', order: 'desc', deleted: 'assistant.deleted' },
+    threads: { items: threads, label: 'thread', order: 'desc', deleted: 'thread.deleted' },
+  };
+
+  const creators: Record<string, Handler> = {
+    'chat/completions': createChat,
+    responses: createResponse,
+    conversations: (ctx) => {
+      const conversation = { id: newId('conv_'), object: 'conversation', created_at: nowSeconds(), metadata: ctx.json.metadata ?? {} };
+      conversations.set(conversation.id, conversation);
+      return json(conversation);
+    },
+    files: (ctx) => {
+      const reply = uploadFile(ctx);
+      const created = replyObject(reply);
+      if (created) files.set(created.id as string, created);
+      return reply;
+    },
+    batches: createBatch,
+    vector_stores: createVectorStore,
+    uploads: createUpload,
+    'fine_tuning/jobs': createJob,
+    assistants: (ctx) => {
+      const model = str(ctx.json.model);
+      if (model === undefined) return invalidRequest("Missing required parameter: 'model'.", 'model');
+      const assistant = { id: newId('asst_'), object: 'assistant', created_at: nowSeconds(), name: ctx.json.name ?? null, description: null, model, instructions: ctx.json.instructions ?? null, tools: ctx.json.tools ?? [], tool_resources: ctx.json.tool_resources ?? {}, metadata: ctx.json.metadata ?? {} };
+      assistants.set(assistant.id, assistant);
+      return json(assistant);
+    },
+    threads: (ctx) => json(createThread(ctx)),
+  };
+
+  /** Everything that names one object: retrieve, update, delete and the sub-resources. */
+  function onObject(method: string, name: string, id: string, rest: string[], query: URLSearchParams): Handler {
+    return (ctx) => {
+      const collection = collections[name];
+      const object = collection?.items.get(id);
+      if (collection === undefined || object === undefined) return noSuch(collection?.label ?? 'object', id);
+      const sub = rest.join('/');
+      if (sub === '') {
+        if (method === 'DELETE') {
+          collection.items.delete(id);
+          return json({ id, object: collection.deleted, deleted: true });
+        }
+        if (method === 'POST') Object.assign(object, isObject(ctx.json.metadata) ? { metadata: ctx.json.metadata } : {}, typeof ctx.json.name === 'string' ? { name: ctx.json.name } : {});
+        if (name === 'fine_tuning/jobs') return json(finishJob(object));
+        if (name === 'batches') return json(finishBatch(object));
+        return json(object);
+      }
+      if (name === 'chat/completions' && sub === 'messages') return page(new Map((completionMessages.get(id) ?? []).map((m) => [String(m.id), m])), query, 'asc');
+      if (name === 'responses' && sub === 'input_items') return page(new Map((inputItems.get(id) ?? []).map((m) => [String(m.id), m])), query, 'desc');
+      if (name === 'responses' && sub === 'cancel') return json(Object.assign(object, { status: 'cancelled' }));
+      if (name === 'conversations' && sub === 'items') return page(new Map(), query, 'desc');
+      if (name === 'files' && sub === 'content') return { kind: 'bytes', status: 200, contentType: 'application/octet-stream', body: `{"file":"${id}"}` };
+      if ((name === 'batches' || name === 'fine_tuning/jobs') && sub === 'cancel') return json(Object.assign(object, { status: 'cancelled' }));
+      if (name === 'fine_tuning/jobs' && sub === 'events') return page(new Map(), query, 'desc');
+      if (name === 'uploads') return uploadAction(object, sub);
+      if (name === 'threads') return threadAction(method, id, rest, ctx, query);
+      if (name === 'vector_stores' && rest[0] === 'files') {
+        if (rest.length === 1) return method === 'POST' ? attachFile(id, ctx.json.file_id) : page(vectorStoreFiles.get(id) ?? new Map<string, JsonObject>(), query, 'desc');
+        const entry = vectorStoreFiles.get(id)?.get(rest[1] ?? '');
+        return entry === undefined ? noSuch('file', rest[1] ?? '') : json(entry);
+      }
+      return noSuch('route', sub);
+    };
+  }
+
+  return {
+    handlerFor(method, route, search) {
+      // The benchmark's hot route: no parsing unless the request stores its completion.
+      if (route === '/chat/completions' && method === 'POST') return createChat;
+      const query = new URLSearchParams(search);
+      let segments: string[];
+      try {
+        segments = route.slice(1).split('/').map((s) => decodeURIComponent(s));
+      } catch {
+        return undefined;
+      }
+      const prefixLength = segments[0] === 'chat' || segments[0] === 'fine_tuning' ? 2 : 1;
+      const name = segments.slice(0, prefixLength).join('/');
+      if (collections[name] === undefined) return undefined;
+      if (segments.length === prefixLength) {
+        if (method === 'POST') return creators[name];
+        if (method !== 'GET') return undefined;
+        if (name === 'models') return () => json({ object: 'list', data: [...(JSON.parse((listModels() as { body: string }).body) as { data: unknown[] }).data, ...models.values()] });
+        const collection = collections[name];
+        return name === 'responses' || name === 'conversations' || name === 'uploads' || name === 'threads' ? undefined : () => page(collection.items, query, collection.order);
+      }
+      const id = segments[prefixLength] as string;
+      // POST /threads/runs: a new thread and a run on it, in one call.
+      if (name === 'threads' && id === 'runs' && segments.length === 2 && method === 'POST') return (ctx) => createRun(createThread(ctx).id as string, ctx.json.assistant_id);
+      // Base models stay with the stateless handler; fine-tuned ones live here.
+      if (name === 'models' && !id.startsWith('ft:')) return method === 'DELETE' ? () => noSuch('model', id, 'model') : undefined;
+      return onObject(method, name, id, segments.slice(prefixLength + 1), query);
+    },
+    clear() {
+      for (const map of [completions, completionMessages, storedResponses, inputItems, conversations, files, batches, vectorStores, vectorStoreFiles, uploads, jobs, models, assistants, threads, threadMessages, threadRuns]) map.clear();
+    },
+  };
+}
