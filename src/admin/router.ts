@@ -185,7 +185,8 @@ export function createAdminApp(deps: AdminDeps): Hono<Env> {
   registerUsageRecordRoutes(app, {
     usage: deps.store.usage,
     names: () => loadNames(deps.store),
-    resolveKeyId: async (ref) => (await deps.keys.get(ref)).id,
+    // A name resolves to its key; an id is taken as it is, so records of a deleted key stay reachable.
+    resolveKeyId: async (ref) => (ref.startsWith('key_') ? ref : (await deps.keys.get(ref)).id),
   });
 
   registerAlertRoutes(app, { alerts: deps.alerts, audit: deps.audit, now: deps.now, names: () => loadNames(deps.store), keys: deps.keys });

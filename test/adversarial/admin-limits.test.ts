@@ -110,7 +110,7 @@ describe('admin: deeply nested JSON', () => {
       body,
     });
     expect(res.status).toBe(400);
-    expect(((await res.json()) as { error: { code: string } }).error.code).toBe('invalid_request');
+    expect(((await res.json()) as { error: { code: string } }).error.code).toBe('invalid_json');
   });
 
   it('still serves after the deep bodies, and moderate nesting reaches validation instead', async () => {

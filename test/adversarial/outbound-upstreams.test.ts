@@ -246,7 +246,11 @@ describe('one bad upstream record never breaks the others', () => {
     expect(run.status).toBe(0);
     expect(run.stdout).toContain('ups_userinfo');
     expect(run.stdout).not.toContain(secretPassword);
-    const removed = await cli(['upstreams', 'remove', 'ups_userinfo', '--json'], env);
+    // A key is still bound to it (the test above), so its keys move to the good upstream as it goes.
+    const refused = await cli(['upstreams', 'remove', 'ups_userinfo', '--json'], env);
+    expect(refused.status).toBe(2);
+    expect(refused.stdout + refused.stderr).not.toContain(secretPassword);
+    const removed = await cli(['upstreams', 'remove', 'ups_userinfo', '--reassign-to', 'fake', '--json'], env);
     expect(removed.status).toBe(0);
     expect(removed.stdout).not.toContain(secretPassword);
     const audit = await fetch(`${h.server.url}/admin/v1/audit/export`, { headers: { authorization: `Bearer ${h.adminToken}` } });
