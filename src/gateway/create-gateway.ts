@@ -18,7 +18,7 @@ import { prependJsonFields } from './body-patch.js';
 import { forwardRequestHeaders } from './headers.js';
 import { filterModelList, syntheticModelList } from './models-list.js';
 import { normalizeRequestPath } from './normalize-path.js';
-import { parseRequestBody, readBody, type ParsedRequest } from './request-body.js';
+import { isMultipart, parseMultipartRequest, parseRequestBody, readBody, type ParsedRequest } from './request-body.js';
 import { sendError } from './send-error.js';
 import { UpstreamRegistry } from './upstream-registry.js';
 import { upstreamTarget } from './upstream-target.js';
@@ -152,7 +152,10 @@ export function createGateway(deps: GatewayDeps): Gateway {
 
     const maxBody = Math.min(config.server.maxBodyBytes, compiled.maxBodyBytes ?? Infinity);
     const body = await readBody(req, maxBody);
-    const parsed: ParsedRequest = parseRequestBody(body, req.headers['content-type'], MODEL_BEARING_GROUPS.has(group));
+    const contentType = req.headers['content-type'];
+    const parsed: ParsedRequest = isMultipart(contentType)
+      ? await parseMultipartRequest(body, contentType)
+      : parseRequestBody(body, contentType, MODEL_BEARING_GROUPS.has(group));
     // GET /v1/models/{id} names its model in the path.
     const pathModel = group === 'models' ? decodeURIComponent(normalized.path.split('/')[3] ?? '') || null : null;
     state.model = parsed.model ?? pathModel;
