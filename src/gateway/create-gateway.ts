@@ -82,6 +82,10 @@ export function createGateway(deps: GatewayDeps): Gateway {
   const scopes = new KeyVersionCache((key: VirtualKeyRecord) => compileScopes(key.scopes));
   const limiter = new Limiter(new MemoryLimitsBackend(deps.store.spend), deps.prices);
   const clientIpOf = createClientIpResolver(config.server.trustedProxies);
+  const responseLimits = {
+    maxBufferedBytes: config.upstream.maxBufferedResponseBytes,
+    maxSseEventBytes: config.upstream.maxSseEventBytes,
+  };
 
   function recordUsage(
     state: RequestState,
@@ -230,6 +234,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
         body: outBody,
         client,
         connectRetries: config.upstream.connectRetries,
+        limits: responseLimits,
         dropInjectedUsageChunk,
         trackStreamText: state.admission?.trackStreamText ?? false,
         transformJson:

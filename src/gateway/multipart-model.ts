@@ -91,9 +91,10 @@ export async function readMultipartFields(body: Buffer, contentType: string): Pr
   const fields = new Map<string, string>();
   const seen = new Set<string>();
   let parts = 0;
-  let failure: KeywardenError | null = null;
+  // Held in an object: the parser's callbacks set it, and the checks below must see their writes.
+  const outcome: { failure: KeywardenError | null } = { failure: null };
   const fail = (err: KeywardenError): void => {
-    failure ??= err;
+    outcome.failure ??= err;
   };
 
   const dicer = new Dicer({ boundary, maxHeaderPairs: 16 });
@@ -148,16 +149,16 @@ export async function readMultipartFields(body: Buffer, contentType: string): Pr
     });
   });
 
-  for (let at = 0; at < body.length && failure === null; at += SLICE_BYTES) {
+  for (let at = 0; at < body.length && outcome.failure === null; at += SLICE_BYTES) {
     const slice = body.subarray(at, Math.min(body.length, at + SLICE_BYTES));
     await new Promise<void>((resolve) => dicer.write(slice, () => resolve()));
   }
-  if (failure === null) {
+  if (outcome.failure === null) {
     dicer.end();
     await done;
   } else {
     dicer.destroy();
   }
-  if (failure !== null) throw failure;
+  if (outcome.failure !== null) throw outcome.failure;
   return fields;
 }

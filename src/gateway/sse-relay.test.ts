@@ -13,7 +13,7 @@ const usageChunk = chunk({
 
 function run(input: string[], drop: boolean, trackText = true): { out: string[]; relay: SseRelay } {
   const out: string[] = [];
-  const relay = new SseRelay({ dropInjectedUsageChunk: drop, trackText, scrub: (t) => t.replaceAll('SECRET', '[x]'), emit: (t) => out.push(t) });
+  const relay = new SseRelay({ dropInjectedUsageChunk: drop, maxEventBytes: 1 << 20, trackText, scrub: (t) => t.replaceAll('SECRET', '[x]'), emit: (t) => out.push(t) });
   for (const part of input) relay.push(Buffer.from(part));
   relay.end();
   return { out, relay };
@@ -59,7 +59,7 @@ describe('SseRelay', () => {
     const text = delta('héllo SECRET ✓');
     const bytes = Buffer.from(text);
     const out: string[] = [];
-    const relay = new SseRelay({ dropInjectedUsageChunk: false, trackText: true, scrub: (t) => t.replaceAll('SECRET', '[x]'), emit: (t) => out.push(t) });
+    const relay = new SseRelay({ dropInjectedUsageChunk: false, maxEventBytes: 1 << 20, trackText: true, scrub: (t) => t.replaceAll('SECRET', '[x]'), emit: (t) => out.push(t) });
     for (let i = 0; i < bytes.length; i += 3) relay.push(bytes.subarray(i, i + 3));
     relay.end();
     expect(out.join('')).toBe(text.replace('SECRET', '[x]'));
