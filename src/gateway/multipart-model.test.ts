@@ -37,6 +37,17 @@ describe('multipart fields', () => {
     await expect(parseMultipartRequest(body, CT('XyZ'))).resolves.toMatchObject({ model: 'whisper-1', stream: true });
   });
 
+  it('reads file parts of every size around the part stream buffer (a 17 KB part once stalled the parser)', async () => {
+    for (const size of [0, 1, 16_383, 16_384, 16_385, 17_000, 65_536, 65_537, 1_000_000]) {
+      const body = Buffer.concat([
+        Buffer.from('--b\r\nContent-Disposition: form-data; name="file"; filename="a.wav"\r\n\r\n'),
+        Buffer.alloc(size, 0x61),
+        Buffer.from('\r\n--b\r\nContent-Disposition: form-data; name="model"\r\n\r\nwhisper-1\r\n--b--\r\n'),
+      ]);
+      expect((await readMultipartFields(body, CT('b'))).get('model'), String(size)).toBe('whisper-1');
+    }
+  });
+
   it('accepts array fields repeated (image[]) and a part with a filename', async () => {
     const body = form('b', [['image[]', 'PNG1', 'a.png'], ['image[]', 'PNG2', 'b.png'], ['model', 'gpt-image-1']]);
     expect((await readMultipartFields(body, CT('b'))).get('model')).toBe('gpt-image-1');

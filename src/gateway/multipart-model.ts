@@ -23,7 +23,7 @@ const MAX_READ_FIELD_BYTES = 4096;
 /** OpenAI forms have a handful of parts; tens of thousands of empty parts only cost the gateway time. */
 const MAX_PARTS = 256;
 /** Fed to the parser in slices so a refusal stops the work instead of finishing the whole body. */
-const SLICE_BYTES = 64 * 1024;
+const SLICE_BYTES = 4096;
 const IDENTITY_ENCODINGS = new Set(['7bit', '8bit', 'binary']);
 /** RFC 2046 §5.1.1 boundary characters (without the space, which only confuses parsers). */
 const BOUNDARY = /^[0-9A-Za-z'()+_,\-./:=?]{1,70}$/;
@@ -97,7 +97,10 @@ export async function readMultipartFields(body: Buffer, contentType: string): Pr
     outcome.failure ??= err;
   };
 
-  const dicer = new Dicer({ boundary, maxHeaderPairs: 16 });
+  // Part streams never push back: the body is already in memory, and a part that reports "full" waits for a _read
+  // that Dicer only gets on a later tick (a 17 KB file part stalled the form). Their data is drained as it comes.
+  const config: ConstructorParameters<typeof Dicer>[0] & { partHwm: number } = { boundary, maxHeaderPairs: 16, partHwm: body.length + 1 };
+  const dicer = new Dicer(config);
   const done = new Promise<void>((resolve) => {
     dicer.on('finish', resolve);
     dicer.on('error', () => {
