@@ -3,7 +3,7 @@ import { errors as undiciErrors, type Dispatcher } from 'undici';
 import { KeywardenError } from '../errors/index.js';
 import { decompressBody } from './decompress.js';
 import { forwardResponseHeaders } from './headers.js';
-import { contentEncodingOf, isEventStream, isJson, isTextLike } from './response-kind.js';
+import { contentEncodingOf, contentTypeOf, isEventStream, isJson, isTextLike } from './response-kind.js';
 import type { StreamScrubber } from './scrub.js';
 import { SseRelay } from './sse-relay.js';
 import type { UpstreamRuntime } from './upstream-registry.js';
@@ -194,14 +194,16 @@ class UpstreamExchange implements Dispatcher.DispatchHandler {
     this.headers = scrub.headers(forwardResponseHeaders(headers));
     const encoding = contentEncodingOf(headers);
     if (encoding !== null) delete this.headers['content-encoding']; // the client gets what the gateway could read
-    if (statusCode >= 400 || (isJson(headers) && !isEventStream(headers))) {
+    const type = contentTypeOf(headers);
+    const eventStream = isEventStream(type);
+    if (statusCode >= 400 || (!eventStream && isJson(type))) {
       this.mode = 'buffer';
       this.json = statusCode < 400;
       this.encoding = encoding;
       return;
     }
     if (encoding !== null) throw refusal('The upstream sent a compressed stream, which the gateway cannot check for key material.');
-    if (isEventStream(headers)) {
+    if (eventStream) {
       this.mode = 'sse';
       res.writeHead(statusCode, this.headers);
       res.flushHeaders();
@@ -216,7 +218,7 @@ class UpstreamExchange implements Dispatcher.DispatchHandler {
       });
     } else {
       this.mode = 'stream';
-      this.scrubber = scrub.stream(isTextLike(headers));
+      this.scrubber = scrub.stream(isTextLike(type));
       res.writeHead(statusCode, this.headers);
     }
   }

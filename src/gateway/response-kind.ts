@@ -1,24 +1,23 @@
 import type { IncomingHttpHeaders } from 'node:http';
 
-/** How the gateway treats an upstream response body, from its headers. */
-function contentTypeOf(headers: IncomingHttpHeaders): string {
+/** How the gateway treats an upstream response body, from its (lower-cased) Content-Type. */
+export function contentTypeOf(headers: IncomingHttpHeaders): string {
   const type = headers['content-type'];
   return typeof type === 'string' ? type.toLowerCase() : '';
 }
 
-export function isEventStream(headers: IncomingHttpHeaders): boolean {
-  return contentTypeOf(headers).startsWith('text/event-stream');
+export function isEventStream(type: string): boolean {
+  return type.startsWith('text/event-stream');
 }
 
-export function isJson(headers: IncomingHttpHeaders): boolean {
-  return contentTypeOf(headers).includes('json');
+export function isJson(type: string): boolean {
+  return type.includes('json');
 }
 
 /** Media whose bytes are not text: only an exact key can hide in them. Everything else (or no type) is text-like. */
 const BINARY_PREFIXES = ['audio/', 'video/', 'font/', 'application/octet-stream', 'application/zip', 'application/gzip'];
 
-export function isTextLike(headers: IncomingHttpHeaders): boolean {
-  const type = contentTypeOf(headers);
+export function isTextLike(type: string): boolean {
   if (type.startsWith('image/')) return type.startsWith('image/svg');
   return !BINARY_PREFIXES.some((prefix) => type.startsWith(prefix));
 }
