@@ -79,6 +79,10 @@ describe('multipart fields', () => {
       'Content-Disposition: form-data; name="a"\r\nContent-Disposition: form-data; name="model"', // repeated header
       'Content-Disposition: form-data; name="model"\r\nContent-Transfer-Encoding: base64',
       'Content-Type: text/plain', // no disposition at all
+      'Content-Disposition: form-data; name="prompt"\r\njunk line without a colon\r\nContent-Disposition: form-data; name="model"',
+      'Content-Disposition: form-data; name="prompt"\r\nX-A: 1\r\n continued: folded\r\nContent-Disposition: form-data; name="model"',
+      `Content-Disposition: form-data; name="prompt"\r\n${'X-Pad: 1\r\n'.repeat(20)}Content-Disposition: form-data; name="model"`,
+      `Content-Disposition: form-data; name="prompt"\r\nX-Big: ${'a'.repeat(9000)}\r\nContent-Disposition: form-data; name="model"`,
     ];
     for (const headers of cases) {
       const body = raw('b', [{ headers, value: 'gpt-4o' }]);
@@ -101,6 +105,14 @@ describe('multipart fields', () => {
     ]) {
       await expect(refusal(body, contentType), contentType).resolves.toBeTypeOf('string');
     }
+  });
+
+  it('refuses a delimiter line with trailing data, which a strict parser reads as another boundary', async () => {
+    const body = `--b junk\r\nContent-Disposition: form-data; name="model"\r\n\r\ngpt-4o\r\n--b--\r\n`;
+    expect(await refusal(body, CT('b'))).toMatch(/trailing data/);
+    // Even RFC 2046 transport padding: parsers disagree on it (busboy reads the part as having no headers).
+    const padded = `--b  \r\nContent-Disposition: form-data; name="model"\r\n\r\ngpt-4o\r\n--b--\r\n`;
+    expect(await refusal(padded, CT('b'))).toMatch(/trailing data/);
   });
 
   it('refuses data around the form and a form that never closes', async () => {

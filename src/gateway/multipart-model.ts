@@ -1,6 +1,7 @@
 import { Dicer } from '@fastify/busboy';
 import { KeywardenError } from '../errors/index.js';
 import { parseHeaderValue } from './header-params.js';
+import { checkRawPartHeaders } from './multipart-raw-headers.js';
 
 /**
  * Reads the text fields of a multipart/form-data body (audio transcriptions, image edits) that the gateway acts on,
@@ -13,6 +14,7 @@ import { parseHeaderValue } from './header-params.js';
  * - a part whose Content-Disposition is not exactly `form-data; name="…"[; filename="…"]` (unquoted, `name*=`,
  *   upper-case or repeated parameters, unknown parameters, escapes), or that repeats a header;
  * - a part with a Content-Transfer-Encoding other than the identity ones (an upstream could decode base64);
+ * - a header line that is malformed, folded, or past small limits (see multipart-raw-headers.ts);
  * - the same field name twice (case-insensitively), unless it is an array field (`image[]`);
  * - text before the first or after the last boundary, or a body that ends before its closing boundary.
  */
@@ -88,6 +90,7 @@ function onlyWhitespace(data: Buffer): boolean {
 /** The fields the gateway reads (each at most once), or a 400 for a malformed or ambiguous form. */
 export async function readMultipartFields(body: Buffer, contentType: string): Promise<MultipartFields> {
   const boundary = boundaryOf(contentType);
+  checkRawPartHeaders(body, boundary);
   const fields = new Map<string, string>();
   const seen = new Set<string>();
   let parts = 0;
