@@ -1,6 +1,7 @@
 /**
- * Finds secrets written in escaped form: JSON `\u0073k-…` (any character, any hex case), JSON `\/`, and URL
- * percent-encoding `%73k-…`, or any mix of those with plain characters. A hostile or careless upstream can echo a
+ * Finds secrets written in escaped form: JSON `\u0073k-…` (any character, any hex case), JSON `\/`, `\x73`, URL
+ * percent-encoding `%73k-…` and HTML character references (`&#115;`, `&#x73;`), or any mix of those with plain
+ * characters. A hostile or careless upstream can echo a
  * key that way and the client decodes it back to the key.
  *
  * Linear and allocation-free for text without escapes: the caller only comes here when the text contains `\` or
@@ -15,12 +16,20 @@ export interface Range {
 
 const BACKSLASH = 92;
 const PERCENT = 37;
+const AMPERSAND = 38;
+/** `&#x` + at most this many digits + `;`: longer references (leading zeros) are not decoded. */
+const MAX_REFERENCE_DIGITS = 7;
 
 function hexValue(c: number): number {
   if (c >= 48 && c <= 57) return c - 48;
   if (c >= 65 && c <= 70) return c - 55;
   if (c >= 97 && c <= 102) return c - 87;
   return -1;
+}
+
+/** The smaller of two positions, where -1 means "none". */
+function firstOf(a: number, b: number): number {
+  return a === -1 ? b : b === -1 ? a : Math.min(a, b);
 }
 
 /** String.fromCharCode in slices: spreading a long run as arguments would overflow the stack. */
@@ -41,9 +50,9 @@ export class EscapedSecretFinder {
     this.minLength = secrets.reduce((min, s) => Math.min(min, s.length), Infinity);
   }
 
-  /** Longest form a secret can take in text: every character as a six-character `\uXXXX`. */
+  /** Longest form a secret can take in text: every character as the longest escape, `&#x0000073;`. */
   static encodedLength(secret: string): number {
-    return secret.length * 6;
+    return secret.length * (MAX_REFERENCE_DIGITS + 4);
   }
 
   private isKeyChar(c: number): boolean {
@@ -67,9 +76,17 @@ export class EscapedSecretFinder {
         }
         return this.isKeyChar(code) ? [code, 6] : null;
       }
+      if (next === 120 /* x */) {
+        const hi = hexValue(text.charCodeAt(at + 2));
+        const lo = hexValue(text.charCodeAt(at + 3));
+        if (hi === -1 || lo === -1) return null;
+        const code = hi * 16 + lo;
+        return this.isKeyChar(code) ? [code, 4] : null;
+      }
       if (next === 47 /* / */ && this.isKeyChar(47)) return [47, 2];
       return null;
     }
+    if (c === AMPERSAND) return this.referenceAt(text, at);
     if (c === PERCENT) {
       const hi = hexValue(text.charCodeAt(at + 1));
       const lo = hexValue(text.charCodeAt(at + 2));
@@ -78,6 +95,23 @@ export class EscapedSecretFinder {
       return this.isKeyChar(code) ? [code, 3] : null;
     }
     return null;
+  }
+
+  /** An HTML character reference `&#115;` or `&#x73;` for a key character at `at`. */
+  private referenceAt(text: string, at: number): [number, number] | null {
+    if (text.charCodeAt(at + 1) !== 35 /* # */) return null;
+    const hex = (text.charCodeAt(at + 2) | 32) === 120; /* x or X */
+    let i = at + (hex ? 3 : 2);
+    const digitsStart = i;
+    let code = 0;
+    for (; i - digitsStart < MAX_REFERENCE_DIGITS; i++) {
+      const ch = text.charCodeAt(i);
+      const digit = hex ? hexValue(ch) : ch >= 48 && ch <= 57 ? ch - 48 : -1;
+      if (digit === -1) break;
+      code = code * (hex ? 16 : 10) + digit;
+    }
+    if (i === digitsStart || text.charCodeAt(i) !== 59 /* ; */) return null;
+    return this.isKeyChar(code) ? [code, i + 1 - at] : null;
   }
 
   /** Ranges of `text` (sorted, disjoint) that decode to a secret and contain at least one escape. */
@@ -89,8 +123,9 @@ export class EscapedSecretFinder {
     // Jump between escape introducers with indexOf (native) instead of visiting every character in JS.
     let nextBackslash = text.indexOf('\\');
     let nextPercent = text.indexOf('%');
-    while (nextBackslash !== -1 || nextPercent !== -1) {
-      const i = nextBackslash === -1 ? nextPercent : nextPercent === -1 ? nextBackslash : Math.min(nextBackslash, nextPercent);
+    let nextAmpersand = text.indexOf('&#');
+    while (nextBackslash !== -1 || nextPercent !== -1 || nextAmpersand !== -1) {
+      const i = firstOf(firstOf(nextBackslash, nextPercent), nextAmpersand);
       let resume = i + 1;
       if (this.escapeAt(text, i) !== null) {
         let start = i;
@@ -100,7 +135,7 @@ export class EscapedSecretFinder {
         let at = start;
         while (at < n) {
           const code = text.charCodeAt(at);
-          if (code !== PERCENT && code !== BACKSLASH && this.isKeyChar(code)) {
+          if (code !== PERCENT && code !== BACKSLASH && code !== AMPERSAND && this.isKeyChar(code)) {
             decoded.push(code);
             offsets.push(at);
             at++;
@@ -119,6 +154,7 @@ export class EscapedSecretFinder {
       }
       if (nextBackslash !== -1 && nextBackslash < resume) nextBackslash = text.indexOf('\\', resume);
       if (nextPercent !== -1 && nextPercent < resume) nextPercent = text.indexOf('%', resume);
+      if (nextAmpersand !== -1 && nextAmpersand < resume) nextAmpersand = text.indexOf('&#', resume);
     }
     return found;
   }

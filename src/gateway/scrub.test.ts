@@ -24,11 +24,24 @@ describe('scrubber: escaped forms, headers and streams', () => {
   const scrub = createScrubber([key, 'short']);
   const u = (text: string): string => [...text].map((ch) => `\\u${ch.charCodeAt(0).toString(16).padStart(4, '0')}`).join('');
   const pct = (text: string): string => [...text].map((ch) => `%${ch.charCodeAt(0).toString(16)}`).join('');
-  const forms = [key, u(key), u(key).toUpperCase().replaceAll('\\U', '\\u'), pct(key), [...key].map((c, i) => (i % 3 === 0 ? u(c) : i % 3 === 1 ? pct(c) : c)).join('')];
+  const dec = (text: string): string => [...text].map((ch) => `&#${ch.charCodeAt(0)};`).join('');
+  const hexRef = (text: string): string => [...text].map((ch) => `&#x${ch.charCodeAt(0).toString(16).padStart(7, '0')};`).join('');
+  const jsHex = (text: string): string => [...text].map((ch) => `\\x${ch.charCodeAt(0).toString(16)}`).join('');
+  const forms = [
+    key,
+    u(key),
+    u(key).toUpperCase().replaceAll('\\U', '\\u'),
+    pct(key),
+    [...key].map((c, i) => (i % 3 === 0 ? u(c) : i % 3 === 1 ? pct(c) : c)).join(''),
+    dec(key),
+    hexRef(key),
+    jsHex(key),
+    [...key].map((c, i) => (i % 2 === 0 ? dec(c) : jsHex(c))).join(''),
+  ];
 
   it('replaces JSON-escaped, percent-encoded and mixed forms, and leaves ordinary escapes alone', () => {
     for (const form of forms) expect(scrub.any(`{"a":"x ${form} y"}`)).toBe(`{"a":"x ${SCRUBBED} y"}`);
-    const ordinary = '{"a":"line\\nbreak \\u00e9 50% \\/ path","b":"sk-proj-not-the-key"}';
+    const ordinary = '{"a":"line\\nbreak \\u00e9 50% \\/ path &amp; &#233; &#x41","b":"sk-proj-not-the-key"}';
     expect(scrub.any(ordinary)).toBe(ordinary);
     expect(scrub.any('short is not a secret')).toBe('short is not a secret'); // under 8 characters
   });

@@ -4,7 +4,7 @@ import { EscapedSecretFinder, type Range } from './escaped-secrets.js';
 /**
  * Removes upstream key material from everything that comes back from a provider: headers, buffered bodies, SSE
  * events and streamed bytes of any content type. Exact key strings are replaced everywhere, and so are escaped
- * forms (`\u0073k-…`, `%73k-…`, `\/`) in text. In error bodies, anything shaped like a provider key (including
+ * forms (`\u0073k-…`, `\x73`, `%73k-…`, `&#115;`, `\/`) in text. In error bodies, anything shaped like a provider key (including
  * OpenAI's own `sk-proj-****abcd` echo) is replaced too, because even a partial echo tells the app which upstream
  * key the gateway holds.
  *
@@ -60,14 +60,14 @@ class SecretSet {
   scrubText(text: string): string {
     let out = text;
     for (const secret of this.exact) if (out.includes(secret)) out = out.split(secret).join(SCRUBBED);
-    if (this.exact.length > 0 && (out.includes('\\') || out.includes('%'))) out = splice(out, this.escaped.find(out));
+    if (this.exact.length > 0 && (out.includes('\\') || out.includes('%') || out.includes('&#'))) out = splice(out, this.escaped.find(out));
     return out;
   }
 
   /** True when the bytes may hold a key (exactly, or escaped when text-like): the cheap check before any work. */
   mayHoldKey(data: Buffer, textLike: boolean): boolean {
     for (const secret of this.exactBytes) if (data.includes(secret)) return true;
-    return textLike && this.exact.length > 0 && (data.includes(92 /* \ */) || data.includes(37 /* % */));
+    return textLike && this.exact.length > 0 && (data.includes(92 /* \ */) || data.includes(37 /* % */) || data.includes('&#'));
   }
 }
 

@@ -73,9 +73,14 @@ export async function writeRepeated(res: ServerResponse, chunk: Buffer, total: n
   if (end && !res.destroyed) res.end();
 }
 
-/** Every way a client could decode a key back out of a body: raw, JSON `\uXXXX`/`\/` escapes, percent-encoding. */
+/** Every way a client could decode a key back out of a body: raw, JSON escapes, percent-encoding, HTML references. */
 export function decodedForms(text: string): string[] {
   const json = text.replace(/\\u([0-9a-fA-F]{4})/g, (_all, hex: string) => String.fromCharCode(Number.parseInt(hex, 16))).replace(/\\\//g, '/');
   const percent = (s: string): string => s.replace(/%([0-9a-fA-F]{2})/g, (_all, hex: string) => String.fromCharCode(Number.parseInt(hex, 16)));
-  return [text, json, percent(text), percent(json)];
+  const html = (s: string): string =>
+    s
+      .replace(/&#x([0-9a-fA-F]{1,7});/g, (_all, hex: string) => String.fromCharCode(Number.parseInt(hex, 16)))
+      .replace(/&#([0-9]{1,7});/g, (_all, dec: string) => String.fromCharCode(Number.parseInt(dec, 10)))
+      .replace(/\\x([0-9a-fA-F]{2})/g, (_all, hex: string) => String.fromCharCode(Number.parseInt(hex, 16)));
+  return [text, json, percent(text), percent(json), html(text), html(json)];
 }

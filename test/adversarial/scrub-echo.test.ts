@@ -110,7 +110,8 @@ describe('the upstream key never reaches the client', () => {
     expect(String(text)).toContain('the key is [upstream key redacted]');
 
     upstream.handle((_req, res) => {
-      res.writeHead(200, { 'content-type': 'text/html' }).end(`<html><body><a href="/x?k=${percentEncoded(key)}">${key}</a></body></html>`);
+      const entities = [...key].map((ch) => `&#${ch.charCodeAt(0)};`).join('');
+      res.writeHead(200, { 'content-type': 'text/html' }).end(`<html><body><a href="/x?k=${percentEncoded(key)}">${key}</a><p title="${entities}"></p></body></html>`);
     });
     await sdk.get('/models/gpt-4o-mini').catch(() => undefined);
 
