@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { KNOWN_ENDPOINT_GROUPS, isValidRange } from '../policy/index.js';
+import { KNOWN_ENDPOINT_GROUPS, MAX_MODEL_GLOB_LENGTH, isValidRange } from '../policy/index.js';
 import { keyLimitsSchema } from '../limits/schema.js';
 import { parseDuration } from '../util/duration.js';
 
@@ -13,7 +13,7 @@ const endpointGroup = z
 
 const cidr = z.string().refine(isValidRange, { message: 'not an IP address or CIDR range' });
 
-const modelGlob = z.string().min(1).max(200).regex(/^[\w.*?:/@-]+$/, 'model patterns may use letters, digits, . _ - : / @ * ?');
+const modelGlob = z.string().min(1).max(MAX_MODEL_GLOB_LENGTH).regex(/^[\w.*?:/@-]+$/, 'model patterns may use letters, digits, . _ - : / @ * ?');
 
 /** `expires`: an ISO date, a duration from now (`30d`), or null to clear. */
 const expires = z.union([

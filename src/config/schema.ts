@@ -42,6 +42,10 @@ export const configSchema = z
         /** Retries after a connect error only; never once bytes were sent. */
         connectRetries: z.number().int().min(0).max(5).default(2),
         connections: z.number().int().positive().default(128),
+        /** Largest upstream body buffered to be parsed (usage, scrubbing, list filtering); larger JSON is streamed. */
+        maxBufferedResponseBytes: z.number().int().positive().default(33_554_432),
+        /** Largest single SSE event held while waiting for its end; a larger one cuts the stream. */
+        maxSseEventBytes: z.number().int().positive().default(4_194_304),
       })
       .strict()
       .prefault({}),

@@ -19,7 +19,7 @@ import { prependJsonFields } from './body-patch.js';
 import { forwardRequestHeaders } from './headers.js';
 import { filterModelList, syntheticModelList } from './models-list.js';
 import { normalizeRequestPath } from './normalize-path.js';
-import { parseRequestBody, readBody, type BodyPace, type ParsedRequest } from './request-body.js';
+import { isMultipart, parseMultipartRequest, parseRequestBody, readBody, type BodyPace, type ParsedRequest } from './request-body.js';
 import { DEADLINE_ERROR_CODE, RequestDeadline } from './request-deadline.js';
 import { reserializeRequestJson } from './reserialize.js';
 import { ObjectOwnership, type OwnershipPlan } from './object-ownership.js';
@@ -107,6 +107,10 @@ export function createGateway(deps: GatewayDeps): Gateway {
   const bodyPace: BodyPace = { timeoutMs: config.server.bodyTimeoutMs, minBytesPerSecond: config.server.bodyMinBytesPerSecond };
   const deadlineMs = config.server.requestDeadlineMs;
   const objects = new ObjectOwnership(deps.store.objects, logger);
+  const responseLimits = {
+    maxBufferedBytes: config.upstream.maxBufferedResponseBytes,
+    maxSseEventBytes: config.upstream.maxSseEventBytes,
+  };
 
   function recordUsage(
     state: RequestState,
@@ -178,7 +182,10 @@ export function createGateway(deps: GatewayDeps): Gateway {
 
     const maxBody = Math.min(config.server.maxBodyBytes, compiled.maxBodyBytes ?? Infinity);
     const body = await readBody(req, maxBody, bodyPace);
-    const parsed: ParsedRequest = parseRequestBody(body, req.headers['content-type'], MODEL_BEARING_GROUPS.has(group));
+    const contentType = req.headers['content-type'];
+    const parsed: ParsedRequest = isMultipart(contentType)
+      ? await parseMultipartRequest(body, contentType)
+      : parseRequestBody(body, contentType, MODEL_BEARING_GROUPS.has(group));
     // GET /v1/models/{id} names its model in the path.
     const pathModel = group === 'models' ? decodeURIComponent(normalized.path.split('/')[3] ?? '') || null : null;
     state.model = parsed.model ?? pathModel;
@@ -257,6 +264,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
         body: outBody,
         client,
         connectRetries: config.upstream.connectRetries,
+        limits: responseLimits,
         dropInjectedUsageChunk,
         trackStreamText: state.admission?.trackStreamText ?? false,
         transformJson: composeTransforms(

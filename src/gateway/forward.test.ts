@@ -2,6 +2,7 @@ import type { ServerResponse } from 'node:http';
 import { describe, expect, it } from 'vitest';
 import { KeywardenError } from '../errors/index.js';
 import { ClientLink, forward, type ForwardRequest } from './forward.js';
+import { createScrubber } from './scrub.js';
 import type { UpstreamRuntime } from './upstream-registry.js';
 
 function codeError(code: string): Error {
@@ -32,7 +33,7 @@ function requestThrough(failures: Error[], retries: number): { req: ForwardReque
       return true;
     },
   };
-  const scrub = { any: (t: string) => t, error: (t: string) => t };
+  const scrub = createScrubber([]);
   const upstream = { pool, scrub } as unknown as UpstreamRuntime;
   const req: ForwardRequest = {
     upstream,
@@ -44,6 +45,7 @@ function requestThrough(failures: Error[], retries: number): { req: ForwardReque
     connectRetries: retries,
     dropInjectedUsageChunk: false,
     trackStreamText: false,
+    limits: { maxBufferedBytes: 1 << 20, maxSseEventBytes: 1 << 20 },
   };
   return { req, calls: () => calls };
 }

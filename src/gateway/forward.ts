@@ -1,7 +1,10 @@
 import type { IncomingHttpHeaders, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import { errors as undiciErrors, type Dispatcher } from 'undici';
 import { KeywardenError } from '../errors/index.js';
+import { decompressBody } from './decompress.js';
 import { forwardResponseHeaders } from './headers.js';
+import { contentEncodingOf, contentTypeOf, isEventStream, isJson, isTextLike } from './response-kind.js';
+import type { StreamScrubber } from './scrub.js';
 import { SseRelay } from './sse-relay.js';
 import type { UpstreamRuntime } from './upstream-registry.js';
 import { usageFromJsonBody, type MeteredTokens } from './usage-parse.js';
@@ -58,6 +61,15 @@ export interface ForwardRequest {
   transformJson?: ((body: unknown) => unknown) | undefined;
   /** Sees each relayed SSE event before the client does (e.g. to record the id of a streamed creation). */
   onSseEvent?: ((event: string) => void) | undefined;
+  limits: ResponseLimits;
+}
+
+/** Bounds on what the gateway holds in memory for one response (config `upstream.*`). */
+export interface ResponseLimits {
+  /** A body buffered to be parsed (JSON with usage, errors, filtered lists); larger JSON is streamed unmetered. */
+  maxBufferedBytes: number;
+  /** One SSE event waiting for its end; a larger one cuts the stream. */
+  maxSseEventBytes: number;
 }
 
 export interface ForwardResult {
@@ -93,29 +105,25 @@ export function translateUpstreamError(err: unknown): KeywardenError {
   return new KeywardenError('KW_UPSTREAM_UNAVAILABLE', { cause: err });
 }
 
-function isEventStream(headers: IncomingHttpHeaders): boolean {
-  const type = headers['content-type'];
-  return typeof type === 'string' && type.startsWith('text/event-stream');
-}
-
-function isJson(headers: IncomingHttpHeaders): boolean {
-  const type = headers['content-type'];
-  return typeof type === 'string' && type.includes('json');
-}
-
 /** UTF-8 text of a buffered body, skipping a byte-order mark (as undici's body.text() does). */
-function decodeBody(chunks: readonly Buffer[], length: number): string {
-  if (length === 0) return '';
-  const buffer = chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, length);
+function decodeBody(buffer: Buffer): string {
+  if (buffer.length === 0) return '';
   const start = buffer.length > 2 && buffer[0] === 0xef && buffer[1] === 0xbb && buffer[2] === 0xbf ? 3 : 0;
   return buffer.toString('utf8', start);
 }
 
+function refusal(message: string): KeywardenError {
+  return new KeywardenError('KW_UPSTREAM_UNAVAILABLE', { message });
+}
+
 /**
  * Sends the request upstream and relays the answer to the client:
- * - SSE: event by event, as they arrive, with usage read from the stream;
- * - JSON: buffered (it is small), scrubbed of key material, usage read from the body;
- * - anything else (audio, images as bytes): streamed through untouched on success.
+ * - SSE: event by event, as they arrive, with usage read from the stream; one event is capped in size;
+ * - JSON and errors: buffered up to a cap, scrubbed of key material, usage read from the body; a successful JSON
+ *   body above the cap is streamed instead (unmetered: settled as incomplete), an error above it is refused;
+ * - anything else (text, audio, images as bytes): streamed through, scrubbed chunk by chunk.
+ * Headers are scrubbed too, and a compressed body is decompressed (buffered) or refused (streamed), because the
+ * gateway cannot scrub what it cannot read.
  *
  * It drives undici's dispatcher directly rather than `pool.request()`: that API wraps every response in a
  * Readable stream, an async body consumer and promise plumbing, none of which a relay needs. Backpressure is
@@ -127,7 +135,8 @@ export function forward(req: ForwardRequest, res: ServerResponse): Promise<Forwa
   });
 }
 
-type Mode = 'waiting' | 'buffer' | 'sse' | 'pipe' | 'done';
+/** `stream`: bytes relayed through a scrubber (non-JSON bodies, and JSON above the buffer cap). */
+type Mode = 'waiting' | 'buffer' | 'sse' | 'stream' | 'done';
 
 class UpstreamExchange implements Dispatcher.DispatchHandler {
   private attempt = 0;
@@ -137,11 +146,16 @@ class UpstreamExchange implements Dispatcher.DispatchHandler {
   private chunks: Buffer[] = [];
   private length = 0;
   private relay: SseRelay | null = null;
+  private scrubber: StreamScrubber | null = null;
   private backpressure = false;
   /** SSE events relayed from the current upstream chunk, not yet written (see flushEvents). */
   private pendingEvents = '';
   /** A successful JSON body: usage is read from it (and it may be transformed) once buffered. */
   private json = false;
+  /** Content coding of a buffered body, undone before it is scrubbed. */
+  private encoding: string | null = null;
+  /** The body could not be metered (a JSON body streamed past the buffer cap): settle it as incomplete. */
+  private unmetered = false;
 
   constructor(
     private readonly req: ForwardRequest,
@@ -169,34 +183,45 @@ class UpstreamExchange implements Dispatcher.DispatchHandler {
     try {
       this.start(statusCode, headers);
     } catch (err) {
-      // E.g. a header value Node refuses to send: nothing reached the client, so it gets a proper error answer.
-      this.fail(err);
-      controller.abort(err instanceof Error ? err : new Error(String(err)));
+      // E.g. a header value Node refuses to send, or a compressed stream: nothing reached the client, so it gets a
+      // proper error answer.
+      this.abortWith(controller, err);
     }
   }
 
   private start(statusCode: number, headers: IncomingHttpHeaders): void {
     const { req, res } = this;
+    const scrub = req.upstream.scrub;
     this.status = statusCode;
-    this.headers = forwardResponseHeaders(headers);
-    if (isEventStream(headers) && statusCode < 400) {
+    this.headers = scrub.headers(forwardResponseHeaders(headers));
+    const encoding = contentEncodingOf(headers);
+    if (encoding !== null) delete this.headers['content-encoding']; // the client gets what the gateway could read
+    const type = contentTypeOf(headers);
+    const eventStream = isEventStream(type);
+    if (statusCode >= 400 || (!eventStream && isJson(type))) {
+      this.mode = 'buffer';
+      this.json = statusCode < 400;
+      this.encoding = encoding;
+      return;
+    }
+    if (encoding !== null) throw refusal('The upstream sent a compressed stream, which the gateway cannot check for key material.');
+    if (eventStream) {
       this.mode = 'sse';
       res.writeHead(statusCode, this.headers);
       res.flushHeaders();
       this.relay = new SseRelay({
         dropInjectedUsageChunk: req.dropInjectedUsageChunk,
         trackText: req.trackStreamText,
-        scrub: req.upstream.scrub.any,
+        maxEventBytes: req.limits.maxSseEventBytes,
+        scrub: scrub.any,
         emit: (text) => {
           req.onSseEvent?.(text);
           this.pendingEvents = this.pendingEvents === '' ? text : this.pendingEvents + text;
         },
       });
-    } else if (statusCode >= 400 || isJson(headers)) {
-      this.mode = 'buffer';
-      this.json = statusCode < 400 && isJson(headers);
     } else {
-      this.mode = 'pipe';
+      this.mode = 'stream';
+      this.scrubber = scrub.stream(isTextLike(type));
       res.writeHead(statusCode, this.headers);
     }
   }
@@ -206,16 +231,24 @@ class UpstreamExchange implements Dispatcher.DispatchHandler {
       case 'buffer':
         this.chunks.push(chunk);
         this.length += chunk.length;
+        if (this.length > this.req.limits.maxBufferedBytes) this.overflowBuffer(controller);
         return;
-      case 'sse':
+      case 'sse': {
+        const relay = this.relay as SseRelay;
+        let fits = true;
         try {
-          (this.relay as SseRelay).push(chunk);
+          fits = relay.push(chunk);
         } finally {
           this.flushEvents(); // even if the relay threw: events completed before that were sent as they came
         }
+        if (!fits) {
+          this.cut(controller, 'upstream_event_too_large');
+          return;
+        }
         break;
-      case 'pipe':
-        if (!this.res.write(chunk)) this.backpressure = true;
+      }
+      case 'stream':
+        this.writeScrubbed(chunk);
         break;
       default:
         return;
@@ -227,15 +260,47 @@ class UpstreamExchange implements Dispatcher.DispatchHandler {
     }
   }
 
+  /**
+   * A buffered body passed the cap. A successful, uncompressed JSON body that needs no rewriting is streamed from
+   * here on (scrubbed, but no longer metered); anything else (an error body, a list to filter, a compressed body)
+   * is refused, since it cannot be relayed safely without reading it whole.
+   */
+  private overflowBuffer(controller: Dispatcher.DispatchController): void {
+    if (!this.json || this.encoding !== null || this.req.transformJson) {
+      this.abortWith(controller, refusal('The upstream response is larger than the gateway buffers.'));
+      return;
+    }
+    this.mode = 'stream';
+    this.unmetered = true;
+    this.scrubber = this.req.upstream.scrub.stream(true);
+    this.res.writeHead(this.status, this.headers);
+    const buffered = this.chunks;
+    this.chunks = [];
+    this.length = 0;
+    for (const chunk of buffered) this.writeScrubbed(chunk);
+    if (this.backpressure) {
+      this.backpressure = false;
+      controller.pause();
+      this.res.once('drain', () => controller.resume());
+    }
+  }
+
+  private writeScrubbed(chunk: Buffer): void {
+    const out = (this.scrubber as StreamScrubber).push(chunk);
+    if (out.length > 0 && !this.res.write(out)) this.backpressure = true;
+  }
+
   onResponseEnd(): void {
     const { req, res } = this;
     switch (this.mode) {
       case 'buffer': {
         const statusCode = this.status;
-        let text = decodeBody(this.chunks, this.length);
-        this.chunks = [];
         let tokens: MeteredTokens | null = null;
         try {
+          let body = this.chunks.length === 1 ? (this.chunks[0] as Buffer) : Buffer.concat(this.chunks, this.length);
+          this.chunks = [];
+          if (this.encoding !== null) body = decompressBody(body, this.encoding, req.limits.maxBufferedBytes);
+          let text = decodeBody(body);
           if (this.json) {
             tokens = usageFromJsonBody(text);
             if (req.transformJson) text = JSON.stringify(req.transformJson(JSON.parse(text)));
@@ -261,10 +326,11 @@ class UpstreamExchange implements Dispatcher.DispatchHandler {
         this.succeed({ status: this.status, tokens: relay.meteredUsage, incomplete: false, streamedText: relay.outputText, errorCode: null });
         return;
       }
-      case 'pipe':
-        res.end();
-        this.succeed({ status: this.status, tokens: null, incomplete: false, streamedText: '', errorCode: null });
+      case 'stream': {
+        res.end((this.scrubber as StreamScrubber).end());
+        this.succeed({ status: this.status, tokens: null, incomplete: this.unmetered, streamedText: '', errorCode: null });
         return;
+      }
       default:
         return;
     }
@@ -300,13 +366,29 @@ class UpstreamExchange implements Dispatcher.DispatchHandler {
         this.succeed({ status: this.status, tokens: relay.meteredUsage, incomplete: true, streamedText: relay.outputText, errorCode });
         return;
       }
-      case 'pipe':
+      case 'stream':
+        // The held-back tail is dropped, not sent: it may be the start of a key.
         res.destroy();
         this.succeed({ status: this.status, tokens: null, incomplete: true, streamedText: '', errorCode: 'upstream_cut' });
         return;
       default:
         return;
     }
+  }
+
+  /** Stops a stream that went wrong after its headers were sent: the client sees a cut, the request is incomplete. */
+  private cut(controller: Dispatcher.DispatchController, errorCode: string): void {
+    const relay = this.relay;
+    this.res.destroy();
+    this.succeed({ status: this.status, tokens: relay?.meteredUsage ?? null, incomplete: true, streamedText: relay?.outputText ?? '', errorCode });
+    controller.abort(new Error(errorCode));
+  }
+
+  /** Refuses a response before anything reached the client, and abandons the upstream request. */
+  private abortWith(controller: Dispatcher.DispatchController, err: unknown): void {
+    this.chunks = [];
+    this.fail(err);
+    controller.abort(err instanceof Error ? err : new Error(String(err)));
   }
 
   /**

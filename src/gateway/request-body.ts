@@ -2,7 +2,7 @@ import type { IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 import { KeywardenError } from '../errors/index.js';
 import { findDuplicateKey } from './duplicate-keys.js';
-import { boundaryOf, multipartFields } from './multipart-model.js';
+import { readMultipartFields } from './multipart-model.js';
 
 /**
  * How slowly a body may arrive: it must start within `timeoutMs`, never pause longer than `timeoutMs`, and each
@@ -146,13 +146,6 @@ export interface ParsedRequest {
 
 const EMPTY: ParsedRequest = { json: null, model: null, stream: false };
 
-function single(values: string[], field: string): string | null {
-  if (values.length > 1) {
-    throw new KeywardenError('KW_BAD_REQUEST', { message: `The form field "${field}" appears more than once.`, param: field });
-  }
-  return values[0] ?? null;
-}
-
 /**
  * Extracts what policy and metering need: the model and whether the client asked for a stream.
  * The body is read as JSON whatever Content-Type claims (providers do the same), so a mislabelled body cannot
@@ -160,13 +153,6 @@ function single(values: string[], field: string): string | null {
  */
 export function parseRequestBody(body: Buffer, contentType: string | undefined, strict: boolean): ParsedRequest {
   if (body.length === 0) return EMPTY;
-  if ((contentType ?? '').toLowerCase().startsWith('multipart/form-data')) {
-    const boundary = boundaryOf(contentType ?? '');
-    if (!boundary) throw new KeywardenError('KW_BAD_REQUEST', { message: 'The multipart body has no boundary.' });
-    const model = single(multipartFields(body, boundary, 'model'), 'model');
-    const stream = single(multipartFields(body, boundary, 'stream'), 'stream');
-    return { json: null, model, stream: stream === 'true' };
-  }
   let parsed: unknown;
   const text = body.toString('utf8');
   try {
@@ -190,4 +176,16 @@ export function parseRequestBody(body: Buffer, contentType: string | undefined, 
     throw new KeywardenError('KW_BAD_REQUEST', { message: '"model" must be a string.', param: 'model' });
   }
   return { json, model: model ?? null, stream: json.stream === true };
+}
+
+/** True for a multipart/form-data body, which is read by parseMultipartRequest (asynchronous, streaming parser). */
+export function isMultipart(contentType: string | undefined): contentType is string {
+  return contentType !== undefined && /^\s*multipart\//i.test(contentType);
+}
+
+/** What policy needs from a multipart form; a malformed or ambiguous form is a 400 (see multipart-model.ts). */
+export async function parseMultipartRequest(body: Buffer, contentType: string): Promise<ParsedRequest> {
+  if (body.length === 0) return EMPTY;
+  const fields = await readMultipartFields(body, contentType);
+  return { json: null, model: fields.get('model') ?? null, stream: fields.get('stream') === 'true' };
 }

@@ -13,7 +13,7 @@ const usageChunk = chunk({
 
 function run(input: string[], drop: boolean, trackText = true): { out: string[]; relay: SseRelay } {
   const out: string[] = [];
-  const relay = new SseRelay({ dropInjectedUsageChunk: drop, trackText, scrub: (t) => t.replaceAll('SECRET', '[x]'), emit: (t) => out.push(t) });
+  const relay = new SseRelay({ dropInjectedUsageChunk: drop, maxEventBytes: 1 << 20, trackText, scrub: (t) => t.replaceAll('SECRET', '[x]'), emit: (t) => out.push(t) });
   for (const part of input) relay.push(Buffer.from(part));
   relay.end();
   return { out, relay };
@@ -59,7 +59,7 @@ describe('SseRelay', () => {
     const text = delta('héllo SECRET ✓');
     const bytes = Buffer.from(text);
     const out: string[] = [];
-    const relay = new SseRelay({ dropInjectedUsageChunk: false, trackText: true, scrub: (t) => t.replaceAll('SECRET', '[x]'), emit: (t) => out.push(t) });
+    const relay = new SseRelay({ dropInjectedUsageChunk: false, maxEventBytes: 1 << 20, trackText: true, scrub: (t) => t.replaceAll('SECRET', '[x]'), emit: (t) => out.push(t) });
     for (let i = 0; i < bytes.length; i += 3) relay.push(bytes.subarray(i, i + 3));
     relay.end();
     expect(out.join('')).toBe(text.replace('SECRET', '[x]'));
@@ -89,5 +89,58 @@ describe('SseRelay', () => {
     const { out, relay } = run([decoys], true, false);
     expect(out).toEqual([decoys]);
     expect(relay.meteredUsage).toBeNull();
+  });
+});
+
+describe('SseRelay: linear scanning and the event cap', () => {
+  const collect = (maxEventBytes = 1 << 20): { out: string[]; relay: SseRelay } => {
+    const out: string[] = [];
+    const relay = new SseRelay({ dropInjectedUsageChunk: false, maxEventBytes, trackText: false, scrub: (t) => t, emit: (t) => out.push(t) });
+    return { out, relay };
+  };
+
+  it('finds LF and CRLF boundaries split across chunks at every offset, with the same events as one chunk', () => {
+    const stream = 'data: a\n\ndata: b\r\n\r\n: c\r\n\r\ndata: d\n\n\n\ndata: e\r\n\r\n';
+    const { out: whole } = collect();
+    const reference = collect();
+    reference.relay.push(Buffer.from(stream));
+    reference.relay.end();
+    whole.push(...reference.out);
+    expect(whole).toEqual(['data: a\n\n', 'data: b\r\n\r\n', ': c\r\n\r\n', 'data: d\n\n', '\n\n', 'data: e\r\n\r\n']);
+    for (let a = 0; a <= stream.length; a++) {
+      for (let b = a; b <= stream.length; b += 3) {
+        const { out, relay } = collect();
+        for (const piece of [stream.slice(0, a), stream.slice(a, b), stream.slice(b)]) relay.push(Buffer.from(piece));
+        relay.end();
+        expect(out, `split at ${a}/${b}`).toEqual(whole);
+      }
+    }
+  });
+
+  it('relays many tiny events in one chunk and one event in many tiny chunks in linear time', () => {
+    const many = collect();
+    const started = performance.now();
+    many.relay.push(Buffer.from('data: x\n\n'.repeat(200_000)));
+    expect(many.out).toHaveLength(200_000);
+    const big = collect(64 << 20);
+    const piece = Buffer.alloc(1024, 0x61);
+    big.relay.push(Buffer.from('data: '));
+    for (let i = 0; i < 20_000; i++) expect(big.relay.push(piece)).toBe(true); // 20 MB, no boundary yet
+    big.relay.push(Buffer.from('\n\n'));
+    expect(big.out).toHaveLength(1);
+    expect(big.out[0]?.length).toBe(6 + 20_000 * 1024 + 2);
+    // A rescanning relay takes tens of seconds here; a linear one well under one.
+    expect(performance.now() - started).toBeLessThan(5_000);
+  });
+
+  it('stops at the event cap: no more buffering or relaying, earlier events kept', () => {
+    const { out, relay } = collect(1000);
+    expect(relay.push(Buffer.from('data: ok\n\ndata: '))).toBe(true);
+    expect(relay.push(Buffer.alloc(900, 0x61))).toBe(true);
+    expect(relay.push(Buffer.alloc(200, 0x61))).toBe(false);
+    expect(relay.tooLarge).toBe(true);
+    expect(relay.push(Buffer.from('\n\ndata: later\n\n'))).toBe(false);
+    relay.end();
+    expect(out).toEqual(['data: ok\n\n']);
   });
 });

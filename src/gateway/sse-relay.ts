@@ -10,6 +10,8 @@ export interface SseRelayOptions {
   emit: (text: string) => void;
   /** Keep the streamed output text, so a stream cut before its usage chunk can still be metered. */
   trackText: boolean;
+  /** Largest single event (in UTF-16 units, about bytes) held while waiting for its end. */
+  maxEventBytes: number;
 }
 
 /**
@@ -19,7 +21,15 @@ export interface SseRelayOptions {
  */
 export class SseRelay {
   private readonly decoder = new StringDecoder('utf8');
-  private pending = '';
+  /**
+   * The event in progress, as the pieces that arrived. Kept as a list rather than one growing string: appending
+   * and then searching a growing string flattens it on every chunk, which made one large event quadratic.
+   */
+  private pieces: string[] = [];
+  private pendingLength = 0;
+  /** The last characters of the event in progress, enough to find a boundary that straddles two chunks. */
+  private tail = '';
+  private overflowed = false;
   private usage: MeteredTokens | null = null;
   /** Content deltas seen, used to estimate tokens when a stream ends without usage. */
   private streamedText = '';
@@ -35,25 +45,62 @@ export class SseRelay {
     return this.streamedText;
   }
 
-  push(chunk: Buffer): void {
-    this.pending += this.decoder.write(chunk);
-    let boundary = findBoundary(this.pending);
-    while (boundary !== null) {
-      const event = this.pending.slice(0, boundary.end);
-      this.pending = this.pending.slice(boundary.end);
-      this.handle(event);
-      boundary = findBoundary(this.pending);
+  /** True once an event grew past `maxEventBytes`: the relay stopped, and the stream must be cut. */
+  get tooLarge(): boolean {
+    return this.overflowed;
+  }
+
+  /**
+   * Relays every event this chunk completes. Only the new text is scanned for boundaries (plus the three
+   * characters before it, for a `\r\n\r\n` split across chunks), so the cost is linear in the stream's size.
+   * Returns false when the event in progress exceeds the size cap: nothing more is buffered or relayed.
+   */
+  push(chunk: Buffer): boolean {
+    if (this.overflowed) return false;
+    const text = this.decoder.write(chunk);
+    if (text === '') return true;
+    const probe = this.tail === '' ? text : this.tail + text;
+    const shift = probe.length - text.length; // probe offsets minus shift are offsets in `text`
+    const boundary = new BoundaryScanner(probe).next(0);
+    if (boundary === -1) return this.hold(text, probe);
+    // The first event ends in this chunk; it began in the pieces kept so far.
+    this.pieces.push(text.slice(0, boundary - shift));
+    const first = this.pieces.length === 1 ? (this.pieces[0] as string) : this.pieces.join('');
+    this.pieces = [];
+    this.pendingLength = 0;
+    this.tail = '';
+    this.handle(first);
+    let start = boundary - shift;
+    const scanner = new BoundaryScanner(text);
+    for (let end = scanner.next(start); end !== -1; end = scanner.next(start)) {
+      this.handle(text.slice(start, end));
+      start = end;
     }
+    return start === text.length ? true : this.hold(text.slice(start), text.slice(start));
+  }
+
+  /** Keeps an unfinished event's text, unless that makes the event too large. */
+  private hold(text: string, probe: string): boolean {
+    this.pendingLength += text.length;
+    if (this.pendingLength > this.options.maxEventBytes) {
+      this.overflowed = true;
+      this.pieces = [];
+      this.tail = '';
+      return false;
+    }
+    this.pieces.push(text);
+    this.tail = probe.length > 3 ? probe.slice(-3) : probe;
+    return true;
   }
 
   /** Flushes a trailing partial event (a stream that ended without a final blank line). */
   end(): void {
-    this.pending += this.decoder.end();
-    if (this.pending.length > 0) {
-      const rest = this.pending;
-      this.pending = '';
-      this.handle(rest);
-    }
+    if (this.overflowed) return;
+    const rest = this.pieces.join('') + this.decoder.end();
+    this.pieces = [];
+    this.pendingLength = 0;
+    this.tail = '';
+    if (rest.length > 0) this.handle(rest);
   }
 
   private handle(event: string): void {
@@ -94,12 +141,25 @@ export class SseRelay {
   }
 }
 
-function findBoundary(text: string): { end: number } | null {
-  const lf = text.indexOf('\n\n');
-  const crlf = text.indexOf('\r\n\r\n');
-  if (lf === -1 && crlf === -1) return null;
-  if (crlf !== -1 && (lf === -1 || crlf < lf)) return { end: crlf + 4 };
-  return { end: lf + 2 };
+/**
+ * Finds event boundaries (`\n\n` or `\r\n\r\n`, whichever comes first) in one text, left to right. The next
+ * position of each delimiter is remembered, so finding every boundary of a chunk scans it once, however many
+ * events it holds.
+ */
+class BoundaryScanner {
+  private lf = -2; // -2: not searched yet; -1: none left
+  private crlf = -2;
+
+  constructor(private readonly text: string) {}
+
+  /** End (exclusive) of the first boundary at or after `from`, or -1. */
+  next(from: number): number {
+    if (this.lf !== -1 && this.lf < from) this.lf = this.text.indexOf('\n\n', from);
+    if (this.crlf !== -1 && this.crlf < from) this.crlf = this.text.indexOf('\r\n\r\n', from);
+    const { lf, crlf } = this;
+    if (crlf !== -1 && (lf === -1 || crlf < lf)) return crlf + 4;
+    return lf === -1 ? -1 : lf + 2;
+  }
 }
 
 /**

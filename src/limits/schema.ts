@@ -1,10 +1,11 @@
 import { z } from 'zod';
+import { MAX_MODEL_GLOB_LENGTH } from '../policy/model-glob.js';
 
 export const BUDGET_PERIODS = ['day', 'week', 'month', 'lifetime'] as const;
 export type BudgetPeriod = (typeof BUDGET_PERIODS)[number];
 
 const positiveInt = z.number().int().positive();
-const modelGlob = z.string().min(1).max(200);
+const modelGlob = z.string().min(1).max(MAX_MODEL_GLOB_LENGTH);
 
 export const modelRuleSchema = z
   .object({
