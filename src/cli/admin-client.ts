@@ -1,4 +1,5 @@
 import { KeywardenError } from '../errors/index.js';
+import { gatewayRootUrl } from './gateway-url.js';
 
 export const DEFAULT_URL = 'http://127.0.0.1:8787';
 
@@ -9,7 +10,7 @@ export class AdminClient {
   constructor(
     private readonly env: NodeJS.ProcessEnv,
   ) {
-    this.base = (env.KEYWARDEN_URL ?? DEFAULT_URL).replace(/\/+$/, '');
+    this.base = gatewayRootUrl(env);
   }
 
   async request<T>(method: string, path: string, body?: unknown): Promise<T> {

@@ -85,6 +85,7 @@ export const ERROR_CODES = {
   KW_ALERT_DELIVERY_REJECTED: spec(502, 'server_error', 'alert_delivery_rejected', 'The alert sink rejected the alert.'),
   KW_CONFIG_INVALID: spec(500, 'server_error', 'config_invalid', 'The configuration is invalid.'),
   KW_VAULT: spec(500, 'server_error', 'vault_error', 'The vault could not be opened.'),
+  KW_START_FAILED: spec(500, 'server_error', 'start_failed', 'The server could not start.'),
   KW_USAGE: spec(400, 'invalid_request_error', 'usage_error', 'Invalid command usage.'),
   KW_INTERNAL: spec(500, 'server_error', 'internal_error', 'Internal error.'),
 } as const satisfies Record<string, ErrorSpec>;
