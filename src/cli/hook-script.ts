@@ -1,5 +1,7 @@
 import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
 export const HOOK_MARKER = '# keywarden pre-commit hook';
 
@@ -18,7 +20,10 @@ export function selfCommand(): SelfCommand {
   const built = fileURLToPath(new URL('./bin.js', import.meta.url));
   if (existsSync(built)) return { node: process.execPath, nodeArgs: [], script: built };
   const source = fileURLToPath(new URL('./bin.ts', import.meta.url));
-  return { node: process.execPath, nodeArgs: ['--import', import.meta.resolve('tsx')], script: source };
+  // tsx exports its package.json; its main entry, dist/loader.mjs, is what `node --import tsx` loads.
+  const tsxRoot = path.dirname(createRequire(import.meta.url).resolve('tsx/package.json'));
+  const loader = pathToFileURL(path.join(tsxRoot, 'dist', 'loader.mjs')).href;
+  return { node: process.execPath, nodeArgs: ['--import', loader], script: source };
 }
 
 /** POSIX shell single-quoting: safe for any path, spaces and quotes included. */
