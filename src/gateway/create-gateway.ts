@@ -20,6 +20,7 @@ import { filterModelList, syntheticModelList } from './models-list.js';
 import { normalizeRequestPath } from './normalize-path.js';
 import { parseRequestBody, readBody, type ParsedRequest } from './request-body.js';
 import { sendError } from './send-error.js';
+import { upstreamFailureFields } from './upstream-failure.js';
 import { UpstreamRegistry } from './upstream-registry.js';
 import { upstreamTarget } from './upstream-target.js';
 import { UsageRecorder } from './usage-recorder.js';
@@ -300,7 +301,9 @@ export function createGateway(deps: GatewayDeps): Gateway {
       const error = sendError(res, err);
       const event = deps.monitor ? securityEventOf(error.code, ts, state) : null;
       if (event) deps.monitor?.securityEvent(event);
-      if (error.status >= 500) logger.error('request failed', { code: error.code, path: state.path, ...describeError(err) });
+      if (error.status >= 500) {
+        logger.error('request failed', { code: error.code, path: state.path, upstreamId: state.upstreamId, ...describeError(err), ...upstreamFailureFields(err) });
+      }
       await finish(state, started, ts, { status: error.status, errorCode: error.apiCode, tokens: null, incomplete: false, streamedText: '' });
       logRequest(state, started, error.status, error.apiCode);
     } finally {
