@@ -1,5 +1,4 @@
 import { execFile, spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer, type AddressInfo, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -132,7 +131,7 @@ describe('serve: banner and shutdown', () => {
         .filter((line) => line.trim().startsWith('export '))
         .join('\n');
       const printed = await new Promise<string>((resolve, reject) => {
-        execFile('sh', ['-c', `${exports}\nprintf '%s %s' "$KEYWARDEN_URL" "$KEYWARDEN_ADMIN_TOKEN"`], (err, out) => (err ? reject(err) : resolve(out)));
+        execFile('sh', ['-c', `${exports}\nprintf '%s %s' "$KEYWARDEN_URL" "$KEYWARDEN_ADMIN_TOKEN"`], (err, out) => (err ? reject(new Error(err.message)) : resolve(out)));
       });
       const [url, token] = printed.split(' ');
       expect(url).toBe(serve.url);
