@@ -99,6 +99,7 @@ export function registerScan(program: Command, io: CliIo, setStatus: SetStatus):
         showSecrets: flags.showSecrets === true,
         color: flags.output === undefined && io.stdout.isTTY === true && io.env.NO_COLOR === undefined,
         suppressed: outcome.suppressed,
+        skipped: outcome.skipped,
       });
       if (flags.output !== undefined) {
         await writeFile(path.resolve(io.cwd, flags.output), report);
