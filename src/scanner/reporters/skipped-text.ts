@@ -7,7 +7,11 @@ function plural(count: number, word: string): string {
 
 /** A file name as one visible token: names with control characters (a newline could forge a report line) are quoted. */
 function displayName(name: string): string {
-  return /[\u0000-\u001f\u007f]/.test(name) ? JSON.stringify(name) : name;
+  for (let i = 0; i < name.length; i++) {
+    const code = name.charCodeAt(i);
+    if (code < 0x20 || code === 0x7f) return JSON.stringify(name);
+  }
+  return name;
 }
 
 function size(bytes: number): string {
