@@ -118,3 +118,16 @@ describe('keywarden scan says what it did not scan', () => {
     expect(run.stdout.split('\n')).not.toContain('No AI keys found.');
   });
 });
+
+describe('scan task runner skip counts', () => {
+  it('counts a file that vanished or cannot be read between listing and reading as unreadable, and content-binary files as binary', async () => {
+    const { createTaskRunner } = await import('../../src/scanner/sources/task-runner.js');
+    const dir = await tempDir('skipped-runner');
+    await writeFiles(dir, { 'text.txt': 'hello\n', 'nul.txt': Buffer.from([0x61, 0, 0x62]), 'big.txt': 'x'.repeat(50) });
+    const runner = createTaskRunner({ disabledRules: [], decode: true, maxFileSize: 20 });
+    const file = (name: string): { absolute: string; relative: string } => ({ absolute: `${dir}/${name}`, relative: name });
+    const result = await runner.run({ kind: 'files', files: [file('text.txt'), file('nul.txt'), file('big.txt'), file('gone.txt'), { absolute: dir, relative: 'a-directory' }] });
+    expect(result.items).toBe(5);
+    expect(result.skipped).toEqual({ binary: 1, tooLarge: 1, unreadable: 2 });
+  });
+});
