@@ -1,4 +1,5 @@
 import { KeywardenError } from '../errors/index.js';
+import { gatewayRootUrl } from './gateway-url.js';
 
 export const DEFAULT_URL = 'http://127.0.0.1:8787';
 
@@ -9,8 +10,7 @@ export class AdminClient {
   constructor(
     private readonly env: NodeJS.ProcessEnv,
   ) {
-    // The gateway's URL is often copied with the OpenAI-style /v1 suffix; the admin API lives beside it, not under it.
-    this.base = (env.KEYWARDEN_URL || DEFAULT_URL).replace(/\/+$/, '').replace(/\/v1$/, '');
+    this.base = gatewayRootUrl(env);
   }
 
   async request<T>(method: string, path: string, body?: unknown): Promise<T> {

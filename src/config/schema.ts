@@ -17,6 +17,8 @@ const price = z
 /** The one configuration schema. Unknown keys are rejected so typos surface instead of being ignored. */
 export const configSchema = z
   .object({
+    /** Where editors find this schema (written by `keywarden init`); ignored at run time. */
+    $schema: z.string().optional(),
     server: z
       .object({
         host: z.string().min(1).default('127.0.0.1'),

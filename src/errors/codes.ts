@@ -96,6 +96,7 @@ export const ERROR_CODES = {
   KW_DATA_DIR_LOCKED: spec(503, 'server_error', 'data_dir_locked', 'The data directory is in use by another keywarden process.'),
   KW_WEAK_ADMIN_TOKEN: spec(400, 'invalid_request_error', 'weak_admin_token', 'The admin token is too weak.'),
   KW_ADMIN_FORBIDDEN: spec(403, 'permission_error', 'admin_role_forbidden', 'This admin token\'s role does not allow this action.'),
+  KW_START_FAILED: spec(500, 'server_error', 'start_failed', 'The server could not start.'),
   KW_USAGE: spec(400, 'invalid_request_error', 'usage_error', 'Invalid command usage.'),
   KW_INTERNAL: spec(500, 'server_error', 'internal_error', 'Internal error.'),
 } as const satisfies Record<string, ErrorSpec>;

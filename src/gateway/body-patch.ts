@@ -1,4 +1,3 @@
-import { KeywardenError } from '../errors/index.js';
 
 /**
  * Adds fields to a JSON object body without re-serializing it: the new members are spliced in right after the

@@ -24,6 +24,7 @@ import { DEADLINE_ERROR_CODE, RequestDeadline } from './request-deadline.js';
 import { reserializeRequestJson } from './reserialize.js';
 import { ObjectOwnership, type OwnershipPlan } from './object-ownership.js';
 import { sendError } from './send-error.js';
+import { upstreamFailureFields } from './upstream-failure.js';
 import { UpstreamRegistry } from './upstream-registry.js';
 import { createOutboundPolicy, type OutboundPolicy } from '../policy/outbound-url.js';
 import type { OutboundLookup } from '../policy/outbound-connect.js';
@@ -357,7 +358,9 @@ export function createGateway(deps: GatewayDeps): Gateway {
       const error = sendError(res, err);
       const event = deps.monitor ? securityEventOf(error.code, ts, state) : null;
       if (event) deps.monitor?.securityEvent(event);
-      if (error.status >= 500) logger.error('request failed', { code: error.code, path: state.path, ...describeError(err) });
+      if (error.status >= 500) {
+        logger.error('request failed', { code: error.code, path: state.path, upstreamId: state.upstreamId, ...describeError(err), ...upstreamFailureFields(err) });
+      }
       await finish(state, started, ts, { status: error.status, errorCode: error.apiCode, tokens: null, incomplete: false, streamedText: '' });
       logRequest(state, started, error.status, error.apiCode);
     } finally {

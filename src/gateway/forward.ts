@@ -6,6 +6,7 @@ import { forwardResponseHeaders } from './headers.js';
 import { contentEncodingOf, contentTypeOf, isEventStream, isJson, isTextLike } from './response-kind.js';
 import type { StreamScrubber } from './scrub.js';
 import { SseRelay } from './sse-relay.js';
+import { UpstreamFailure } from './upstream-failure.js';
 import type { UpstreamRuntime } from './upstream-registry.js';
 import { usageFromJsonBody, type MeteredTokens } from './usage-parse.js';
 
@@ -97,12 +98,14 @@ function errorCodeOf(err: unknown): string | undefined {
   return typeof code === 'string' ? code : undefined;
 }
 
-export function translateUpstreamError(err: unknown): KeywardenError {
+/** The client-facing error for an upstream failure; its cause says, for the log only, where and after how many attempts. */
+export function translateUpstreamError(err: unknown, origin = '', attempts = 1): KeywardenError {
   if (err instanceof KeywardenError) return err;
+  const cause = new UpstreamFailure(origin, attempts, err);
   if (err instanceof undiciErrors.HeadersTimeoutError || err instanceof undiciErrors.BodyTimeoutError) {
-    return new KeywardenError('KW_UPSTREAM_TIMEOUT', { cause: err });
+    return new KeywardenError('KW_UPSTREAM_TIMEOUT', { cause });
   }
-  return new KeywardenError('KW_UPSTREAM_UNAVAILABLE', { cause: err });
+  return new KeywardenError('KW_UPSTREAM_UNAVAILABLE', { cause });
 }
 
 /** UTF-8 text of a buffered body, skipping a byte-order mark (as undici's body.text() does). */
@@ -171,7 +174,8 @@ class UpstreamExchange implements Dispatcher.DispatchHandler {
       return;
     }
     const { req } = this;
-    req.upstream.pool.dispatch({ method: req.method, path: req.path, headers: req.headers, body: req.body }, this);
+    // origin: a Pool knows its own, a proxy agent (HTTPS_PROXY) needs it to choose the route.
+    req.upstream.pool.dispatch({ origin: req.upstream.origin, method: req.method, path: req.path, headers: req.headers, body: req.body }, this);
   }
 
   onRequestStart(controller: Dispatcher.DispatchController): void {
@@ -352,12 +356,12 @@ class UpstreamExchange implements Dispatcher.DispatchHandler {
           queueMicrotask(() => this.dispatch());
           return;
         }
-        this.fail(translateUpstreamError(err));
+        this.fail(translateUpstreamError(err, req.upstream.origin, this.attempt + 1));
         return;
       }
       case 'buffer':
         this.chunks = [];
-        this.fail(translateUpstreamError(err));
+        this.fail(translateUpstreamError(err, req.upstream.origin, this.attempt + 1));
         return;
       case 'sse': {
         const relay = this.relay as SseRelay;

@@ -1,17 +1,19 @@
-import { Pool } from 'undici';
+import type { Dispatcher } from 'undici';
 import { KeywardenError } from '../errors/index.js';
 import { guardedConnect, type OutboundLookup } from '../policy/outbound-connect.js';
 import type { OutboundPolicy } from '../policy/outbound-url.js';
 import type { UpstreamRecord, UpstreamRepository } from '../store/index.js';
 import type { Vault } from '../vault/index.js';
 import { createScrubber } from './scrub.js';
+import { createUpstreamDispatcher } from './upstream-dispatcher.js';
 
 export interface UpstreamRuntime {
   readonly record: UpstreamRecord;
   readonly origin: string;
   /** Path prefix of the base URL, e.g. `/v1` for https://api.openai.com/v1. */
   readonly basePath: string;
-  readonly pool: Pool;
+  /** A keep-alive Pool for the origin, or a proxy agent when HTTPS_PROXY / HTTP_PROXY applies to it. */
+  readonly pool: Dispatcher;
   readonly scrub: ReturnType<typeof createScrubber>;
   /** Next key to use; round-robin spreads load across the upstream's keys. */
   nextKey(): string;
@@ -27,6 +29,8 @@ export interface UpstreamRegistryOptions {
   lookup?: OutboundLookup;
   /** Told once per load about each record that cannot be used (operator log line). */
   onUnusable?: (record: UpstreamRecord, reason: string) => void;
+  /** Where HTTPS_PROXY / HTTP_PROXY / NO_PROXY are read; the process environment by default. */
+  env?: NodeJS.ProcessEnv;
 }
 
 /** A stored upstream that cannot be used (bad URL, undecryptable key): only requests routed to it fail. */
@@ -118,14 +122,18 @@ export class UpstreamRegistry {
       record,
       origin: url.origin,
       basePath: url.pathname.replace(/\/+$/, ''),
-      pool: new Pool(url.origin, {
-        connections: this.options.connections,
-        headersTimeout: this.options.headersTimeoutMs,
-        bodyTimeout: this.options.bodyTimeoutMs,
-        keepAliveTimeout: 30_000,
-        pipelining: 1,
-        connect: guardedConnect(this.options.outbound, this.options.lookup ? { lookup: this.options.lookup } : {}),
-      }),
+      pool: createUpstreamDispatcher(
+        url.origin,
+        {
+          connections: this.options.connections,
+          headersTimeout: this.options.headersTimeoutMs,
+          bodyTimeout: this.options.bodyTimeoutMs,
+          keepAliveTimeout: 30_000,
+          pipelining: 1,
+          connect: guardedConnect(this.options.outbound, this.options.lookup ? { lookup: this.options.lookup } : {}),
+        },
+        this.options.env ?? process.env,
+      ),
       scrub: createScrubber(secrets),
       nextKey() {
         if (secrets.length === 0) throw new KeywardenError('KW_NO_UPSTREAM', { message: 'The upstream has no keys.' });

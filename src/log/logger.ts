@@ -1,12 +1,14 @@
 import type { Writable } from 'node:stream';
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error' | 'silent';
-type Fields = Record<string, string | number | boolean | null | undefined>;
+export type LogFields = Record<string, string | number | boolean | null | undefined>;
+type Fields = LogFields;
 
 const RANK: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40, silent: 100 };
 
 /**
- * JSON-lines logger. Fields are flat scalars by type, so an object holding a secret cannot be dumped by
+ * One logger, two renderings: JSON lines for machines (a pipe, a file, a log collector) and a readable line for a
+ * person at a terminal. Fields are flat scalars by type, so an object holding a secret cannot be dumped by
  * accident; errors are reduced to name and code (messages of foreign errors can carry request details).
  */
 export interface Logger {
@@ -16,11 +18,38 @@ export interface Logger {
   error(msg: string, fields?: Fields): void;
 }
 
-export function createLogger(level: LogLevel, out: Writable): Logger {
+export type LogFormat = 'json' | 'pretty';
+
+function jsonLine(level: LogLevel, msg: string, fields: Fields | undefined): string {
+  return `${JSON.stringify({ time: new Date().toISOString(), level, msg, ...fields })}\n`;
+}
+
+/** A value as it reads in `key=value`: bare when it is a plain word, JSON-quoted otherwise (spaces, quotes, =). */
+function prettyValue(value: string | number | boolean | null): string {
+  const text = String(value);
+  return typeof value === 'string' && (text === '' || /[\s"=\\]|[^\x21-\x7e]/.test(text)) ? JSON.stringify(text) : text;
+}
+
+function prettyLine(level: LogLevel, msg: string, fields: Fields | undefined): string {
+  const time = new Date().toISOString().slice(11, 19);
+  let line = `${time} ${level.toUpperCase().padEnd(5)} ${msg}`;
+  if (fields !== undefined) {
+    for (const [key, value] of Object.entries(fields)) if (value !== undefined) line += ` ${key}=${prettyValue(value)}`;
+  }
+  return `${line}\n`;
+}
+
+/** Readable on a terminal, JSON lines anywhere else (where logs are collected and parsed). */
+export function defaultLogFormat(out: Writable & { isTTY?: boolean }): LogFormat {
+  return out.isTTY === true ? 'pretty' : 'json';
+}
+
+export function createLogger(level: LogLevel, out: Writable & { isTTY?: boolean }, format: LogFormat = defaultLogFormat(out)): Logger {
   const min = RANK[level];
+  const render = format === 'pretty' ? prettyLine : jsonLine;
   const write = (lvl: LogLevel, msg: string, fields?: Fields): void => {
     if (RANK[lvl] < min) return;
-    out.write(`${JSON.stringify({ time: new Date().toISOString(), level: lvl, msg, ...fields })}\n`);
+    out.write(render(lvl, msg, fields));
   };
   return {
     debug: (msg, fields) => write('debug', msg, fields),
@@ -39,4 +68,4 @@ export function describeError(err: unknown): Fields {
   return { error: typeof err };
 }
 
-export const silentLogger: Logger = createLogger('silent', { write: () => true } as unknown as Writable);
+export const silentLogger: Logger = createLogger('silent', { write: () => true } as unknown as Writable, 'json');

@@ -5,6 +5,7 @@ import { scanText } from './engine/engine.js';
 import { compareFindings } from './finding.js';
 import { gitTopLevel } from './sources/git.js';
 import type { ScanProgress } from './sources/progress.js';
+import { SkipTally, type SkipSummary } from './sources/skipped.js';
 import { scanGitHistory, scanPaths, scanRange, scanStaged, type SourceOptions } from './sources/sources.js';
 import type { Finding } from './types.js';
 import type { VerifyOverrides } from './verify/endpoints.js';
@@ -43,6 +44,8 @@ export interface ScanOutcome {
   baselineWritten?: number;
   /** Things the user should know that are not findings (printed to stderr by the CLI). */
   warnings: string[];
+  /** What a path scan left out and why (gitignored, binary, too large, unreadable). Absent for git sources. */
+  skipped?: SkipSummary;
 }
 
 /** A ref or range must not look like an option, or git would read it as one. */
@@ -69,6 +72,7 @@ export async function runScan(request: ScanRequest): Promise<ScanOutcome> {
   const source = request.source;
   switch (source.kind) {
     case 'paths':
+      options.skips = new SkipTally(config.maxFileSize);
       findings = await scanPaths(source.paths, root, request.gitignore, options);
       break;
     case 'git':
@@ -87,6 +91,7 @@ export async function runScan(request: ScanRequest): Promise<ScanOutcome> {
   findings.sort(compareFindings);
 
   const outcome: ScanOutcome = { findings, suppressed: 0, warnings: [] };
+  if (options.skips !== undefined) outcome.skipped = options.skips.result();
   // The baseline module (and zod, which validates baselines) loads only when a baseline is used.
   if (request.writeBaseline !== undefined) {
     const { writeBaseline } = await import('./baseline/baseline.js');

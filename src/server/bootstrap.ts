@@ -28,7 +28,7 @@ export interface Services {
 }
 
 export interface BootstrapNotice {
-  /** The bootstrap admin token, set only on the start that created it: the caller prints it once. */
+  /** The bootstrap admin token, set only on the start that created it (after listening): the caller prints it once. */
   createdAdminToken: string | null;
   createdMasterKeyFile: boolean;
   importedOpenAIKey: string | null;
@@ -79,13 +79,8 @@ async function bootstrapServices(
   const keys = new KeyService(store, vault.pepper, now, audit);
   const upstreams = new UpstreamService(store, vault, now, onUpstreamChange, audit, outbound ?? createOutboundPolicy(config.outbound));
 
-  let createdAdminToken: string | null = null;
   const fromEnv = env[ADMIN_TOKEN_ENV];
-  if (fromEnv) {
-    await adminTokens.ensure('env', fromEnv);
-  } else if ((await adminTokens.count()) === 0) {
-    createdAdminToken = (await adminTokens.issue('bootstrap', 'system:bootstrap')).token;
-  }
+  if (fromEnv) await adminTokens.ensure('env', fromEnv);
 
   let importedOpenAIKey: string | null = null;
   const openaiKey = env[OPENAI_KEY_ENV];
@@ -94,5 +89,14 @@ async function bootstrapServices(
     importedOpenAIKey = maskSecret(openaiKey);
     logger.info('imported OPENAI_API_KEY into the vault as the default upstream', { key: importedOpenAIKey });
   }
-  return { services: { store, audit, vault, keys, upstreams, adminTokens, dataDirLock }, notice: { createdAdminToken, createdMasterKeyFile, importedOpenAIKey } };
+  return { services: { store, audit, vault, keys, upstreams, adminTokens, dataDirLock }, notice: { createdAdminToken: null, createdMasterKeyFile, importedOpenAIKey } };
+}
+
+/**
+ * Issues the bootstrap admin token when no admin token exists yet. Called only once the server is listening: the
+ * token is shown once, so a start that fails (port in use, bad host) must not store one that nobody ever saw.
+ */
+export async function issueBootstrapAdminToken(adminTokens: AdminTokenService, env: NodeJS.ProcessEnv): Promise<string | null> {
+  if (env[ADMIN_TOKEN_ENV] || (await adminTokens.count()) > 0) return null;
+  return (await adminTokens.issue('bootstrap', 'system:bootstrap')).token;
 }

@@ -10,7 +10,7 @@ import type { MonitorEngine } from '../monitor/engine.js';
 import { createMonitorMetrics } from '../monitor/metrics.js';
 import { PriceTable } from '../pricing/index.js';
 import type { KeyLimits } from '../limits/schema.js';
-import { bootstrap, type BootstrapNotice, type Services } from './bootstrap.js';
+import { bootstrap, issueBootstrapAdminToken, type BootstrapNotice, type Services } from './bootstrap.js';
 import { createHttpServer } from './http-server.js';
 import { createOutboundPolicy } from '../policy/outbound-url.js';
 import type { OutboundLookup } from '../policy/outbound-connect.js';
@@ -102,13 +102,24 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   let ready = false;
   const authorizeMetrics = createMetricsAuthorizer(services.adminTokens, config.metrics.token);
   const server = createHttpServer({ gateway, admin, metrics, isReady: () => ready, authorizeMetrics, timeouts: config.server });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(config.server.port, config.server.host, () => {
-      server.off('error', reject);
-      resolve();
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(config.server.port, config.server.host, () => {
+        server.off('error', reject);
+        resolve();
+      });
     });
-  });
+  } catch (err) {
+    // Nothing listens: release what the boot opened, so the caller can report the cause and exit cleanly.
+    await gateway.close().catch(() => undefined);
+    await monitor?.stop().catch(() => undefined);
+    await services.store.close().catch(() => undefined);
+    services.dataDirLock.release();
+    throw err;
+  }
+  // Only now, with the socket bound, is a bootstrap token issued: it is shown once and must not be lost.
+  notice.createdAdminToken = await issueBootstrapAdminToken(services.adminTokens, options.env);
   ready = true;
   const address = server.address() as AddressInfo;
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;

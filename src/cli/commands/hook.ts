@@ -3,29 +3,23 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import { KeywardenError } from '../../errors/index.js';
 import { runGit } from '../../scanner/sources/git.js';
-import { EXIT_OK, writeLine, type CliIo } from '../io.js';
+import { EXIT_OK, writeJson, writeLine, type CliIo } from '../io.js';
+import { HOOK_MARKER, preCommitHook } from '../hook-script.js';
 import type { SetStatus } from './index.js';
 
-const HOOK_MARKER = '# keywarden pre-commit hook';
-
-/** The installed hook prefers a keywarden on PATH and falls back to the project's own copy through npx. */
-export const PRE_COMMIT_HOOK = `#!/bin/sh
-${HOOK_MARKER}: blocks commits that add AI API keys.
-# Accept a known string with a "keywarden:allow" comment on its line.
-if command -v keywarden >/dev/null 2>&1; then
-  exec keywarden scan --staged --quiet
-fi
-exec npx --no-install keywarden scan --staged --quiet
-`;
-
+/**
+ * keywarden is not published to a registry or tagged yet, so the snippet cannot name a real tag: `rev` must be a
+ * commit (or tag) of the repository you install from, and `pre-commit autoupdate` fills it in.
+ */
 export const PRE_COMMIT_FRAMEWORK_SNIPPET = `# .pre-commit-config.yaml
 repos:
-  - repo: https://github.com/keywarden/keywarden
-    rev: v0.1.0
+  - repo: <git URL of the keywarden repository you install from>
+    rev: <a commit SHA or tag of it; \`pre-commit autoupdate\` sets the latest tag>
     hooks:
       - id: keywarden`;
 
-export const HUSKY_SNIPPET = `# .husky/pre-commit
+/** husky runs in the project, where keywarden is a devDependency: npx --no-install never fetches from a registry. */
+export const HUSKY_SNIPPET = `# .husky/pre-commit  (with keywarden in the project's devDependencies)
 npx --no-install keywarden scan --staged --quiet`;
 
 /** `keywarden hook install`: writes .git/hooks/pre-commit (honouring core.hooksPath) and prints other setups. */
@@ -35,7 +29,8 @@ export function registerHook(program: Command, io: CliIo, setStatus: SetStatus):
     .command('install')
     .description('Install a git pre-commit hook that runs `keywarden scan --staged`.')
     .option('--force', 'replace an existing pre-commit hook that keywarden did not write')
-    .action(async (flags: { force?: boolean }) => {
+    .option('--json', 'print the result as JSON')
+    .action(async (flags: { force?: boolean; json?: boolean }) => {
       const hooksDir = path.resolve(io.cwd, (await runGit(['rev-parse', '--git-path', 'hooks'], io.cwd)).toString('utf8').trim());
       const file = path.join(hooksDir, 'pre-commit');
       const existing = await readFile(file, 'utf8').catch(() => undefined);
@@ -45,8 +40,14 @@ export function registerHook(program: Command, io: CliIo, setStatus: SetStatus):
         });
       }
       await mkdir(hooksDir, { recursive: true });
-      await writeFile(file, PRE_COMMIT_HOOK);
+      const script = preCommitHook();
+      await writeFile(file, script);
       await chmod(file, 0o755);
+      if (flags.json === true) {
+        writeJson(io.stdout, { installed: file, replaced: existing !== undefined, preCommitFramework: PRE_COMMIT_FRAMEWORK_SNIPPET, husky: HUSKY_SNIPPET });
+        setStatus(EXIT_OK);
+        return;
+      }
       writeLine(io.stdout, `Installed the pre-commit hook at ${file}.`);
       writeLine(io.stdout);
       writeLine(io.stdout, 'Using the pre-commit framework instead? Add:');

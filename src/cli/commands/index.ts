@@ -21,6 +21,7 @@ const COMMANDS: Record<string, () => Promise<CommandRegistrar>> = {
   tokens: async () => (await import('./tokens.js')).registerTokens,
   scan: async () => (await import('./scan.js')).registerScan,
   hook: async () => (await import('./hook.js')).registerHook,
+  init: async () => (await import('./init.js')).registerInit,
 };
 
 /** Registers the command named by the first argument, or all of them (for help and unknown commands). */

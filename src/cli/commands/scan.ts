@@ -15,6 +15,7 @@ interface ScanFlags {
   stdin?: boolean;
   stdinPath: string;
   format: ReportFormat;
+  json?: boolean;
   output?: string;
   showSecrets?: boolean;
   baseline?: string;
@@ -54,6 +55,7 @@ export function registerScan(program: Command, io: CliIo, setStatus: SetStatus):
     .option('--stdin', 'scan standard input')
     .option('--stdin-path <name>', 'path to report for --stdin', '<stdin>')
     .addOption(new Option('-f, --format <format>', 'report format').choices(REPORT_FORMATS).default('text'))
+    .option('--json', 'same as --format json')
     .option('-o, --output <file>', 'write the report to a file instead of stdout')
     .option('--show-secrets', 'print secrets unmasked (default: prefix and last 4 characters)')
     .option('--baseline <file>', 'report only findings not in this baseline')
@@ -70,6 +72,12 @@ export function registerScan(program: Command, io: CliIo, setStatus: SetStatus):
     .option('-q, --quiet', 'no progress bar and no output when nothing is found')
     .option('--no-progress', 'never draw a progress bar')
     .action(async (paths: string[], flags: ScanFlags) => {
+      if (flags.json === true) {
+        if (flags.format !== 'text' && flags.format !== 'json') {
+          throw new KeywardenError('KW_USAGE', { message: `--json contradicts --format ${flags.format}: choose one.` });
+        }
+        flags.format = 'json';
+      }
       const request: ScanRequest = {
         source: await sourceFrom(paths, flags, io),
         cwd: io.cwd,
@@ -102,6 +110,7 @@ export function registerScan(program: Command, io: CliIo, setStatus: SetStatus):
         showSecrets: flags.showSecrets === true,
         color: flags.output === undefined && io.stdout.isTTY === true && io.env.NO_COLOR === undefined,
         suppressed: outcome.suppressed,
+        skipped: outcome.skipped,
       });
       if (flags.output !== undefined) {
         await writeFile(path.resolve(io.cwd, flags.output), report);

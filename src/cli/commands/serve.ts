@@ -2,7 +2,8 @@ import type { Command } from 'commander';
 import { loadConfig } from '../../config/index.js';
 import { createLogger } from '../../log/logger.js';
 import { ADMIN_TOKEN_ENV, OPENAI_KEY_ENV, type BootstrapNotice } from '../../server/bootstrap.js';
-import { startServer } from '../../server/start-server.js';
+import { explainStartFailure } from '../../server/start-errors.js';
+import { startServer, type RunningServer } from '../../server/start-server.js';
 import { EXIT_OK, writeJson, writeLine, type CliIo } from '../io.js';
 import type { SetStatus } from './index.js';
 
@@ -35,7 +36,12 @@ export function registerServe(program: Command, io: CliIo, setStatus: SetStatus)
         },
       });
       const logger = createLogger(config.log.level, io.stderr);
-      const running = await startServer({ config, env: io.env, logger });
+      let running: RunningServer;
+      try {
+        running = await startServer({ config, env: io.env, logger });
+      } catch (err) {
+        throw explainStartFailure(err, { host: config.server.host, port: config.server.port, dataDir: config.dataDir });
+      }
       const { notice } = running;
       if (options.json) {
         writeJson(io.stdout, {
@@ -49,33 +55,37 @@ export function registerServe(program: Command, io: CliIo, setStatus: SetStatus)
       } else {
         printBanner(io, running.url, config.dataDir, notice);
       }
-      await untilSignal();
+      const signal = await untilSignal();
+      logger.info('stopping: finishing requests in flight', { signal });
       await running.close();
+      logger.info('keywarden stopped', { signal });
       setStatus(EXIT_OK);
     });
 }
 
-function untilSignal(): Promise<void> {
-  return new Promise<void>((resolve) => {
-    const stop = (): void => {
+function untilSignal(): Promise<NodeJS.Signals> {
+  return new Promise((resolve) => {
+    const stop = (signal: NodeJS.Signals): void => {
       process.off('SIGINT', stop);
       process.off('SIGTERM', stop);
-      resolve();
+      resolve(signal);
     };
     process.on('SIGINT', stop);
     process.on('SIGTERM', stop);
   });
 }
 
+/** Lines a person can paste into another shell as they are: no placeholders to fill in. */
 function printBanner(io: CliIo, url: string, dataDir: string, notice: BootstrapNotice): void {
   writeLine(io.stdout, `keywarden gateway listening on ${url} (data: ${dataDir})`);
   writeLine(io.stdout, `  OpenAI base URL for apps: ${url}/v1`);
   if (notice.createdMasterKeyFile) writeLine(io.stdout, `  created master key file ${dataDir}/master.key (mode 0600): back it up`);
   if (notice.createdAdminToken) {
     writeLine(io.stdout, '');
-    writeLine(io.stdout, '  Bootstrap admin token (shown once, stored only as a hash):');
-    writeLine(io.stdout, `    ${notice.createdAdminToken}`);
-    writeLine(io.stdout, `  export ${ADMIN_TOKEN_ENV}=<token> to use the CLI.`);
+    writeLine(io.stdout, '  Bootstrap admin token (shown once, stored only as a hash). To use the CLI, run in your shell:');
+    writeLine(io.stdout, '');
+    writeLine(io.stdout, `    export KEYWARDEN_URL=${url}`);
+    writeLine(io.stdout, `    export ${ADMIN_TOKEN_ENV}=${notice.createdAdminToken}`);
     writeLine(io.stdout, '');
   }
   if (notice.importedOpenAIKey) {

@@ -1,4 +1,5 @@
 import { compareFindings, toReportable } from '../finding.js';
+import type { SkipSummary } from '../sources/skipped.js';
 import type { Finding } from '../types.js';
 import { toolVersion } from '../version.js';
 import { renderJson } from './json.js';
@@ -12,12 +13,14 @@ export interface RenderOptions {
   showSecrets: boolean;
   color: boolean;
   suppressed?: number;
+  /** What a path scan left out; reported in text and JSON. */
+  skipped?: SkipSummary | undefined;
 }
 
 /** Renders findings in one format. Secrets pass through toReportable here, and only here. */
 export function renderReport(format: ReportFormat, findings: readonly Finding[], options: RenderOptions): string {
   const reportable = [...findings].sort(compareFindings).map((finding) => toReportable(finding, options.showSecrets));
-  if (format === 'json') return renderJson(reportable);
+  if (format === 'json') return renderJson(reportable, options.skipped);
   if (format === 'sarif') return renderSarif(reportable, { toolVersion: toolVersion() });
-  return renderText(reportable, { color: options.color, suppressed: options.suppressed ?? 0 });
+  return renderText(reportable, { color: options.color, suppressed: options.suppressed ?? 0, skipped: options.skipped });
 }

@@ -1,10 +1,13 @@
 import { createColors } from 'picocolors';
 import type { ReportableFinding } from '../finding.js';
+import type { SkipSummary } from '../sources/skipped.js';
+import { skippedLines } from './skipped-text.js';
 
 export interface TextReportOptions {
   color: boolean;
   /** Number of findings the baseline hid, mentioned so a clean report is not mistaken for an unscanned one. */
   suppressed?: number;
+  skipped?: SkipSummary | undefined;
 }
 
 /** Human report: findings grouped by file, each with position, rule, masked key and (if known) commit and status. */
@@ -33,6 +36,9 @@ export function renderText(findings: readonly ReportableFinding[], options: Text
       ? c.green('No AI keys found.')
       : c.red(`${findings.length} AI key${findings.length === 1 ? '' : 's'} found in ${files} file${files === 1 ? '' : 's'}.`);
   lines.push(summary + (options.suppressed ? c.dim(` (${options.suppressed} known finding(s) hidden by the baseline)`) : ''));
+  const skipped = skippedLines(options.skipped);
+  // The secret-like names are the one thing here worth a colour: they are why a clean report may be wrong.
+  for (const line of skipped) lines.push(line.startsWith('Gitignored files') ? c.yellow(line) : c.dim(line));
   if (findings.length > 0) {
     lines.push(c.dim('Revoke and rotate each key at its provider, then remove it from the code (and history, if committed).'));
     lines.push(c.dim('Accepted strings: add "keywarden:allow" on the line, or record them with --write-baseline.'));

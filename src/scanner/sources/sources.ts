@@ -7,9 +7,10 @@ import { runGit } from './git.js';
 import { readHistoryIndex, type BlobIntroduction } from './git-log.js';
 import { NO_PROGRESS, type ScanProgress } from './progress.js';
 import type { RunnerInit, ScanTask } from './task-runner.js';
-import { hasBinaryExtension, walkFiles, type WalkedFile } from './walk.js';
+import { hasBinaryExtension, walkFiles, type WalkedFile, type WalkSkip } from './walk.js';
 import { runTasks, type TaskSource } from './worker-pool.js';
 import { CatFileBatch } from './cat-file.js';
+import type { SkipTally } from './skipped.js';
 
 export interface SourceOptions {
   disabledRules: ReadonlySet<string>;
@@ -20,6 +21,8 @@ export interface SourceOptions {
   /** gitignore-syntax patterns (from .keywardenignore and config) matched against reported paths. */
   ignorePatterns: readonly string[];
   progress?: ScanProgress;
+  /** Path scans count what they leave out here. */
+  skips?: SkipTally;
 }
 
 const FILES_PER_TASK = 24;
@@ -86,11 +89,23 @@ export async function scanPaths(roots: readonly string[], cwd: string, gitignore
   const anyDirectory = (await Promise.all(absoluteRoots.map(async (root) => (await stat(root)).isDirectory()))).some(Boolean);
   const listing = (async (): Promise<ScanTask[]> => {
     const files: WalkedFile[] = [];
+    const skips = options.skips;
     for (const absoluteRoot of absoluteRoots) {
-      for (const file of await walkFiles(absoluteRoot, { gitignore, ignorePatterns: [] })) {
+      const reportedPath = (relativeToRoot: string): string => {
+        const relative = toPosix(path.relative(cwd, path.join(absoluteRoot, relativeToRoot)));
+        return relative.startsWith('../') ? toPosix(path.join(absoluteRoot, relativeToRoot)) : relative;
+      };
+      const onSkip = skips === undefined ? undefined : (skip: WalkSkip): void => {
+        if (skip.kind === 'ignored-directory') skips.gitignoredDirectory();
+        else if (skip.kind === 'ignored-file') skips.file('gitignored', reportedPath(skip.relative));
+        else if (skip.kind === 'binary-file') skips.file('binary');
+        else skips.file('unreadable');
+      };
+      for (const file of await walkFiles(absoluteRoot, { gitignore, ignorePatterns: [], ...(onSkip ? { onSkip } : {}) })) {
         const relative = toPosix(path.relative(cwd, file.absolute));
         const reported = relative.startsWith('../') ? toPosix(file.absolute) : relative;
         if (keep(reported)) files.push({ absolute: file.absolute, relative: reported });
+        else skips?.file('ignoredByConfig');
       }
     }
     progress.start(files.length, 'files');
@@ -103,6 +118,7 @@ export async function scanPaths(roots: readonly string[], cwd: string, gitignore
   // Threads start while the tree is still being listed; a lone file is scanned in-process.
   await runTasks(async () => (await listing)[next++], runnerInit(options), anyDirectory ? options.workers : 0, (result) => {
     for (const entry of result.findings) findings.push(...entry.findings);
+    options.skips?.add(result.skipped);
     progress.advance(result.items, result.bytes);
   });
   progress.stop();

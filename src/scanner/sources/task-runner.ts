@@ -21,6 +21,8 @@ export type ScanTask =
 export interface TaskResult {
   /** Findings per file path (file tasks) or per blob id (blob tasks). */
   findings: Array<{ key: string; findings: Finding[] }>;
+  /** Files left unscanned, by reason (file tasks). */
+  skipped: { binary: number; tooLarge: number; unreadable: number };
   bytes: number;
   items: number;
 }
@@ -34,14 +36,17 @@ export interface TaskRunner {
 export function createTaskRunner(init: RunnerInit): TaskRunner {
   const options: ScanTextOptions = { disabledRules: new Set(init.disabledRules), decode: init.decode };
 
-  const scanOne = (bytes: Buffer, path: string): Finding[] => {
-    if (looksBinary(bytes)) return [];
+  const scanOne = (bytes: Buffer, path: string, result: TaskResult): Finding[] => {
+    if (looksBinary(bytes)) {
+      result.skipped.binary++;
+      return [];
+    }
     return scanBytes(bytes, { ...options, path });
   };
 
   return {
     run(task) {
-      const result: TaskResult = { findings: [], bytes: 0, items: 0 };
+      const result: TaskResult = { findings: [], skipped: { binary: 0, tooLarge: 0, unreadable: 0 }, bytes: 0, items: 0 };
       if (task.kind === 'files') {
         for (const file of task.files) {
           result.items++;
@@ -51,11 +56,15 @@ export function createTaskRunner(init: RunnerInit): TaskRunner {
             // four thread-pool round trips (open, fstat, read, close) of fs/promises.readFile.
             bytes = readFileSync(file.absolute);
           } catch {
-            continue; // Vanished or unreadable between listing and reading: nothing to scan.
+            result.skipped.unreadable++; // Vanished or unreadable (permissions) between listing and reading.
+            continue;
           }
-          if (bytes.length > init.maxFileSize) continue;
+          if (bytes.length > init.maxFileSize) {
+            result.skipped.tooLarge++;
+            continue;
+          }
           result.bytes += bytes.length;
-          const findings = scanOne(bytes, file.relative);
+          const findings = scanOne(bytes, file.relative, result);
           if (findings.length > 0) result.findings.push({ key: file.relative, findings });
         }
         return Promise.resolve(result);
@@ -66,7 +75,7 @@ export function createTaskRunner(init: RunnerInit): TaskRunner {
         const end = task.ends[i] ?? start;
         result.items++;
         result.bytes += end - start;
-        const findings = scanOne(data.subarray(start, end), '');
+        const findings = scanOne(data.subarray(start, end), '', result);
         if (findings.length > 0) result.findings.push({ key: oid, findings });
         start = end;
       });

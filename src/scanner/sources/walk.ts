@@ -14,7 +14,12 @@ export interface WalkOptions {
   gitignore: boolean;
   /** Extra gitignore-syntax patterns relative to the root: .keywardenignore and the config's ignore list. */
   ignorePatterns: readonly string[];
+  /** Told about every entry left out, so the report can say what was not scanned. */
+  onSkip?: (skip: WalkSkip) => void;
 }
+
+export type WalkSkip =
+  | { kind: 'ignored-file' | 'ignored-directory' | 'binary-file' | 'unreadable-directory'; relative: string };
 
 /**
  * Extensions that are never text. Skipping them by name saves reading them; anything else is read and checked
@@ -80,17 +85,24 @@ export async function walkFiles(root: string, options: WalkOptions): Promise<Wal
     try {
       entries = await readdir(dir, { withFileTypes: true });
     } catch {
-      return; // An unreadable directory (permissions) holds nothing we can scan; the rest of the tree still can be.
+      // An unreadable directory (permissions) holds nothing we can scan; the rest of the tree still can be.
+      options.onSkip?.({ kind: 'unreadable-directory', relative: prefix });
+      return;
     }
     entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
     for (const entry of entries) {
       const relative = prefix + entry.name;
       if (entry.isDirectory()) {
-        if (entry.name === '.git' || ignoredBy(active, relative, true)) continue;
+        if (entry.name === '.git') continue;
+        if (ignoredBy(active, relative, true)) {
+          options.onSkip?.({ kind: 'ignored-directory', relative });
+          continue;
+        }
         await walkDir(path.join(dir, entry.name), `${relative}/`, active);
       } else if (entry.isFile()) {
-        if (hasBinaryExtension(entry.name) || ignoredBy(active, relative, false)) continue;
-        files.push({ absolute: path.join(dir, entry.name), relative });
+        if (ignoredBy(active, relative, false)) options.onSkip?.({ kind: 'ignored-file', relative });
+        else if (hasBinaryExtension(entry.name)) options.onSkip?.({ kind: 'binary-file', relative });
+        else files.push({ absolute: path.join(dir, entry.name), relative });
       }
     }
   };
