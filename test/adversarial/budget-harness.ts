@@ -10,8 +10,14 @@ export const BUDGET_USD = 0.01;
 export interface BudgetBench {
   h: Harness;
   ledger: BillingLedger;
-  /** A key with a $0.01/day budget and any further limits. */
-  budgetKey(limits?: Record<string, unknown>): Promise<{ id: string; key: string; client: OpenAI }>;
+  /** A key with a $0.01/day budget and any further limits, and any further scopes (`objects_from`, …). */
+  budgetKey(limits?: Record<string, unknown>, scopes?: Record<string, unknown>): Promise<{ id: string; key: string; client: OpenAI }>;
+  /**
+   * An unbudgeted key with every endpoint group, to create the files, conversations and vector stores a budgeted
+   * key then references through its `objects_from` scope. A budgeted key cannot create them itself: those requests
+   * name no priced model, so the cost bound refuses them (403 cost_not_bounded, param `model`).
+   */
+  objectMaker(): Promise<{ id: string; client: OpenAI }>;
   /** Asserts the upstream's bill stays within the budget, with a readable message. */
   expectBilledWithinBudget(budgetUsd?: number): void;
   /** Settled spend the gateway shows for a key (for the tests of settlement itself). */
@@ -26,9 +32,13 @@ export async function startBudgetBench(): Promise<BudgetBench> {
   return {
     h,
     ledger,
-    async budgetKey(limits = {}) {
-      const created = await h.createKey({ limits: { budgets: [{ usd: BUDGET_USD, period: 'day' }], ...limits } });
+    async budgetKey(limits = {}, scopes = {}) {
+      const created = await h.createKey({ ...scopes, limits: { budgets: [{ usd: BUDGET_USD, period: 'day' }], ...limits } });
       return { ...created, client: h.client(created.key) };
+    },
+    async objectMaker() {
+      const created = await h.createKey({ name: 'object-maker', endpoints: ['*'] });
+      return { id: created.id, client: h.client(created.key) };
     },
     expectBilledWithinBudget(budgetUsd = BUDGET_USD) {
       const billed = ledger.totalUsd();

@@ -51,9 +51,13 @@ describe('adversarial budgets: settlement', () => {
   });
 
   it('charges usage above the reservation at the truth, and raises a critical alert', async () => {
-    // The allowance ($0.001) is smaller than the stored history the fake bills (50,000 tokens: $0.0075).
+    // The allowance ($0.001) is smaller than the stored history the fake bills (50,000 tokens: $0.0075). The key
+    // first stores the response it continues (ownership answers 404 for an id the key did not create); that cheap
+    // creation is settled at its reported usage, so spend and bill both include it.
     const { id, client } = await bench.budgetKey({ unbounded_allowance_usd: 0.001 });
-    const res = await client.responses.create({ model: 'gpt-4o-mini', input: 'go', previous_response_id: 'resp_1', max_output_tokens: 16 });
+    const previous = await client.responses.create({ model: 'gpt-4o-mini', input: 'Remember: the code word is heron.', max_output_tokens: 16 });
+    const res = await client.responses.create({ model: 'gpt-4o-mini', input: 'go', previous_response_id: previous.id, max_output_tokens: 16 });
+    expect(bench.ledger.entries).toHaveLength(2);
     const billed = bench.ledger.totalUsd();
     expect(res.usage?.input_tokens).toBeGreaterThan(50_000);
     expect(await bench.spentOf(id)).toBeCloseTo(billed, 9);
