@@ -111,7 +111,8 @@ describe('serve: a start that fails says why and how to fix it', () => {
 
     const { server, port } = await occupyPort();
     try {
-      const json = await serveUntilExit(['--data', dir, '--port', String(port), '--json']);
+      // A fresh data dir: the one above holds bad.yaml (0644), which the start would tighten to 0600 and log.
+      const json = await serveUntilExit(['--data', await tempDir(), '--port', String(port), '--json']);
       expect(json.status).toBe(2);
       expect(json.stderr).toBe('');
       expect(JSON.parse(json.stdout)).toEqual({ error: { code: 'KW_START_FAILED', message: expect.stringContaining(`Port ${port}`) as unknown } });
