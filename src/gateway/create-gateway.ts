@@ -59,6 +59,8 @@ export interface Gateway {
 
 /** Endpoint groups whose requests name a model; with a model allowlist they must name one explicitly. */
 const MODEL_BEARING_GROUPS = new Set(['chat', 'completions', 'responses', 'embeddings', 'moderations', 'images', 'audio']);
+/** Methods the provider never bills for (reads, lists, deletes): admitted on budgeted keys at $0. */
+const COST_FREE_METHODS = new Set(['GET', 'HEAD', 'DELETE']);
 export const REQUEST_ID_HEADER = 'x-keywarden-request-id';
 /** Status recorded for a request whose client disconnected before the answer (nginx's convention). */
 const CLIENT_CLOSED = 499;
@@ -208,7 +210,16 @@ export function createGateway(deps: GatewayDeps): Gateway {
       ? await objects.guard(objectCheck, { json: parsed.json, search: normalized.search, key, upstreamId: upstream.record.id, now: ts })
       : null;
 
-    state.admission = await limiter.admit({ key, path: normalized.path, model: state.model, json: parsed.json, bodyBytes: body.length, now: ts });
+    const method = req.method ?? 'GET';
+    state.admission = await limiter.admit({
+      key,
+      path: normalized.path,
+      model: state.model,
+      json: parsed.json,
+      bodyBytes: body.length,
+      now: ts,
+      costFree: COST_FREE_METHODS.has(method),
+    });
 
     if (group === 'models' && pathModel === null && upstream.record.provider === 'azure') {
       const ids = Object.keys(upstream.record.deployments).filter((id) => compiled.models.allows(id));

@@ -30,6 +30,11 @@ export interface AdmitInput {
   json: Record<string, unknown> | null;
   bodyBytes: number;
   now: number;
+  /**
+   * The provider bills nothing for this request (reading, listing or deleting: GET, HEAD, DELETE), so a budgeted
+   * key may make it without a priced model; it reserves $0 and still counts against rates and concurrency.
+   */
+  costFree?: boolean;
 }
 
 export interface Admission {
@@ -129,7 +134,7 @@ export class Limiter {
     const budgets = budgetChecks(limits.budgets ?? [], now, limits.time_zone ?? 'UTC');
     const budgeted = budgets.length > 0;
     const sizing = tpmLimits.length > 0 || budgeted || limits.max_output_tokens !== undefined;
-    const shape: RequestShape | null = sizing ? shapeRequest(input.path, input.json, input.bodyBytes, model) : null;
+    const shape: RequestShape | null = sizing && input.costFree !== true ? shapeRequest(input.path, input.json, input.bodyBytes, model) : null;
 
     let exact: number | null = null;
     // The tokenizer bound, never above the byte bound: both are upper bounds, the smaller one is kept.
@@ -155,7 +160,7 @@ export class Limiter {
     let price: ModelPrice | null = null;
     /** Reserved on top of the visible bound for inputs the provider expands server-side (opt-in). */
     let allowanceUsd = 0;
-    if (budgeted) {
+    if (budgeted && input.costFree !== true) {
       price = model === null ? null : this.prices.priceOf(model);
       if (!price || !shape || (!shape.capField && !shape.inputOnly)) {
         throw new KeywardenError('KW_PRICE_UNKNOWN', {
