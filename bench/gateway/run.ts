@@ -81,7 +81,7 @@ async function startGateway(scenario: GatewayScenario, dist: string, workDir: st
     GATEWAY_CORE,
     process.execPath,
     [...GATEWAY_NODE_FLAGS, path.join(dist, 'cli/bin.js'), 'serve', '--port', '0', '--data', path.join(workDir, scenario.id), ...(scenario.args ?? [])],
-    { cwd: ROOT, env: { ...process.env, KEYWARDEN_ADMIN_TOKEN: token, KEYWARDEN_LOG_LEVEL: 'warn', ...scenario.env } },
+    { cwd: ROOT, env: { ...process.env, KEYWARDEN_ADMIN_TOKEN: token, KEYWARDEN_LOG_LEVEL: 'warn', KEYWARDEN_OUTBOUND_ALLOW: '127.0.0.1', ...scenario.env } },
   );
   const [, origin] = await waitForLine(child, /listening on (http:\/\/\S+)/, 15_000, `gateway ${scenario.id}`);
   if (origin === undefined || child.pid === undefined) throw new Error('gateway start-up line without an address');
