@@ -1,3 +1,5 @@
+import { sseDataOf } from './sse-relay.js';
+
 /** How many events to look at for the created object; it is always in the first (`response.created`, a chat chunk). */
 const MAX_EVENTS_INSPECTED = 3;
 
@@ -11,7 +13,7 @@ export function firstSseObject(onObject: (object: Record<string, unknown>) => vo
   return (event) => {
     if (inspected >= MAX_EVENTS_INSPECTED) return;
     inspected++;
-    const data = dataOf(event);
+    const data = sseDataOf(event);
     if (data === null || data === '[DONE]') return;
     let parsed: unknown;
     try {
@@ -29,15 +31,4 @@ export function firstSseObject(onObject: (object: Record<string, unknown>) => vo
 
 function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-/** The joined `data:` lines of one SSE event, or null when it has none. */
-function dataOf(event: string): string | null {
-  let data: string | null = null;
-  for (const line of event.split(/\r?\n/)) {
-    if (!line.startsWith('data:')) continue;
-    const value = line.charCodeAt(5) === 32 ? line.slice(6) : line.slice(5);
-    data = data === null ? value : `${data}\n${value}`;
-  }
-  return data;
 }

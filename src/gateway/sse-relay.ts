@@ -104,7 +104,7 @@ export class SseRelay {
   }
 
   private handle(event: string): void {
-    const data = dataOf(event);
+    const data = sseDataOf(event);
     const wanted = data !== null && data !== '[DONE]' && (this.options.trackText || hasUsageObject(data));
     if (wanted && this.inspect(data)) return;
     this.options.emit(this.options.scrub(event));
@@ -184,7 +184,7 @@ function skipSpace(text: string, from: number): number {
 }
 
 /** The concatenated `data:` lines of one event, or null when it has none (comments, keep-alives). */
-function dataOf(event: string): string | null {
+export function sseDataOf(event: string): string | null {
   // Fast path for what providers send: one `data:` line, then only line terminators. Same result as below.
   const lf = event.indexOf('\n');
   if (lf !== -1 && event.startsWith('data:') && onlyLineBreaks(event, lf + 1)) {
