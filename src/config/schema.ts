@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { monitorConfigSchema } from '../monitor/config.js';
 import { scanConfigSchema } from '../scanner/config/scan-config.js';
 import { outboundConfigSchema, refineSinkTargets } from '../policy/outbound-config.js';
+import { providersConfigSchema } from '../providers/config.js';
 
 const port = z.number().int().min(0).max(65_535);
 
@@ -58,6 +59,8 @@ export const configSchema = z
     outbound: outboundConfigSchema.prefault({}),
     /** Usage analytics, anomaly detectors, alert sinks (see monitor/config.ts). */
     monitor: monitorConfigSchema.prefault({}),
+    /** Provider admin APIs: reconciliation, leak revocation, GitHub partner receiver (see providers/config.ts). */
+    providers: providersConfigSchema.prefault({}),
     /** Leak scanner settings, so one keywarden.config file can serve `serve` and `scan`. */
     scan: scanConfigSchema.optional(),
     log: z
