@@ -10,6 +10,8 @@ import { registerAlertRoutes } from './routes/alerts-routes.js';
 import { registerAuditRoutes } from './routes/audit-routes.js';
 import { adminActor, type AdminEnv } from './routes/route-helpers.js';
 import { registerUsageRollupRoutes } from './routes/usage-rollup-routes.js';
+import { registerProviderRoutes } from './routes/provider-routes.js';
+import type { ProviderServices } from '../providers/create-providers.js';
 import { USAGE_GROUP_FIELDS, USAGE_GROUPS, type Store, type UsageGroup, type UsageQuery, type UsageSummaryRow } from '../store/index.js';
 import { toCsv } from '../util/csv.js';
 import type { AdminTokenService } from './admin-tokens.js';
@@ -31,6 +33,8 @@ export interface AdminDeps {
   hourRetentionMs: number;
   logger: Logger;
   now: () => number;
+  /** Provider-side key management (providers/); absent in tests that do not need it. */
+  providers?: ProviderServices;
 }
 
 type Env = AdminEnv;
@@ -164,6 +168,7 @@ export function createAdminApp(deps: AdminDeps): Hono<Env> {
   registerAlertRoutes(app, { alerts: deps.alerts, audit: deps.audit, now: deps.now });
   registerAuditRoutes(app, { audit: deps.audit });
   registerUsageRollupRoutes(app, { rollups: deps.rollups, now: deps.now, hourRetentionMs: deps.hourRetentionMs });
+  if (deps.providers) registerProviderRoutes(app, deps.providers);
 
   return app;
 }

@@ -14,6 +14,8 @@ import { bootstrap, type BootstrapNotice, type Services } from './bootstrap.js';
 import { createHttpServer } from './http-server.js';
 import { createOutboundPolicy } from '../policy/outbound-url.js';
 import type { OutboundLookup } from '../policy/outbound-connect.js';
+import { createProviderServices, type ProviderServices } from '../providers/create-providers.js';
+import { createLeakReceiverApp } from '../providers/github/receiver-app.js';
 
 export interface RunningServer {
   server: Server;
@@ -21,6 +23,7 @@ export interface RunningServer {
   services: Services;
   /** Null when monitoring is disabled in the config. */
   monitor: MonitorEngine | null;
+  providers: ProviderServices;
   notice: BootstrapNotice;
   url: string;
   close(): Promise<void>;
@@ -86,8 +89,18 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   });
   const reconciled = await services.store.spend.reconcileOpenReservations();
   if (reconciled > 0) logger.warn('charged open budget reservations left by an unclean shutdown', { reservations: reconciled });
+  const providers = createProviderServices({
+    ...services,
+    alerts: monitor?.alerts ?? null,
+    outbound,
+    ...(options.outboundLookup ? { outboundLookup: options.outboundLookup } : {}),
+    logger,
+    now,
+    config: config.providers,
+  });
   const admin = createAdminApp({
     ...services,
+    providers,
     limiter: gateway.limiter,
     alerts: monitorRepos.alerts,
     rollups: monitorRepos.rollups,
@@ -97,7 +110,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   });
   await monitor?.start();
   let ready = false;
-  const server = createHttpServer({ gateway, admin, metrics, isReady: () => ready });
+  const server = createHttpServer({ gateway, admin, leaks: createLeakReceiverApp(providers.github), metrics, isReady: () => ready });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(config.server.port, config.server.host, () => {
@@ -113,6 +126,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     gateway,
     services,
     monitor,
+    providers,
     notice,
     url: `http://${host}:${address.port}`,
     async close() {
@@ -128,6 +142,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
         };
         sweep();
       });
+      await providers.close();
       await running.gateway.close();
       await monitor?.stop();
       await services.store.close();

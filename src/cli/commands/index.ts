@@ -20,6 +20,7 @@ const COMMANDS: Record<string, () => Promise<CommandRegistrar>> = {
   audit: async () => (await import('./audit.js')).registerAudit,
   scan: async () => (await import('./scan.js')).registerScan,
   hook: async () => (await import('./hook.js')).registerHook,
+  providers: async () => (await import('./providers.js')).registerProviders,
 };
 
 /** Registers the command named by the first argument, or all of them (for help and unknown commands). */
