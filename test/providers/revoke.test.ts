@@ -2,7 +2,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import OpenAI from 'openai';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { apiErrorOf } from '../support/api-error.js';
 import { cli } from '../cli/run-cli.js';
 import { fakeProjectKeySecret } from '../support/fake-openai-admin.js';
@@ -16,6 +16,9 @@ beforeAll(async () => {
 });
 beforeEach(async () => {
   dir = await mkdtemp(path.join(tmpdir(), 'kw-revoke-'));
+});
+afterEach(async () => {
+  await rm(dir, { recursive: true, force: true });
 });
 afterAll(async () => {
   await p.close();

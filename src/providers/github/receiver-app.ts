@@ -11,7 +11,8 @@ const MAX_REPORT_BYTES = 1024 * 1024;
 export function createLeakReceiverApp(github: GitHubPartnerReceiver): Hono {
   const app = new Hono().basePath('/leaks');
   const tooLarge = { error: { message: 'The report is too large.', type: 'invalid_request_error', param: null, code: 'request_too_large' } };
-  app.post('/github', bodyLimit({ maxSize: MAX_REPORT_BYTES, onError: (c) => c.json(tooLarge, 413) }), async (c) => {
+  // The unread rest of an oversized body would corrupt a kept-alive connection: the 413 closes it.
+  app.post('/github', bodyLimit({ maxSize: MAX_REPORT_BYTES, onError: (c) => c.json(tooLarge, 413, { connection: 'close' }) }), async (c) => {
     const body = Buffer.from(await c.req.arrayBuffer());
     const answer = await github.handle(body, c.req.header('github-public-key-identifier'), c.req.header('github-public-key-signature'));
     return c.json(answer.body, answer.status as 200);
