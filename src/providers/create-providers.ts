@@ -7,6 +7,8 @@ import type { OutboundPolicy } from '../policy/outbound-url.js';
 import type { Store } from '../store/index.js';
 import type { Vault } from '../vault/index.js';
 import type { ProvidersConfig } from './config.js';
+import type { DoctorReport } from '../doctor/finding.js';
+import { runDoctor } from '../doctor/run-doctor.js';
 import { PartnerKeyCache } from './github/partner-keys.js';
 import { GitHubPartnerReceiver } from './github/partner-receiver.js';
 import { LeakReportService } from './leak-report-service.js';
@@ -21,6 +23,7 @@ export interface ProviderServices {
   store: Store;
   vault: Vault;
   now: () => number;
+  doctor(): Promise<DoctorReport>;
   close(): Promise<void>;
 }
 
@@ -35,6 +38,10 @@ export interface ProviderServicesDeps {
   logger: Logger;
   now: () => number;
   config: ProvidersConfig;
+  /** For `doctor`: where the master key file lives, the environment it may come from, the rotation age. */
+  dataDir: string;
+  env: NodeJS.ProcessEnv;
+  rotationMaxAgeMs: number;
 }
 
 /** Everything provider-side, built once at start-up; the reconciliation timer starts here and stops on close. */
@@ -52,6 +59,7 @@ export function createProviderServices(deps: ProviderServicesDeps): ProviderServ
     store: deps.store,
     vault: deps.vault,
     now: deps.now,
+    doctor: () => runDoctor({ store: deps.store, vault: deps.vault, connection, dataDir: deps.dataDir, env: deps.env, rotationMaxAgeMs: deps.rotationMaxAgeMs, now: deps.now }),
     async close() {
       await reconcile.stop();
       await connection.close();

@@ -97,6 +97,9 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     logger,
     now,
     config: config.providers,
+    dataDir: config.dataDir,
+    env: options.env,
+    rotationMaxAgeMs: config.monitor.detectors.rotation.maxAgeMs,
   });
   const admin = createAdminApp({
     ...services,

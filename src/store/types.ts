@@ -162,6 +162,8 @@ export interface UsageRepository {
   insertMany(records: readonly UsageRecord[]): Promise<void>;
   list(query: UsageQuery): Promise<UsageRecord[]>;
   summarize(query: UsageQuery, groupBy?: readonly UsageGroup[]): Promise<UsageSummaryRow[]>;
+  /** Distinct (key, endpoint, model) of answered requests since `since`: what each key actually uses (doctor). */
+  usedScopes(since: number): Promise<Array<{ keyId: string; endpoint: string; model: string | null }>>;
 }
 
 export interface AdminTokenRepository {

@@ -27,7 +27,7 @@ async function body<T extends z.ZodType>(text: string, schema: T): Promise<z.out
   return result.data;
 }
 
-/** /admin/v1/providers/openai/* and /admin/v1/leaks. */
+/** /admin/v1/providers/openai/*, /admin/v1/leaks and /admin/v1/doctor. */
 export function registerProviderRoutes(app: AdminApp, providers: ProviderServices): void {
   app.get('/providers/openai', async (c) => c.json(await providers.connection.view()));
   app.post('/providers/openai/connect', async (c) => {
@@ -45,6 +45,7 @@ export function registerProviderRoutes(app: AdminApp, providers: ProviderService
     requireOwner(c);
     return c.json(await providers.reconcile.runOnce());
   });
+  app.get('/doctor', async (c) => c.json(await providers.doctor()));
   app.post('/leaks', async (c) => {
     requireOwner(c);
     const input = await body(await c.req.text(), leakBatchSchema);

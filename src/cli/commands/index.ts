@@ -21,6 +21,7 @@ const COMMANDS: Record<string, () => Promise<CommandRegistrar>> = {
   scan: async () => (await import('./scan.js')).registerScan,
   hook: async () => (await import('./hook.js')).registerHook,
   providers: async () => (await import('./providers.js')).registerProviders,
+  doctor: async () => (await import('./doctor.js')).registerDoctor,
 };
 
 /** Registers the command named by the first argument, or all of them (for help and unknown commands). */

@@ -82,6 +82,7 @@ export class SqliteUsageRepository implements UsageRepository {
   private readonly db: SqliteDatabase;
   private readonly insertMany_;
   private readonly listStmt;
+  private readonly usedScopesStmt;
   private readonly summaryStmts = new Map<string, ReturnType<SqliteDatabase['prepare']>>();
 
   constructor(db: SqliteDatabase) {
@@ -117,7 +118,14 @@ export class SqliteUsageRepository implements UsageRepository {
       }
     });
     this.listStmt = db.prepare<ReturnType<typeof bind>, UsageRow>(`SELECT * FROM usage ${FILTER} ORDER BY ts, rowid`);
+    this.usedScopesStmt = db.prepare<[number], { keyId: string; endpoint: string; model: string | null }>(
+      'SELECT DISTINCT key_id AS keyId, endpoint, model FROM usage WHERE ts >= ? AND status < 400',
+    );
     this.db = db;
+  }
+
+  usedScopes(since: number): Promise<Array<{ keyId: string; endpoint: string; model: string | null }>> {
+    return Promise.resolve(this.usedScopesStmt.all(since));
   }
 
   insertMany(records: readonly UsageRecord[]): Promise<void> {
