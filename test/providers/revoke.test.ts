@@ -63,16 +63,24 @@ describe('scan --revoke', () => {
     const twinA = p.admin.addKey(project);
     const twinB = p.admin.addKey(project, { secret: lookalike(twinA.secret) });
     const foreign = fakeProjectKeySecret(); // a real-looking key of some other organisation
-    await writeFile(path.join(dir, 'config.py'), `KEY = "${leaked.secret}"\nOTHER = "${foreign}"\n`);
+    // Live in another organisation, and shown exactly like our bystander key: only the key itself can tell.
+    const doppelganger = lookalike(bystander.secret);
+    p.admin.addForeignLiveKey(doppelganger);
+    // Shown exactly like `leaked`, but dead at OpenAI (refused with 401): nothing to revoke, and `leaked` is not touched for it.
+    const deadLookalike = lookalike(leaked.secret);
+    await writeFile(path.join(dir, 'config.py'), `KEY = "${leaked.secret}"\nOTHER = "${foreign}"\nCOPY = "${doppelganger}"\n`);
+    await writeFile(path.join(dir, 'old.env'), `OPENAI_API_KEY=${deadLookalike}\n`);
     await writeFile(path.join(dir, 'notes.md'), `twin: ${twinA.secret}\n`);
     const before = p.admin.keys().length;
 
     const run = await cli(['scan', dir, '--revoke', '--yes', '--format', 'json'], p.env);
     expect(run.status).toBe(1);
-    for (const secret of [leaked.secret, foreign, twinA.secret]) {
+    for (const secret of [leaked.secret, foreign, twinA.secret, doppelganger, deadLookalike]) {
       expect(run.stdout + run.stderr).not.toContain(secret);
     }
-    expect(run.stderr).toMatch(/3 leaked key\(s\): 1 revoked, 0 to revoke with --yes, 1 not ours, 1 ambiguous, 0 failed/);
+    expect(run.stderr).toMatch(/5 leaked key\(s\): 1 revoked, 0 to revoke with --yes, 3 not ours, 1 ambiguous, 0 failed/);
+    expect(run.stderr).toMatch(/belongs to another project or organisation/);
+    expect(run.stderr).toMatch(/not live/);
 
     const remaining = p.admin.keys();
     expect(remaining).toHaveLength(before - 1);

@@ -1,5 +1,6 @@
 // A local fake of OpenAI's Admin API (organization/projects, project api_keys and service_accounts, usage/completions
-// grouped by api_key_id, audit_logs) with the documented response shapes: cursor pagination (`after`, `has_more`,
+// grouped by api_key_id, audit_logs) plus GET /v1/models for project keys (with the `openai-project` header), with the
+// documented response shapes: cursor pagination (`after`, `has_more`,
 // `first_id`, `last_id`), page-token pagination for usage (`page`, `next_page`), a 429 with `retry-after` now and
 // then, and delete endpoints. State is in memory and inspected by the tests.
 import { randomBytes } from 'node:crypto';
@@ -54,6 +55,8 @@ export interface FakeOpenAIAdmin {
   addKey(projectId: string, options?: { secret?: string; name?: string; ownerEmail?: string; createdAt?: number; lastUsedAt?: number | null }): FakeAdminKey;
   addServiceAccountKey(projectId: string, name: string, secret?: string): FakeAdminKey;
   keys(): FakeAdminKey[];
+  /** A live key of another organisation, served by the same API host (as api.openai.com serves every org). */
+  addForeignLiveKey(secret: string): void;
   /** Records usage the provider served on a key (what it would bill), at `ts` unix seconds (default now). */
   addUsage(apiKeyId: string, usage: { inputTokens: number; outputTokens: number; requests: number; ts?: number }): void;
   setRateLimitEvery(n: number): void;
@@ -80,6 +83,8 @@ export async function startFakeOpenAIAdmin(options: FakeOpenAIAdminOptions = {})
   const keys: FakeAdminKey[] = [];
   const accounts: FakeServiceAccount[] = [];
   const usage: UsageEvent[] = [];
+  /** Live keys of other organisations: the API answers them, naming their (foreign) project. */
+  const foreign = new Map<string, string>();
   const requests: Array<{ method: string; url: string }> = [];
   const deleted: string[] = [];
   let count = 0;
@@ -128,6 +133,14 @@ export async function startFakeOpenAIAdmin(options: FakeOpenAIAdminOptions = {})
     const url = new URL(req.url ?? '/', 'http://fake');
     requests.push({ method: req.method ?? 'GET', url: `${url.pathname}${url.search}` });
     count++;
+    if (url.pathname === '/v1/models') {
+      // What the real API does for a project key: answers, and names the key's project in `openai-project`.
+      const foreignProject = foreign.get((req.headers.authorization ?? '').replace(/^Bearer /, ''));
+      if (foreignProject !== undefined) return send(res, 200, { object: 'list', data: [] }, { 'openai-project': foreignProject });
+      const presented = keys.find((k) => req.headers.authorization === `Bearer ${k.secret}`);
+      if (!presented) return error(res, 401, 'Incorrect API key provided.', 'invalid_api_key');
+      return send(res, 200, { object: 'list', data: [{ id: 'gpt-4o-mini', object: 'model', created: 0, owned_by: 'system' }] }, { 'openai-project': presented.projectId });
+    }
     if (req.headers.authorization !== `Bearer ${adminKey}`) return error(res, 401, 'Invalid admin key.', 'invalid_api_key');
     if (rateLimitEvery > 0 && count % rateLimitEvery === 0) {
       throttled++;
@@ -264,6 +277,9 @@ export async function startFakeOpenAIAdmin(options: FakeOpenAIAdminOptions = {})
       return key;
     },
     keys: () => [...keys],
+    addForeignLiveKey(secret) {
+      foreign.set(secret, id('proj_'));
+    },
     addUsage(apiKeyId, u) {
       usage.push({ apiKeyId, ts: u.ts ?? nowS(), inputTokens: u.inputTokens, outputTokens: u.outputTokens, requests: u.requests });
     },

@@ -145,6 +145,26 @@ export class OpenAIAdminClient {
     throw new KeywardenError('KW_PROVIDER_FAILED', { message: `The provider's usage listing did not end after ${this.maxPages} pages.` });
   }
 
+  /**
+   * Asks OpenAI which project a (leaked) API key belongs to: one `GET /models` with that key, reading the
+   * `openai-project` response header. `dead`: the key is refused (401), so there is nothing to revoke; `unknown`:
+   * the answer says nothing (no header, another status, network trouble). The key is sent only to the connected
+   * organisation's own API host and never logged.
+   */
+  async probeKeyProject(secret: string): Promise<{ kind: 'project'; projectId: string } | { kind: 'dead' } | { kind: 'unknown' }> {
+    try {
+      const res = await this.agent.request({ origin: this.origin, path: `${this.basePath}/models`, method: 'GET', headers: { authorization: `Bearer ${secret}` } });
+      await res.body.dump({ limit: 1024 * 1024 }).catch(() => undefined);
+      if (res.statusCode === 401) return { kind: 'dead' };
+      const project = res.headers['openai-project'];
+      const projectId = Array.isArray(project) ? project[0] : project;
+      if (res.statusCode === 200 && typeof projectId === 'string' && projectId.length > 0 && projectId.length <= 200) return { kind: 'project', projectId };
+      return { kind: 'unknown' };
+    } catch {
+      return { kind: 'unknown' };
+    }
+  }
+
   /** The most recent organisation audit log entries (one page; newest first). */
   async recentAuditLogs(limit = 100): Promise<AuditLogEntry[]> {
     const body = await this.call('GET', 'organization/audit_logs', { limit: String(Math.min(Math.max(limit, 1), 100)) });

@@ -24,7 +24,8 @@ export interface OpenAILeak {
 /**
  * Revokes leaked OpenAI keys that belong to the connected organisation. A leaked secret is identified by the
  * keys' `redacted_value` (prefix and last characters) and only when exactly one key of the organisation fits:
- * none is "not ours", several are "ambiguous", and in both cases nothing is done. A key owned by a service
+ * none is "not ours", several are "ambiguous", and in both cases nothing is done. The single candidate is then
+ * confirmed with the leaked key itself (its `openai-project`); a key that is dead or belongs elsewhere is "not ours". A key owned by a service
  * account is revoked by deleting the service account (OpenAI deletes its keys with it). Every step is audited.
  */
 export async function revokeOpenAILeaks(
@@ -68,6 +69,13 @@ async function revokeOne(
     return { status: 'ambiguous', detail: `${candidates.length} keys of the organisation show the same redacted value; nothing was done`, ...none };
   }
   const { key, projectId } = candidates[0] as LocatedKey;
+  // A redacted value shows only a few characters: a key of another organisation can look exactly like one of
+  // ours. The leaked key itself says where it belongs; when it disagrees, nothing of ours is touched.
+  const probe = await client.probeKeyProject(leak.secret);
+  if (probe.kind === 'dead') return { status: 'not_ours', detail: 'OpenAI refuses this key (401): it is not live, nothing to revoke', ...none };
+  if (probe.kind === 'project' && probe.projectId !== projectId) {
+    return { status: 'not_ours', detail: 'it looks like a key of this organisation but belongs to another project or organisation', ...none };
+  }
   const accountId = key.owner?.type === 'service_account' || (!key.owner?.type && key.owner?.service_account) ? (key.owner?.service_account?.id ?? null) : null;
   const action = accountId ? 'delete_service_account' : 'delete_key';
   const found = { provider_key_id: key.id, project_id: projectId, action } as const;
