@@ -210,6 +210,24 @@ describe('OpenAI Admin API client', () => {
     }
   });
 
+  it('deletes a key and a service account (404 on a second delete reads as "not deleted"), and reads the audit log', async () => {
+    const project = fake.addProject('deletes');
+    const key = fake.addKey(project);
+    const bot = fake.addServiceAccountKey(project, 'bot');
+    const client = clientFor(fake.url);
+    try {
+      expect(await client.deleteProjectApiKey(project, key.id)).toBe(true);
+      expect(await client.deleteProjectApiKey(project, key.id)).toBe(false);
+      expect(await client.deleteServiceAccount(project, bot.serviceAccountId ?? '')).toBe(true);
+      expect(fake.keys().some((k) => k.id === key.id || k.id === bot.id)).toBe(false);
+      const entries = await client.recentAuditLogs(10);
+      expect(entries.length).toBeGreaterThan(0);
+      expect(entries.every((e) => typeof e.type === 'string' && typeof e.effective_at === 'number')).toBe(true);
+    } finally {
+      await client.close();
+    }
+  });
+
   it('reads retry-after as seconds or an HTTP date', () => {
     expect(parseRetryAfter('3', 0)).toBe(3000);
     expect(parseRetryAfter(new Date(10_000).toUTCString(), 4_000)).toBe(6_000);
