@@ -17,8 +17,15 @@ function record(patch: Partial<UsageRecord>): UsageRecord {
 }
 
 describe('usage comparison', () => {
-  it('counts only answered requests that reached an upstream', () => {
-    const totals = keywardenUsageByUpstream([record({}), record({ status: 429, errorCode: 'rate_limited' }), record({ upstreamId: null }), record({ promptTokens: 1, completionTokens: 1 })]);
+  it('counts only answered completion-type requests that reached an upstream', () => {
+    const totals = keywardenUsageByUpstream([
+      record({}),
+      record({ status: 429, errorCode: 'rate_limited' }),
+      record({ upstreamId: null }),
+      record({ endpoint: '/v1/responses', promptTokens: 1, completionTokens: 1 }),
+      // Embeddings are not in the provider's completions usage: counting them would hide a leak.
+      record({ endpoint: '/v1/embeddings', promptTokens: 5_000, completionTokens: 0 }),
+    ]);
     expect(totals.get('ups_1')).toEqual({ tokens: 17, requests: 2 });
   });
 

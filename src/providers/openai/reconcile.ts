@@ -27,14 +27,18 @@ export interface VaultedProviderKey {
   upstreamName: string;
 }
 
+/** The endpoints OpenAI reports under `usage/completions` (embeddings, images, audio have usage endpoints of their own). */
+const COMPLETION_ENDPOINTS = new Set(['/v1/chat/completions', '/v1/completions', '/v1/responses']);
+
 /**
- * Forwarded usage per upstream. Only answered requests count: the provider bills nothing for a request it refused
- * or that never reached it (gateway denials carry an error code and status ≥ 400).
+ * Forwarded usage per upstream, on the endpoints the provider's completions usage covers (counting embeddings
+ * here would hide usage at the provider). Only answered requests count: the provider bills nothing for a
+ * request it refused or that never reached it (gateway denials carry an error code and status ≥ 400).
  */
 export function keywardenUsageByUpstream(records: readonly UsageRecord[]): Map<string, { tokens: number; requests: number }> {
   const out = new Map<string, { tokens: number; requests: number }>();
   for (const r of records) {
-    if (r.upstreamId === null || r.status >= 400) continue;
+    if (r.upstreamId === null || r.status >= 400 || !COMPLETION_ENDPOINTS.has(r.endpoint)) continue;
     const sum = out.get(r.upstreamId) ?? { tokens: 0, requests: 0 };
     sum.tokens += r.promptTokens + r.completionTokens;
     sum.requests += 1;
