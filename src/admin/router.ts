@@ -16,6 +16,8 @@ import { registerUsageRecordRoutes } from './routes/usage-records-routes.js';
 import { adminBodyLimit, closeIfBodyUnread, parseAdminJson } from './body-guard.js';
 import type { BodyPace } from '../gateway/request-body.js';
 import { registerUpstreamRoutes } from './routes/upstream-routes.js';
+import { registerProviderRoutes } from './routes/provider-routes.js';
+import type { ProviderServices } from '../providers/create-providers.js';
 import { USAGE_GROUP_FIELDS, USAGE_GROUPS, type Store, type UsageGroup, type UsageQuery, type UsageSummaryRow } from '../store/index.js';
 import { toCsv } from '../util/csv.js';
 import type { AdminTokenService } from './admin-tokens.js';
@@ -43,6 +45,8 @@ export interface AdminDeps {
   bodyPace?: BodyPace;
   logger: Logger;
   now: () => number;
+  /** Provider-side key management (providers/); absent in tests that do not need it. */
+  providers?: ProviderServices;
 }
 
 type Env = AdminEnv;
@@ -193,6 +197,7 @@ export function createAdminApp(deps: AdminDeps): Hono<Env> {
   registerAuditRoutes(app, { audit: deps.audit });
   registerAdminTokenRoutes(app, { adminTokens: deps.adminTokens, now: deps.now });
   registerUsageRollupRoutes(app, { rollups: deps.rollups, now: deps.now, hourRetentionMs: deps.hourRetentionMs });
+  if (deps.providers) registerProviderRoutes(app, deps.providers);
 
   return app;
 }

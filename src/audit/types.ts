@@ -25,6 +25,12 @@ export const AUDIT_ACTIONS = [
   'alert.acknowledged',
   'security.probing_detected',
   'security.leak_reported',
+  // Provider-side key management (providers/).
+  'provider.connected',
+  'provider.key_revoke_started',
+  'provider.key_revoked',
+  'provider.key_revoke_failed',
+  'security.provider_usage_mismatch',
 ] as const;
 
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];

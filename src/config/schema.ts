@@ -3,6 +3,7 @@ import { monitorConfigSchema } from '../monitor/config.js';
 import { scanConfigSchema } from '../scanner/config/scan-config.js';
 import { outboundConfigSchema, refineSinkTargets } from '../policy/outbound-config.js';
 import { serverTimeoutFields } from './server-timeouts.js';
+import { providersConfigSchema } from '../providers/config.js';
 
 const port = z.number().int().min(0).max(65_535);
 
@@ -69,6 +70,8 @@ export const configSchema = z
     outbound: outboundConfigSchema.prefault({}),
     /** Usage analytics, anomaly detectors, alert sinks (see monitor/config.ts). */
     monitor: monitorConfigSchema.prefault({}),
+    /** Provider admin APIs: reconciliation, leak revocation, GitHub partner receiver (see providers/config.ts). */
+    providers: providersConfigSchema.prefault({}),
     /** Leak scanner settings, so one keywarden.config file can serve `serve` and `scan`. */
     scan: scanConfigSchema.optional(),
     log: z

@@ -91,6 +91,8 @@ export const ERROR_CODES = {
   KW_ALERT_DELIVERY_FAILED: spec(502, 'server_error', 'alert_delivery_failed', 'The alert could not be delivered.'),
   /** An alert sink refused the alert for good (e.g. 4xx other than 408/429); retrying will not help. */
   KW_ALERT_DELIVERY_REJECTED: spec(502, 'server_error', 'alert_delivery_rejected', 'The alert sink rejected the alert.'),
+  KW_PROVIDER_NOT_CONNECTED: spec(409, 'invalid_request_error', 'provider_not_connected', 'No provider admin key is connected; run `keywarden providers connect openai`.'),
+  KW_PROVIDER_FAILED: spec(502, 'server_error', 'provider_admin_failed', 'The provider admin API request failed.'),
   KW_CONFIG_INVALID: spec(500, 'server_error', 'config_invalid', 'The configuration is invalid.'),
   KW_VAULT: spec(500, 'server_error', 'vault_error', 'The vault could not be opened.'),
   KW_DATA_DIR_LOCKED: spec(503, 'server_error', 'data_dir_locked', 'The data directory is in use by another keywarden process.'),

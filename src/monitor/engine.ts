@@ -262,6 +262,8 @@ export class MonitorEngine {
       budget_threshold: d.budget,
       key_rotation_due: d.rotation,
       key_unused: d.unused,
+      // Raised by providers/ reconciliation, which passes its own policy; never produced by the engine's detectors.
+      provider_usage_mismatch: { policy: 'alert' as const, cooldownMs: undefined },
     }[detector];
     return { policy: section.policy, cooldownMs: section.cooldownMs ?? this.deps.config.cooldownMs };
   }

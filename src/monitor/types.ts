@@ -28,6 +28,8 @@ export const DETECTORS = [
   'budget_threshold',
   'key_rotation_due',
   'key_unused',
+  /** Raised by providers/ reconciliation: provider usage on a vaulted key beyond what keywarden forwarded. */
+  'provider_usage_mismatch',
 ] as const;
 export type DetectorName = (typeof DETECTORS)[number];
 

@@ -14,6 +14,9 @@ export interface HttpServerParts {
   // eslint-disable-next-line @typescript-eslint/no-explicit-any -- hono's Env generic is irrelevant here
   admin: Hono<any, any, any>;
   metrics: MonitorMetrics;
+  /** Signed leak reports from code hosts (/leaks/github); no admin token, the signature authenticates. */
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- as for admin
+  leaks?: Hono<any, any, any>;
   isReady: () => boolean;
   /** Client-facing timeouts (config `server`); the defaults when absent. */
   timeouts?: ServerTimeouts;
@@ -65,6 +68,7 @@ export interface KeywardenHttpServer extends Server {
 export function createHttpServer(parts: HttpServerParts): KeywardenHttpServer {
   const adminListener = getRequestListener(parts.admin.fetch);
   const metricsListener = metricsHandler(parts.metrics);
+  const leaksListener = parts.leaks ? getRequestListener(parts.leaks.fetch) : null;
   let active = 0;
   const server = createServer(httpServerOptions(parts.timeouts ?? DEFAULT_SERVER_TIMEOUTS), (req, res) => {
     active++;
@@ -79,6 +83,8 @@ export function createHttpServer(parts: HttpServerParts): KeywardenHttpServer {
       void parts.gateway.handle(req, res);
     } else if (url.startsWith('/admin/')) {
       void adminListener(req, res);
+    } else if (leaksListener !== null && url.startsWith('/leaks/')) {
+      void leaksListener(req, res);
     } else if (url === '/metrics') {
       parts.authorizeMetrics(req).then(
         (allowed) => {

@@ -15,6 +15,8 @@ import { createHttpServer } from './http-server.js';
 import { createOutboundPolicy } from '../policy/outbound-url.js';
 import type { OutboundLookup } from '../policy/outbound-connect.js';
 import { createMetricsAuthorizer } from './metrics-auth.js';
+import { createProviderServices, type ProviderServices } from '../providers/create-providers.js';
+import { createLeakReceiverApp } from '../providers/github/receiver-app.js';
 
 export interface RunningServer {
   server: Server;
@@ -22,6 +24,7 @@ export interface RunningServer {
   services: Services;
   /** Null when monitoring is disabled in the config. */
   monitor: MonitorEngine | null;
+  providers: ProviderServices;
   notice: BootstrapNotice;
   url: string;
   close(): Promise<void>;
@@ -87,8 +90,21 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   });
   const reconciled = await services.store.spend.reconcileOpenReservations();
   if (reconciled > 0) logger.warn('charged open budget reservations left by an unclean shutdown', { reservations: reconciled });
+  const providers = createProviderServices({
+    ...services,
+    alerts: monitor?.alerts ?? null,
+    outbound,
+    ...(options.outboundLookup ? { outboundLookup: options.outboundLookup } : {}),
+    logger,
+    now,
+    config: config.providers,
+    dataDir: config.dataDir,
+    env: options.env,
+    rotationMaxAgeMs: config.monitor.detectors.rotation.maxAgeMs,
+  });
   const admin = createAdminApp({
     ...services,
+    providers,
     limiter: gateway.limiter,
     alerts: monitorRepos.alerts,
     rollups: monitorRepos.rollups,
@@ -101,7 +117,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   await monitor?.start();
   let ready = false;
   const authorizeMetrics = createMetricsAuthorizer(services.adminTokens, config.metrics.token);
-  const server = createHttpServer({ gateway, admin, metrics, isReady: () => ready, authorizeMetrics, timeouts: config.server });
+  const server = createHttpServer({ gateway, admin, leaks: createLeakReceiverApp(providers.github), metrics, isReady: () => ready, authorizeMetrics, timeouts: config.server });
   try {
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
@@ -128,6 +144,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     gateway,
     services,
     monitor,
+    providers,
     notice,
     url: `http://${host}:${address.port}`,
     async close() {
@@ -143,6 +160,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
         };
         sweep();
       });
+      await providers.close();
       await running.gateway.close();
       await monitor?.stop();
       await services.store.close();

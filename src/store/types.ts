@@ -188,6 +188,8 @@ export interface UsageRepository {
   summarize(query: UsageQuery, groupBy?: readonly UsageGroup[]): Promise<UsageSummaryRow[]>;
   /** One grouped query for `keys list`: every key with usage, its cost since `dayStart` and `monthStart`, last use. */
   keyActivity(dayStart: number, monthStart: number): Promise<KeyActivityRow[]>;
+  /** Distinct (key, endpoint, model) of answered requests since `since`: what each key actually uses (doctor). */
+  usedScopes(since: number): Promise<Array<{ keyId: string; endpoint: string; model: string | null }>>;
 }
 
 export interface AdminTokenRepository {

@@ -22,6 +22,8 @@ const COMMANDS: Record<string, () => Promise<CommandRegistrar>> = {
   scan: async () => (await import('./scan.js')).registerScan,
   hook: async () => (await import('./hook.js')).registerHook,
   init: async () => (await import('./init.js')).registerInit,
+  providers: async () => (await import('./providers.js')).registerProviders,
+  doctor: async () => (await import('./doctor.js')).registerDoctor,
 };
 
 /** Registers the command named by the first argument, or all of them (for help and unknown commands). */

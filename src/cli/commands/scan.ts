@@ -25,6 +25,8 @@ interface ScanFlags {
   verify?: boolean;
   verifyEndpoint?: string[];
   revokeLeaked?: boolean;
+  revoke?: boolean;
+  yes?: boolean;
   quiet?: boolean;
   progress: boolean;
 }
@@ -68,7 +70,9 @@ export function registerScan(program: Command, io: CliIo, setStatus: SetStatus):
       'send verification for PROVIDER to URL instead of its official host (repeatable; a project config cannot do this)',
       (value: string, previous: string[] = []) => [...previous, value],
     )
-    .option('--revoke-leaked', 'report leaked keywarden virtual keys to the gateway, which revokes them (KEYWARDEN_URL, KEYWARDEN_ADMIN_TOKEN)')
+    .option('--revoke', 'revoke leaked keys through the gateway: kw_ keys at once, provider keys with --yes (KEYWARDEN_URL, KEYWARDEN_ADMIN_TOKEN)')
+    .option('--yes', 'with --revoke: act on provider keys (default: dry run)')
+    .option('--revoke-leaked', 'alias of --revoke (kept for existing scripts)')
     .option('-q, --quiet', 'no progress bar and no output when nothing is found')
     .option('--no-progress', 'never draw a progress bar')
     .action(async (paths: string[], flags: ScanFlags) => {
@@ -101,10 +105,9 @@ export function registerScan(program: Command, io: CliIo, setStatus: SetStatus):
       }
       const outcome = await runScan(request);
       for (const warning of outcome.warnings) writeLine(io.stderr, `keywarden: ${warning}`);
-      if (flags.revokeLeaked === true && outcome.findings.length > 0) {
-        const { reportLeakedVirtualKeys } = await import('./scan-report-leaks.js');
-        const leaks = await reportLeakedVirtualKeys(outcome.findings, io.env);
-        writeLine(io.stderr, `keywarden: reported ${leaks.reported} leaked virtual key(s): ${leaks.revoked} revoked, ${leaks.unknown} not known to this gateway`);
+      if ((flags.revoke === true || flags.revokeLeaked === true) && outcome.findings.length > 0) {
+        const { revokeLeakedKeys } = await import('./scan-revoke.js');
+        await revokeLeakedKeys(outcome.findings, flags.yes === true, io);
       }
       const report = renderReport(flags.format, outcome.findings, {
         showSecrets: flags.showSecrets === true,

@@ -87,6 +87,7 @@ export class SqliteUsageRepository implements UsageRepository {
   private readonly pageStmt;
   private readonly pageAfterStmt;
   private readonly activityStmt;
+  private readonly usedScopesStmt;
   private readonly summaryStmts = new Map<string, ReturnType<SqliteDatabase['prepare']>>();
 
   constructor(db: SqliteDatabase) {
@@ -137,11 +138,18 @@ export class SqliteUsageRepository implements UsageRepository {
                   FROM usage WHERE ts >= @month GROUP BY key_id) AS spend
          ON spend.key_id = last.key_id`,
     );
+    this.usedScopesStmt = db.prepare<[number], { keyId: string; endpoint: string; model: string | null }>(
+      'SELECT DISTINCT key_id AS keyId, endpoint, model FROM usage WHERE ts >= ? AND status < 400',
+    );
     this.db = db;
   }
 
   keyActivity(dayStart: number, monthStart: number): Promise<KeyActivityRow[]> {
     return Promise.resolve(this.activityStmt.all({ day: dayStart, month: monthStart }));
+  }
+
+  usedScopes(since: number): Promise<Array<{ keyId: string; endpoint: string; model: string | null }>> {
+    return Promise.resolve(this.usedScopesStmt.all(since));
   }
 
   insertMany(records: readonly UsageRecord[]): Promise<void> {

@@ -1,0 +1,69 @@
+import type { AuditLog } from '../audit/index.js';
+import type { KeyService } from '../admin/key-service.js';
+import type { Logger } from '../log/logger.js';
+import type { AlertService } from '../monitor/alert-service.js';
+import type { OutboundLookup } from '../policy/outbound-connect.js';
+import type { OutboundPolicy } from '../policy/outbound-url.js';
+import type { Store } from '../store/index.js';
+import type { Vault } from '../vault/index.js';
+import type { ProvidersConfig } from './config.js';
+import type { DoctorReport } from '../doctor/finding.js';
+import { runDoctor } from '../doctor/run-doctor.js';
+import { PartnerKeyCache } from './github/partner-keys.js';
+import { GitHubPartnerReceiver } from './github/partner-receiver.js';
+import { LeakReportService } from './leak-report-service.js';
+import { ProviderConnection } from './provider-connection.js';
+import { ReconcileJob } from './reconcile-job.js';
+
+export interface ProviderServices {
+  connection: ProviderConnection;
+  reconcile: ReconcileJob;
+  leaks: LeakReportService;
+  github: GitHubPartnerReceiver;
+  store: Store;
+  vault: Vault;
+  now: () => number;
+  doctor(): Promise<DoctorReport>;
+  close(): Promise<void>;
+}
+
+export interface ProviderServicesDeps {
+  store: Store;
+  vault: Vault;
+  audit: AuditLog;
+  keys: KeyService;
+  alerts: AlertService | null;
+  outbound: OutboundPolicy;
+  outboundLookup?: OutboundLookup;
+  logger: Logger;
+  now: () => number;
+  config: ProvidersConfig;
+  /** For `doctor`: where the master key file lives, the environment it may come from, the rotation age. */
+  dataDir: string;
+  env: NodeJS.ProcessEnv;
+  rotationMaxAgeMs: number;
+}
+
+/** Everything provider-side, built once at start-up; the reconciliation timer starts here and stops on close. */
+export function createProviderServices(deps: ProviderServicesDeps): ProviderServices {
+  const lookup = deps.outboundLookup ? { outboundLookup: deps.outboundLookup } : {};
+  const connection = new ProviderConnection({ meta: deps.store.meta, vault: deps.vault, audit: deps.audit, outbound: deps.outbound, now: deps.now, clientOptions: deps.config.adminApi, ...lookup });
+  const reconcile = new ReconcileJob({ store: deps.store, vault: deps.vault, connection, audit: deps.audit, alerts: deps.alerts, logger: deps.logger, now: deps.now, config: deps.config.reconcile });
+  const partnerKeys = new PartnerKeyCache(deps.config.github.partnerKeysUrl, deps.config.github.keysCacheMs, deps.now, deps.outbound, deps.outboundLookup);
+  reconcile.start();
+  return {
+    connection,
+    reconcile,
+    leaks: new LeakReportService(deps.keys, connection, deps.audit),
+    github: new GitHubPartnerReceiver(deps.keys, partnerKeys),
+    store: deps.store,
+    vault: deps.vault,
+    now: deps.now,
+    doctor: () => runDoctor({ store: deps.store, vault: deps.vault, connection, dataDir: deps.dataDir, env: deps.env, rotationMaxAgeMs: deps.rotationMaxAgeMs, now: deps.now }),
+    async close() {
+      await reconcile.stop();
+      await connection.close();
+      await partnerKeys.close();
+    },
+  };
+}

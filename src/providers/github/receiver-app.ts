@@ -1,0 +1,23 @@
+import { Hono } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
+import type { GitHubPartnerReceiver } from './partner-receiver.js';
+
+const MAX_REPORT_BYTES = 1024 * 1024;
+
+/**
+ * Unauthenticated receivers for leak reports from code hosts, under /leaks. Authentication is the sender's
+ * signature over the raw body, checked before anything is parsed or changed.
+ */
+export function createLeakReceiverApp(github: GitHubPartnerReceiver): Hono {
+  const app = new Hono().basePath('/leaks');
+  const tooLarge = { error: { message: 'The report is too large.', type: 'invalid_request_error', param: null, code: 'request_too_large' } };
+  // The unread rest of an oversized body would corrupt a kept-alive connection: the 413 closes it.
+  app.post('/github', bodyLimit({ maxSize: MAX_REPORT_BYTES, onError: (c) => c.json(tooLarge, 413, { connection: 'close' }) }), async (c) => {
+    const body = Buffer.from(await c.req.arrayBuffer());
+    const answer = await github.handle(body, c.req.header('github-public-key-identifier'), c.req.header('github-public-key-signature'));
+    return c.json(answer.body, answer.status as 200);
+  });
+  app.notFound((c) => c.json({ error: { message: 'Unknown route.', type: 'invalid_request_error', param: null, code: 'not_found' } }, 404));
+  app.onError((_err, c) => c.json({ error: { message: 'Internal error.', type: 'server_error', param: null, code: 'internal_error' } }, 500));
+  return app;
+}

@@ -1,0 +1,134 @@
+import type { AuditLog } from '../audit/index.js';
+import { asKeywardenError } from '../errors/index.js';
+import { describeError, type Logger } from '../log/logger.js';
+import type { AlertService } from '../monitor/alert-service.js';
+import type { Store } from '../store/index.js';
+import type { Vault } from '../vault/index.js';
+import type { ProvidersConfig } from './config.js';
+import { findVaulted, listOrganisationKeys } from './openai/inventory.js';
+import { compareUsage, keywardenUsageByUpstream, type UpstreamUsageComparison, type VaultedProviderKey } from './openai/reconcile.js';
+import type { ProviderConnection } from './provider-connection.js';
+import { loadVaultedKeys } from './vaulted-keys.js';
+
+export interface ReconcileDeps {
+  store: Store;
+  vault: Vault;
+  connection: ProviderConnection;
+  audit: AuditLog;
+  /** The monitor's alert service (null when monitoring is off: mismatches are then logged and audited only). */
+  alerts: AlertService | null;
+  logger: Logger;
+  now: () => number;
+  config: ProvidersConfig['reconcile'];
+}
+
+export interface ReconcileReport {
+  object: 'reconciliation';
+  window: { start: string; end: string };
+  upstreams: UpstreamUsageComparison[];
+  alerts: string[];
+}
+
+/**
+ * Usage reconciliation, on its own timer (started with the server, stopped on close). Each run compares a window
+ * that ended `reportingDelayMs` ago, so the provider's late reporting does not look like a leak.
+ */
+export class ReconcileJob {
+  private timer: NodeJS.Timeout | null = null;
+  private running: Promise<ReconcileReport | null> | null = null;
+
+  constructor(private readonly deps: ReconcileDeps) {}
+
+  start(): void {
+    if (!this.deps.config.enabled || this.timer) return;
+    this.timer = setInterval(() => void this.tick(), this.deps.config.intervalMs);
+    this.timer.unref();
+  }
+
+  async stop(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+    await this.running?.catch(() => null);
+  }
+
+  /** One pass; overlapping calls share the pass in flight. */
+  runOnce(): Promise<ReconcileReport | null> {
+    this.running ??= this.pass().finally(() => {
+      this.running = null;
+    });
+    return this.running;
+  }
+
+  private async tick(): Promise<void> {
+    try {
+      if (await this.deps.connection.isConnected()) await this.runOnce();
+    } catch (err) {
+      this.deps.logger.warn('provider usage reconciliation failed', { code: asKeywardenError(err).code, ...describeError(err) });
+    }
+  }
+
+  private async pass(): Promise<ReconcileReport> {
+    const { config } = this.deps;
+    const client = await this.deps.connection.client();
+    const endMs = Math.floor((this.deps.now() - config.reportingDelayMs) / 1000) * 1000;
+    const startMs = endMs - config.windowMs;
+    const [{ keys }, vaultedSecrets] = await Promise.all([listOrganisationKeys(client), loadVaultedKeys(this.deps.store, this.deps.vault)]);
+    const vaulted: VaultedProviderKey[] = [];
+    for (const { key } of keys) {
+      const match = findVaulted(key, vaultedSecrets);
+      if (match) vaulted.push({ providerKeyId: key.id, redactedValue: key.redacted_value, upstreamId: match.upstreamId, upstreamName: match.upstreamName });
+    }
+    const report: ReconcileReport = {
+      object: 'reconciliation',
+      window: { start: new Date(startMs).toISOString(), end: new Date(endMs).toISOString() },
+      upstreams: [],
+      alerts: [],
+    };
+    if (vaulted.length === 0) return report;
+    const providerUsage = await client.completionsUsageByKey({ startTime: startMs / 1000, endTime: endMs / 1000 });
+    const forwarded = keywardenUsageByUpstream(await this.deps.store.usage.list({ since: startMs, until: endMs }));
+    report.upstreams = compareUsage(vaulted, providerUsage, forwarded, config);
+    for (const row of report.upstreams.filter((r) => r.mismatch)) {
+      const alertId = await this.raise(row, report.window);
+      if (alertId) report.alerts.push(alertId);
+    }
+    return report;
+  }
+
+  private async raise(row: UpstreamUsageComparison, window: ReconcileReport['window']): Promise<string | null> {
+    const keysText = row.providerKeys.map((k) => `${k.redacted_value} (${k.id})`).join(', ');
+    const rotate = this.deps.config.onMismatch === 'rotate';
+    const details = {
+      upstream_id: row.upstreamId,
+      upstream: row.upstreamName,
+      provider_keys: row.providerKeys.map((k) => k.id).join(','),
+      provider_tokens: row.provider.tokens,
+      keywarden_tokens: row.keywarden.tokens,
+      provider_requests: row.provider.requests,
+      keywarden_requests: row.keywarden.requests,
+      window_start: window.start,
+      window_end: window.end,
+      rotation: rotate ? 'requested: rotate this upstream key now' : 'not requested by policy',
+    };
+    await this.deps.audit.append({ actor: 'system:reconcile', action: 'security.provider_usage_mismatch', target: `upstream:${row.upstreamId}`, after: details });
+    this.deps.logger.warn('provider usage beyond what keywarden forwarded', details);
+    if (!this.deps.alerts) return null;
+    const result = await this.deps.alerts.raise(
+      {
+        detector: 'provider_usage_mismatch',
+        severity: 'critical',
+        subject: `upstream:${row.upstreamId}`,
+        keyId: null,
+        title: `Upstream key ${keysText} used outside keywarden`,
+        message:
+          `OpenAI reports ${row.provider.tokens} tokens / ${row.provider.requests} requests on upstream "${row.upstreamName}" (${keysText}) ` +
+          `between ${window.start} and ${window.end}; keywarden forwarded ${row.keywarden.tokens} tokens / ${row.keywarden.requests} requests. ` +
+          `The real key is likely leaked: ${rotate ? 'rotate it now (policy: rotate)' : 'rotate it and revoke the old one at OpenAI'}.`,
+        details,
+      },
+      'alert',
+      this.deps.config.cooldownMs,
+    );
+    return result.status === 'raised' ? result.alert.id : result.alertId;
+  }
+}
