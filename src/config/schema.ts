@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { monitorConfigSchema } from '../monitor/config.js';
 import { scanConfigSchema } from '../scanner/config/scan-config.js';
 import { outboundConfigSchema, refineSinkTargets } from '../policy/outbound-config.js';
+import { limitsConfigSchema } from '../limits/limits-config.js';
 
 const port = z.number().int().min(0).max(65_535);
 
@@ -47,6 +48,8 @@ export const configSchema = z
       })
       .strict()
       .prefault({}),
+    /** Where rate limits and budgets are counted: this process (default) or a shared Redis (see limits/limits-config.ts). */
+    limits: limitsConfigSchema.prefault({}),
     pricing: z
       .object({
         /** Per-model price overrides, keyed by exact model name. */

@@ -14,6 +14,10 @@ export interface HttpServerParts {
   admin: Hono<any, any, any>;
   metrics: MonitorMetrics;
   isReady: () => boolean;
+  /** State of each external dependency (e.g. `{ redis: 'up' }`), reported by /readyz. */
+  dependencies?: () => Record<string, string>;
+  /** True while a dependency is down and every request is refused meanwhile: /readyz then answers 503. */
+  refusingAll?: () => boolean;
 }
 
 const BAD_REQUEST_BODY = JSON.stringify({
@@ -68,8 +72,12 @@ export function createHttpServer(parts: HttpServerParts): KeywardenHttpServer {
     } else if (url === '/metrics') {
       metricsListener(req, res);
     } else if (url === '/healthz' || url === '/readyz') {
-      if (parts.isReady()) json(res, 200, { status: 'ok' });
-      else json(res, 503, { status: 'starting' });
+      // /healthz is liveness (the process serves); /readyz also reports each dependency.
+      const readiness = url === '/readyz';
+      const dependencies = readiness ? (parts.dependencies?.() ?? {}) : {};
+      if (!parts.isReady()) json(res, 503, { status: 'starting', ...dependencies });
+      else if (readiness && parts.refusingAll?.()) json(res, 503, { status: 'unavailable', ...dependencies });
+      else json(res, 200, { status: Object.values(dependencies).includes('down') ? 'degraded' : 'ok', ...dependencies });
     } else {
       sendError(res, new KeywardenError('KW_NOT_FOUND'));
     }

@@ -13,6 +13,7 @@ import type { KeyLimits } from '../limits/schema.js';
 import { bootstrap, type BootstrapNotice, type Services } from './bootstrap.js';
 import { createHttpServer } from './http-server.js';
 import { createOutboundPolicy } from '../policy/outbound-url.js';
+import { createLimitsBackend } from '../limits/redis/create-limits-backend.js';
 import type { OutboundLookup } from '../policy/outbound-connect.js';
 
 export interface RunningServer {
@@ -73,7 +74,9 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
       },
     });
   }
+  const limits = await createLimitsBackend(config.limits, services.store.spend, logger);
   gateway = createGateway({
+    limits: limits.backend,
     store: services.store,
     vault: services.vault,
     config,
@@ -97,7 +100,14 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   });
   await monitor?.start();
   let ready = false;
-  const server = createHttpServer({ gateway, admin, metrics, isReady: () => ready });
+  const server = createHttpServer({
+    gateway,
+    admin,
+    metrics,
+    isReady: () => ready,
+    dependencies: () => limits.dependencies(),
+    refusingAll: () => limits.refusingAll(),
+  });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(config.server.port, config.server.host, () => {
@@ -129,6 +139,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
         sweep();
       });
       await running.gateway.close();
+      await limits.close();
       await monitor?.stop();
       await services.store.close();
     },
