@@ -1,10 +1,10 @@
-import { Redis } from 'ioredis';
 import type { LimitsConfig } from '../limits-config.js';
 import { describeError, type Logger } from '../../log/logger.js';
 import type { SpendRepository } from '../../store/index.js';
 import type { LimitsBackend } from '../backend.js';
 import { MemoryLimitsBackend } from '../memory-backend.js';
 import { RedisLimitsBackend } from './redis-backend.js';
+import { createRedisClient } from './redis-client.js';
 
 export interface LimitsBackendHandle {
   backend: LimitsBackend;
@@ -24,18 +24,7 @@ export async function createLimitsBackend(config: LimitsConfig, ledger: SpendRep
   if (url === undefined) {
     return { backend: new MemoryLimitsBackend(ledger), dependencies: () => ({}), refusingAll: () => false, close: () => Promise.resolve() };
   }
-  const redis = new Redis(url, {
-    lazyConnect: true,
-    // Fail fast instead of queueing while disconnected: a request is refused with 503 rather than left hanging.
-    enableOfflineQueue: false,
-    maxRetriesPerRequest: 1,
-    commandTimeout: config.redis.commandTimeoutMs,
-    connectTimeout: 2000,
-    // Scripts of concurrent requests issued in the same tick share one write (and one round trip).
-    enableAutoPipelining: true,
-    // Keeps reconnecting for as long as the process runs: recovery needs no restart.
-    retryStrategy: (attempt) => Math.min(50 * attempt, 1000),
-  });
+  const redis = createRedisClient(url, config.redis.commandTimeoutMs);
   let down = false;
   // The URL may carry a password: only the error's description is logged, never the URL.
   redis.on('error', (err) => {
