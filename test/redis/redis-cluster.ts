@@ -41,6 +41,8 @@ export interface ClusterOptions {
   replicas?: number;
   leaseMs?: number;
   failOpen?: boolean;
+  /** `limits.failOpen` of the extra replicas (default: the same as replica 0). */
+  extraFailOpen?: boolean;
   fake?: FakeOpenAIOptions;
 }
 
@@ -56,7 +58,12 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
     await redis.stop();
     throw err;
   }
-  const config = parseConfig({ outbound: { allow: ['127.0.0.1'] }, dataDir: h.dataDir, limits, log: { level: 'silent' } });
+  const config = parseConfig({
+    outbound: { allow: ['127.0.0.1'] },
+    dataDir: h.dataDir,
+    limits: { ...limits, failOpen: options.extraFailOpen ?? limits.failOpen },
+    log: { level: 'silent' },
+  });
   const logger = createLogger('silent', new PassThrough());
   const clients: Redis[] = [];
   const backends: RedisLimitsBackend[] = [];
