@@ -94,7 +94,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
       config,
       prices: new PriceTable(config.pricing.overrides),
       logger,
-      now: h.clock.now,
+      now: () => h.clock.now(),
       outbound: createOutboundPolicy(config.outbound),
       limits: backend,
     });

@@ -98,8 +98,11 @@ export class RedisLimitsBackend implements LimitsBackend {
 
   /** Starts renewing leases and sweeping expired ones. */
   start(): void {
-    this.timer ??= setInterval(() => void this.beat(), this.heartbeatMs);
+    if (this.timer) return;
+    this.timer = setInterval(() => void this.beat(), this.heartbeatMs);
     this.timer.unref();
+    // The first beat now: on a fresh Redis it starts the generation's warm-up at once.
+    void this.beat();
   }
 
   /** Stops the background loop without settling anything (what a crash looks like to the other replicas). */
