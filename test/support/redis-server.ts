@@ -60,12 +60,12 @@ function rawCommand(port: number, args: string[], timeoutMs = 2000): Promise<str
 }
 
 /** Starts redis-server; throws (so the test fails, never skips) when it cannot start. */
-export async function startTestRedis(): Promise<TestRedis> {
+export async function startTestRedis(extraArgs: readonly string[] = []): Promise<TestRedis> {
   const port = await freePort();
   let child: ChildProcess | null = null;
 
   const start = async (): Promise<void> => {
-    const proc = spawn(REDIS_SERVER, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--protected-mode', 'yes'], {
+    const proc = spawn(REDIS_SERVER, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--protected-mode', 'yes', ...extraArgs], {
       stdio: ['ignore', 'ignore', 'pipe'],
     });
     child = proc;
@@ -76,7 +76,7 @@ export async function startTestRedis(): Promise<TestRedis> {
       if (failure) break;
       if (proc.exitCode !== null) break;
       const pong = await rawCommand(port, ['PING'], 500).catch(() => '');
-      if (pong.startsWith('+PONG')) return;
+      if (pong.startsWith('+PONG') || pong.startsWith('-NOAUTH')) return;
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
     proc.kill('SIGKILL');

@@ -23,6 +23,8 @@ const RENEW_BATCH = 200;
 const SWEEP_BATCH = 200;
 /** Warm-up waits and rebuilds one admission may go through before it gives up with 503. */
 const MAX_ATTEMPTS = 4;
+/** Longest single wait for a warm-up, whatever another replica announced. */
+const MAX_WARM_WAIT_MS = 2000;
 
 export interface RedisLimitsOptions {
   redis: Redis;
@@ -85,6 +87,7 @@ export class RedisLimitsBackend implements LimitsBackend {
   private readonly rebuilding = new Map<string, Promise<void>>();
   private timer: NodeJS.Timeout | null = null;
   private beating = false;
+  private beatFailing = false;
 
   constructor(options: RedisLimitsOptions) {
     this.redis = options.redis;
@@ -194,7 +197,18 @@ export class RedisLimitsBackend implements LimitsBackend {
   /** `charged`: the ledger already has this settlement (an earlier attempt could not reach Redis). */
   private async settleInRedis(pending: PendingSettle, charged: boolean): Promise<void> {
     const { ticket, settlement, now } = pending;
-    const args: ScriptArg[] = [this.prefix, ticket.keyId, ticket.id, now, settlement.costUsd, settlement.tokensUsed, ticket.budgetPeriodKeys.length, ...ticket.budgetPeriodKeys, ticket.tokens.length];
+    const args: ScriptArg[] = [
+      this.prefix,
+      ticket.keyId,
+      ticket.id,
+      now,
+      settlement.costUsd,
+      settlement.tokensUsed,
+      charged ? 1 : 0,
+      ticket.budgetPeriodKeys.length,
+      ...ticket.budgetPeriodKeys,
+      ticket.tokens.length,
+    ];
     for (const t of ticket.tokens) args.push(t.id, t.limit, t.periodMs, t.amount);
     let charge: boolean;
     try {
@@ -204,7 +218,7 @@ export class RedisLimitsBackend implements LimitsBackend {
       // Until then the reservation stays in Redis (or is swept in full): spend can be overstated, never understated.
       if (!charged) await this.charge(ticket.keyId, ticket.budgetPeriodKeys, settlement.costUsd);
       this.pendingSettles.push(pending);
-      this.onError(err, 'settle');
+      if (!charged) this.onError(err, 'settle');
       return;
     }
     if (charge && !charged) await this.charge(ticket.keyId, ticket.budgetPeriodKeys, settlement.costUsd);
@@ -248,7 +262,8 @@ export class RedisLimitsBackend implements LimitsBackend {
 
   /** Status 2: Redis lost its state and live replicas are re-registering; wait. Status 3: load the key's spend. */
   private async recover(status: number, reply: Reply, keyId: string): Promise<void> {
-    if (status === 2) await sleep(Math.min(Math.max(1, Number(reply[1])), this.warmMs));
+    // The warm-up was set by whichever replica noticed the loss (at most one beat, ≤ 1 s, plus a margin).
+    if (status === 2) await sleep(Math.min(Math.max(1, Number(reply[1])), MAX_WARM_WAIT_MS));
     else if (status === 3) await this.rebuild(keyId);
     else throw unavailable();
   }
@@ -286,8 +301,11 @@ export class RedisLimitsBackend implements LimitsBackend {
       for (const pending of retries) await this.settleInRedis(pending, true);
       await this.renew();
       await this.sweep();
+      this.beatFailing = false;
     } catch (err) {
-      this.onError(err, 'heartbeat');
+      // Reported once per outage, not once per beat.
+      if (!this.beatFailing) this.onError(err, 'heartbeat');
+      this.beatFailing = true;
     } finally {
       this.beating = false;
     }

@@ -169,6 +169,7 @@ if nBudgets > 0 then
   end
   redis.call('HSET', K .. 'tix', ticketId, cjson.encode({u = reserveUsd, p = periods}))
   redis.call('PEXPIRE', K .. 'spent', spentTtl)
+  redis.call('PEXPIRE', K .. 'resv', spentTtl)
   leased = true
 end
 if leased then redis.call('ZADD', P .. 'expiring', expiry, keyId .. '\\n' .. ticketId) end
@@ -176,8 +177,11 @@ return {1, req[1], fmt(req[2]), fmt(req[3]), tok[1], fmt(tok[2]), fmt(tok[3])}
 `;
 
 /**
- * ARGV: prefix, keyId, ticketId, now, costUsd, tokensUsed, nPeriods, periodKey*, nTokens, (id, limit, periodMs, amount)*
+ * ARGV: prefix, keyId, ticketId, now, costUsd, tokensUsed, ledgerCharged 0|1, nPeriods, periodKey*,
+ *   nTokens, (id, limit, periodMs, amount)*
  * Returns 1 when the caller must write costUsd to the durable ledger, 0 when the sweeper already charged the ticket.
+ * `ledgerCharged`: a retry of a settlement that could not reach Redis and went to the ledger alone. If Redis still
+ * holds the reservation, it becomes spend here; if Redis lost it, the rebuild from the ledger already counts it.
  */
 export const SETTLE_LUA = `${COMMON}
 local keyId = ARGV[2]
@@ -185,8 +189,9 @@ local ticketId = ARGV[3]
 local now = tonumber(ARGV[4])
 local cost = tonumber(ARGV[5])
 local used = tonumber(ARGV[6])
+local ledgerCharged = ARGV[7] == '1'
 local K = P .. '{' .. keyId .. '}:'
-local i = 7
+local i = 8
 local nPeriods = tonumber(ARGV[i]); i = i + 1
 local periods = {}
 for r = 1, nPeriods do periods[r] = ARGV[i]; i = i + 1 end
@@ -202,7 +207,7 @@ if entry then
     local left = tonumber(redis.call('HINCRBYFLOAT', K .. 'resv', p, fmt(-e.u)))
     if left < 1e-12 then redis.call('HSET', K .. 'resv', p, '0') end
   end
-elseif redis.call('EXISTS', P .. 'swept:' .. ticketId) == 1 then
+elseif ledgerCharged or redis.call('EXISTS', P .. 'swept:' .. ticketId) == 1 then
   charge = 0
 end
 if charge == 1 and cost > 0 then
