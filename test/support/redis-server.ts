@@ -12,6 +12,9 @@ export interface TestRedis {
   stop(): Promise<void>;
   /** Starts it again on the same port, empty, as after a crash or failover. */
   start(): Promise<void>;
+  /** Freezes the server (SIGSTOP): connections stay open, nothing is answered. `resume` continues it (SIGCONT). */
+  pause(): void;
+  resume(): void;
   /** Total EVALSHA + EVAL calls the server has run since it started. */
   scriptCalls(): Promise<number>;
 }
@@ -99,6 +102,8 @@ export async function startTestRedis(extraArgs: readonly string[] = []): Promise
     command: (...args) => rawCommand(port, args),
     stop,
     start,
+    pause: () => void (child as ChildProcess | null)?.kill('SIGSTOP'),
+    resume: () => void (child as ChildProcess | null)?.kill('SIGCONT'),
     async scriptCalls() {
       const info = await rawCommand(port, ['INFO', 'commandstats']);
       let total = 0;

@@ -146,7 +146,13 @@ export class RedisLimitsBackend implements LimitsBackend {
     args.push(request.reserveUsd);
 
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
-      const reply = await this.call(acquireScript, args);
+      let reply: Reply;
+      try {
+        reply = await this.call(acquireScript, args);
+      } catch (err) {
+        this.release(ticketId, request);
+        throw err;
+      }
       const status = Number(reply[0]);
       if (status === 1) {
         const ticket: Ticket = {
@@ -185,6 +191,25 @@ export class RedisLimitsBackend implements LimitsBackend {
     throw unavailable();
   }
 
+  /**
+   * An acquire that timed out may still run in Redis (a stalled server answers late): undo it with a settlement of
+   * nothing, sent on the same connection and so run after it. Tokens are not refunded (that could over-refund a
+   * script that never ran). If this cannot be sent either, a reservation that did run expires and is swept in full.
+   */
+  private release(ticketId: string, request: AcquireRequest): void {
+    const amount = request.tokens[0]?.amount ?? 0;
+    const ticket: Ticket = {
+      id: ticketId,
+      keyId: request.keyId,
+      tokens: request.tokens,
+      holdsConcurrency: request.concurrency !== null,
+      budgetPeriodKeys: request.budgets.map((b) => b.periodKey),
+      reservedUsd: request.reserveUsd,
+      settled: true,
+    };
+    settleScript.run(this.redis, this.settleArgs(ticket, { costUsd: 0, tokensUsed: amount }, request.now, false)).catch(() => undefined);
+  }
+
   async settle(ticket: Ticket, settlement: Settlement, now: number): Promise<void> {
     if (ticket.settled) return;
     ticket.settled = true;
@@ -197,19 +222,7 @@ export class RedisLimitsBackend implements LimitsBackend {
   /** `charged`: the ledger already has this settlement (an earlier attempt could not reach Redis). */
   private async settleInRedis(pending: PendingSettle, charged: boolean): Promise<void> {
     const { ticket, settlement, now } = pending;
-    const args: ScriptArg[] = [
-      this.prefix,
-      ticket.keyId,
-      ticket.id,
-      now,
-      settlement.costUsd,
-      settlement.tokensUsed,
-      charged ? 1 : 0,
-      ticket.budgetPeriodKeys.length,
-      ...ticket.budgetPeriodKeys,
-      ticket.tokens.length,
-    ];
-    for (const t of ticket.tokens) args.push(t.id, t.limit, t.periodMs, t.amount);
+    const args = this.settleArgs(ticket, settlement, now, charged);
     let charge: boolean;
     try {
       charge = Number(await settleScript.run(this.redis, args)) === 1;
@@ -224,7 +237,24 @@ export class RedisLimitsBackend implements LimitsBackend {
     if (charge && !charged) await this.charge(ticket.keyId, ticket.budgetPeriodKeys, settlement.costUsd);
   }
 
-  private async charge(keyId: string, periodKeys: string[], usd: number): Promise<void> {
+  private settleArgs(ticket: Ticket, settlement: Settlement, now: number, ledgerCharged: boolean): ScriptArg[] {
+    const args: ScriptArg[] = [
+      this.prefix,
+      ticket.keyId,
+      ticket.id,
+      now,
+      settlement.costUsd,
+      settlement.tokensUsed,
+      ledgerCharged ? 1 : 0,
+      ticket.budgetPeriodKeys.length,
+      ...ticket.budgetPeriodKeys,
+      ticket.tokens.length,
+    ];
+    for (const t of ticket.tokens) args.push(t.id, t.limit, t.periodMs, t.amount);
+    return args;
+  }
+
+    private async charge(keyId: string, periodKeys: string[], usd: number): Promise<void> {
     if (periodKeys.length === 0 || usd <= 0) return;
     await this.ledger.settle({ reservationId: null, keyId, periodKeys, usd });
   }
