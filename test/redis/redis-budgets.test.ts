@@ -30,7 +30,7 @@ describe('Redis limits backend: budgets across replicas', () => {
     const budget = worstCase * 20;
     const { id, key } = await c.h.createKey({ limits: { budgets: [{ usd: budget, period: 'day' }] } });
     // Every answer is held long enough for all 300 requests to be in flight together.
-    c.h.fake.setBehavior({ type: 'ok', delayMs: 1500 });
+    c.h.fake.setBehavior({ type: 'ok', delayMs: 4000 });
     const clients = c.replicas.map((r) => r.client(key));
     const outcomes = await Promise.all(
       Array.from({ length: 300 }, (_, i) => outcome(clients[i % clients.length]!.chat.completions.create({ model: 'gpt-4o-mini', messages, max_tokens: maxTokens }))),

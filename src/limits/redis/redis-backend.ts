@@ -3,8 +3,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Redis } from 'ioredis';
 import { KeywardenError } from '../../errors/index.js';
 import type { SpendRepository } from '../../store/index.js';
-import type { AcquireRequest, AcquireResult, BudgetCheck, LimitSnapshot, LimitsBackend, RefusalReason, Settlement, Ticket } from '../backend.js';
+import type { AcquireRequest, AcquireResult, BudgetCheck, LimitsBackend, Settlement, Ticket } from '../backend.js';
 import { RedisScript, type ScriptArg } from './redis-script.js';
+import { acquireArgs, refusalOf, settleArgs, snapshotAt, ticketOf, type Reply } from './script-args.js';
 import { ACQUIRE_LUA, INFLIGHT_LUA, READ_SPEND_LUA, REBUILD_LUA, RENEW_LUA, SETTLE_LUA, SWEEP_LUA } from './scripts.js';
 
 const acquireScript = new RedisScript(ACQUIRE_LUA);
@@ -53,16 +54,8 @@ interface PendingSettle {
   now: number;
 }
 
-type Reply = Array<string | number>;
-
 function unavailable(cause?: unknown): KeywardenError {
   return new KeywardenError('KW_LIMITS_UNAVAILABLE', cause === undefined ? {} : { cause });
-}
-
-function snapshot(limit: ScriptArg | undefined, remaining: ScriptArg | undefined, reset: ScriptArg | undefined): LimitSnapshot | undefined {
-  const value = Number(limit);
-  if (limit === undefined || value < 0) return undefined;
-  return { limit: value, remaining: Number(remaining), resetMs: Number(reset) };
 }
 
 /**
@@ -136,15 +129,7 @@ export class RedisLimitsBackend implements LimitsBackend {
 
   async acquire(request: AcquireRequest): Promise<AcquireResult> {
     const ticketId = randomUUID();
-    const budgeted = request.budgets.length > 0;
-    const args: ScriptArg[] = [this.prefix, request.keyId, request.now, ticketId, this.leaseMs, this.warmMs, SPENT_TTL_MS, request.rates.length];
-    for (const r of request.rates) args.push(r.id, r.limit, r.periodMs);
-    args.push(request.tokens.length);
-    for (const t of request.tokens) args.push(t.id, t.limit, t.periodMs, t.amount);
-    args.push(request.concurrency ?? -1, request.budgets.length);
-    for (const b of request.budgets) args.push(b.periodKey, b.limitUsd);
-    args.push(request.reserveUsd);
-
+    const args = acquireArgs(this.prefix, request, ticketId, this.leaseMs, this.warmMs, SPENT_TTL_MS);
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
       let reply: Reply;
       try {
@@ -155,37 +140,15 @@ export class RedisLimitsBackend implements LimitsBackend {
       }
       const status = Number(reply[0]);
       if (status === 1) {
-        const ticket: Ticket = {
-          id: ticketId,
-          keyId: request.keyId,
-          tokens: request.tokens,
-          holdsConcurrency: request.concurrency !== null,
-          budgetPeriodKeys: request.budgets.map((b) => b.periodKey),
-          reservedUsd: budgeted ? request.reserveUsd : 0,
-          settled: false,
-        };
-        if (ticket.holdsConcurrency || budgeted) {
+        const ticket = ticketOf(ticketId, request);
+        if (ticket.holdsConcurrency || ticket.budgetPeriodKeys.length > 0) {
           this.live.set(ticketId, { keyId: ticket.keyId, holdsConcurrency: ticket.holdsConcurrency, usd: ticket.reservedUsd, periodKeys: ticket.budgetPeriodKeys });
         }
-        const requests = snapshot(reply[1], reply[2], reply[3]);
-        const tokens = snapshot(reply[4], reply[5], reply[6]);
+        const requests = snapshotAt(reply, 1);
+        const tokens = snapshotAt(reply, 4);
         return { ok: true, ticket, ...(requests ? { requests } : {}), ...(tokens ? { tokens } : {}) };
       }
-      if (status === 0) {
-        const requests = snapshot(reply[4], reply[5], reply[6]);
-        const tokens = snapshot(reply[7], reply[8], reply[9]);
-        const periodKey = String(reply[3] ?? '');
-        return {
-          ok: false,
-          refusal: {
-            reason: String(reply[1]) as RefusalReason,
-            retryAfterMs: Number(reply[2]),
-            ...(periodKey ? { periodKey } : {}),
-            ...(requests ? { requests } : {}),
-            ...(tokens ? { tokens } : {}),
-          },
-        };
-      }
+      if (status === 0) return { ok: false, refusal: refusalOf(reply) };
       await this.recover(status, reply, request.keyId);
     }
     throw unavailable();
@@ -197,17 +160,8 @@ export class RedisLimitsBackend implements LimitsBackend {
    * script that never ran). If this cannot be sent either, a reservation that did run expires and is swept in full.
    */
   private release(ticketId: string, request: AcquireRequest): void {
-    const amount = request.tokens[0]?.amount ?? 0;
-    const ticket: Ticket = {
-      id: ticketId,
-      keyId: request.keyId,
-      tokens: request.tokens,
-      holdsConcurrency: request.concurrency !== null,
-      budgetPeriodKeys: request.budgets.map((b) => b.periodKey),
-      reservedUsd: request.reserveUsd,
-      settled: true,
-    };
-    settleScript.run(this.redis, this.settleArgs(ticket, { costUsd: 0, tokensUsed: amount }, request.now, false)).catch(() => undefined);
+    const settlement = { costUsd: 0, tokensUsed: request.tokens[0]?.amount ?? 0 };
+    settleScript.run(this.redis, settleArgs(this.prefix, ticketOf(ticketId, request), settlement, request.now, false)).catch(() => undefined);
   }
 
   async settle(ticket: Ticket, settlement: Settlement, now: number): Promise<void> {
@@ -222,7 +176,7 @@ export class RedisLimitsBackend implements LimitsBackend {
   /** `charged`: the ledger already has this settlement (an earlier attempt could not reach Redis). */
   private async settleInRedis(pending: PendingSettle, charged: boolean): Promise<void> {
     const { ticket, settlement, now } = pending;
-    const args = this.settleArgs(ticket, settlement, now, charged);
+    const args = settleArgs(this.prefix, ticket, settlement, now, charged);
     let charge: boolean;
     try {
       charge = Number(await settleScript.run(this.redis, args)) === 1;
@@ -237,24 +191,7 @@ export class RedisLimitsBackend implements LimitsBackend {
     if (charge && !charged) await this.charge(ticket.keyId, ticket.budgetPeriodKeys, settlement.costUsd);
   }
 
-  private settleArgs(ticket: Ticket, settlement: Settlement, now: number, ledgerCharged: boolean): ScriptArg[] {
-    const args: ScriptArg[] = [
-      this.prefix,
-      ticket.keyId,
-      ticket.id,
-      now,
-      settlement.costUsd,
-      settlement.tokensUsed,
-      ledgerCharged ? 1 : 0,
-      ticket.budgetPeriodKeys.length,
-      ...ticket.budgetPeriodKeys,
-      ticket.tokens.length,
-    ];
-    for (const t of ticket.tokens) args.push(t.id, t.limit, t.periodMs, t.amount);
-    return args;
-  }
-
-    private async charge(keyId: string, periodKeys: string[], usd: number): Promise<void> {
+  private async charge(keyId: string, periodKeys: string[], usd: number): Promise<void> {
     if (periodKeys.length === 0 || usd <= 0) return;
     await this.ledger.settle({ reservationId: null, keyId, periodKeys, usd });
   }
