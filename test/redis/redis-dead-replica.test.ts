@@ -71,6 +71,7 @@ describe('a replica that reserves, then dies', () => {
     // The "dead" replica comes back and settles one of its tickets late: it was charged in full already.
     const revived = await c.extraBackend(600);
     await revived.backend.settle(tickets[0]!, { costUsd: 0.0002, tokensUsed: 0 }, c.h.clock.now());
+    await revived.backend.flush();
     expect(await ledgerSpend(id, day)).toBeCloseTo(3 * RESERVE, 12);
     expect((await live.spent(id, [day]))[day]).toBeCloseTo(3 * RESERVE, 12);
   });
@@ -86,6 +87,7 @@ describe('a replica that reserves, then dies', () => {
     expect(await c.replicas[0]!.backend.inflight(id)).toBe(1);
     expect(await ledgerSpend(id, day)).toBe(0);
     await slow.backend.settle(result.ticket, { costUsd: 0.0004, tokensUsed: 0 }, c.h.clock.now());
+    await slow.backend.flush();
     slow.backend.stop();
     expect(await ledgerSpend(id, day)).toBeCloseTo(0.0004, 12);
     expect(await c.replicas[2]!.backend.budgetRemaining(id, [{ periodKey: day, limitUsd: BUDGET }])).toBeCloseTo(BUDGET - 0.0004, 12);

@@ -77,6 +77,7 @@ export class RedisLimitsBackend implements LimitsBackend {
   private readonly onError: (err: unknown, during: string) => void;
   private readonly live = new Map<string, LiveTicket>();
   private pendingSettles: PendingSettle[] = [];
+  private readonly settling = new Set<Promise<void>>();
   private readonly rebuilding = new Map<string, Promise<void>>();
   private timer: NodeJS.Timeout | null = null;
   private beating = false;
@@ -124,6 +125,7 @@ export class RedisLimitsBackend implements LimitsBackend {
 
   async close(): Promise<void> {
     this.stop();
+    await this.flush();
     await this.beat();
   }
 
@@ -164,13 +166,27 @@ export class RedisLimitsBackend implements LimitsBackend {
     settleScript.run(this.redis, settleArgs(this.prefix, ticketOf(ticketId, request), settlement, request.now, false)).catch(() => undefined);
   }
 
-  async settle(ticket: Ticket, settlement: Settlement, now: number): Promise<void> {
-    if (ticket.settled) return;
+  /**
+   * Returns at once: the script is already queued on the connection, so anything this replica sends to Redis
+   * afterwards sees its effect, and the request's usage record is not held back by a round trip. Failures are
+   * handled inside (ledger first, Redis on a later beat); `flush()` waits for what is in flight.
+   */
+  settle(ticket: Ticket, settlement: Settlement, now: number): Promise<void> {
+    if (ticket.settled) return Promise.resolve();
     ticket.settled = true;
     const leased = this.live.delete(ticket.id);
     // A ticket with only request rates holds nothing in Redis that settling would change.
-    if (!leased && ticket.tokens.length === 0) return;
-    await this.settleInRedis({ ticket, settlement, now }, false);
+    if (!leased && ticket.tokens.length === 0) return Promise.resolve();
+    const work: Promise<void> = this.settleInRedis({ ticket, settlement, now }, false)
+      .catch((err: unknown) => this.onError(err, 'settle'))
+      .finally(() => this.settling.delete(work));
+    this.settling.add(work);
+    return Promise.resolve();
+  }
+
+  /** Waits for every settlement this replica has in flight. */
+  async flush(): Promise<void> {
+    while (this.settling.size > 0) await Promise.all([...this.settling]);
   }
 
   /** `charged`: the ledger already has this settlement (an earlier attempt could not reach Redis). */
