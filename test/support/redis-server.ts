@@ -102,8 +102,8 @@ export async function startTestRedis(extraArgs: readonly string[] = []): Promise
     command: (...args) => rawCommand(port, args),
     stop,
     start,
-    pause: () => void (child as ChildProcess | null)?.kill('SIGSTOP'),
-    resume: () => void (child as ChildProcess | null)?.kill('SIGCONT'),
+    pause: () => void child?.kill('SIGSTOP'),
+    resume: () => void child?.kill('SIGCONT'),
     async scriptCalls() {
       const info = await rawCommand(port, ['INFO', 'commandstats']);
       let total = 0;
