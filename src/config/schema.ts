@@ -4,6 +4,7 @@ import { scanConfigSchema } from '../scanner/config/scan-config.js';
 import { outboundConfigSchema, refineSinkTargets } from '../policy/outbound-config.js';
 import { serverTimeoutFields } from './server-timeouts.js';
 import { providersConfigSchema } from '../providers/config.js';
+import { limitsConfigSchema } from '../limits/limits-config.js';
 
 const port = z.number().int().min(0).max(65_535);
 
@@ -59,6 +60,8 @@ export const configSchema = z
       })
       .strict()
       .prefault({}),
+    /** Where rate limits and budgets are counted: this process (default) or a shared Redis (see limits/limits-config.ts). */
+    limits: limitsConfigSchema.prefault({}),
     pricing: z
       .object({
         /** Per-model price overrides, keyed by exact model name. */

@@ -52,6 +52,8 @@ export const ERROR_CODES = {
     'The upstream provider for this key is misconfigured; the operator has been told.',
   ),
   KW_UPSTREAM_TIMEOUT: spec(504, 'server_error', 'upstream_timeout', 'The upstream provider did not answer in time.'),
+  /** The shared limits backend (Redis) cannot be reached; limited keys are refused rather than admitted unchecked. */
+  KW_LIMITS_UNAVAILABLE: spec(503, 'server_error', 'limits_unavailable', 'Rate limits and budgets cannot be checked right now; try again shortly.'),
   KW_RATE_LIMITED: spec(429, 'rate_limit_error', 'rate_limit_exceeded', 'Rate limit exceeded.'),
   KW_BUDGET_EXCEEDED: spec(429, 'insufficient_quota', 'budget_exceeded', 'Budget exceeded.'),
   KW_CONCURRENCY_LIMITED: spec(

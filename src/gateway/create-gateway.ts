@@ -10,6 +10,7 @@ import type { Store, VirtualKeyRecord } from '../store/index.js';
 import { uuid7 } from '../util/uuid7.js';
 import type { Vault } from '../vault/index.js';
 import { Limiter, type Admission } from '../limits/limiter.js';
+import type { LimitsBackend } from '../limits/backend.js';
 import { MemoryLimitsBackend } from '../limits/memory-backend.js';
 import { assertUsable, identify } from './authenticate.js';
 import { reportCostOverrun } from './cost-overrun.js';
@@ -46,6 +47,8 @@ export interface GatewayDeps {
   /** Outbound URL policy (default: from config.outbound) and a resolver override for tests. */
   outbound?: OutboundPolicy;
   outboundLookup?: OutboundLookup;
+  /** Where rates and budgets are counted, chosen once at start-up (default: this process, over the spend ledger). */
+  limits?: LimitsBackend;
 }
 
 export interface Gateway {
@@ -105,7 +108,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
     onFlushed: deps.monitor ? (records) => deps.monitor?.ingestUsage(records) : undefined,
   });
   const scopes = new KeyVersionCache((key: VirtualKeyRecord) => compileScopes(key.scopes));
-  const limiter = new Limiter(new MemoryLimitsBackend(deps.store.spend), deps.prices);
+  const limiter = new Limiter(deps.limits ?? new MemoryLimitsBackend(deps.store.spend), deps.prices, { failOpen: config.limits.failOpen });
   const clientIpOf = createClientIpResolver(config.server.trustedProxies);
   const bodyPace: BodyPace = { timeoutMs: config.server.bodyTimeoutMs, minBytesPerSecond: config.server.bodyMinBytesPerSecond };
   const deadlineMs = config.server.requestDeadlineMs;

@@ -75,4 +75,6 @@ export interface LimitsBackend {
   inflight(keyId: string): Promise<number>;
   /** Settled spend per period key, for display. */
   spent(keyId: string, periodKeys: readonly string[]): Promise<Record<string, number>>;
+  /** False while a shared backend cannot be reached (absent: always reachable, as in-process counters are). */
+  available?(): boolean;
 }

@@ -105,15 +105,24 @@ export class Limiter {
     };
   });
 
+  /** Fail closed for every key, limited or not, while the backend is unreachable (`limits.failOpen: false`). */
+  private readonly failClosedForAll: boolean;
+
   constructor(
     readonly backend: LimitsBackend,
     private readonly prices: PriceTable,
-  ) {}
+    options: { failOpen?: boolean } = {},
+  ) {
+    this.failClosedForAll = options.failOpen !== true && backend.available !== undefined;
+  }
 
   /** Null when the key has no limits: the common case costs one map lookup. */
   async admit(input: AdmitInput): Promise<Admission | null> {
     const compiled = this.compiled.get(input.key);
-    if (compiled.empty) return null;
+    if (compiled.empty) {
+      if (this.failClosedForAll && this.backend.available?.() === false) throw new KeywardenError('KW_LIMITS_UNAVAILABLE');
+      return null;
+    }
     const { limits } = compiled;
     const { key, model, now } = input;
 

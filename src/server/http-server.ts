@@ -22,6 +22,10 @@ export interface HttpServerParts {
   timeouts?: ServerTimeouts;
   /** /metrics is served only to requests this accepts (see metrics-auth.ts). */
   authorizeMetrics: (req: IncomingMessage) => Promise<boolean>;
+  /** State of each external dependency (e.g. `{ redis: 'up' }`), reported by /readyz. */
+  dependencies?: () => Record<string, string>;
+  /** True while a dependency is down and every request is refused meanwhile: /readyz then answers 503. */
+  refusingAll?: () => boolean;
 }
 
 const BAD_REQUEST_BODY = JSON.stringify({
@@ -97,8 +101,12 @@ export function createHttpServer(parts: HttpServerParts): KeywardenHttpServer {
         (err: unknown) => sendError(res, err),
       );
     } else if (url === '/healthz' || url === '/readyz') {
-      if (parts.isReady()) json(res, 200, { status: 'ok' });
-      else json(res, 503, { status: 'starting' });
+      // /healthz is liveness (the process serves); /readyz also reports each dependency.
+      const readiness = url === '/readyz';
+      const dependencies = readiness ? (parts.dependencies?.() ?? {}) : {};
+      if (!parts.isReady()) json(res, 503, { status: 'starting', ...dependencies });
+      else if (readiness && parts.refusingAll?.()) json(res, 503, { status: 'unavailable', ...dependencies });
+      else json(res, 200, { status: Object.values(dependencies).includes('down') ? 'degraded' : 'ok', ...dependencies });
     } else {
       sendError(res, new KeywardenError('KW_NOT_FOUND'));
     }

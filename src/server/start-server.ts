@@ -13,6 +13,7 @@ import type { KeyLimits } from '../limits/schema.js';
 import { bootstrap, issueBootstrapAdminToken, type BootstrapNotice, type Services } from './bootstrap.js';
 import { createHttpServer } from './http-server.js';
 import { createOutboundPolicy } from '../policy/outbound-url.js';
+import { createLimitsBackend } from '../limits/redis/create-limits-backend.js';
 import type { OutboundLookup } from '../policy/outbound-connect.js';
 import { createMetricsAuthorizer } from './metrics-auth.js';
 import { createProviderServices, type ProviderServices } from '../providers/create-providers.js';
@@ -77,7 +78,9 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
       },
     });
   }
+  const limits = await createLimitsBackend(config.limits, services.store.spend, logger);
   gateway = createGateway({
+    limits: limits.backend,
     store: services.store,
     vault: services.vault,
     config,
@@ -117,7 +120,17 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   await monitor?.start();
   let ready = false;
   const authorizeMetrics = createMetricsAuthorizer(services.adminTokens, config.metrics.token);
-  const server = createHttpServer({ gateway, admin, leaks: createLeakReceiverApp(providers.github), metrics, isReady: () => ready, authorizeMetrics, timeouts: config.server });
+  const server = createHttpServer({
+    gateway,
+    admin,
+    leaks: createLeakReceiverApp(providers.github),
+    metrics,
+    isReady: () => ready,
+    authorizeMetrics,
+    timeouts: config.server,
+    dependencies: () => limits.dependencies(),
+    refusingAll: () => limits.refusingAll(),
+  });
   try {
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
@@ -130,6 +143,8 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     // Nothing listens: release what the boot opened, so the caller can report the cause and exit cleanly.
     await gateway.close().catch(() => undefined);
     await monitor?.stop().catch(() => undefined);
+    await providers.close().catch(() => undefined);
+    await limits.close().catch(() => undefined);
     await services.store.close().catch(() => undefined);
     services.dataDirLock.release();
     throw err;
@@ -162,6 +177,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
       });
       await providers.close();
       await running.gateway.close();
+      await limits.close();
       await monitor?.stop();
       await services.store.close();
       services.dataDirLock.release();

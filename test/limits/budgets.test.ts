@@ -1,14 +1,11 @@
 import OpenAI from 'openai';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { startHarness, type Harness } from '../support/gateway-harness.js';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { Harness } from '../support/gateway-harness.js';
+import { describeEachLimitsBackend } from '../support/limits-backends.js';
 import { waitFor } from '../support/wait-for.js';
 
 let h: Harness;
-beforeAll(async () => {
-  h = await startHarness();
-});
 afterEach(() => h.fake.reset());
-afterAll(() => h.close());
 
 interface KeyShow {
   budgets: Array<{ period: string; limit_usd: number; spent_usd: number }>;
@@ -34,6 +31,7 @@ const OUT = 0.6 / 1e6;
 const messages = [{ role: 'user' as const, content: 'Summarize the plot of a short story about a lighthouse keeper.' }];
 const bodyBytes = (maxTokens: number): number => Buffer.byteLength(JSON.stringify({ model: 'gpt-4o-mini', messages, max_tokens: maxTokens }));
 
+describeEachLimitsBackend((harness) => (h = harness), () => {
 describe('budgets: reserve, then settle', () => {
   it('admits at most the requests a budget can cover under 100 concurrent requests, and never overspends', async () => {
     const maxTokens = 1000;
@@ -185,4 +183,5 @@ describe('budgets: reserve, then settle', () => {
     const afterRestart = await h.client(key).chat.completions.create({ model: 'gpt-4o-mini', messages, max_tokens: maxTokens }).catch((e: unknown) => e);
     expect(afterRestart).toBeInstanceOf(OpenAI.RateLimitError);
   });
+});
 });

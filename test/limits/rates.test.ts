@@ -1,20 +1,18 @@
 import OpenAI from 'openai';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { apiErrorOf } from '../support/api-error.js';
-import { startHarness, type Harness } from '../support/gateway-harness.js';
+import type { Harness } from '../support/gateway-harness.js';
+import { describeEachLimitsBackend } from '../support/limits-backends.js';
 import { waitFor } from '../support/wait-for.js';
 
 let h: Harness;
-beforeAll(async () => {
-  h = await startHarness();
-});
 afterEach(() => h.fake.reset());
-afterAll(() => h.close());
 
 const ask = (client: OpenAI, model = 'gpt-4o-mini', extra: Record<string, unknown> = {}): Promise<unknown> =>
   client.chat.completions.create({ model, messages: [{ role: 'user', content: 'hi' }], ...extra });
 
 
+describeEachLimitsBackend((harness) => (h = harness), () => {
 describe('rate limits', () => {
   it('refuses past the per-minute limit with 429, Retry-After and OpenAI rate-limit headers, then recovers', async () => {
     const { key } = await h.createKey({ limits: { rpm: 5 } });
@@ -104,4 +102,5 @@ describe('concurrency', () => {
     await ask(client);
     expect(await h.server.gateway.limiter.backend.inflight(id)).toBe(0);
   });
+});
 });

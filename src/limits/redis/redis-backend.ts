@@ -1,0 +1,325 @@
+import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Redis } from 'ioredis';
+import { KeywardenError } from '../../errors/index.js';
+import type { SpendRepository } from '../../store/index.js';
+import type { AcquireRequest, AcquireResult, BudgetCheck, LimitsBackend, Settlement, Ticket } from '../backend.js';
+import { RedisScript, type ScriptArg } from './redis-script.js';
+import { acquireArgs, refusalOf, settleArgs, snapshotAt, ticketOf, type Reply } from './script-args.js';
+import { ACQUIRE_LUA, INFLIGHT_LUA, READ_SPEND_LUA, REBUILD_LUA, RENEW_LUA, SETTLE_LUA, SWEEP_LUA } from './scripts.js';
+
+const acquireScript = new RedisScript(ACQUIRE_LUA);
+const settleScript = new RedisScript(SETTLE_LUA);
+const renewScript = new RedisScript(RENEW_LUA);
+const sweepScript = new RedisScript(SWEEP_LUA);
+const readSpendScript = new RedisScript(READ_SPEND_LUA);
+const rebuildScript = new RedisScript(REBUILD_LUA);
+const inflightScript = new RedisScript(INFLIGHT_LUA);
+
+/** A key's spend hash lives this long after its last budgeted admission; expired, it is rebuilt from the ledger. */
+const SPENT_TTL_MS = 7 * 86_400_000;
+/** How long a swept ticket is remembered, so its late settlement does not charge it a second time. */
+const SWEPT_TTL_MS = 86_400_000;
+const RENEW_BATCH = 200;
+const SWEEP_BATCH = 200;
+/** Warm-up waits and rebuilds one admission may go through before it gives up with 503. */
+const MAX_ATTEMPTS = 4;
+/** Longest single wait for a warm-up, whatever another replica announced. */
+const MAX_WARM_WAIT_MS = 2000;
+
+export interface RedisLimitsOptions {
+  redis: Redis;
+  /** The durable spend ledger: settled spend is written here, and a lost Redis is rebuilt from it. */
+  ledger: SpendRepository;
+  /** Prefix of every Redis key (default `kw:`), so several deployments can share one Redis. */
+  prefix?: string;
+  /** A reservation's lease: a replica that stops renewing it for this long is presumed dead (default 30 s). */
+  leaseMs?: number;
+  /** Renewal and sweep interval (default min(leaseMs / 3, 1 s)). */
+  heartbeatMs?: number;
+  /** Errors of the background renew/sweep loop (they are retried on the next beat). */
+  onError?: (err: unknown, during: string) => void;
+}
+
+interface LiveTicket {
+  keyId: string;
+  holdsConcurrency: boolean;
+  usd: number;
+  periodKeys: string[];
+}
+
+interface PendingSettle {
+  ticket: Ticket;
+  settlement: Settlement;
+  now: number;
+}
+
+function unavailable(cause?: unknown): KeywardenError {
+  return new KeywardenError('KW_LIMITS_UNAVAILABLE', cause === undefined ? {} : { cause });
+}
+
+/**
+ * Limits shared by several gateway replicas through one Redis. `acquire` and `settle` are one Lua script each (one
+ * round trip apiece; settlements of concurrent requests share a pipeline through ioredis auto-pipelining). Settled
+ * spend is durable in the store's spend ledger; Redis holds live counters and leased reservations. A replica renews
+ * the leases of its own open tickets; a dead replica's leases expire and the sweeper (on any replica) charges them
+ * in full, exactly once. A Redis that lost its state is rebuilt from the ledger before a budgeted request is admitted.
+ * Redis unreachable: every call that needs it fails with 503 `limits_unavailable` (fail closed).
+ */
+export class RedisLimitsBackend implements LimitsBackend {
+  private readonly redis: Redis;
+  private readonly ledger: SpendRepository;
+  private readonly prefix: string;
+  readonly leaseMs: number;
+  readonly heartbeatMs: number;
+  /** How long budgeted admissions wait after Redis lost its state: one beat for every replica to re-register. */
+  readonly warmMs: number;
+  private readonly onError: (err: unknown, during: string) => void;
+  private readonly live = new Map<string, LiveTicket>();
+  private pendingSettles: PendingSettle[] = [];
+  private readonly settling = new Set<Promise<void>>();
+  private readonly rebuilding = new Map<string, Promise<void>>();
+  private timer: NodeJS.Timeout | null = null;
+  private beating = false;
+  private beatFailing = false;
+
+  constructor(options: RedisLimitsOptions) {
+    this.redis = options.redis;
+    this.ledger = options.ledger;
+    this.prefix = options.prefix ?? 'kw:';
+    this.leaseMs = options.leaseMs ?? 30_000;
+    this.heartbeatMs = options.heartbeatMs ?? Math.min(Math.floor(this.leaseMs / 3), 1000);
+    this.warmMs = this.heartbeatMs + 250;
+    this.onError = options.onError ?? (() => undefined);
+  }
+
+  /** Starts renewing leases and sweeping expired ones. */
+  start(): void {
+    if (this.timer) return;
+    this.timer = setInterval(() => void this.beat(), this.heartbeatMs);
+    this.timer.unref();
+    // The first beat now: on a fresh Redis it starts the generation's warm-up at once.
+    void this.beat();
+  }
+
+  /** Stops the background loop without settling anything (what a crash looks like to the other replicas). */
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+  }
+
+  /** True while Redis answers; used to fail closed for every key when `limits.failOpen` is false. */
+  available(): boolean {
+    return this.redis.status === 'ready';
+  }
+
+  /** For /readyz. */
+  state(): string {
+    return this.redis.status === 'ready' ? 'up' : 'down';
+  }
+
+  /** Open tickets this replica holds leases for. */
+  get openTickets(): number {
+    return this.live.size;
+  }
+
+  async close(): Promise<void> {
+    this.stop();
+    await this.flush();
+    await this.beat();
+  }
+
+  async acquire(request: AcquireRequest): Promise<AcquireResult> {
+    const ticketId = randomUUID();
+    const args = acquireArgs(this.prefix, request, ticketId, this.leaseMs, this.warmMs, SPENT_TTL_MS);
+    for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+      let reply: Reply;
+      try {
+        reply = await this.call(acquireScript, args);
+      } catch (err) {
+        this.release(ticketId, request);
+        throw err;
+      }
+      const status = Number(reply[0]);
+      if (status === 1) {
+        const ticket = ticketOf(ticketId, request);
+        if (ticket.holdsConcurrency || ticket.budgetPeriodKeys.length > 0) {
+          this.live.set(ticketId, { keyId: ticket.keyId, holdsConcurrency: ticket.holdsConcurrency, usd: ticket.reservedUsd, periodKeys: ticket.budgetPeriodKeys });
+        }
+        const requests = snapshotAt(reply, 1);
+        const tokens = snapshotAt(reply, 4);
+        return { ok: true, ticket, ...(requests ? { requests } : {}), ...(tokens ? { tokens } : {}) };
+      }
+      if (status === 0) return { ok: false, refusal: refusalOf(reply) };
+      await this.recover(status, reply, request.keyId);
+    }
+    throw unavailable();
+  }
+
+  /**
+   * An acquire that timed out may still run in Redis (a stalled server answers late): undo it with a settlement of
+   * nothing, sent on the same connection and so run after it. Tokens are not refunded (that could over-refund a
+   * script that never ran). If this cannot be sent either, a reservation that did run expires and is swept in full.
+   */
+  private release(ticketId: string, request: AcquireRequest): void {
+    const settlement = { costUsd: 0, tokensUsed: request.tokens[0]?.amount ?? 0 };
+    settleScript.run(this.redis, settleArgs(this.prefix, ticketOf(ticketId, request), settlement, request.now, false)).catch(() => undefined);
+  }
+
+  /**
+   * Returns at once: the script is already queued on the connection, so anything this replica sends to Redis
+   * afterwards sees its effect, and the request's usage record is not held back by a round trip. Failures are
+   * handled inside (ledger first, Redis on a later beat); `flush()` waits for what is in flight.
+   */
+  settle(ticket: Ticket, settlement: Settlement, now: number): Promise<void> {
+    if (ticket.settled) return Promise.resolve();
+    ticket.settled = true;
+    const leased = this.live.delete(ticket.id);
+    // A ticket with only request rates holds nothing in Redis that settling would change.
+    if (!leased && ticket.tokens.length === 0) return Promise.resolve();
+    const work: Promise<void> = this.settleInRedis({ ticket, settlement, now }, false)
+      .catch((err: unknown) => this.onError(err, 'settle'))
+      .finally(() => this.settling.delete(work));
+    this.settling.add(work);
+    return Promise.resolve();
+  }
+
+  /** Waits for every settlement this replica has in flight. */
+  async flush(): Promise<void> {
+    while (this.settling.size > 0) await Promise.all([...this.settling]);
+  }
+
+  /** `charged`: the ledger already has this settlement (an earlier attempt could not reach Redis). */
+  private async settleInRedis(pending: PendingSettle, charged: boolean): Promise<void> {
+    const { ticket, settlement, now } = pending;
+    const args = settleArgs(this.prefix, ticket, settlement, now, charged);
+    let charge: boolean;
+    try {
+      charge = Number(await settleScript.run(this.redis, args)) === 1;
+    } catch (err) {
+      // The answer was served: its cost goes to the durable ledger now, and Redis is corrected on a later beat.
+      // Until then the reservation stays in Redis (or is swept in full): spend can be overstated, never understated.
+      if (!charged) await this.charge(ticket.keyId, ticket.budgetPeriodKeys, settlement.costUsd);
+      this.pendingSettles.push(pending);
+      if (!charged) this.onError(err, 'settle');
+      return;
+    }
+    if (charge && !charged) await this.charge(ticket.keyId, ticket.budgetPeriodKeys, settlement.costUsd);
+  }
+
+  private async charge(keyId: string, periodKeys: string[], usd: number): Promise<void> {
+    if (periodKeys.length === 0 || usd <= 0) return;
+    await this.ledger.settle({ reservationId: null, keyId, periodKeys, usd });
+  }
+
+  async budgetRemaining(keyId: string, budgets: readonly BudgetCheck[]): Promise<number> {
+    const { spent, reserved } = await this.readSpend(keyId, budgets.map((b) => b.periodKey));
+    let remaining = Infinity;
+    budgets.forEach((b, i) => {
+      remaining = Math.min(remaining, b.limitUsd - (spent[i] ?? 0) - (reserved[i] ?? 0));
+    });
+    return remaining;
+  }
+
+  async spent(keyId: string, periodKeys: readonly string[]): Promise<Record<string, number>> {
+    const { spent } = await this.readSpend(keyId, periodKeys);
+    return Object.fromEntries(periodKeys.map((key, i) => [key, spent[i] ?? 0]));
+  }
+
+  async inflight(keyId: string): Promise<number> {
+    return Number(await this.call(inflightScript, [this.prefix, keyId]));
+  }
+
+  private async readSpend(keyId: string, periodKeys: readonly string[]): Promise<{ spent: number[]; reserved: number[] }> {
+    for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+      const reply = await this.call(readSpendScript, [this.prefix, keyId, this.warmMs, ...periodKeys]);
+      const status = Number(reply[0]);
+      if (status === 1) {
+        const values = reply.slice(1).map(Number);
+        return { spent: values.slice(0, periodKeys.length), reserved: values.slice(periodKeys.length) };
+      }
+      await this.recover(status, reply, keyId);
+    }
+    throw unavailable();
+  }
+
+  /** Status 2: Redis lost its state and live replicas are re-registering; wait. Status 3: load the key's spend. */
+  private async recover(status: number, reply: Reply, keyId: string): Promise<void> {
+    // The warm-up was set by whichever replica noticed the loss (at most one beat, ≤ 1 s, plus a margin).
+    if (status === 2) await sleep(Math.min(Math.max(1, Number(reply[1])), MAX_WARM_WAIT_MS));
+    else if (status === 3) await this.rebuild(keyId);
+    else throw unavailable();
+  }
+
+  private rebuild(keyId: string): Promise<void> {
+    let pending = this.rebuilding.get(keyId);
+    if (!pending) {
+      pending = (async () => {
+        const rows = await this.ledger.spentFor(keyId);
+        const args: ScriptArg[] = [this.prefix, keyId, SPENT_TTL_MS];
+        for (const [periodKey, usd] of Object.entries(rows)) args.push(periodKey, usd);
+        await this.call(rebuildScript, args);
+      })().finally(() => this.rebuilding.delete(keyId));
+      this.rebuilding.set(keyId, pending);
+    }
+    return pending;
+  }
+
+  private async call(script: RedisScript, args: readonly ScriptArg[]): Promise<Reply> {
+    try {
+      const reply = await script.run(this.redis, args);
+      return Array.isArray(reply) ? (reply as Reply) : [reply as string | number];
+    } catch (err) {
+      throw unavailable(err);
+    }
+  }
+
+  /** One beat: retry failed settlements, renew this replica's leases, charge expired leases (anyone's). */
+  async beat(): Promise<void> {
+    if (this.beating) return;
+    this.beating = true;
+    try {
+      const retries = this.pendingSettles;
+      this.pendingSettles = [];
+      for (const pending of retries) await this.settleInRedis(pending, true);
+      await this.renew();
+      await this.sweep();
+      this.beatFailing = false;
+    } catch (err) {
+      // Reported once per outage, not once per beat.
+      if (!this.beatFailing) this.onError(err, 'heartbeat');
+      this.beatFailing = true;
+    } finally {
+      this.beating = false;
+    }
+  }
+
+  private async renew(): Promise<void> {
+    const tickets = [...this.live.entries()];
+    for (let from = 0; from < tickets.length || from === 0; from += RENEW_BATCH) {
+      const batch = tickets.slice(from, from + RENEW_BATCH);
+      const args: ScriptArg[] = [this.prefix, this.leaseMs, this.warmMs, batch.length];
+      for (const [id, t] of batch) args.push(t.keyId, id, t.holdsConcurrency ? 1 : 0, t.usd, t.periodKeys.length, ...t.periodKeys);
+      await renewScript.run(this.redis, args);
+      if (tickets.length === 0) break;
+    }
+  }
+
+  private async sweep(): Promise<void> {
+    for (let round = 0; round < 10; round++) {
+      const reply = (await sweepScript.run(this.redis, [this.prefix, SWEEP_BATCH, SWEPT_TTL_MS])) as Reply;
+      let i = 0;
+      let charged = 0;
+      while (i < reply.length) {
+        const keyId = String(reply[i]);
+        const usd = Number(reply[i + 1]);
+        const n = Number(reply[i + 2]);
+        const periodKeys = reply.slice(i + 3, i + 3 + n).map(String);
+        i += 3 + n;
+        charged++;
+        await this.charge(keyId, periodKeys, usd);
+      }
+      if (charged < SWEEP_BATCH) return;
+    }
+  }
+}

@@ -1,0 +1,326 @@
+/**
+ * The Redis limits backend's Lua scripts. Each runs atomically inside Redis, so every check of one request and
+ * every counter it takes happen together, all or nothing, whichever replica sends them.
+ *
+ * Layout (P = key prefix, K = `P{keyId}:`; standalone Redis or Sentinel, not Cluster: the sweeper spans keys):
+ * - `P gen`            hash {ready}: generation marker. Its absence means Redis lost its state (restart, failover,
+ *                      FLUSHALL); whoever notices recreates it with `ready = now + warmMs`, and budgeted admissions
+ *                      wait until then so that live replicas re-register their open reservations first.
+ * - `P expiring`       zset `keyId \n ticketId` → lease expiry (Redis server time, ms): what the sweeper scans.
+ * - `P swept:<ticket>` string: the sweeper charged this ticket in full, its late settlement must not charge again.
+ * - `K spent`          hash periodKey → settled USD, plus `_m` once rebuilt from the durable ledger.
+ * - `K resv`           hash periodKey → USD reserved by open tickets.
+ * - `K tix`            hash ticketId → cjson {u = usd, p = {periodKeys}} for open budget tickets.
+ * - `K conc`           zset ticketId → lease expiry, for tickets holding a concurrency slot.
+ * - `K tat:<id>`       GCRA theoretical arrival time. `K tb:<id>` hash {l = level, a = at}: token bucket.
+ *
+ * Lease times use Redis's own clock (TIME), so replicas with skewed clocks agree on when a lease is over; rates and
+ * token buckets use the request's `now`, as the in-memory backend does. Fractional values leave Lua as strings
+ * (Redis truncates Lua numbers to integers on the way out).
+ */
+
+const COMMON = `
+local P = ARGV[1]
+local t = redis.call('TIME')
+local srvNow = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local EPS = 1e-9
+
+-- Returns the time from which budgeted admissions may proceed (see the generation marker above).
+local function generation(warmMs)
+  local ready = redis.call('HGET', P .. 'gen', 'ready')
+  if not ready then
+    ready = srvNow + warmMs
+    redis.call('HSET', P .. 'gen', 'ready', ready)
+    return ready
+  end
+  return tonumber(ready)
+end
+
+local function fmt(x)
+  return string.format('%.17g', x)
+end
+
+local function refill(level, at, now, limit, periodMs)
+  if now <= at then return level, at end
+  return math.min(limit, level + (now - at) * limit / periodMs), now
+end
+
+local function bucketState(key, limit, now)
+  local s = redis.call('HMGET', key, 'l', 'a')
+  if not s[1] then return limit, now end
+  return tonumber(s[1]), tonumber(s[2])
+end
+`;
+
+/**
+ * ARGV: prefix, keyId, now, ticketId, leaseMs, warmMs, spentTtlMs,
+ *   nRates, (id, limit, periodMs)*, nTokens, (id, limit, periodMs, amount)*, concurrency (-1: none),
+ *   nBudgets, (periodKey, limitUsd)*, reserveUsd
+ * Returns {1, reqLimit, reqRemaining, reqReset, tokLimit, tokRemaining, tokReset} (-1: no such limit),
+ * {0, reason, retryAfterMs, periodKey, reqLimit, reqRemaining, reqReset, tokLimit, tokRemaining, tokReset},
+ * {2, waitMs} while the generation warms up, or {3} when the key's spend must be rebuilt from the ledger first.
+ */
+export const ACQUIRE_LUA = `${COMMON}
+local keyId = ARGV[2]
+local now = tonumber(ARGV[3])
+local ticketId = ARGV[4]
+local leaseMs = tonumber(ARGV[5])
+local warmMs = tonumber(ARGV[6])
+local spentTtl = tonumber(ARGV[7])
+local K = P .. '{' .. keyId .. '}:'
+local i = 8
+
+local nRates = tonumber(ARGV[i]); i = i + 1
+local rates = {}
+for r = 1, nRates do
+  rates[r] = { id = ARGV[i], limit = tonumber(ARGV[i + 1]), period = tonumber(ARGV[i + 2]) }
+  i = i + 3
+end
+local nTokens = tonumber(ARGV[i]); i = i + 1
+local toks = {}
+for r = 1, nTokens do
+  toks[r] = { id = ARGV[i], limit = tonumber(ARGV[i + 1]), period = tonumber(ARGV[i + 2]), amount = tonumber(ARGV[i + 3]) }
+  i = i + 4
+end
+local concurrency = tonumber(ARGV[i]); i = i + 1
+local nBudgets = tonumber(ARGV[i]); i = i + 1
+local budgets = {}
+for r = 1, nBudgets do
+  budgets[r] = { period = ARGV[i], limit = tonumber(ARGV[i + 1]) }
+  i = i + 2
+end
+local reserveUsd = tonumber(ARGV[i])
+
+if nBudgets > 0 then
+  local ready = generation(warmMs)
+  if srvNow < ready then return {2, ready - srvNow} end
+  if redis.call('HEXISTS', K .. 'spent', '_m') == 0 then return {3} end
+end
+
+local req = {-1, -1, -1}
+local newTats = {}
+for r = 1, nRates do
+  local rate = rates[r]
+  local interval = rate.period / rate.limit
+  local tat = tonumber(redis.call('GET', K .. 'tat:' .. rate.id) or '0')
+  local base = math.max(tat, now)
+  local newTat = base + interval
+  if newTat - now > rate.period + EPS then
+    return {0, 'rate', fmt(math.ceil(newTat - rate.period - now)), '', rate.limit, 0, fmt(math.ceil(base - now)), -1, -1, -1}
+  end
+  newTats[r] = newTat
+  local remaining = math.floor((rate.period - (newTat - now)) / interval + EPS)
+  if req[1] == -1 or remaining < req[2] then req = {rate.limit, remaining, math.ceil(newTat - now)} end
+end
+
+local tok = {-1, -1, -1}
+local newLevels = {}
+for r = 1, nTokens do
+  local c = toks[r]
+  local level, at = bucketState(K .. 'tb:' .. c.id, c.limit, now)
+  level, at = refill(level, at, now, c.limit, c.period)
+  local msPerToken = c.period / c.limit
+  local needed = math.min(c.amount, c.limit)
+  if level + EPS < needed then
+    return {0, 'tokens', fmt(math.ceil((needed - level) * msPerToken)), '', req[1], fmt(req[2]), fmt(req[3]),
+      c.limit, fmt(math.max(0, math.floor(level))), fmt(math.ceil((c.limit - level) * msPerToken))}
+  end
+  local nextLevel = level - c.amount
+  newLevels[r] = {nextLevel, at}
+  local remaining = math.max(0, math.floor(nextLevel))
+  if tok[1] == -1 or remaining < tok[2] then tok = {c.limit, remaining, math.ceil((c.limit - nextLevel) * msPerToken)} end
+end
+
+if concurrency >= 0 then
+  local live = redis.call('ZCOUNT', K .. 'conc', '(' .. srvNow, '+inf')
+  if live >= concurrency then return {0, 'concurrency', 1000, '', -1, -1, -1, -1, -1, -1} end
+end
+
+if nBudgets > 0 then
+  for r = 1, nBudgets do
+    local b = budgets[r]
+    local spent = tonumber(redis.call('HGET', K .. 'spent', b.period) or '0')
+    local reserved = tonumber(redis.call('HGET', K .. 'resv', b.period) or '0')
+    if spent + reserved + reserveUsd > b.limit + 1e-12 then
+      return {0, 'budget', 0, b.period, -1, -1, -1, -1, -1, -1}
+    end
+  end
+end
+
+-- Every check passed: take all of them.
+for r = 1, nRates do
+  redis.call('SET', K .. 'tat:' .. rates[r].id, fmt(newTats[r]), 'PX', math.max(1, math.ceil(newTats[r] - now) + 1000))
+end
+for r = 1, nTokens do
+  redis.call('HSET', K .. 'tb:' .. toks[r].id, 'l', fmt(newLevels[r][1]), 'a', fmt(newLevels[r][2]))
+  redis.call('PEXPIRE', K .. 'tb:' .. toks[r].id, toks[r].period * 2)
+end
+local expiry = srvNow + leaseMs
+local leased = false
+if concurrency >= 0 then
+  redis.call('ZADD', K .. 'conc', expiry, ticketId)
+  leased = true
+end
+if nBudgets > 0 then
+  local periods = {}
+  for r = 1, nBudgets do
+    periods[r] = budgets[r].period
+    redis.call('HINCRBYFLOAT', K .. 'resv', budgets[r].period, fmt(reserveUsd))
+  end
+  redis.call('HSET', K .. 'tix', ticketId, cjson.encode({u = reserveUsd, p = periods}))
+  redis.call('PEXPIRE', K .. 'spent', spentTtl)
+  redis.call('PEXPIRE', K .. 'resv', spentTtl)
+  leased = true
+end
+if leased then redis.call('ZADD', P .. 'expiring', expiry, keyId .. '\\n' .. ticketId) end
+return {1, req[1], fmt(req[2]), fmt(req[3]), tok[1], fmt(tok[2]), fmt(tok[3])}
+`;
+
+/**
+ * ARGV: prefix, keyId, ticketId, now, costUsd, tokensUsed, ledgerCharged 0|1, nPeriods, periodKey*,
+ *   nTokens, (id, limit, periodMs, amount)*
+ * Returns 1 when the caller must write costUsd to the durable ledger, 0 when the sweeper already charged the ticket.
+ * `ledgerCharged`: a retry of a settlement that could not reach Redis and went to the ledger alone. If Redis still
+ * holds the reservation, it becomes spend here; if Redis lost it, the rebuild from the ledger already counts it.
+ */
+export const SETTLE_LUA = `${COMMON}
+local keyId = ARGV[2]
+local ticketId = ARGV[3]
+local now = tonumber(ARGV[4])
+local cost = tonumber(ARGV[5])
+local used = tonumber(ARGV[6])
+local ledgerCharged = ARGV[7] == '1'
+local K = P .. '{' .. keyId .. '}:'
+local i = 8
+local nPeriods = tonumber(ARGV[i]); i = i + 1
+local periods = {}
+for r = 1, nPeriods do periods[r] = ARGV[i]; i = i + 1 end
+
+redis.call('ZREM', K .. 'conc', ticketId)
+redis.call('ZREM', P .. 'expiring', keyId .. '\\n' .. ticketId)
+local charge = 1
+local entry = redis.call('HGET', K .. 'tix', ticketId)
+if entry then
+  redis.call('HDEL', K .. 'tix', ticketId)
+  local e = cjson.decode(entry)
+  for _, p in ipairs(e.p) do
+    local left = tonumber(redis.call('HINCRBYFLOAT', K .. 'resv', p, fmt(-e.u)))
+    if left < 1e-12 then redis.call('HSET', K .. 'resv', p, '0') end
+  end
+elseif ledgerCharged or redis.call('EXISTS', P .. 'swept:' .. ticketId) == 1 then
+  charge = 0
+end
+if charge == 1 and cost > 0 then
+  for r = 1, nPeriods do redis.call('HINCRBYFLOAT', K .. 'spent', periods[r], fmt(cost)) end
+end
+
+local nTokens = tonumber(ARGV[i]); i = i + 1
+for r = 1, nTokens do
+  local id, limit, period, amount = ARGV[i], tonumber(ARGV[i + 1]), tonumber(ARGV[i + 2]), tonumber(ARGV[i + 3])
+  i = i + 4
+  local key = K .. 'tb:' .. id
+  if redis.call('EXISTS', key) == 1 then
+    local level, at = bucketState(key, limit, now)
+    level, at = refill(level, at, now, limit, period)
+    redis.call('HSET', key, 'l', fmt(math.min(limit, level - (used - amount))), 'a', fmt(at))
+  end
+end
+return charge
+`;
+
+/**
+ * Lease renewal, sent by every replica for its own open tickets: extends each lease, and re-creates a ticket Redis
+ * lost (restart, failover) unless the sweeper already charged it. ARGV: prefix, leaseMs, warmMs, n,
+ * (keyId, ticketId, holdsConcurrency 0|1, usd, nPeriods, periodKey*)*
+ */
+export const RENEW_LUA = `${COMMON}
+local leaseMs = tonumber(ARGV[2])
+generation(tonumber(ARGV[3]))
+local n = tonumber(ARGV[4])
+local i = 5
+local expiry = srvNow + leaseMs
+for r = 1, n do
+  local keyId, ticketId, conc, usd, nPeriods = ARGV[i], ARGV[i + 1], ARGV[i + 2], tonumber(ARGV[i + 3]), tonumber(ARGV[i + 4])
+  i = i + 5
+  local periods = {}
+  for q = 1, nPeriods do periods[q] = ARGV[i]; i = i + 1 end
+  if redis.call('EXISTS', P .. 'swept:' .. ticketId) == 0 then
+    local K = P .. '{' .. keyId .. '}:'
+    if conc == '1' then redis.call('ZADD', K .. 'conc', expiry, ticketId) end
+    if nPeriods > 0 and redis.call('HEXISTS', K .. 'tix', ticketId) == 0 then
+      redis.call('HSET', K .. 'tix', ticketId, cjson.encode({u = usd, p = periods}))
+      for q = 1, nPeriods do redis.call('HINCRBYFLOAT', K .. 'resv', periods[q], fmt(usd)) end
+    end
+    redis.call('ZADD', P .. 'expiring', expiry, keyId .. '\\n' .. ticketId)
+  end
+end
+return n
+`;
+
+/**
+ * Charges expired leases in full, each exactly once (the removal and the charge are one atomic step).
+ * ARGV: prefix, maxTickets, sweptTtlMs. Returns {keyId, usd, nPeriods, periodKey*}* for the durable ledger.
+ */
+export const SWEEP_LUA = `${COMMON}
+local max = tonumber(ARGV[2])
+local sweptTtl = tonumber(ARGV[3])
+local due = redis.call('ZRANGEBYSCORE', P .. 'expiring', '-inf', srvNow, 'LIMIT', 0, max)
+local out = {}
+for _, member in ipairs(due) do
+  redis.call('ZREM', P .. 'expiring', member)
+  local cut = string.find(member, '\\n', 1, true)
+  local keyId = string.sub(member, 1, cut - 1)
+  local ticketId = string.sub(member, cut + 1)
+  local K = P .. '{' .. keyId .. '}:'
+  redis.call('ZREM', K .. 'conc', ticketId)
+  local entry = redis.call('HGET', K .. 'tix', ticketId)
+  if entry then
+    redis.call('HDEL', K .. 'tix', ticketId)
+    redis.call('SET', P .. 'swept:' .. ticketId, '1', 'PX', sweptTtl)
+    local e = cjson.decode(entry)
+    out[#out + 1] = keyId
+    out[#out + 1] = fmt(e.u)
+    out[#out + 1] = #e.p
+    for _, p in ipairs(e.p) do
+      local left = tonumber(redis.call('HINCRBYFLOAT', K .. 'resv', p, fmt(-e.u)))
+      if left < 1e-12 then redis.call('HSET', K .. 'resv', p, '0') end
+      redis.call('HINCRBYFLOAT', K .. 'spent', p, fmt(e.u))
+      out[#out + 1] = p
+    end
+  end
+end
+return out
+`;
+
+/**
+ * Reads a key's budget state. ARGV: prefix, keyId, warmMs, periodKey*.
+ * Returns {1, spent*, reserved*}, {2, waitMs} while warming, {3} when the key must be rebuilt first.
+ */
+export const READ_SPEND_LUA = `${COMMON}
+local K = P .. '{' .. ARGV[2] .. '}:'
+local ready = generation(tonumber(ARGV[3]))
+if srvNow < ready then return {2, ready - srvNow} end
+if redis.call('HEXISTS', K .. 'spent', '_m') == 0 then return {3} end
+local out = {1}
+for i = 4, #ARGV do out[#out + 1] = redis.call('HGET', K .. 'spent', ARGV[i]) or '0' end
+for i = 4, #ARGV do out[#out + 1] = redis.call('HGET', K .. 'resv', ARGV[i]) or '0' end
+return out
+`;
+
+/**
+ * Loads a key's settled spend from the durable ledger, once: whatever Redis accumulated since it lost its state is
+ * added on top (that can only overstate, never understate). ARGV: prefix, keyId, spentTtlMs, (periodKey, usd)*
+ */
+export const REBUILD_LUA = `${COMMON}
+local K = P .. '{' .. ARGV[2] .. '}:'
+if redis.call('HEXISTS', K .. 'spent', '_m') == 1 then return 0 end
+for i = 4, #ARGV, 2 do redis.call('HINCRBYFLOAT', K .. 'spent', ARGV[i], ARGV[i + 1]) end
+redis.call('HSET', K .. 'spent', '_m', '1')
+redis.call('PEXPIRE', K .. 'spent', tonumber(ARGV[3]))
+return 1
+`;
+
+/** ARGV: prefix, keyId. Requests of the key holding a live concurrency lease. */
+export const INFLIGHT_LUA = `${COMMON}
+return redis.call('ZCOUNT', P .. '{' .. ARGV[2] .. '}:conc', '(' .. srvNow, '+inf')
+`;
