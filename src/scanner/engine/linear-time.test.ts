@@ -22,13 +22,19 @@ function singleLine(bytes: number): string {
   return chunks.join('').slice(0, bytes);
 }
 
+/** CPU time of this process in ms: unlike wall time, it does not grow when other processes load the machine. */
+function cpuMs(): number {
+  const { user, system } = process.cpuUsage();
+  return (user + system) / 1000;
+}
+
 function bestTime(text: string, runs: number): { ms: number; findings: number } {
   let ms = Infinity;
   let findings = 0;
   for (let i = 0; i < runs; i++) {
-    const start = performance.now();
+    const start = cpuMs();
     findings = scanText(text).length;
-    ms = Math.min(ms, performance.now() - start);
+    ms = Math.min(ms, cpuMs() - start);
   }
   return { ms, findings };
 }
