@@ -77,7 +77,7 @@ function matchPrefix(lines: TextLines, pos: number, candidates: readonly Compile
 }
 
 /**
- * Does the token at [start, end) sit where a key name is? On its own line (bounded to CONTEXT_CHARS each way), or,
+ * Does the token at [start, end) sit where a key name is? On its own line (bounded to KEY_NAME_CHARS each way), or,
  * when that line holds nothing but the token and punctuation, on one of the lines just above it.
  */
 function keyNamedFor(lines: TextLines, start: number, end: number): boolean {
