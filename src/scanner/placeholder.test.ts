@@ -39,3 +39,26 @@ describe('placeholder suppression', () => {
     expect(shannonEntropy('abcd')).toBe(2);
   });
 });
+
+describe('hand-typed key shapes', () => {
+  it.each([
+    ['1a2b3c4d5e6f7a8b9c0d1e2f3a4b5c6d', 'interleaved sequence'],
+    ['Zq1a2b3c4d5e6fQ9', 'interleaved sequence'],
+    ['a9b8c7d6e5f4g3h2', 'interleaved sequence'],
+    ['abcd1234abcd1234abcd1234abcd1234', 'repeated pattern'],
+    ['AbCd1234AbCd1234AbCd1234AbCd1234AbCd1234', 'repeated pattern'],
+  ])('drops %s (%s)', (body, reason) => {
+    expect(placeholderReason(body)).toBe(reason);
+  });
+
+  it('never drops random hex for these two reasons, where such shapes are most likely (50,000 bodies)', () => {
+    const f = new FakeKeys(777);
+    const dropped: string[] = [];
+    for (let i = 0; i < 50_000; i++) {
+      const body = f.hex(i % 2 === 0 ? 32 : 64);
+      const reason = placeholderReason(body);
+      if (reason === 'interleaved sequence' || reason === 'repeated pattern') dropped.push(`${body}: ${reason}`);
+    }
+    expect(dropped).toEqual([]);
+  });
+});

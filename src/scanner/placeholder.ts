@@ -55,6 +55,40 @@ function longestSequence(text: string): number {
   return best;
 }
 
+/**
+ * Longest run of characters that each continue the one two places back by +1 or -1: hand-typed interleavings such
+ * as `1a2b3c4d5e6f` (digits and letters both counting up). Returned as the number of steps in the run.
+ */
+function longestInterleavedSequence(text: string): number {
+  let best = 0;
+  let up = 0;
+  let down = 0;
+  let either = 0;
+  for (let i = 2; i < text.length; i++) {
+    const step = text.charCodeAt(i) - text.charCodeAt(i - 2);
+    up = step === 1 ? up + 1 : 0;
+    down = step === -1 ? down + 1 : 0;
+    either = step === 1 || step === -1 ? either + 1 : 0;
+    // One direction throughout counts from 8 steps; mixed (`a9b8c7d6`, letters up, digits down) needs 10, as a
+    // step of either sign is twice as likely at random (1/8 per position for hex).
+    best = Math.max(best, up, down, either - 2);
+  }
+  return best;
+}
+
+/** Longest run of characters equal to the one `period` places back, for periods 2..8 (`abcd1234abcd1234`). */
+function longestPeriodicRun(text: string): number {
+  let best = 0;
+  for (let period = 2; period <= 8; period++) {
+    let run = 0;
+    for (let i = period; i < text.length; i++) {
+      run = text.charCodeAt(i) === text.charCodeAt(i - period) ? run + 1 : 0;
+      if (run > best) best = run;
+    }
+  }
+  return best;
+}
+
 function xFraction(text: string): number {
   let xs = 0;
   for (const ch of text) if (ch === 'x' || ch === 'X') xs++;
@@ -69,10 +103,15 @@ export function placeholderReason(body: string): string | undefined {
   if (body.length === 0) return 'empty';
   if (longestRepeat(body) >= 6) return 'repeated characters';
   if (longestSequence(body) >= 6) return 'sequential characters';
+  // 8 steps at stride two (`1a2b3c4d5e`): a random hex key does this with odds of 16^-8 per position (8^-10 for
+  // 10 steps of mixed direction).
+  if (longestInterleavedSequence(body) >= 8) return 'interleaved sequence';
   if (body.length >= 8 && xFraction(body) >= 0.25) return 'x placeholder';
   if (LONG_MARKER_PATTERN.test(body)) return 'placeholder word';
   for (const segment of body.split(/[-_.]/)) if (SEGMENT_MARKERS.has(segment.toLowerCase())) return 'placeholder word';
   if (body.length >= 16 && shannonEntropy(body) < MIN_ENTROPY_BITS) return 'low entropy';
+  // A short unit typed over and over (`abcd1234abcd1234`): 12 repeated characters, 16^-12 per position for hex.
+  if (longestPeriodicRun(body) >= 12) return 'repeated pattern';
   return undefined;
 }
 

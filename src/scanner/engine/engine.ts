@@ -8,6 +8,9 @@ import { matchAll } from './match.js';
 /** A comment on the same line that marks a known, accepted string. */
 export const ALLOW_MARKER = 'keywarden:allow';
 
+/** How many encodings deep a key is looked for: base64 inside base64 (`.dockerconfigjson` auth) and one more. */
+export const MAX_DECODE_DEPTH = 3;
+
 const compiledCache = new Map<string, CompiledRules>();
 
 function compiledFor(disabled: ReadonlySet<string> | undefined): CompiledRules {
@@ -26,16 +29,24 @@ function compiledFor(disabled: ReadonlySet<string> | undefined): CompiledRules {
  * Findings on a line carrying `keywarden:allow` are dropped here, so every source honours the marker the same way.
  */
 export function scanText(text: string, options: ScanTextOptions = {}): Finding[] {
-  const matches = matchAll(text, compiledFor(options.disabledRules), options.decode === false ? 0 : 1);
+  const matches = matchAll(text, compiledFor(options.disabledRules), options.decode === false ? 0 : MAX_DECODE_DEPTH);
   if (matches.length === 0) return [];
   const locator = new LineLocator(text);
   const seen = new Set<string>();
+  // The allow marker is looked up once per line: many findings on one long line must not each copy the line.
+  const allowedLines = new Map<number, boolean>();
   const findings: Finding[] = [];
   for (const match of matches) {
     const dedupeKey = `${match.rule.id}\u0000${match.start}\u0000${match.secret}`;
     if (seen.has(dedupeKey)) continue;
     seen.add(dedupeKey);
-    if (locator.lineText(match.start).includes(ALLOW_MARKER)) continue;
+    const lineIndex = locator.lineIndex(match.start);
+    let allowed = allowedLines.get(lineIndex);
+    if (allowed === undefined) {
+      allowed = locator.lineText(match.start).includes(ALLOW_MARKER);
+      allowedLines.set(lineIndex, allowed);
+    }
+    if (allowed) continue;
     const { line, column } = locator.position(match.start);
     const finding: Finding = {
       ruleId: match.rule.id,

@@ -10,8 +10,8 @@ export class LineLocator {
     }
   }
 
-  /** Index into `starts` of the line containing `offset`. */
-  private lineIndex(offset: number): number {
+  /** Index into `starts` (0-based line number) of the line containing `offset`. */
+  lineIndex(offset: number): number {
     let low = 0;
     let high = this.starts.length - 1;
     while (low < high) {
@@ -24,6 +24,23 @@ export class LineLocator {
 
   lineStart(offset: number): number {
     return this.starts[this.lineIndex(offset)] ?? 0;
+  }
+
+  /** Offset of the newline that ends the line containing `offset`, or the text's length on the last line. */
+  lineEnd(offset: number): number {
+    const next = this.starts[this.lineIndex(offset) + 1];
+    return next === undefined ? this.text.length : next - 1;
+  }
+
+  /** Start of the line `count` lines above the one containing `offset` (clamped to the first line). */
+  lineStartAbove(offset: number, count: number): number {
+    return this.starts[Math.max(0, this.lineIndex(offset) - count)] ?? 0;
+  }
+
+  /** End of the line `count` lines below the one containing `offset` (clamped to the last line). */
+  lineEndBelow(offset: number, count: number): number {
+    const next = this.starts[this.lineIndex(offset) + count + 1];
+    return next === undefined ? this.text.length : next - 1;
   }
 
   position(offset: number): { line: number; column: number } {

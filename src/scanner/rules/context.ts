@@ -24,7 +24,15 @@ export const deepseekApiKey: PrefixRule = {
     const key = f.deepseek();
     return {
       positive: [`DEEPSEEK_API_KEY=${key}`, `client = OpenAI(api_key="${key}", base_url="https://api.deepseek.com")`],
-      negative: [`OTHER_KEY=${key}`, `DEEPSEEK_API_KEY=sk-${'0'.repeat(32)}`, `DEEPSEEK_API_KEY=${key.slice(0, 20)}`],
+      negative: [
+        `OTHER_KEY=${key}`,
+        `DEEPSEEK_API_KEY=sk-${'0'.repeat(32)}`,
+        `DEEPSEEK_API_KEY=${key.slice(0, 20)}`,
+        // Hand-typed in a deepseek tutorial: digits and letters counting up in turn.
+        'DEEPSEEK_API_KEY=sk-1a2b3c4d5e6f7a8b9c0d1e2f3a4b5c6d',
+        `DEEPSEEK_API_KEY=sk-${'abcd1234'.repeat(4)}`,
+        `deepseek request ${key.slice(3)} finished (sk-${'f'.repeat(4)})`,
+      ],
     };
   },
 };
@@ -48,12 +56,21 @@ export const mistralApiKey: ContextRule = {
         `MISTRAL_API_KEY=${key}`,
         `client = Mistral(api_key="${key}")`,
         `providers:\n  mistral:\n    api_key: "${key}"\n`,
+        // On its own line under its key name: a YAML block scalar, an XML element.
+        `mistral:\n  api_key: |\n    ${key}\n`,
+        `<Mistral>\n  <ApiKey>\n    ${key}\n  </ApiKey>\n</Mistral>\n`,
       ],
       negative: [
         `MISTRAL_API_KEY=${f.hex(32)}`,
         `API_KEY=${key}`,
         `mistral model digest: ${key}`,
         `MISTRAL_API_KEY=${key}${f.base62(5)}`,
+        // Alone on its line but under no key name: a list of ids in a mistral model card.
+        `mistral checkpoints:\n  files:\n    ${key}\n`,
+        // The key name is too far above (more than two lines).
+        `mistral_api_key:\n\n\n\n    ${key}\n`,
+        'MISTRAL_API_KEY=1a2b3c4d5e6f7g8h9i0jAbCdEfGhIjKl',
+        'model: mistral-large-2407  # auth: open-mixtral-8x22b-instruct',
       ],
     };
   },
@@ -75,7 +92,13 @@ export const cohereApiKey: ContextRule = {
     const key = f.cohere();
     return {
       positive: [`COHERE_API_KEY=${key}`, `co = cohere.ClientV2(api_key='${key}')`, `CO_API_KEY: ${key}`],
-      negative: [`COHERE_API_KEY=${f.hex(40)}`, `commit ${key} touched cohere.py`, `GITHUB_TOKEN=${key}`],
+      negative: [
+        `COHERE_API_KEY=${f.hex(40)}`,
+        `commit ${key} touched cohere.py`,
+        `GITHUB_TOKEN=${key}`,
+        `COHERE_API_KEY=${'AbCd1234'.repeat(5)}`,
+        'co = cohere.ClientV2(api_key=os.environ["CO_API_KEY"])  # model command-r-plus-08-2024',
+      ],
     };
   },
 };
@@ -92,6 +115,8 @@ export const azureOpenaiKey: ContextRule = {
   tokenLength: 32,
   // A real key is lower or upper case hex, never mixed; mixed case means some other identifier.
   validate: (secret) => !hasMixedCase(secret),
+  // A Key Vault object id ends in a 32-hex version: `https://<vault>.vault.azure.net/secrets/<name>/<version>`.
+  notAfter: /\.vault\.azure\.net\/[A-Za-z0-9/_-]*$/i,
   fixtures: () => {
     const f = new FakeKeys(3232);
     const key = f.azure();
@@ -106,6 +131,12 @@ export const azureOpenaiKey: ContextRule = {
         `azure blob etag ${key}`,
         `OPENAI_API_KEY=${key}`,
         `AZURE_SUBSCRIPTION_ID=${f.hex(8)}-${f.hex(4)}-${f.hex(4)}-${f.hex(4)}-${f.hex(12)}`,
+        // Key Vault secret and key versions, as in Azure Event Grid samples and app settings.
+        `"Id":"https://sample-kv.vault.azure.net/secrets/newsecret/${key}",`,
+        `AZURE_OPENAI_API_KEY=@Microsoft.KeyVault(SecretUri=https://kv-prod.vault.azure.net/secrets/openai-key/${key})`,
+        `"kid": "https://contoso.vault.azure.net/keys/azure-openai-cmk/${key}"`,
+        // Hand-typed in docs.
+        'AZURE_OPENAI_API_KEY=1a2b3c4d5e6f7a8b9c0d1e2f3a4b5c6d',
       ],
     };
   },
@@ -127,7 +158,13 @@ export const togetherLegacyKey: ContextRule = {
     const key = f.togetherLegacy();
     return {
       positive: [`TOGETHER_API_KEY=${key}`, `together.Together(api_key="${key}")`],
-      negative: [`TOGETHER_API_KEY=${'ab'.repeat(32)}`, `sha256 ${key} of together.tar.gz`, `KEY=${key}`],
+      negative: [
+        `TOGETHER_API_KEY=${'ab'.repeat(32)}`,
+        `sha256 ${key} of together.tar.gz`,
+        `KEY=${key}`,
+        `TOGETHER_API_KEY=${'0123abcd'.repeat(8)}`,
+        `"together-python" sha256=${key}`,
+      ],
     };
   },
 };

@@ -26,7 +26,14 @@ export const googleApiKey: PrefixRule = {
         `https://generativelanguage.googleapis.com/v1beta/models?key=${key}&alt=json`,
         `{"apiKey":"${key}"}`,
       ],
-      negative: [`GEMINI_API_KEY=${key.slice(0, 30)}`, `AIza${'x'.repeat(35)}`, `${key}${f.base62(20)}`],
+      negative: [
+        `GEMINI_API_KEY=${key.slice(0, 30)}`,
+        `AIza${'x'.repeat(35)}`,
+        `${key}${f.base62(20)}`,
+        'GOOGLE_API_KEY=AIzaSy...',
+        `GEMINI_API_KEY=${key.slice(0, 24)}...`,
+        "apiKey: 'AIzaSyXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXX',",
+      ],
     };
   },
 };

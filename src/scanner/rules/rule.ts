@@ -45,6 +45,11 @@ export interface ContextRule extends RuleBase {
   /** Single-character class of the token. */
   tokenChars: RegExp;
   tokenLength: number;
+  /**
+   * Tested on up to 200 characters of the token's line before it: a match means the token is a known vendor id,
+   * not a key (an Azure Key Vault secret version under `vault.azure.net`).
+   */
+  notAfter?: RegExp;
 }
 
 export type Rule = PrefixRule | ContextRule;

@@ -10,6 +10,8 @@ describe('rule fixtures', () => {
       const { positive, negative } = rule.fixtures();
       expect(positive.length, rule.id).toBeGreaterThan(0);
       expect(negative.length, rule.id).toBeGreaterThan(0);
+      // Each rule keeps at least five negatives, most of them real-world look-alikes.
+      expect(negative.length, rule.id).toBeGreaterThanOrEqual(5);
     }
   });
 

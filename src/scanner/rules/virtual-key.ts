@@ -21,7 +21,14 @@ export const keywardenVirtualKey: PrefixRule = {
     const tampered = `${key.slice(0, 10)}${key[10] === 'a' ? 'b' : 'a'}${key.slice(11)}`;
     return {
       positive: [`KEYWARDEN_KEY=${key}`, `Authorization: Bearer ${key}`, `{"key":"${key}"}`],
-      negative: [`KEYWARDEN_KEY=${tampered}`, `KEYWARDEN_KEY=${key.slice(0, -1)}`, `kw_${f.base62(38)}`],
+      negative: [
+        `KEYWARDEN_KEY=${tampered}`,
+        `KEYWARDEN_KEY=${key.slice(0, -1)}`,
+        `kw_${f.base62(38)}`,
+        // Python's keyword-only markers and AST fields share the prefix.
+        '@dataclass(kw_only=True)',
+        'node.kw_defaults, node.kwonlyargs',
+      ],
     };
   },
 };
