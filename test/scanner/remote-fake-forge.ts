@@ -83,7 +83,7 @@ export async function startFakeForge(projectRoot: string): Promise<FakeForge> {
   const routes: FakeForge['routes'] = new Map();
   const requests: RecordedRequest[] = [];
   const served = new Map<string, number>();
-  const forge: FakeForge = { origin: '', port: 0, requests, routes, close: async () => undefined };
+  const forge: FakeForge = { origin: '', port: 0, requests, routes, close: () => Promise.resolve() };
   const server = http.createServer((req, res) => {
     const url = req.url ?? '/';
     requests.push({ method: req.method ?? 'GET', url, headers: req.headers, at: Date.now() });

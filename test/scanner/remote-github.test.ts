@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { execFile } from 'node:child_process';
+import type * as ChildProcessModule from 'node:child_process';
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -12,7 +13,7 @@ import { compileSarifSchema } from './sarif-schema.js';
 // Every process spawned during these tests is recorded, so a token in argv (visible in `ps`) cannot go unnoticed.
 const spawned = vi.hoisted(() => [] as string[][]);
 vi.mock('node:child_process', async (importOriginal) => {
-  const actual = await importOriginal<typeof import('node:child_process')>();
+  const actual = await importOriginal<typeof ChildProcessModule>();
   const spawn = ((command: string, args: readonly string[] = [], ...rest: unknown[]) => {
     spawned.push([command, ...args]);
     return (actual.spawn as (...all: unknown[]) => unknown)(command, args, ...rest);

@@ -202,7 +202,10 @@ describe('ApiClient bounds', () => {
     );
     const waits: number[] = [];
     const started = Date.now();
-    await expect(client({ sleep: async (ms) => void waits.push(ms) }).get(`${origin}/api/far`, 'far')).rejects.toThrow(/resets in \d+ s, longer than/);
+    await expect(client({ sleep: (ms) => {
+      waits.push(ms);
+      return Promise.resolve();
+    } }).get(`${origin}/api/far`, 'far')).rejects.toThrow(/resets in \d+ s, longer than/);
     expect(waits).toEqual([]);
     expect(Date.now() - started).toBeLessThan(2000);
   });
@@ -213,7 +216,7 @@ describe('ApiClient bounds', () => {
       count++;
       res.writeHead(429, { 'retry-after': '0' }).end('{}');
     });
-    await expect(client({ maxRetries: 3, sleep: async () => undefined }).get(`${origin}/api/always429`, 'busy')).rejects.toThrow('still rate-limited after 3 retries');
+    await expect(client({ maxRetries: 3, sleep: () => Promise.resolve() }).get(`${origin}/api/always429`, 'busy')).rejects.toThrow('still rate-limited after 3 retries');
     expect(count).toBe(4);
   });
 
@@ -221,7 +224,10 @@ describe('ApiClient bounds', () => {
     const reset = Math.floor(Date.now() / 1000) + 2;
     handlers.set('/api/spent', (_req, res) => res.writeHead(200, { 'x-ratelimit-remaining': '0', 'x-ratelimit-reset': String(reset) }).end('[]'));
     const waits: number[] = [];
-    const api = client({ sleep: async (ms) => void waits.push(ms) });
+    const api = client({ sleep: (ms) => {
+      waits.push(ms);
+      return Promise.resolve();
+    } });
     await api.get(`${origin}/api/spent`, 'spent');
     expect(waits).toEqual([]);
     await api.get(`${origin}/api/spent`, 'spent');

@@ -75,7 +75,8 @@ describe('git environment', () => {
     env: { PATH: '/usr/bin', HOME: '/home/u', GIT_TRACE_CURL: '1', GIT_TRACE: '1', GIT_CONFIG_COUNT: '1', GIT_CONFIG_KEY_0: 'http.proxy', GIT_CONFIG_VALUE_0: 'http://evil', GIT_ASKPASS: '/bin/echo', GIT_DIR: '/x' },
   });
   it('carries the token only as an Authorization header scoped to the clone origin, with helpers and redirects off', () => {
-    const pairs = Object.fromEntries(Array.from({ length: Number(env.GIT_CONFIG_COUNT) }, (_, i) => [env[`GIT_CONFIG_KEY_${i}`], env[`GIT_CONFIG_VALUE_${i}`]]));
+    const pairs: Record<string, string | undefined> = {};
+    for (let i = 0; i < Number(env.GIT_CONFIG_COUNT); i++) pairs[env[`GIT_CONFIG_KEY_${i}`] ?? ''] = env[`GIT_CONFIG_VALUE_${i}`];
     expect(pairs).toEqual({
       'credential.helper': '',
       'http.followRedirects': 'false',
