@@ -232,6 +232,13 @@ describe('keywarden scan --github-org / --github-repo against a local GitHub', (
     expect(parse(again).findings.map((x) => x.url)).toEqual(parse(twice).findings.map((x) => x.url));
     const gitNetwork = spawned.slice(spawnedBefore).filter((args) => args[0] === 'git' && (args.includes('clone') || args.includes('fetch')));
     expect(gitNetwork.map((args) => (args.includes('clone') ? 'clone' : 'fetch'))).toEqual(['fetch']);
+
+    // The text report names each file under its repository and prints the link under the finding.
+    const text = await cli(['scan', '--github-repo', 'acme/app', '--github-api', api(), '--cache-dir', cache], { cwd: root, env: env() });
+    expect(text.status).toBe(1);
+    expect(text.stdout).toContain('acme/app/config.py');
+    expect(text.stdout).toContain(`https://github.com/acme/app/blob/${sha.addKey}/config.py#L3`);
+    expect(text.stdout).not.toContain(oldKey);
   }, 120_000);
 
   it('without the token git is refused and the run exits 2, naming the repository but no secret', async () => {

@@ -2,7 +2,7 @@ import { mkdir, readdir, utimes, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseSize } from '../../src/cli/commands/scan-remote.js';
-import { rateLimitWaitMs } from '../../src/scanner/remote/api-client.js';
+import { apiPolicy, rateLimitWaitMs } from '../../src/scanner/remote/api-client.js';
 import { checkCloneUrl } from '../../src/scanner/remote/clone-url.js';
 import { gitEnvironment } from '../../src/scanner/remote/git-fetch.js';
 import { dedupeRepos, findingLink, type RemoteRepo } from '../../src/scanner/remote/remote-repo.js';
@@ -65,6 +65,12 @@ describe('clone URLs', () => {
     expect(() => checkCloneUrl('http://github.com/acme/app.git', api, policy, 'a')).toThrow();
     expect(() => checkCloneUrl('https://github.com/acme/app.git?x=1', api, policy, 'a')).toThrow('query');
     expect(() => checkCloneUrl('ssh://git@github.com/acme/app.git', api, policy, 'a')).toThrow();
+  });
+  it('a named internal API allows its own web host, and no other internal host', () => {
+    const { policy: named, base } = apiPolicy('https://api.ghe.internal/api/v3', true, '--github-api');
+    expect(checkCloneUrl('https://ghe.internal/acme/app.git', base, named, 'a').host).toBe('ghe.internal');
+    expect(() => checkCloneUrl('https://other.internal/acme/app.git', base, named, 'a')).toThrow();
+    expect(() => checkCloneUrl('https://ghe.internal:8443/acme/app.git', base, named, 'a')).toThrow();
   });
 });
 

@@ -1,7 +1,8 @@
 import { Agent, fetch, type Dispatcher } from 'undici';
 import { KeywardenError } from '../../errors/index.js';
 import { guardedConnect, type OutboundLookup } from '../../policy/outbound-connect.js';
-import { createOutboundPolicy, normalizeHost, type OutboundPolicy } from '../../policy/outbound-url.js';
+import { createOutboundPolicy, type OutboundPolicy } from '../../policy/outbound-url.js';
+import { cloneHosts } from './clone-url.js';
 
 /** One REST API (GitHub or GitLab) reached with a token: pagination, rate-limit back-off, timeouts, size bounds. */
 export interface ApiClientOptions {
@@ -50,8 +51,8 @@ export function apiPolicy(baseUrl: string, userNamed: boolean, flag: string): { 
   const allow: string[] = [];
   if (userNamed) {
     const port = parsed.port === '' ? (parsed.protocol === 'http:' ? 80 : 443) : Number(parsed.port);
-    const host = normalizeHost(parsed.hostname);
-    allow.push(host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`);
+    // Naming the API names its web and gist hosts too (api.ghe.corp → ghe.corp): clone URLs point there.
+    for (const host of cloneHosts(parsed)) allow.push(host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`);
   }
   const policy = createOutboundPolicy({ allow });
   const verdict = policy.checkUrl(baseUrl);
