@@ -71,6 +71,12 @@ describe('clone URLs', () => {
     expect(checkCloneUrl('https://ghe.internal/acme/app.git', base, named, 'a').host).toBe('ghe.internal');
     expect(() => checkCloneUrl('https://other.internal/acme/app.git', base, named, 'a')).toThrow();
     expect(() => checkCloneUrl('https://ghe.internal:8443/acme/app.git', base, named, 'a')).toThrow();
+    // An IP-literal API (IPv4 or IPv6) allows exactly itself.
+    for (const api of ['http://127.0.0.1:8080/api/v3', 'http://[::1]:8080/api/v4']) {
+      const ip = apiPolicy(api, true, '--gitlab-api');
+      expect(checkCloneUrl(`${ip.base.origin}/g/p.git`, ip.base, ip.policy, 'a').origin).toBe(ip.base.origin);
+      expect(() => checkCloneUrl('http://127.0.0.2:8080/g/p.git', ip.base, ip.policy, 'a')).toThrow();
+    }
   });
 });
 

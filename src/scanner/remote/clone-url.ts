@@ -1,4 +1,5 @@
 import { KeywardenError } from '../../errors/index.js';
+import { parseIpLiteral } from '../../policy/outbound-address.js';
 import { normalizeHost, type OutboundPolicy } from '../../policy/outbound-url.js';
 
 /**
@@ -9,6 +10,8 @@ import { normalizeHost, type OutboundPolicy } from '../../policy/outbound-url.js
  */
 export function cloneHosts(apiBase: URL): Set<string> {
   const apiHost = normalizeHost(apiBase.hostname);
+  // An IP literal has no web or gist name beside it.
+  if (parseIpLiteral(apiHost) !== null) return new Set([apiHost]);
   const web = apiHost.startsWith('api.') ? apiHost.slice(4) : apiHost;
   return new Set([apiHost, web, `gist.${web}`]);
 }
