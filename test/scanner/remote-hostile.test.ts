@@ -126,6 +126,7 @@ describe('remote scan against a hostile API', () => {
     const cases: Array<[string[], string]> = [
       [['scan', '--include-forks'], '--include-forks applies only with'],
       [['scan', '--sarif-dir', 'x', '.'], '--sarif-dir applies only with'],
+      [['scan', '--no-history', '--git'], '--no-history applies only with'],
       [['scan', '--github-org', 'acme', '--git'], 'cannot be combined'],
       [['scan', '--github-org', 'acme', 'src'], 'cannot be combined'],
       [['scan', '--github-org', '../acme'], '--github-org takes an organisation login'],

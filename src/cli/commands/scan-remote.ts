@@ -18,6 +18,8 @@ export interface RemoteScanFlags {
   cacheDir?: string;
   cacheMaxSize?: string;
   sarifDir?: string;
+  /** `--no-history` (commander sets `history: false`). */
+  history?: boolean;
 }
 
 export const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
@@ -46,6 +48,7 @@ export function checkRemoteOnlyFlags(flags: RemoteScanFlags): void {
       ['--cache-dir', flags.cacheDir],
       ['--cache-max-size', flags.cacheMaxSize],
       ['--sarif-dir', flags.sarifDir],
+      ['--no-history', flags.history === false ? true : undefined],
     ] as const
   ).find(([, value]) => value !== undefined);
   if (stray !== undefined) throw new KeywardenError('KW_USAGE', { message: `${stray[0]} applies only with --github-org, --github-repo or --gitlab-group` });
@@ -76,6 +79,7 @@ async function remoteScanFromFlags(paths: readonly string[], flags: RemoteScanFl
   if (flags.includeGists === true && (flags.githubOrg?.length ?? 0) + (flags.githubRepo?.length ?? 0) === 0) {
     throw new KeywardenError('KW_USAGE', { message: '--include-gists applies to GitHub (--github-org or --github-repo)' });
   }
+  if (flags.history === false && flags.since !== undefined) throw new KeywardenError('KW_USAGE', { message: 'Choose one of --since and --no-history.' });
   if (flags.writeBaseline !== undefined || flags.verify === true) {
     throw new KeywardenError('KW_USAGE', { message: '--write-baseline and --verify are not supported with a remote scan yet' });
   }
@@ -86,6 +90,7 @@ async function remoteScanFromFlags(paths: readonly string[], flags: RemoteScanFl
     gitlabGroups: flags.gitlabGroup ?? [],
     includeForks: flags.includeForks === true,
     includeGists: flags.includeGists === true,
+    tipsOnly: flags.history === false,
     cwd: io.cwd,
     env: io.env,
     ...(flags.githubApi !== undefined ? { githubApi: flags.githubApi } : {}),

@@ -83,6 +83,7 @@ export function registerScan(program: Command, io: CliIo, setStatus: SetStatus):
     .option('--cache-dir <dir>', 'remote scan: where fetched repositories are kept (default: the OS cache dir)')
     .option('--cache-max-size <size>', 'remote scan: evict least recently used repositories above this size (default 10G)')
     .option('--sarif-dir <dir>', 'remote scan: also write one SARIF file per repository here')
+    .option('--no-history', 'remote scan: fetch and scan only the tip of every branch and tag (--depth 1)')
     .action(async (paths: string[], flags: ScanFlags) => {
       if (flags.json === true) {
         if (flags.format !== 'text' && flags.format !== 'json') {

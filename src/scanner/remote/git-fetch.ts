@@ -16,6 +16,8 @@ export interface FetchOptions {
   auth?: GitAuth;
   /** Only history since this time (`--shallow-since`); otherwise the full history. */
   since?: Date;
+  /** Only the tip of every ref (`--depth 1`): what the repository holds now, without history. */
+  tipsOnly?: boolean;
   /** Kills git after this long, ms. */
   timeoutMs?: number;
   env: NodeJS.ProcessEnv;
@@ -90,16 +92,18 @@ const exists = (file: string): Promise<boolean> => access(file).then(() => true,
 export async function fetchMirror(cloneUrl: URL, gitDir: string, name: string, options: FetchOptions): Promise<void> {
   const env = gitEnvironment(cloneUrl, options);
   const timeout = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
-  const depth = options.since === undefined ? [] : [`--shallow-since=${options.since.toISOString()}`];
+  const depth = options.tipsOnly === true ? ['--depth', '1'] : options.since === undefined ? [] : [`--shallow-since=${options.since.toISOString()}`];
   if (await exists(path.join(gitDir, 'HEAD'))) {
-    const unshallow = options.since === undefined && (await exists(path.join(gitDir, 'shallow'))) ? ['--unshallow'] : [];
+    const unshallow = depth.length === 0 && (await exists(path.join(gitDir, 'shallow'))) ? ['--unshallow'] : [];
     await runGitNetwork(['--git-dir', gitDir, 'fetch', '--prune', '--quiet', ...depth, ...unshallow, 'origin'], env, timeout, `fetching ${name}`);
     return;
   }
   await ensureDir(path.dirname(gitDir));
   const temporary = `${gitDir}.tmp-${randomBytes(6).toString('hex')}`;
   try {
-    await runGitNetwork(['clone', '--mirror', '--quiet', ...depth, '--', cloneUrl.href, temporary], env, timeout, `cloning ${name}`);
+    // A shallow clone implies --single-branch, even with --mirror: every branch is wanted.
+    const branches = depth.length > 0 ? ['--no-single-branch'] : [];
+    await runGitNetwork(['clone', '--mirror', '--quiet', ...depth, ...branches, '--', cloneUrl.href, temporary], env, timeout, `cloning ${name}`);
     await rename(temporary, gitDir);
   } finally {
     await rm(temporary, { recursive: true, force: true });

@@ -27,6 +27,8 @@ export interface RemoteScanRequest {
   tokenEnv?: string;
   includeForks: boolean;
   includeGists: boolean;
+  /** Fetch only the tip of every ref (no history). */
+  tipsOnly?: boolean;
   /** ISO date or date-time: repositories pushed since then, history since then. */
   since?: string;
   cacheDir?: string;
@@ -153,7 +155,7 @@ export async function runRemoteScan(request: RemoteScanRequest): Promise<RemoteS
     try {
       const cloneUrl = checkCloneUrl(repo.cloneUrl, context.client.base, context.policy, repo.name);
       gitDir = cachePathFor(cacheDir, cloneUrl, repoIdentity(repo.cloneUrl));
-      await fetchMirror(cloneUrl, gitDir, repo.name, { env: request.env, ...(context.auth ? { auth: context.auth } : {}), ...(since ? { since } : {}) });
+      await fetchMirror(cloneUrl, gitDir, repo.name, { env: request.env, ...(context.auth ? { auth: context.auth } : {}), ...(since ? { since } : {}), tipsOnly: request.tipsOnly === true });
       await markUsed(gitDir);
       const found = await scanGitHistory(gitDir, ['--all'], options);
       for (const finding of found) {
