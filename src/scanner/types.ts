@@ -51,6 +51,9 @@ export interface Finding {
   /** Set when the key was found inside an encoded blob. */
   encoding?: 'base64' | 'url';
   commit?: CommitInfo;
+  /** Remote scans: the repository (`owner/name`) and a link to the line in the introducing commit. */
+  repository?: string;
+  url?: string;
   verification?: Verification;
   /** Why verification ended as it did (HTTP status, timeout, ...). Never contains the secret. */
   verificationDetail?: string;

@@ -6,8 +6,9 @@ import { REPORT_FORMATS, renderReport, type ReportFormat } from '../../scanner/r
 import { runScan, type ScanRequest, type ScanSource } from '../../scanner/run-scan.js';
 import { EXIT_FINDINGS, EXIT_OK, readAll, writeLine, type CliIo } from '../io.js';
 import type { SetStatus } from './index.js';
+import { checkRemoteOnlyFlags, collect, isRemoteScan, runRemoteScanCommand, type RemoteScanFlags } from './scan-remote.js';
 
-interface ScanFlags {
+interface ScanFlags extends RemoteScanFlags {
   git?: boolean;
   staged?: boolean;
   since?: string;
@@ -52,7 +53,7 @@ export function registerScan(program: Command, io: CliIo, setStatus: SetStatus):
     .argument('[paths...]', 'files or directories to scan (default: .)')
     .option('--git', 'scan every commit on every ref, including deleted content')
     .option('--staged', 'scan only the lines staged for commit (pre-commit)')
-    .option('--since <ref>', 'scan only what commits after <ref> add (CI)')
+    .option('--since <ref>', 'scan only what commits after <ref> add (CI); with a remote source, a date: history since then')
     .option('--range <a..b>', 'scan only what the commits in a range add (CI)')
     .option('--stdin', 'scan standard input')
     .option('--stdin-path <name>', 'path to report for --stdin', '<stdin>')
@@ -75,6 +76,18 @@ export function registerScan(program: Command, io: CliIo, setStatus: SetStatus):
     .option('--revoke-leaked', 'alias of --revoke (kept for existing scripts)')
     .option('-q, --quiet', 'no progress bar and no output when nothing is found')
     .option('--no-progress', 'never draw a progress bar')
+    .option('--github-org <org>', 'scan every repository of a GitHub organisation (repeatable; token: GITHUB_TOKEN)', collect)
+    .option('--github-repo <owner/name>', 'scan one GitHub repository (repeatable)', collect)
+    .option('--gitlab-group <group>', 'scan every project of a GitLab group and its subgroups (repeatable; token: GITLAB_TOKEN)', collect)
+    .option('--token-env <var>', 'read the GitHub/GitLab token from this environment variable')
+    .option('--include-forks', 'remote scan: also scan forks')
+    .option('--include-gists', 'remote scan: also scan gists (of the organisation\'s members, or of the repository owner)')
+    .option('--github-api <url>', 'GitHub API base URL (GitHub Enterprise: https://HOST/api/v3)')
+    .option('--gitlab-api <url>', 'GitLab API base URL (self-hosted: https://HOST/api/v4)')
+    .option('--cache-dir <dir>', 'remote scan: where fetched repositories are kept (default: the OS cache dir)')
+    .option('--cache-max-size <size>', 'remote scan: evict least recently used repositories above this size (default 10G)')
+    .option('--sarif-dir <dir>', 'remote scan: also write one SARIF file per repository here')
+    .option('--no-history', 'remote scan: fetch and scan only the tip of every branch and tag (--depth 1)')
     .action(async (paths: string[], flags: ScanFlags) => {
       if (flags.json === true) {
         if (flags.format !== 'text' && flags.format !== 'json') {
@@ -82,6 +95,8 @@ export function registerScan(program: Command, io: CliIo, setStatus: SetStatus):
         }
         flags.format = 'json';
       }
+      if (isRemoteScan(flags)) return runRemoteScanCommand(paths, flags, io, setStatus);
+      checkRemoteOnlyFlags(flags);
       const request: ScanRequest = {
         source: await sourceFrom(paths, flags, io),
         cwd: io.cwd,

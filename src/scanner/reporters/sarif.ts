@@ -31,6 +31,7 @@ export function renderSarif(findings: readonly ReportableFinding[], options: Sar
     if (f.commit !== undefined) partialFingerprints.commitSha = f.commit.sha;
     const properties: Record<string, unknown> = { provider: f.provider };
     if (f.commit !== undefined) properties.commit = f.commit;
+    if (f.url !== undefined) properties.url = f.url;
     if (f.verification !== undefined) properties.verification = f.verification;
     if (f.encoding !== undefined) properties.encoding = f.encoding;
     return {

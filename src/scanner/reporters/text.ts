@@ -27,6 +27,7 @@ export function renderText(findings: readonly ReportableFinding[], options: Text
       if (f.commit !== undefined) {
         lines.push(`  ${' '.repeat(9)} ${c.dim(`commit ${f.commit.sha.slice(0, 12)} by ${f.commit.author} <${f.commit.email}> on ${f.commit.date}`)}`);
       }
+      if (f.url !== undefined) lines.push(`  ${' '.repeat(9)} ${c.dim(f.url)}`);
     }
     lines.push('');
   }
