@@ -69,6 +69,8 @@ export interface LocalSourceFlags {
   showSecrets?: boolean;
   quiet?: boolean;
   revokeLeaked?: boolean;
+  revoke?: boolean;
+  yes?: boolean;
 }
 
 /** Runs the remote scan for the CLI; `--since` here is a date, not a ref. */
@@ -111,10 +113,9 @@ export async function runRemoteScanCommand(paths: readonly string[], flags: Remo
   for (const warning of outcome.warnings) writeLine(io.stderr, `keywarden: ${warning}`);
   const failed = outcome.failed > 0 ? `, ${outcome.failed} could not be scanned` : '';
   writeLine(io.stderr, `keywarden: scanned ${outcome.scanned} repositor${outcome.scanned === 1 ? 'y' : 'ies'}${failed}`);
-  if (flags.revokeLeaked === true && outcome.findings.length > 0) {
-    const { reportLeakedVirtualKeys } = await import('./scan-report-leaks.js');
-    const leaks = await reportLeakedVirtualKeys(outcome.findings, io.env);
-    writeLine(io.stderr, `keywarden: reported ${leaks.reported} leaked virtual key(s): ${leaks.revoked} revoked, ${leaks.unknown} not known to this gateway`);
+  if ((flags.revoke === true || flags.revokeLeaked === true) && outcome.findings.length > 0) {
+    const { revokeLeakedKeys } = await import('./scan-revoke.js');
+    await revokeLeakedKeys(outcome.findings, flags.yes === true, io);
   }
   const report = renderReport(flags.format, outcome.findings, {
     showSecrets: flags.showSecrets === true,
