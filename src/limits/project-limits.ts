@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import type { z } from 'zod';
 import { compileModelGlobs, type ModelMatcher } from '../policy/index.js';
 import type { ProjectRecord } from '../store/index.js';
 import { KeyVersionCache } from '../util/key-version-cache.js';
