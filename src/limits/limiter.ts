@@ -143,10 +143,13 @@ export class Limiter {
     const budgets = budgetChecks(limits.budgets ?? [], now, limits.time_zone ?? 'UTC');
     if (project) {
       // Shared by every key of the project: counted under the project's id, in the same atomic acquire.
+      // The limit is part of the counter id, so an updated limit starts a fresh counter on the next request
+      // (an old counter sized for rpm=2 would otherwise keep refusing after a raise to rpm=100).
       const shared = { scope: 'project' as const, scopeId: project.id };
-      if (project.limits.rpm) rates.push({ id: 'rpm', limit: project.limits.rpm, periodMs: MINUTE, ...shared });
-      if (project.limits.rpd) rates.push({ id: 'rpd', limit: project.limits.rpd, periodMs: DAY, ...shared });
-      if (project.limits.tpm) tpmLimits.push({ id: 'tpm', limit: project.limits.tpm, ...shared });
+      const { rpm, rpd, tpm } = project.limits;
+      if (rpm) rates.push({ id: `rpm@${rpm}`, limit: rpm, periodMs: MINUTE, ...shared });
+      if (rpd) rates.push({ id: `rpd@${rpd}`, limit: rpd, periodMs: DAY, ...shared });
+      if (tpm) tpmLimits.push({ id: `tpm@${tpm}`, limit: tpm, ...shared });
       budgets.push(...projectBudgetChecks(project, now));
     }
     const budgeted = budgets.length > 0;
