@@ -27,6 +27,7 @@ import { createKeySchema, createUpstreamSchema, leakReportSchema, rotateKeySchem
 import { upstreamView, type UpstreamService } from './upstream-service.js';
 import { assertScopedRouteAllowed, tokenProject } from './project-scope.js';
 import { ProjectService } from './project-service.js';
+import { loadProjectLookup } from './project-lookup.js';
 import { registerProjectRoutes } from './routes/project-routes.js';
 import { ADMIN_USAGE_GROUPS, summarizeUsage, type AdminUsageGroup } from './usage-by-project.js';
 
@@ -239,7 +240,14 @@ export function createAdminApp(deps: AdminDeps): Hono<Env> {
     resolveKeyId: async (ref) => (ref.startsWith('key_') ? ref : (await deps.keys.get(ref)).id),
   });
 
-  registerAlertRoutes(app, { alerts: deps.alerts, audit: deps.audit, now: deps.now, names: () => loadNames(deps.store), keys: deps.keys });
+  registerAlertRoutes(app, {
+    alerts: deps.alerts,
+    audit: deps.audit,
+    now: deps.now,
+    names: () => loadNames(deps.store),
+    keys: deps.keys,
+    projects: () => loadProjectLookup(deps.store),
+  });
   registerAuditRoutes(app, { audit: deps.audit });
   registerAdminTokenRoutes(app, { adminTokens: deps.adminTokens, now: deps.now, resolveProject: async (ref) => (await projects.get(ref)).id });
   registerUsageRollupRoutes(app, { rollups: deps.rollups, now: deps.now, hourRetentionMs: deps.hourRetentionMs });

@@ -78,6 +78,20 @@ describe('projects: a shared budget', () => {
     expect((err as InstanceType<typeof OpenAI.APIError>).code).toBe('budget_exceeded');
     expect((err as InstanceType<typeof OpenAI.APIError>).message).toContain(project.name);
     expect(bench.ledger.totalUsd()).toBe(0);
+
+    // The monitor reports the project's budget, named by project, and alerts filter by project.
+    const monitor = bench.h.server.monitor;
+    expect(monitor).not.toBeNull();
+    await monitor?.tick();
+    const alerts = await bench.h.admin<{ data: Array<{ title: string; key_id: string | null; project_id: string | null; project_name: string | null }> }>(
+      'GET',
+      `/alerts?project=${project.name}`,
+    );
+    expect(alerts.status).toBe(200);
+    const own = alerts.body.data.find((a) => a.key_id === null);
+    expect(own?.title).toMatch(new RegExp(`^Project ${project.name} \\(${project.id}\\) (reached \\d+%|exhausted)`));
+    expect(alerts.body.data.every((a) => a.project_id === project.id && a.project_name === project.name)).toBe(true);
+    expect((await bench.h.admin('GET', '/alerts?project=no-such-project')).status).toBe(404);
   });
 
   it('stacks with a key budget: the narrower one refuses', async () => {
