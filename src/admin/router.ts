@@ -174,22 +174,23 @@ export function createAdminApp(deps: AdminDeps): Hono<Env> {
     return c.json({ ...keyView(key, now), budgets: await deps.limiter.budgetStatus(key, now) });
   });
   app.patch('/keys/:id', async (c) => {
-    const id = await scopedKeyId(c);
+    // The body is checked first (a malformed body is a 400 whatever the key), as before projects existed.
     const input = await parseBody(c, updateKeySchema);
+    const id = await scopedKeyId(c);
     await assertProjectField(c, input);
     const record = await deps.keys.update(id, input, adminActor(c));
     return c.json(keyView(record, deps.now()));
   });
   app.post('/keys/:id/rotate', async (c) => {
-    const id = await scopedKeyId(c);
     const input = await parseBody(c, rotateKeySchema);
+    const id = await scopedKeyId(c);
     const issued = await deps.keys.rotate(id, input.grace, adminActor(c));
     return c.json({ ...keyView(issued.record, deps.now()), key: issued.secret });
   });
   app.post('/keys/:id/revoke', async (c) => c.json(keyView(await deps.keys.revoke(await scopedKeyId(c), adminActor(c)), deps.now())));
   app.post('/keys/:id/suspend', async (c) => {
-    const id = await scopedKeyId(c);
     const input = await parseBody(c, suspendKeySchema);
+    const id = await scopedKeyId(c);
     return c.json(keyView(await deps.keys.suspend(id, input.reason ?? 'suspended by an admin', adminActor(c)), deps.now()));
   });
   app.post('/keys/:id/unsuspend', async (c) => c.json(keyView(await deps.keys.unsuspend(await scopedKeyId(c), adminActor(c)), deps.now())));
