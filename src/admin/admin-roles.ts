@@ -4,7 +4,7 @@ const RANK: Record<AdminRole, number> = { viewer: 0, admin: 1, owner: 2 };
 
 /** Write routes an `admin` may use; every other write (upstreams, admin tokens, anything added later) is owner-only. */
 const TOKENS_PATH = '/admin/v1/admin-tokens';
-const ADMIN_WRITE_PREFIXES = ['/admin/v1/keys', '/admin/v1/alerts'];
+const ADMIN_WRITE_PREFIXES = ['/admin/v1/keys', '/admin/v1/alerts', '/admin/v1/projects'];
 
 /**
  * The role a request needs, decided by method and path before any route runs. Deny by default: a new write

@@ -22,6 +22,8 @@ const TOUCH_INTERVAL_MS = 60_000;
 export interface IssueOptions {
   role?: AdminRole;
   expiresAt?: number | null;
+  /** Limits the token to one project's keys and usage. */
+  projectId?: string | null;
 }
 
 /** The public shape of a token: never the secret or its hash, only prefix + last 4. */
@@ -33,6 +35,7 @@ export function adminTokenView(record: AdminTokenRecord, now: number) {
     object: 'admin_token' as const,
     name: record.name,
     role: record.role,
+    project_id: record.projectId ?? null,
     display: `${ADMIN_TOKEN_PREFIX}…${record.last4}`,
     status,
     created_at: iso(record.createdAt),
@@ -68,6 +71,7 @@ export class AdminTokenService {
       expiresAt: options.expiresAt ?? null,
       lastUsedAt: null,
       revokedAt: null,
+      projectId: options.projectId ?? null,
     };
     await this.audit.withAudit(
       () => this.store.adminTokens.insert(record),
@@ -75,7 +79,7 @@ export class AdminTokenService {
         actor,
         action: 'admin_token.issued',
         target: `admin_token:${record.id}`,
-        after: { id: record.id, name, role: record.role, expiresAt: record.expiresAt, display: `${ADMIN_TOKEN_PREFIX}…${record.last4}` },
+        after: { id: record.id, name, role: record.role, projectId: record.projectId, expiresAt: record.expiresAt, display: `${ADMIN_TOKEN_PREFIX}…${record.last4}` },
       }),
     );
     return { record, token };
@@ -114,6 +118,15 @@ export class AdminTokenService {
         after: { revokedAt: after.revokedAt },
       }),
     );
+  }
+
+  /** The project id a token is to be limited to; an unknown project is a validation error, not a 404. */
+  async projectOrInvalid(ref: string, resolve: (ref: string) => Promise<string>): Promise<string> {
+    try {
+      return await resolve(ref);
+    } catch {
+      throw new KeywardenError('KW_VALIDATION', { message: `project: no project with id or name "${ref}".`, param: 'project' });
+    }
   }
 
   count(): Promise<number> {

@@ -9,7 +9,7 @@ const MAX_LISTED = 10;
  * keys keep their name forever, so a live key is preferred over revoked namesakes; a name held only by revoked
  * keys resolves when exactly one holds it.
  */
-export async function resolveKeyRef(keys: KeyRepository, ref: string): Promise<VirtualKeyRecord> {
+export async function resolveKeyRef(keys: Pick<KeyRepository, 'get' | 'list'>, ref: string): Promise<VirtualKeyRecord> {
   const byId = await keys.get(ref);
   if (byId) return byId;
   const named = (await keys.list()).filter((k) => k.name === ref);

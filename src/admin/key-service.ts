@@ -68,6 +68,14 @@ export class KeyService {
     return upstream.id;
   }
 
+  /** A project by id or name; unknown ones are a validation error, null clears. */
+  private async resolveProjectId(ref: string | null | undefined): Promise<string | null | undefined> {
+    if (ref === undefined || ref === null) return ref;
+    const project = (await this.store.projects.get(ref)) ?? (await this.store.projects.getByName(ref));
+    if (!project) throw new KeywardenError('KW_VALIDATION', { message: `Unknown project "${ref}".`, param: 'project' });
+    return project.id;
+  }
+
   /** `objects_from` must name existing keys (other than the key itself); duplicates are dropped. */
   private async resolveObjectOwners(ids: readonly string[], self?: string): Promise<string[]> {
     const unique = [...new Set(ids)];
@@ -112,6 +120,7 @@ export class KeyService {
       suspendedAt: null,
       suspendedReason: null,
       rotatedAt: null,
+      projectId: (await this.resolveProjectId(input.project)) ?? null,
     };
     await this.store.keys.insert(record);
     return { record, secret };
@@ -124,6 +133,27 @@ export class KeyService {
 
   list(): Promise<VirtualKeyRecord[]> {
     return this.store.keys.list();
+  }
+
+  /**
+   * A key by id or name as seen by a project-limited admin token: keys outside the project do not exist for it
+   * (404), and names are matched only among the project's keys, so an ambiguity error never lists other ids.
+   */
+  getInProject(ref: string, projectId: string | null): Promise<VirtualKeyRecord> {
+    if (projectId === null) return this.get(ref);
+    const inProject = (key: VirtualKeyRecord | null): VirtualKeyRecord | null => (key && key.projectId === projectId ? key : null);
+    return resolveKeyRef(
+      {
+        get: async (id) => inProject(await this.store.keys.get(id)),
+        list: async () => (await this.store.keys.list()).filter((k) => k.projectId === projectId),
+      },
+      ref,
+    );
+  }
+
+  /** The project id a reference names (id or name), or null/undefined as given. */
+  projectIdOf(ref: string | null | undefined): Promise<string | null | undefined> {
+    return this.resolveProjectId(ref);
   }
 
   async update(id: string, input: UpdateKeyInput, actor: string): Promise<VirtualKeyRecord> {
@@ -149,6 +179,8 @@ export class KeyService {
     if (upstreamId !== undefined) patch.upstreamId = upstreamId;
     if (input.metadata !== undefined) patch.metadata = input.metadata;
     if (input.limits !== undefined) patch.limits = input.limits;
+    const projectId = await this.resolveProjectId(input.project);
+    if (projectId !== undefined) patch.projectId = projectId;
     return (await this.store.keys.update(id, patch, now)) ?? current;
   }
 

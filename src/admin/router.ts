@@ -18,7 +18,7 @@ import type { BodyPace } from '../gateway/request-body.js';
 import { registerUpstreamRoutes } from './routes/upstream-routes.js';
 import { registerProviderRoutes } from './routes/provider-routes.js';
 import type { ProviderServices } from '../providers/create-providers.js';
-import { USAGE_GROUP_FIELDS, USAGE_GROUPS, type Store, type UsageGroup, type UsageQuery, type UsageSummaryRow } from '../store/index.js';
+import { USAGE_GROUP_FIELDS, USAGE_GROUPS, type Store, type UsageQuery, type UsageSummaryRow } from '../store/index.js';
 import { toCsv } from '../util/csv.js';
 import type { AdminTokenService } from './admin-tokens.js';
 import type { KeyService } from './key-service.js';
@@ -27,6 +27,11 @@ import { keyActivity } from './key-activity.js';
 import { loadNames } from './name-lookup.js';
 import { createKeySchema, createUpstreamSchema, leakReportSchema, rotateKeySchema, suspendKeySchema, updateKeySchema } from './schemas.js';
 import { upstreamView, type UpstreamService } from './upstream-service.js';
+import { assertScopedRouteAllowed, tokenProject } from './project-scope.js';
+import { ProjectService } from './project-service.js';
+import { loadProjectLookup } from './project-lookup.js';
+import { registerProjectRoutes } from './routes/project-routes.js';
+import { ADMIN_USAGE_GROUPS, summarizeUsage, type AdminUsageGroup } from './usage-by-project.js';
 
 export interface AdminDeps {
   store: Store;
@@ -87,16 +92,16 @@ const USAGE_METRIC_FIELDS: ReadonlyArray<keyof UsageSummaryRow> = [
   'unpricedRequests',
 ];
 
-/** `group_by=key,model,day` (any subset; default all three). */
-function groupByParam(c: Context): UsageGroup[] {
+/** `group_by=key,model,day,project` (any subset; default key, model, day). */
+function groupByParam(c: Context): AdminUsageGroup[] {
   const raw = c.req.query('group_by');
   if (raw === undefined || raw === '') return [...USAGE_GROUPS];
   const groups = raw.split(',').map((g) => g.trim());
-  const unknown = groups.filter((g) => !(USAGE_GROUPS as readonly string[]).includes(g));
+  const unknown = groups.filter((g) => !(ADMIN_USAGE_GROUPS as readonly string[]).includes(g));
   if (unknown.length > 0) {
-    throw new KeywardenError('KW_VALIDATION', { message: `group_by: unknown dimension ${unknown.join(', ')} (use key, model, day)`, param: 'group_by' });
+    throw new KeywardenError('KW_VALIDATION', { message: `group_by: unknown dimension ${unknown.join(', ')} (use key, model, day, project)`, param: 'group_by' });
   }
-  return groups as UsageGroup[];
+  return groups as AdminUsageGroup[];
 }
 
 /** REST admin API under /admin/v1. Every route requires an admin token. */
@@ -118,19 +123,46 @@ export function createAdminApp(deps: AdminDeps): Hono<Env> {
     if (!roleAllows(record.role, needed)) {
       throw new KeywardenError('KW_ADMIN_FORBIDDEN', { message: `This admin token has the role "${record.role}"; this action needs "${needed}".` });
     }
+    assertScopedRouteAllowed(record.projectId ?? null, c.req.method, c.req.path);
     c.set('adminId', record.id);
     c.set('adminRole', record.role);
+    c.set('adminProject', record.projectId ?? null);
     await next();
   });
+  const projects = new ProjectService(deps.store, deps.now, deps.audit);
+  // Resolves the :id of a key route as the calling token may see it (project-limited tokens: own project only).
+  const scopedKeyId = async (c: Context<Env>): Promise<string> => (await deps.keys.getInProject(c.req.param('id') ?? '', tokenProject(c))).id;
+  /**
+   * A limited token creates and moves keys only within its own project, and may not point a key's objects_from
+   * at a key outside it (that would open another project's stored files and responses).
+   */
+  const assertProjectField = async (c: Context<Env>, input: { project?: string | null; objects_from?: string[] }): Promise<void> => {
+    const scope = tokenProject(c);
+    if (scope === null) return;
+    const ref = input.project;
+    if (ref !== undefined && (ref === null || (await deps.keys.projectIdOf(ref)) !== scope)) {
+      throw new KeywardenError('KW_ADMIN_FORBIDDEN', { message: 'This admin token is limited to one project; keys cannot leave it.', param: 'project' });
+    }
+    for (const owner of input.objects_from ?? []) {
+      await deps.keys.getInProject(owner, scope).catch(() => {
+        throw new KeywardenError('KW_VALIDATION', { message: `objects_from: unknown key "${owner}".`, param: 'objects_from' });
+      });
+    }
+  };
   app.use('*', adminBodyLimit(deps.maxBodyBytes ?? DEFAULT_ADMIN_MAX_BODY_BYTES, deps.bodyPace));
 
   app.get('/keys', async (c) => {
     const now = deps.now();
+    const scope = tokenProject(c);
     const activity = await keyActivity(deps.store, now);
-    return c.json({ object: 'list', data: (await deps.keys.list()).map((k) => ({ ...keyView(k, now), ...activity(k.id) })) });
+    const keys = (await deps.keys.list()).filter((k) => scope === null || k.projectId === scope);
+    return c.json({ object: 'list', data: keys.map((k) => ({ ...keyView(k, now), ...activity(k.id) })) });
   });
   app.post('/keys', async (c) => {
-    const issued = await deps.keys.create(await parseBody(c, createKeySchema), adminActor(c));
+    const input = await parseBody(c, createKeySchema);
+    await assertProjectField(c, input);
+    const scope = tokenProject(c);
+    const issued = await deps.keys.create(scope === null ? input : { ...input, project: scope }, adminActor(c));
     return c.json({ ...keyView(issued.record, deps.now()), key: issued.secret }, 201);
   });
   // Declared before /keys/:id so the literal path wins.
@@ -141,25 +173,32 @@ export function createAdminApp(deps: AdminDeps): Hono<Env> {
     return c.json({ object: 'leak_report', found: true, key_id: result.record.id, revoked: result.revoked });
   });
   app.get('/keys/:id', async (c) => {
-    const key = await deps.keys.get(c.req.param('id'));
+    const key = await deps.keys.getInProject(c.req.param('id'), tokenProject(c));
     const now = deps.now();
     return c.json({ ...keyView(key, now), budgets: await deps.limiter.budgetStatus(key, now) });
   });
   app.patch('/keys/:id', async (c) => {
-    const record = await deps.keys.update(c.req.param('id'), await parseBody(c, updateKeySchema), adminActor(c));
+    // The body is checked first (a malformed body is a 400 whatever the key), as before projects existed.
+    const input = await parseBody(c, updateKeySchema);
+    const id = await scopedKeyId(c);
+    await assertProjectField(c, input);
+    const record = await deps.keys.update(id, input, adminActor(c));
     return c.json(keyView(record, deps.now()));
   });
   app.post('/keys/:id/rotate', async (c) => {
     const input = await parseBody(c, rotateKeySchema);
-    const issued = await deps.keys.rotate(c.req.param('id'), input.grace, adminActor(c));
+    const id = await scopedKeyId(c);
+    const issued = await deps.keys.rotate(id, input.grace, adminActor(c));
     return c.json({ ...keyView(issued.record, deps.now()), key: issued.secret });
   });
-  app.post('/keys/:id/revoke', async (c) => c.json(keyView(await deps.keys.revoke(c.req.param('id'), adminActor(c)), deps.now())));
+  app.post('/keys/:id/revoke', async (c) => c.json(keyView(await deps.keys.revoke(await scopedKeyId(c), adminActor(c)), deps.now())));
   app.post('/keys/:id/suspend', async (c) => {
     const input = await parseBody(c, suspendKeySchema);
-    return c.json(keyView(await deps.keys.suspend(c.req.param('id'), input.reason ?? 'suspended by an admin', adminActor(c)), deps.now()));
+    const id = await scopedKeyId(c);
+    return c.json(keyView(await deps.keys.suspend(id, input.reason ?? 'suspended by an admin', adminActor(c)), deps.now()));
   });
-  app.post('/keys/:id/unsuspend', async (c) => c.json(keyView(await deps.keys.unsuspend(c.req.param('id'), adminActor(c)), deps.now())));
+  app.post('/keys/:id/unsuspend', async (c) => c.json(keyView(await deps.keys.unsuspend(await scopedKeyId(c), adminActor(c)), deps.now())));
+  registerProjectRoutes(app, { projects, limiter: deps.limiter, now: deps.now });
 
   app.get('/upstreams', async (c) => c.json({ object: 'list', data: (await deps.upstreams.list()).map(upstreamView) }));
   app.post('/upstreams', async (c) => {
@@ -169,16 +208,29 @@ export function createAdminApp(deps: AdminDeps): Hono<Env> {
   registerUpstreamRoutes(app, { upstreams: deps.upstreams });
 
   // key_id takes an id or a name, like every other key reference.
-  const usageQuery = async (c: Context): Promise<UsageQuery> => {
+  const usageQuery = async (c: Context<Env>): Promise<UsageQuery> => {
     const keyRef = c.req.query('key_id');
-    return { since: timeParam(c, 'since'), until: timeParam(c, 'until'), keyId: keyRef ? (await deps.keys.get(keyRef)).id : undefined };
+    return { since: timeParam(c, 'since'), until: timeParam(c, 'until'), keyId: keyRef ? (await deps.keys.getInProject(keyRef, tokenProject(c))).id : undefined };
   };
   app.get('/usage', async (c) => {
     const groupBy = groupByParam(c);
-    const [rows, names] = await Promise.all([deps.store.usage.summarize(await usageQuery(c), groupBy), loadNames(deps.store)]);
-    const named = rows.map((row) => (row.keyId === undefined ? row : { ...row, keyName: names.key(row.keyId) }));
+    const [rows, names, projectList] = await Promise.all([
+      summarizeUsage(deps.store, await usageQuery(c), groupBy, tokenProject(c)),
+      loadNames(deps.store),
+      groupBy.includes('project') ? deps.store.projects.list() : Promise.resolve([]),
+    ]);
+    const projectNames = new Map(projectList.map((p) => [p.id, p.name]));
+    const named = rows.map((row) => ({
+      ...row,
+      ...(row.keyId === undefined ? {} : { keyName: names.key(row.keyId) }),
+      ...(row.projectId === undefined ? {} : { projectName: row.projectId === null ? null : (projectNames.get(row.projectId) ?? null) }),
+    }));
     if (c.req.query('format') === 'csv') {
-      const dims = USAGE_GROUPS.filter((g) => groupBy.includes(g)).flatMap((g) => (g === 'key' ? ['keyId', 'keyName'] as const : [USAGE_GROUP_FIELDS[g]]));
+      const projectDims = groupBy.includes('project') ? (['projectId', 'projectName'] as const) : [];
+      const dims = [
+        ...projectDims,
+        ...USAGE_GROUPS.filter((g) => groupBy.includes(g)).flatMap((g) => (g === 'key' ? (['keyId', 'keyName'] as const) : [USAGE_GROUP_FIELDS[g]])),
+      ];
       const columns = [...dims, ...USAGE_METRIC_FIELDS];
       return c.body(toCsv(columns, named.map((row) => columns.map((column) => (row as Record<string, string | number | null | undefined>)[column]))), 200, {
         'content-type': 'text/csv; charset=utf-8',
@@ -193,9 +245,16 @@ export function createAdminApp(deps: AdminDeps): Hono<Env> {
     resolveKeyId: async (ref) => (ref.startsWith('key_') ? ref : (await deps.keys.get(ref)).id),
   });
 
-  registerAlertRoutes(app, { alerts: deps.alerts, audit: deps.audit, now: deps.now, names: () => loadNames(deps.store), keys: deps.keys });
+  registerAlertRoutes(app, {
+    alerts: deps.alerts,
+    audit: deps.audit,
+    now: deps.now,
+    names: () => loadNames(deps.store),
+    keys: deps.keys,
+    projects: () => loadProjectLookup(deps.store),
+  });
   registerAuditRoutes(app, { audit: deps.audit });
-  registerAdminTokenRoutes(app, { adminTokens: deps.adminTokens, now: deps.now });
+  registerAdminTokenRoutes(app, { adminTokens: deps.adminTokens, now: deps.now, resolveProject: async (ref) => (await projects.get(ref)).id });
   registerUsageRollupRoutes(app, { rollups: deps.rollups, now: deps.now, hourRetentionMs: deps.hourRetentionMs });
   if (deps.providers) registerProviderRoutes(app, deps.providers);
 

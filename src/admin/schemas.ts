@@ -36,6 +36,8 @@ const scopeFields = {
   metadata: z.record(z.string(), z.string().max(500)).optional(),
   /** Replaces the key's limits as a whole; see limits/schema.ts. */
   limits: keyLimitsSchema.optional(),
+  /** The project (id or name) whose shared limits apply on top of the key's; null takes the key out of it. */
+  project: z.string().min(1).max(200).nullable().optional(),
 };
 
 export const createKeySchema = z.object({ name: z.string().min(1).max(200), ...scopeFields }).strict();

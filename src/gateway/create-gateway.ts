@@ -24,6 +24,7 @@ import { isMultipart, parseMultipartRequest, parseRequestBody, readBody, type Bo
 import { DEADLINE_ERROR_CODE, RequestDeadline } from './request-deadline.js';
 import { reserializeRequestJson } from './reserialize.js';
 import { ObjectOwnership, type OwnershipPlan } from './object-ownership.js';
+import { ProjectStage } from './project-stage.js';
 import { sendError } from './send-error.js';
 import { upstreamFailureFields } from './upstream-failure.js';
 import { UpstreamRegistry } from './upstream-registry.js';
@@ -113,6 +114,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
   const bodyPace: BodyPace = { timeoutMs: config.server.bodyTimeoutMs, minBytesPerSecond: config.server.bodyMinBytesPerSecond };
   const deadlineMs = config.server.requestDeadlineMs;
   const objects = new ObjectOwnership(deps.store.objects, logger);
+  const projects = new ProjectStage(deps.store.projects);
   const responseLimits = {
     maxBufferedBytes: config.upstream.maxBufferedResponseBytes,
     maxSseEventBytes: config.upstream.maxSseEventBytes,
@@ -205,6 +207,8 @@ export function createGateway(deps: GatewayDeps): Gateway {
     if (state.model === null && key.scopes.models.length > 0 && MODEL_BEARING_GROUPS.has(group) && req.method === 'POST') {
       throw new KeywardenError('KW_MODEL_REQUIRED', { param: 'model' });
     }
+    const project = key.projectId ? await projects.resolve(key) : null;
+    if (project) projects.checkModel(project, state.model, MODEL_BEARING_GROUPS.has(group) && req.method === 'POST');
 
     const upstream = await upstreams.resolve(key.upstreamId);
     state.upstreamId = upstream.record.id;
@@ -222,10 +226,11 @@ export function createGateway(deps: GatewayDeps): Gateway {
       bodyBytes: body.length,
       now: ts,
       costFree: COST_FREE_METHODS.has(method),
+      project,
     });
 
     if (group === 'models' && pathModel === null && upstream.record.provider === 'azure') {
-      const ids = Object.keys(upstream.record.deployments).filter((id) => compiled.models.allows(id));
+      const ids = Object.keys(upstream.record.deployments).filter((id) => compiled.models.allows(id) && (project?.models?.allows(id) ?? true));
       const payload = JSON.stringify(syntheticModelList(ids, Math.floor(ts / 1000)));
       res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) });
       res.end(payload);
@@ -283,9 +288,12 @@ export function createGateway(deps: GatewayDeps): Gateway {
         dropInjectedUsageChunk,
         trackStreamText: state.admission?.trackStreamText ?? false,
         transformJson: composeTransforms(
-          group === 'models' && pathModel === null && key.scopes.models.length > 0
-            ? (json) => filterModelList(json, compiled.models)
-            : undefined,
+          composeTransforms(
+            group === 'models' && pathModel === null && key.scopes.models.length > 0
+              ? (json) => filterModelList(json, compiled.models)
+              : undefined,
+            group === 'models' && pathModel === null && project?.models ? (json) => filterModelList(json, project.models ?? compiled.models) : undefined,
+          ),
           objectPlan?.transformJson,
         ),
         onSseEvent: objectPlan?.onSseEvent,

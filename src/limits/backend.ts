@@ -3,8 +3,19 @@
  * requests cannot slip between a check and its reservation. This process keeps counters in memory (and spend in
  * the durable ledger); a Redis backend for several replicas implements the same interface with one script.
  */
-export interface RateCheck {
-  /** Stable id of the limit within the key, e.g. `rpm` or `rule0:rpm`. */
+/**
+ * Whose counter a check uses. Absent (or `key`): the request's key. `project`: the counter of the project
+ * `scopeId` (a `prj_…` id), shared by every key of that project — the same check then passes or fails for all of
+ * them together. A backend keys its state by `scopeId` instead of the key id, and must decide all scopes of one
+ * request in the same atomic acquire.
+ */
+export interface CounterScope {
+  scope?: 'key' | 'project';
+  scopeId?: string;
+}
+
+export interface RateCheck extends CounterScope {
+  /** Stable id of the limit within its owner (key or project), e.g. `rpm` or `rule0:rpm`. */
   id: string;
   limit: number;
   periodMs: number;
@@ -15,7 +26,7 @@ export interface TokenCheck extends RateCheck {
   amount: number;
 }
 
-export interface BudgetCheck {
+export interface BudgetCheck extends CounterScope {
   periodKey: string;
   limitUsd: number;
 }
@@ -26,6 +37,9 @@ export interface AcquireRequest {
   rates: RateCheck[];
   tokens: TokenCheck[];
   concurrency: number | null;
+  /** In-flight cap shared by the key's project (`projectId`); null or absent: none. */
+  projectConcurrency?: { projectId: string; limit: number } | null;
+  /** Key and project budgets alike (see CounterScope); the reservation is charged to each. */
   budgets: BudgetCheck[];
   /** Worst-case cost reserved against every budget. */
   reserveUsd: number;
@@ -44,6 +58,8 @@ export interface Refusal {
   retryAfterMs: number;
   /** For the budget refusal: the period that is spent. */
   periodKey?: string;
+  /** Set when the refusing limit is the project's (shared), not the key's own. */
+  scope?: 'project';
   requests?: LimitSnapshot;
   tokens?: LimitSnapshot;
 }
@@ -53,7 +69,11 @@ export interface Ticket {
   keyId: string;
   tokens: TokenCheck[];
   holdsConcurrency: boolean;
+  /** The project whose concurrency slot this ticket holds, if any. */
+  projectConcurrencyId?: string;
   budgetPeriodKeys: string[];
+  /** The project budget periods reserved against (same amount as the key's). */
+  project?: { id: string; periodKeys: string[] };
   reservedUsd: number;
   settled: boolean;
 }
@@ -67,13 +87,13 @@ export interface Settlement {
 
 export interface LimitsBackend {
   acquire(request: AcquireRequest): Promise<AcquireResult>;
-  /** Smallest remaining amount across the given budgets (spent and reserved both count). */
+  /** Smallest remaining amount across the given budgets, key and project (spent and reserved both count). */
   budgetRemaining(keyId: string, budgets: readonly BudgetCheck[]): Promise<number>;
   /** Settles a ticket exactly once: tokens corrected, concurrency released, reservation turned into spend. */
   settle(ticket: Ticket, settlement: Settlement, now: number): Promise<void>;
   /** Requests of this key in flight right now. */
   inflight(keyId: string): Promise<number>;
-  /** Settled spend per period key, for display. */
+  /** Settled spend per period key of a key or a project (by its id), for display. */
   spent(keyId: string, periodKeys: readonly string[]): Promise<Record<string, number>>;
   /** False while a shared backend cannot be reached (absent: always reachable, as in-process counters are). */
   available?(): boolean;

@@ -11,6 +11,7 @@ import { secondsUntilPeriodReset } from './period-reset.js';
 import { formatUsd } from '../util/money.js';
 import { rateLimitHeaders } from './rate-headers.js';
 import type { Budget, KeyLimits, ModelRule } from './schema.js';
+import type { CompiledProject } from './project-limits.js';
 
 const MINUTE = 60_000;
 const DAY = 86_400_000;
@@ -35,6 +36,8 @@ export interface AdmitInput {
    * key may make it without a priced model; it reserves $0 and still counts against rates and concurrency.
    */
   costFree?: boolean;
+  /** The key's project, compiled (see ProjectCompiler): its shared limits apply on top of the key's. */
+  project?: CompiledProject | null;
 }
 
 export interface Admission {
@@ -87,6 +90,11 @@ function budgetChecks(budgets: readonly Budget[], now: number, timeZone: string)
   return budgets.map((b) => ({ periodKey: periodKey(b.period, now, timeZone), limitUsd: b.usd }));
 }
 
+function projectBudgetChecks(project: CompiledProject, now: number): BudgetCheck[] {
+  const timeZone = project.limits.time_zone ?? 'UTC';
+  return (project.limits.budgets ?? []).map((b) => ({ periodKey: periodKey(b.period, now, timeZone), limitUsd: b.usd, scope: 'project' as const, scopeId: project.id }));
+}
+
 function costOf(price: ModelPrice, inputTokens: number, outputTokens: number): number {
   return (inputTokens * price.input + outputTokens * price.output) / 1_000_000;
 }
@@ -119,7 +127,8 @@ export class Limiter {
   /** Null when the key has no limits: the common case costs one map lookup. */
   async admit(input: AdmitInput): Promise<Admission | null> {
     const compiled = this.compiled.get(input.key);
-    if (compiled.empty) {
+    const project = input.project && !input.project.empty ? input.project : null;
+    if (compiled.empty && project === null) {
       if (this.failClosedForAll && this.backend.available?.() === false) throw new KeywardenError('KW_LIMITS_UNAVAILABLE');
       return null;
     }
@@ -137,10 +146,21 @@ export class Limiter {
     if (limits.rpd) rates.push({ id: 'rpd', limit: limits.rpd, periodMs: DAY });
     if (rule?.rpm) rates.push({ id: `rule${ruleIndex}:rpm`, limit: rule.rpm, periodMs: MINUTE });
     if (rule?.rpd) rates.push({ id: `rule${ruleIndex}:rpd`, limit: rule.rpd, periodMs: DAY });
-    const tpmLimits: Array<{ id: string; limit: number }> = [];
+    const tpmLimits: Array<{ id: string; limit: number; scope?: 'project'; scopeId?: string }> = [];
     if (limits.tpm) tpmLimits.push({ id: 'tpm', limit: limits.tpm });
     if (rule?.tpm) tpmLimits.push({ id: `rule${ruleIndex}:tpm`, limit: rule.tpm });
     const budgets = budgetChecks(limits.budgets ?? [], now, limits.time_zone ?? 'UTC');
+    if (project) {
+      // Shared by every key of the project: counted under the project's id, in the same atomic acquire.
+      // The limit is part of the counter id, so an updated limit starts a fresh counter on the next request
+      // (an old counter sized for rpm=2 would otherwise keep refusing after a raise to rpm=100).
+      const shared = { scope: 'project' as const, scopeId: project.id };
+      const { rpm, rpd, tpm } = project.limits;
+      if (rpm) rates.push({ id: `rpm@${rpm}`, limit: rpm, periodMs: MINUTE, ...shared });
+      if (rpd) rates.push({ id: `rpd@${rpd}`, limit: rpd, periodMs: DAY, ...shared });
+      if (tpm) tpmLimits.push({ id: `tpm@${tpm}`, limit: tpm, ...shared });
+      budgets.push(...projectBudgetChecks(project, now));
+    }
     const budgeted = budgets.length > 0;
     const sizing = tpmLimits.length > 0 || budgeted || limits.max_output_tokens !== undefined;
     const shape: RequestShape | null = sizing && input.costFree !== true ? shapeRequest(input.path, input.json, input.bodyBytes, model) : null;
@@ -192,7 +212,10 @@ export class Limiter {
         if (costOf(price, inputEstimate, 0) >= remaining) inputEstimate = await inputTokens();
         const perChoice = Math.floor((remaining - costOf(price, inputEstimate, extraOutput)) / (price.output / 1_000_000) / shape.choices);
         const value = Math.min(limits.max_output_tokens ?? DEFAULT_INJECTED_CAP, perChoice);
-        if (value < 1) throw this.refusalError({ reason: 'budget', retryAfterMs: 0, periodKey: budgets[0]?.periodKey ?? '' }, limits, now);
+        if (value < 1) {
+          const first = budgets[0];
+          throw this.refusalError({ reason: 'budget', retryAfterMs: 0, periodKey: first?.periodKey ?? '', ...(first?.scope === 'project' ? { scope: 'project' as const } : {}) }, limits, now, project);
+        }
         inject = { field: shape.capField, value };
         cap = value * shape.choices;
       } else if (limits.max_output_tokens !== undefined) {
@@ -205,8 +228,9 @@ export class Limiter {
       keyId: key.id,
       now,
       rates,
-      tokens: tpmLimits.map((t) => ({ id: t.id, limit: t.limit, periodMs: MINUTE, amount: inTokens + (cap ?? 0) + extraOutput })),
+      tokens: tpmLimits.map((t) => ({ ...t, periodMs: MINUTE, amount: inTokens + (cap ?? 0) + extraOutput })),
       concurrency: limits.concurrency ?? null,
+      projectConcurrency: project?.limits.concurrency ? { projectId: project.id, limit: project.limits.concurrency } : null,
       budgets,
       reserveUsd: price ? costOf(price, inTokens, (cap ?? 0) + extraOutput) + allowanceUsd : 0,
     });
@@ -219,7 +243,7 @@ export class Limiter {
         result = await this.backend.acquire(request(tokens));
       }
     }
-    if (!result.ok) throw this.refusalError(result.refusal, limits, now);
+    if (!result.ok) throw this.refusalError(result.refusal, limits, now, project);
     return {
       ticket: result.ticket,
       inject,
@@ -231,27 +255,32 @@ export class Limiter {
     };
   }
 
-  private refusalError(refusal: Refusal, limits: KeyLimits, now: number): KeywardenError {
+  private refusalError(refusal: Refusal, keyLimits: KeyLimits, now: number, project: CompiledProject | null = null): KeywardenError {
     const retryAfter = String(Math.max(1, Math.ceil(refusal.retryAfterMs / 1000)));
+    // A shared limit of the project refused: say so, and quote the project's numbers, not the key's.
+    const byProject = refusal.scope === 'project' && project !== null;
+    const limits: KeyLimits = byProject ? project.limits : keyLimits;
+    const owner = byProject ? `this key's project "${project.name}"` : 'this key';
     switch (refusal.reason) {
       case 'rate':
       case 'tokens':
         return new KeywardenError('KW_RATE_LIMITED', {
-          message: refusal.reason === 'rate' ? 'Rate limit reached for requests on this key.' : 'Rate limit reached for tokens per minute on this key.',
+          message: refusal.reason === 'rate' ? `Rate limit reached for requests on ${owner}.` : `Rate limit reached for tokens per minute on ${owner}.`,
           headers: { 'retry-after': retryAfter, ...rateLimitHeaders(refusal.requests, refusal.tokens) },
         });
       case 'concurrency':
         return new KeywardenError('KW_CONCURRENCY_LIMITED', {
-          message: `Too many concurrent requests for this key (limit ${limits.concurrency ?? 0}).`,
+          message: `Too many concurrent requests for ${owner} (limit ${limits.concurrency ?? 0}).`,
           headers: { 'retry-after': retryAfter },
         });
       case 'budget': {
         const budget = (limits.budgets ?? []).find((b) => refusal.periodKey?.startsWith(b.period)) ?? limits.budgets?.[0];
         const when = budget?.period === 'lifetime' ? 'It does not reset.' : `It resets at the start of the next ${budget?.period ?? 'period'}.`;
-        // Seconds to the period's reset in the key's time zone; a lifetime budget never resets, so no Retry-After.
+        // Seconds to the period's reset in the owner's time zone; a lifetime budget never resets, so no Retry-After.
         const resetIn = budget ? secondsUntilPeriodReset(budget.period, now, limits.time_zone ?? 'UTC') : null;
+        const whose = byProject ? `This key's project "${project.name}" has a budget` : "This key's budget";
         return new KeywardenError('KW_BUDGET_EXCEEDED', {
-          message: `This key's budget of ${formatUsd(budget?.usd ?? 0)} per ${budget?.period ?? 'period'} does not cover this request. ${when} Retrying will not help before then.`,
+          message: `${whose} of ${formatUsd(budget?.usd ?? 0)} per ${budget?.period ?? 'period'} ${byProject ? 'that ' : ''}does not cover this request. ${when} Retrying will not help before then.`,
           // The official SDKs honour x-should-retry and do not retry a spent budget.
           headers: { 'x-should-retry': 'false', ...(resetIn === null ? {} : { 'retry-after': String(resetIn) }) },
         });
@@ -306,6 +335,18 @@ export class Limiter {
       reasoningTokens: 0,
     };
     return { tokens, costUsd: this.prices.costOf(admission.model, tokens), estimated: true };
+  }
+
+  /** Current spend against each of a project's budgets, for `projects show`. */
+  async projectBudgetStatus(project: CompiledProject, now: number): Promise<Array<{ period: string; period_key: string; limit_usd: number; spent_usd: number }>> {
+    const budgets = project.limits.budgets ?? [];
+    if (budgets.length === 0) return [];
+    const checks = projectBudgetChecks(project, now);
+    const spent = await this.backend.spent(project.id, checks.map((c) => c.periodKey));
+    return budgets.map((b, i) => {
+      const periodKeyValue = checks[i]?.periodKey ?? '';
+      return { period: b.period, period_key: periodKeyValue, limit_usd: b.usd, spent_usd: spent[periodKeyValue] ?? 0 };
+    });
   }
 
   /** Current spend against each budget, for `keys show`. */

@@ -1,13 +1,22 @@
 import { randomUUID } from 'node:crypto';
 import { KeywardenError } from '../errors/index.js';
 import type { SpendRepository } from '../store/index.js';
-import type { AcquireRequest, AcquireResult, BudgetCheck, LimitSnapshot, LimitsBackend, Settlement, Ticket } from './backend.js';
+import type { AcquireRequest, AcquireResult, BudgetCheck, CounterScope, LimitSnapshot, LimitsBackend, Settlement, Ticket } from './backend.js';
 import { gcra } from './gcra.js';
 import { adjust, take, type BucketState } from './token-bucket.js';
 
 interface PeriodSpend {
   spent: number;
   reserved: number;
+}
+
+/** The id a counter is kept under: the project's for a shared limit, else the key's. */
+function ownerOf(check: CounterScope, keyId: string): string {
+  return check.scope === 'project' && check.scopeId !== undefined ? check.scopeId : keyId;
+}
+
+function isProjectBudget(check: BudgetCheck): check is BudgetCheck & { scopeId: string } {
+  return check.scope === 'project' && check.scopeId !== undefined;
 }
 
 /**
@@ -49,27 +58,37 @@ export class MemoryLimitsBackend implements LimitsBackend {
     return entry;
   }
 
+  /** Spend maps of every owner (key, project) the budgets name, loaded before the atomic section. */
+  private async loadOwners(keyId: string, budgets: readonly BudgetCheck[]): Promise<Map<string, Map<string, PeriodSpend>>> {
+    const maps = new Map<string, Map<string, PeriodSpend>>();
+    for (const budget of budgets) {
+      const owner = ownerOf(budget, keyId);
+      if (!maps.has(owner)) maps.set(owner, await this.loadSpend(owner));
+    }
+    return maps;
+  }
+
   async budgetRemaining(keyId: string, budgets: readonly BudgetCheck[]): Promise<number> {
-    const map = await this.loadSpend(keyId);
+    const maps = await this.loadOwners(keyId, budgets);
     let remaining = Infinity;
     for (const budget of budgets) {
-      const entry = map.get(budget.periodKey);
+      const entry = maps.get(ownerOf(budget, keyId))?.get(budget.periodKey);
       remaining = Math.min(remaining, budget.limitUsd - (entry ? entry.spent + entry.reserved : 0));
     }
     return remaining;
   }
 
   async acquire(request: AcquireRequest): Promise<AcquireResult> {
-    const spendMap = request.budgets.length > 0 ? await this.loadSpend(request.keyId) : null;
+    const spendMaps = request.budgets.length > 0 ? await this.loadOwners(request.keyId, request.budgets) : null;
     // From here to the end of the checks nothing awaits: the decision is atomic within this process.
     const { keyId, now } = request;
     let requests: LimitSnapshot | undefined;
     const newTats: Array<[string, number]> = [];
     for (const rate of request.rates) {
-      const id = `${keyId}|${rate.id}`;
+      const id = `${ownerOf(rate, keyId)}|${rate.id}`;
       const decision = gcra(this.tats.get(id) ?? 0, now, rate.limit, rate.periodMs);
       if (!decision.allowed) {
-        return { ok: false, refusal: { reason: 'rate', retryAfterMs: decision.retryAfterMs, requests: { limit: rate.limit, remaining: 0, resetMs: decision.resetMs } } };
+        return { ok: false, refusal: { reason: 'rate', retryAfterMs: decision.retryAfterMs, ...(rate.scope === 'project' ? { scope: 'project' as const } : {}), requests: { limit: rate.limit, remaining: 0, resetMs: decision.resetMs } } };
       }
       newTats.push([id, decision.tat]);
       if (!requests || decision.remaining < requests.remaining) requests = { limit: rate.limit, remaining: decision.remaining, resetMs: decision.resetMs };
@@ -77,10 +96,10 @@ export class MemoryLimitsBackend implements LimitsBackend {
     let tokens: LimitSnapshot | undefined;
     const newBuckets: Array<[string, BucketState]> = [];
     for (const check of request.tokens) {
-      const id = `${keyId}|${check.id}`;
+      const id = `${ownerOf(check, keyId)}|${check.id}`;
       const decision = take(this.buckets.get(id) ?? { level: check.limit, at: now }, now, check.amount, check.limit, check.periodMs);
       if (!decision.allowed) {
-        return { ok: false, refusal: { reason: 'tokens', retryAfterMs: decision.retryAfterMs, tokens: { limit: check.limit, remaining: decision.remaining, resetMs: decision.resetMs }, ...(requests ? { requests } : {}) } };
+        return { ok: false, refusal: { reason: 'tokens', retryAfterMs: decision.retryAfterMs, ...(check.scope === 'project' ? { scope: 'project' as const } : {}), tokens: { limit: check.limit, remaining: decision.remaining, resetMs: decision.resetMs }, ...(requests ? { requests } : {}) } };
       }
       newBuckets.push([id, decision.state]);
       if (!tokens || decision.remaining < tokens.remaining) tokens = { limit: check.limit, remaining: decision.remaining, resetMs: decision.resetMs };
@@ -89,12 +108,18 @@ export class MemoryLimitsBackend implements LimitsBackend {
     if (request.concurrency !== null && inflight >= request.concurrency) {
       return { ok: false, refusal: { reason: 'concurrency', retryAfterMs: 1000 } };
     }
-    if (spendMap) {
+    // Project slots are counted under the project's id in the same map: key_… and prj_… ids never collide.
+    const shared = request.projectConcurrency ?? null;
+    const projectInflight = shared ? (this.inflightByKey.get(shared.projectId) ?? 0) : 0;
+    if (shared && projectInflight >= shared.limit) {
+      return { ok: false, refusal: { reason: 'concurrency', retryAfterMs: 1000, scope: 'project' } };
+    }
+    if (spendMaps) {
       for (const budget of request.budgets) {
-        const entry = spendMap.get(budget.periodKey);
+        const entry = spendMaps.get(ownerOf(budget, keyId))?.get(budget.periodKey);
         const used = entry ? entry.spent + entry.reserved : 0;
         if (used + request.reserveUsd > budget.limitUsd + 1e-12) {
-          return { ok: false, refusal: { reason: 'budget', retryAfterMs: 0, periodKey: budget.periodKey } };
+          return { ok: false, refusal: { reason: 'budget', retryAfterMs: 0, periodKey: budget.periodKey, ...(isProjectBudget(budget) ? { scope: 'project' as const } : {}) } };
         }
       }
     }
@@ -103,19 +128,34 @@ export class MemoryLimitsBackend implements LimitsBackend {
     for (const [id, tat] of newTats) this.tats.set(id, tat);
     for (const [id, state] of newBuckets) this.buckets.set(id, state);
     if (request.concurrency !== null) this.inflightByKey.set(keyId, inflight + 1);
+    if (shared) this.inflightByKey.set(shared.projectId, projectInflight + 1);
+    const projectBudgets = request.budgets.filter(isProjectBudget);
+    const projectId = projectBudgets[0]?.scopeId;
     const ticket: Ticket = {
       id: randomUUID(),
       keyId,
       tokens: request.tokens,
       holdsConcurrency: request.concurrency !== null,
-      budgetPeriodKeys: request.budgets.map((b) => b.periodKey),
-      reservedUsd: spendMap ? request.reserveUsd : 0,
+      ...(shared ? { projectConcurrencyId: shared.projectId } : {}),
+      budgetPeriodKeys: request.budgets.filter((b) => !isProjectBudget(b)).map((b) => b.periodKey),
+      ...(projectId !== undefined ? { project: { id: projectId, periodKeys: projectBudgets.map((b) => b.periodKey) } } : {}),
+      reservedUsd: spendMaps ? request.reserveUsd : 0,
       settled: false,
     };
-    if (spendMap) {
-      for (const periodKey of ticket.budgetPeriodKeys) this.period(spendMap, periodKey).reserved += ticket.reservedUsd;
+    if (spendMaps) {
+      for (const budget of request.budgets) {
+        const map = spendMaps.get(ownerOf(budget, keyId));
+        if (map) this.period(map, budget.periodKey).reserved += ticket.reservedUsd;
+      }
       try {
-        await this.ledger.reserve({ id: ticket.id, keyId, usd: ticket.reservedUsd, periodKeys: ticket.budgetPeriodKeys, createdAt: now });
+        await this.ledger.reserve({
+          id: ticket.id,
+          keyId,
+          usd: ticket.reservedUsd,
+          periodKeys: ticket.budgetPeriodKeys,
+          createdAt: now,
+          ...(ticket.project ? { projectId: ticket.project.id, projectPeriodKeys: ticket.project.periodKeys } : {}),
+        });
       } catch (err) {
         // Not durable means not admitted: undo everything rather than forward an unrecorded reservation.
         await this.settle(ticket, { costUsd: 0, tokensUsed: 0 }, now, false);
@@ -129,25 +169,40 @@ export class MemoryLimitsBackend implements LimitsBackend {
     if (ticket.settled) return;
     ticket.settled = true;
     for (const check of ticket.tokens) {
-      const id = `${ticket.keyId}|${check.id}`;
+      const id = `${ownerOf(check, ticket.keyId)}|${check.id}`;
       const state = this.buckets.get(id);
       if (state) this.buckets.set(id, adjust(state, now, settlement.tokensUsed - check.amount, check.limit, check.periodMs));
     }
-    if (ticket.holdsConcurrency) {
-      const inflight = (this.inflightByKey.get(ticket.keyId) ?? 1) - 1;
-      if (inflight <= 0) this.inflightByKey.delete(ticket.keyId);
-      else this.inflightByKey.set(ticket.keyId, inflight);
-    }
-    if (ticket.budgetPeriodKeys.length === 0) return;
-    const map = this.spend.get(ticket.keyId);
-    for (const periodKey of ticket.budgetPeriodKeys) {
-      if (!map) break;
-      const entry = this.period(map, periodKey);
-      entry.reserved = Math.max(0, entry.reserved - ticket.reservedUsd);
-      entry.spent += settlement.costUsd;
-    }
+    if (ticket.holdsConcurrency) this.release(ticket.keyId);
+    if (ticket.projectConcurrencyId !== undefined) this.release(ticket.projectConcurrencyId);
+    if (ticket.budgetPeriodKeys.length === 0 && !ticket.project) return;
+    this.charge(ticket.keyId, ticket.budgetPeriodKeys, ticket.reservedUsd, settlement.costUsd);
+    if (ticket.project) this.charge(ticket.project.id, ticket.project.periodKeys, ticket.reservedUsd, settlement.costUsd);
     if (durable) {
-      await this.ledger.settle({ reservationId: ticket.id, keyId: ticket.keyId, periodKeys: ticket.budgetPeriodKeys, usd: settlement.costUsd });
+      await this.ledger.settle({
+        reservationId: ticket.id,
+        keyId: ticket.keyId,
+        periodKeys: ticket.budgetPeriodKeys,
+        usd: settlement.costUsd,
+        ...(ticket.project ? { projectId: ticket.project.id, projectPeriodKeys: ticket.project.periodKeys } : {}),
+      });
+    }
+  }
+
+  private release(owner: string): void {
+    const inflight = (this.inflightByKey.get(owner) ?? 1) - 1;
+    if (inflight <= 0) this.inflightByKey.delete(owner);
+    else this.inflightByKey.set(owner, inflight);
+  }
+
+  /** Turns an owner's reservation into spend in memory (the ledger is written by the caller). */
+  private charge(owner: string, periodKeys: readonly string[], reservedUsd: number, costUsd: number): void {
+    const map = this.spend.get(owner);
+    if (!map) return;
+    for (const periodKey of periodKeys) {
+      const entry = this.period(map, periodKey);
+      entry.reserved = Math.max(0, entry.reserved - reservedUsd);
+      entry.spent += costUsd;
     }
   }
 

@@ -99,4 +99,9 @@ export interface BudgetStatus {
   budgetUsd: number;
   /** Identifies the period (e.g. `2025-06` for monthly), so each threshold fires once per period. */
   periodId: string;
+  /**
+   * Set for a project's shared budget: `keyId` then holds the project id (`prj_…`, the subject) and `keyName`
+   * its name; the finding names the project and attaches to no key (nothing to suspend).
+   */
+  projectId?: string;
 }

@@ -8,6 +8,7 @@ import { createMonitor, createSqliteMonitorRepos } from '../monitor/create-monit
 import { systemClock, type Clock } from '../monitor/clock.js';
 import type { MonitorEngine } from '../monitor/engine.js';
 import { createMonitorMetrics } from '../monitor/metrics.js';
+import { projectBudgetStatuses } from '../monitor/project-budgets.js';
 import { PriceTable } from '../pricing/index.js';
 import type { KeyLimits } from '../limits/schema.js';
 import { bootstrap, issueBootstrapAdminToken, type BootstrapNotice, type Services } from './bootstrap.js';
@@ -74,6 +75,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
             statuses.push({ keyId: key.id, keyName: key.name, spentUsd: budget.spent_usd, budgetUsd: budget.limit_usd, periodId: budget.period_key });
           }
         }
+        statuses.push(...(await projectBudgetStatuses(services.store.projects, gateway!.limiter, now())));
         return statuses;
       },
     });

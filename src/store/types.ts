@@ -40,6 +40,32 @@ export interface VirtualKeyRecord {
   suspendedAt: number | null;
   suspendedReason: string | null;
   rotatedAt: number | null;
+  /** The project (team) the key belongs to; its limits apply on top of the key's. Absent or null: none. */
+  projectId?: string | null;
+}
+
+/** A team of keys with shared limits (rates, budgets) and a model allowlist, applied on top of each key's. */
+export interface ProjectRecord {
+  id: string;
+  name: string;
+  /** Glob patterns of allowed models; empty means any model (the keys' own scopes still apply). */
+  models: string[];
+  /** Shared limits; shape owned by limits/ (see projectLimitsSchema), stored opaquely here. */
+  limits: Record<string, unknown>;
+  createdAt: number;
+  updatedAt: number;
+}
+
+export type ProjectPatch = Partial<Pick<ProjectRecord, 'name' | 'models' | 'limits'>>;
+
+export interface ProjectRepository {
+  insert(record: ProjectRecord): Promise<void>;
+  get(id: string): Promise<ProjectRecord | null>;
+  getByName(name: string): Promise<ProjectRecord | null>;
+  list(): Promise<ProjectRecord[]>;
+  /** updatedAt strictly increases, so caches keyed on (id, updatedAt) see every change. */
+  update(id: string, patch: ProjectPatch, now: number): Promise<ProjectRecord | null>;
+  remove(id: string): Promise<boolean>;
 }
 
 export interface UpstreamKeyRecord {
@@ -130,6 +156,8 @@ export interface AdminTokenRecord {
   expiresAt: number | null;
   lastUsedAt: number | null;
   revokedAt: number | null;
+  /** A project-limited token sees and manages only that project's keys and usage. Absent or null: unlimited. */
+  projectId?: string | null;
 }
 
 export type KeyPatch = Partial<
@@ -149,6 +177,7 @@ export type KeyPatch = Partial<
     | 'suspendedAt'
     | 'suspendedReason'
     | 'rotatedAt'
+    | 'projectId'
   >
 >;
 
@@ -215,6 +244,9 @@ export interface ReservationRecord {
   usd: number;
   periodKeys: string[];
   createdAt: number;
+  /** The key's project, when it has budgets too: the same amount is reserved against these of its periods. */
+  projectId?: string;
+  projectPeriodKeys?: string[];
 }
 
 export interface SpendSettlement {
@@ -223,6 +255,9 @@ export interface SpendSettlement {
   keyId: string;
   periodKeys: string[];
   usd: number;
+  /** Charged to the project's periods as well (see ReservationRecord). */
+  projectId?: string;
+  projectPeriodKeys?: string[];
 }
 
 /**
@@ -230,7 +265,7 @@ export interface SpendSettlement {
  * promise resolves then), so a crash leaves a trail that reconciliation can charge; settlements are batched.
  */
 export interface SpendRepository {
-  /** Settled spend per period key for one virtual key. */
+  /** Settled spend per period key for one virtual key, or for one project (by its prj_ id). */
   spentFor(keyId: string): Promise<Record<string, number>>;
   reserve(reservation: ReservationRecord): Promise<void>;
   settle(settlement: SpendSettlement): Promise<void>;
@@ -281,5 +316,6 @@ export interface Store {
   readonly adminTokens: AdminTokenRepository;
   readonly meta: MetaRepository;
   readonly objects: ObjectRepository;
+  readonly projects: ProjectRepository;
   close(): Promise<void>;
 }

@@ -15,6 +15,8 @@ const createTokenSchema = z
     role: z.enum(['owner', 'admin', 'viewer']),
     /** A duration from now (`30d`) or an ISO-8601 date, as for virtual keys. */
     expires: z.string().max(64).optional(),
+    /** Limits the token to one project (id or name): it sees and manages only that project's keys and usage. */
+    project: z.string().min(1).max(200).optional(),
   })
   .strict();
 
@@ -25,7 +27,7 @@ const createTokenSchema = z
  */
 export function registerAdminTokenRoutes<S extends Schema, B extends string>(
   app: AdminApp<S, B>,
-  deps: { adminTokens: AdminTokenService; now: () => number },
+  deps: { adminTokens: AdminTokenService; now: () => number; resolveProject: (ref: string) => Promise<string> },
 ): void {
   app.get('/admin-tokens', async (c) => {
     const now = deps.now();
@@ -50,7 +52,8 @@ export function registerAdminTokenRoutes<S extends Schema, B extends string>(
       throw new KeywardenError('KW_VALIDATION', { message: 'expires: expected a duration such as 30d or an ISO-8601 date', param: 'expires' });
     }
     if (expiresAt !== null && expiresAt <= now) throw new KeywardenError('KW_VALIDATION', { message: 'expires: must be in the future', param: 'expires' });
-    const issued = await deps.adminTokens.issue(input.name, adminActor(c), undefined, { role: input.role, expiresAt });
+    const projectId = input.project === undefined ? null : await deps.adminTokens.projectOrInvalid(input.project, deps.resolveProject);
+    const issued = await deps.adminTokens.issue(input.name, adminActor(c), undefined, { role: input.role, expiresAt, projectId });
     return c.json({ ...adminTokenView(issued.record, now), token: issued.token }, 201);
   });
 

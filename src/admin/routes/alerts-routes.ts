@@ -7,6 +7,7 @@ import type { AlertRepository } from '../../monitor/repositories.js';
 import { DETECTORS } from '../../monitor/types.js';
 import type { KeyService } from '../key-service.js';
 import type { NameLookup } from '../name-lookup.js';
+import type { ProjectLookup } from '../project-lookup.js';
 import { limitField, timeField } from './query-fields.js';
 import { adminActor, parseQuery, pathParam, type AdminApp } from './route-helpers.js';
 
@@ -18,6 +19,8 @@ export interface AlertRouteDeps {
   names?: () => Promise<NameLookup>;
   /** Resolves key_id given as a name; without it key_id must be an id. */
   keys?: Pick<KeyService, 'get'>;
+  /** Projects of alerts (project_id, project_name, and the `project` filter); without it they are null. */
+  projects?: () => Promise<ProjectLookup>;
 }
 
 const listQuery = z
@@ -26,6 +29,8 @@ const listQuery = z
     until: timeField,
     detector: z.enum(DETECTORS).optional(),
     key_id: z.string().min(1).optional(),
+    /** Only alerts about this project (id or name): its own budget alerts and those of its keys. */
+    project: z.string().min(1).max(200).optional(),
     status: z.enum(['open', 'acknowledged', 'all']).default('all'),
     limit: limitField(1_000, 100),
   })
@@ -43,16 +48,25 @@ export function registerAlertRoutes<S extends Schema, B extends string>(app: Adm
   app.get('/alerts', async (c) => {
     const q = parseQuery(c, listQuery);
     const keyId = q.key_id !== undefined && deps.keys ? (await deps.keys.get(q.key_id)).id : q.key_id;
+    const projects = deps.projects ? await deps.projects() : null;
+    const projectId = q.project === undefined ? undefined : projects?.resolve(q.project);
+    if (projectId === null) throw new KeywardenError('KW_NOT_FOUND', { message: `No project with id or name "${q.project ?? ''}".` });
     const alerts = await deps.alerts.list({
       since: q.since,
       until: q.until,
       detector: q.detector,
       keyId,
       acknowledged: q.status === 'all' ? undefined : q.status === 'acknowledged',
-      limit: q.limit,
+      // Filtered by project below (alerts store key ids, not projects): look further back, then cut to the limit.
+      limit: projectId === undefined ? q.limit : 1_000,
     });
     const names = deps.names ? await deps.names() : null;
-    return c.json({ object: 'list', data: alerts.map((a) => ({ ...alertView(a), key_name: names?.key(a.keyId) ?? null })) });
+    const view = (a: (typeof alerts)[number]) => {
+      const project = projects?.ofAlert(a) ?? null;
+      return { ...alertView(a), key_name: names?.key(a.keyId) ?? null, project_id: project, project_name: projects?.name(project) ?? null };
+    };
+    const data = alerts.map(view).filter((a) => projectId === undefined || a.project_id === projectId);
+    return c.json({ object: 'list', data: data.slice(0, q.limit) });
   });
 
   app.get('/alerts/deliveries', async (c) => {
@@ -66,7 +80,9 @@ export function registerAlertRoutes<S extends Schema, B extends string>(app: Adm
     if (!alert) throw new KeywardenError('KW_NOT_FOUND', { message: 'No such alert.' });
     const deliveries = await deps.alerts.listDeliveries({ alertId: alert.id, limit: 100 });
     const names = deps.names ? await deps.names() : null;
-    return c.json({ ...alertView(alert), key_name: names?.key(alert.keyId) ?? null, deliveries: deliveries.map(deliveryView) });
+    const projects = deps.projects ? await deps.projects() : null;
+    const project = projects?.ofAlert(alert) ?? null;
+    return c.json({ ...alertView(alert), key_name: names?.key(alert.keyId) ?? null, project_id: project, project_name: projects?.name(project) ?? null, deliveries: deliveries.map(deliveryView) });
   });
 
   app.post('/alerts/:id/ack', async (c) => {

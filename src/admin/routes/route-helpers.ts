@@ -5,7 +5,7 @@ import { KeywardenError } from '../../errors/index.js';
 import type { AdminRole } from '../../store/index.js';
 
 /** The admin app's environment: the auth middleware sets the caller's admin token id. */
-export type AdminEnv = { Variables: { adminId: string; adminRole: AdminRole } };
+export type AdminEnv = { Variables: { adminId: string; adminRole: AdminRole; /** The project a limited token is confined to. */ adminProject: string | null } };
 
 /** Any admin app (with or without a basePath) that route modules can register on. */
 export type AdminApp<S extends Schema = Schema, B extends string = string> = Hono<AdminEnv, S, B>;

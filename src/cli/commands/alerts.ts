@@ -21,6 +21,7 @@ interface ListFlags {
   until?: string;
   detector?: string;
   key?: string;
+  project?: string;
   status?: string;
   limit?: string;
   json?: boolean;
@@ -37,6 +38,7 @@ export function registerAlerts(program: Command, io: CliIo): void {
     .option('--until <when>', 'only alerts before this')
     .option('--detector <name>', 'only this detector (e.g. volume_spike, key_probing)')
     .option('--key <key>', 'only alerts about this key (id or name)')
+    .option('--project <project>', "only alerts about this project (id or name): its budget and its keys' alerts")
     .option('--status <status>', 'open, acknowledged or all', 'all')
     .option('--limit <n>', 'at most this many', '100')
     .option('--json', 'print JSON')
@@ -46,18 +48,20 @@ export function registerAlerts(program: Command, io: CliIo): void {
       if (flags.until) params.set('until', sinceFlag(flags.until, '--until'));
       if (flags.detector) params.set('detector', flags.detector);
       if (flags.key) params.set('key_id', flags.key);
-      const { data } = await client().request<{ data: Array<AlertView & { key_name?: string | null }> }>('GET', `/alerts?${params.toString()}`);
+      if (flags.project) params.set('project', flags.project);
+      const { data } = await client().request<{ data: Array<AlertView & { key_name?: string | null; project_name?: string | null }> }>('GET', `/alerts?${params.toString()}`);
       if (flags.json) return writeJson(io.stdout, data);
       if (data.length === 0) return writeLine(io.stdout, 'No alerts.');
       writeLine(
         io.stdout,
         renderTable(
-          ['ID', 'CREATED', 'SEVERITY', 'DETECTOR', 'KEY', 'SUBJECT', 'COUNT', 'ACTIONS', 'ACK', 'TITLE'],
+          ['ID', 'CREATED', 'SEVERITY', 'DETECTOR', 'PROJECT', 'KEY', 'SUBJECT', 'COUNT', 'ACTIONS', 'ACK', 'TITLE'],
           data.map((a) => [
             a.id,
             a.created_at,
             a.severity,
             a.detector,
+            a.project_name ?? '-',
             a.key_id === null ? '-' : a.key_name ? `${a.key_name} (${a.key_id})` : a.key_id,
             a.subject,
             a.occurrences,

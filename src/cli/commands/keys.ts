@@ -29,6 +29,7 @@ interface ScopeFlags {
   upstream?: string;
   maxBody?: string;
   objectsFrom?: string;
+  project?: string;
   json?: boolean;
 }
 
@@ -48,6 +49,8 @@ function scopeBody(flags: ScopeFlags, currentLimits: KeyLimits, io: CliIo): Reco
   if (flags.expires !== undefined) body.expires = expiresFlag(flags.expires, Date.now());
   if (flags.upstream !== undefined) body.upstream = flags.upstream;
   if (flags.objectsFrom !== undefined) body.objects_from = splitList(flags.objectsFrom);
+  // `--project ''` (or none) takes the key out of its project.
+  if (flags.project !== undefined) body.project = flags.project === '' || flags.project === 'none' ? null : flags.project;
   if (flags.maxBody !== undefined) {
     const bytes = Number(flags.maxBody);
     if (!Number.isInteger(bytes) || bytes <= 0) throw new KeywardenError('KW_USAGE', { message: '--max-body takes a positive number of bytes' });
@@ -118,6 +121,7 @@ function withScopeFlags(command: Command): Command {
     .option('--expires <when>', "expiry: a duration such as 30d, an ISO date, or 'never'")
     .option('--upstream <name>', 'upstream to use (default: the only or default upstream)')
     .option('--max-body <bytes>', 'maximum request body size')
+    .option('--project <name|id>', "the project whose shared limits apply on top of the key's ('none' to leave it)")
     .option('--objects-from <key ids>', "also use the stored objects (files, responses, …) of these keys, comma-separated ('' for none)")
     .option('--json', 'print JSON');
 }
@@ -128,6 +132,7 @@ function printKey(io: CliIo, key: KeyView): void {
     ['name', key.name],
     ['key', key.display],
     ['status', key.status],
+    ['project', key.project_id ?? '(none)'],
     ['models', (key.models as string[]).join(', ') || '(any)'],
     ['endpoints', (key.endpoints as string[]).join(', ')],
     ['ip allowlist', (key.ip_allowlist as string[]).join(', ') || '(any)'],
@@ -170,15 +175,31 @@ export function registerKeys(program: Command, io: CliIo): void {
   keys
     .command('list')
     .description('List virtual keys.')
+    .option('--project <name|id>', "only this project's keys ('none': keys in no project)")
     .option('--json', 'print JSON')
-    .action(async (flags: { json?: boolean }) => {
-      const { data } = await client().request<{ data: ListedKey[] }>('GET', '/keys');
+    .action(async (flags: { project?: string; json?: boolean }) => {
+      const api = client();
+      const [{ data: all }, { data: projects }] = await Promise.all([
+        api.request<{ data: ListedKey[] }>('GET', '/keys'),
+        api.request<{ data: Array<{ id: string; name: string }> }>('GET', '/projects'),
+      ]);
+      const projectName = new Map(projects.map((p) => [p.id, p.name]));
+      let wanted: string | null | undefined;
+      if (flags.project !== undefined) {
+        wanted = flags.project === 'none' || flags.project === '' ? null : projects.find((p) => p.id === flags.project || p.name === flags.project)?.id;
+        if (wanted === undefined) throw new KeywardenError('KW_USAGE', { message: `--project: no project with id or name "${flags.project}"` });
+      }
+      // Grouped by project (keys in none last), in the server's order within each.
+      const data = all.filter((k) => wanted === undefined || (k.project_id ?? null) === wanted);
+      const order = (k: ListedKey): string => (typeof k.project_id === 'string' ? (projectName.get(k.project_id) ?? k.project_id) : '\uffff');
+      data.sort((a, b) => (order(a) < order(b) ? -1 : order(a) > order(b) ? 1 : 0));
       if (flags.json) return writeJson(io.stdout, data);
       writeLine(
         io.stdout,
         renderTable(
-          ['ID', 'NAME', 'KEY', 'STATUS', 'MODELS', 'EXPIRES', 'SPEND TODAY', 'SPEND MONTH', 'LAST USED'],
+          ['PROJECT', 'ID', 'NAME', 'KEY', 'STATUS', 'MODELS', 'EXPIRES', 'SPEND TODAY', 'SPEND MONTH', 'LAST USED'],
           data.map((k) => [
+            typeof k.project_id === 'string' ? (projectName.get(k.project_id) ?? k.project_id) : '-',
             k.id,
             k.name,
             k.display,

@@ -8,6 +8,7 @@ interface TokenView {
   id: string;
   name: string;
   role: string;
+  project_id?: string | null;
   display: string;
   status: string;
   created_at: string;
@@ -28,14 +29,17 @@ export function registerTokens(program: Command, io: CliIo): void {
     .requiredOption('--name <name>', 'what the token is for')
     .option('--role <role>', 'owner | admin | viewer', 'viewer')
     .option('--expires <when>', 'a duration such as 30d, or an ISO date (default: never)')
+    .option('--project <name|id>', "limit the token to one project's keys and usage")
     .option('--json', 'print JSON')
-    .action(async (flags: { name: string; role: string; expires?: string; json?: boolean }) => {
+    .action(async (flags: { name: string; role: string; expires?: string; project?: string; json?: boolean }) => {
       if (!ROLES.includes(flags.role)) throw new KeywardenError('KW_USAGE', { message: `--role must be one of ${ROLES.join(', ')}` });
       const body: Record<string, unknown> = { name: flags.name, role: flags.role };
       if (flags.expires !== undefined) body.expires = flags.expires;
+      if (flags.project !== undefined) body.project = flags.project;
       const created = await client().request<TokenView & { token: string }>('POST', '/admin-tokens', body);
       if (flags.json) return writeJson(io.stdout, created);
-      writeLine(io.stdout, `Created admin token ${created.id} (${created.name}, role ${created.role}, expires ${created.expires_at ?? 'never'}).`);
+      const scope = created.project_id ? `, limited to project ${created.project_id}` : '';
+      writeLine(io.stdout, `Created admin token ${created.id} (${created.name}, role ${created.role}${scope}, expires ${created.expires_at ?? 'never'}).`);
       writeLine(io.stdout, 'Token (shown once, stored only as a hash):');
       writeLine(io.stdout, `  ${created.token}`);
     });
@@ -50,8 +54,8 @@ export function registerTokens(program: Command, io: CliIo): void {
       writeLine(
         io.stdout,
         renderTable(
-          ['ID', 'NAME', 'ROLE', 'TOKEN', 'STATUS', 'CREATED', 'EXPIRES', 'LAST USED'],
-          data.map((t) => [t.id, t.name, t.role, t.display, t.status, t.created_at, t.expires_at ?? 'never', t.last_used_at ?? '-']),
+          ['ID', 'NAME', 'ROLE', 'PROJECT', 'TOKEN', 'STATUS', 'CREATED', 'EXPIRES', 'LAST USED'],
+          data.map((t) => [t.id, t.name, t.role, t.project_id ?? '-', t.display, t.status, t.created_at, t.expires_at ?? 'never', t.last_used_at ?? '-']),
         ),
       );
     });

@@ -16,20 +16,23 @@ function timeFlag(value: string | undefined, name: string): string | undefined {
   return value;
 }
 
-function groupsFlag(value: string | undefined): UsageGroup[] {
+type Group = UsageGroup | 'project';
+const GROUPS: readonly Group[] = [...USAGE_GROUPS, 'project'];
+
+function groupsFlag(value: string | undefined): Group[] {
   if (value === undefined) return [...USAGE_GROUPS];
   const groups = value.split(',').map((g) => g.trim());
   for (const group of groups) {
-    if (!(USAGE_GROUPS as readonly string[]).includes(group)) {
-      throw new KeywardenError('KW_USAGE', { message: `--group-by takes key, model and/or day, got "${group}"` });
+    if (!(GROUPS as readonly string[]).includes(group)) {
+      throw new KeywardenError('KW_USAGE', { message: `--group-by takes project, key, model and/or day, got "${group}"` });
     }
   }
-  return groups as UsageGroup[];
+  return groups as Group[];
 }
 
-type NamedRow = UsageSummaryRow & { keyName?: string | null };
+type NamedRow = UsageSummaryRow & { keyName?: string | null; projectId?: string | null; projectName?: string | null };
 
-const GROUP_TITLES: Record<UsageGroup, string> = { day: 'DAY', key: 'KEY', model: 'MODEL' };
+const GROUP_TITLES: Record<Group, string> = { day: 'DAY', key: 'KEY', model: 'MODEL', project: 'PROJECT' };
 
 export function registerUsage(program: Command, io: CliIo): void {
   program
@@ -38,7 +41,7 @@ export function registerUsage(program: Command, io: CliIo): void {
     .option('--since <when>', 'start (duration ago such as 7d, or ISO date)')
     .option('--until <when>', 'end (duration ago or ISO date)')
     .option('--key <key>', 'only this key (id or name)')
-    .option('--group-by <dims>', 'key, model, day or a comma list (default: key,model,day)')
+    .option('--group-by <dims>', 'project, key, model, day or a comma list (default: key,model,day)')
     .option('--csv', 'print CSV (for spreadsheets)')
     .option('--json', 'print JSON')
     .action(async (flags: { since?: string; until?: string; key?: string; groupBy?: string; csv?: boolean; json?: boolean }) => {
@@ -57,10 +60,12 @@ export function registerUsage(program: Command, io: CliIo): void {
       }
       const { data } = await client.request<{ data: NamedRow[] }>('GET', `/usage?${params.toString()}`);
       if (flags.json) return writeJson(io.stdout, data);
-      const dims = (['day', 'key', 'model'] as const).filter((g) => groups.includes(g));
-      // The key column shows the name beside the id.
-      const cell = (r: NamedRow, g: UsageGroup): string | null =>
-        g === 'key' && r.keyName ? `${r.keyName} (${r.keyId ?? ''})` : (r[USAGE_GROUP_FIELDS[g]] ?? null);
+      const dims = (['day', 'project', 'key', 'model'] as const).filter((g) => groups.includes(g));
+      // Key and project columns show the name beside the id; keys in no project show "(none)".
+      const cell = (r: NamedRow, g: Group): string | null => {
+        if (g === 'project') return r.projectId ? `${r.projectName ?? '?'} (${r.projectId})` : '(none)';
+        return g === 'key' && r.keyName ? `${r.keyName} (${r.keyId ?? ''})` : (r[USAGE_GROUP_FIELDS[g]] ?? null);
+      };
       writeLine(
         io.stdout,
         renderTable(

@@ -13,6 +13,8 @@ export function budgetThresholdCrossed(spentUsd: number, budgetUsd: number, thre
 const severityOf = (threshold: number): Severity => (threshold >= 1 ? 'critical' : threshold >= 0.8 ? 'warning' : 'info');
 
 const keyLabel = (status: BudgetStatus): string => (status.keyName ? `${status.keyName} (${status.keyId})` : status.keyId);
+/** "Key web-1 (key_…)" or "Project web (prj_…)". */
+const ownerLabel = (status: BudgetStatus): string => `${status.projectId === undefined ? 'Key' : 'Project'} ${keyLabel(status)}`;
 
 /**
  * The budget of each refused key that is nearest to exhaustion: the one that refused. A key is refused for its
@@ -23,7 +25,8 @@ function exhaustedStatuses(statuses: readonly BudgetStatus[], refusedKeys: Reado
   const nearest = new Map<string, BudgetStatus>();
   if (refusedKeys.size === 0) return nearest;
   for (const status of statuses) {
-    if (!refusedKeys.has(status.keyId) || !(status.budgetUsd > 0)) continue;
+    // Refusals name keys; a project's budget is judged by its settled spend only.
+    if (status.projectId !== undefined || !refusedKeys.has(status.keyId) || !(status.budgetUsd > 0)) continue;
     const current = nearest.get(status.keyId);
     if (!current || status.spentUsd / status.budgetUsd > current.spentUsd / current.budgetUsd) nearest.set(status.keyId, status);
   }
@@ -51,24 +54,26 @@ export function budgetFindings(
     const pct = Math.round(threshold * 100);
     const spent = formatUsd(status.spentUsd);
     const budget = formatUsd(status.budgetUsd);
-    const label = keyLabel(status);
+    const label = ownerLabel(status);
     const exhaustedNow = refused || threshold >= 1;
+    const project = status.projectId !== undefined;
     findings.push({
       detector: 'budget_threshold',
       severity: severityOf(threshold),
       subject: `${status.keyId}:${status.periodId}:${pct}`,
-      keyId: status.keyId,
-      title: exhaustedNow ? `Key ${label} exhausted its budget` : `Key ${label} reached ${pct}% of its budget`,
+      // A project's alert belongs to no single key: nothing is suspended for it.
+      keyId: project ? null : status.keyId,
+      title: exhaustedNow ? `${label} exhausted its budget` : `${label} reached ${pct}% of its budget`,
       message: exhaustedNow
-        ? `Key ${label} has spent ${spent} of its ${budget} budget for ${status.periodId} and is refusing requests (429 budget_exceeded) until the period resets.`
-        : `Key ${label} has spent ${spent} of its ${budget} budget for ${status.periodId}.`,
+        ? `${label} has spent ${spent} of its ${budget} budget for ${status.periodId} and ${project ? 'its keys are' : 'is'} refusing requests (429 budget_exceeded) until the period resets.`
+        : `${label} has spent ${spent} of its ${budget} budget for ${status.periodId}.`,
       details: {
         threshold_pct: pct,
         spent_usd: status.spentUsd,
         budget_usd: status.budgetUsd,
         period: status.periodId,
         refusing: exhaustedNow,
-        ...(status.keyName ? { key_name: status.keyName } : {}),
+        ...(project ? { project_id: status.keyId, ...(status.keyName ? { project_name: status.keyName } : {}) } : status.keyName ? { key_name: status.keyName } : {}),
       },
     });
   }

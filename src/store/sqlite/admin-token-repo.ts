@@ -11,6 +11,7 @@ interface AdminTokenRow {
   expires_at: number | null;
   last_used_at: number | null;
   revoked_at: number | null;
+  project_id: string | null;
 }
 
 const ROLES: readonly string[] = ['owner', 'admin', 'viewer'];
@@ -27,6 +28,7 @@ function fromRow(row: AdminTokenRow): AdminTokenRecord {
     expiresAt: row.expires_at,
     lastUsedAt: row.last_used_at,
     revokedAt: row.revoked_at,
+    projectId: row.project_id,
   };
 }
 
@@ -41,8 +43,8 @@ export class SqliteAdminTokenRepository implements AdminTokenRepository {
 
   constructor(db: SqliteDatabase) {
     this.insertStmt = db.prepare(
-      `INSERT INTO admin_tokens (id, name, hash, last4, role, created_at, expires_at, last_used_at, revoked_at)
-       VALUES (@id, @name, @hash, @last4, @role, @createdAt, @expiresAt, @lastUsedAt, @revokedAt)`,
+      `INSERT INTO admin_tokens (id, name, hash, last4, role, created_at, expires_at, last_used_at, revoked_at, project_id)
+       VALUES (@id, @name, @hash, @last4, @role, @createdAt, @expiresAt, @lastUsedAt, @revokedAt, @projectId)`,
     );
     this.byHashStmt = db.prepare<[string], AdminTokenRow>('SELECT * FROM admin_tokens WHERE hash = ?');
     this.byIdStmt = db.prepare<[string], AdminTokenRow>('SELECT * FROM admin_tokens WHERE id = ?');
@@ -53,7 +55,7 @@ export class SqliteAdminTokenRepository implements AdminTokenRepository {
   }
 
   insert(record: AdminTokenRecord): Promise<void> {
-    this.insertStmt.run(record);
+    this.insertStmt.run({ ...record, projectId: record.projectId ?? null });
     return Promise.resolve();
   }
 

@@ -20,6 +20,7 @@ interface KeyRow {
   suspended_at: number | null;
   suspended_reason: string | null;
   rotated_at: number | null;
+  project_id: string | null;
 }
 
 function fromRow(row: KeyRow): VirtualKeyRecord {
@@ -41,6 +42,7 @@ function fromRow(row: KeyRow): VirtualKeyRecord {
     suspendedAt: row.suspended_at,
     suspendedReason: row.suspended_reason,
     rotatedAt: row.rotated_at,
+    projectId: row.project_id,
   };
 }
 
@@ -63,6 +65,7 @@ function toRow(record: VirtualKeyRecord): KeyRow {
     suspended_at: record.suspendedAt,
     suspended_reason: record.suspendedReason,
     rotated_at: record.rotatedAt,
+    project_id: record.projectId ?? null,
   };
 }
 
@@ -84,6 +87,7 @@ const COLUMNS = [
   'suspended_at',
   'suspended_reason',
   'rotated_at',
+  'project_id',
 ] as const;
 
 /** A row as an array, in COLUMNS order: what the per-request lookup reads (see findByHash). */
@@ -105,6 +109,7 @@ type KeyTuple = [
   suspendedAt: number | null,
   suspendedReason: string | null,
   rotatedAt: number | null,
+  projectId: string | null,
 ];
 
 function fromTuple(t: KeyTuple): VirtualKeyRecord {
@@ -126,6 +131,7 @@ function fromTuple(t: KeyTuple): VirtualKeyRecord {
     suspendedAt: t[14],
     suspendedReason: t[15],
     rotatedAt: t[16],
+    projectId: t[17],
   };
 }
 

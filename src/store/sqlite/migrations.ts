@@ -173,4 +173,19 @@ export const MIGRATIONS: readonly string[] = [
   ) WITHOUT ROWID;
   CREATE INDEX owned_objects_owner ON owned_objects(owner_key_id, kind, created_at);
   `,
+  // Projects (teams, admin/project-service.ts): keys and admin tokens may belong to one; its limits apply on top of
+  // each key's. A project's spend sits in the spend table under its id (prj_…), beside the keys' spend.
+  `
+  CREATE TABLE projects (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE,
+    models TEXT NOT NULL,
+    limits TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL
+  );
+  ALTER TABLE virtual_keys ADD COLUMN project_id TEXT;
+  CREATE INDEX virtual_keys_project ON virtual_keys(project_id);
+  ALTER TABLE admin_tokens ADD COLUMN project_id TEXT;
+  `,
 ];

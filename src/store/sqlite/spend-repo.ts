@@ -32,11 +32,16 @@ export class SqliteSpendRepository implements SpendRepository {
       const sums = new Map<string, { keyId: string; periodKey: string; usd: number }>();
       for (const s of settlements) {
         if (s.usd <= 0) continue;
-        for (const periodKey of s.periodKeys) {
-          const id = `${s.keyId}\n${periodKey}`;
-          const sum = sums.get(id);
-          if (sum) sum.usd += s.usd;
-          else sums.set(id, { keyId: s.keyId, periodKey, usd: s.usd });
+        // A project's spend is kept under its own id (prj_…), beside its keys' (key_…): the ids never collide.
+        const charges: Array<[string, readonly string[]]> = [[s.keyId, s.periodKeys]];
+        if (s.projectId !== undefined && s.projectPeriodKeys) charges.push([s.projectId, s.projectPeriodKeys]);
+        for (const [owner, periodKeys] of charges) {
+          for (const periodKey of periodKeys) {
+            const id = `${owner}\n${periodKey}`;
+            const sum = sums.get(id);
+            if (sum) sum.usd += s.usd;
+            else sums.set(id, { keyId: owner, periodKey, usd: s.usd });
+          }
         }
       }
       for (const sum of sums.values()) addSpend.run(sum.keyId, sum.periodKey, sum.usd);
@@ -89,7 +94,16 @@ export class SqliteSpendRepository implements SpendRepository {
   reconcileOpenReservations(): Promise<number> {
     const open = this.journal.recover();
     if (open.length > 0) {
-      this.commitSpend(open.map((r) => ({ reservationId: r.id, keyId: r.keyId, periodKeys: r.periodKeys, usd: r.usd })));
+      // Charged in full to the key and, if it had one, its project: a crash never refills a shared budget.
+      this.commitSpend(
+        open.map((r) => ({
+          reservationId: r.id,
+          keyId: r.keyId,
+          periodKeys: r.periodKeys,
+          usd: r.usd,
+          ...(r.projectId !== undefined && r.projectPeriodKeys ? { projectId: r.projectId, projectPeriodKeys: r.projectPeriodKeys } : {}),
+        })),
+      );
     }
     this.journal.compact();
     return Promise.resolve(open.length);

@@ -5,6 +5,7 @@ import { openDatabase, type SqliteDatabase } from './database.js';
 import { SqliteKeyRepository } from './key-repo.js';
 import { SqliteMetaRepository } from './meta-repo.js';
 import { SqliteObjectRepository } from './object-repo.js';
+import { SqliteProjectRepository } from './project-repo.js';
 import { ReservationJournal } from './reservation-journal.js';
 import { SqliteSpendRepository } from './spend-repo.js';
 import { SqliteUpstreamRepository } from './upstream-repo.js';
@@ -22,6 +23,7 @@ export class SqliteStore implements Store {
   readonly adminTokens;
   readonly meta;
   readonly objects;
+  readonly projects;
 
   /** `journalFile`: where open budget reservations are journaled; without one they live in memory (tests). */
   constructor(
@@ -35,6 +37,7 @@ export class SqliteStore implements Store {
     this.adminTokens = new SqliteAdminTokenRepository(db);
     this.meta = new SqliteMetaRepository(db);
     this.objects = new SqliteObjectRepository(db);
+    this.projects = new SqliteProjectRepository(db);
   }
 
   static open(dataDir: string): SqliteStore {
