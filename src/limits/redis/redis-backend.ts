@@ -130,6 +130,12 @@ export class RedisLimitsBackend implements LimitsBackend {
   }
 
   async acquire(request: AcquireRequest): Promise<AcquireResult> {
+    // The Lua scripts key every counter by the request's key id; a project-scoped check would silently be counted
+    // per key, letting a project's keys together pass its limit. Until the scripts take per-check subjects, refuse
+    // (fail closed) rather than enforce the wrong thing.
+    if (hasProjectScope(request)) {
+      throw new KeywardenError('KW_LIMITS_UNAVAILABLE', { message: 'Project limits are not supported on the Redis limits backend yet.' });
+    }
     const ticketId = randomUUID();
     const args = acquireArgs(this.prefix, request, ticketId, this.leaseMs, this.warmMs, SPENT_TTL_MS);
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
@@ -322,4 +328,9 @@ export class RedisLimitsBackend implements LimitsBackend {
       if (charged < SWEEP_BATCH) return;
     }
   }
+}
+
+function hasProjectScope(request: AcquireRequest): boolean {
+  if (request.projectConcurrency) return true;
+  return [...request.rates, ...request.tokens, ...request.budgets].some((check) => check.scope === 'project');
 }
