@@ -21,6 +21,7 @@ export function keyView(key: VirtualKeyRecord, now: number): Record<string, unkn
     display: `${VIRTUAL_KEY_PREFIX}…${key.last4}`,
     status: keyStatus(key, now),
     upstream_id: key.upstreamId,
+    fallback_upstream_ids: key.fallbackUpstreamIds,
     models: key.scopes.models,
     endpoints: key.scopes.endpoints,
     ip_allowlist: key.scopes.ipAllowlist,

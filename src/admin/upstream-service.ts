@@ -116,7 +116,7 @@ export class UpstreamService {
       async () => {
         const upstreams = await this.store.upstreams.list();
         const bindings = await bindingsOf(this.store, upstreams, record);
-        if (!target && bindings.explicit.length + bindings.viaDefault.length > 0) throw boundConflict(record, bindings);
+        if (!target && bindings.explicit.length + bindings.viaDefault.length + bindings.asFallback.length > 0) throw boundConflict(record, bindings);
         const moved = target ? await reassign(this.store, upstreams, record, target, this.now()) : null;
         await this.store.upstreams.remove(record.id);
         return moved;

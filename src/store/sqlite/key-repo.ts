@@ -20,6 +20,7 @@ interface KeyRow {
   suspended_at: number | null;
   suspended_reason: string | null;
   rotated_at: number | null;
+  fallback_upstream_ids: string;
 }
 
 function fromRow(row: KeyRow): VirtualKeyRecord {
@@ -41,6 +42,7 @@ function fromRow(row: KeyRow): VirtualKeyRecord {
     suspendedAt: row.suspended_at,
     suspendedReason: row.suspended_reason,
     rotatedAt: row.rotated_at,
+    fallbackUpstreamIds: fromJson(row.fallback_upstream_ids),
   };
 }
 
@@ -63,6 +65,7 @@ function toRow(record: VirtualKeyRecord): KeyRow {
     suspended_at: record.suspendedAt,
     suspended_reason: record.suspendedReason,
     rotated_at: record.rotatedAt,
+    fallback_upstream_ids: toJson(record.fallbackUpstreamIds),
   };
 }
 
@@ -84,6 +87,7 @@ const COLUMNS = [
   'suspended_at',
   'suspended_reason',
   'rotated_at',
+  'fallback_upstream_ids',
 ] as const;
 
 /** A row as an array, in COLUMNS order: what the per-request lookup reads (see findByHash). */
@@ -105,6 +109,7 @@ type KeyTuple = [
   suspendedAt: number | null,
   suspendedReason: string | null,
   rotatedAt: number | null,
+  fallbackUpstreamIds: string,
 ];
 
 function fromTuple(t: KeyTuple): VirtualKeyRecord {
@@ -126,6 +131,7 @@ function fromTuple(t: KeyTuple): VirtualKeyRecord {
     suspendedAt: t[14],
     suspendedReason: t[15],
     rotatedAt: t[16],
+    fallbackUpstreamIds: fromJson(t[17]),
   };
 }
 
@@ -212,6 +218,7 @@ export class SqliteKeyRepository implements KeyRepository {
     frozen(record.scopes);
     frozen(record.limits);
     frozen(record.metadata);
+    frozen(record.fallbackUpstreamIds);
     if (this.memo.size >= MEMO_LIMIT) this.memo.clear();
     this.memo.set(hash, record);
     return Promise.resolve({ ...record });

@@ -173,4 +173,8 @@ export const MIGRATIONS: readonly string[] = [
   ) WITHOUT ROWID;
   CREATE INDEX owned_objects_owner ON owned_objects(owner_key_id, kind, created_at);
   `,
+  // Ordered fallback upstreams per key (gateway/fallback.ts): a JSON array of upstream ids.
+  `
+  ALTER TABLE virtual_keys ADD COLUMN fallback_upstream_ids TEXT NOT NULL DEFAULT '[]';
+  `,
 ];
