@@ -21,7 +21,7 @@ const ledgerB = new BillingLedger();
 const ledgerC = new BillingLedger();
 const keyB = `sk-b-${randomBytes(24).toString('base64url')}`;
 const keyC = `sk-c-${randomBytes(24).toString('base64url')}`;
-const ids: Record<string, string> = {};
+const ids = { a: '', b: '', c: '', dead: '', blocked: '' };
 const asked: string[] = [];
 
 /** Names resolve only for the blocked host, to the cloud metadata address the outbound policy always refuses. */
