@@ -21,7 +21,7 @@ const ledgerB = new BillingLedger();
 const ledgerC = new BillingLedger();
 const keyB = `sk-b-${randomBytes(24).toString('base64url')}`;
 const keyC = `sk-c-${randomBytes(24).toString('base64url')}`;
-const ids = { a: '', b: '', c: '', dead: '', blocked: '' };
+const ids = { a: '', b: '', c: '', dead: '', blocked: '', azure: '' };
 const asked: string[] = [];
 
 /** Names resolve only for the blocked host, to the cloud metadata address the outbound policy always refuses. */
@@ -38,14 +38,14 @@ async function addUpstream(name: string, baseUrl: string, key: string): Promise<
 }
 
 /**
- * The key's usage records in the order its upstreams were tried. Attempts of one request share its arrival time
- * and ids within a millisecond are not ordered, so the order is the chain's: each upstream is tried at most once.
+ * The key's usage records in the order its upstreams were tried. Attempts of one request carry (about) its arrival
+ * time and ids within a millisecond are not ordered, so the order is the chain's: each upstream is tried at most once.
  */
 async function recordsOf(keyId: string, chain: readonly string[] = []): Promise<UsageRecord[]> {
   await h.server.gateway.usage.flush();
   const data = (await h.admin<{ data: UsageRecord[] }>('GET', `/usage/records?key_id=${keyId}&limit=100`)).body.data;
   const position = (r: UsageRecord): number => chain.indexOf(r.upstreamId ?? '');
-  return data.sort((x, y) => x.ts - y.ts || position(x) - position(y));
+  return data.sort((x, y) => position(x) - position(y) || x.ts - y.ts);
 }
 
 async function sdkError(promise: Promise<unknown>): Promise<InstanceType<typeof OpenAI.APIError>> {
@@ -76,6 +76,15 @@ beforeAll(async () => {
   ids.b = await addUpstream('b', b.url, keyB);
   ids.c = await addUpstream('c', c.url, keyC);
   ids.dead = await addUpstream('dead', await closedPortUrl(), `sk-dead-${randomBytes(12).toString('hex')}`);
+  const azure = await h.admin<{ id: string }>('POST', '/upstreams', {
+    name: 'azure',
+    provider: 'azure',
+    base_url: b.origin,
+    api_version: '2024-10-21',
+    deployments: { 'gpt-4o-mini': 'mini-deployment' },
+    keys: [keyB],
+  });
+  ids.azure = azure.body.id;
   ids.blocked = await addUpstream('blocked', `https://${BLOCKED_HOST}/v1`, `sk-blocked-${randomBytes(12).toString('hex')}`);
 });
 afterEach(() => {
@@ -182,6 +191,36 @@ describe('failing over', () => {
     expect(err.status).toBe(503);
     expect(typeof (err.error as { message?: unknown }).message).toBe('string');
     expect((await recordsOf(id, [ids.a, ids.b, ids.c])).map((r) => r.status)).toEqual([500, 502, 503]);
+  });
+});
+
+describe('per-upstream mapping on each attempt', () => {
+  it('Azure primary (deployment in the body) failing over to an OpenAI-compatible one: each gets its own model, path and auth', async () => {
+    const { client } = await keyWith('azure', ['b']);
+    b.queueBehavior({ type: 'error', status: 500 }); // the Azure attempt (served by the same fake)
+    const response = await client.responses.create({ model: 'gpt-4o-mini', input: 'hello there', store: false });
+    expect(response.output_text).toBeTruthy();
+    const [onAzure, onB] = b.requests;
+    expect(onAzure?.path).toMatch(/^\/openai\/responses/);
+    expect(onAzure?.headers['api-key']).toBe(keyB);
+    expect((onAzure?.json as { model?: string }).model).toBe('mini-deployment');
+    // The Azure deployment name must not leak into the next attempt's body.
+    expect(onB?.path).toBe('/v1/responses');
+    expect(onB?.headers.authorization).toBe(`Bearer ${keyB}`);
+    expect(onB?.headers['api-key']).toBeUndefined();
+    expect((onB?.json as { model?: string }).model).toBe('gpt-4o-mini');
+  });
+
+  it('OpenAI-compatible primary failing over to Azure: the fallback is addressed by deployment with api-key', async () => {
+    const { client } = await keyWith('fake', ['azure']);
+    h.fake.queueBehavior({ type: 'error', status: 502 });
+    const completion = await client.chat.completions.create(chat);
+    expect(completion.choices[0]?.message.content).toBeTruthy();
+    const onAzure = b.lastRequest();
+    expect(onAzure?.deployment).toBe('mini-deployment');
+    expect(onAzure?.query.get('api-version')).toBe('2024-10-21');
+    expect(onAzure?.headers['api-key']).toBe(keyB);
+    expect(onAzure?.headers.authorization).toBeUndefined();
   });
 });
 
