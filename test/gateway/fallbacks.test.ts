@@ -6,6 +6,7 @@ import type { UsageRecord } from '../../src/store/index.js';
 import { BillingLedger } from '../support/fake-openai-billing.js';
 import { closedPortUrl, startFakeOpenAI, type FakeOpenAI } from '../support/fake-openai.js';
 import { startHarness, type Harness } from '../support/gateway-harness.js';
+import { cli } from '../cli/run-cli.js';
 
 // Ordered fallbacks: a key names a primary upstream and fallbacks; connect errors, 5xx and 429 go to the next one,
 // nothing else does, and every attempt is metered once.
@@ -320,5 +321,19 @@ describe('fallbacks on the admin API', () => {
     } finally {
       await spare.close();
     }
+  });
+
+  it('keys create|update --fallback (repeatable, by name; \'\' clears) from the CLI', async () => {
+    const env = { KEYWARDEN_URL: h.server.url, KEYWARDEN_ADMIN_TOKEN: h.adminToken };
+    const created = await cli(['keys', 'create', '--name', 'fb-cli', '--upstream', 'fake', '--fallback', 'b', '--fallback', 'c', '--json'], env);
+    expect(created.status, created.stderr).toBe(0);
+    const key = JSON.parse(created.stdout) as { id: string; fallback_upstream_ids: string[] };
+    expect(key.fallback_upstream_ids).toEqual([ids.b, ids.c]);
+    const dup = await cli(['keys', 'update', key.id, '--fallback', 'b', '--fallback', 'b'], env);
+    expect(dup.status).not.toBe(0);
+    expect(dup.stderr).toContain('twice');
+    const cleared = await cli(['keys', 'update', key.id, '--fallback', '', '--json'], env);
+    expect(cleared.status, cleared.stderr).toBe(0);
+    expect((JSON.parse(cleared.stdout) as { fallback_upstream_ids: string[] }).fallback_upstream_ids).toEqual([]);
   });
 });
