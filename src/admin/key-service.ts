@@ -1,3 +1,4 @@
+import { assertPrimaryNotFallback, resolveFallbacks } from './key-fallbacks.js';
 import { KeywardenError } from '../errors/index.js';
 import { generateKeyId, generateVirtualKey, hasValidChecksum, hashVirtualKey, maskSecret } from '../keys/index.js';
 import { defaultScopes } from '../policy/index.js';
@@ -102,6 +103,7 @@ export class KeyService {
       maxBodyBytes: input.max_body_bytes ?? null,
     };
     if (input.objects_from !== undefined) scopes.objectsFrom = await this.resolveObjectOwners(input.objects_from);
+    const upstreamId = (await this.resolveUpstreamId(input.upstream)) ?? null;
     const record: VirtualKeyRecord = {
       id: generateKeyId(),
       name: input.name,
@@ -109,7 +111,8 @@ export class KeyService {
       last4: secret.slice(-4),
       previousHash: null,
       previousHashExpiresAt: null,
-      upstreamId: (await this.resolveUpstreamId(input.upstream)) ?? null,
+      upstreamId,
+      fallbackUpstreamIds: await resolveFallbacks(this.store, input.fallbacks ?? [], upstreamId),
       scopes,
       limits: input.limits ?? {},
       metadata: input.metadata ?? {},
@@ -177,6 +180,9 @@ export class KeyService {
     if (expires !== undefined) patch.expiresAt = expires;
     const upstreamId = await this.resolveUpstreamId(input.upstream);
     if (upstreamId !== undefined) patch.upstreamId = upstreamId;
+    const primaryId = upstreamId !== undefined ? upstreamId : current.upstreamId;
+    if (input.fallbacks !== undefined) patch.fallbackUpstreamIds = await resolveFallbacks(this.store, input.fallbacks, primaryId);
+    else if (upstreamId !== undefined) assertPrimaryNotFallback(primaryId, current.fallbackUpstreamIds);
     if (input.metadata !== undefined) patch.metadata = input.metadata;
     if (input.limits !== undefined) patch.limits = input.limits;
     const projectId = await this.resolveProjectId(input.project);

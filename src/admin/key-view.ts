@@ -22,6 +22,7 @@ export function keyView(key: VirtualKeyRecord, now: number): Record<string, unkn
     status: keyStatus(key, now),
     upstream_id: key.upstreamId,
     project_id: key.projectId ?? null,
+    fallback_upstream_ids: key.fallbackUpstreamIds,
     models: key.scopes.models,
     endpoints: key.scopes.endpoints,
     ip_allowlist: key.scopes.ipAllowlist,

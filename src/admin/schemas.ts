@@ -33,6 +33,8 @@ const scopeFields = {
   objects_from: z.array(z.string().regex(/^key_[A-Za-z0-9]{1,64}$/, 'expected a key id (key_…)')).max(50).optional(),
   expires: expires.optional(),
   upstream: z.string().min(1).nullable().optional(),
+  /** Ordered fallback upstreams (ids or names); replaces the list as a whole, [] clears it. See key-fallbacks.ts. */
+  fallbacks: z.array(z.string().min(1).max(200)).max(50).optional(),
   metadata: z.record(z.string(), z.string().max(500)).optional(),
   /** Replaces the key's limits as a whole; see limits/schema.ts. */
   limits: keyLimitsSchema.optional(),

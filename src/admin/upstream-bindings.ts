@@ -42,6 +42,8 @@ export interface Bindings {
   explicit: VirtualKeyRecord[];
   /** Keys that name no upstream while it is the default. */
   viaDefault: VirtualKeyRecord[];
+  /** Keys that list the upstream among their fallbacks: removing it would silently shorten their chain. */
+  asFallback: VirtualKeyRecord[];
   isDefault: boolean;
 }
 
@@ -52,6 +54,7 @@ export async function bindingsOf(store: Store, upstreams: readonly UpstreamRecor
   return {
     explicit: live.filter((k) => k.upstreamId === upstream.id),
     viaDefault: isDefault ? live.filter((k) => k.upstreamId === null) : [],
+    asFallback: live.filter((k) => k.fallbackUpstreamIds.includes(upstream.id)),
     isDefault,
   };
 }
@@ -60,7 +63,7 @@ const MAX_LISTED = 10;
 
 /** 409 naming the bound keys (ids and names, at most ten) and the way out. */
 export function boundConflict(upstream: UpstreamRecord, bindings: Bindings): KeywardenError {
-  const keys = [...bindings.explicit, ...bindings.viaDefault];
+  const keys = [...new Set([...bindings.explicit, ...bindings.viaDefault, ...bindings.asFallback])];
   const listed = keys.slice(0, MAX_LISTED).map((k) => `${k.name} (${k.id})`);
   const more = keys.length > MAX_LISTED ? ` and ${keys.length - MAX_LISTED} more` : '';
   const why = bindings.viaDefault.length > 0 ? ` It is the default upstream, which serves keys that name none.` : '';
@@ -85,11 +88,19 @@ export async function reassign(
 ): Promise<{ movedKeyIds: string[]; defaultMoved: boolean }> {
   const movedKeyIds: string[] = [];
   for (const key of await store.keys.list()) {
-    if (key.upstreamId !== from.id) continue;
-    await store.keys.update(key.id, { upstreamId: to.id }, now);
+    const primary = key.upstreamId === from.id;
+    if (!primary && !key.fallbackUpstreamIds.includes(from.id)) continue;
+    const upstreamId = primary ? to.id : key.upstreamId;
+    await store.keys.update(key.id, { upstreamId, fallbackUpstreamIds: replaceFallback(key.fallbackUpstreamIds, from.id, to.id, upstreamId) }, now);
     movedKeyIds.push(key.id);
   }
   const defaultMoved = effectiveDefault(upstreams)?.id === from.id;
   if (defaultMoved) await makeDefault(store, upstreams, to);
   return { movedKeyIds, defaultMoved };
+}
+
+/** `from` becomes `to` in a fallback list, in place; dropped instead where `to` is already listed or is the primary. */
+function replaceFallback(ids: readonly string[], from: string, to: string, primaryId: string | null): string[] {
+  const taken = ids.includes(to) || primaryId === to;
+  return ids.flatMap((id) => (id !== from ? [id] : taken ? [] : [to]));
 }

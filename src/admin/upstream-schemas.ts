@@ -22,3 +22,17 @@ export type UpdateUpstreamInput = z.infer<typeof updateUpstreamSchema>;
 
 /** DELETE /upstreams/:ref?reassign_to=NAME */
 export const removeUpstreamQuery = z.object({ reassign_to: z.string().min(1).max(200).optional() }).strict();
+
+const providerKey = z.string().min(8).max(1000);
+const drainTimeoutMs = z.number().int().min(0).max(3_600_000).optional();
+
+/** POST /upstreams/:ref/keys: one more provider key, used at once alongside the others. */
+export const addUpstreamKeySchema = z.object({ key: providerKey }).strict();
+
+/** POST /upstreams/:ref/keys/rotate: the new key; `replace` the key ids it replaces (default: all). */
+export const rotateUpstreamKeySchema = z
+  .object({ key: providerKey, replace: z.array(z.string().min(1).max(100)).min(1).max(100).optional(), drain_timeout_ms: drainTimeoutMs })
+  .strict();
+
+/** DELETE /upstreams/:ref/keys/:keyId?drain_timeout_ms=N */
+export const removeUpstreamKeyQuery = z.object({ drain_timeout_ms: z.coerce.number().int().min(0).max(3_600_000).optional() }).strict();

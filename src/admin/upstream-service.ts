@@ -2,6 +2,7 @@ import { KeywardenError } from '../errors/index.js';
 import { randomBase62 } from '../keys/index.js';
 import { upstreamKeyAad } from '../gateway/upstream-registry.js';
 import type { ProviderKind, Store, UpstreamKeyRecord, UpstreamPatch, UpstreamRecord } from '../store/index.js';
+import { UpstreamKeyService } from './upstream-key-service.js';
 import { bindingsOf, boundConflict, makeDefault, reassign, settleDefaultOnAdd } from './upstream-bindings.js';
 import type { UpdateUpstreamInput } from './upstream-schemas.js';
 import type { Vault } from '../vault/index.js';
@@ -35,6 +36,9 @@ export interface RemovedUpstream {
 }
 
 export class UpstreamService {
+  /** Provider keys: add, remove, rotate with drain (see upstream-key-service.ts). */
+  readonly keys: UpstreamKeyService;
+
   constructor(
     private readonly store: Store,
     private readonly vault: Vault,
@@ -44,7 +48,9 @@ export class UpstreamService {
     private readonly audit: AuditLog,
     /** Where an upstream may point; the gateway applies the same policy again when it connects. */
     private readonly outbound: OutboundPolicy = createOutboundPolicy({ allow: [] }),
-  ) {}
+  ) {
+    this.keys = new UpstreamKeyService(store, vault, audit, (ref) => this.resolve(ref), onChange, upstreamView);
+  }
 
   /** Adds an upstream; the insert and its audit entry commit together, then the gateway reloads. */
   async add(input: CreateUpstreamInput, actor: string): Promise<UpstreamRecord> {
@@ -116,7 +122,7 @@ export class UpstreamService {
       async () => {
         const upstreams = await this.store.upstreams.list();
         const bindings = await bindingsOf(this.store, upstreams, record);
-        if (!target && bindings.explicit.length + bindings.viaDefault.length > 0) throw boundConflict(record, bindings);
+        if (!target && bindings.explicit.length + bindings.viaDefault.length + bindings.asFallback.length > 0) throw boundConflict(record, bindings);
         const moved = target ? await reassign(this.store, upstreams, record, target, this.now()) : null;
         await this.store.upstreams.remove(record.id);
         return moved;

@@ -27,7 +27,9 @@ import { ObjectOwnership, type OwnershipPlan } from './object-ownership.js';
 import { ProjectStage } from './project-stage.js';
 import { sendError } from './send-error.js';
 import { upstreamFailureFields } from './upstream-failure.js';
-import { UpstreamRegistry } from './upstream-registry.js';
+import { UpstreamRegistry, type UpstreamRuntime } from './upstream-registry.js';
+import type { KeySlot } from './upstream-key-ring.js';
+import { failedBeforeSending, NO_FALLBACKS } from './fallback.js';
 import { createOutboundPolicy, type OutboundPolicy } from '../policy/outbound-url.js';
 import type { OutboundLookup } from '../policy/outbound-connect.js';
 import { upstreamTarget } from './upstream-target.js';
@@ -81,6 +83,8 @@ interface RequestState {
   clientIp: string;
   /** Limits admission to settle when the request ends, however it ends. */
   admission: Admission | null;
+  /** The upstream key the current attempt holds; released when the request ends (see UpstreamRegistry.drain). */
+  keySlot: KeySlot | null;
 }
 
 type JsonTransform = (body: unknown) => unknown;
@@ -237,15 +241,13 @@ export function createGateway(deps: GatewayDeps): Gateway {
       return { status: 200, tokens: null, incomplete: false, streamedText: '', errorCode: null };
     }
 
-    const upstreamKey = upstream.nextKey();
-    const target = upstreamTarget(upstream, normalized.path, objectPlan?.search ?? normalized.search, state.model, upstreamKey);
-    let outBody: Buffer | string | null = body.length > 0 ? body : null;
+    // Body changes that do not depend on the upstream are made once, whichever upstream ends up answering.
     let dropInjectedUsageChunk = false;
-    if (parsed.json) {
-      const json = parsed.json;
-      // Fields the body lacks are spliced in (cheap); changing an existing field re-serializes the object.
-      const added: Record<string, unknown> = {};
-      let rewrite = false;
+    const json = parsed.json;
+    // Fields the body lacks are spliced in (cheap); changing an existing field re-serializes the object.
+    const added: Record<string, unknown> = {};
+    let rewrite = false;
+    if (json) {
       if (parsed.stream && STREAM_USAGE_ENDPOINTS.has(normalized.path)) {
         const options = json.stream_options;
         if (options === undefined) {
@@ -257,10 +259,6 @@ export function createGateway(deps: GatewayDeps): Gateway {
           rewrite = true;
         }
       }
-      if (target.bodyModel !== null) {
-        json.model = target.bodyModel;
-        rewrite = true;
-      }
       const inject = state.admission?.inject;
       if (inject) {
         if (json[inject.field] === undefined) added[inject.field] = inject.value;
@@ -269,37 +267,105 @@ export function createGateway(deps: GatewayDeps): Gateway {
           rewrite = true;
         }
       }
-      if (rewrite) outBody = reserializeRequestJson({ ...added, ...json });
-      else if (Object.keys(added).length > 0) outBody = prependJsonFields(body, added);
     }
 
+    // Stored objects live on one upstream, so requests that create or use them never fail over.
+    const fallbackIds = objectPlan === null ? key.fallbackUpstreamIds : NO_FALLBACKS;
     const headers = forwardRequestHeaders(req.headers);
-    Object.assign(headers, target.authHeaders);
-    return forward(
-      {
-        upstream,
-        method: req.method ?? 'GET',
-        path: target.path,
-        headers,
-        body: outBody,
-        client,
-        connectRetries: config.upstream.connectRetries,
-        limits: responseLimits,
-        dropInjectedUsageChunk,
-        trackStreamText: state.admission?.trackStreamText ?? false,
-        transformJson: composeTransforms(
-          composeTransforms(
-            group === 'models' && pathModel === null && key.scopes.models.length > 0
-              ? (json) => filterModelList(json, compiled.models)
-              : undefined,
-            group === 'models' && pathModel === null && project?.models ? (json) => filterModelList(json, project.models ?? compiled.models) : undefined,
-          ),
-          objectPlan?.transformJson,
-        ),
-        onSseEvent: objectPlan?.onSseEvent,
-      },
-      res,
+    const search = objectPlan?.search ?? normalized.search;
+    const transformJson = composeTransforms(
+      composeTransforms(
+        group === 'models' && pathModel === null && key.scopes.models.length > 0 ? (list) => filterModelList(list, compiled.models) : undefined,
+        group === 'models' && pathModel === null && project?.models ? (list) => filterModelList(list, project.models ?? compiled.models) : undefined,
+      ),
+      objectPlan?.transformJson,
     );
+    const send = (target: UpstreamRuntime, failOverOnStatus: boolean): Promise<ForwardResult> => {
+      const slot = target.nextSlot();
+      slot.inFlight++; // released in handle's finally (or by failedAttempt): rotate-key drains on it
+      state.keySlot = slot;
+      state.upstreamId = target.record.id;
+      const mapped = upstreamTarget(target, normalized.path, search, state.model, slot.secret);
+      let outBody: Buffer | string | null = body.length > 0 ? body : null;
+      if (json) {
+        // Azure addresses some endpoints by deployment in the body: that model differs per upstream, so it is
+        // set on a copy, never on the parsed body a fallback attempt reuses.
+        if (mapped.bodyModel !== null) outBody = reserializeRequestJson({ ...added, ...json, model: mapped.bodyModel });
+        else if (rewrite) outBody = reserializeRequestJson({ ...added, ...json });
+        else if (Object.keys(added).length > 0) outBody = prependJsonFields(body, added);
+      }
+      return forward(
+        {
+          upstream: target,
+          method,
+          path: mapped.path,
+          // Each attempt names its own provider's auth header, so with fallbacks the shared headers are copied.
+          headers: fallbackIds.length > 0 ? { ...headers, ...mapped.authHeaders } : Object.assign(headers, mapped.authHeaders),
+          body: outBody,
+          client,
+          connectRetries: config.upstream.connectRetries,
+          limits: responseLimits,
+          dropInjectedUsageChunk,
+          trackStreamText: state.admission?.trackStreamText ?? false,
+          transformJson,
+          onSseEvent: objectPlan?.onSseEvent,
+          failOverOnStatus,
+        },
+        res,
+      );
+    };
+    if (fallbackIds.length === 0) return send(upstream, false);
+    return sendWithFallbacks(state, res, ts, client, upstream, fallbackIds, send);
+  }
+
+  /**
+   * Tries the primary, then each fallback in order, while an attempt fails before anything ran upstream or reached
+   * the client (see fallback.ts). Each failed attempt gets its own usage record (its upstream, status, error code,
+   * cost 0: nothing was performed); the request's admission is settled once, by the attempt that answered.
+   */
+  async function sendWithFallbacks(
+    state: RequestState,
+    res: ServerResponse,
+    ts: number,
+    client: ClientLink,
+    primary: UpstreamRuntime,
+    fallbackIds: readonly string[],
+    send: (target: UpstreamRuntime, failOverOnStatus: boolean) => Promise<ForwardResult>,
+  ): Promise<ForwardResult> {
+    for (let index = 0; ; index++) {
+      const last = index === fallbackIds.length;
+      const attemptStarted = performance.now();
+      try {
+        const fallbackId = index === 0 ? null : (fallbackIds[index - 1] as string);
+        if (fallbackId !== null) state.upstreamId = fallbackId;
+        const target = fallbackId === null ? primary : await upstreams.resolve(fallbackId);
+        const result = await send(target, !last);
+        if (result.failedOver !== true) return result;
+        logger.warn('upstream answered an error; trying the next fallback', { upstreamId: state.upstreamId, status: result.status });
+        failedAttempt(state, res, ts, attemptStarted, result.status, 'upstream_failed_over');
+      } catch (err) {
+        if (last || client.aborted || !failedBeforeSending(err)) throw err;
+        const error = err as KeywardenError;
+        logger.warn('upstream attempt failed before sending; trying the next fallback', { upstreamId: state.upstreamId, code: error.code, ...upstreamFailureFields(err) });
+        failedAttempt(state, res, ts, attemptStarted, error.status, error.apiCode);
+      }
+    }
+  }
+
+  /**
+   * Books one failed attempt: its key slot is released and it gets a usage record of its own, at cost 0, with the
+   * request's arrival time and the request's id so far; the request moves on under a fresh id (ids are time-ordered,
+   * so a request's attempts list in the order they were made). Nothing was written to the client yet, so the
+   * x-keywarden-request-id it gets names the record of the attempt that answered.
+   */
+  function failedAttempt(state: RequestState, res: ServerResponse, ts: number, attemptStarted: number, status: number, errorCode: string): void {
+    if (state.keySlot) {
+      state.keySlot.inFlight--;
+      state.keySlot = null;
+    }
+    recordUsage(state, attemptStarted, ts, { status, errorCode, tokens: null, costUsd: 0 });
+    state.id = uuid7(now());
+    res.setHeader(REQUEST_ID_HEADER, state.id);
   }
 
   /** One line per request when log.requests is on; off by default to keep the hot path lean. */
@@ -331,6 +397,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
       upstreamId: null,
       clientIp: '',
       admission: null,
+      keySlot: null,
     };
     res.setHeader(REQUEST_ID_HEADER, state.id);
     const client = new ClientLink();
@@ -386,6 +453,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
       await finish(state, started, ts, { status: error.status, errorCode: error.apiCode, tokens: null, incomplete: false, streamedText: '' });
       logRequest(state, started, error.status, error.apiCode);
     } finally {
+      if (state.keySlot) state.keySlot.inFlight--;
       deadline?.clear();
       res.off('close', onClose);
     }

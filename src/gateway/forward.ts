@@ -63,6 +63,11 @@ export interface ForwardRequest {
   /** Sees each relayed SSE event before the client does (e.g. to record the id of a streamed creation). */
   onSseEvent?: ((event: string) => void) | undefined;
   limits: ResponseLimits;
+  /**
+   * A 5xx or 429 answer is not relayed but returned as `failedOver` (nothing is written to the client), so the
+   * caller can try the next upstream. Only set when one is left to try.
+   */
+  failOverOnStatus?: boolean;
 }
 
 /** Bounds on what the gateway holds in memory for one response (config `upstream.*`). */
@@ -81,10 +86,12 @@ export interface ForwardResult {
   /** Text streamed to the client, when tracked. */
   streamedText: string;
   errorCode: string | null;
+  /** Set when failOverOnStatus caught a 5xx or 429: nothing reached the client, the upstream request was abandoned. */
+  failedOver?: boolean;
 }
 
 /** Connect-phase failures: nothing reached the upstream, so trying again cannot duplicate a request. */
-const CONNECT_ERRORS = new Set([
+export const CONNECT_ERRORS: ReadonlySet<string> = new Set([
   'ECONNREFUSED',
   'ENOTFOUND',
   'EAI_AGAIN',
@@ -184,6 +191,12 @@ class UpstreamExchange implements Dispatcher.DispatchHandler {
 
   onResponseStart(controller: Dispatcher.DispatchController, statusCode: number, headers: IncomingHttpHeaders): void {
     if (statusCode < 200) return; // informational (1xx): the final response follows
+    if (this.req.failOverOnStatus === true && (statusCode >= 500 || statusCode === 429)) {
+      // The provider refused before doing the work (overloaded, rate-limited, failing): the body is not read.
+      this.succeed({ status: statusCode, tokens: null, incomplete: false, streamedText: '', errorCode: 'upstream_failed_over', failedOver: true });
+      controller.abort(new Error('failed over to the next upstream'));
+      return;
+    }
     try {
       this.start(statusCode, headers);
     } catch (err) {

@@ -9,6 +9,7 @@ import { ObjectOwnership } from './object-ownership.js';
 function keyRecord(id: string, objectsFrom?: string[]): VirtualKeyRecord {
   return {
     id, name: id, hash: `h-${id}`, last4: 'abcd', previousHash: null, previousHashExpiresAt: null, upstreamId: null,
+    fallbackUpstreamIds: [],
     scopes: { ...defaultScopes(), endpoints: ['*'], ...(objectsFrom ? { objectsFrom } : {}) }, limits: {}, metadata: {},
     createdAt: 1, updatedAt: 1, expiresAt: null, revokedAt: null, suspendedAt: null, suspendedReason: null, rotatedAt: null,
   };

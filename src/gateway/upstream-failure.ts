@@ -16,7 +16,7 @@ export class UpstreamFailure extends Error {
   }
 }
 
-function errnoOf(err: unknown): string | undefined {
+export function errnoOf(err: unknown): string | undefined {
   // undici reports socket errors directly (ECONNREFUSED) or wrapped, with the system error as `cause`.
   for (let current = err, depth = 0; current !== null && typeof current === 'object' && depth < 3; depth++) {
     const code = (current as { code?: unknown }).code;

@@ -93,6 +93,8 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     ...outboundLookup,
     ...(monitor ? { monitor } : {}),
   });
+  // Key rotation swaps keys in the live gateway and drains requests on the old key (upstream-key-service.ts).
+  services.upstreams.keys.attach(gateway.upstreams);
   const reconciled = await services.store.spend.reconcileOpenReservations();
   if (reconciled > 0) logger.warn('charged open budget reservations left by an unclean shutdown', { reservations: reconciled });
   const providers = createProviderServices({

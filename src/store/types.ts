@@ -29,6 +29,8 @@ export interface VirtualKeyRecord {
   previousHash: string | null;
   previousHashExpiresAt: number | null;
   upstreamId: string | null;
+  /** Upstreams tried in order when the primary fails before answering (connect error, 5xx, 429); see gateway/fallback.ts. */
+  fallbackUpstreamIds: readonly string[];
   scopes: KeyScopes;
   /** Rate limits and budgets; shape owned by limits/, stored opaquely here. */
   limits: Record<string, unknown>;
@@ -73,6 +75,8 @@ export interface UpstreamKeyRecord {
   /** Vault ciphertext; plaintext exists only in memory. */
   ciphertext: string;
   last4: string;
+  /** Set while `upstreams rotate-key` drains it: new requests use the other keys. */
+  retiring?: boolean;
 }
 
 export interface UpstreamRecord {
@@ -169,6 +173,7 @@ export type KeyPatch = Partial<
     | 'previousHash'
     | 'previousHashExpiresAt'
     | 'upstreamId'
+    | 'fallbackUpstreamIds'
     | 'scopes'
     | 'limits'
     | 'metadata'

@@ -1,6 +1,7 @@
 import type { Schema } from 'hono';
 import { upstreamView, type UpstreamService } from '../upstream-service.js';
 import { removeUpstreamQuery, updateUpstreamSchema } from '../upstream-schemas.js';
+import { registerUpstreamKeyRoutes } from './upstream-key-routes.js';
 import { adminActor, parseJsonBody, parseQuery, pathParam, type AdminApp } from './route-helpers.js';
 
 export interface UpstreamRouteDeps {
@@ -12,6 +13,7 @@ export interface UpstreamRouteDeps {
  * while keys depend on the upstream; reassign_to moves them in the same audited transaction.
  */
 export function registerUpstreamRoutes<S extends Schema, B extends string>(app: AdminApp<S, B>, deps: UpstreamRouteDeps): void {
+  registerUpstreamKeyRoutes(app, deps.upstreams);
   app.patch('/upstreams/:ref', async (c) => {
     const input = await parseJsonBody(c, updateUpstreamSchema);
     const record = await deps.upstreams.update(pathParam(c, 'ref'), input, adminActor(c));

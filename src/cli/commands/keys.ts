@@ -27,6 +27,7 @@ interface ScopeFlags {
   ip?: string[];
   expires?: string;
   upstream?: string;
+  fallback?: string[];
   maxBody?: string;
   objectsFrom?: string;
   project?: string;
@@ -48,6 +49,7 @@ function scopeBody(flags: ScopeFlags, currentLimits: KeyLimits, io: CliIo): Reco
   if (flags.ip !== undefined) body.ip_allowlist = ipFlag(flags.ip);
   if (flags.expires !== undefined) body.expires = expiresFlag(flags.expires, Date.now());
   if (flags.upstream !== undefined) body.upstream = flags.upstream;
+  if (flags.fallback !== undefined) body.fallbacks = flags.fallback.flatMap((v) => splitList(v));
   if (flags.objectsFrom !== undefined) body.objects_from = splitList(flags.objectsFrom);
   // `--project ''` (or none) takes the key out of its project.
   if (flags.project !== undefined) body.project = flags.project === '' || flags.project === 'none' ? null : flags.project;
@@ -120,6 +122,11 @@ function withScopeFlags(command: Command): Command {
     .option('--ip <cidr>', "allowed client network (repeatable or comma-separated), or 'any' for no restriction", (v: string, prev: string[] = []) => [...prev, v])
     .option('--expires <when>', "expiry: a duration such as 30d, an ISO date, or 'never'")
     .option('--upstream <name>', 'upstream to use (default: the only or default upstream)')
+    .option(
+      '--fallback <upstream>',
+      "fallback upstream, tried in order on connect errors, 5xx and 429 (repeatable; replaces the list; '' for none)",
+      (v: string, prev: string[] = []) => [...prev, v],
+    )
     .option('--max-body <bytes>', 'maximum request body size')
     .option('--project <name|id>', "the project whose shared limits apply on top of the key's ('none' to leave it)")
     .option('--objects-from <key ids>', "also use the stored objects (files, responses, …) of these keys, comma-separated ('' for none)")

@@ -4,6 +4,7 @@ import { AdminClient } from '../admin-client.js';
 import { readAll, writeJson, writeLine, type CliIo } from '../io.js';
 import { renderTable } from '../table.js';
 import { splitList } from '../scope-flags.js';
+import { registerUpstreamKeyCommands } from './upstream-keys.js';
 
 type UpstreamView = Record<string, unknown> & { id: string; name: string; provider: string; base_url: string; keys: Array<{ display: string }> };
 
@@ -54,6 +55,11 @@ function parseDeployments(pairs: readonly string[] | undefined): Record<string, 
 export function registerUpstreams(program: Command, io: CliIo): void {
   const upstreams = program.command('upstreams').description('Manage upstream providers and their vaulted keys.');
   const client = (): AdminClient => new AdminClient(io.env);
+  registerUpstreamKeyCommands(upstreams, io, async (keyEnv) => {
+    const keys = await readUpstreamKeys(io, keyEnv);
+    if (keys.length !== 1) throw new KeywardenError('KW_USAGE', { message: 'Give exactly one key (one --key-env variable, or one line on stdin).' });
+    return keys[0] as string;
+  });
 
   upstreams
     .command('add')

@@ -21,6 +21,7 @@ interface KeyRow {
   suspended_reason: string | null;
   rotated_at: number | null;
   project_id: string | null;
+  fallback_upstream_ids: string;
 }
 
 function fromRow(row: KeyRow): VirtualKeyRecord {
@@ -43,6 +44,7 @@ function fromRow(row: KeyRow): VirtualKeyRecord {
     suspendedReason: row.suspended_reason,
     rotatedAt: row.rotated_at,
     projectId: row.project_id,
+    fallbackUpstreamIds: fromJson(row.fallback_upstream_ids),
   };
 }
 
@@ -66,6 +68,7 @@ function toRow(record: VirtualKeyRecord): KeyRow {
     suspended_reason: record.suspendedReason,
     rotated_at: record.rotatedAt,
     project_id: record.projectId ?? null,
+    fallback_upstream_ids: toJson(record.fallbackUpstreamIds),
   };
 }
 
@@ -88,6 +91,7 @@ const COLUMNS = [
   'suspended_reason',
   'rotated_at',
   'project_id',
+  'fallback_upstream_ids',
 ] as const;
 
 /** A row as an array, in COLUMNS order: what the per-request lookup reads (see findByHash). */
@@ -110,6 +114,7 @@ type KeyTuple = [
   suspendedReason: string | null,
   rotatedAt: number | null,
   projectId: string | null,
+  fallbackUpstreamIds: string,
 ];
 
 function fromTuple(t: KeyTuple): VirtualKeyRecord {
@@ -132,6 +137,7 @@ function fromTuple(t: KeyTuple): VirtualKeyRecord {
     suspendedReason: t[15],
     rotatedAt: t[16],
     projectId: t[17],
+    fallbackUpstreamIds: fromJson(t[18]),
   };
 }
 
@@ -218,6 +224,7 @@ export class SqliteKeyRepository implements KeyRepository {
     frozen(record.scopes);
     frozen(record.limits);
     frozen(record.metadata);
+    frozen(record.fallbackUpstreamIds);
     if (this.memo.size >= MEMO_LIMIT) this.memo.clear();
     this.memo.set(hash, record);
     return Promise.resolve({ ...record });

@@ -188,4 +188,8 @@ export const MIGRATIONS: readonly string[] = [
   CREATE INDEX virtual_keys_project ON virtual_keys(project_id);
   ALTER TABLE admin_tokens ADD COLUMN project_id TEXT;
   `,
+  // Ordered fallback upstreams per key (gateway/fallback.ts): a JSON array of upstream ids.
+  `
+  ALTER TABLE virtual_keys ADD COLUMN fallback_upstream_ids TEXT NOT NULL DEFAULT '[]';
+  `,
 ];
