@@ -112,6 +112,7 @@ export class KeyService {
       suspendedAt: null,
       suspendedReason: null,
       rotatedAt: null,
+      ...(input.canary === true ? { canary: true } : {}),
     };
     await this.store.keys.insert(record);
     return { record, secret };

@@ -38,7 +38,14 @@ const scopeFields = {
   limits: keyLimitsSchema.optional(),
 };
 
-export const createKeySchema = z.object({ name: z.string().min(1).max(200), ...scopeFields }).strict();
+export const createKeySchema = z
+  .object({
+    name: z.string().min(1).max(200),
+    ...scopeFields,
+    /** A honeytoken: looks like any key; any use raises a critical alert and is refused as out of quota. */
+    canary: z.boolean().optional(),
+  })
+  .strict();
 export const updateKeySchema = z.object({ name: z.string().min(1).max(200).optional(), ...scopeFields }).strict();
 export const rotateKeySchema = z
   .object({

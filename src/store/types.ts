@@ -40,6 +40,10 @@ export interface VirtualKeyRecord {
   suspendedAt: number | null;
   suspendedReason: string | null;
   rotatedAt: number | null;
+  /** A honeytoken: any use raises a critical alert and is refused like a spent quota; never forwarded. */
+  canary?: boolean;
+  /** The key an ephemeral child was minted from; its spend also counts against the parent's budgets. */
+  parentId?: string | null;
 }
 
 export interface UpstreamKeyRecord {

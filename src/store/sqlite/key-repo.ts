@@ -20,6 +20,8 @@ interface KeyRow {
   suspended_at: number | null;
   suspended_reason: string | null;
   rotated_at: number | null;
+  canary: number;
+  parent_id: string | null;
 }
 
 function fromRow(row: KeyRow): VirtualKeyRecord {
@@ -41,6 +43,8 @@ function fromRow(row: KeyRow): VirtualKeyRecord {
     suspendedAt: row.suspended_at,
     suspendedReason: row.suspended_reason,
     rotatedAt: row.rotated_at,
+    canary: row.canary === 1,
+    parentId: row.parent_id,
   };
 }
 
@@ -63,6 +67,8 @@ function toRow(record: VirtualKeyRecord): KeyRow {
     suspended_at: record.suspendedAt,
     suspended_reason: record.suspendedReason,
     rotated_at: record.rotatedAt,
+    canary: record.canary === true ? 1 : 0,
+    parent_id: record.parentId ?? null,
   };
 }
 
@@ -84,6 +90,8 @@ const COLUMNS = [
   'suspended_at',
   'suspended_reason',
   'rotated_at',
+  'canary',
+  'parent_id',
 ] as const;
 
 /** A row as an array, in COLUMNS order: what the per-request lookup reads (see findByHash). */
@@ -105,6 +113,8 @@ type KeyTuple = [
   suspendedAt: number | null,
   suspendedReason: string | null,
   rotatedAt: number | null,
+  canary: number,
+  parentId: string | null,
 ];
 
 function fromTuple(t: KeyTuple): VirtualKeyRecord {
@@ -126,6 +136,8 @@ function fromTuple(t: KeyTuple): VirtualKeyRecord {
     suspendedAt: t[14],
     suspendedReason: t[15],
     rotatedAt: t[16],
+    canary: t[17] === 1,
+    parentId: t[18],
   };
 }
 

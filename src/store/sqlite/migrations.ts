@@ -173,4 +173,10 @@ export const MIGRATIONS: readonly string[] = [
   ) WITHOUT ROWID;
   CREATE INDEX owned_objects_owner ON owned_objects(owner_key_id, kind, created_at);
   `,
+  // Canary keys and ephemeral child keys (issue 12 items 6 and 7).
+  `
+  ALTER TABLE virtual_keys ADD COLUMN canary INTEGER NOT NULL DEFAULT 0;
+  ALTER TABLE virtual_keys ADD COLUMN parent_id TEXT;
+  CREATE INDEX virtual_keys_parent ON virtual_keys(parent_id) WHERE parent_id IS NOT NULL;
+  `,
 ];
