@@ -13,6 +13,7 @@ import { Limiter, type Admission } from '../limits/limiter.js';
 import { MemoryLimitsBackend } from '../limits/memory-backend.js';
 import { assertUsable, identify } from './authenticate.js';
 import { canaryTripped } from './canary.js';
+import { usableParentOf } from './child-key.js';
 import { reportCostOverrun } from './cost-overrun.js';
 import { securityEventOf, type GatewayMonitor } from './security-events.js';
 import { ClientLink, forward, type ForwardResult } from './forward.js';
@@ -186,6 +187,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
       throw refusal;
     }
     assertUsable(key, hash, ts);
+    const parent = key.parentId ? await usableParentOf(key, deps.store.keys, ts) : null;
     const compiled = scopes.get(key);
     if (!compiled.ips.allows(state.clientIp)) throw ipNotAllowed(state.clientIp);
     const group = endpointGroupOf(normalized.path);
@@ -227,6 +229,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
       bodyBytes: body.length,
       now: ts,
       costFree: COST_FREE_METHODS.has(method),
+      parent,
     });
 
     if (group === 'models' && pathModel === null && upstream.record.provider === 'azure') {

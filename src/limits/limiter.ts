@@ -9,6 +9,7 @@ import { countInputTokens, countOutputTokens, shapeRequest, type CapField, type 
 import { periodKey } from './periods.js';
 import { secondsUntilPeriodReset } from './period-reset.js';
 import { formatUsd } from '../util/money.js';
+import { parentBudgetChecks } from './child-budgets.js';
 import { rateLimitHeaders } from './rate-headers.js';
 import type { Budget, KeyLimits, ModelRule } from './schema.js';
 
@@ -35,6 +36,8 @@ export interface AdmitInput {
    * key may make it without a priced model; it reserves $0 and still counts against rates and concurrency.
    */
   costFree?: boolean;
+  /** An ephemeral child key's parent: its budgets bind the child's requests too (see child-budgets.ts). */
+  parent?: VirtualKeyRecord | null;
 }
 
 export interface Admission {
@@ -113,7 +116,8 @@ export class Limiter {
   /** Null when the key has no limits: the common case costs one map lookup. */
   async admit(input: AdmitInput): Promise<Admission | null> {
     const compiled = this.compiled.get(input.key);
-    if (compiled.empty) return null;
+    const parentBudgets = input.parent ? parentBudgetChecks(input.parent, input.now) : null;
+    if (compiled.empty && parentBudgets === null) return null;
     const { limits } = compiled;
     const { key, model, now } = input;
 
@@ -132,6 +136,7 @@ export class Limiter {
     if (limits.tpm) tpmLimits.push({ id: 'tpm', limit: limits.tpm });
     if (rule?.tpm) tpmLimits.push({ id: `rule${ruleIndex}:tpm`, limit: rule.tpm });
     const budgets = budgetChecks(limits.budgets ?? [], now, limits.time_zone ?? 'UTC');
+    if (parentBudgets) budgets.push(...parentBudgets);
     const budgeted = budgets.length > 0;
     const sizing = tpmLimits.length > 0 || budgeted || limits.max_output_tokens !== undefined;
     const shape: RequestShape | null = sizing && input.costFree !== true ? shapeRequest(input.path, input.json, input.bodyBytes, model) : null;

@@ -190,7 +190,7 @@ export function registerKeys(program: Command, io: CliIo): void {
           ['ID', 'NAME', 'KEY', 'STATUS', 'MODELS', 'EXPIRES', 'SPEND TODAY', 'SPEND MONTH', 'LAST USED'],
           data.map((k) => [
             k.id,
-            k.name,
+            typeof k.parent_id === 'string' ? `${k.name} (child of ${k.parent_id})` : k.canary === true ? `${k.name} (canary)` : k.name,
             k.display,
             k.status,
             (k.models as string[]).join(',') || '*',
@@ -261,9 +261,11 @@ export function registerKeys(program: Command, io: CliIo): void {
   keys
     .command('revoke <key>')
     .description('Revoke a key; it stops working on the next request.')
+    .option('--children', "also revoke the key's ephemeral child keys (they stop with the parent anyway)")
     .option('--json', 'print JSON')
-    .action(async (id: string, flags: { json?: boolean }) => {
-      const key = await client().request<KeyView>('POST', `/keys/${encodeURIComponent(id)}/revoke`, {});
+    .action(async (id: string, flags: { json?: boolean; children?: boolean }) => {
+      const query = flags.children === true ? '?children=true' : '';
+      const key = await client().request<KeyView>('POST', `/keys/${encodeURIComponent(id)}/revoke${query}`, {});
       if (flags.json) writeJson(io.stdout, key);
       else writeLine(io.stdout, `Revoked ${key.id} (${key.display}).`);
     });
