@@ -71,7 +71,6 @@ export function registerRun(program: Command, io: CliIo, setStatus: SetStatus): 
     .option('--budget <usd>', "the child's budget in USD (within the parent's)")
     .option('--name <name>', 'name of the child key')
     .argument('<command...>', 'the command and its arguments, after --')
-    .passThroughOptions()
     .action(async (command: string[], flags: RunFlags) => {
       const parent = flags.key ?? io.env.KEYWARDEN_PARENT_KEY;
       if (!parent) throw new KeywardenError('KW_USAGE', { message: 'keywarden run needs a parent key: --key ID or KEYWARDEN_PARENT_KEY.' });
