@@ -8,7 +8,8 @@ import type { AuditLog } from '../audit/index.js';
 import type { AuditAction } from '../audit/types.js';
 import { keyView } from './key-view.js';
 import { resolveKeyRef } from './key-ref.js';
-import type { CreateKeyInput, UpdateKeyInput } from './schemas.js';
+import type { CreateChildKeyInput, CreateKeyInput, UpdateKeyInput } from './schemas.js';
+import { mintChild } from './child-keys.js';
 
 export interface IssuedKey {
   record: VirtualKeyRecord;
@@ -124,9 +125,29 @@ export class KeyService {
       suspendedReason: null,
       rotatedAt: null,
       projectId: (await this.resolveProjectId(input.project)) ?? null,
+      ...(input.canary === true ? { canary: true } : {}),
     };
     await this.store.keys.insert(record);
     return { record, secret };
+  }
+
+  /** An ephemeral child of the named key (see child-keys.ts); audited as a key creation naming its parent. */
+  async createChild(parentRef: string, input: CreateChildKeyInput, actor: string): Promise<IssuedKey> {
+    const parent = await this.get(parentRef);
+    return this.audited(actor, 'key.created', null, async () => {
+      const issued = mintChild(parent, input, this.now(), this.pepper);
+      await this.store.keys.insert(issued.record);
+      return issued;
+    });
+  }
+
+  /** Revokes every not yet revoked child of the key (each audited); the parent itself is left as it is. */
+  async revokeChildren(parentRef: string, actor: string): Promise<VirtualKeyRecord[]> {
+    const parent = await this.get(parentRef);
+    const children = (await this.store.keys.list()).filter((k) => k.parentId === parent.id && k.revokedAt === null);
+    const revoked: VirtualKeyRecord[] = [];
+    for (const child of children) revoked.push(await this.revoke(child.id, actor));
+    return revoked;
   }
 
   /** A key by id or name (see resolveKeyRef). */

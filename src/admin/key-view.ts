@@ -37,6 +37,8 @@ export function keyView(key: VirtualKeyRecord, now: number): Record<string, unkn
     suspended_at: iso(key.suspendedAt),
     suspended_reason: key.suspendedReason,
     rotated_at: iso(key.rotatedAt),
+    canary: key.canary === true,
+    parent_id: key.parentId ?? null,
     previous_secret_valid_until:
       key.previousHashExpiresAt !== null && key.previousHashExpiresAt > now ? iso(key.previousHashExpiresAt) : null,
   };

@@ -25,7 +25,7 @@ import type { KeyService } from './key-service.js';
 import { keyView } from './key-view.js';
 import { keyActivity } from './key-activity.js';
 import { loadNames } from './name-lookup.js';
-import { createKeySchema, createUpstreamSchema, leakReportSchema, rotateKeySchema, suspendKeySchema, updateKeySchema } from './schemas.js';
+import { createChildKeySchema, createKeySchema, createUpstreamSchema, leakReportSchema, rotateKeySchema, suspendKeySchema, updateKeySchema } from './schemas.js';
 import { upstreamView, type UpstreamService } from './upstream-service.js';
 import { assertScopedRouteAllowed, tokenProject } from './project-scope.js';
 import { ProjectService } from './project-service.js';
@@ -191,7 +191,18 @@ export function createAdminApp(deps: AdminDeps): Hono<Env> {
     const issued = await deps.keys.rotate(id, input.grace, adminActor(c));
     return c.json({ ...keyView(issued.record, deps.now()), key: issued.secret });
   });
-  app.post('/keys/:id/revoke', async (c) => c.json(keyView(await deps.keys.revoke(await scopedKeyId(c), adminActor(c)), deps.now())));
+  app.post('/keys/:id/revoke', async (c) => {
+    const id = await scopedKeyId(c);
+    // ?children=true also revokes the key's ephemeral children (they die with a revoked parent on their next
+    // request regardless; this makes it visible in their own status and audit trail).
+    const children = c.req.query('children') === 'true' ? await deps.keys.revokeChildren(id, adminActor(c)) : [];
+    const key = await deps.keys.revoke(id, adminActor(c));
+    return c.json({ ...keyView(key, deps.now()), ...(children.length > 0 ? { revoked_children: children.map((k) => k.id) } : {}) });
+  });
+  app.post('/keys/:id/children', async (c) => {
+    const issued = await deps.keys.createChild(await scopedKeyId(c), await parseBody(c, createChildKeySchema), adminActor(c));
+    return c.json({ ...keyView(issued.record, deps.now()), key: issued.secret }, 201);
+  });
   app.post('/keys/:id/suspend', async (c) => {
     const input = await parseBody(c, suspendKeySchema);
     const id = await scopedKeyId(c);

@@ -42,7 +42,30 @@ const scopeFields = {
   project: z.string().min(1).max(200).nullable().optional(),
 };
 
-export const createKeySchema = z.object({ name: z.string().min(1).max(200), ...scopeFields }).strict();
+export const createKeySchema = z
+  .object({
+    name: z.string().min(1).max(200),
+    ...scopeFields,
+    /** A honeytoken: looks like any key; any use raises a critical alert and is refused as out of quota. */
+    canary: z.boolean().optional(),
+  })
+  .strict();
+/** POST /keys/{id}/children: an ephemeral key that can only narrow its parent (see child-keys.ts). */
+export const createChildKeySchema = z
+  .object({
+    /** Seconds, or a duration such as 15m; at most 24h. */
+    ttl: z.union([z.number().int().positive(), z.string().min(1).max(20)]),
+    name: z.string().min(1).max(200).optional(),
+    models: scopeFields.models,
+    endpoints: scopeFields.endpoints,
+    ip_allowlist: scopeFields.ip_allowlist,
+    max_body_bytes: scopeFields.max_body_bytes,
+    metadata: scopeFields.metadata,
+    /** The child's own lifetime budget in USD; at most the parent's smallest budget. */
+    budget_usd: z.number().positive().max(1_000_000).optional(),
+  })
+  .strict();
+
 export const updateKeySchema = z.object({ name: z.string().min(1).max(200).optional(), ...scopeFields }).strict();
 export const rotateKeySchema = z
   .object({
@@ -76,5 +99,6 @@ export const createUpstreamSchema = z
   .strict();
 
 export type CreateKeyInput = z.infer<typeof createKeySchema>;
+export type CreateChildKeyInput = z.infer<typeof createChildKeySchema>;
 export type UpdateKeyInput = z.infer<typeof updateKeySchema>;
 export type CreateUpstreamInput = z.infer<typeof createUpstreamSchema>;

@@ -37,6 +37,7 @@ export const AUDIT_ACTIONS = [
   'provider.key_revoked',
   'provider.key_revoke_failed',
   'security.provider_usage_mismatch',
+  'security.canary_tripped',
 ] as const;
 
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];

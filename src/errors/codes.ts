@@ -56,6 +56,13 @@ export const ERROR_CODES = {
   KW_LIMITS_UNAVAILABLE: spec(503, 'server_error', 'limits_unavailable', 'Rate limits and budgets cannot be checked right now; try again shortly.'),
   KW_RATE_LIMITED: spec(429, 'rate_limit_error', 'rate_limit_exceeded', 'Rate limit exceeded.'),
   KW_BUDGET_EXCEEDED: spec(429, 'insufficient_quota', 'budget_exceeded', 'Budget exceeded.'),
+  /** A canary key's answer: OpenAI's own spent-quota refusal, word for word, so its user learns nothing. */
+  KW_CANARY_QUOTA: spec(
+    429,
+    'insufficient_quota',
+    'insufficient_quota',
+    'You exceeded your current quota, please check your plan and billing details. For more information on this error, read the docs: https://platform.openai.com/docs/guides/error-codes/api-errors.',
+  ),
   KW_CONCURRENCY_LIMITED: spec(
     429,
     'rate_limit_error',

@@ -13,6 +13,8 @@ import { Limiter, type Admission } from '../limits/limiter.js';
 import type { LimitsBackend } from '../limits/backend.js';
 import { MemoryLimitsBackend } from '../limits/memory-backend.js';
 import { assertUsable, identify } from './authenticate.js';
+import { canaryTripped } from './canary.js';
+import { usableParentOf } from './child-key.js';
 import { reportCostOverrun } from './cost-overrun.js';
 import { securityEventOf, type GatewayMonitor } from './security-events.js';
 import { ClientLink, forward, type ForwardResult } from './forward.js';
@@ -186,7 +188,15 @@ export function createGateway(deps: GatewayDeps): Gateway {
     state.clientIp = clientIpOf(req.socket.remoteAddress ?? '', req.headers['x-forwarded-for']);
     const { record: key, hash } = await identify(req.headers, deps.store.keys, deps.vault.pepper);
     state.key = key;
+    if (key.canary === true) {
+      const refusal = canaryTripped(req, key, { clientIp: state.clientIp, path: normalized.path, ts }, deps.monitor);
+      // Read (bounded) and discard the body, as a real quota refusal would, so the answer carries no tell-tale
+      // `connection: close`; a slow or huge body then fails exactly as it would with a real key.
+      await readBody(req, config.server.maxBodyBytes, bodyPace);
+      throw refusal;
+    }
     assertUsable(key, hash, ts);
+    const parent = key.parentId ? await usableParentOf(key, deps.store.keys, ts) : null;
     const compiled = scopes.get(key);
     if (!compiled.ips.allows(state.clientIp)) throw ipNotAllowed(state.clientIp);
     const group = endpointGroupOf(normalized.path);
@@ -231,6 +241,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
       now: ts,
       costFree: COST_FREE_METHODS.has(method),
       project,
+      parent,
     });
 
     if (group === 'models' && pathModel === null && upstream.record.provider === 'azure') {

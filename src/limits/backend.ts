@@ -29,6 +29,11 @@ export interface TokenCheck extends RateCheck {
 export interface BudgetCheck extends CounterScope {
   periodKey: string;
   limitUsd: number;
+  /**
+   * Whose spend this budget counts, when not the requesting key's: an ephemeral child key's request also
+   * reserves against its parent's budgets (the parent's key id here), in the same atomic acquire.
+   */
+  subject?: string;
 }
 
 export interface AcquireRequest {
@@ -76,6 +81,8 @@ export interface Ticket {
   project?: { id: string; periodKeys: string[] };
   reservedUsd: number;
   settled: boolean;
+  /** Reservations held against other keys' budgets (a child key's parent), settled with this ticket. */
+  shared?: Array<{ subject: string; periodKeys: string[]; reservationId: string }>;
 }
 
 export type AcquireResult = { ok: true; ticket: Ticket; requests?: LimitSnapshot; tokens?: LimitSnapshot } | { ok: false; refusal: Refusal };

@@ -9,6 +9,7 @@ import { countInputTokens, countOutputTokens, shapeRequest, type CapField, type 
 import { periodKey } from './periods.js';
 import { secondsUntilPeriodReset } from './period-reset.js';
 import { formatUsd } from '../util/money.js';
+import { parentBudgetChecks } from './child-budgets.js';
 import { rateLimitHeaders } from './rate-headers.js';
 import type { Budget, KeyLimits, ModelRule } from './schema.js';
 import type { CompiledProject } from './project-limits.js';
@@ -38,6 +39,8 @@ export interface AdmitInput {
   costFree?: boolean;
   /** The key's project, compiled (see ProjectCompiler): its shared limits apply on top of the key's. */
   project?: CompiledProject | null;
+  /** An ephemeral child key's parent: its budgets bind the child's requests too (see child-budgets.ts). */
+  parent?: VirtualKeyRecord | null;
 }
 
 export interface Admission {
@@ -128,7 +131,8 @@ export class Limiter {
   async admit(input: AdmitInput): Promise<Admission | null> {
     const compiled = this.compiled.get(input.key);
     const project = input.project && !input.project.empty ? input.project : null;
-    if (compiled.empty && project === null) {
+    const parentBudgets = input.parent ? parentBudgetChecks(input.parent, input.now) : null;
+    if (compiled.empty && project === null && parentBudgets === null) {
       if (this.failClosedForAll && this.backend.available?.() === false) throw new KeywardenError('KW_LIMITS_UNAVAILABLE');
       return null;
     }
@@ -161,6 +165,7 @@ export class Limiter {
       if (tpm) tpmLimits.push({ id: `tpm@${tpm}`, limit: tpm, ...shared });
       budgets.push(...projectBudgetChecks(project, now));
     }
+    if (parentBudgets) budgets.push(...parentBudgets);
     const budgeted = budgets.length > 0;
     const sizing = tpmLimits.length > 0 || budgeted || limits.max_output_tokens !== undefined;
     const shape: RequestShape | null = sizing && input.costFree !== true ? shapeRequest(input.path, input.json, input.bodyBytes, model) : null;

@@ -15,6 +15,11 @@ function ownerOf(check: CounterScope, keyId: string): string {
   return check.scope === 'project' && check.scopeId !== undefined ? check.scopeId : keyId;
 }
 
+/** Whose spend a budget counts: a named subject (a child key's parent), the project, or the requesting key. */
+function budgetOwner(budget: BudgetCheck, keyId: string): string {
+  return budget.subject ?? ownerOf(budget, keyId);
+}
+
 function isProjectBudget(check: BudgetCheck): check is BudgetCheck & { scopeId: string } {
   return check.scope === 'project' && check.scopeId !== undefined;
 }
@@ -62,7 +67,7 @@ export class MemoryLimitsBackend implements LimitsBackend {
   private async loadOwners(keyId: string, budgets: readonly BudgetCheck[]): Promise<Map<string, Map<string, PeriodSpend>>> {
     const maps = new Map<string, Map<string, PeriodSpend>>();
     for (const budget of budgets) {
-      const owner = ownerOf(budget, keyId);
+      const owner = budgetOwner(budget, keyId);
       if (!maps.has(owner)) maps.set(owner, await this.loadSpend(owner));
     }
     return maps;
@@ -72,13 +77,15 @@ export class MemoryLimitsBackend implements LimitsBackend {
     const maps = await this.loadOwners(keyId, budgets);
     let remaining = Infinity;
     for (const budget of budgets) {
-      const entry = maps.get(ownerOf(budget, keyId))?.get(budget.periodKey);
+      const entry = maps.get(budgetOwner(budget, keyId))?.get(budget.periodKey);
       remaining = Math.min(remaining, budget.limitUsd - (entry ? entry.spent + entry.reserved : 0));
     }
     return remaining;
   }
 
   async acquire(request: AcquireRequest): Promise<AcquireResult> {
+    const otherSubjects = request.budgets.some((b) => b.subject !== undefined && b.subject !== request.keyId);
+    if (otherSubjects) return this.acquireShared(request);
     const spendMaps = request.budgets.length > 0 ? await this.loadOwners(request.keyId, request.budgets) : null;
     // From here to the end of the checks nothing awaits: the decision is atomic within this process.
     const { keyId, now } = request;
@@ -116,7 +123,7 @@ export class MemoryLimitsBackend implements LimitsBackend {
     }
     if (spendMaps) {
       for (const budget of request.budgets) {
-        const entry = spendMaps.get(ownerOf(budget, keyId))?.get(budget.periodKey);
+        const entry = spendMaps.get(budgetOwner(budget, keyId))?.get(budget.periodKey);
         const used = entry ? entry.spent + entry.reserved : 0;
         if (used + request.reserveUsd > budget.limitUsd + 1e-12) {
           return { ok: false, refusal: { reason: 'budget', retryAfterMs: 0, periodKey: budget.periodKey, ...(isProjectBudget(budget) ? { scope: 'project' as const } : {}) } };
@@ -144,7 +151,7 @@ export class MemoryLimitsBackend implements LimitsBackend {
     };
     if (spendMaps) {
       for (const budget of request.budgets) {
-        const map = spendMaps.get(ownerOf(budget, keyId));
+        const map = spendMaps.get(budgetOwner(budget, keyId));
         if (map) this.period(map, budget.periodKey).reserved += ticket.reservedUsd;
       }
       try {
@@ -175,6 +182,7 @@ export class MemoryLimitsBackend implements LimitsBackend {
     }
     if (ticket.holdsConcurrency) this.release(ticket.keyId);
     if (ticket.projectConcurrencyId !== undefined) this.release(ticket.projectConcurrencyId);
+    if (ticket.shared) await this.settleShared(ticket, ticket.shared, settlement, durable);
     if (ticket.budgetPeriodKeys.length === 0 && !ticket.project) return;
     this.charge(ticket.keyId, ticket.budgetPeriodKeys, ticket.reservedUsd, settlement.costUsd);
     if (ticket.project) this.charge(ticket.project.id, ticket.project.periodKeys, ticket.reservedUsd, settlement.costUsd);
@@ -213,5 +221,82 @@ export class MemoryLimitsBackend implements LimitsBackend {
 
   inflight(keyId: string): Promise<number> {
     return Promise.resolve(this.inflightByKey.get(keyId) ?? 0);
+  }
+
+  /**
+   * acquire() for a request whose budgets count against several keys (a child key and its parent). The budgets
+   * are checked, then reserved, against every key with no await in between, so concurrent requests of the parent
+   * and its children cannot together pass a budget; each key's reservation is written to the ledger under its own
+   * id. Rates, tokens and concurrency go through the ordinary path with the budgets left out.
+   */
+  private async acquireShared(request: AcquireRequest): Promise<AcquireResult> {
+    const maps = await this.loadOwners(request.keyId, request.budgets);
+    // Checked before the ordinary acquire commits anything; nothing awaits between this check and the reservation.
+    for (const budget of request.budgets) {
+      const entry = maps.get(budgetOwner(budget, request.keyId))?.get(budget.periodKey);
+      const used = entry ? entry.spent + entry.reserved : 0;
+      if (used + request.reserveUsd > budget.limitUsd + 1e-12) {
+        return { ok: false, refusal: { reason: 'budget', retryAfterMs: 0, periodKey: budget.periodKey } };
+      }
+    }
+    const own = request.budgets.filter((b) => (b.subject ?? request.keyId) === request.keyId);
+    const others = new Map<string, string[]>();
+    for (const budget of request.budgets) {
+      const subject = budget.subject ?? request.keyId;
+      if (subject !== request.keyId) others.set(subject, [...(others.get(subject) ?? []), budget.periodKey]);
+    }
+    // Reserve the others synchronously first, so the await inside the ordinary acquire cannot let another request in.
+    for (const [subject, periodKeys] of others) {
+      const map = maps.get(subject);
+      if (map) for (const periodKey of periodKeys) this.period(map, periodKey).reserved += request.reserveUsd;
+    }
+    const release = (): void => {
+      for (const [subject, periodKeys] of others) {
+        const map = maps.get(subject);
+        if (map) for (const periodKey of periodKeys) this.period(map, periodKey).reserved = Math.max(0, this.period(map, periodKey).reserved - request.reserveUsd);
+      }
+    };
+    let result: AcquireResult;
+    try {
+      result = await this.acquire({ ...request, budgets: own.length > 0 ? own : [] });
+    } catch (err) {
+      release();
+      throw err;
+    }
+    if (!result.ok) {
+      release();
+      return result;
+    }
+    const ticket = result.ticket;
+    ticket.reservedUsd = request.reserveUsd;
+    ticket.shared = [...others].map(([subject, periodKeys]) => ({ subject, periodKeys, reservationId: `${ticket.id}:${subject}` }));
+    for (const part of ticket.shared) {
+      try {
+        await this.ledger.reserve({ id: part.reservationId, keyId: part.subject, usd: request.reserveUsd, periodKeys: part.periodKeys, createdAt: request.now });
+      } catch (err) {
+        await this.settle(ticket, { costUsd: 0, tokensUsed: 0 }, request.now, false);
+        throw new KeywardenError('KW_INTERNAL', { message: 'The spend ledger could not be written.', cause: err });
+      }
+    }
+    return result;
+  }
+
+  private async settleShared(
+    ticket: Ticket,
+    shared: NonNullable<Ticket['shared']>,
+    settlement: Settlement,
+    durable: boolean,
+  ): Promise<void> {
+    for (const part of shared) {
+      const map = this.spend.get(part.subject);
+      if (map) {
+        for (const periodKey of part.periodKeys) {
+          const entry = this.period(map, periodKey);
+          entry.reserved = Math.max(0, entry.reserved - ticket.reservedUsd);
+          entry.spent += settlement.costUsd;
+        }
+      }
+      if (durable) await this.ledger.settle({ reservationId: part.reservationId, keyId: part.subject, periodKeys: part.periodKeys, usd: settlement.costUsd });
+    }
   }
 }

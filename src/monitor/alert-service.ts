@@ -56,6 +56,9 @@ export class AlertService {
     if (finding.detector === 'key_probing') {
       await this.record({ action: 'security.probing_detected', target: `ip:${finding.subject}`, after: { alertId: alert.id, ...finding.details } });
     }
+    if (finding.detector === 'canary_key') {
+      await this.record({ action: 'security.canary_tripped', target: `key:${finding.keyId ?? finding.subject}`, after: { alertId: alert.id, ...finding.details } });
+    }
     if (notify) await this.deps.dispatcher.dispatch(alert);
     return { status: 'raised', alert };
   }
@@ -78,7 +81,7 @@ export class AlertService {
     return true;
   }
 
-  private async record(entry: { action: 'key.suspended' | 'security.probing_detected'; target: string; after: object }): Promise<void> {
+  private async record(entry: { action: 'key.suspended' | 'security.probing_detected' | 'security.canary_tripped'; target: string; after: object }): Promise<void> {
     if (!this.deps.audit) return;
     try {
       await this.deps.audit.append({ actor: ACTOR, ...entry });

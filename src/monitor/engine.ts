@@ -7,6 +7,7 @@ import { AlertService, type SuspendKey } from './alert-service.js';
 import { realSleep, systemClock, type Clock, type Sleep } from './clock.js';
 import type { MonitorConfig } from './config.js';
 import { budgetFindings, costBoundFinding } from './detectors/budget.js';
+import { canaryFinding } from './detectors/canary.js';
 import { probingFindings, scopeDenialFindings } from './detectors/denials.js';
 import { firstUseFindings } from './detectors/first-use.js';
 import { hygieneFindings } from './detectors/key-hygiene.js';
@@ -75,6 +76,9 @@ export class MonitorEngine {
   /** Cost-bound violations reported since the last tick (bounded: one per key is enough to alert). */
   private readonly boundViolations = new Map<string, Finding>();
   private stopTimer: (() => void) | null = null;
+  /** Canary alerts are raised one after another (so deduplication sees the previous one), bounded in number. */
+  private canaryQueue: Promise<void> = Promise.resolve();
+  private canaryPending = 0;
 
   constructor(private readonly deps: MonitorEngineDeps) {
     const { config } = deps;
@@ -125,6 +129,10 @@ export class MonitorEngine {
 
   /** Called by the gateway for each request refused at authentication or by a key's scope. */
   securityEvent(event: SecurityEvent): void {
+    if (event.type === 'canary_used') {
+      this.raiseCanary(event);
+      return;
+    }
     if (event.type === 'cost_bound_exceeded') {
       if (this.deps.config.enabled && this.boundViolations.size < 10_000) this.boundViolations.set(event.keyId, costBoundFinding(event));
       return;
@@ -142,6 +150,36 @@ export class MonitorEngine {
     if (event.model !== undefined) notes.push(`model:${clip(event.model)}`);
     if (event.endpoint !== undefined) notes.push(`endpoint:${clip(event.endpoint)}`);
     if (!this.scope.add(event.keyId, event.ts, notes)) this.deps.metrics?.securityEventsDropped(1);
+  }
+
+  /**
+   * A canary trip is raised at once rather than at the next tick: it is proof of a theft, not a statistic. The
+   * gateway's call stays synchronous; the raise is queued. Beyond 1,000 queued raises (a flood from one intruder
+   * is deduplicated into the first alert anyway) further ones are counted as dropped.
+   */
+  private raiseCanary(event: Extract<SecurityEvent, { type: 'canary_used' }>): void {
+    if (this.canaryPending >= 1_000) {
+      this.deps.metrics?.securityEventsDropped(1);
+      return;
+    }
+    this.canaryPending++;
+    const finding = canaryFinding(event);
+    this.canaryQueue = this.canaryQueue
+      .then(() =>
+        this.step('canary_key', async () => {
+          const { policy, cooldownMs } = this.policyOf('canary_key');
+          const result = await this.alerts.raise(finding, policy, cooldownMs);
+          if (result.status === 'raised' && this.dispatcher.sinkCount === 0) logAlert(this.deps.logger, result.alert);
+        }),
+      )
+      .finally(() => {
+        this.canaryPending--;
+      });
+  }
+
+  /** Resolves once every canary alert queued so far is stored (tests, shutdown). */
+  canaryAlertsSettled(): Promise<void> {
+    return this.canaryQueue;
   }
 
   /** Evaluates once. Concurrent calls share the evaluation in progress. */
@@ -264,6 +302,8 @@ export class MonitorEngine {
       key_unused: d.unused,
       // Raised by providers/ reconciliation, which passes its own policy; never produced by the engine's detectors.
       provider_usage_mismatch: { policy: 'alert' as const, cooldownMs: undefined },
+      // Alert only: suspending a canary would change its answer and tell the intruder it was a trap.
+      canary_key: { policy: 'alert' as const, cooldownMs: undefined },
     }[detector];
     return { policy: section.policy, cooldownMs: section.cooldownMs ?? this.deps.config.cooldownMs };
   }

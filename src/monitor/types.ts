@@ -16,7 +16,9 @@ export type SecurityEvent =
       endpoint?: string;
     }
   /** A settlement above its reservation: the gateway's cost bound was wrong (charged at the truth; alerted). */
-  | { type: 'cost_bound_exceeded'; ts: number; keyId: string; model: string | null; reservedUsd: number; chargedUsd: number };
+  | { type: 'cost_bound_exceeded'; ts: number; keyId: string; model: string | null; reservedUsd: number; chargedUsd: number }
+  /** A canary key (honeytoken) was presented: someone holds a secret that was planted to be stolen. */
+  | { type: 'canary_used'; ts: number; keyId: string; keyName: string; ip: string; userAgent: string; method: string; endpoint: string };
 
 export const DETECTORS = [
   'volume_spike',
@@ -30,6 +32,8 @@ export const DETECTORS = [
   'key_unused',
   /** Raised by providers/ reconciliation: provider usage on a vaulted key beyond what keywarden forwarded. */
   'provider_usage_mismatch',
+  /** A canary key was used (raised at once by the engine, never batched; see detectors/canary.ts). */
+  'canary_key',
 ] as const;
 export type DetectorName = (typeof DETECTORS)[number];
 

@@ -42,6 +42,10 @@ export interface VirtualKeyRecord {
   suspendedAt: number | null;
   suspendedReason: string | null;
   rotatedAt: number | null;
+  /** A honeytoken: any use raises a critical alert and is refused like a spent quota; never forwarded. */
+  canary?: boolean;
+  /** The key an ephemeral child was minted from; its spend also counts against the parent's budgets. */
+  parentId?: string | null;
   /** The project (team) the key belongs to; its limits apply on top of the key's. Absent or null: none. */
   projectId?: string | null;
 }

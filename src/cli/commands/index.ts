@@ -25,6 +25,7 @@ const COMMANDS: Record<string, () => Promise<CommandRegistrar>> = {
   init: async () => (await import('./init.js')).registerInit,
   providers: async () => (await import('./providers.js')).registerProviders,
   doctor: async () => (await import('./doctor.js')).registerDoctor,
+  run: async () => (await import('./run.js')).registerRun,
 };
 
 /** Registers the command named by the first argument, or all of them (for help and unknown commands). */

@@ -6,6 +6,7 @@ import { writeJson, writeLine, type CliIo } from '../io.js';
 import { renderTable } from '../table.js';
 import { endpointsFlag, expiresFlag, ipFlag, modelsFlag, splitList, warnScopeMismatch } from '../scope-flags.js';
 import { formatUsd } from '../../util/money.js';
+import { registerCanaryFile } from './canary-file.js';
 
 type KeyView = Record<string, unknown> & { id: string; name: string; display: string; status: string };
 type ListedKey = KeyView & { spend_today_usd: number; spend_month_usd: number; last_used_at: string | null };
@@ -32,6 +33,7 @@ interface ScopeFlags {
   objectsFrom?: string;
   project?: string;
   json?: boolean;
+  canary?: boolean;
 }
 
 function scopeBody(flags: ScopeFlags, currentLimits: KeyLimits, io: CliIo): Record<string, unknown> {
@@ -39,6 +41,7 @@ function scopeBody(flags: ScopeFlags, currentLimits: KeyLimits, io: CliIo): Reco
   const warn = (text: string): void => writeLine(io.stderr, text);
   const limits = limitsFrom(flags, currentLimits);
   if (limits !== undefined) body.limits = limits;
+  if (flags.canary === true) body.canary = true;
   if (flags.name !== undefined) body.name = flags.name;
   const models = flags.models === undefined ? undefined : modelsFlag(flags.models, warn);
   const endpoints = flags.endpoints === undefined ? undefined : endpointsFlag(flags.endpoints);
@@ -140,6 +143,7 @@ function printKey(io: CliIo, key: KeyView): void {
     ['key', key.display],
     ['status', key.status],
     ['project', key.project_id ?? '(none)'],
+    ...(key.canary === true ? [['canary', 'yes: any use raises a critical alert'] as [string, unknown]] : []),
     ['models', (key.models as string[]).join(', ') || '(any)'],
     ['endpoints', (key.endpoints as string[]).join(', ')],
     ['ip allowlist', (key.ip_allowlist as string[]).join(', ') || '(any)'],
@@ -165,7 +169,13 @@ export function registerKeys(program: Command, io: CliIo): void {
   const keys = program.command('keys').description('Manage virtual keys. A key is named by its id (key_…) or its name.');
   const client = (): AdminClient => new AdminClient(io.env);
 
-  withScopeFlags(keys.command('create').description('Create a virtual key; its secret is shown once.').requiredOption('--name <name>', 'key name')).action(
+  withScopeFlags(
+    keys
+      .command('create')
+      .description('Create a virtual key; its secret is shown once.')
+      .requiredOption('--name <name>', 'key name')
+      .option('--canary', 'a honeytoken: any use raises a critical alert and is refused as out of quota'),
+  ).action(
     async (flags: ScopeFlags) => {
       const created = await client().request<KeyView & { key: string }>('POST', '/keys', scopeBody(flags, {}, io));
       if (flags.json) {
@@ -208,7 +218,7 @@ export function registerKeys(program: Command, io: CliIo): void {
           data.map((k) => [
             typeof k.project_id === 'string' ? (projectName.get(k.project_id) ?? k.project_id) : '-',
             k.id,
-            k.name,
+            typeof k.parent_id === 'string' ? `${k.name} (child of ${k.parent_id})` : k.canary === true ? `${k.name} (canary)` : k.name,
             k.display,
             k.status,
             (k.models as string[]).join(',') || '*',
@@ -279,10 +289,14 @@ export function registerKeys(program: Command, io: CliIo): void {
   keys
     .command('revoke <key>')
     .description('Revoke a key; it stops working on the next request.')
+    .option('--children', "also revoke the key's ephemeral child keys (they stop with the parent anyway)")
     .option('--json', 'print JSON')
-    .action(async (id: string, flags: { json?: boolean }) => {
-      const key = await client().request<KeyView>('POST', `/keys/${encodeURIComponent(id)}/revoke`, {});
+    .action(async (id: string, flags: { json?: boolean; children?: boolean }) => {
+      const query = flags.children === true ? '?children=true' : '';
+      const key = await client().request<KeyView>('POST', `/keys/${encodeURIComponent(id)}/revoke${query}`, {});
       if (flags.json) writeJson(io.stdout, key);
       else writeLine(io.stdout, `Revoked ${key.id} (${key.display}).`);
     });
+
+  registerCanaryFile(keys, io, client);
 }

@@ -22,6 +22,8 @@ interface KeyRow {
   rotated_at: number | null;
   project_id: string | null;
   fallback_upstream_ids: string;
+  canary: number;
+  parent_id: string | null;
 }
 
 function fromRow(row: KeyRow): VirtualKeyRecord {
@@ -45,6 +47,8 @@ function fromRow(row: KeyRow): VirtualKeyRecord {
     rotatedAt: row.rotated_at,
     projectId: row.project_id,
     fallbackUpstreamIds: fromJson(row.fallback_upstream_ids),
+    canary: row.canary === 1,
+    parentId: row.parent_id,
   };
 }
 
@@ -69,6 +73,8 @@ function toRow(record: VirtualKeyRecord): KeyRow {
     rotated_at: record.rotatedAt,
     project_id: record.projectId ?? null,
     fallback_upstream_ids: toJson(record.fallbackUpstreamIds),
+    canary: record.canary === true ? 1 : 0,
+    parent_id: record.parentId ?? null,
   };
 }
 
@@ -92,6 +98,8 @@ const COLUMNS = [
   'rotated_at',
   'project_id',
   'fallback_upstream_ids',
+  'canary',
+  'parent_id',
 ] as const;
 
 /** A row as an array, in COLUMNS order: what the per-request lookup reads (see findByHash). */
@@ -115,6 +123,8 @@ type KeyTuple = [
   rotatedAt: number | null,
   projectId: string | null,
   fallbackUpstreamIds: string,
+  canary: number,
+  parentId: string | null,
 ];
 
 function fromTuple(t: KeyTuple): VirtualKeyRecord {
@@ -138,6 +148,8 @@ function fromTuple(t: KeyTuple): VirtualKeyRecord {
     rotatedAt: t[16],
     projectId: t[17],
     fallbackUpstreamIds: fromJson(t[18]),
+    canary: t[19] === 1,
+    parentId: t[20],
   };
 }
 

@@ -192,4 +192,10 @@ export const MIGRATIONS: readonly string[] = [
   `
   ALTER TABLE virtual_keys ADD COLUMN fallback_upstream_ids TEXT NOT NULL DEFAULT '[]';
   `,
+  // Canary keys and ephemeral child keys (issue 12 items 6 and 7).
+  `
+  ALTER TABLE virtual_keys ADD COLUMN canary INTEGER NOT NULL DEFAULT 0;
+  ALTER TABLE virtual_keys ADD COLUMN parent_id TEXT;
+  CREATE INDEX virtual_keys_parent ON virtual_keys(parent_id) WHERE parent_id IS NOT NULL;
+  `,
 ];
