@@ -1,9 +1,8 @@
-import { writeFile } from 'node:fs/promises';
-import path from 'node:path';
 import { KeywardenError } from '../../errors/index.js';
-import { renderReport, type ReportFormat } from '../../scanner/reporters/index.js';
+import type { ReportFormat } from '../../scanner/reporters/index.js';
 import { EXIT_ERROR, EXIT_FINDINGS, EXIT_OK, writeLine, type CliIo } from '../io.js';
 import type { SetStatus } from './index.js';
+import { emitScanOutcome } from './scan-output.js';
 
 /** The `scan` flags that select or tune a remote (GitHub / GitLab) scan. */
 export interface RemoteScanFlags {
@@ -113,17 +112,7 @@ export async function runRemoteScanCommand(paths: readonly string[], flags: Remo
   for (const warning of outcome.warnings) writeLine(io.stderr, `keywarden: ${warning}`);
   const failed = outcome.failed > 0 ? `, ${outcome.failed} could not be scanned` : '';
   writeLine(io.stderr, `keywarden: scanned ${outcome.scanned} repositor${outcome.scanned === 1 ? 'y' : 'ies'}${failed}`);
-  if ((flags.revoke === true || flags.revokeLeaked === true) && outcome.findings.length > 0) {
-    const { revokeLeakedKeys } = await import('./scan-revoke.js');
-    await revokeLeakedKeys(outcome.findings, flags.yes === true, io);
-  }
-  const report = renderReport(flags.format, outcome.findings, {
-    showSecrets: flags.showSecrets === true,
-    color: flags.output === undefined && io.stdout.isTTY === true && io.env.NO_COLOR === undefined,
-    suppressed: outcome.suppressed,
-  });
-  if (flags.output !== undefined) await writeFile(path.resolve(io.cwd, flags.output), report);
-  else if (!(flags.quiet === true && flags.format === 'text' && outcome.findings.length === 0)) io.stdout.write(report);
+  await emitScanOutcome(flags, outcome, io);
   // Findings first (1); otherwise a repository left unscanned makes the run incomplete (2), never clean (0).
   setStatus(outcome.findings.length > 0 ? EXIT_FINDINGS : outcome.failed > 0 ? EXIT_ERROR : EXIT_OK);
 }

@@ -1,11 +1,10 @@
-import { writeFile } from 'node:fs/promises';
-import path from 'node:path';
 import { Option, type Command } from 'commander';
 import { KeywardenError } from '../../errors/index.js';
-import { REPORT_FORMATS, renderReport, type ReportFormat } from '../../scanner/reporters/index.js';
+import { REPORT_FORMATS, type ReportFormat } from '../../scanner/reporters/index.js';
 import { runScan, type ScanRequest, type ScanSource } from '../../scanner/run-scan.js';
 import { EXIT_FINDINGS, EXIT_OK, readAll, writeLine, type CliIo } from '../io.js';
 import type { SetStatus } from './index.js';
+import { emitScanOutcome } from './scan-output.js';
 import { checkRemoteOnlyFlags, collect, isRemoteScan, runRemoteScanCommand, type RemoteScanFlags } from './scan-remote.js';
 
 interface ScanFlags extends RemoteScanFlags {
@@ -120,21 +119,7 @@ export function registerScan(program: Command, io: CliIo, setStatus: SetStatus):
       }
       const outcome = await runScan(request);
       for (const warning of outcome.warnings) writeLine(io.stderr, `keywarden: ${warning}`);
-      if ((flags.revoke === true || flags.revokeLeaked === true) && outcome.findings.length > 0) {
-        const { revokeLeakedKeys } = await import('./scan-revoke.js');
-        await revokeLeakedKeys(outcome.findings, flags.yes === true, io);
-      }
-      const report = renderReport(flags.format, outcome.findings, {
-        showSecrets: flags.showSecrets === true,
-        color: flags.output === undefined && io.stdout.isTTY === true && io.env.NO_COLOR === undefined,
-        suppressed: outcome.suppressed,
-        skipped: outcome.skipped,
-      });
-      if (flags.output !== undefined) {
-        await writeFile(path.resolve(io.cwd, flags.output), report);
-      } else if (!(flags.quiet === true && flags.format === 'text' && outcome.findings.length === 0)) {
-        io.stdout.write(report);
-      }
+      await emitScanOutcome(flags, outcome, io);
       if (outcome.baselineWritten !== undefined) {
         writeLine(io.stderr, `keywarden: wrote ${outcome.baselineWritten} finding(s) to the baseline ${flags.writeBaseline ?? ''}`);
         setStatus(EXIT_OK);
