@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { KeywardenError } from '../../errors/index.js';
-import { parseBudget, parseModelRule, type KeyLimits, type ModelRule } from '../../limits/schema.js';
+import { parseModelRule, type KeyLimits, type ModelRule } from '../../limits/schema.js';
+import { applySharedLimitFlags, positiveFlag } from '../limit-flags.js';
 import { AdminClient } from '../admin-client.js';
 import { writeJson, writeLine, type CliIo } from '../io.js';
 import { renderTable } from '../table.js';
@@ -64,35 +65,17 @@ function scopeBody(flags: ScopeFlags, currentLimits: KeyLimits, io: CliIo): Reco
   return body;
 }
 
-function positive(value: string | undefined, flag: string): number | undefined {
-  if (value === undefined) return undefined;
-  const n = Number(value);
-  if (!Number.isInteger(n) || n <= 0) throw new KeywardenError('KW_USAGE', { message: `${flag} takes a positive whole number` });
-  return n;
-}
-
 /** Limits named on the command line, merged over `base` (the key's current limits on update). */
 function limitsFrom(flags: ScopeFlags, base: KeyLimits): KeyLimits | undefined {
   const next: KeyLimits = { ...base };
   const set = <K extends keyof KeyLimits>(name: K, value: KeyLimits[K] | undefined): void => {
     if (value !== undefined) next[name] = value;
   };
-  set('rpm', positive(flags.rpm, '--rpm'));
-  set('rpd', positive(flags.rpd, '--rpd'));
-  set('tpm', positive(flags.tpm, '--tpm'));
-  set('concurrency', positive(flags.concurrency, '--concurrency'));
-  set('max_output_tokens', positive(flags.maxOutputTokens, '--max-output-tokens'));
-  if (flags.budget) {
-    next.budgets = flags.budget.map((text) => {
-      const budget = parseBudget(text);
-      if (!budget) throw new KeywardenError('KW_USAGE', { message: `--budget takes AMOUNT/PERIOD (day, week, month, lifetime), got "${text}"` });
-      return budget;
-    });
-  }
+  applySharedLimitFlags(flags, next);
+  set('max_output_tokens', positiveFlag(flags.maxOutputTokens, '--max-output-tokens'));
   // Both options fill the same ordered array (see withScopeFlags).
   const rules = flags.modelRule ?? flags.denyModel;
   if (rules) next.model_rules = rules;
-  set('time_zone', flags.timeZone);
   if (flags.outputCap !== undefined) {
     if (flags.outputCap !== 'inject' && flags.outputCap !== 'reject') throw new KeywardenError('KW_USAGE', { message: '--output-cap takes inject or reject' });
     next.output_cap = flags.outputCap;

@@ -1,11 +1,10 @@
 import type { Command } from 'commander';
-import { KeywardenError } from '../../errors/index.js';
-import { parseBudget, type Budget } from '../../limits/schema.js';
 import type { ProjectLimits } from '../../limits/project-limits.js';
 import { formatUsd } from '../../util/money.js';
 import { AdminClient } from '../admin-client.js';
 import { writeJson, writeLine, type CliIo } from '../io.js';
 import { modelsFlag } from '../scope-flags.js';
+import { applySharedLimitFlags } from '../limit-flags.js';
 import { renderTable } from '../table.js';
 
 interface ProjectView {
@@ -30,13 +29,6 @@ interface ProjectFlags {
   json?: boolean;
 }
 
-function positive(value: string | undefined, flag: string): number | undefined {
-  if (value === undefined) return undefined;
-  const n = Number(value);
-  if (!Number.isInteger(n) || n <= 0) throw new KeywardenError('KW_USAGE', { message: `${flag} takes a positive whole number` });
-  return n;
-}
-
 /** The request body for create/update; limits are merged over the project's current ones (update). */
 function projectBody(flags: ProjectFlags, current: ProjectLimits, io: CliIo): Record<string, unknown> {
   const body: Record<string, unknown> = {};
@@ -46,21 +38,7 @@ function projectBody(flags: ProjectFlags, current: ProjectLimits, io: CliIo): Re
     body.models = models.length === 1 && models[0] === '*' ? [] : models;
   }
   const next: ProjectLimits = { ...current };
-  const set = <K extends keyof ProjectLimits>(name: K, value: ProjectLimits[K] | undefined): void => {
-    if (value !== undefined) next[name] = value;
-  };
-  set('rpm', positive(flags.rpm, '--rpm'));
-  set('rpd', positive(flags.rpd, '--rpd'));
-  set('tpm', positive(flags.tpm, '--tpm'));
-  set('concurrency', positive(flags.concurrency, '--concurrency'));
-  set('time_zone', flags.timeZone);
-  if (flags.budget) {
-    next.budgets = flags.budget.map((text): Budget => {
-      const budget = parseBudget(text);
-      if (!budget) throw new KeywardenError('KW_USAGE', { message: `--budget takes AMOUNT/PERIOD (day, week, month, lifetime), got "${text}"` });
-      return budget;
-    });
-  }
+  applySharedLimitFlags(flags, next);
   if (JSON.stringify(next) !== JSON.stringify(current)) body.limits = next;
   return body;
 }
