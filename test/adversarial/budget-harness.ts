@@ -3,7 +3,7 @@
 import OpenAI from 'openai';
 import { expect } from 'vitest';
 import { BillingLedger } from '../support/fake-openai-billing.js';
-import { startHarness, type Harness } from '../support/gateway-harness.js';
+import { startHarness, type Harness, type HarnessOptions } from '../support/gateway-harness.js';
 
 export const BUDGET_USD = 0.01;
 
@@ -26,9 +26,9 @@ export interface BudgetBench {
   rawPost(path: string, key: string, body: string): Promise<{ status: number; json: { error?: { code?: string; param?: string | null; message?: string } } }>;
 }
 
-export async function startBudgetBench(): Promise<BudgetBench> {
+export async function startBudgetBench(options: HarnessOptions = {}): Promise<BudgetBench> {
   const ledger = new BillingLedger();
-  const h = await startHarness({ fake: { billing: ledger } });
+  const h = await startHarness({ ...options, fake: { ...options.fake, billing: ledger } });
   return {
     h,
     ledger,

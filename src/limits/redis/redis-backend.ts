@@ -5,7 +5,7 @@ import { KeywardenError } from '../../errors/index.js';
 import type { SpendRepository } from '../../store/index.js';
 import type { AcquireRequest, AcquireResult, BudgetCheck, LimitsBackend, Settlement, Ticket } from '../backend.js';
 import { RedisScript, type ScriptArg } from './redis-script.js';
-import { acquireArgs, refusalOf, settleArgs, snapshotAt, ticketOf, type Reply } from './script-args.js';
+import { acquireArgs, budgetOwner, partsOf, refusalOf, settleArgs, snapshotAt, ticketOf, type Reply, type TicketPart } from './script-args.js';
 import { ACQUIRE_LUA, INFLIGHT_LUA, READ_SPEND_LUA, REBUILD_LUA, RENEW_LUA, SETTLE_LUA, SWEEP_LUA } from './scripts.js';
 
 const acquireScript = new RedisScript(ACQUIRE_LUA);
@@ -42,14 +42,13 @@ export interface RedisLimitsOptions {
 }
 
 interface LiveTicket {
-  keyId: string;
-  holdsConcurrency: boolean;
+  parts: TicketPart[];
   usd: number;
-  periodKeys: string[];
 }
 
 interface PendingSettle {
   ticket: Ticket;
+  parts: TicketPart[];
   settlement: Settlement;
   now: number;
 }
@@ -130,12 +129,6 @@ export class RedisLimitsBackend implements LimitsBackend {
   }
 
   async acquire(request: AcquireRequest): Promise<AcquireResult> {
-    // The Lua scripts key every counter by the request's key id; a project-scoped check would silently be counted
-    // per key, letting a project's keys together pass its limit. Until the scripts take per-check subjects, refuse
-    // (fail closed) rather than enforce the wrong thing.
-    if (hasProjectScope(request)) {
-      throw new KeywardenError('KW_LIMITS_UNAVAILABLE', { message: 'Project limits are not supported on the Redis limits backend yet.' });
-    }
     const ticketId = randomUUID();
     const args = acquireArgs(this.prefix, request, ticketId, this.leaseMs, this.warmMs, SPENT_TTL_MS);
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
@@ -149,15 +142,14 @@ export class RedisLimitsBackend implements LimitsBackend {
       const status = Number(reply[0]);
       if (status === 1) {
         const ticket = ticketOf(ticketId, request);
-        if (ticket.holdsConcurrency || ticket.budgetPeriodKeys.length > 0) {
-          this.live.set(ticketId, { keyId: ticket.keyId, holdsConcurrency: ticket.holdsConcurrency, usd: ticket.reservedUsd, periodKeys: ticket.budgetPeriodKeys });
-        }
+        const parts = partsOf(ticket);
+        if (parts.length > 0) this.live.set(ticketId, { parts, usd: ticket.reservedUsd });
         const requests = snapshotAt(reply, 1);
         const tokens = snapshotAt(reply, 4);
         return { ok: true, ticket, ...(requests ? { requests } : {}), ...(tokens ? { tokens } : {}) };
       }
-      if (status === 0) return { ok: false, refusal: refusalOf(reply) };
-      await this.recover(status, reply, request.keyId);
+      if (status === 0) return { ok: false, refusal: refusalOf(reply, request) };
+      await this.recover(status, reply);
     }
     throw unavailable();
   }
@@ -169,7 +161,8 @@ export class RedisLimitsBackend implements LimitsBackend {
    */
   private release(ticketId: string, request: AcquireRequest): void {
     const settlement = { costUsd: 0, tokensUsed: request.tokens[0]?.amount ?? 0 };
-    settleScript.run(this.redis, settleArgs(this.prefix, ticketOf(ticketId, request), settlement, request.now, false)).catch(() => undefined);
+    const ticket = ticketOf(ticketId, request);
+    settleScript.run(this.redis, settleArgs(this.prefix, ticket, partsOf(ticket), settlement, request.now, false)).catch(() => undefined);
   }
 
   /**
@@ -180,10 +173,11 @@ export class RedisLimitsBackend implements LimitsBackend {
   settle(ticket: Ticket, settlement: Settlement, now: number): Promise<void> {
     if (ticket.settled) return Promise.resolve();
     ticket.settled = true;
-    const leased = this.live.delete(ticket.id);
+    const parts = this.live.get(ticket.id)?.parts ?? partsOf(ticket);
+    this.live.delete(ticket.id);
     // A ticket with only request rates holds nothing in Redis that settling would change.
-    if (!leased && ticket.tokens.length === 0) return Promise.resolve();
-    const work: Promise<void> = this.settleInRedis({ ticket, settlement, now }, false)
+    if (parts.length === 0 && ticket.tokens.length === 0) return Promise.resolve();
+    const work: Promise<void> = this.settleInRedis({ ticket, parts, settlement, now }, false)
       .catch((err: unknown) => this.onError(err, 'settle'))
       .finally(() => this.settling.delete(work));
     this.settling.add(work);
@@ -197,29 +191,33 @@ export class RedisLimitsBackend implements LimitsBackend {
 
   /** `charged`: the ledger already has this settlement (an earlier attempt could not reach Redis). */
   private async settleInRedis(pending: PendingSettle, charged: boolean): Promise<void> {
-    const { ticket, settlement, now } = pending;
-    const args = settleArgs(this.prefix, ticket, settlement, now, charged);
-    let charge: boolean;
+    const { ticket, parts, settlement, now } = pending;
+    const args = settleArgs(this.prefix, ticket, parts, settlement, now, charged);
+    let flags: unknown;
     try {
-      charge = Number(await settleScript.run(this.redis, args)) === 1;
+      flags = await settleScript.run(this.redis, args);
     } catch (err) {
       // The answer was served: its cost goes to the durable ledger now, and Redis is corrected on a later beat.
       // Until then the reservation stays in Redis (or is swept in full): spend can be overstated, never understated.
-      if (!charged) await this.charge(ticket.keyId, ticket.budgetPeriodKeys, settlement.costUsd);
+      if (!charged) for (const part of parts) await this.charge(part.owner, part.periodKeys, settlement.costUsd);
       this.pendingSettles.push(pending);
       if (!charged) this.onError(err, 'settle');
       return;
     }
-    if (charge && !charged) await this.charge(ticket.keyId, ticket.budgetPeriodKeys, settlement.costUsd);
+    if (charged) return;
+    // One flag per part: 0 where the sweeper already charged that owner's reservation in full.
+    const charge = Array.isArray(flags) ? flags.map(Number) : [];
+    for (const [i, part] of parts.entries()) if (charge[i] === 1) await this.charge(part.owner, part.periodKeys, settlement.costUsd);
   }
 
-  private async charge(keyId: string, periodKeys: string[], usd: number): Promise<void> {
+  /** Writes settled spend to the durable ledger of its owner (a key, a project or a child key's parent). */
+  private async charge(owner: string, periodKeys: string[], usd: number): Promise<void> {
     if (periodKeys.length === 0 || usd <= 0) return;
-    await this.ledger.settle({ reservationId: null, keyId, periodKeys, usd });
+    await this.ledger.settle({ reservationId: null, keyId: owner, periodKeys, usd });
   }
 
   async budgetRemaining(keyId: string, budgets: readonly BudgetCheck[]): Promise<number> {
-    const { spent, reserved } = await this.readSpend(keyId, budgets.map((b) => b.periodKey));
+    const { spent, reserved } = await this.readSpend(budgets.map((b) => [budgetOwner(b, keyId), b.periodKey]));
     let remaining = Infinity;
     budgets.forEach((b, i) => {
       remaining = Math.min(remaining, b.limitUsd - (spent[i] ?? 0) - (reserved[i] ?? 0));
@@ -228,7 +226,7 @@ export class RedisLimitsBackend implements LimitsBackend {
   }
 
   async spent(keyId: string, periodKeys: readonly string[]): Promise<Record<string, number>> {
-    const { spent } = await this.readSpend(keyId, periodKeys);
+    const { spent } = await this.readSpend(periodKeys.map((periodKey) => [keyId, periodKey]));
     return Object.fromEntries(periodKeys.map((key, i) => [key, spent[i] ?? 0]));
   }
 
@@ -236,24 +234,27 @@ export class RedisLimitsBackend implements LimitsBackend {
     return Number(await this.call(inflightScript, [this.prefix, keyId]));
   }
 
-  private async readSpend(keyId: string, periodKeys: readonly string[]): Promise<{ spent: number[]; reserved: number[] }> {
+  /** Spent and reserved USD of each (owner, period key) pair, in order. */
+  private async readSpend(pairs: ReadonlyArray<readonly [string, string]>): Promise<{ spent: number[]; reserved: number[] }> {
+    const args: ScriptArg[] = [this.prefix, this.warmMs];
+    for (const [owner, periodKey] of pairs) args.push(owner, periodKey);
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
-      const reply = await this.call(readSpendScript, [this.prefix, keyId, this.warmMs, ...periodKeys]);
+      const reply = await this.call(readSpendScript, args);
       const status = Number(reply[0]);
       if (status === 1) {
         const values = reply.slice(1).map(Number);
-        return { spent: values.slice(0, periodKeys.length), reserved: values.slice(periodKeys.length) };
+        return { spent: values.slice(0, pairs.length), reserved: values.slice(pairs.length) };
       }
-      await this.recover(status, reply, keyId);
+      await this.recover(status, reply);
     }
     throw unavailable();
   }
 
-  /** Status 2: Redis lost its state and live replicas are re-registering; wait. Status 3: load the key's spend. */
-  private async recover(status: number, reply: Reply, keyId: string): Promise<void> {
+  /** Status 2: Redis lost its state and live replicas are re-registering; wait. Status 3: load that owner's spend. */
+  private async recover(status: number, reply: Reply): Promise<void> {
     // The warm-up was set by whichever replica noticed the loss (at most one beat, ≤ 1 s, plus a margin).
     if (status === 2) await sleep(Math.min(Math.max(1, Number(reply[1])), MAX_WARM_WAIT_MS));
-    else if (status === 3) await this.rebuild(keyId);
+    else if (status === 3 && reply[1] !== undefined) await this.rebuild(String(reply[1]));
     else throw unavailable();
   }
 
@@ -305,7 +306,14 @@ export class RedisLimitsBackend implements LimitsBackend {
     for (let from = 0; from < tickets.length || from === 0; from += RENEW_BATCH) {
       const batch = tickets.slice(from, from + RENEW_BATCH);
       const args: ScriptArg[] = [this.prefix, this.leaseMs, this.warmMs, batch.length];
-      for (const [id, t] of batch) args.push(t.keyId, id, t.holdsConcurrency ? 1 : 0, t.usd, t.periodKeys.length, ...t.periodKeys);
+      let entries = 0;
+      for (const [id, t] of batch) {
+        for (const part of t.parts) {
+          args.push(part.owner, id, part.holdsConcurrency ? 1 : 0, t.usd, part.periodKeys.length, ...part.periodKeys);
+          entries++;
+        }
+      }
+      args[3] = entries;
       await renewScript.run(this.redis, args);
       if (tickets.length === 0) break;
     }
@@ -328,9 +336,4 @@ export class RedisLimitsBackend implements LimitsBackend {
       if (charged < SWEEP_BATCH) return;
     }
   }
-}
-
-function hasProjectScope(request: AcquireRequest): boolean {
-  if (request.projectConcurrency) return true;
-  return [...request.rates, ...request.tokens, ...request.budgets].some((check) => check.scope === 'project');
 }

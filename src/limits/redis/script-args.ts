@@ -1,48 +1,90 @@
-import type { AcquireRequest, LimitSnapshot, Refusal, RefusalReason, Settlement, Ticket } from '../backend.js';
+import type { AcquireRequest, BudgetCheck, CounterScope, LimitSnapshot, Refusal, RefusalReason, Settlement, Ticket } from '../backend.js';
 import type { ScriptArg } from './redis-script.js';
 
 /** What a script returns: integers as numbers, fractional values as strings (see scripts.ts). */
 export type Reply = Array<string | number>;
 
+/** Whose counter a rate or token check uses: the project's when it is project-scoped, else the key's. */
+export function counterOwner(check: CounterScope, keyId: string): string {
+  return check.scope === 'project' && check.scopeId !== undefined ? check.scopeId : keyId;
+}
+
+/** Whose spend a budget counts: a named subject (a child key's parent), the project, or the requesting key. */
+export function budgetOwner(budget: BudgetCheck, keyId: string): string {
+  return budget.subject ?? counterOwner(budget, keyId);
+}
+
+/** One owner's share of a ticket: its concurrency slot and the budget periods reserved against its spend. */
+export interface TicketPart {
+  owner: string;
+  holdsConcurrency: boolean;
+  periodKeys: string[];
+}
+
+/** The parts of a ticket, one per owner it holds something with, in a stable order (key, project, others). */
+export function partsOf(ticket: Ticket): TicketPart[] {
+  const parts: TicketPart[] = [];
+  if (ticket.holdsConcurrency || ticket.budgetPeriodKeys.length > 0) {
+    parts.push({ owner: ticket.keyId, holdsConcurrency: ticket.holdsConcurrency, periodKeys: ticket.budgetPeriodKeys });
+  }
+  const projectId = ticket.project?.id ?? ticket.projectConcurrencyId;
+  if (projectId !== undefined) {
+    parts.push({ owner: projectId, holdsConcurrency: ticket.projectConcurrencyId === projectId, periodKeys: ticket.project?.periodKeys ?? [] });
+  }
+  for (const shared of ticket.shared ?? []) parts.push({ owner: shared.subject, holdsConcurrency: false, periodKeys: shared.periodKeys });
+  return parts;
+}
+
 /** ARGV of ACQUIRE_LUA (its layout is documented there). */
 export function acquireArgs(prefix: string, request: AcquireRequest, ticketId: string, leaseMs: number, warmMs: number, spentTtlMs: number): ScriptArg[] {
-  const args: ScriptArg[] = [prefix, request.keyId, request.now, ticketId, leaseMs, warmMs, spentTtlMs, request.rates.length];
-  for (const r of request.rates) args.push(r.id, r.limit, r.periodMs);
+  const { keyId } = request;
+  const args: ScriptArg[] = [prefix, keyId, request.now, ticketId, leaseMs, warmMs, spentTtlMs, request.rates.length];
+  for (const r of request.rates) args.push(counterOwner(r, keyId), r.id, r.limit, r.periodMs);
   args.push(request.tokens.length);
-  for (const t of request.tokens) args.push(t.id, t.limit, t.periodMs, t.amount);
-  args.push(request.concurrency ?? -1, request.budgets.length);
-  for (const b of request.budgets) args.push(b.periodKey, b.limitUsd);
+  for (const t of request.tokens) args.push(counterOwner(t, keyId), t.id, t.limit, t.periodMs, t.amount);
+  const project = request.projectConcurrency ?? null;
+  args.push((request.concurrency !== null ? 1 : 0) + (project ? 1 : 0));
+  if (request.concurrency !== null) args.push(keyId, request.concurrency);
+  if (project) args.push(project.projectId, project.limit);
+  args.push(request.budgets.length);
+  for (const b of request.budgets) args.push(budgetOwner(b, keyId), b.periodKey, b.limitUsd);
   args.push(request.reserveUsd);
   return args;
 }
 
 /** ARGV of SETTLE_LUA. */
-export function settleArgs(prefix: string, ticket: Ticket, settlement: Settlement, now: number, ledgerCharged: boolean): ScriptArg[] {
-  const args: ScriptArg[] = [
-    prefix,
-    ticket.keyId,
-    ticket.id,
-    now,
-    settlement.costUsd,
-    settlement.tokensUsed,
-    ledgerCharged ? 1 : 0,
-    ticket.budgetPeriodKeys.length,
-    ...ticket.budgetPeriodKeys,
-    ticket.tokens.length,
-  ];
-  for (const t of ticket.tokens) args.push(t.id, t.limit, t.periodMs, t.amount);
+export function settleArgs(prefix: string, ticket: Ticket, parts: readonly TicketPart[], settlement: Settlement, now: number, ledgerCharged: boolean): ScriptArg[] {
+  const args: ScriptArg[] = [prefix, ticket.id, now, settlement.costUsd, settlement.tokensUsed, ledgerCharged ? 1 : 0, parts.length];
+  for (const part of parts) args.push(part.owner, part.periodKeys.length, ...part.periodKeys);
+  args.push(ticket.tokens.length);
+  for (const t of ticket.tokens) args.push(counterOwner(t, ticket.keyId), t.id, t.limit, t.periodMs, t.amount);
   return args;
 }
 
+/** The ticket of an admitted request, with the key's, the project's and other subjects' reservations apart. */
 export function ticketOf(ticketId: string, request: AcquireRequest): Ticket {
+  const { keyId } = request;
+  const own: string[] = [];
+  let project: { id: string; periodKeys: string[] } | undefined;
+  const others = new Map<string, string[]>();
+  for (const budget of request.budgets) {
+    const owner = budgetOwner(budget, keyId);
+    if (owner === keyId) own.push(budget.periodKey);
+    else if (budget.subject === undefined) (project ??= { id: owner, periodKeys: [] }).periodKeys.push(budget.periodKey);
+    else others.set(owner, [...(others.get(owner) ?? []), budget.periodKey]);
+  }
+  const projectConcurrency = request.projectConcurrency ?? null;
   return {
     id: ticketId,
-    keyId: request.keyId,
+    keyId,
     tokens: request.tokens,
     holdsConcurrency: request.concurrency !== null,
-    budgetPeriodKeys: request.budgets.map((b) => b.periodKey),
+    ...(projectConcurrency ? { projectConcurrencyId: projectConcurrency.projectId } : {}),
+    budgetPeriodKeys: own,
+    ...(project ? { project } : {}),
     reservedUsd: request.budgets.length > 0 ? request.reserveUsd : 0,
     settled: false,
+    ...(others.size > 0 ? { shared: [...others].map(([subject, periodKeys]) => ({ subject, periodKeys, reservationId: `${ticketId}:${subject}` })) } : {}),
   };
 }
 
@@ -53,16 +95,24 @@ export function snapshotAt(reply: Reply, at: number): LimitSnapshot | undefined 
   return { limit: Number(limit), remaining: Number(reply[at + 1]), resetMs: Number(reply[at + 2]) };
 }
 
-/** The refusal in an ACQUIRE_LUA reply of status 0. */
-export function refusalOf(reply: Reply): Refusal {
+/** The refusal in an ACQUIRE_LUA reply of status 0; `projectIds` tell a project's refusal from the key's own. */
+export function refusalOf(reply: Reply, request: AcquireRequest): Refusal {
   const requests = snapshotAt(reply, 4);
   const tokens = snapshotAt(reply, 7);
   const periodKey = String(reply[3] ?? '');
+  const owner = String(reply[10] ?? '');
   return {
     reason: String(reply[1]) as RefusalReason,
     retryAfterMs: Number(reply[2]),
     ...(periodKey ? { periodKey } : {}),
+    ...(isProjectOwner(owner, request) ? { scope: 'project' as const } : {}),
     ...(requests ? { requests } : {}),
     ...(tokens ? { tokens } : {}),
   };
+}
+
+function isProjectOwner(owner: string, request: AcquireRequest): boolean {
+  if (owner === '' || owner === request.keyId) return false;
+  if (request.projectConcurrency?.projectId === owner) return true;
+  return [...request.rates, ...request.tokens, ...request.budgets].some((check) => check.scope === 'project' && check.scopeId === owner && !('subject' in check && check.subject !== undefined));
 }
