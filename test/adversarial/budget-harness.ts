@@ -1,9 +1,10 @@
 // Shared set-up of the adversarial budget tests: a real gateway in front of the fake upstream, whose billing
 // ledger is the judge. Every test asserts what the fake billed, never what the gateway recorded.
 import OpenAI from 'openai';
-import { expect } from 'vitest';
+import { afterAll, beforeAll, describe, expect } from 'vitest';
 import { BillingLedger } from '../support/fake-openai-billing.js';
 import { startHarness, type Harness, type HarnessOptions } from '../support/gateway-harness.js';
+import { LIMITS_BACKENDS } from '../support/limits-backends.js';
 
 export const BUDGET_USD = 0.01;
 
@@ -82,4 +83,26 @@ export function noisyText(chars: number, seed = 7): string {
 /** A reply of `words` one-token words, so an uncapped generation is long and expensive. */
 export function longReply(words: number): string[] {
   return Array.from({ length: words }, (_, i) => ` w${i % 10}`);
+}
+
+/**
+ * Runs `suites` once per limits backend (in-process, then a throw-away Redis), each on its own budget bench, handed
+ * to `use` before the suites run: for the guarantees the limits backend enforces (shared budgets, rates, slots).
+ */
+export function describeBudgetBenchOnEachBackend(title: string, use: (bench: BudgetBench) => void, suites: () => void): void {
+  describe.each(LIMITS_BACKENDS)(`${title} on the $name limits backend`, (backend) => {
+    let bench: BudgetBench | null = null;
+    let stopBackend: () => Promise<void> = () => Promise.resolve();
+    beforeAll(async () => {
+      const started = await backend.start();
+      stopBackend = () => started.stop();
+      bench = await startBudgetBench({ config: started.config });
+      use(bench);
+    });
+    afterAll(async () => {
+      await bench?.h.close();
+      await stopBackend();
+    });
+    suites();
+  });
 }
