@@ -19,7 +19,7 @@ export interface ContentScanOptions {
 }
 
 function topPlace(path: string, options: ContentScanOptions): ContentPlace {
-  return { path, depth: 0, budget: undefined, options: options.text, result: emptyResult() };
+  return { path, depth: 0, budget: undefined, options: options.text, result: emptyResult(path) };
 }
 
 async function feed(sink: ByteSink, bytes: Uint8Array): Promise<void> {
@@ -33,6 +33,7 @@ async function feed(sink: ByteSink, bytes: Uint8Array): Promise<void> {
  */
 export function scanContentBuffer(bytes: Uint8Array, path: string, options: ContentScanOptions): ContentResult | Promise<ContentResult> {
   const place = topPlace(path, options);
+  place.result.bytes = bytes.length;
   const head = bytes.subarray(0, SNIFF_BYTES);
   const kind = sniffContent(head);
   if (kind === 'text' && bytes.length <= WINDOW_CHARS) {
@@ -89,9 +90,12 @@ export function scanContentFile(absolute: string, path: string, options: Content
   }
   let async = false;
   try {
-    size = fstatSync(fd).size;
+    const info = fstatSync(fd);
+    if (!info.isFile()) throw new Error('not a regular file');
+    size = info.size;
+    place.result.bytes = size;
     if (options.maxFileSize !== undefined && size > options.maxFileSize) {
-      recordSkip(place, { path, reason: 'tooLarge', detail: `larger than --max-file-size (${options.maxFileSize} bytes)` });
+      recordSkip(place, { path, reason: 'tooLarge', detail: `larger than the size limit (${options.maxFileSize} bytes)` });
       return place.result;
     }
     if (size <= WINDOW_CHARS) {

@@ -10,6 +10,10 @@ export interface ByteSink {
 
 /** What one scanned file (with every member inside it) adds up to. */
 export interface ContentResult {
+  /** The top-level path scanned. */
+  path: string;
+  /** Bytes read at the top level (compressed size for archives). */
+  bytes: number;
   findings: Finding[];
   /** Named skips: the file itself, or members inside it (binary members are only counted, below). */
   skips: SkipRecord[];
@@ -28,8 +32,8 @@ export interface ContentPlace {
   result: ContentResult;
 }
 
-export function emptyResult(): ContentResult {
-  return { findings: [], skips: [], binaryMembers: 0 };
+export function emptyResult(path: string): ContentResult {
+  return { path, bytes: 0, findings: [], skips: [], binaryMembers: 0 };
 }
 
 /** Records a skip: named for files and for members refused for cause; binary members only counted. */

@@ -15,7 +15,8 @@ import type { SkipTally } from './skipped.js';
 export interface SourceOptions {
   disabledRules: ReadonlySet<string>;
   decode: boolean;
-  maxFileSize: number;
+  /** The user's size cap in bytes; undefined (the default): no cap, large content is scanned in windows. */
+  maxFileSize?: number | undefined;
   /** Worker threads for path and history scans; small scans run in-process regardless. */
   workers: number;
   /** gitignore-syntax patterns (from .keywardenignore and config) matched against reported paths. */
@@ -42,7 +43,7 @@ function runnerInit(options: SourceOptions): RunnerInit {
  * Produces blob tasks on demand: each call asks git for the next chunk at once (so git works ahead while threads
  * scan) and packs the chunk's blobs into one buffer that is moved, not copied, to a worker thread.
  */
-function blobTaskSource(chunks: readonly string[][], readers: readonly CatFileBatch[], maxSize: number): TaskSource {
+function blobTaskSource(chunks: readonly string[][], readers: readonly CatFileBatch[], maxSize: number | undefined): TaskSource {
   // Each git process reads one contiguous half of the pack order, so delta bases stay in its own cache.
   const middle = Math.ceil(chunks.length / 2);
   const cursors = [0, middle];
@@ -59,7 +60,7 @@ function blobTaskSource(chunks: readonly string[][], readers: readonly CatFileBa
     if (oids === undefined || reader === undefined) return undefined;
     const parts: Buffer[] = [];
     const kept: string[] = [];
-    for await (const object of reader.request(oids, maxSize)) {
+    for await (const object of reader.request(oids, maxSize ?? Number.MAX_SAFE_INTEGER)) {
       if (object.data === undefined) continue;
       kept.push(object.oid);
       parts.push(object.data);
@@ -98,8 +99,8 @@ export async function scanPaths(roots: readonly string[], cwd: string, gitignore
       const onSkip = skips === undefined ? undefined : (skip: WalkSkip): void => {
         if (skip.kind === 'ignored-directory') skips.gitignoredDirectory();
         else if (skip.kind === 'ignored-file') skips.file('gitignored', reportedPath(skip.relative));
-        else if (skip.kind === 'binary-file') skips.file('binary');
-        else skips.file('unreadable');
+        else if (skip.kind === 'binary-file') skips.file('binary', reportedPath(skip.relative));
+        else skips.file('unreadable', reportedPath(skip.relative));
       };
       for (const file of await walkFiles(absoluteRoot, { gitignore, ignorePatterns: [], ...(onSkip ? { onSkip } : {}) })) {
         const relative = toPosix(path.relative(cwd, file.absolute));
@@ -118,7 +119,7 @@ export async function scanPaths(roots: readonly string[], cwd: string, gitignore
   // Threads start while the tree is still being listed; a lone file is scanned in-process.
   await runTasks(async () => (await listing)[next++], runnerInit(options), anyDirectory ? options.workers : 0, (result) => {
     for (const entry of result.findings) findings.push(...entry.findings);
-    options.skips?.add(result.skipped);
+    options.skips?.add(result.skipped, result.binaryMembers, result.scanned);
     progress.advance(result.items, result.bytes);
   });
   progress.stop();
@@ -158,7 +159,7 @@ export async function scanGitHistory(top: string, revisions: readonly string[], 
     let batch: string[] = [];
     let batchBytes = 0;
     for (const [oid, size] of await blobsInPackOrder(top, wanted)) {
-      if (size > options.maxFileSize) continue;
+      if (options.maxFileSize !== undefined && size > options.maxFileSize) continue;
       batch.push(oid);
       batchBytes += size;
       if (batchBytes >= BYTES_PER_BLOB_TASK || batch.length >= 512) {
@@ -181,7 +182,8 @@ export async function scanGitHistory(top: string, revisions: readonly string[], 
         const dedupe = `${finding.ruleId}\u0000${finding.fingerprint}\u0000${intro.path}`;
         const known = earliest.get(dedupe);
         if (known !== undefined && known.order <= intro.order) continue;
-        const located: Finding = { ...finding, path: intro.path };
+        // Findings inside archive members carry `!member` after the (empty) blob path.
+        const located: Finding = { ...finding, path: intro.path + finding.path };
         if (commit !== undefined) located.commit = commit;
         earliest.set(dedupe, { finding: located, order: intro.order });
       }
