@@ -15,6 +15,11 @@ export class GzipSink implements ByteSink {
   private readonly gunzip: Gunzip;
   private out: Uint8Array[] = [];
   private stopped = false;
+  /** For the end check: bytes in and out, the last 8 bytes in (the trailer), and further members seen. */
+  private inputBytes = 0;
+  private outputBytes = 0;
+  private tail = new Uint8Array(0);
+  private extraMembers = 0;
 
   constructor(
     private readonly place: ContentPlace,
@@ -22,9 +27,33 @@ export class GzipSink implements ByteSink {
   ) {
     this.meter = new MemberMeter(place.budget ?? new ArchiveBudget());
     this.gunzip = new Gunzip((data) => {
+      this.outputBytes += data.length;
       this.meter.produced(data.length);
       if (data.length > 0) this.out.push(data);
     });
+    this.gunzip.onmember = () => {
+      this.extraMembers++;
+    };
+  }
+
+  private remember(chunk: Uint8Array): void {
+    this.inputBytes += chunk.length;
+    const joined = new Uint8Array(Math.min(8, this.tail.length + chunk.length));
+    const fromTail = joined.length - Math.min(chunk.length, joined.length);
+    joined.set(this.tail.subarray(this.tail.length - fromTail));
+    joined.set(chunk.subarray(chunk.length - (joined.length - fromTail)), fromTail);
+    this.tail = joined;
+  }
+
+  /**
+   * fflate neither checks the trailer nor fails on a stream cut inside its header, so the end is checked here: a
+   * gzip has at least 18 bytes, and a single-member stream ends with its length modulo 2^32 (ISIZE).
+   */
+  private truncated(): boolean {
+    if (this.inputBytes < 18) return true;
+    if (this.extraMembers > 0) return false;
+    const view = new DataView(this.tail.buffer, this.tail.byteOffset, this.tail.byteLength);
+    return view.getUint32(4, true) !== this.outputBytes % 2 ** 32;
   }
 
   private async push(chunk: Uint8Array, final: boolean): Promise<void> {
@@ -34,6 +63,7 @@ export class GzipSink implements ByteSink {
       const last = final && offset + INFLATE_SLICE >= chunk.length;
       try {
         this.meter.consumed(slice.length);
+        this.remember(slice);
         this.gunzip.push(slice, last);
       } catch (err) {
         this.stop(err);
@@ -57,6 +87,7 @@ export class GzipSink implements ByteSink {
 
   async end(): Promise<void> {
     if (!this.stopped) await this.push(new Uint8Array(0), true);
+    if (!this.stopped && this.truncated()) this.stop(new Error('truncated'));
     await this.inner.end();
   }
 }
