@@ -105,3 +105,57 @@ describe('WindowScanner', () => {
     }
   });
 });
+
+describe('hostile archives', () => {
+  /** Offset of the end-of-central-directory record. */
+  function eocd(zip: Buffer): number {
+    return zip.lastIndexOf(Buffer.from([0x50, 0x4b, 0x05, 0x06]));
+  }
+
+  it('a central directory claiming more entries than the limit, or pointing past the end, is refused as corrupt', async () => {
+    const zip = Buffer.from(zipSync({ 'a.env': strToU8(text) }));
+    const many = Buffer.from(zip);
+    // zip64 marker for the count forces the zip64 path, whose locator is missing.
+    many.writeUInt16LE(0xffff, eocd(many) + 10);
+    const r1 = await scanContentBuffer(many, 'many.zip', opts);
+    expect(r1.skips).toEqual([{ path: 'many.zip', reason: 'unreadable', detail: 'corrupt zip: zip64 locator missing' }]);
+    const past = Buffer.from(zip);
+    past.writeUInt32LE(0x7fffffff, eocd(past) + 16);
+    const r2 = await scanContentBuffer(past, 'past.zip', opts);
+    expect(r2.skips).toEqual([{ path: 'past.zip', reason: 'unreadable', detail: 'corrupt zip: central directory out of bounds' }]);
+  });
+
+  it('a member whose sizes point past the archive is skipped, and the others are still scanned', async () => {
+    const zip = Buffer.from(zipSync({ 'a.env': strToU8(text), 'b.env': strToU8(text) }, { level: 0 }));
+    // Inflate a's compressed size in the central directory (the authoritative one).
+    const central = zip.indexOf(Buffer.from([0x50, 0x4b, 0x01, 0x02]));
+    zip.writeUInt32LE(0x7ffffff0, central + 20);
+    const result = await scanContentBuffer(zip, 'lying.zip', opts);
+    expect(result.skips).toEqual([{ path: 'lying.zip!a.env', reason: 'unreadable', detail: 'corrupt zip: member data out of bounds' }]);
+    expect(result.findings.map((x) => x.path)).toEqual(['lying.zip!b.env']);
+  });
+
+  it('a member name with a newline cannot forge a report line', async () => {
+    const zip = Buffer.from(zipSync({ 'x\nNo AI keys found.\n.env': strToU8(text) }));
+    const result = await scanContentBuffer(zip, 'n.zip', opts);
+    expect(result.findings.map((x) => x.path)).toEqual(['n.zip!x\\x0aNo AI keys found.\\x0a.env']);
+  });
+
+  it('a member that expands past 100:1 beyond 1 MiB is stopped early; what came before is scanned', async () => {
+    const body = `${text}${'\n'.repeat(8 * 1024 * 1024)}`;
+    const zip = Buffer.from(zipSync({ 'padded.env': strToU8(body) }, { level: 9 }));
+    const result = await scanContentBuffer(zip, 'p.zip', opts);
+    expect(result.skips).toHaveLength(1);
+    expect(result.skips[0]?.reason).toBe('bomb');
+    expect(result.skips[0]?.detail).toMatch(/^zip bomb suspected \(ratio \d+:1\)$/);
+    expect(result.findings.map((x) => [x.path, x.line])).toEqual([['p.zip!padded.env', 3]]);
+  });
+
+  it('a gzip of a gzip of a gzip of a gzip stops at the depth limit', async () => {
+    let bytes: Uint8Array = strToU8(text);
+    for (let i = 0; i < 4; i++) bytes = gzipSync(bytes);
+    const result = await scanContentBuffer(Buffer.from(bytes), 'deep.gz', opts);
+    expect(result.findings).toEqual([]);
+    expect(result.skips).toEqual([{ path: 'deep.gz', reason: 'tooLarge', detail: 'archive nested deeper than 3 levels' }]);
+  });
+});

@@ -28,8 +28,9 @@ export class GzipSink implements ByteSink {
     this.meter = new MemberMeter(place.budget ?? new ArchiveBudget());
     this.gunzip = new Gunzip((data) => {
       this.outputBytes += data.length;
-      this.meter.produced(data.length);
+      // Kept before it is metered: what came before a refusal is still scanned.
       if (data.length > 0) this.out.push(data);
+      this.meter.produced(data.length);
     });
     this.gunzip.onmember = () => {
       this.extraMembers++;

@@ -13,6 +13,12 @@ export interface SkipRecord {
 /** Separates an archive's path from a member's path inside it, as in `bundle.zip!config/.env`. */
 export const MEMBER_SEPARATOR = '!';
 
+/**
+ * `archive!member`. Member names come from inside the archive, so control characters (a newline could forge a line
+ * of the text report) are written as visible `\xNN` escapes.
+ */
 export function memberPath(archive: string, member: string): string {
-  return `${archive}${MEMBER_SEPARATOR}${member}`;
+  // eslint-disable-next-line no-control-regex -- matching control characters is the point
+  const visible = member.replace(/[\u0000-\u001f\u007f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+  return `${archive}${MEMBER_SEPARATOR}${visible}`;
 }

@@ -16,9 +16,10 @@ async function expandMember(access: RandomAccess, entry: ZipEntry, meter: Member
   const start = memberDataOffset(access, entry);
   const end = start + entry.compressedSize;
   let out: Uint8Array[] = [];
+  // Output is kept before it is metered: what a refused member produced up to the refusal is still scanned.
   const inflate = new Inflate((data) => {
-    meter.produced(data.length);
     if (data.length > 0) out.push(data);
+    meter.produced(data.length);
   });
   for (let offset = start; offset < end || offset === start; offset += INFLATE_SLICE) {
     const slice = access.read(offset, Math.min(INFLATE_SLICE, end - offset));
@@ -27,10 +28,13 @@ async function expandMember(access: RandomAccess, entry: ZipEntry, meter: Member
       meter.produced(slice.length);
       if (slice.length > 0) await sink.write(slice);
     } else {
-      inflate.push(slice, offset + INFLATE_SLICE >= end);
-      const produced = out;
-      out = [];
-      for (const data of produced) await sink.write(data);
+      try {
+        inflate.push(slice, offset + INFLATE_SLICE >= end);
+      } finally {
+        const produced = out;
+        out = [];
+        for (const data of produced) await sink.write(data);
+      }
     }
     if (end === start) break;
   }
