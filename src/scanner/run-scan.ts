@@ -46,7 +46,7 @@ export interface ScanOutcome {
   baselineWritten?: number;
   /** Things the user should know that are not findings (printed to stderr by the CLI). */
   warnings: string[];
-  /** What a path scan left out and why (gitignored, binary, too large, unreadable). Absent for git sources. */
+  /** What a path or history scan left out and why (gitignored, binary, too large, bomb, ...). Absent for diffs. */
   skipped?: SkipSummary;
 }
 
@@ -79,6 +79,7 @@ export async function runScan(request: ScanRequest): Promise<ScanOutcome> {
       findings = await scanPaths(source.paths, root, request.gitignore, options);
       break;
     case 'git':
+      options.skips = new SkipTally(maxFileSize);
       findings = await scanGitHistory(root, ['--all'], options);
       break;
     case 'staged':

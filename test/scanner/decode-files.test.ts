@@ -297,3 +297,29 @@ describe('decoding in git sources', () => {
     expect(report.findings.map((x) => x.commit?.sha)).toEqual([added, added]);
   });
 });
+
+describe('skips in history are named too', () => {
+  it('--git counts and names binary blobs, bombs and encrypted members by the path they were committed at', async () => {
+    const repo = await TestRepo.create();
+    await writeFiles(repo.dir, {
+      'assets/logo.png': Buffer.from([0x89, 0x50, 0x4e, 0x47, 0, 0, 0, 1]),
+      'data/blob.bin': Buffer.from(Array.from({ length: 2048 }, (_, i) => (i * 53) % 256)),
+      'dist/bomb.zip': Buffer.from(zeroBombZip(64)),
+      'dist/locked.zip': Buffer.from(markEncrypted(zipSync({ 'k.env': strToU8(text) }))),
+      'README.md': '# hi\n',
+    });
+    await repo.git('add', '-A');
+    await repo.git('commit', '-q', '-m', 'assets');
+    const run = await cli(['scan', '--git', '--json'], { cwd: repo.dir });
+    expect(run.status, run.stderr).toBe(0);
+    const skipped = parse(run).summary.skipped;
+    expect(skipped?.files.map((x) => [x.path, x.reason]).sort()).toEqual([
+      ['assets/logo.png', 'binary'],
+      ['data/blob.bin', 'binary'],
+      ['dist/bomb.zip!zeros.bin', 'bomb'],
+      ['dist/locked.zip!k.env', 'encrypted'],
+    ]);
+    const textRun = await cli(['scan', '--git'], { cwd: repo.dir });
+    expect(textRun.stdout.split('\n')[0]).toBe('No AI keys found in 3 files (4 skipped: 2 binary, 1 refused as a zip bomb, 1 encrypted).');
+  });
+});

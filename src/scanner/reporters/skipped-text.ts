@@ -32,7 +32,7 @@ export function skipCountParts(skipped: SkipSummary): string[] {
   if (files.tooLarge > 0) {
     parts.push(skipped.maxFileSize !== undefined ? `${files.tooLarge} larger than ${size(skipped.maxFileSize)} (scan.maxFileSize)` : `${files.tooLarge} too large to unpack`);
   }
-  if (files.bomb > 0) parts.push(`${files.bomb} refused as zip bomb${files.bomb === 1 ? '' : 's'}`);
+  if (files.bomb > 0) parts.push(`${files.bomb} refused as ${files.bomb === 1 ? 'a zip bomb' : 'zip bombs'}`);
   if (files.encrypted > 0) parts.push(`${files.encrypted} encrypted`);
   if (files.unreadable > 0) parts.push(`${files.unreadable} unreadable`);
   return parts;

@@ -11,6 +11,7 @@ import { hasBinaryExtension, walkFiles, type WalkedFile, type WalkSkip } from '.
 import { runTasks, type TaskSource } from './worker-pool.js';
 import { CatFileBatch } from './cat-file.js';
 import type { SkipTally } from './skipped.js';
+import { MEMBER_SEPARATOR, type SkipRecord } from '../decode/skip-record.js';
 
 export interface SourceOptions {
   disabledRules: ReadonlySet<string>;
@@ -154,12 +155,19 @@ export async function scanGitHistory(top: string, revisions: readonly string[], 
     for (const [oid, intros] of index.blobs) {
       const kept = intros.filter((intro) => keep(intro.path) && !hasBinaryExtension(intro.path));
       if (kept.length > 0) wanted.set(oid, kept);
+      else {
+        const binary = intros.find((intro) => keep(intro.path));
+        if (binary !== undefined) options.skips?.file('binary', binary.path);
+      }
     }
     const chunks: string[][] = [];
     let batch: string[] = [];
     let batchBytes = 0;
     for (const [oid, size] of await blobsInPackOrder(top, wanted)) {
-      if (options.maxFileSize !== undefined && size > options.maxFileSize) continue;
+      if (options.maxFileSize !== undefined && size > options.maxFileSize) {
+        for (const intro of wanted.get(oid)?.slice(0, 1) ?? []) options.skips?.file('tooLarge', intro.path, `larger than the size limit (${options.maxFileSize} bytes)`);
+        continue;
+      }
       batch.push(oid);
       batchBytes += size;
       if (batchBytes >= BYTES_PER_BLOB_TASK || batch.length >= 512) {
@@ -206,6 +214,7 @@ export async function scanGitHistory(top: string, revisions: readonly string[], 
         progress.advance(result.items, result.bytes);
         // Results exist only for tasks, and tasks only once `history` is set.
         if (history !== undefined) for (const { key, findings } of result.findings) attribute(history, key, findings);
+        if (history !== undefined && options.skips !== undefined) options.skips.add(namedByPath(history.wanted, result.skipped), result.binaryMembers, result.scanned);
       },
     );
     await prepared;
@@ -214,6 +223,16 @@ export async function scanGitHistory(top: string, revisions: readonly string[], 
   }
   progress.stop();
   return [...earliest.values()].map((entry) => entry.finding);
+}
+
+/** Blob skips arrive keyed `oid` or `oid!member`; a person needs the path where the blob first appeared. */
+function namedByPath(wanted: ReadonlyMap<string, readonly BlobIntroduction[]>, skips: readonly SkipRecord[]): SkipRecord[] {
+  return skips.map((skip) => {
+    const cut = skip.path.indexOf(MEMBER_SEPARATOR);
+    const oid = cut === -1 ? skip.path : skip.path.slice(0, cut);
+    const intro = wanted.get(oid)?.[0];
+    return { ...skip, path: (intro?.path ?? oid) + (cut === -1 ? '' : skip.path.slice(cut)) };
+  });
 }
 
 async function scanDiff(args: readonly string[], top: string, options: SourceOptions, staged: boolean): Promise<Finding[]> {

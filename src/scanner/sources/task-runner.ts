@@ -78,7 +78,11 @@ export function createTaskRunner(init: RunnerInit): TaskRunner {
         // Blobs are scanned under an empty path; findings in archive members carry `!member`, which the history
         // source appends to the blob's path.
         const scanned = scanContentBuffer(data.subarray(start, end), '', options);
-        collect(result, oid, scanned instanceof Promise ? await scanned : scanned);
+        const content = scanned instanceof Promise ? await scanned : scanned;
+        // Skips of a blob are keyed by its id (`oid` or `oid!member`); the history source names them by path.
+        for (const skip of content.skips) skip.path = oid + skip.path;
+        content.path = oid;
+        collect(result, oid, content);
         start = end;
       }
       return result;
