@@ -33,6 +33,8 @@ export interface ScanRequest {
   /** Resolver for verification connections (tests). */
   verifyLookup?: OutboundLookup;
   progress?: ScanProgress;
+  /** `--max-file-size`: overrides scan.maxFileSize. No cap when neither is set. */
+  maxFileSize?: number;
 }
 
 export interface ScanOutcome {
@@ -44,7 +46,7 @@ export interface ScanOutcome {
   baselineWritten?: number;
   /** Things the user should know that are not findings (printed to stderr by the CLI). */
   warnings: string[];
-  /** What a path scan left out and why (gitignored, binary, too large, unreadable). Absent for git sources. */
+  /** What a path or history scan left out and why (gitignored, binary, too large, bomb, ...). Absent for diffs. */
   skipped?: SkipSummary;
 }
 
@@ -59,10 +61,11 @@ export async function runScan(request: ScanRequest): Promise<ScanOutcome> {
   const config = await loadScanConfig(request.cwd, request.configFile);
   const usesGit = request.source.kind === 'git' || request.source.kind === 'staged' || request.source.kind === 'range';
   const root = usesGit ? await gitTopLevel(request.cwd) : request.cwd;
+  const maxFileSize = request.maxFileSize ?? config.maxFileSize;
   const options: SourceOptions = {
     disabledRules: new Set(config.disableRules),
     decode: config.decode,
-    maxFileSize: config.maxFileSize,
+    maxFileSize,
     workers: config.workers,
     ignorePatterns: [...(await readKeywardenIgnore(root)), ...config.ignorePaths],
   };
@@ -72,10 +75,11 @@ export async function runScan(request: ScanRequest): Promise<ScanOutcome> {
   const source = request.source;
   switch (source.kind) {
     case 'paths':
-      options.skips = new SkipTally(config.maxFileSize);
+      options.skips = new SkipTally(maxFileSize);
       findings = await scanPaths(source.paths, root, request.gitignore, options);
       break;
     case 'git':
+      options.skips = new SkipTally(maxFileSize);
       findings = await scanGitHistory(root, ['--all'], options);
       break;
     case 'staged':

@@ -2,7 +2,7 @@ import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import ignore from 'ignore';
 import type { Finding, ScanTextOptions } from '../types.js';
-import { scanAddedLines, rangeDiffArgs, stagedDiffArgs, streamAddedLines } from './diff-source.js';
+import { scanAddedLines, rangeDiffArgs, stagedDiffArgs, streamAddedLines, type BinaryChange } from './diff-source.js';
 import { runGit } from './git.js';
 import { readHistoryIndex, type BlobIntroduction } from './git-log.js';
 import { NO_PROGRESS, type ScanProgress } from './progress.js';
@@ -11,11 +11,13 @@ import { hasBinaryExtension, walkFiles, type WalkedFile, type WalkSkip } from '.
 import { runTasks, type TaskSource } from './worker-pool.js';
 import { CatFileBatch } from './cat-file.js';
 import type { SkipTally } from './skipped.js';
+import { MEMBER_SEPARATOR, type SkipRecord } from '../decode/skip-record.js';
 
 export interface SourceOptions {
   disabledRules: ReadonlySet<string>;
   decode: boolean;
-  maxFileSize: number;
+  /** The user's size cap in bytes; undefined (the default): no cap, large content is scanned in windows. */
+  maxFileSize?: number | undefined;
   /** Worker threads for path and history scans; small scans run in-process regardless. */
   workers: number;
   /** gitignore-syntax patterns (from .keywardenignore and config) matched against reported paths. */
@@ -42,7 +44,7 @@ function runnerInit(options: SourceOptions): RunnerInit {
  * Produces blob tasks on demand: each call asks git for the next chunk at once (so git works ahead while threads
  * scan) and packs the chunk's blobs into one buffer that is moved, not copied, to a worker thread.
  */
-function blobTaskSource(chunks: readonly string[][], readers: readonly CatFileBatch[], maxSize: number): TaskSource {
+function blobTaskSource(chunks: readonly string[][], readers: readonly CatFileBatch[], maxSize: number | undefined): TaskSource {
   // Each git process reads one contiguous half of the pack order, so delta bases stay in its own cache.
   const middle = Math.ceil(chunks.length / 2);
   const cursors = [0, middle];
@@ -59,7 +61,7 @@ function blobTaskSource(chunks: readonly string[][], readers: readonly CatFileBa
     if (oids === undefined || reader === undefined) return undefined;
     const parts: Buffer[] = [];
     const kept: string[] = [];
-    for await (const object of reader.request(oids, maxSize)) {
+    for await (const object of reader.request(oids, maxSize ?? Number.MAX_SAFE_INTEGER)) {
       if (object.data === undefined) continue;
       kept.push(object.oid);
       parts.push(object.data);
@@ -98,8 +100,8 @@ export async function scanPaths(roots: readonly string[], cwd: string, gitignore
       const onSkip = skips === undefined ? undefined : (skip: WalkSkip): void => {
         if (skip.kind === 'ignored-directory') skips.gitignoredDirectory();
         else if (skip.kind === 'ignored-file') skips.file('gitignored', reportedPath(skip.relative));
-        else if (skip.kind === 'binary-file') skips.file('binary');
-        else skips.file('unreadable');
+        else if (skip.kind === 'binary-file') skips.file('binary', reportedPath(skip.relative));
+        else skips.file('unreadable', reportedPath(skip.relative));
       };
       for (const file of await walkFiles(absoluteRoot, { gitignore, ignorePatterns: [], ...(onSkip ? { onSkip } : {}) })) {
         const relative = toPosix(path.relative(cwd, file.absolute));
@@ -118,7 +120,7 @@ export async function scanPaths(roots: readonly string[], cwd: string, gitignore
   // Threads start while the tree is still being listed; a lone file is scanned in-process.
   await runTasks(async () => (await listing)[next++], runnerInit(options), anyDirectory ? options.workers : 0, (result) => {
     for (const entry of result.findings) findings.push(...entry.findings);
-    options.skips?.add(result.skipped);
+    options.skips?.add(result.skipped, result.binaryMembers, result.scanned);
     progress.advance(result.items, result.bytes);
   });
   progress.stop();
@@ -153,12 +155,19 @@ export async function scanGitHistory(top: string, revisions: readonly string[], 
     for (const [oid, intros] of index.blobs) {
       const kept = intros.filter((intro) => keep(intro.path) && !hasBinaryExtension(intro.path));
       if (kept.length > 0) wanted.set(oid, kept);
+      else {
+        const binary = intros.find((intro) => keep(intro.path));
+        if (binary !== undefined) options.skips?.file('binary', binary.path);
+      }
     }
     const chunks: string[][] = [];
     let batch: string[] = [];
     let batchBytes = 0;
     for (const [oid, size] of await blobsInPackOrder(top, wanted)) {
-      if (size > options.maxFileSize) continue;
+      if (options.maxFileSize !== undefined && size > options.maxFileSize) {
+        for (const intro of wanted.get(oid)?.slice(0, 1) ?? []) options.skips?.file('tooLarge', intro.path, `larger than the size limit (${options.maxFileSize} bytes)`);
+        continue;
+      }
       batch.push(oid);
       batchBytes += size;
       if (batchBytes >= BYTES_PER_BLOB_TASK || batch.length >= 512) {
@@ -181,7 +190,8 @@ export async function scanGitHistory(top: string, revisions: readonly string[], 
         const dedupe = `${finding.ruleId}\u0000${finding.fingerprint}\u0000${intro.path}`;
         const known = earliest.get(dedupe);
         if (known !== undefined && known.order <= intro.order) continue;
-        const located: Finding = { ...finding, path: intro.path };
+        // Findings inside archive members carry `!member` after the (empty) blob path.
+        const located: Finding = { ...finding, path: intro.path + finding.path };
         if (commit !== undefined) located.commit = commit;
         earliest.set(dedupe, { finding: located, order: intro.order });
       }
@@ -204,6 +214,7 @@ export async function scanGitHistory(top: string, revisions: readonly string[], 
         progress.advance(result.items, result.bytes);
         // Results exist only for tasks, and tasks only once `history` is set.
         if (history !== undefined) for (const { key, findings } of result.findings) attribute(history, key, findings);
+        if (history !== undefined && options.skips !== undefined) options.skips.add(namedByPath(history.wanted, result.skipped), result.binaryMembers, result.scanned);
       },
     );
     await prepared;
@@ -214,30 +225,55 @@ export async function scanGitHistory(top: string, revisions: readonly string[], 
   return [...earliest.values()].map((entry) => entry.finding);
 }
 
-async function scanDiff(args: readonly string[], top: string, options: SourceOptions): Promise<Finding[]> {
+/** Blob skips arrive keyed `oid` or `oid!member`; a person needs the path where the blob first appeared. */
+function namedByPath(wanted: ReadonlyMap<string, readonly BlobIntroduction[]>, skips: readonly SkipRecord[]): SkipRecord[] {
+  return skips.map((skip) => {
+    const cut = skip.path.indexOf(MEMBER_SEPARATOR);
+    const oid = cut === -1 ? skip.path : skip.path.slice(0, cut);
+    const intro = wanted.get(oid)?.[0];
+    return { ...skip, path: (intro?.path ?? oid) + (cut === -1 ? '' : skip.path.slice(cut)) };
+  });
+}
+
+async function scanDiff(args: readonly string[], top: string, options: SourceOptions, staged: boolean): Promise<Finding[]> {
   const keep = pathFilter(options.ignorePatterns);
   const scanOptions: ScanTextOptions = { disabledRules: options.disabledRules, decode: options.decode };
   const seen = new Set<string>();
   const findings: Finding[] = [];
-  await streamAddedLines(args, top, (added) => {
-    if (!keep(added.path) || hasBinaryExtension(added.path)) return;
-    for (const finding of scanAddedLines(added, scanOptions)) {
-      // A key added, removed and re-added within one push is reported once, at its first commit.
-      const dedupe = `${finding.ruleId}\u0000${finding.fingerprint}\u0000${finding.path}`;
-      if (seen.has(dedupe)) continue;
-      seen.add(dedupe);
-      findings.push(finding);
-    }
-  });
+  const add = (finding: Finding): void => {
+    // A key added, removed and re-added within one push is reported once, at its first commit.
+    const dedupe = `${finding.ruleId}\u0000${finding.fingerprint}\u0000${finding.path}`;
+    if (seen.has(dedupe)) return;
+    seen.add(dedupe);
+    findings.push(finding);
+  };
+  const binaries: BinaryChange[] = [];
+  await streamAddedLines(
+    args,
+    top,
+    (added) => {
+      if (!keep(added.path) || hasBinaryExtension(added.path)) return;
+      for (const finding of scanAddedLines(added, scanOptions)) add(finding);
+    },
+    (change) => {
+      if (keep(change.path) && !hasBinaryExtension(change.path)) binaries.push(change);
+    },
+  );
+  // UTF-16 text and archives show as "Binary files differ": read those from git and decode them.
+  if (binaries.length > 0) {
+    const { scanBinaryChanges } = await import('./binary-diff.js');
+    const content = { text: scanOptions, maxFileSize: options.maxFileSize };
+    for (const finding of await scanBinaryChanges(top, binaries, staged, content)) add(finding);
+  }
   return findings;
 }
 
 /** `--staged`: only lines the next commit adds. */
 export function scanStaged(top: string, options: SourceOptions): Promise<Finding[]> {
-  return scanDiff(stagedDiffArgs(), top, options);
+  return scanDiff(stagedDiffArgs(), top, options, true);
 }
 
 /** `--range A..B` / `--since REF`: only lines the commits in the range add. */
 export function scanRange(top: string, range: string, options: SourceOptions): Promise<Finding[]> {
-  return scanDiff(rangeDiffArgs(range), top, options);
+  return scanDiff(rangeDiffArgs(range), top, options, false);
 }
