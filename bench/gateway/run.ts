@@ -23,7 +23,7 @@ import { startFloor, startPortkey } from './peers.js';
 import { formatTop, topSelfTime } from './profile.js';
 import { markdown, noiseSummary, summarize, updateReadme, verdicts } from './report.js';
 import { chatBody, CROSS_CORE_POINT, FLOOR_ID, GATEWAY_CORE, GATEWAY_NODE_FLAGS, GATEWAY_SCENARIOS, LOAD_CORE, LOAD_POINTS, PORTKEY_ID, type GatewayScenario } from './scenarios.js';
-import { seedKeys } from './seed.js';
+import { seedStore } from './seed.js';
 import { median } from './stats.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -83,16 +83,14 @@ async function admin(origin: string, token: string, route: string, body: unknown
   return json;
 }
 
-async function startGateway(
-  scenario: GatewayScenario,
-  dist: string,
-  workDir: string,
-  upstreamUrl: string,
-  upstreamKey: string,
-  nodeFlags: readonly string[] = [],
-): Promise<Target & { child: ChildProcess }> {
-  const token = `kwbench_${randomBytes(16).toString('hex')}`;
-  const dataDir = path.join(workDir, `${scenario.id}-${randomBytes(3).toString('hex')}`);
+interface GatewayProcess {
+  child: ChildProcess;
+  origin: string;
+  pid: number;
+}
+
+/** Starts `keywarden serve` on the gateway core over `dataDir` and waits until it answers /healthz. */
+async function spawnGateway(scenario: GatewayScenario, dist: string, dataDir: string, token: string, nodeFlags: readonly string[]): Promise<GatewayProcess> {
   const child = spawnPinned(
     GATEWAY_CORE,
     process.execPath,
@@ -110,14 +108,42 @@ async function startGateway(
     for (const line of text.split('\n')) if (line.trim() !== '') gatewayLog.push(`${scenario.id}: ${line}`);
   });
   await waitHealthy(origin, 10_000);
-  await admin(origin, token, '/upstreams', { name: 'fake', provider: 'openai-compatible', base_url: upstreamUrl, keys: [upstreamKey] });
-  const created = await admin(origin, token, '/keys', { name: `bench-${scenario.id}`, ...scenario.key });
+  return { child, origin, pid: child.pid };
+}
+
+async function stopGateway(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  child.kill('SIGTERM');
+  await exited;
+}
+
+async function startGateway(
+  scenario: GatewayScenario,
+  dist: string,
+  workDir: string,
+  upstreamUrl: string,
+  upstreamKey: string,
+  nodeFlags: readonly string[] = [],
+): Promise<Target & { child: ChildProcess }> {
+  const token = `kwbench_${randomBytes(16).toString('hex')}`;
+  const dataDir = path.join(workDir, `${scenario.id}-${randomBytes(3).toString('hex')}`);
+  let gateway = await spawnGateway(scenario, dist, dataDir, token, nodeFlags);
+  const post = (route: string, body: unknown): Promise<Record<string, unknown>> => admin(gateway.origin, token, route, body);
+  await post('/upstreams', { name: 'fake', provider: 'openai-compatible', base_url: upstreamUrl, keys: [upstreamKey] });
+  const created = await post('/keys', { name: `bench-${scenario.id}`, ...scenario.key });
   if (typeof created.key !== 'string') throw new Error('key creation returned no secret');
   if (scenario.seed) {
-    const seeded = await seedKeys((route, body) => admin(origin, token, route, body), scenario.seed);
+    // The children's parent is a key of its own, not the measured one; the store is seeded while the gateway is
+    // stopped (seed.ts), then the gateway starts again over it.
+    const parent = await post('/keys', { name: 'bench parent of seeded children', limits: { budgets: [{ usd: 1_000_000, period: 'month' }] } });
+    if (typeof parent.id !== 'string') throw new Error('parent key creation returned no id');
+    await stopGateway(gateway.child);
+    const seeded = await seedStore(dist, dataDir, parent.id, scenario.seed);
     log(`${scenario.id}: seeded ${scenario.seed.canaryKeys} canary and ${scenario.seed.childKeys} child keys in ${seeded.ms} ms`);
+    gateway = await spawnGateway(scenario, dist, dataDir, token, nodeFlags);
   }
-  return { id: scenario.id, origin, key: created.key, pid: child.pid, child };
+  return { id: scenario.id, origin: gateway.origin, key: created.key, pid: gateway.pid, child: gateway.child };
 }
 
 /** Free TCP port on 127.0.0.1 for a peer that cannot listen on port 0 and report it (Portkey). */

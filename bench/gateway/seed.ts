@@ -1,37 +1,77 @@
-// Fills a gateway's store with canary keys and child keys through the admin API (the same path an operator uses),
-// so the hot-path benchmark runs with them present (issue 12). A few requests in flight at once keep seeding
-// 20,000 keys to seconds without turning it into a load test of the admin API.
+// Fills a stopped gateway's store with canary keys and child keys (issue 12: the hot path must not notice 10,000
+// of each), through the measured build's own Store (dist/store), in one transaction. Creating them through the
+// admin API took minutes (each creation is an audited, fsync'ed write); these keys are never presented, so their
+// hashes are random rather than derived from a secret under the vault's pepper. The gateway is then restarted on
+// the same data directory, so it starts with them in its store as a real deployment would.
+import { randomBytes } from 'node:crypto';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import type { Store, VirtualKeyRecord } from '../../src/store/index.js';
 
 export interface SeedCounts {
   canaryKeys: number;
   childKeys: number;
 }
 
-const IN_FLIGHT = 8;
-
-type AdminPost = (route: string, body: unknown) => Promise<Record<string, unknown>>;
-
-async function inParallel(count: number, one: (index: number) => Promise<void>): Promise<void> {
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < count) await one(next++);
+interface StoreModule {
+  SqliteStore: {
+    open(dataDir: string): Store & { db: { transaction<T>(fn: () => T): () => T }; close(): Promise<void> };
   };
-  await Promise.all(Array.from({ length: Math.min(IN_FLIGHT, count) }, worker));
 }
 
-/** Creates `canaryKeys` canary keys and `childKeys` children of one dedicated parent key. Returns the time taken. */
-export async function seedKeys(post: AdminPost, counts: SeedCounts): Promise<{ ms: number }> {
+const hex = (bytes: number): string => randomBytes(bytes).toString('hex');
+
+function seededKey(template: VirtualKeyRecord, now: number, fields: Partial<VirtualKeyRecord>): VirtualKeyRecord {
+  const secretTail = hex(2);
+  return {
+    ...template,
+    id: `key_${hex(8)}`,
+    hash: hex(32),
+    last4: secretTail,
+    previousHash: null,
+    previousHashExpiresAt: null,
+    metadata: {},
+    createdAt: now,
+    updatedAt: now,
+    revokedAt: null,
+    suspendedAt: null,
+    suspendedReason: null,
+    rotatedAt: null,
+    ...fields,
+  };
+}
+
+/**
+ * Writes `canaryKeys` canary keys and `childKeys` children of `parentId` (an existing key) into the store of the
+ * stopped gateway at `dataDir`. Returns the time taken.
+ */
+export async function seedStore(dist: string, dataDir: string, parentId: string, counts: SeedCounts): Promise<{ ms: number }> {
   const started = Date.now();
-  await inParallel(counts.canaryKeys, async (i) => {
-    await post('/keys', { name: `bench canary ${i}`, canary: true });
-  });
-  if (counts.childKeys > 0) {
-    const parent = await post('/keys', { name: 'bench parent of children' });
-    if (typeof parent.id !== 'string') throw new Error('parent key creation returned no id');
-    const route = `/keys/${encodeURIComponent(parent.id)}/children`;
-    await inParallel(counts.childKeys, async (i) => {
-      await post(route, { ttl: '24h', name: `bench child ${i}` });
-    });
+  const { SqliteStore } = (await import(pathToFileURL(path.join(dist, 'store/index.js')).href)) as StoreModule;
+  const store = SqliteStore.open(dataDir);
+  try {
+    const parent = await store.keys.get(parentId);
+    if (parent === null) throw new Error(`seed: parent key ${parentId} is not in the store`);
+    const now = Date.now();
+    const records: VirtualKeyRecord[] = [];
+    for (let i = 0; i < counts.canaryKeys; i++) {
+      records.push(seededKey(parent, now, { name: `bench canary ${i}`, canary: true, limits: {}, expiresAt: null, parentId: null }));
+    }
+    for (let i = 0; i < counts.childKeys; i++) {
+      records.push(seededKey(parent, now, { name: `bench child ${i}`, parentId, expiresAt: now + 24 * 3_600_000 }));
+    }
+    // The repository's insert is synchronous underneath; one transaction makes 20,000 of them one commit.
+    store.db.transaction(() => {
+      for (const record of records) void store.keys.insert(record);
+    })();
+    const keys = await store.keys.list();
+    const canaries = keys.filter((k) => k.canary === true).length;
+    const children = keys.filter((k) => k.parentId === parentId).length;
+    if (canaries < counts.canaryKeys || children < counts.childKeys) {
+      throw new Error(`seed: the store holds ${canaries} canary and ${children} child keys after seeding`);
+    }
+  } finally {
+    await store.close();
   }
   return { ms: Date.now() - started };
 }
