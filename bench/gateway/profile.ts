@@ -16,6 +16,8 @@ interface ProfileNode {
 }
 
 interface CpuProfile {
+  startTime: number;
+  endTime: number;
   nodes: ProfileNode[];
   samples: number[];
   timeDeltas: number[];
@@ -37,8 +39,14 @@ function label(frame: CallFrame, root: string): { name: string; where: string } 
   return { name, where: `${file}:${frame.lineNumber + 1}` };
 }
 
-export function topSelfTime(file: string, root: string, limit = 25): { totalMs: number; idleMs: number; top: SelfTime[] } {
+/**
+ * Self time per function over the profile's last `lastMs` milliseconds (all of it when absent): the measured window
+ * is the end of the gateway's life, so start-up, key creation and warm-up can be left out.
+ */
+export function topSelfTime(file: string, root: string, limit = 25, lastMs?: number): { totalMs: number; idleMs: number; top: SelfTime[] } {
   const profile = JSON.parse(readFileSync(file, 'utf8')) as CpuProfile;
+  const from = lastMs === undefined ? -Infinity : profile.endTime - lastMs * 1000;
+  let at = profile.startTime;
   const byId = new Map<number, ProfileNode>();
   for (const node of profile.nodes) byId.set(node.id, node);
   const selfUs = new Map<string, { name: string; where: string; us: number }>();
@@ -47,7 +55,8 @@ export function topSelfTime(file: string, root: string, limit = 25): { totalMs: 
   for (let i = 0; i < profile.samples.length; i++) {
     const node = byId.get(profile.samples[i] as number);
     const delta = profile.timeDeltas[i] ?? 0;
-    if (!node) continue;
+    at += delta;
+    if (!node || at < from) continue;
     totalUs += delta;
     if (node.callFrame.functionName === '(idle)') {
       idleUs += delta;

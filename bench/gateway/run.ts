@@ -14,6 +14,7 @@ import { mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs
 import { createServer, type AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -178,15 +179,16 @@ async function profileRun(
     const gateway = await startGateway(scenario, dist, workDir, upstreamUrl, upstreamKey, ['--cpu-prof', '--cpu-prof-dir', profileDir]);
     const procs: Processes = { gateways: [gateway.pid as number], all: [process.pid, fakePid, gateway.pid as number] };
     await measureWrk(gateway, procs, point, 0, bodies, 2);
+    const windowStarted = performance.now();
     const sample = await measureWrk(gateway, procs, point, 1, bodies, durationS);
-    const exited = new Promise<void>((resolve) => gateway.child.once('exit', () => resolve()));
-    gateway.child.kill('SIGTERM');
-    await exited;
+    await stopGateway(gateway.child);
+    // Only the measured window (and the stop after it) counts, not start-up, key creation or warm-up.
+    const lastMs = performance.now() - windowStarted;
     const files = readdirSync(profileDir).filter((f) => f.endsWith('.cpuprofile'));
     if (files.length === 0) throw new Error(`no .cpuprofile written in ${profileDir}`);
     const file = path.join(profileDir, files[0] as string);
     log(`${point.id}: ${Math.round(sample.reqPerSec)} req/s, ${sample.gateway?.cpuUsPerRequest.toFixed(1)} µs CPU/req (from /proc, profiler on)`);
-    process.stdout.write(`${formatTop(`${scenario.id} ${point.id} (${path.relative(ROOT, file)})`, topSelfTime(file, ROOT), sample.requests)}\n\n`);
+    process.stdout.write(`${formatTop(`${scenario.id} ${point.id} (${path.relative(ROOT, file)})`, topSelfTime(file, ROOT, 30, lastMs), sample.requests)}\n\n`);
   }
 }
 

@@ -127,6 +127,17 @@ export class Limiter {
     this.failClosedForAll = options.failOpen !== true && backend.available !== undefined;
   }
 
+  /**
+   * False when admit() would admit with nothing to count (no limits on the key, its project or its parent), so
+   * the gateway skips the call and its promise: the common case costs one map lookup, synchronously. Throws
+   * exactly as admit() would for such a key while the backend is down and limits fail closed.
+   */
+  needsAdmission(input: AdmitInput): boolean {
+    if (!this.compiled.get(input.key).empty || (input.project && !input.project.empty) || input.parent) return true;
+    if (this.failClosedForAll && this.backend.available?.() === false) throw new KeywardenError('KW_LIMITS_UNAVAILABLE');
+    return false;
+  }
+
   /** Null when the key has no limits: the common case costs one map lookup. */
   async admit(input: AdmitInput): Promise<Admission | null> {
     const compiled = this.compiled.get(input.key);
