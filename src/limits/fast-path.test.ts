@@ -56,7 +56,7 @@ function key(limits: Record<string, unknown>, extra: Partial<VirtualKeyRecord> =
     suspendedReason: null,
     rotatedAt: null,
     ...extra,
-  } as VirtualKeyRecord;
+  };
 }
 
 const admitInput = (k: VirtualKeyRecord, extra: Partial<AdmitInput> = {}): AdmitInput => ({
