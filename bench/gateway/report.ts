@@ -253,8 +253,10 @@ export function updateReadme(file: string, table: string): void {
     const section =
       '## Gateway benchmark\n\n' +
       '`npm run bench:gateway` compares a client calling the fake upstream directly with the same client going through\n' +
-      'keywarden (1 KB chat body; gateway pinned to core 1, fake upstream and load generators to core 0). Figures are\n' +
-      'medians of the repetitions; raw numbers are in `bench/results/gateway.json`.\n\n';
+      'keywarden, through a bare Node proxy (the floor: node:http + undici, only swapping the key) and through Portkey\n' +
+      '(1 KB chat body; proxies pinned to core 1, fake upstream and load generators to core 0). Figures are medians of\n' +
+      'the repetitions; targets are ratios to the floor measured in the same run; raw numbers are in\n' +
+      '`bench/results/gateway.json`.\n\n';
     next = `${text.replace(/\s*$/, '')}\n\n${section}${block}\n`;
   }
   writeFileSync(file, next);
