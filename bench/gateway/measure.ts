@@ -16,6 +16,10 @@ export interface Target {
   key: string;
   /** The gateway's pid; absent for the direct baseline (the fake upstream's CPU is not the subject). */
   pid?: number;
+  /** Extra request headers (Portkey names its provider and custom host in headers). */
+  headers?: Readonly<Record<string, string>>;
+  /** A peer whose failures are recorded, not fatal (Portkey's streaming fails on some Node versions). */
+  lenient?: boolean;
 }
 
 export interface Bodies {
@@ -132,6 +136,7 @@ export async function measureWrk(
         origin: target.origin,
         path: CHAT_PATH,
         key: target.key,
+        ...(target.headers ? { headers: target.headers } : {}),
         bodyFile: body.file,
         connections: point.connections,
         durationS,
@@ -171,6 +176,7 @@ export async function measureTtfc(target: Target, procs: Processes, point: LoadP
         port: Number(url.port),
         path: CHAT_PATH,
         key: target.key,
+        ...(target.headers ? { headers: target.headers } : {}),
         body: bodies.sse.bytes,
         connections: point.connections,
         durationMs: durationS * 1000,

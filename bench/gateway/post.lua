@@ -10,6 +10,10 @@ wrk.path = os.getenv("BENCH_PATH") or "/v1/chat/completions"
 wrk.body = body
 wrk.headers["Content-Type"] = "application/json"
 wrk.headers["Authorization"] = "Bearer " .. os.getenv("BENCH_KEY")
+-- Extra headers, one "name: value" per line (a peer gateway's routing headers).
+for name, value in string.gmatch(os.getenv("BENCH_HEADERS") or "", "([^:\n]+):%s*([^\n]*)") do
+  wrk.headers[name] = value
+end
 
 -- No response() callback: calling into Lua per response would make wrk itself the bottleneck.
 function done(summary, latency, requests)

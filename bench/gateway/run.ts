@@ -1,21 +1,30 @@
 // `npm run bench:gateway`: direct (client → fake upstream) vs proxied (client → keywarden → fake upstream), side
-// by side in one run. The gateway runs alone on core 1; the fake upstream, wrk, the streaming client and this
+// by side in one run, with two references measured the same way: the floor (a bare Node proxy, floor.ts) and
+// Portkey's gateway (peers.ts). The gateways run on core 1; the fake upstream, wrk, the streaming client and this
 // orchestrator share core 0. Every child is started here and stopped here, also on failure or Ctrl-C.
 //
 //   node --import tsx bench/gateway/run.ts [--duration 3] [--ttfc-duration 2] [--reps 3] [--scenarios a,b] [--no-readme]
 //     [--dist DIR --out FILE]   (measure another build, e.g. a copy of an older commit's dist, into another file)
-import { execFileSync, spawnSync } from 'node:child_process';
+//     [--no-peers]              (skip the floor and Portkey)
+//     [--profile DIR]           (instead of the matrix: --cpu-prof the first scenario's gateway under wrk at c=1 and
+//                                c=64, write the .cpuprofile files to DIR and print the top self-time functions)
+import { execFileSync, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { measureTtfc, measureWrk, type Bodies, type Processes, type Target, type TtfcSample, type WrkSample } from './measure.js';
 import { killAllNow, memory, pinSelf, spawnPinned, stopAll, waitForLine } from './procs.js';
+import { startFloor, startPortkey } from './peers.js';
+import { formatTop, topSelfTime } from './profile.js';
 import { markdown, noiseSummary, summarize, updateReadme, verdicts } from './report.js';
-import { chatBody, CROSS_CORE_POINT, GATEWAY_CORE, GATEWAY_NODE_FLAGS, GATEWAY_SCENARIOS, LOAD_CORE, LOAD_POINTS, type GatewayScenario } from './scenarios.js';
+import { chatBody, CROSS_CORE_POINT, FLOOR_ID, GATEWAY_CORE, GATEWAY_NODE_FLAGS, GATEWAY_SCENARIOS, LOAD_CORE, LOAD_POINTS, PORTKEY_ID, type GatewayScenario } from './scenarios.js';
+import { seedStore } from './seed.js';
 import { median } from './stats.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -75,12 +84,18 @@ async function admin(origin: string, token: string, route: string, body: unknown
   return json;
 }
 
-async function startGateway(scenario: GatewayScenario, dist: string, workDir: string, upstreamUrl: string, upstreamKey: string): Promise<Target> {
-  const token = `kwbench_${randomBytes(16).toString('hex')}`;
+interface GatewayProcess {
+  child: ChildProcess;
+  origin: string;
+  pid: number;
+}
+
+/** Starts `keywarden serve` on the gateway core over `dataDir` and waits until it answers /healthz. */
+async function spawnGateway(scenario: GatewayScenario, dist: string, dataDir: string, token: string, nodeFlags: readonly string[]): Promise<GatewayProcess> {
   const child = spawnPinned(
     GATEWAY_CORE,
     process.execPath,
-    [...GATEWAY_NODE_FLAGS, path.join(dist, 'cli/bin.js'), 'serve', '--port', '0', '--data', path.join(workDir, scenario.id), ...(scenario.args ?? [])],
+    [...GATEWAY_NODE_FLAGS, ...nodeFlags, path.join(dist, 'cli/bin.js'), 'serve', '--port', '0', '--data', dataDir, ...(scenario.args ?? [])],
     { cwd: ROOT, env: { ...process.env, KEYWARDEN_ADMIN_TOKEN: token, KEYWARDEN_LOG_LEVEL: 'warn', KEYWARDEN_OUTBOUND_ALLOW: '127.0.0.1', ...scenario.env } },
   );
   const [, origin] = await waitForLine(child, /listening on (http:\/\/\S+)/, 15_000, `gateway ${scenario.id}`);
@@ -94,10 +109,87 @@ async function startGateway(scenario: GatewayScenario, dist: string, workDir: st
     for (const line of text.split('\n')) if (line.trim() !== '') gatewayLog.push(`${scenario.id}: ${line}`);
   });
   await waitHealthy(origin, 10_000);
-  await admin(origin, token, '/upstreams', { name: 'fake', provider: 'openai-compatible', base_url: upstreamUrl, keys: [upstreamKey] });
-  const created = await admin(origin, token, '/keys', { name: `bench-${scenario.id}`, ...scenario.key });
+  return { child, origin, pid: child.pid };
+}
+
+async function stopGateway(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  child.kill('SIGTERM');
+  await exited;
+}
+
+async function startGateway(
+  scenario: GatewayScenario,
+  dist: string,
+  workDir: string,
+  upstreamUrl: string,
+  upstreamKey: string,
+  nodeFlags: readonly string[] = [],
+): Promise<Target & { child: ChildProcess }> {
+  const token = `kwbench_${randomBytes(16).toString('hex')}`;
+  const dataDir = path.join(workDir, `${scenario.id}-${randomBytes(3).toString('hex')}`);
+  let gateway = await spawnGateway(scenario, dist, dataDir, token, nodeFlags);
+  const post = (route: string, body: unknown): Promise<Record<string, unknown>> => admin(gateway.origin, token, route, body);
+  await post('/upstreams', { name: 'fake', provider: 'openai-compatible', base_url: upstreamUrl, keys: [upstreamKey] });
+  const created = await post('/keys', { name: `bench-${scenario.id}`, ...scenario.key });
   if (typeof created.key !== 'string') throw new Error('key creation returned no secret');
-  return { id: scenario.id, origin, key: created.key, pid: child.pid };
+  if (scenario.seed) {
+    // The children's parent is a key of its own, not the measured one; the store is seeded while the gateway is
+    // stopped (seed.ts), then the gateway starts again over it.
+    const parent = await post('/keys', { name: 'bench parent of seeded children', limits: { budgets: [{ usd: 1_000_000, period: 'month' }] } });
+    if (typeof parent.id !== 'string') throw new Error('parent key creation returned no id');
+    await stopGateway(gateway.child);
+    const seeded = await seedStore(dist, dataDir, parent.id, scenario.seed);
+    log(`${scenario.id}: seeded ${scenario.seed.canaryKeys} canary and ${scenario.seed.childKeys} child keys in ${seeded.ms} ms`);
+    gateway = await spawnGateway(scenario, dist, dataDir, token, nodeFlags);
+  }
+  return { id: scenario.id, origin: gateway.origin, key: created.key, pid: gateway.pid, child: gateway.child };
+}
+
+/** Free TCP port on 127.0.0.1 for a peer that cannot listen on port 0 and report it (Portkey). */
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+  const { port } = server.address() as AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+/**
+ * `--profile DIR`: for each of json-c1 and json-c64, a fresh gateway of the first scenario with --cpu-prof, a
+ * warm-up, then a measured wrk window; the gateway is stopped (SIGTERM, so V8 writes the profile) and the top
+ * self-time functions are printed. The profile covers start-up and warm-up too; both are small next to the window.
+ */
+async function profileRun(
+  dir: string,
+  scenario: GatewayScenario,
+  dist: string,
+  workDir: string,
+  upstreamUrl: string,
+  upstreamKey: string,
+  bodies: Bodies,
+  durationS: number,
+  fakePid: number,
+): Promise<void> {
+  mkdirSync(dir, { recursive: true });
+  for (const point of LOAD_POINTS.filter((p) => !p.stream)) {
+    const profileDir = path.join(dir, `${scenario.id}-${point.id}`);
+    rmSync(profileDir, { recursive: true, force: true });
+    const gateway = await startGateway(scenario, dist, workDir, upstreamUrl, upstreamKey, ['--cpu-prof', '--cpu-prof-dir', profileDir]);
+    const procs: Processes = { gateways: [gateway.pid as number], all: [process.pid, fakePid, gateway.pid as number] };
+    await measureWrk(gateway, procs, point, 0, bodies, 2);
+    const windowStarted = performance.now();
+    const sample = await measureWrk(gateway, procs, point, 1, bodies, durationS);
+    await stopGateway(gateway.child);
+    // Only the measured window (and the stop after it) counts, not start-up, key creation or warm-up.
+    const lastMs = performance.now() - windowStarted;
+    const files = readdirSync(profileDir).filter((f) => f.endsWith('.cpuprofile'));
+    if (files.length === 0) throw new Error(`no .cpuprofile written in ${profileDir}`);
+    const file = path.join(profileDir, files[0] as string);
+    log(`${point.id}: ${Math.round(sample.reqPerSec)} req/s, ${sample.gateway?.cpuUsPerRequest.toFixed(1)} µs CPU/req (from /proc, profiler on)`);
+    process.stdout.write(`${formatTop(`${scenario.id} ${point.id} (${path.relative(ROOT, file)})`, topSelfTime(file, ROOT, 30, lastMs), sample.requests)}\n\n`);
+  }
 }
 
 function machineInfo(): Record<string, unknown> {
@@ -138,6 +230,8 @@ async function main(): Promise<void> {
       'no-readme': { type: 'boolean', default: false },
       dist: { type: 'string' },
       out: { type: 'string', default: 'bench/results/gateway.json' },
+      'no-peers': { type: 'boolean', default: false },
+      profile: { type: 'string' },
     },
   });
   const durationS = Number(values.duration);
@@ -171,35 +265,58 @@ async function main(): Promise<void> {
     fake.stdout?.resume();
     fake.stderr?.resume();
     const direct: Target = { id: 'direct', origin: new URL(upstreamUrl).origin, key: upstreamKey };
+    if (values.profile !== undefined) {
+      await profileRun(path.resolve(values.profile), scenarios[0] as GatewayScenario, dist, dir, upstreamUrl, upstreamKey, bodies, durationS, fake.pid as number);
+      return;
+    }
+    const notes: string[] = [];
+    // References first: the floor and Portkey, on the gateway core like keywarden.
+    const peers: Target[] = [];
+    if (!values['no-peers']) {
+      peers.push(await startFloor(ROOT, upstreamUrl, upstreamKey));
+      const portkey = await startPortkey(ROOT, upstreamUrl, upstreamKey, await freePort(), log);
+      if ('target' in portkey) peers.push(portkey.target);
+      else {
+        log(`Portkey not measured: ${portkey.unavailable}`);
+        notes.push(`Portkey was not measured in this run: ${portkey.unavailable}.`);
+      }
+    }
     const gateways: Target[] = [];
-    for (const scenario of scenarios) gateways.push(await startGateway(scenario, dist, dir, upstreamUrl, upstreamKey));
+    for (const scenario of scenarios) {
+      const { child: _child, ...target } = await startGateway(scenario, dist, dir, upstreamUrl, upstreamKey);
+      gateways.push(target);
+    }
+    const proxies = [...peers, ...gateways];
     const procs: Processes = {
-      gateways: gateways.map((g) => g.pid as number),
-      all: [process.pid, fake.pid as number, ...gateways.map((g) => g.pid as number)],
+      gateways: proxies.map((g) => g.pid as number),
+      all: [process.pid, fake.pid as number, ...proxies.map((g) => g.pid as number)],
     };
-    log(`fake upstream ${direct.origin}; gateways ${gateways.map((g) => `${g.id}=${g.origin} (pid ${g.pid})`).join(', ')}`);
+    log(`fake upstream ${direct.origin}; proxies ${proxies.map((g) => `${g.id}=${g.origin} (pid ${g.pid})`).join(', ')}`);
 
     // Warm-up: JIT, connection pools and SQLite pages, for every target, before anything is recorded.
-    for (const target of [direct, ...gateways]) {
+    for (const target of [direct, ...proxies]) {
       for (const point of LOAD_POINTS.filter((p) => p.connections > 1)) await measureWrk(target, procs, point, 0, bodies, 2);
     }
+    const peerFailures = new Map<string, number>();
 
     const wrkSamples: WrkSample[] = [];
     const ttfcSamples: TtfcSample[] = [];
     for (const point of LOAD_POINTS) {
       for (let rep = 1; rep <= reps; rep++) {
         // Alternate the order so neither side always runs first (thermal and cache effects).
-        const order = rep % 2 === 1 ? [direct, ...gateways] : [...gateways, direct];
+        const order = rep % 2 === 1 ? [direct, ...proxies] : [...proxies, direct];
         for (const target of order) {
           const sample = await measureWrk(target, procs, point, rep, bodies, durationS);
-          if (sample.errors > 0) throw new Error(`${target.id} ${point.id}: ${sample.errors} errors in ${sample.requests} requests`);
+          if (sample.errors > 0 && target.lenient !== true) throw new Error(`${target.id} ${point.id}: ${sample.errors} errors in ${sample.requests} requests`);
+          if (sample.errors > 0) peerFailures.set(`${target.id} ${point.id}`, (peerFailures.get(`${target.id} ${point.id}`) ?? 0) + sample.errors);
           wrkSamples.push(sample);
           log(`${point.id} rep ${rep} ${target.id}: ${Math.round(sample.reqPerSec)} req/s p50 ${sample.latencyUs.p50} µs p99 ${sample.latencyUs.p99} µs` +
             (sample.gateway ? ` cpu ${sample.gateway.cpuUsPerRequest.toFixed(1)} µs/req rss ${(sample.gateway.rssMaxKb / 1024).toFixed(0)} MB` : '') +
             ` (foreign load: ${sample.noise.foreignBeforePct.toFixed(0)}% before, ${sample.noise.foreignGatewayCorePct.toFixed(0)}% of gateway core)`);
           if (point.stream) {
             const ttfc = await measureTtfc(target, procs, point, rep, bodies, ttfcS);
-            if (ttfc.errors > 0) throw new Error(`${target.id} ${point.id} (first chunk): ${ttfc.errors} errors`);
+            if (ttfc.errors > 0 && target.lenient !== true) throw new Error(`${target.id} ${point.id} (first chunk): ${ttfc.errors} errors`);
+            if (ttfc.errors > 0) peerFailures.set(`${target.id} ${point.id}`, (peerFailures.get(`${target.id} ${point.id}`) ?? 0) + ttfc.errors);
             ttfcSamples.push(ttfc);
             log(`${point.id} rep ${rep} ${target.id}: first chunk p50 ${ttfc.ttfcUs.p50.toFixed(0)} µs p99 ${ttfc.ttfcUs.p99.toFixed(0)} µs`);
           }
@@ -226,7 +343,10 @@ async function main(): Promise<void> {
     log(`direct c=1 p50: same core ${topology.sameCoreP50Us} us, across cores ${topology.crossCoreP50Us} us`);
     const peak = Object.fromEntries(gateways.map((g) => [g.id, memory(g.pid as number)]));
 
-    const ids = ['direct', ...gateways.map((g) => g.id)];
+    for (const [what, errors] of peerFailures) {
+      notes.push(`${what}: ${errors} failed requests (socket errors or non-2xx answers); its figures there are left out.`);
+    }
+    const ids = ['direct', ...proxies.map((g) => g.id)];
     const points = summarize(wrkSamples, ttfcSamples, ids);
     const checks = verdicts(points, scenarios);
     const noise = noiseSummary(wrkSamples, ttfcSamples);
@@ -244,6 +364,8 @@ async function main(): Promise<void> {
       machine,
       method: { durationS, ttfcDurationS: ttfcS, reps, bodyBytes: bodies.json.bytes.length, gatewayCore: GATEWAY_CORE, loadCore: LOAD_CORE },
       scenarios,
+      peers: peers.map((p) => p.id),
+      notes,
       summary: points,
       targets: checks,
       noise,
@@ -255,7 +377,12 @@ async function main(): Promise<void> {
     const out = path.resolve(ROOT, values.out);
     mkdirSync(path.dirname(out), { recursive: true });
     writeFileSync(out, `${JSON.stringify(result, null, 2)}\n`);
-    const labels = Object.fromEntries([['direct', 'direct'], ...scenarios.map((s) => [s.id, s.label])]) as Record<string, string>;
+    const labels = Object.fromEntries([
+      ['direct', 'direct'],
+      [FLOOR_ID, 'floor (bare node:http + undici proxy)'],
+      [PORTKEY_ID, 'Portkey 1.15.2'],
+      ...scenarios.map((s) => [s.id, s.label]),
+    ]) as Record<string, string>;
     const table = markdown(points, checks, {
       date: date.slice(0, 10),
       commit,
@@ -264,6 +391,7 @@ async function main(): Promise<void> {
       labels,
       noise,
       topology,
+      notes,
     });
     if (!values['no-readme']) updateReadme(path.join(ROOT, 'README.md'), table);
     process.stdout.write(`${table}\n`);

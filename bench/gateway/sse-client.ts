@@ -9,6 +9,8 @@ export interface StreamRunOptions {
   port: number;
   path: string;
   key: string;
+  /** Extra request headers (a peer gateway's routing headers). */
+  headers?: Readonly<Record<string, string>>;
   body: Buffer;
   connections: number;
   durationMs: number;
@@ -184,7 +186,11 @@ class Connection {
 export async function runStreamClient(options: StreamRunOptions): Promise<StreamRunResult> {
   const head =
     `POST ${options.path} HTTP/1.1\r\nHost: ${options.host}:${options.port}\r\nContent-Type: application/json\r\n` +
-    `Authorization: Bearer ${options.key}\r\nContent-Length: ${options.body.length}\r\n\r\n`;
+    `Authorization: Bearer ${options.key}\r\n` +
+    Object.entries(options.headers ?? {})
+      .map(([name, value]) => `${name}: ${value}\r\n`)
+      .join('') +
+    `Content-Length: ${options.body.length}\r\n\r\n`;
   const request = Buffer.concat([Buffer.from(head, 'latin1'), options.body]);
   const result: StreamRunResult = { requests: 0, errors: 0, elapsedMs: 0, ttfcUs: [], totalUs: [] };
   const shared = { deadline: performance.now() + options.durationMs, issued: 0, result };

@@ -26,6 +26,8 @@ export interface WrkOptions {
   origin: string;
   path: string;
   key: string;
+  /** Extra request headers (a peer gateway's routing headers). */
+  headers?: Readonly<Record<string, string>>;
   bodyFile: string;
   connections: number;
   durationS: number;
@@ -43,7 +45,12 @@ export function runWrk(options: WrkOptions): Promise<WrkResult> {
     options.origin,
   ];
   const child = spawnPinned(options.core, 'wrk', args, {
-    env: { ...process.env, BENCH_BODY_FILE: options.bodyFile, BENCH_KEY: options.key, BENCH_PATH: options.path },
+    env: { ...process.env, BENCH_BODY_FILE: options.bodyFile, BENCH_KEY: options.key, BENCH_PATH: options.path,
+      // One `name: value` per line; post.lua adds each to every request.
+      BENCH_HEADERS: Object.entries(options.headers ?? {})
+        .map(([name, value]) => `${name}: ${value}`)
+        .join('\n'),
+    },
     // Bounded even if wrk hangs: its own duration plus a generous margin.
     timeout: (options.durationS + 20) * 1000,
     killSignal: 'SIGKILL',

@@ -3,13 +3,14 @@ import { performance } from 'node:perf_hooks';
 import type { KeywardenConfig } from '../config/index.js';
 import { KeywardenError } from '../errors/index.js';
 import { describeError, type Logger } from '../log/logger.js';
-import { compileScopes, createClientIpResolver, endpointGroupOf } from '../policy/index.js';
+import { compileScopes, createClientIpResolver, endpointGroupOf, type CompiledScopes } from '../policy/index.js';
 import { KeyVersionCache } from '../util/key-version-cache.js';
 import type { PriceTable } from '../pricing/index.js';
 import type { Store, VirtualKeyRecord } from '../store/index.js';
 import { uuid7 } from '../util/uuid7.js';
 import type { Vault } from '../vault/index.js';
-import { Limiter, type Admission } from '../limits/limiter.js';
+import { Limiter, type AdmitInput, type Admission } from '../limits/limiter.js';
+import type { CompiledProject } from '../limits/project-limits.js';
 import type { LimitsBackend } from '../limits/backend.js';
 import { MemoryLimitsBackend } from '../limits/memory-backend.js';
 import { assertUsable, identify } from './authenticate.js';
@@ -91,10 +92,36 @@ interface RequestState {
 
 type JsonTransform = (body: unknown) => unknown;
 
+/** What planUpstreamRequest decided, shared by every attempt (primary and fallbacks). */
+interface UpstreamPlan {
+  method: string;
+  /** The normalized client path (`/v1/...`) and query string, mapped per upstream by upstreamTarget. */
+  path: string;
+  search: string;
+  fallbackIds: readonly string[];
+  headers: Record<string, string>;
+  body: Buffer;
+  json: Record<string, unknown> | null;
+  /** Fields to add to the JSON body (spliced in without re-serializing), or null. */
+  added: Record<string, unknown> | null;
+  /** An existing field was changed: the body is re-serialized. */
+  rewrite: boolean;
+  dropInjectedUsageChunk: boolean;
+  trackStreamText: boolean;
+  transformJson: JsonTransform | undefined;
+  onSseEvent: ((event: string) => void) | undefined;
+}
+
 function composeTransforms(first: JsonTransform | undefined, second: JsonTransform | undefined): JsonTransform | undefined {
   if (!first) return second;
   if (!second) return first;
   return (body) => second(first(body));
+}
+
+/** The URL's path part (no array allocated, unlike split). */
+function withoutQuery(url: string): string {
+  const query = url.indexOf('?');
+  return query === -1 ? url : url.slice(0, query);
 }
 
 export function createGateway(deps: GatewayDeps): Gateway {
@@ -158,60 +185,88 @@ export function createGateway(deps: GatewayDeps): Gateway {
     });
   }
 
-  /** Settles limits (if any) and records usage with the same token counts and cost. */
-  async function finish(state: RequestState, started: number, ts: number, outcome: ForwardResult & { abandoned?: boolean }): Promise<void> {
+  /**
+   * settle + record: settles limits (if any) and records usage with the same token counts and cost. Without an
+   * admission (a key without limits) it is synchronous and returns nothing, so the caller awaits nothing.
+   */
+  function finish(state: RequestState, started: number, ts: number, outcome: ForwardResult & { abandoned?: boolean }): Promise<void> | undefined {
     if (state.admission) {
       const admission = state.admission;
       state.admission = null;
-      try {
-        const settled = await limiter.settle(
-          admission,
-          { status: outcome.status, tokens: outcome.tokens, streamedText: outcome.streamedText, incomplete: outcome.incomplete, abandoned: outcome.abandoned ?? false },
-          now(),
-        );
-        if (settled.overrunUsd !== undefined && state.key) reportCostOverrun(logger, deps.monitor, state.key.id, admission, settled.overrunUsd, now());
-        recordUsage(state, started, ts, { status: outcome.status, errorCode: outcome.errorCode, tokens: settled.tokens, costUsd: settled.costUsd });
-        return;
-      } catch (err) {
-        logger.error('limits settlement failed; the ticket was settled at its full reservation', describeError(err));
-      }
+      return settleAndRecord(state, admission, started, ts, outcome);
+    }
+    recordUsage(state, started, ts, { status: outcome.status, errorCode: outcome.errorCode, tokens: outcome.tokens });
+    return undefined;
+  }
+
+  async function settleAndRecord(state: RequestState, admission: Admission, started: number, ts: number, outcome: ForwardResult & { abandoned?: boolean }): Promise<void> {
+    try {
+      const settled = await limiter.settle(
+        admission,
+        { status: outcome.status, tokens: outcome.tokens, streamedText: outcome.streamedText, incomplete: outcome.incomplete, abandoned: outcome.abandoned ?? false },
+        now(),
+      );
+      if (settled.overrunUsd !== undefined && state.key) reportCostOverrun(logger, deps.monitor, state.key.id, admission, settled.overrunUsd, now());
+      recordUsage(state, started, ts, { status: outcome.status, errorCode: outcome.errorCode, tokens: settled.tokens, costUsd: settled.costUsd });
+      return;
+    } catch (err) {
+      logger.error('limits settlement failed; the ticket was settled at its full reservation', describeError(err));
     }
     recordUsage(state, started, ts, { status: outcome.status, errorCode: outcome.errorCode, tokens: outcome.tokens });
   }
 
-  async function proxy(req: IncomingMessage, res: ServerResponse, state: RequestState, client: ClientLink): Promise<ForwardResult> {
-    const ts = now();
+  // The request path, stage by stage, in the order a request flows:
+  //   route → authenticate → authorize → read body → check model → (project, upstream, object ownership)
+  //   → admit → plan the upstream request → forward → settle → record.
+  // Each stage is a named function so its cost shows in a CPU profile; everything up to the upstream call is
+  // synchronous except the key lookup, the body read and the few lookups only some keys need.
+
+  /** route: the normalized /v1 path, or 404. */
+  function routeOf(req: IncomingMessage, state: RequestState): ReturnType<typeof normalizeRequestPath> {
     const normalized = normalizeRequestPath(req.url ?? '/');
     state.path = normalized.path;
     if (!normalized.path.startsWith('/v1/')) throw new KeywardenError('KW_NOT_FOUND');
+    return normalized;
+  }
 
+  /** authenticate: the key record (a canary is refused here, after its body is read and discarded). */
+  async function authenticate(req: IncomingMessage, state: RequestState, path: string, ts: number): Promise<VirtualKeyRecord> {
     state.clientIp = clientIpOf(req.socket.remoteAddress ?? '', req.headers['x-forwarded-for']);
     const { record: key, hash } = await identify(req.headers, deps.store.keys, deps.vault.pepper);
     state.key = key;
     if (key.canary === true) {
-      const refusal = canaryTripped(req, key, { clientIp: state.clientIp, path: normalized.path, ts }, deps.monitor);
+      const refusal = canaryTripped(req, key, { clientIp: state.clientIp, path, ts }, deps.monitor);
       // Read (bounded) and discard the body, as a real quota refusal would, so the answer carries no tell-tale
       // `connection: close`; a slow or huge body then fails exactly as it would with a real key.
       await readBody(req, config.server.maxBodyBytes, bodyPace);
       throw refusal;
     }
     assertUsable(key, hash, ts);
-    const parent = key.parentId ? await usableParentOf(key, deps.store.keys, ts) : null;
+    return key;
+  }
+
+  /** authorize: client IP and endpoint against the key's compiled scopes. Synchronous. */
+  function authorize(state: RequestState, key: VirtualKeyRecord, path: string): { compiled: CompiledScopes; group: string } {
     const compiled = scopes.get(key);
     if (!compiled.ips.allows(state.clientIp)) throw ipNotAllowed(state.clientIp);
-    const group = endpointGroupOf(normalized.path);
+    const group = endpointGroupOf(path);
     if (!compiled.allowsEndpoint(group)) throw new KeywardenError('KW_ENDPOINT_NOT_ALLOWED');
+    return { compiled, group };
+  }
 
-    const maxBody = Math.min(config.server.maxBodyBytes, compiled.maxBodyBytes ?? Infinity);
-    const body = await readBody(req, maxBody, bodyPace);
+  /** read body: bounded by the server's and the key's maximum, paced against slow clients. */
+  async function readRequestBody(req: IncomingMessage, compiled: CompiledScopes): Promise<Buffer> {
+    return readBody(req, Math.min(config.server.maxBodyBytes, compiled.maxBodyBytes ?? Infinity), bodyPace);
+  }
+
+  /** The model and stream flag (JSON, or multipart for uploads); multipart is the only asynchronous parse. */
+  function parseBody(req: IncomingMessage, body: Buffer, group: string): ParsedRequest | Promise<ParsedRequest> {
     const contentType = req.headers['content-type'];
-    const parsed: ParsedRequest = isMultipart(contentType)
-      ? await parseMultipartRequest(body, contentType)
-      : parseRequestBody(body, contentType, MODEL_BEARING_GROUPS.has(group));
-    // GET /v1/models/{id} names its model in the path.
-    const pathModel = group === 'models' ? decodeURIComponent(normalized.path.split('/')[3] ?? '') || null : null;
-    state.model = parsed.model ?? pathModel;
-    state.stream = parsed.stream;
+    return isMultipart(contentType) ? parseMultipartRequest(body, contentType) : parseRequestBody(body, contentType, MODEL_BEARING_GROUPS.has(group));
+  }
+
+  /** check model: the key's model scope (the project's is checked once the project is loaded). Synchronous. */
+  function checkModel(req: IncomingMessage, state: RequestState, key: VirtualKeyRecord, compiled: CompiledScopes, group: string): void {
     if (state.model !== null && !compiled.models.allows(state.model)) {
       throw new KeywardenError('KW_MODEL_NOT_ALLOWED', {
         message: `This key may not use the model "${state.model}".`,
@@ -221,6 +276,24 @@ export function createGateway(deps: GatewayDeps): Gateway {
     if (state.model === null && key.scopes.models.length > 0 && MODEL_BEARING_GROUPS.has(group) && req.method === 'POST') {
       throw new KeywardenError('KW_MODEL_REQUIRED', { param: 'model' });
     }
+  }
+
+  async function proxy(req: IncomingMessage, res: ServerResponse, state: RequestState, client: ClientLink): Promise<ForwardResult> {
+    const ts = now();
+    const normalized = routeOf(req, state);
+    const key = await authenticate(req, state, normalized.path, ts);
+    // Ordinary keys skip this lookup; an ephemeral child reads its parent on every request (child-key.ts).
+    const parent = key.parentId ? await usableParentOf(key, deps.store.keys, ts) : null;
+    const { compiled, group } = authorize(state, key, normalized.path);
+
+    const body = await readRequestBody(req, compiled);
+    const parsedOrPending = parseBody(req, body, group);
+    const parsed = parsedOrPending instanceof Promise ? await parsedOrPending : parsedOrPending;
+    // GET /v1/models/{id} names its model in the path.
+    const pathModel = group === 'models' ? decodeURIComponent(normalized.path.split('/')[3] ?? '') || null : null;
+    state.model = parsed.model ?? pathModel;
+    state.stream = parsed.stream;
+    checkModel(req, state, key, compiled, group);
     const project = key.projectId ? await projects.resolve(key) : null;
     if (project) projects.checkModel(project, state.model, MODEL_BEARING_GROUPS.has(group) && req.method === 'POST');
 
@@ -232,7 +305,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
       : null;
 
     const method = req.method ?? 'GET';
-    state.admission = await limiter.admit({
+    const admitInput: AdmitInput = {
       key,
       path: normalized.path,
       model: state.model,
@@ -242,7 +315,9 @@ export function createGateway(deps: GatewayDeps): Gateway {
       costFree: COST_FREE_METHODS.has(method),
       project,
       parent,
-    });
+    };
+    // admit: a key without limits is decided synchronously (no promise, nothing allocated beyond the input).
+    state.admission = limiter.needsAdmission(admitInput) ? await limiter.admit(admitInput) : null;
 
     if (group === 'models' && pathModel === null && upstream.record.provider === 'azure') {
       const ids = Object.keys(upstream.record.deployments).filter((id) => compiled.models.allows(id) && (project?.models?.allows(id) ?? true));
@@ -252,17 +327,39 @@ export function createGateway(deps: GatewayDeps): Gateway {
       return { status: 200, tokens: null, incomplete: false, streamedText: '', errorCode: null };
     }
 
-    // Body changes that do not depend on the upstream are made once, whichever upstream ends up answering.
+    const plan = planUpstreamRequest(req, state, normalized, parsed, body, key, compiled, group, pathModel, project, objectPlan, method);
+    if (plan.fallbackIds.length === 0) return send(plan, res, client, state, upstream, false);
+    return sendWithFallbacks(state, res, ts, client, upstream, plan.fallbackIds, (target, failOverOnStatus) => send(plan, res, client, state, target, failOverOnStatus));
+  }
+
+  /**
+   * plan the upstream request: body changes that do not depend on the upstream (made once, whichever upstream
+   * answers), the forwarded headers, and the response transforms. Synchronous.
+   */
+  function planUpstreamRequest(
+    req: IncomingMessage,
+    state: RequestState,
+    normalized: ReturnType<typeof normalizeRequestPath>,
+    parsed: ParsedRequest,
+    body: Buffer,
+    key: VirtualKeyRecord,
+    compiled: CompiledScopes,
+    group: string,
+    pathModel: string | null,
+    project: CompiledProject | null,
+    objectPlan: OwnershipPlan | null,
+    method: string,
+  ): UpstreamPlan {
     let dropInjectedUsageChunk = false;
     const json = parsed.json;
     // Fields the body lacks are spliced in (cheap); changing an existing field re-serializes the object.
-    const added: Record<string, unknown> = {};
+    let added: Record<string, unknown> | null = null;
     let rewrite = false;
     if (json) {
       if (parsed.stream && STREAM_USAGE_ENDPOINTS.has(normalized.path)) {
         const options = json.stream_options;
         if (options === undefined) {
-          added.stream_options = { include_usage: true };
+          added = { stream_options: { include_usage: true } };
           dropInjectedUsageChunk = true;
         } else if (typeof options !== 'object' || options === null || (options as Record<string, unknown>).include_usage !== true) {
           json.stream_options = { ...(typeof options === 'object' && options !== null ? options : {}), include_usage: true };
@@ -272,61 +369,73 @@ export function createGateway(deps: GatewayDeps): Gateway {
       }
       const inject = state.admission?.inject;
       if (inject) {
-        if (json[inject.field] === undefined) added[inject.field] = inject.value;
+        if (json[inject.field] === undefined) (added ??= {})[inject.field] = inject.value;
         else {
           json[inject.field] = inject.value;
           rewrite = true;
         }
       }
     }
-
-    // Stored objects live on one upstream, so requests that create or use them never fail over.
-    const fallbackIds = objectPlan === null ? key.fallbackUpstreamIds : NO_FALLBACKS;
-    const headers = forwardRequestHeaders(req.headers);
-    const search = objectPlan?.search ?? normalized.search;
-    const transformJson = composeTransforms(
-      composeTransforms(
-        group === 'models' && pathModel === null && key.scopes.models.length > 0 ? (list) => filterModelList(list, compiled.models) : undefined,
-        group === 'models' && pathModel === null && project?.models ? (list) => filterModelList(list, project.models ?? compiled.models) : undefined,
+    const listFilter = group === 'models' && pathModel === null;
+    return {
+      method,
+      path: normalized.path,
+      // Stored objects live on one upstream, so requests that create or use them never fail over.
+      fallbackIds: objectPlan === null ? key.fallbackUpstreamIds : NO_FALLBACKS,
+      headers: forwardRequestHeaders(req.headers),
+      search: objectPlan?.search ?? normalized.search,
+      body,
+      json,
+      added,
+      rewrite,
+      dropInjectedUsageChunk,
+      trackStreamText: state.admission?.trackStreamText ?? false,
+      transformJson: composeTransforms(
+        composeTransforms(
+          listFilter && key.scopes.models.length > 0 ? (list) => filterModelList(list, compiled.models) : undefined,
+          listFilter && project?.models ? (list) => filterModelList(list, project.models ?? compiled.models) : undefined,
+        ),
+        objectPlan?.transformJson,
       ),
-      objectPlan?.transformJson,
-    );
-    const send = (target: UpstreamRuntime, failOverOnStatus: boolean): Promise<ForwardResult> => {
-      const slot = target.nextSlot();
-      slot.inFlight++; // released in handle's finally (or by failedAttempt): rotate-key drains on it
-      state.keySlot = slot;
-      state.upstreamId = target.record.id;
-      const mapped = upstreamTarget(target, normalized.path, search, state.model, slot.secret);
-      let outBody: Buffer | string | null = body.length > 0 ? body : null;
-      if (json) {
-        // Azure addresses some endpoints by deployment in the body: that model differs per upstream, so it is
-        // set on a copy, never on the parsed body a fallback attempt reuses.
-        if (mapped.bodyModel !== null) outBody = reserializeRequestJson({ ...added, ...json, model: mapped.bodyModel });
-        else if (rewrite) outBody = reserializeRequestJson({ ...added, ...json });
-        else if (Object.keys(added).length > 0) outBody = prependJsonFields(body, added);
-      }
-      return forward(
-        {
-          upstream: target,
-          method,
-          path: mapped.path,
-          // Each attempt names its own provider's auth header, so with fallbacks the shared headers are copied.
-          headers: fallbackIds.length > 0 ? { ...headers, ...mapped.authHeaders } : Object.assign(headers, mapped.authHeaders),
-          body: outBody,
-          client,
-          connectRetries: config.upstream.connectRetries,
-          limits: responseLimits,
-          dropInjectedUsageChunk,
-          trackStreamText: state.admission?.trackStreamText ?? false,
-          transformJson,
-          onSseEvent: objectPlan?.onSseEvent,
-          failOverOnStatus,
-        },
-        res,
-      );
+      onSseEvent: objectPlan?.onSseEvent,
     };
-    if (fallbackIds.length === 0) return send(upstream, false);
-    return sendWithFallbacks(state, res, ts, client, upstream, fallbackIds, send);
+  }
+
+  /** forward: one attempt at one upstream, holding one of its keys until the request ends. */
+  function send(plan: UpstreamPlan, res: ServerResponse, client: ClientLink, state: RequestState, target: UpstreamRuntime, failOverOnStatus: boolean): Promise<ForwardResult> {
+    const slot = target.nextSlot();
+    slot.inFlight++; // released in handle's finally (or by failedAttempt): rotate-key drains on it
+    state.keySlot = slot;
+    state.upstreamId = target.record.id;
+    const mapped = upstreamTarget(target, plan.path, plan.search, state.model, slot.secret);
+    const { body, json, added } = plan;
+    let outBody: Buffer | string | null = body.length > 0 ? body : null;
+    if (json) {
+      // Azure addresses some endpoints by deployment in the body: that model differs per upstream, so it is
+      // set on a copy, never on the parsed body a fallback attempt reuses.
+      if (mapped.bodyModel !== null) outBody = reserializeRequestJson({ ...added, ...json, model: mapped.bodyModel });
+      else if (plan.rewrite) outBody = reserializeRequestJson({ ...added, ...json });
+      else if (added !== null) outBody = prependJsonFields(body, added);
+    }
+    return forward(
+      {
+        upstream: target,
+        method: plan.method,
+        path: mapped.path,
+        // Each attempt names its own provider's auth header, so with fallbacks the shared headers are copied.
+        headers: plan.fallbackIds.length > 0 ? { ...plan.headers, ...mapped.authHeaders } : Object.assign(plan.headers, mapped.authHeaders),
+        body: outBody,
+        client,
+        connectRetries: config.upstream.connectRetries,
+        limits: responseLimits,
+        dropInjectedUsageChunk: plan.dropInjectedUsageChunk,
+        trackStreamText: plan.trackStreamText,
+        transformJson: plan.transformJson,
+        onSseEvent: plan.onSseEvent,
+        failOverOnStatus,
+      },
+      res,
+    );
   }
 
   /**
@@ -402,7 +511,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
       id: uuid7(ts),
       key: null,
       // Without the query string: clients sometimes put credentials there, and this value is logged.
-      path: (req.url ?? '').split('?', 1)[0] ?? '',
+      path: withoutQuery(req.url ?? ''),
       model: null,
       stream: false,
       upstreamId: null,
@@ -424,7 +533,8 @@ export function createGateway(deps: GatewayDeps): Gateway {
         // The client's virtual key was valid, so the provider refused the vaulted key: an operator problem.
         logger.warn('upstream refused the vaulted key', { upstreamId: state.upstreamId, status: result.status });
       }
-      await finish(state, started, ts, result);
+      const settling = finish(state, started, ts, result);
+      if (settling) await settling;
       logRequest(state, started, result.status, result.errorCode);
     } catch (err) {
       if (deadline?.hit) {

@@ -127,6 +127,17 @@ export class Limiter {
     this.failClosedForAll = options.failOpen !== true && backend.available !== undefined;
   }
 
+  /**
+   * False when admit() would admit with nothing to count (no limits on the key, its project or its parent), so
+   * the gateway skips the call and its promise: the common case costs one map lookup, synchronously. Throws
+   * exactly as admit() would for such a key while the backend is down and limits fail closed.
+   */
+  needsAdmission(input: AdmitInput): boolean {
+    if (!this.compiled.get(input.key).empty || (input.project && !input.project.empty) || input.parent) return true;
+    if (this.failClosedForAll && this.backend.available?.() === false) throw new KeywardenError('KW_LIMITS_UNAVAILABLE');
+    return false;
+  }
+
   /** Null when the key has no limits: the common case costs one map lookup. */
   async admit(input: AdmitInput): Promise<Admission | null> {
     const compiled = this.compiled.get(input.key);
@@ -307,12 +318,22 @@ export class Limiter {
     const reservedUsd = admission.ticket.reservedUsd;
     let settlement: Settlement = { costUsd: reservedUsd, tokensUsed: admission.reservedInputTokens + admission.reservedOutputTokens };
     try {
-      const measured = await this.measure(admission, outcome);
+      // Reported usage (the common case) is measured synchronously; only tokenizer counts need a promise.
+      const pending = outcome.tokens ? this.measureReported(admission, outcome.tokens) : this.measure(admission, outcome);
+      const measured = pending instanceof Promise ? await pending : pending;
       settlement = { costUsd: measured.costUsd ?? 0, tokensUsed: measured.tokens ? measured.tokens.promptTokens + measured.tokens.completionTokens : 0 };
       return measured;
     } finally {
       await this.backend.settle(admission.ticket, settlement, now);
     }
+  }
+
+  /** Usage the upstream reported is charged as is (see settle). */
+  private measureReported(admission: Admission, tokens: MeteredTokens): SettledUsage {
+    const reservedUsd = admission.ticket.reservedUsd;
+    const costUsd = this.prices.costOf(admission.model, tokens);
+    const overrunUsd = reservedUsd > 0 && costUsd !== null && costUsd > reservedUsd * (1 + 1e-9) + 1e-12 ? costUsd - reservedUsd : 0;
+    return { tokens, costUsd, estimated: false, ...(overrunUsd > 0 ? { overrunUsd } : {}) };
   }
 
   private async measure(admission: Admission, outcome: SettleOutcome): Promise<SettledUsage> {
@@ -322,11 +343,7 @@ export class Limiter {
       costUsd: reservedUsd,
       estimated: true,
     });
-    if (outcome.tokens) {
-      const costUsd = this.prices.costOf(admission.model, outcome.tokens);
-      const overrunUsd = reservedUsd > 0 && costUsd !== null && costUsd > reservedUsd * (1 + 1e-9) + 1e-12 ? costUsd - reservedUsd : 0;
-      return { tokens: outcome.tokens, costUsd, estimated: false, ...(overrunUsd > 0 ? { overrunUsd } : {}) };
-    }
+    if (outcome.tokens) return this.measureReported(admission, outcome.tokens);
     if (outcome.abandoned && reservedUsd > 0) return atReservation();
     const producedSomething = outcome.status < 400 || outcome.streamedText.length > 0;
     if (!producedSomething) return { tokens: null, costUsd: 0, estimated: false };

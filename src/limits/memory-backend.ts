@@ -63,8 +63,23 @@ export class MemoryLimitsBackend implements LimitsBackend {
     return entry;
   }
 
-  /** Spend maps of every owner (key, project) the budgets name, loaded before the atomic section. */
-  private async loadOwners(keyId: string, budgets: readonly BudgetCheck[]): Promise<Map<string, Map<string, PeriodSpend>>> {
+  /**
+   * Spend maps of every owner (key, project) the budgets name, loaded before the atomic section. Once an owner's
+   * spend is in memory (every request after its first) this is synchronous: no promise, no microtask hop.
+   */
+  private loadOwners(keyId: string, budgets: readonly BudgetCheck[]): Map<string, Map<string, PeriodSpend>> | Promise<Map<string, Map<string, PeriodSpend>>> {
+    const maps = new Map<string, Map<string, PeriodSpend>>();
+    for (const budget of budgets) {
+      const owner = budgetOwner(budget, keyId);
+      if (maps.has(owner)) continue;
+      const loaded = this.spend.get(owner);
+      if (!loaded) return this.loadOwnersFromLedger(keyId, budgets);
+      maps.set(owner, loaded);
+    }
+    return maps;
+  }
+
+  private async loadOwnersFromLedger(keyId: string, budgets: readonly BudgetCheck[]): Promise<Map<string, Map<string, PeriodSpend>>> {
     const maps = new Map<string, Map<string, PeriodSpend>>();
     for (const budget of budgets) {
       const owner = budgetOwner(budget, keyId);
@@ -74,7 +89,8 @@ export class MemoryLimitsBackend implements LimitsBackend {
   }
 
   async budgetRemaining(keyId: string, budgets: readonly BudgetCheck[]): Promise<number> {
-    const maps = await this.loadOwners(keyId, budgets);
+    const owners = this.loadOwners(keyId, budgets);
+    const maps = owners instanceof Promise ? await owners : owners;
     let remaining = Infinity;
     for (const budget of budgets) {
       const entry = maps.get(budgetOwner(budget, keyId))?.get(budget.periodKey);
@@ -86,7 +102,8 @@ export class MemoryLimitsBackend implements LimitsBackend {
   async acquire(request: AcquireRequest): Promise<AcquireResult> {
     const otherSubjects = request.budgets.some((b) => b.subject !== undefined && b.subject !== request.keyId);
     if (otherSubjects) return this.acquireShared(request);
-    const spendMaps = request.budgets.length > 0 ? await this.loadOwners(request.keyId, request.budgets) : null;
+    const owners = request.budgets.length > 0 ? this.loadOwners(request.keyId, request.budgets) : null;
+    const spendMaps = owners instanceof Promise ? await owners : owners;
     // From here to the end of the checks nothing awaits: the decision is atomic within this process.
     const { keyId, now } = request;
     let requests: LimitSnapshot | undefined;
@@ -230,7 +247,8 @@ export class MemoryLimitsBackend implements LimitsBackend {
    * id. Rates, tokens and concurrency go through the ordinary path with the budgets left out.
    */
   private async acquireShared(request: AcquireRequest): Promise<AcquireResult> {
-    const maps = await this.loadOwners(request.keyId, request.budgets);
+    const owners = this.loadOwners(request.keyId, request.budgets);
+    const maps = owners instanceof Promise ? await owners : owners;
     // Checked before the ordinary acquire commits anything; nothing awaits between this check and the reservation.
     for (const budget of request.budgets) {
       const entry = maps.get(budgetOwner(budget, request.keyId))?.get(budget.periodKey);
