@@ -174,10 +174,12 @@ export class SqliteKeyRepository implements KeyRepository {
   private readonly versionStmt;
   /** findByHash answers for the database version below (see findByHash). */
   private readonly memo = new Map<string, VirtualKeyRecord>();
-  private memoChanges = -1;
+  /** Writes to virtual_keys through this repository (the only writer on this connection). */
+  private writes = 0;
+  private memoWrites = -1;
   private memoDataVersion = -1;
 
-  constructor(db: SqliteDatabase) {
+  constructor(private readonly db: SqliteDatabase) {
     this.insertStmt = db.prepare(
       `INSERT INTO virtual_keys (${COLUMNS.join(', ')}) VALUES (${COLUMNS.map((c) => `@${c}`).join(', ')})`,
     );
@@ -198,11 +200,12 @@ export class SqliteKeyRepository implements KeyRepository {
       .raw(true);
     this.listStmt = db.prepare<[], KeyRow>('SELECT * FROM virtual_keys ORDER BY created_at, id');
     this.versionStmt = db
-      .prepare<[], [changes: number, dataVersion: number]>('SELECT total_changes(), (SELECT data_version FROM pragma_data_version)')
+      .prepare<[], [dataVersion: number]>('SELECT data_version FROM pragma_data_version')
       .raw(true);
   }
 
   insert(record: VirtualKeyRecord): Promise<void> {
+    this.writes++;
     this.insertStmt.run(toRow(record));
     return Promise.resolve();
   }
@@ -214,18 +217,22 @@ export class SqliteKeyRepository implements KeyRepository {
 
   /**
    * Runs on every proxied request, and must see every change at once (a revocation applies to the very next
-   * request). Its answer is a function of the database's content only, so it is remembered for as long as the
-   * database provably has not changed: total_changes() counts every row this connection has written (keys, usage,
-   * anything) and data_version moves whenever another connection, e.g. another process, commits. Both are read on
-   * every call; if either moved, everything remembered is dropped and the table is queried. Reading them costs a
-   * fraction of the lookup, its row decoding and the three JSON columns' parsing.
+   * request). Its answer is a function of the keys table only, so it is remembered for as long as that table
+   * provably has not changed: this repository is the only writer of virtual_keys on this connection and counts its
+   * writes, and data_version moves whenever another connection, e.g. another process, commits. (It used to watch
+   * total_changes(), which every usage flush moves too, so the memo was dropped several times a second under load.)
+   * Inside an open transaction nothing is remembered or answered from memory: what it reads may yet roll back.
    */
   findByHash(hash: string): Promise<VirtualKeyRecord | null> {
-    const version = this.versionStmt.get() as [number, number];
-    if (version[0] !== this.memoChanges || version[1] !== this.memoDataVersion) {
+    if (this.db.inTransaction) {
+      const row = this.byHashStmt.get(hash, hash);
+      return Promise.resolve(row ? fromTuple(row) : null);
+    }
+    const dataVersion = (this.versionStmt.get() as [number])[0];
+    if (this.writes !== this.memoWrites || dataVersion !== this.memoDataVersion) {
       this.memo.clear();
-      this.memoChanges = version[0];
-      this.memoDataVersion = version[1];
+      this.memoWrites = this.writes;
+      this.memoDataVersion = dataVersion;
     } else {
       const hit = this.memo.get(hash);
       if (hit) return Promise.resolve({ ...hit });
@@ -251,6 +258,7 @@ export class SqliteKeyRepository implements KeyRepository {
     if (!row) return Promise.resolve(null);
     // updatedAt strictly increases, so caches keyed on (id, updatedAt) see every change, even within 1 ms.
     const next: VirtualKeyRecord = { ...fromRow(row), ...patch, updatedAt: Math.max(now, row.updated_at + 1) };
+    this.writes++;
     this.replaceStmt.run(toRow(next));
     return Promise.resolve(next);
   }
