@@ -1,13 +1,15 @@
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import ignore from 'ignore';
-import type { Finding, ScanTextOptions } from '../types.js';
-import { scanAddedLines, rangeDiffArgs, stagedDiffArgs, streamAddedLines } from './diff-source.js';
+import type { Finding } from '../types.js';
 import { runGit } from './git.js';
 import { readHistoryIndex, type BlobIntroduction } from './git-log.js';
 import { NO_PROGRESS, type ScanProgress } from './progress.js';
 import type { RunnerInit, ScanTask } from './task-runner.js';
-import { hasBinaryExtension, walkFiles, type WalkedFile, type WalkSkip } from './walk.js';
+import { hasBinaryExtension } from './binary-extensions.js';
+import { FileQueue } from './file-queue.js';
+import { runTasksLazily, workerThreadsFor } from './lazy-pool.js';
+import { walkInto, type WalkSkip } from './walk.js';
 import { runTasks, type TaskSource } from './worker-pool.js';
 import { CatFileBatch } from './cat-file.js';
 import type { SkipTally } from './skipped.js';
@@ -80,16 +82,23 @@ function toPosix(file: string): string {
   return file.split(path.sep).join('/');
 }
 
-/** Files and directories. Reported paths are relative to `cwd` (the repository root in CI), with `/`. */
+/** Listed files waiting for a scanner, at most: a bound on memory for trees of millions of files. */
+const QUEUE_CAPACITY = 16_384;
+
+/**
+ * Files and directories. Reported paths are relative to `cwd` (the repository root in CI), with `/`. The walk
+ * lists into a bounded queue while the main thread (and, once the backlog pays for them, worker threads) scans
+ * from it, so no thread waits for the listing to finish.
+ */
 export async function scanPaths(roots: readonly string[], cwd: string, gitignore: boolean, options: SourceOptions): Promise<Finding[]> {
   const progress = options.progress ?? NO_PROGRESS;
   const keep = pathFilter(options.ignorePatterns);
   const absoluteRoots = roots.map((root) => path.resolve(cwd, root));
   // stat first: a missing path is a usage error before any thread starts.
   const anyDirectory = (await Promise.all(absoluteRoots.map(async (root) => (await stat(root)).isDirectory()))).some(Boolean);
-  const listing = (async (): Promise<ScanTask[]> => {
-    const files: WalkedFile[] = [];
-    const skips = options.skips;
+  const queue = new FileQueue(QUEUE_CAPACITY);
+  const skips = options.skips;
+  const listing = (async (): Promise<void> => {
     for (const absoluteRoot of absoluteRoots) {
       const reportedPath = (relativeToRoot: string): string => {
         const relative = toPosix(path.relative(cwd, path.join(absoluteRoot, relativeToRoot)));
@@ -101,26 +110,33 @@ export async function scanPaths(roots: readonly string[], cwd: string, gitignore
         else if (skip.kind === 'binary-file') skips.file('binary');
         else skips.file('unreadable');
       };
-      for (const file of await walkFiles(absoluteRoot, { gitignore, ignorePatterns: [], ...(onSkip ? { onSkip } : {}) })) {
+      await walkInto(absoluteRoot, { gitignore, ignorePatterns: [], ...(onSkip ? { onSkip } : {}) }, (file) => {
         const relative = toPosix(path.relative(cwd, file.absolute));
         const reported = relative.startsWith('../') ? toPosix(file.absolute) : relative;
-        if (keep(reported)) files.push({ absolute: file.absolute, relative: reported });
-        else skips?.file('ignoredByConfig');
-      }
+        if (keep(reported)) return queue.push({ absolute: file.absolute, relative: reported });
+        skips?.file('ignoredByConfig');
+        return undefined;
+      });
     }
-    progress.start(files.length, 'files');
-    const tasks: ScanTask[] = [];
-    for (let i = 0; i < files.length; i += FILES_PER_TASK) tasks.push({ kind: 'files', files: files.slice(i, i + FILES_PER_TASK) });
-    return tasks;
-  })();
-  let next = 0;
+  })().then(
+    () => queue.close(),
+    (err: unknown) => queue.close(err ?? new Error('listing failed')),
+  );
+  progress.start(0, 'files');
+  const nextTask = async (): Promise<ScanTask | undefined> => {
+    const files = await queue.take(FILES_PER_TASK);
+    return files === undefined ? undefined : { kind: 'files', files };
+  };
   const findings: Finding[] = [];
-  // Threads start while the tree is still being listed; a lone file is scanned in-process.
-  await runTasks(async () => (await listing)[next++], runnerInit(options), anyDirectory ? options.workers : 0, (result) => {
+  const backlog = { queued: () => queue.length, finished: () => queue.done };
+  // A lone file is scanned in-process.
+  await runTasksLazily(nextTask, runnerInit(options), anyDirectory ? workerThreadsFor(options.workers) : 0, backlog, (result) => {
     for (const entry of result.findings) findings.push(...entry.findings);
     options.skips?.add(result.skipped);
+    progress.total?.(queue.listed);
     progress.advance(result.items, result.bytes);
   });
+  await listing;
   progress.stop();
   return findings;
 }
@@ -214,30 +230,5 @@ export async function scanGitHistory(top: string, revisions: readonly string[], 
   return [...earliest.values()].map((entry) => entry.finding);
 }
 
-async function scanDiff(args: readonly string[], top: string, options: SourceOptions): Promise<Finding[]> {
-  const keep = pathFilter(options.ignorePatterns);
-  const scanOptions: ScanTextOptions = { disabledRules: options.disabledRules, decode: options.decode };
-  const seen = new Set<string>();
-  const findings: Finding[] = [];
-  await streamAddedLines(args, top, (added) => {
-    if (!keep(added.path) || hasBinaryExtension(added.path)) return;
-    for (const finding of scanAddedLines(added, scanOptions)) {
-      // A key added, removed and re-added within one push is reported once, at its first commit.
-      const dedupe = `${finding.ruleId}\u0000${finding.fingerprint}\u0000${finding.path}`;
-      if (seen.has(dedupe)) continue;
-      seen.add(dedupe);
-      findings.push(finding);
-    }
-  });
-  return findings;
-}
-
-/** `--staged`: only lines the next commit adds. */
-export function scanStaged(top: string, options: SourceOptions): Promise<Finding[]> {
-  return scanDiff(stagedDiffArgs(), top, options);
-}
-
-/** `--range A..B` / `--since REF`: only lines the commits in the range add. */
-export function scanRange(top: string, range: string, options: SourceOptions): Promise<Finding[]> {
-  return scanDiff(rangeDiffArgs(range), top, options);
-}
+// Staged and range scans live in diff-scan.ts, which `scan --staged` loads without this module's threads and git readers.
+export { scanRange, scanStaged } from './diff-scan.js';
