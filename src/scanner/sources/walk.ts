@@ -1,5 +1,5 @@
-import type { Dirent } from 'node:fs';
-import { readFile, readdir, stat } from 'node:fs/promises';
+import { readFileSync, readdirSync, type Dirent } from 'node:fs';
+import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import ignore, { type Ignore } from 'ignore';
 import { hasBinaryExtension } from './binary-extensions.js';
@@ -20,8 +20,6 @@ export interface WalkOptions {
   ignorePatterns: readonly string[];
   /** Told about every entry left out, so the report can say what was not scanned. */
   onSkip?: (skip: WalkSkip) => void;
-  /** Directory reads in flight at once (default 8). */
-  concurrency?: number;
 }
 
 export type WalkSkip =
@@ -33,6 +31,14 @@ export type FileSink = (file: WalkedFile) => Promise<void> | undefined;
 async function readIgnoreFile(file: string): Promise<string | undefined> {
   try {
     return await readFile(file, 'utf8');
+  } catch {
+    return undefined;
+  }
+}
+
+function readIgnoreFileSync(file: string): string | undefined {
+  try {
+    return readFileSync(file, 'utf8');
   } catch {
     return undefined;
   }
@@ -59,11 +65,16 @@ interface PendingDirectory {
   frames: Frame[];
 }
 
-const DEFAULT_CONCURRENCY = 8;
+/**
+ * Directory reads are synchronous, interleaved with scanning on the main thread: on a warm page cache (the case
+ * in CI, right after checkout) readdirSync costs less than half the CPU of fs.promises.readdir's thread-pool
+ * round trip (45 ms against 100 ms for 2,600 directories), and on two cores that CPU is taken from scanning.
+ */
+const DIRECTORIES_PER_YIELD = 32;
 
 /**
- * Lists the files under `root` (a directory or a single file) into `sink` as it goes, with several directory
- * reads in flight, so scanning starts on the first files while the rest of the tree is still being read. Nested
+ * Lists the files under `root` (a directory or a single file) into `sink` as it goes, so scanning starts on the
+ * first files while the rest of the tree is still being read. Nested
  * .gitignore files apply to their own subtree, like git. `.git` directories and symbolic links are never followed
  * (so a symlink loop cannot trap the walk), and neither are sockets, FIFOs or devices (reading a FIFO would block).
  * The order in which files arrive is not fixed; callers sort what they report.
@@ -83,7 +94,7 @@ export async function walkInto(root: string, options: WalkOptions, sink: FileSin
   const visit = async ({ dir, prefix, frames }: PendingDirectory, pending: PendingDirectory[]): Promise<void> => {
     let entries: Dirent[];
     try {
-      entries = await readdir(dir, { withFileTypes: true });
+      entries = readdirSync(dir, { withFileTypes: true });
     } catch {
       // An unreadable directory (permissions) holds nothing we can scan; the rest of the tree still can be.
       options.onSkip?.({ kind: 'unreadable-directory', relative: prefix });
@@ -92,7 +103,7 @@ export async function walkInto(root: string, options: WalkOptions, sink: FileSin
     let active = frames;
     // The listing says whether a .gitignore exists: no failed open per directory.
     if (options.gitignore && entries.some((entry) => entry.name === '.gitignore' && entry.isFile())) {
-      const gitignore = await readIgnoreFile(path.join(dir, '.gitignore'));
+      const gitignore = readIgnoreFileSync(path.join(dir, '.gitignore'));
       if (gitignore !== undefined) active = [...frames, { prefix, matcher: ignore().add(gitignore) }];
     }
     for (const entry of entries) {
@@ -115,34 +126,21 @@ export async function walkInto(root: string, options: WalkOptions, sink: FileSin
     }
   };
 
-  // A pool of directory reads fed from one stack (depth first keeps the stack, and memory, small).
+  // Depth first from one stack keeps the stack, and memory, small. Between every few directories the walk
+  // yields to the event loop, so the main thread's own scanning and the worker threads' results are served
+  // while a large tree is still being listed.
   const stack: PendingDirectory[] = [{ dir: root, prefix: '', frames: [rootFrame] }];
-  const limit = Math.max(1, options.concurrency ?? DEFAULT_CONCURRENCY);
-  await new Promise<void>((resolve, reject) => {
-    let running = 0;
-    let failed = false;
-    const pump = (): void => {
-      while (!failed && running < limit && stack.length > 0) {
-        const next = stack.pop() as PendingDirectory;
-        running++;
-        const found: PendingDirectory[] = [];
-        visit(next, found).then(
-          () => {
-            running--;
-            // Reversed, so the first subdirectory is popped first.
-            for (let i = found.length - 1; i >= 0; i--) stack.push(found[i] as PendingDirectory);
-            if (stack.length === 0 && running === 0) resolve();
-            else pump();
-          },
-          (err: unknown) => {
-            failed = true;
-            reject(err instanceof Error ? err : new Error('directory walk failed'));
-          },
-        );
-      }
-    };
-    pump();
-  });
+  let sinceYield = 0;
+  while (stack.length > 0) {
+    const found: PendingDirectory[] = [];
+    await visit(stack.pop() as PendingDirectory, found);
+    // Reversed, so the first subdirectory is visited first.
+    for (let i = found.length - 1; i >= 0; i--) stack.push(found[i] as PendingDirectory);
+    if (++sinceYield >= DIRECTORIES_PER_YIELD) {
+      sinceYield = 0;
+      await new Promise<void>((resolve) => setImmediate(resolve));
+    }
+  }
 }
 
 /** Every file under `root`, sorted by reported path (the whole listing at once; scans use walkInto). */
