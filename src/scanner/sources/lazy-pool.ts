@@ -2,12 +2,18 @@ import { availableParallelism } from 'node:os';
 import { createTaskRunner, type RunnerInit, type TaskResult } from './task-runner.js';
 import { runOnWorkerThread, workersAvailable, type TaskSource } from './worker-pool.js';
 
-/** How much waiting work pays for a thread: each costs 60–80 ms of start-up (loading and compiling the rules). */
-export const WORKER_START_QUEUED_FILES = 300;
+/**
+ * How much work pays for a thread: each costs 60–80 ms of start-up (loading and compiling the rules). The main
+ * thread scans as fast as the walk lists, so the queue itself stays short: what counts is how many files the
+ * walk has found with more still to come, or how many bytes the main thread has already scanned.
+ */
+export const WORKER_START_LISTED_FILES = 300;
 export const WORKER_START_SCANNED_BYTES = 8 * 1024 * 1024;
 
-/** What the scheduler can see of the work still to come. */
+/** What the scheduler can see of the work. */
 export interface Backlog {
+  /** Files listed so far (scanned or not). */
+  listed(): number;
   /** Files listed and not yet handed to a scanner. */
   queued(): number;
   /** True once nothing more will be listed. */
@@ -41,8 +47,8 @@ export async function runTasksLazily(
   let scannedHere = 0;
   const mayStart = maxWorkers > 0 && workersAvailable();
   const worthThreads = (): boolean =>
-    backlog.queued() > WORKER_START_QUEUED_FILES ||
-    (scannedHere > WORKER_START_SCANNED_BYTES && (backlog.queued() > 0 || !backlog.finished()));
+    (backlog.queued() > 0 || !backlog.finished()) &&
+    (backlog.listed() > WORKER_START_LISTED_FILES || scannedHere > WORKER_START_SCANNED_BYTES);
   try {
     for (;;) {
       if (mayStart && threads.length === 0 && worthThreads()) {
@@ -59,6 +65,9 @@ export async function runTasksLazily(
       const result = await runner.run(task);
       scannedHere += result.bytes;
       onResult(result);
+      // Let the walk list more and the worker threads hand in results and take tasks: without this turn of the
+      // event loop the main thread would drain the queue alone while the threads wait.
+      if (threads.length > 0 || !backlog.finished()) await new Promise<void>((resolve) => setImmediate(resolve));
     }
   } finally {
     runner.close();

@@ -128,7 +128,7 @@ export async function scanPaths(roots: readonly string[], cwd: string, gitignore
     return files === undefined ? undefined : { kind: 'files', files };
   };
   const findings: Finding[] = [];
-  const backlog = { queued: () => queue.length, finished: () => queue.done };
+  const backlog = { listed: () => queue.listed, queued: () => queue.length, finished: () => queue.done };
   // A lone file is scanned in-process.
   await runTasksLazily(nextTask, runnerInit(options), anyDirectory ? workerThreadsFor(options.workers) : 0, backlog, (result) => {
     for (const entry of result.findings) findings.push(...entry.findings);
