@@ -52,9 +52,10 @@ log:
   requests: false
 
 scan:
-  # Leak scanner (keywarden scan). Rule ids to turn off, extra paths to skip (gitignore syntax), size limit.
+  # Leak scanner (keywarden scan). Rule ids to turn off, extra paths to skip (gitignore syntax), and an optional
+  # size limit in bytes (default: none; files of any size are scanned in bounded memory).
   disableRules: []
   ignorePaths: []
-  maxFileSize: 10485760
+  # maxFileSize: 104857600
 `;
 }

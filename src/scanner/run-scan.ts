@@ -33,6 +33,8 @@ export interface ScanRequest {
   /** Resolver for verification connections (tests). */
   verifyLookup?: OutboundLookup;
   progress?: ScanProgress;
+  /** `--max-file-size`: overrides scan.maxFileSize. No cap when neither is set. */
+  maxFileSize?: number;
 }
 
 export interface ScanOutcome {
@@ -44,7 +46,7 @@ export interface ScanOutcome {
   baselineWritten?: number;
   /** Things the user should know that are not findings (printed to stderr by the CLI). */
   warnings: string[];
-  /** What a path scan left out and why (gitignored, binary, too large, unreadable). Absent for git sources. */
+  /** What a path or history scan left out and why (gitignored, binary, too large, bomb, ...). Absent for diffs. */
   skipped?: SkipSummary;
   /** Worker threads this scan started (0 when the main thread did it all). */
   workerThreads: number;
@@ -64,10 +66,11 @@ export async function runScan(request: ScanRequest): Promise<ScanOutcome> {
     loadScanConfig(request.cwd, request.configFile),
     usesGit ? gitTopLevel(request.cwd) : Promise.resolve(request.cwd),
   ]);
+  const maxFileSize = request.maxFileSize ?? config.maxFileSize;
   const options: SourceOptions = {
     disabledRules: new Set(config.disableRules),
     decode: config.decode,
-    maxFileSize: config.maxFileSize,
+    maxFileSize,
     workers: config.workers,
     ignorePatterns: [...(await readKeywardenIgnore(root)), ...config.ignorePaths],
   };
@@ -84,9 +87,10 @@ export async function runScan(request: ScanRequest): Promise<ScanOutcome> {
       const [sources, pool] = await Promise.all([import('./sources/sources.js'), import('./sources/worker-pool.js')]);
       const before = pool.scanThreadStats.started;
       if (source.kind === 'paths') {
-        options.skips = new SkipTally(config.maxFileSize);
+        options.skips = new SkipTally(maxFileSize);
         findings = await sources.scanPaths(source.paths, root, request.gitignore, options);
       } else {
+        options.skips = new SkipTally(maxFileSize);
         findings = await sources.scanGitHistory(root, ['--all'], options);
       }
       workerThreads = pool.scanThreadStats.started - before;

@@ -50,7 +50,13 @@ describe('keywarden scan says what it did not scan', () => {
     const dir = await tree();
     const run = await cli(['scan'], { cwd: dir });
     expect(run.status).toBe(0);
-    expect(run.stdout).toContain('No AI keys found.');
+    // Never "No AI keys found." alone when something was left out (issue 13): it says how many files and what.
+    expect(run.stdout.split('\n')[0]).toBe(
+      'No AI keys found in 5 files (8 skipped: 4 gitignored, 1 excluded by .keywardenignore or scan.ignorePaths, 2 binary, 1 larger than 200 bytes (scan.maxFileSize)).',
+    );
+    expect(run.stdout).not.toContain('No AI keys found.');
+    expect(run.stdout).toContain('  skipped blob.dat: binary\n');
+    expect(run.stdout).toContain('  skipped big.txt: larger than the size limit (200 bytes)\n');
     expect(run.stdout).toContain(
       'Not scanned: 8 files (4 gitignored, 1 excluded by .keywardenignore or scan.ignorePaths, 2 binary, 1 larger than 200 bytes (scan.maxFileSize)) and 1 gitignored directory.',
     );
@@ -81,11 +87,22 @@ describe('keywarden scan says what it did not scan', () => {
         binary: 2,
         tooLarge: 1,
         unreadable: 0,
+        bomb: 0,
+        encrypted: 0,
         gitignoredDirectories: 1,
         gitignoredSensitive: ['.env', 'certs/server.pem', 'id_rsa'],
         gitignoredSensitiveTotal: 3,
         maxFileSize: 200,
         include: 'keywarden scan --no-gitignore',
+        scannedFiles: 5,
+        binaryMembers: 0,
+        // Every file skipped for its content is named with its reason.
+        files: [
+          { path: 'logo.png', reason: 'binary' },
+          { path: 'big.txt', reason: 'tooLarge', detail: 'larger than the size limit (200 bytes)' },
+          { path: 'blob.dat', reason: 'binary' },
+        ],
+        filesTotal: 3,
       });
     }
     expect((await cli(['scan', '--json', '--format', 'sarif'], { cwd: dir })).status).toBe(2);
@@ -128,6 +145,12 @@ describe('scan task runner skip counts', () => {
     const file = (name: string): { absolute: string; relative: string } => ({ absolute: `${dir}/${name}`, relative: name });
     const result = await runner.run({ kind: 'files', files: [file('text.txt'), file('nul.txt'), file('big.txt'), file('gone.txt'), { absolute: dir, relative: 'a-directory' }] });
     expect(result.items).toBe(5);
-    expect(result.skipped).toEqual({ binary: 1, tooLarge: 1, unreadable: 2 });
+    expect(result.skipped).toEqual([
+      { path: 'nul.txt', reason: 'binary' },
+      { path: 'big.txt', reason: 'tooLarge', detail: 'larger than the size limit (20 bytes)' },
+      { path: 'gone.txt', reason: 'unreadable' },
+      { path: 'a-directory', reason: 'unreadable' },
+    ]);
+    expect(result.scanned).toBe(1);
   });
 });

@@ -5,7 +5,7 @@ import { runScan, type ScanRequest, type ScanSource } from '../../scanner/run-sc
 import { EXIT_FINDINGS, EXIT_OK, readAll, writeLine, type CliIo } from '../io.js';
 import type { SetStatus } from './index.js';
 import { emitScanOutcome } from './scan-output.js';
-import { checkRemoteOnlyFlags, collect, isRemoteScan, runRemoteScanCommand, type RemoteScanFlags } from './scan-remote.js';
+import { checkRemoteOnlyFlags, collect, isRemoteScan, parseSize, runRemoteScanCommand, type RemoteScanFlags } from './scan-remote.js';
 
 interface ScanFlags extends RemoteScanFlags {
   git?: boolean;
@@ -29,6 +29,21 @@ interface ScanFlags extends RemoteScanFlags {
   yes?: boolean;
   quiet?: boolean;
   progress: boolean;
+  maxFileSize?: string;
+}
+
+/** `--max-file-size 50M`: the cap users may set (there is none by default). */
+function maxFileSizeFlag(value: string): number {
+  let bytes: number;
+  try {
+    bytes = parseSize(value);
+  } catch {
+    bytes = 0;
+  }
+  if (!Number.isSafeInteger(bytes) || bytes <= 0) {
+    throw new KeywardenError('KW_USAGE', { message: '--max-file-size takes a size such as 500K, 50M or 2G' });
+  }
+  return bytes;
 }
 
 async function sourceFrom(paths: string[], flags: ScanFlags, io: CliIo): Promise<ScanSource> {
@@ -75,6 +90,7 @@ export function registerScan(program: Command, io: CliIo, setStatus: SetStatus):
     .option('--revoke-leaked', 'alias of --revoke (kept for existing scripts)')
     .option('-q, --quiet', 'no progress bar and no output when nothing is found')
     .option('--no-progress', 'never draw a progress bar')
+    .option('--max-file-size <size>', 'skip (and count) files larger than this, e.g. 50M (default: no cap; any size is scanned in bounded memory)')
     .option('--github-org <org>', 'scan every repository of a GitHub organisation (repeatable; token: GITHUB_TOKEN)', collect)
     .option('--github-repo <owner/name>', 'scan one GitHub repository (repeatable)', collect)
     .option('--gitlab-group <group>', 'scan every project of a GitLab group and its subgroups (repeatable; token: GITLAB_TOKEN)', collect)
@@ -104,6 +120,7 @@ export function registerScan(program: Command, io: CliIo, setStatus: SetStatus):
         verify: flags.verify === true,
       };
       if (flags.config !== undefined) request.configFile = flags.config;
+      if (flags.maxFileSize !== undefined) request.maxFileSize = maxFileSizeFlag(flags.maxFileSize);
       if (flags.verifyEndpoint !== undefined) {
         const { parseVerifyEndpointFlags } = await import('../../scanner/verify/endpoints.js');
         request.verifyEndpoints = parseVerifyEndpointFlags(flags.verifyEndpoint);

@@ -8,7 +8,8 @@ import type { ProviderId } from '../types.js';
 export interface ScanConfig {
   disableRules: string[];
   ignorePaths: string[];
-  maxFileSize: number;
+  /** Bytes; files over it are skipped (and counted). Undefined, the default: no cap, any size is scanned. */
+  maxFileSize?: number | undefined;
   decode: boolean;
   workers: number;
   baseline?: string | undefined;
@@ -22,7 +23,6 @@ export interface ScanConfig {
 export const DEFAULT_SCAN_CONFIG: ScanConfig = {
   disableRules: [],
   ignorePaths: [],
-  maxFileSize: 10 * 1024 * 1024,
   decode: true,
   workers: 2,
   verify: { timeoutMs: 5_000, concurrency: 4, baseUrls: {} },

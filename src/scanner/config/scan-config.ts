@@ -21,8 +21,8 @@ export const scanConfigSchema = z
       .default(() => [...D.disableRules]),
     /** Extra paths to skip, gitignore syntax, on top of .keywardenignore. */
     ignorePaths: z.array(z.string().min(1)).default(() => [...D.ignorePaths]),
-    /** Files or blobs larger than this many bytes are skipped. */
-    maxFileSize: z.number().int().positive().default(D.maxFileSize),
+    /** Files or blobs larger than this many bytes are skipped (and counted). Default: no cap. */
+    maxFileSize: z.number().int().positive().optional(),
     /** Look inside base64 and URL-encoded strings. */
     decode: z.boolean().default(D.decode),
     /** Worker threads for path and history scans. */

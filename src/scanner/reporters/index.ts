@@ -14,7 +14,7 @@ export interface RenderOptions {
   showSecrets: boolean;
   color: boolean;
   suppressed?: number;
-  /** What a path scan left out; reported in text and JSON. */
+  /** What a path scan left out; reported in text, JSON and SARIF (as invocation notifications). */
   skipped?: SkipSummary | undefined;
 }
 
@@ -22,6 +22,6 @@ export interface RenderOptions {
 export function renderReport(format: ReportFormat, findings: readonly Finding[], options: RenderOptions): string {
   const reportable = [...findings].sort(compareFindings).map((finding) => toReportable(finding, options.showSecrets));
   if (format === 'json') return renderJson(reportable, options.skipped);
-  if (format === 'sarif') return renderSarif(reportable, { toolVersion: toolVersion() });
+  if (format === 'sarif') return renderSarif(reportable, { toolVersion: toolVersion(), skipped: options.skipped });
   return renderText(reportable, { color: options.color, suppressed: options.suppressed ?? 0, skipped: options.skipped });
 }

@@ -14,7 +14,11 @@ export function renderJson(findings: readonly ReportableFinding[], skipped?: Ski
       gitignoredDirectories: skipped.gitignoredDirectories,
       gitignoredSensitive: skipped.gitignoredSensitive,
       gitignoredSensitiveTotal: skipped.gitignoredSensitiveTotal,
-      maxFileSize: skipped.maxFileSize,
+      maxFileSize: skipped.maxFileSize ?? null,
+      scannedFiles: skipped.scannedFiles,
+      binaryMembers: skipped.binaryMembers,
+      files: skipped.named,
+      filesTotal: skipped.namedTotal,
       include: skipped.files.gitignored > 0 || skipped.gitignoredDirectories > 0 ? 'keywarden scan --no-gitignore' : null,
     };
   }

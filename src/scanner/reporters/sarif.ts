@@ -1,10 +1,31 @@
 import { ALL_RULES } from '../rules/index.js';
 import type { ReportableFinding } from '../finding.js';
+import { totalSkipped, type SkipSummary } from '../sources/skipped.js';
 
 const INFORMATION_URI = 'https://github.com/keywarden/keywarden';
 
 export interface SarifOptions {
   toolVersion: string;
+  /** What the scan left out: one tool notification per named skip, and the counts as invocation properties. */
+  skipped?: SkipSummary | undefined;
+}
+
+/** The run's invocation: where SARIF puts what the tool could not do (here: files it did not scan, and why). */
+function invocation(skipped: SkipSummary): Record<string, unknown> {
+  const notifications = skipped.named.map((record) => ({
+    level: record.reason === 'binary' ? 'note' : 'warning',
+    message: { text: `skipped: ${record.detail ?? record.reason}` },
+    locations: [{ physicalLocation: { artifactLocation: { uri: encodeURI(record.path || 'stdin'), uriBaseId: '%SRCROOT%' } } }],
+    properties: { reason: record.reason },
+  }));
+  return {
+    executionSuccessful: true,
+    toolExecutionNotifications: notifications,
+    properties: {
+      skipped: { total: totalSkipped(skipped), ...skipped.files, named: skipped.namedTotal, binaryArchiveMembers: skipped.binaryMembers },
+      scannedFiles: skipped.scannedFiles,
+    },
+  };
 }
 
 /**
@@ -59,6 +80,7 @@ export function renderSarif(findings: readonly ReportableFinding[], options: Sar
         tool: { driver: { name: 'keywarden', informationUri: INFORMATION_URI, semanticVersion: options.toolVersion, rules } },
         results,
         columnKind: 'utf16CodeUnits',
+        ...(options.skipped !== undefined ? { invocations: [invocation(options.skipped)] } : {}),
       },
     ],
   };

@@ -1,7 +1,7 @@
 import { createColors } from 'picocolors';
 import type { ReportableFinding } from '../finding.js';
-import type { SkipSummary } from '../sources/skipped.js';
-import { skippedLines } from './skipped-text.js';
+import { totalSkipped, type SkipSummary } from '../sources/skipped.js';
+import { cleanSummary, skippedLines } from './skipped-text.js';
 
 export interface TextReportOptions {
   color: boolean;
@@ -34,7 +34,8 @@ export function renderText(findings: readonly ReportableFinding[], options: Text
   const files = byPath.size;
   const summary =
     findings.length === 0
-      ? c.green('No AI keys found.')
+      ? // Clean but incomplete is not green: something was left unread.
+        (options.skipped !== undefined && totalSkipped(options.skipped) > 0 ? c.yellow : c.green)(cleanSummary(options.skipped))
       : c.red(`${findings.length} AI key${findings.length === 1 ? '' : 's'} found in ${files} file${files === 1 ? '' : 's'}.`);
   lines.push(summary + (options.suppressed ? c.dim(` (${options.suppressed} known finding(s) hidden by the baseline)`) : ''));
   const skipped = skippedLines(options.skipped);

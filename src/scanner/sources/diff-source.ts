@@ -11,8 +11,21 @@ export interface AddedLines {
   commit?: CommitInfo;
 }
 
+/** A file git shows as "Binary files … differ" (UTF-16 text, archives): its added lines cannot be read from the diff. */
+export interface BinaryChange {
+  /** Path before the change (undefined when added), and after it. */
+  oldPath: string | undefined;
+  path: string;
+  commit?: CommitInfo;
+}
+
 const COMMIT_MARK = '\u0001';
 const HUNK_HEADER = /^@@ -\d+(?:,\d+)? \+(\d+)(?:,\d+)? @@/;
+const BINARY_CHANGE = /^Binary files (.+) and (.+) differ$/;
+
+function stripPrefix(value: string, prefix: string): string {
+  return value.startsWith(prefix) ? value.slice(prefix.length) : value;
+}
 
 function unquotePath(raw: string): string {
   if (!raw.startsWith('"')) return raw;
@@ -33,7 +46,10 @@ export class AddedLinesParser {
   private nextLine = 0;
   private inHunk = false;
 
-  constructor(private readonly emit: (added: AddedLines) => void) {}
+  constructor(
+    private readonly emit: (added: AddedLines) => void,
+    private readonly emitBinary?: (change: BinaryChange) => void,
+  ) {}
 
   private flush(): void {
     if (this.current !== undefined && this.current.lines.length > 0) this.emit(this.current);
@@ -58,6 +74,17 @@ export class AddedLinesParser {
       const path = target.startsWith('b/') ? target.slice(2) : target;
       this.current = { path, lines: [], lineNumbers: [] };
       if (this.commit !== undefined) this.current.commit = this.commit;
+      return;
+    }
+    const binary = this.inHunk ? null : BINARY_CHANGE.exec(text);
+    if (binary !== null) {
+      const [, from = '', to = ''] = binary;
+      const target = unquotePath(to);
+      if (target === '/dev/null') return;
+      const source = unquotePath(from);
+      const change: BinaryChange = { oldPath: source === '/dev/null' ? undefined : stripPrefix(source, 'a/'), path: stripPrefix(target, 'b/') };
+      if (this.commit !== undefined) change.commit = this.commit;
+      this.emitBinary?.(change);
       return;
     }
     const hunk = HUNK_HEADER.exec(text);
@@ -88,8 +115,13 @@ export function scanAddedLines(added: AddedLines, options: ScanTextOptions): Fin
 }
 
 /** Runs a git diff-producing command and feeds its output, line by line, to an AddedLinesParser. */
-export async function streamAddedLines(args: readonly string[], cwd: string, emit: (added: AddedLines) => void): Promise<void> {
-  const parser = new AddedLinesParser(emit);
+export async function streamAddedLines(
+  args: readonly string[],
+  cwd: string,
+  emit: (added: AddedLines) => void,
+  emitBinary?: (change: BinaryChange) => void,
+): Promise<void> {
+  const parser = new AddedLinesParser(emit, emitBinary);
   const decoder = new StringDecoder('utf8');
   let pending = '';
   await streamGit(args, cwd, (chunk) => {

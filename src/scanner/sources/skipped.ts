@@ -1,5 +1,10 @@
+import type { SkipRecord } from '../decode/skip-record.js';
+
 /** Why a file was not scanned. */
-export type SkipReason = 'gitignored' | 'ignoredByConfig' | 'binary' | 'tooLarge' | 'unreadable';
+export type SkipReason = 'gitignored' | 'ignoredByConfig' | 'binary' | 'tooLarge' | 'unreadable' | 'bomb' | 'encrypted';
+
+/** Reasons whose files are named one by one in the report (gitignored files are summed, sensitive names listed). */
+const NAMED_REASONS: ReadonlySet<SkipReason> = new Set(['binary', 'tooLarge', 'unreadable', 'bomb', 'encrypted']);
 
 /**
  * What a path scan left out, so a clean report is never mistaken for "everything was checked". Gitignored
@@ -12,11 +17,21 @@ export interface SkipSummary {
   gitignoredSensitive: string[];
   /** How many sensitive names were found in all (the list above is capped). */
   gitignoredSensitiveTotal: number;
-  /** The size limit that `tooLarge` refers to, in bytes. */
-  maxFileSize: number;
+  /** The user's size limit that `tooLarge` refers to, in bytes; undefined when there is none (the default). */
+  maxFileSize: number | undefined;
+  /** Files scanned (read and decoded), next to the skipped ones. */
+  scannedFiles: number;
+  /** Every file (and archive member) skipped for its content, by name and reason: capped at NAMED_LIST_CAP. */
+  named: SkipRecord[];
+  /** How many were named in all (the list above is capped). */
+  namedTotal: number;
+  /** Binary members of archives (class files in a jar, images in a docx): counted, not named. */
+  binaryMembers: number;
 }
 
 const SENSITIVE_LIST_CAP = 20;
+/** Enough to name every skip of an ordinary tree; a tree of 50,000 images gets a count past this. */
+export const NAMED_LIST_CAP = 1000;
 
 /** File names that usually hold secrets (basename, case-insensitive). */
 const SENSITIVE_NAME =
@@ -33,18 +48,23 @@ export function looksSensitive(relative: string): boolean {
 export class SkipTally {
   private readonly summary: SkipSummary;
 
-  constructor(maxFileSize: number) {
+  constructor(maxFileSize: number | undefined) {
     this.summary = {
-      files: { gitignored: 0, ignoredByConfig: 0, binary: 0, tooLarge: 0, unreadable: 0 },
+      files: { gitignored: 0, ignoredByConfig: 0, binary: 0, tooLarge: 0, unreadable: 0, bomb: 0, encrypted: 0 },
       gitignoredDirectories: 0,
       gitignoredSensitive: [],
       gitignoredSensitiveTotal: 0,
       maxFileSize,
+      scannedFiles: 0,
+      named: [],
+      namedTotal: 0,
+      binaryMembers: 0,
     };
   }
 
-  file(reason: SkipReason, relative?: string): void {
+  file(reason: SkipReason, relative?: string, detail?: string): void {
     this.summary.files[reason]++;
+    if (NAMED_REASONS.has(reason) && relative !== undefined) this.name({ path: relative, reason: reason as SkipRecord['reason'], ...(detail ? { detail } : {}) });
     if (reason === 'gitignored' && relative !== undefined && looksSensitive(relative)) {
       this.summary.gitignoredSensitiveTotal++;
       // The walk lists directories concurrently, so names arrive in no fixed order: keep the first names in
@@ -63,12 +83,28 @@ export class SkipTally {
     this.summary.gitignoredDirectories++;
   }
 
-  add(counts: Partial<Record<SkipReason, number>>): void {
-    for (const [reason, count] of Object.entries(counts) as Array<[SkipReason, number]>) this.summary.files[reason] += count;
+  private name(record: SkipRecord): void {
+    this.summary.namedTotal++;
+    if (this.summary.named.length < NAMED_LIST_CAP) this.summary.named.push(record);
+  }
+
+  /** What a scan task skipped: each record counts once under its reason and is named. */
+  add(records: readonly SkipRecord[], binaryMembers = 0, scannedFiles = 0): void {
+    for (const record of records) {
+      this.summary.files[record.reason]++;
+      this.name(record);
+    }
+    this.summary.binaryMembers += binaryMembers;
+    this.summary.scannedFiles += scannedFiles;
   }
 
   result(): SkipSummary {
-    return { ...this.summary, files: { ...this.summary.files }, gitignoredSensitive: [...this.summary.gitignoredSensitive] };
+    return {
+      ...this.summary,
+      files: { ...this.summary.files },
+      gitignoredSensitive: [...this.summary.gitignoredSensitive],
+      named: [...this.summary.named],
+    };
   }
 }
 

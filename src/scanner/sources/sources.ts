@@ -13,11 +13,13 @@ import { walkInto, type WalkSkip } from './walk.js';
 import { runTasks, type TaskSource } from './worker-pool.js';
 import { CatFileBatch } from './cat-file.js';
 import type { SkipTally } from './skipped.js';
+import { MEMBER_SEPARATOR, type SkipRecord } from '../decode/skip-record.js';
 
 export interface SourceOptions {
   disabledRules: ReadonlySet<string>;
   decode: boolean;
-  maxFileSize: number;
+  /** The user's size cap in bytes; undefined (the default): no cap, large content is scanned in windows. */
+  maxFileSize?: number | undefined;
   /** Worker threads for path and history scans; small scans run in-process regardless. */
   workers: number;
   /** gitignore-syntax patterns (from .keywardenignore and config) matched against reported paths. */
@@ -44,7 +46,7 @@ function runnerInit(options: SourceOptions): RunnerInit {
  * Produces blob tasks on demand: each call asks git for the next chunk at once (so git works ahead while threads
  * scan) and packs the chunk's blobs into one buffer that is moved, not copied, to a worker thread.
  */
-function blobTaskSource(chunks: readonly string[][], readers: readonly CatFileBatch[], maxSize: number): TaskSource {
+function blobTaskSource(chunks: readonly string[][], readers: readonly CatFileBatch[], maxSize: number | undefined): TaskSource {
   // Each git process reads one contiguous half of the pack order, so delta bases stay in its own cache.
   const middle = Math.ceil(chunks.length / 2);
   const cursors = [0, middle];
@@ -61,7 +63,7 @@ function blobTaskSource(chunks: readonly string[][], readers: readonly CatFileBa
     if (oids === undefined || reader === undefined) return undefined;
     const parts: Buffer[] = [];
     const kept: string[] = [];
-    for await (const object of reader.request(oids, maxSize)) {
+    for await (const object of reader.request(oids, maxSize ?? Number.MAX_SAFE_INTEGER)) {
       if (object.data === undefined) continue;
       kept.push(object.oid);
       parts.push(object.data);
@@ -107,8 +109,8 @@ export async function scanPaths(roots: readonly string[], cwd: string, gitignore
       const onSkip = skips === undefined ? undefined : (skip: WalkSkip): void => {
         if (skip.kind === 'ignored-directory') skips.gitignoredDirectory();
         else if (skip.kind === 'ignored-file') skips.file('gitignored', reportedPath(skip.relative));
-        else if (skip.kind === 'binary-file') skips.file('binary');
-        else skips.file('unreadable');
+        else if (skip.kind === 'binary-file') skips.file('binary', reportedPath(skip.relative));
+        else skips.file('unreadable', reportedPath(skip.relative));
       };
       await walkInto(absoluteRoot, { gitignore, ignorePatterns: [], ...(onSkip ? { onSkip } : {}) }, (file) => {
         const relative = toPosix(path.relative(cwd, file.absolute));
@@ -132,7 +134,7 @@ export async function scanPaths(roots: readonly string[], cwd: string, gitignore
   // A lone file is scanned in-process.
   await runTasksLazily(nextTask, runnerInit(options), anyDirectory ? workerThreadsFor(options.workers) : 0, backlog, (result) => {
     for (const entry of result.findings) findings.push(...entry.findings);
-    options.skips?.add(result.skipped);
+    options.skips?.add(result.skipped, result.binaryMembers, result.scanned);
     progress.total?.(queue.listed);
     progress.advance(result.items, result.bytes);
   });
@@ -169,12 +171,19 @@ export async function scanGitHistory(top: string, revisions: readonly string[], 
     for (const [oid, intros] of index.blobs) {
       const kept = intros.filter((intro) => keep(intro.path) && !hasBinaryExtension(intro.path));
       if (kept.length > 0) wanted.set(oid, kept);
+      else {
+        const binary = intros.find((intro) => keep(intro.path));
+        if (binary !== undefined) options.skips?.file('binary', binary.path);
+      }
     }
     const chunks: string[][] = [];
     let batch: string[] = [];
     let batchBytes = 0;
     for (const [oid, size] of await blobsInPackOrder(top, wanted)) {
-      if (size > options.maxFileSize) continue;
+      if (options.maxFileSize !== undefined && size > options.maxFileSize) {
+        for (const intro of wanted.get(oid)?.slice(0, 1) ?? []) options.skips?.file('tooLarge', intro.path, `larger than the size limit (${options.maxFileSize} bytes)`);
+        continue;
+      }
       batch.push(oid);
       batchBytes += size;
       if (batchBytes >= BYTES_PER_BLOB_TASK || batch.length >= 512) {
@@ -197,7 +206,8 @@ export async function scanGitHistory(top: string, revisions: readonly string[], 
         const dedupe = `${finding.ruleId}\u0000${finding.fingerprint}\u0000${intro.path}`;
         const known = earliest.get(dedupe);
         if (known !== undefined && known.order <= intro.order) continue;
-        const located: Finding = { ...finding, path: intro.path };
+        // Findings inside archive members carry `!member` after the (empty) blob path.
+        const located: Finding = { ...finding, path: intro.path + finding.path };
         if (commit !== undefined) located.commit = commit;
         earliest.set(dedupe, { finding: located, order: intro.order });
       }
@@ -220,6 +230,7 @@ export async function scanGitHistory(top: string, revisions: readonly string[], 
         progress.advance(result.items, result.bytes);
         // Results exist only for tasks, and tasks only once `history` is set.
         if (history !== undefined) for (const { key, findings } of result.findings) attribute(history, key, findings);
+        if (history !== undefined && options.skips !== undefined) options.skips.add(namedByPath(history.wanted, result.skipped), result.binaryMembers, result.scanned);
       },
     );
     await prepared;
@@ -228,6 +239,16 @@ export async function scanGitHistory(top: string, revisions: readonly string[], 
   }
   progress.stop();
   return [...earliest.values()].map((entry) => entry.finding);
+}
+
+/** Blob skips arrive keyed `oid` or `oid!member`; a person needs the path where the blob first appeared. */
+function namedByPath(wanted: ReadonlyMap<string, readonly BlobIntroduction[]>, skips: readonly SkipRecord[]): SkipRecord[] {
+  return skips.map((skip) => {
+    const cut = skip.path.indexOf(MEMBER_SEPARATOR);
+    const oid = cut === -1 ? skip.path : skip.path.slice(0, cut);
+    const intro = wanted.get(oid)?.[0];
+    return { ...skip, path: (intro?.path ?? oid) + (cut === -1 ? '' : skip.path.slice(cut)) };
+  });
 }
 
 // Staged and range scans live in diff-scan.ts, which `scan --staged` loads without this module's threads and git readers.

@@ -1,13 +1,15 @@
-import { readFileSync } from 'node:fs';
-import { looksBinary, scanBytes } from '../engine/engine.js';
-import type { Finding, ScanTextOptions } from '../types.js';
+import type { SkipRecord } from '../decode/skip-record.js';
+import { scanContentBuffer, scanContentFile, type ContentScanOptions } from '../decode/scan-content.js';
+import type { ContentResult } from '../decode/sink.js';
+import type { Finding } from '../types.js';
 import type { WalkedFile } from './walk.js';
 
 /** Settings a scan task runner needs; plain data so it can cross into a worker thread. */
 export interface RunnerInit {
   disabledRules: string[];
   decode: boolean;
-  maxFileSize: number;
+  /** The user's size cap in bytes; undefined (the default) scans files of any size in bounded memory. */
+  maxFileSize?: number | undefined;
 }
 
 /**
@@ -21,8 +23,12 @@ export type ScanTask =
 export interface TaskResult {
   /** Findings per file path (file tasks) or per blob id (blob tasks). */
   findings: Array<{ key: string; findings: Finding[] }>;
-  /** Files left unscanned, by reason (file tasks). */
-  skipped: { binary: number; tooLarge: number; unreadable: number };
+  /** Files (and archive members) left unscanned, by name and reason. Blob tasks name blobs by id. */
+  skipped: SkipRecord[];
+  /** Binary members of archives, counted only. */
+  binaryMembers: number;
+  /** Files or blobs read and scanned (not skipped as a whole). */
+  scanned: number;
   bytes: number;
   items: number;
 }
@@ -34,52 +40,52 @@ export interface TaskRunner {
 
 /** Reads and scans files or blobs. The same code runs inside worker threads and, for small scans, in-process. */
 export function createTaskRunner(init: RunnerInit): TaskRunner {
-  const options: ScanTextOptions = { disabledRules: new Set(init.disabledRules), decode: init.decode };
+  const options: ContentScanOptions = {
+    text: { disabledRules: new Set(init.disabledRules), decode: init.decode },
+    maxFileSize: init.maxFileSize,
+  };
 
-  const scanOne = (bytes: Buffer, path: string, result: TaskResult): Finding[] => {
-    if (looksBinary(bytes)) {
-      result.skipped.binary++;
-      return [];
-    }
-    return scanBytes(bytes, { ...options, path });
+  const collect = (result: TaskResult, key: string, content: ContentResult): void => {
+    if (content.findings.length > 0) result.findings.push({ key, findings: content.findings });
+    for (const skip of content.skips) result.skipped.push(skip);
+    result.binaryMembers += content.binaryMembers;
+    // A file skipped as a whole left a record under its own name; members skipped inside a scanned file did not.
+    if (!content.skips.some((skip) => skip.path === content.path)) result.scanned++;
   };
 
   return {
-    run(task) {
-      const result: TaskResult = { findings: [], skipped: { binary: 0, tooLarge: 0, unreadable: 0 }, bytes: 0, items: 0 };
+    async run(task) {
+      const result: TaskResult = { findings: [], skipped: [], binaryMembers: 0, scanned: 0, bytes: 0, items: 0 };
       if (task.kind === 'files') {
         for (const file of task.files) {
           result.items++;
-          let bytes: Buffer;
-          try {
-            // Synchronous on purpose: this runs on a scan thread, and one readFileSync costs a fraction of the
-            // four thread-pool round trips (open, fstat, read, close) of fs/promises.readFile.
-            bytes = readFileSync(file.absolute);
-          } catch {
-            result.skipped.unreadable++; // Vanished or unreadable (permissions) between listing and reading.
-            continue;
-          }
-          if (bytes.length > init.maxFileSize) {
-            result.skipped.tooLarge++;
-            continue;
-          }
-          result.bytes += bytes.length;
-          const findings = scanOne(bytes, file.relative, result);
-          if (findings.length > 0) result.findings.push({ key: file.relative, findings });
+          // Synchronous reads on purpose: this runs on a scan thread, and one readSync costs a fraction of the
+          // thread-pool round trips of fs/promises. Only decoded content (archives, UTF-16, huge files) awaits.
+          const scanned = scanContentFile(file.absolute, file.relative, options);
+          const content = scanned instanceof Promise ? await scanned : scanned;
+          result.bytes += content.bytes;
+          collect(result, file.relative, content);
         }
-        return Promise.resolve(result);
+        return result;
       }
       const data = Buffer.from(task.data.buffer, task.data.byteOffset, task.data.byteLength);
       let start = 0;
-      task.oids.forEach((oid, i) => {
+      for (let i = 0; i < task.oids.length; i++) {
+        const oid = task.oids[i] ?? '';
         const end = task.ends[i] ?? start;
         result.items++;
         result.bytes += end - start;
-        const findings = scanOne(data.subarray(start, end), '', result);
-        if (findings.length > 0) result.findings.push({ key: oid, findings });
+        // Blobs are scanned under an empty path; findings in archive members carry `!member`, which the history
+        // source appends to the blob's path.
+        const scanned = scanContentBuffer(data.subarray(start, end), '', options);
+        const content = scanned instanceof Promise ? await scanned : scanned;
+        // Skips of a blob are keyed by its id (`oid` or `oid!member`); the history source names them by path.
+        for (const skip of content.skips) skip.path = oid + skip.path;
+        content.path = oid;
+        collect(result, oid, content);
         start = end;
-      });
-      return Promise.resolve(result);
+      }
+      return result;
     },
     close() {
       // Nothing to release: file handles are closed per read, git is owned by the main thread.
