@@ -185,3 +185,12 @@ export function generateDeepTree(options: DeepTreeOptions): DeepTree {
   }
   return { directories, files, planted };
 }
+
+/** One line of minified JavaScript of about `bytes` characters with one planted key in its middle. */
+export function generateMinifiedLine(seed: number, bytes: number): { content: string; planted: PlantedKey } {
+  const f = new FakeKeys(seed);
+  const kind = PREFIXED_KINDS[0] as PlantKind;
+  const secret = kind.make(f);
+  const content = bundle(f, bytes, plantedLine(kind, secret, 'bundle', f));
+  return { content, planted: { path: '', ruleId: kind.ruleId, secret } };
+}
