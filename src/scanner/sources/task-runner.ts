@@ -1,6 +1,6 @@
 import type { SkipRecord } from '../decode/skip-record.js';
 import { scanContentBuffer, scanContentFile, type ContentScanOptions } from '../decode/scan-content.js';
-import type { ContentResult } from '../decode/sink.js';
+import { emptyResult, type ContentResult } from '../decode/sink.js';
 import type { Finding } from '../types.js';
 import type { WalkedFile } from './walk.js';
 
@@ -38,6 +38,16 @@ export interface TaskRunner {
   close(): void;
 }
 
+/**
+ * Content whose decoding failed in a way the decoders did not foresee: one file is named as unreadable instead of
+ * failing the whole scan (a worker error ends every scan thread).
+ */
+function undecodable(path: string): ContentResult {
+  const result = emptyResult(path);
+  result.skips.push({ path, reason: 'unreadable', detail: 'could not be decoded' });
+  return result;
+}
+
 /** Reads and scans files or blobs. The same code runs inside worker threads and, for small scans, in-process. */
 export function createTaskRunner(init: RunnerInit): TaskRunner {
   const options: ContentScanOptions = {
@@ -62,7 +72,7 @@ export function createTaskRunner(init: RunnerInit): TaskRunner {
           // Synchronous reads on purpose: this runs on a scan thread, and one readSync costs a fraction of the
           // thread-pool round trips of fs/promises. Only decoded content (archives, UTF-16, huge files) awaits.
           const scanned = scanContentFile(file.absolute, file.relative, options);
-          const content = scanned instanceof Promise ? await scanned : scanned;
+          const content = scanned instanceof Promise ? await scanned.catch(() => undecodable(file.relative)) : scanned;
           result.bytes += content.bytes;
           collect(result, file.relative, content);
         }
@@ -77,8 +87,13 @@ export function createTaskRunner(init: RunnerInit): TaskRunner {
         result.bytes += end - start;
         // Blobs are scanned under an empty path; findings in archive members carry `!member`, which the history
         // source appends to the blob's path.
-        const scanned = scanContentBuffer(data.subarray(start, end), '', options);
-        const content = scanned instanceof Promise ? await scanned : scanned;
+        let scanned: ContentResult | Promise<ContentResult>;
+        try {
+          scanned = scanContentBuffer(data.subarray(start, end), '', options);
+        } catch {
+          scanned = undecodable('');
+        }
+        const content = scanned instanceof Promise ? await scanned.catch(() => undecodable('')) : scanned;
         // Skips of a blob are keyed by its id (`oid` or `oid!member`); the history source names them by path.
         for (const skip of content.skips) skip.path = oid + skip.path;
         content.path = oid;
