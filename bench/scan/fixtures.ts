@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { generateDeepTree, generateMinifiedLine } from '../../src/scanner/corpus/deep-tree.js';
 import { generateCorpus, type PlantedKey } from '../../src/scanner/corpus/generator.js';
 
 export interface TreeInfo {
@@ -33,6 +34,49 @@ export async function buildTree(work: string): Promise<TreeInfo> {
   }
   await writeFile(marker, JSON.stringify({ ...info, spec: JSON.stringify(TREE_SPEC) }));
   return info;
+}
+
+export interface DeepTreeInfo extends TreeInfo {
+  directories: number;
+}
+
+/** ≥ 1,500 files in ≥ 2,500 directories, ~30 MB, the mix of a real checkout (see corpus/deep-tree.ts). */
+const DEEP_SPEC = { seed: 20_261_130, files: 1500, directories: 2600, totalBytes: 30 * 1024 * 1024 };
+
+export async function buildDeepTree(work: string): Promise<DeepTreeInfo> {
+  const dir = path.join(work, 'deep');
+  const marker = path.join(work, 'deep.json');
+  if (existsSync(marker)) {
+    const saved = JSON.parse(await readFile(marker, 'utf8')) as DeepTreeInfo & { spec: string };
+    if (saved.spec === JSON.stringify(DEEP_SPEC)) return saved;
+  }
+  await rm(dir, { recursive: true, force: true });
+  const tree = generateDeepTree(DEEP_SPEC);
+  for (const directory of tree.directories) await mkdir(path.join(dir, directory), { recursive: true });
+  let bytes = 0;
+  for (const file of tree.files) {
+    await writeFile(path.join(dir, file.path), file.content);
+    bytes += Buffer.byteLength(file.content);
+  }
+  const info: DeepTreeInfo = { dir, files: tree.files.length, directories: tree.directories.length, bytes, planted: tree.planted };
+  await writeFile(marker, JSON.stringify({ ...info, spec: JSON.stringify(DEEP_SPEC) }));
+  return info;
+}
+
+/** Single-line (minified) files of the given sizes, each in its own directory, with one key each. */
+export async function buildSingleLines(work: string, sizes: readonly number[]): Promise<Array<{ dir: string; file: string; bytes: number; planted: PlantedKey }>> {
+  const out = [];
+  for (const size of sizes) {
+    const dir = path.join(work, `line-${size}`);
+    const file = path.join(dir, 'bundle.min.js');
+    const line = generateMinifiedLine(size, size);
+    if (!existsSync(file)) {
+      await mkdir(dir, { recursive: true });
+      await writeFile(file, line.content);
+    }
+    out.push({ dir, file, bytes: Buffer.byteLength(line.content), planted: { ...line.planted, path: 'bundle.min.js' } });
+  }
+  return out;
 }
 
 function fastImport(repo: string, write: (emit: (chunk: string | Buffer) => Promise<void>) => Promise<void>): Promise<void> {

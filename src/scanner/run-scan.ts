@@ -6,10 +6,10 @@ import { compareFindings } from './finding.js';
 import { gitTopLevel } from './sources/git.js';
 import type { ScanProgress } from './sources/progress.js';
 import { SkipTally, type SkipSummary } from './sources/skipped.js';
-import { scanGitHistory, scanPaths, scanRange, scanStaged, type SourceOptions } from './sources/sources.js';
+import { scanRange, scanStaged } from './sources/diff-scan.js';
+import type { SourceOptions } from './sources/sources.js';
 import type { Finding } from './types.js';
 import type { VerifyOverrides } from './verify/endpoints.js';
-import { verifyFindings } from './verify/verify.js';
 import type { OutboundLookup } from '../policy/outbound-connect.js';
 
 export type ScanSource =
@@ -48,6 +48,8 @@ export interface ScanOutcome {
   warnings: string[];
   /** What a path or history scan left out and why (gitignored, binary, too large, bomb, ...). Absent for diffs. */
   skipped?: SkipSummary;
+  /** Worker threads this scan started (0 when the main thread did it all). */
+  workerThreads: number;
 }
 
 /** A ref or range must not look like an option, or git would read it as one. */
@@ -58,9 +60,12 @@ function checkRevision(value: string): string {
 
 /** Runs one scan end to end: config → source → baseline → verification. Reporting is left to the caller. */
 export async function runScan(request: ScanRequest): Promise<ScanOutcome> {
-  const config = await loadScanConfig(request.cwd, request.configFile);
   const usesGit = request.source.kind === 'git' || request.source.kind === 'staged' || request.source.kind === 'range';
-  const root = usesGit ? await gitTopLevel(request.cwd) : request.cwd;
+  // Reading the config and asking git for the top level overlap: start-up time is what a pre-commit hook feels.
+  const [config, root] = await Promise.all([
+    loadScanConfig(request.cwd, request.configFile),
+    usesGit ? gitTopLevel(request.cwd) : Promise.resolve(request.cwd),
+  ]);
   const maxFileSize = request.maxFileSize ?? config.maxFileSize;
   const options: SourceOptions = {
     disabledRules: new Set(config.disableRules),
@@ -72,16 +77,25 @@ export async function runScan(request: ScanRequest): Promise<ScanOutcome> {
   if (request.progress !== undefined) options.progress = request.progress;
 
   let findings: Finding[];
+  let workerThreads = 0;
   const source = request.source;
   switch (source.kind) {
     case 'paths':
-      options.skips = new SkipTally(maxFileSize);
-      findings = await scanPaths(source.paths, root, request.gitignore, options);
+    case 'git': {
+      // The walk, the worker pool and the git object readers load only for the sources that use them, so
+      // `--staged` in a pre-commit hook does not pay for them.
+      const [sources, pool] = await Promise.all([import('./sources/sources.js'), import('./sources/worker-pool.js')]);
+      const before = pool.scanThreadStats.started;
+      if (source.kind === 'paths') {
+        options.skips = new SkipTally(maxFileSize);
+        findings = await sources.scanPaths(source.paths, root, request.gitignore, options);
+      } else {
+        options.skips = new SkipTally(maxFileSize);
+        findings = await sources.scanGitHistory(root, ['--all'], options);
+      }
+      workerThreads = pool.scanThreadStats.started - before;
       break;
-    case 'git':
-      options.skips = new SkipTally(maxFileSize);
-      findings = await scanGitHistory(root, ['--all'], options);
-      break;
+    }
     case 'staged':
       findings = await scanStaged(root, options);
       break;
@@ -94,7 +108,7 @@ export async function runScan(request: ScanRequest): Promise<ScanOutcome> {
   }
   findings.sort(compareFindings);
 
-  const outcome: ScanOutcome = { findings, suppressed: 0, warnings: [] };
+  const outcome: ScanOutcome = { findings, suppressed: 0, warnings: [], workerThreads };
   if (options.skips !== undefined) outcome.skipped = options.skips.result();
   // The baseline module (and zod, which validates baselines) loads only when a baseline is used.
   if (request.writeBaseline !== undefined) {
@@ -117,6 +131,8 @@ export async function runScan(request: ScanRequest): Promise<ScanOutcome> {
   if (request.verify && outcome.findings.length > 0) {
     const { loadUserVerifyEndpoints } = await import('./config/user-config.js');
     const user = await loadUserVerifyEndpoints(request.env);
+    // Verification (and the HTTP client under it) loads only when asked for.
+    const { verifyFindings } = await import('./verify/verify.js');
     await verifyFindings(outcome.findings, {
       timeoutMs: config.verify.timeoutMs,
       concurrency: config.verify.concurrency,

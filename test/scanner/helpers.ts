@@ -18,9 +18,9 @@ export function cli(args: string[], options: { cwd: string; env?: NodeJS.Process
 }
 
 /** Runs the built CLI (dist/cli/bin.js) as a real process; worker threads only exist there. */
-export function bin(args: string[], options: { cwd: string; env?: NodeJS.ProcessEnv; stdin?: string }): Promise<CliRun> {
+export function bin(args: string[], options: { cwd: string; env?: NodeJS.ProcessEnv; stdin?: string; nodeArgs?: string[] }): Promise<CliRun> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { cwd: options.cwd, env: { PATH: process.env.PATH, ...options.env } });
+    const child = spawn(process.execPath, [...(options.nodeArgs ?? []), BIN, ...args], { cwd: options.cwd, env: { PATH: process.env.PATH, ...options.env } });
     let out = '';
     let err = '';
     child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString('utf8')));

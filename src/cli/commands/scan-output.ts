@@ -1,7 +1,8 @@
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { SkipSummary } from '../../scanner/sources/skipped.js';
-import { renderReport, type ReportFormat } from '../../scanner/reporters/index.js';
+import type { ReportFormat } from '../../scanner/reporters/formats.js';
+import { renderReportLazily } from '../../scanner/reporters/render-lazy.js';
 import type { Finding } from '../../scanner/types.js';
 import type { CliIo } from '../io.js';
 
@@ -30,7 +31,7 @@ export async function emitScanOutcome(flags: ScanOutputFlags, outcome: ScanOutpu
     const { revokeLeakedKeys } = await import('./scan-revoke.js');
     await revokeLeakedKeys(outcome.findings, flags.yes === true, io);
   }
-  const report = renderReport(flags.format, outcome.findings, {
+  const report = await renderReportLazily(flags.format, outcome.findings, {
     showSecrets: flags.showSecrets === true,
     color: flags.output === undefined && io.stdout.isTTY === true && io.env.NO_COLOR === undefined,
     suppressed: outcome.suppressed,

@@ -1,6 +1,6 @@
 import { Option, type Command } from 'commander';
 import { KeywardenError } from '../../errors/index.js';
-import { REPORT_FORMATS, type ReportFormat } from '../../scanner/reporters/index.js';
+import { REPORT_FORMATS, type ReportFormat } from '../../scanner/reporters/formats.js';
 import { runScan, type ScanRequest, type ScanSource } from '../../scanner/run-scan.js';
 import { EXIT_FINDINGS, EXIT_OK, readAll, writeLine, type CliIo } from '../io.js';
 import type { SetStatus } from './index.js';
@@ -136,6 +136,8 @@ export function registerScan(program: Command, io: CliIo, setStatus: SetStatus):
       }
       const outcome = await runScan(request);
       for (const warning of outcome.warnings) writeLine(io.stderr, `keywarden: ${warning}`);
+      // For benchmarks and tests: whether this scan paid for worker threads.
+      if (io.env.KEYWARDEN_SCAN_STATS === '1') writeLine(io.stderr, `keywarden: stats ${JSON.stringify({ workerThreads: outcome.workerThreads })}`);
       await emitScanOutcome(flags, outcome, io);
       if (outcome.baselineWritten !== undefined) {
         writeLine(io.stderr, `keywarden: wrote ${outcome.baselineWritten} finding(s) to the baseline ${flags.writeBaseline ?? ''}`);

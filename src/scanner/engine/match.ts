@@ -2,6 +2,7 @@ import type { Rule } from '../rules/index.js';
 import { isPlaceholder } from '../placeholder.js';
 import { ALNUM, findTokenRuns, inTable, keyMayStartAt } from './char-table.js';
 import type { CompiledContextRule, CompiledPrefixRule, CompiledRules } from './compile.js';
+import { worthDecoding } from './base64-gate.js';
 import { decodeBase64Run, findLongRuns, urlRunAround, type EncodedRun } from './decode.js';
 import { joinedFrom, type JoinedLiteral } from './reassemble.js';
 import { TextLines } from './text-lines.js';
@@ -218,7 +219,7 @@ export function matchAll(text: string, compiled: CompiledRules, decodeDepth: num
   }
   for (const [start, end] of findLongRuns(text)) {
     if (compiled.contextRules.length > 0) matchContext(lines, start, end, compiled.contextRules, out);
-    if (decodeDepth > 0) {
+    if (decodeDepth > 0 && worthDecoding(text, start, end, lines.lineStart(start))) {
       const decoded = decodeBase64Run(text.slice(start, end));
       if (decoded !== undefined) matchEncoded(lines, { start, end, decoded }, 'base64', compiled, decodeDepth, out);
     }

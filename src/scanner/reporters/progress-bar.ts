@@ -32,6 +32,9 @@ export function createProgressBar(stream: Writable): ScanProgress {
       const seconds = Math.max((Date.now() - started) / 1000, 0.001);
       bar?.increment(items, { bytes: formatBytes(bytes), rate: `${(bytes / (1024 * 1024) / seconds).toFixed(1)} MB/s` });
     },
+    total(total) {
+      bar?.setTotal(total);
+    },
     stop() {
       bar?.stop();
     },

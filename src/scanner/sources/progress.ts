@@ -2,6 +2,8 @@
 export interface ScanProgress {
   start(total: number, unit: 'files' | 'blobs' | 'commits'): void;
   advance(items: number, bytes: number): void;
+  /** The total grew (files are listed while the scan runs). */
+  total?(total: number): void;
   stop(): void;
 }
 

@@ -67,7 +67,15 @@ export class SkipTally {
     if (NAMED_REASONS.has(reason) && relative !== undefined) this.name({ path: relative, reason: reason as SkipRecord['reason'], ...(detail ? { detail } : {}) });
     if (reason === 'gitignored' && relative !== undefined && looksSensitive(relative)) {
       this.summary.gitignoredSensitiveTotal++;
-      if (this.summary.gitignoredSensitive.length < SENSITIVE_LIST_CAP) this.summary.gitignoredSensitive.push(relative);
+      // The walk lists directories concurrently, so names arrive in no fixed order: keep the first names in
+      // sorted order, so the same tree always gives the same report.
+      const list = this.summary.gitignoredSensitive;
+      if (list.length < SENSITIVE_LIST_CAP || relative < (list[list.length - 1] as string)) {
+        let at = list.length;
+        while (at > 0 && relative < (list[at - 1] as string)) at--;
+        list.splice(at, 0, relative);
+        if (list.length > SENSITIVE_LIST_CAP) list.pop();
+      }
     }
   }
 

@@ -1,13 +1,15 @@
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import ignore from 'ignore';
-import type { Finding, ScanTextOptions } from '../types.js';
-import { scanAddedLines, rangeDiffArgs, stagedDiffArgs, streamAddedLines, type BinaryChange } from './diff-source.js';
+import type { Finding } from '../types.js';
 import { runGit } from './git.js';
 import { readHistoryIndex, type BlobIntroduction } from './git-log.js';
 import { NO_PROGRESS, type ScanProgress } from './progress.js';
 import type { RunnerInit, ScanTask } from './task-runner.js';
-import { hasBinaryExtension, walkFiles, type WalkedFile, type WalkSkip } from './walk.js';
+import { hasBinaryExtension } from './binary-extensions.js';
+import { FileQueue } from './file-queue.js';
+import { runTasksLazily, workerThreadsFor } from './lazy-pool.js';
+import { walkInto, type WalkSkip } from './walk.js';
 import { runTasks, type TaskSource } from './worker-pool.js';
 import { CatFileBatch } from './cat-file.js';
 import type { SkipTally } from './skipped.js';
@@ -82,16 +84,23 @@ function toPosix(file: string): string {
   return file.split(path.sep).join('/');
 }
 
-/** Files and directories. Reported paths are relative to `cwd` (the repository root in CI), with `/`. */
+/** Listed files waiting for a scanner, at most: a bound on memory for trees of millions of files. */
+const QUEUE_CAPACITY = 16_384;
+
+/**
+ * Files and directories. Reported paths are relative to `cwd` (the repository root in CI), with `/`. The walk
+ * lists into a bounded queue while the main thread (and, once the backlog pays for them, worker threads) scans
+ * from it, so no thread waits for the listing to finish.
+ */
 export async function scanPaths(roots: readonly string[], cwd: string, gitignore: boolean, options: SourceOptions): Promise<Finding[]> {
   const progress = options.progress ?? NO_PROGRESS;
   const keep = pathFilter(options.ignorePatterns);
   const absoluteRoots = roots.map((root) => path.resolve(cwd, root));
   // stat first: a missing path is a usage error before any thread starts.
   const anyDirectory = (await Promise.all(absoluteRoots.map(async (root) => (await stat(root)).isDirectory()))).some(Boolean);
-  const listing = (async (): Promise<ScanTask[]> => {
-    const files: WalkedFile[] = [];
-    const skips = options.skips;
+  const queue = new FileQueue(QUEUE_CAPACITY);
+  const skips = options.skips;
+  const listing = (async (): Promise<void> => {
     for (const absoluteRoot of absoluteRoots) {
       const reportedPath = (relativeToRoot: string): string => {
         const relative = toPosix(path.relative(cwd, path.join(absoluteRoot, relativeToRoot)));
@@ -103,26 +112,33 @@ export async function scanPaths(roots: readonly string[], cwd: string, gitignore
         else if (skip.kind === 'binary-file') skips.file('binary', reportedPath(skip.relative));
         else skips.file('unreadable', reportedPath(skip.relative));
       };
-      for (const file of await walkFiles(absoluteRoot, { gitignore, ignorePatterns: [], ...(onSkip ? { onSkip } : {}) })) {
+      await walkInto(absoluteRoot, { gitignore, ignorePatterns: [], ...(onSkip ? { onSkip } : {}) }, (file) => {
         const relative = toPosix(path.relative(cwd, file.absolute));
         const reported = relative.startsWith('../') ? toPosix(file.absolute) : relative;
-        if (keep(reported)) files.push({ absolute: file.absolute, relative: reported });
-        else skips?.file('ignoredByConfig');
-      }
+        if (keep(reported)) return queue.push({ absolute: file.absolute, relative: reported });
+        skips?.file('ignoredByConfig');
+        return undefined;
+      });
     }
-    progress.start(files.length, 'files');
-    const tasks: ScanTask[] = [];
-    for (let i = 0; i < files.length; i += FILES_PER_TASK) tasks.push({ kind: 'files', files: files.slice(i, i + FILES_PER_TASK) });
-    return tasks;
-  })();
-  let next = 0;
+  })().then(
+    () => queue.close(),
+    (err: unknown) => queue.close(err ?? new Error('listing failed')),
+  );
+  progress.start(0, 'files');
+  const nextTask = async (): Promise<ScanTask | undefined> => {
+    const files = await queue.take(FILES_PER_TASK);
+    return files === undefined ? undefined : { kind: 'files', files };
+  };
   const findings: Finding[] = [];
-  // Threads start while the tree is still being listed; a lone file is scanned in-process.
-  await runTasks(async () => (await listing)[next++], runnerInit(options), anyDirectory ? options.workers : 0, (result) => {
+  const backlog = { listed: () => queue.listed, queued: () => queue.length, finished: () => queue.done };
+  // A lone file is scanned in-process.
+  await runTasksLazily(nextTask, runnerInit(options), anyDirectory ? workerThreadsFor(options.workers) : 0, backlog, (result) => {
     for (const entry of result.findings) findings.push(...entry.findings);
     options.skips?.add(result.skipped, result.binaryMembers, result.scanned);
+    progress.total?.(queue.listed);
     progress.advance(result.items, result.bytes);
   });
+  await listing;
   progress.stop();
   return findings;
 }
@@ -235,45 +251,5 @@ function namedByPath(wanted: ReadonlyMap<string, readonly BlobIntroduction[]>, s
   });
 }
 
-async function scanDiff(args: readonly string[], top: string, options: SourceOptions, staged: boolean): Promise<Finding[]> {
-  const keep = pathFilter(options.ignorePatterns);
-  const scanOptions: ScanTextOptions = { disabledRules: options.disabledRules, decode: options.decode };
-  const seen = new Set<string>();
-  const findings: Finding[] = [];
-  const add = (finding: Finding): void => {
-    // A key added, removed and re-added within one push is reported once, at its first commit.
-    const dedupe = `${finding.ruleId}\u0000${finding.fingerprint}\u0000${finding.path}`;
-    if (seen.has(dedupe)) return;
-    seen.add(dedupe);
-    findings.push(finding);
-  };
-  const binaries: BinaryChange[] = [];
-  await streamAddedLines(
-    args,
-    top,
-    (added) => {
-      if (!keep(added.path) || hasBinaryExtension(added.path)) return;
-      for (const finding of scanAddedLines(added, scanOptions)) add(finding);
-    },
-    (change) => {
-      if (keep(change.path) && !hasBinaryExtension(change.path)) binaries.push(change);
-    },
-  );
-  // UTF-16 text and archives show as "Binary files differ": read those from git and decode them.
-  if (binaries.length > 0) {
-    const { scanBinaryChanges } = await import('./binary-diff.js');
-    const content = { text: scanOptions, maxFileSize: options.maxFileSize };
-    for (const finding of await scanBinaryChanges(top, binaries, staged, content)) add(finding);
-  }
-  return findings;
-}
-
-/** `--staged`: only lines the next commit adds. */
-export function scanStaged(top: string, options: SourceOptions): Promise<Finding[]> {
-  return scanDiff(stagedDiffArgs(), top, options, true);
-}
-
-/** `--range A..B` / `--since REF`: only lines the commits in the range add. */
-export function scanRange(top: string, range: string, options: SourceOptions): Promise<Finding[]> {
-  return scanDiff(rangeDiffArgs(range), top, options, false);
-}
+// Staged and range scans live in diff-scan.ts, which `scan --staged` loads without this module's threads and git readers.
+export { scanRange, scanStaged } from './diff-scan.js';

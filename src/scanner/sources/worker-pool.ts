@@ -23,6 +23,50 @@ function transferList(task: ScanTask): ArrayBuffer[] {
   return task.kind === 'blobs' && task.data.buffer instanceof ArrayBuffer ? [task.data.buffer] : [];
 }
 
+/** How many scan worker threads this process has started (reported with KEYWARDEN_SCAN_STATS=1, and by tests). */
+export const scanThreadStats = { started: 0 };
+
+/** Runs tasks on one new worker thread until `nextTask` runs dry; resolves when the thread has exited. */
+export function runOnWorkerThread(nextTask: TaskSource, init: RunnerInit, onResult: (result: TaskResult) => void): Promise<void> {
+  return new Promise((resolve, reject) => {
+    scanThreadStats.started++;
+    const worker = new Worker(WORKER_URL, { workerData: init });
+    let inFlight = 0;
+    const feed = (): void => {
+      inFlight++;
+      nextTask().then(
+        (task) => {
+          if (task === undefined) {
+            if (--inFlight === 0) worker.postMessage({ close: true });
+            return;
+          }
+          worker.postMessage({ task }, transferList(task));
+        },
+        (err: unknown) => {
+          reject(err instanceof Error ? err : new KeywardenError('KW_INTERNAL'));
+          void worker.terminate();
+        },
+      );
+    };
+    worker.on('message', (reply: WorkerReply) => {
+      if ('error' in reply) {
+        reject(new KeywardenError('KW_INTERNAL', { message: 'A scan worker failed.' }));
+        void worker.terminate();
+        return;
+      }
+      inFlight--;
+      onResult(reply.result);
+      feed();
+    });
+    worker.on('error', () => reject(new KeywardenError('KW_INTERNAL', { message: 'A scan worker crashed.' })));
+    worker.on('exit', () => resolve());
+    // Two tasks in flight per thread, so the next batch is already being read (or decompressed by git)
+    // while the current one is scanned.
+    feed();
+    feed();
+  });
+}
+
 /** Runs tasks on `workers` threads (0 = in-process), handing the next task to whichever thread is free. */
 export async function runTasks(
   nextTask: TaskSource,
@@ -39,42 +83,5 @@ export async function runTasks(
     }
     return;
   }
-  const runThread = (): Promise<void> =>
-    new Promise((resolve, reject) => {
-      const worker = new Worker(WORKER_URL, { workerData: init });
-      let inFlight = 0;
-      const feed = (): void => {
-        inFlight++;
-        nextTask().then(
-          (task) => {
-            if (task === undefined) {
-              if (--inFlight === 0) worker.postMessage({ close: true });
-              return;
-            }
-            worker.postMessage({ task }, transferList(task));
-          },
-          (err: unknown) => {
-            reject(err instanceof Error ? err : new KeywardenError('KW_INTERNAL'));
-            void worker.terminate();
-          },
-        );
-      };
-      worker.on('message', (reply: WorkerReply) => {
-        if ('error' in reply) {
-          reject(new KeywardenError('KW_INTERNAL', { message: 'A scan worker failed.' }));
-          void worker.terminate();
-          return;
-        }
-        inFlight--;
-        onResult(reply.result);
-        feed();
-      });
-      worker.on('error', () => reject(new KeywardenError('KW_INTERNAL', { message: 'A scan worker crashed.' })));
-      worker.on('exit', () => resolve());
-      // Two tasks in flight per thread, so the next batch is already being read (or decompressed by git)
-      // while the current one is scanned.
-      feed();
-      feed();
-    });
-  await Promise.all(Array.from({ length: workers }, runThread));
+  await Promise.all(Array.from({ length: workers }, () => runOnWorkerThread(nextTask, init, onResult)));
 }
