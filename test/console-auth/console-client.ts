@@ -70,3 +70,62 @@ export function seedOf(otpauthUrl: string): string {
 export function tokenOf(setupUrl: string): string {
   return new URL(setupUrl).hash.replace(/^#token=/, '');
 }
+
+export const PASSWORD = 'correct horse battery staple 7';
+const STEP_MS = 30_000;
+
+export interface EnrolledUser {
+  browser: ConsoleClient;
+  id: string;
+  name: string;
+  password: string;
+  otpauthUrl: string;
+  recoveryCodes: string[];
+}
+
+/** Moves the gateway's clock to the next TOTP step, so the next code is not a replay of the last one. */
+export function nextStep(h: Harness): void {
+  h.clock.advance(STEP_MS);
+}
+
+/** From a password-passed session in `mfa_enrollment_required`: enrols TOTP, ends signed in. */
+export async function enrollTotp(h: Harness, browser: ConsoleClient): Promise<{ otpauthUrl: string; recoveryCodes: string[] }> {
+  const start = await browser.call<{ otpauth_url: string }>('POST', '/auth/totp/enroll/start');
+  if (start.status !== 200) throw new Error(`enroll/start: ${start.raw}`);
+  const finish = await browser.call<{ state: string; recovery_codes: string[] }>('POST', '/auth/totp/enroll/finish', { code: totpCode(start.body.otpauth_url, h.clock.now()) });
+  if (finish.body.state !== 'signed_in') throw new Error(`enroll/finish: ${finish.raw}`);
+  nextStep(h);
+  return { otpauthUrl: start.body.otpauth_url, recoveryCodes: finish.body.recovery_codes };
+}
+
+/** The first owner, through the setup link printed at start. */
+export async function setUpOwner(h: Harness, name = 'owner'): Promise<EnrolledUser> {
+  const browser = new ConsoleClient(h);
+  const setup = await browser.call('POST', '/auth/setup', { token: tokenOf(h.server.notice.setupLink ?? ''), name, password: PASSWORD });
+  if (setup.status !== 200) throw new Error(`setup: ${setup.raw}`);
+  const enrolled = await enrollTotp(h, browser);
+  const session = await browser.call<{ user: { id: string } }>('GET', '/auth/session');
+  return { browser, id: session.body.user.id, name, password: PASSWORD, ...enrolled };
+}
+
+/** Another user, created with the admin token (no step-up for tokens), signed in and enrolled. */
+export async function addUser(h: Harness, name: string, role: string): Promise<EnrolledUser> {
+  const created = await h.admin<{ id: string }>('POST', '/users', { name, role, password: PASSWORD });
+  if (created.status !== 201) throw new Error(`add user: ${JSON.stringify(created.body)}`);
+  const browser = new ConsoleClient(h);
+  const login = await browser.call('POST', '/auth/login', { name, password: PASSWORD });
+  if (login.body.state !== 'mfa_enrollment_required') throw new Error(`login: ${login.raw}`);
+  const enrolled = await enrollTotp(h, browser);
+  return { browser, id: created.body.id, name, password: PASSWORD, ...enrolled };
+}
+
+/** A new browser signing in with password + TOTP. */
+export async function signIn(h: Harness, user: EnrolledUser, headers: Record<string, string> = {}): Promise<ConsoleClient> {
+  const browser = new ConsoleClient(h);
+  const login = await browser.call('POST', '/auth/login', { name: user.name, password: user.password }, { headers });
+  if (login.body.state !== 'mfa_required') throw new Error(`login: ${login.raw}`);
+  const mfa = await browser.call('POST', '/auth/mfa/totp', { code: totpCode(user.otpauthUrl, h.clock.now()) }, { headers });
+  if (mfa.body.state !== 'signed_in') throw new Error(`mfa: ${mfa.raw}`);
+  nextStep(h);
+  return browser;
+}
