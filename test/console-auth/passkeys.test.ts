@@ -117,6 +117,14 @@ describe('passkeys (software authenticator, real @simplewebauthn verification)',
     const stepped = await browser.call<{ step_up_until: number }>('POST', '/auth/step-up', { response: passkey.assert(stepOptions.body) });
     expect(stepped.status).toBe(200);
     expect((await browser.call('GET', '/users')).status).toBe(200);
+    // The only factor cannot be removed (MFA is required for every account).
+    const list = await browser.call<{ data: Array<{ id: string; name: string; last_used_at: string | null }> }>('GET', '/auth/passkeys');
+    expect(list.body.data).toHaveLength(1);
+    expect(list.body.data[0]!.name).toBe('laptop');
+    expect(list.body.data[0]!.last_used_at).not.toBeNull();
+    const last = await browser.call('DELETE', `/auth/passkeys/${encodeURIComponent(passkey.id)}`);
+    expect(last.status).toBe(409);
+    expect((await browser.call('DELETE', '/auth/totp')).status).toBe(404);
   });
 
   it('rejects malformed WebAuthn bodies with 400, never 500', async () => {

@@ -220,7 +220,7 @@ describe('audit and secrets', () => {
     expect(verify.body.ok).toBe(true);
   });
 
-  it('no password, TOTP seed, recovery code or session id appears in the data dir, the logs or any response body', async () => {
+  it('no password, TOTP seed, recovery code or session id appears in the data dir, the logs or any response body', () => {
     const secrets = [PASSWORD, seedOf(owner.otpauthUrl), ...owner.recoveryCodes, ...owner.recoveryCodes.map((c) => c.replace('-', '')), ...sessionIds];
     expect(sessionIds.length).toBeGreaterThan(3);
     const files: string[] = [];

@@ -71,7 +71,7 @@ export class SoftAuthenticator {
     const attestation = isoCBOR.encode(
       new Map<string, string | Map<string, never> | Uint8Array>([
         ['fmt', 'none'],
-        ['attStmt', new Map()],
+        ['attStmt', new Map<string, never>()],
         ['authData', this.authData(this.rpId, FLAG_UP | FLAG_UV | FLAG_AT, this.counter, true)],
       ]),
     );
