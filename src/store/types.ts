@@ -81,6 +81,10 @@ export interface UpstreamKeyRecord {
   last4: string;
   /** Set while `upstreams rotate-key` drains it: new requests use the other keys. */
   retiring?: boolean;
+  /** When it was vaulted (ms); absent on keys vaulted before this was recorded (the upstream's createdAt applies). */
+  createdAt?: number;
+  /** The provider's id for this key (OpenAI `key_…`), known when keywarden created or linked it. */
+  providerKeyId?: string;
 }
 
 export interface UpstreamRecord {
