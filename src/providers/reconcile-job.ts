@@ -6,7 +6,8 @@ import type { Store } from '../store/index.js';
 import type { Vault } from '../vault/index.js';
 import type { ProvidersConfig } from './config.js';
 import { findVaulted, listOrganisationKeys } from './openai/inventory.js';
-import { compareUsage, keywardenUsageByUpstream, type UpstreamUsageComparison, type VaultedProviderKey } from './openai/reconcile.js';
+import type { UpstreamUsageComparison } from './openai/reconcile.js';
+import { compareUsageByKey, type VaultedProviderKeyById } from './openai/reconcile-per-key.js';
 import type { ProviderConnection } from './provider-connection.js';
 import { loadVaultedKeys } from './vaulted-keys.js';
 
@@ -73,10 +74,10 @@ export class ReconcileJob {
     const endMs = Math.floor((this.deps.now() - config.reportingDelayMs) / 1000) * 1000;
     const startMs = endMs - config.windowMs;
     const [{ keys }, vaultedSecrets] = await Promise.all([listOrganisationKeys(client), loadVaultedKeys(this.deps.store, this.deps.vault)]);
-    const vaulted: VaultedProviderKey[] = [];
+    const vaulted: VaultedProviderKeyById[] = [];
     for (const { key } of keys) {
       const match = findVaulted(key, vaultedSecrets);
-      if (match) vaulted.push({ providerKeyId: key.id, redactedValue: key.redacted_value, upstreamId: match.upstreamId, upstreamName: match.upstreamName });
+      if (match) vaulted.push({ providerKeyId: key.id, redactedValue: key.redacted_value, upstreamId: match.upstreamId, upstreamName: match.upstreamName, keyId: match.keyId });
     }
     const report: ReconcileReport = {
       object: 'reconciliation',
@@ -86,8 +87,7 @@ export class ReconcileJob {
     };
     if (vaulted.length === 0) return report;
     const providerUsage = await client.completionsUsageByKey({ startTime: startMs / 1000, endTime: endMs / 1000 });
-    const forwarded = keywardenUsageByUpstream(await this.deps.store.usage.list({ since: startMs, until: endMs }));
-    report.upstreams = compareUsage(vaulted, providerUsage, forwarded, config);
+    report.upstreams = compareUsageByKey(vaulted, providerUsage, await this.deps.store.usage.list({ since: startMs, until: endMs }), config);
     for (const row of report.upstreams.filter((r) => r.mismatch)) {
       const alertId = await this.raise(row, report.window);
       if (alertId) report.alerts.push(alertId);
@@ -101,6 +101,7 @@ export class ReconcileJob {
     const details = {
       upstream_id: row.upstreamId,
       upstream: row.upstreamName,
+      upstream_key_id: row.upstreamKeyId ?? null,
       provider_keys: row.providerKeys.map((k) => k.id).join(','),
       provider_tokens: row.provider.tokens,
       keywarden_tokens: row.keywarden.tokens,
@@ -117,7 +118,8 @@ export class ReconcileJob {
       {
         detector: 'provider_usage_mismatch',
         severity: 'critical',
-        subject: `upstream:${row.upstreamId}`,
+        // Per key when compared per key: a second leaked key of the same upstream is its own alert.
+        subject: row.upstreamKeyId ? `upstream:${row.upstreamId}:key:${row.upstreamKeyId}` : `upstream:${row.upstreamId}`,
         keyId: null,
         title: `Upstream key ${keysText} used outside keywarden`,
         message:

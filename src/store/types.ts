@@ -122,6 +122,8 @@ export interface UsageRecord {
   clientIp: string;
   /** Stable machine code of a gateway-side denial or failure (e.g. upstream_timeout), else null. */
   errorCode: string | null;
+  /** The upstream key (uk_…) the request was sent with; absent on records from before it was recorded. */
+  upstreamKeyId?: string | null;
 }
 
 export interface UsageQuery {

@@ -198,4 +198,8 @@ export const MIGRATIONS: readonly string[] = [
   ALTER TABLE virtual_keys ADD COLUMN parent_id TEXT;
   CREATE INDEX virtual_keys_parent ON virtual_keys(parent_id) WHERE parent_id IS NOT NULL;
   `,
+  // Usage records name the upstream key they were sent with (provider reconciliation per key, issue 12).
+  `
+  ALTER TABLE usage ADD COLUMN upstream_key_id TEXT;
+  `,
 ];
