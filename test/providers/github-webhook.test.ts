@@ -1,4 +1,6 @@
 import { createHmac, randomBytes } from 'node:crypto';
+import { readFile, readdir } from 'node:fs/promises';
+import path from 'node:path';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -119,8 +121,12 @@ describe('secret_scanning_alert webhook', () => {
     const alert = raised.body.data.find((a) => a.detector === 'github_secret_alert');
     expect(alert?.severity).toBe('critical');
     expect(alert?.message).toContain('acme/payments');
-    // No secret anywhere: answers, audit, alerts, logs.
-    for (const text of [JSON.stringify(first.json), audit, JSON.stringify(raised.body), p.h.logs()]) {
+    // No secret anywhere: answers, audit, alerts, logs, files in the data directory.
+    const files: string[] = [];
+    for (const entry of await readdir(p.h.dataDir, { withFileTypes: true, recursive: true })) {
+      if (entry.isFile()) files.push((await readFile(path.join(entry.parentPath, entry.name))).toString('latin1'));
+    }
+    for (const text of [JSON.stringify(first.json), audit, JSON.stringify(raised.body), p.h.logs(), files.join('\n')]) {
       expect(text).not.toContain(leaked.secret);
       expect(text).not.toContain(WEBHOOK_SECRET);
       expect(text).not.toContain(GITHUB_TOKEN);

@@ -307,6 +307,31 @@ describe('rotation failures leave the old key working', () => {
   });
 });
 
+describe('drain timeout', () => {
+  it('a request outlasting the drain timeout: the old key is deleted anyway, and the audit says how many were still in flight', async () => {
+    const record = await p.h.server.services.store.upstreams.getByName('fake');
+    const oldProviderKeyId = record?.keys[0]?.providerKeyId ?? '';
+    const oldSecret = p.admin.keys().find((k) => k.id === oldProviderKeyId)?.secret ?? '';
+    expect(oldSecret).not.toBe('');
+    p.h.fake.setBehavior({ type: 'ok', chunkDelayMs: 200 });
+    const slow = (async () => {
+      const stream = await client.chat.completions.create({ ...chat, stream: true });
+      for await (const chunk of stream) void chunk;
+    })().catch(() => undefined);
+    await waitFor(() => p.h.fake.requests.some((r) => r.presentedKey === oldSecret && r.outcome === 'pending'), { timeoutMs: 10_000, what: 'slow stream on the old key' });
+    p.h.fake.setBehavior({ type: 'ok' });
+    const rotated = await p.h.admin<RotationJson>('POST', '/upstreams/fake/rotate', { drain_timeout_ms: 0 });
+    expect(rotated.status).toBe(200);
+    expect(rotated.body.in_flight_at_removal).toBe(1);
+    expect(rotated.body.deleted_provider_key_ids).toEqual([oldProviderKeyId]);
+    expect(p.admin.keys().some((k) => k.id === oldProviderKeyId)).toBe(false);
+    const entry = (await auditEntries()).findLast((e) => e.action === 'provider.rotation_drain_timeout');
+    expect(entry?.after).toMatchObject({ in_flight: 1, drain_timeout_ms: 0 });
+    await slow;
+    expect((await client.chat.completions.create(chat)).choices[0]?.message.content).toBeTruthy();
+  });
+});
+
 describe('scheduled rotation', () => {
   it('rotation: 30d rotates once the key is older than 30 days on the injected clock, not before; doctor reads the period', async () => {
     const set = await p.h.admin<{ rotation_ms: number }>('PUT', '/upstreams/fake/provider', { rotation: '30d' });
