@@ -31,7 +31,7 @@ export const providersConfigSchema = z
         toleranceTokens: z.number().int().min(0).default(2_000),
         toleranceRatio: z.number().min(0).max(10).default(0.05),
         toleranceRequests: z.number().int().min(0).default(5),
-        /** `rotate` also asks for the key to be rotated (recorded on the alert until automated rotation lands). */
+        /** `rotate` also rotates the upstream at the provider at once when it is linked to a service account (providers/rotation/). */
         onMismatch: z.enum(['alert', 'rotate']).default('alert'),
         /** A repeat of the same mismatch within this is folded into the first alert. */
         cooldownMs: ms.default(60 * MINUTE),

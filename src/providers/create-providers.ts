@@ -59,11 +59,25 @@ export interface ProviderServicesDeps {
 export function createProviderServices(deps: ProviderServicesDeps): ProviderServices {
   const lookup = deps.outboundLookup ? { outboundLookup: deps.outboundLookup } : {};
   const connection = new ProviderConnection({ meta: deps.store.meta, vault: deps.vault, audit: deps.audit, outbound: deps.outbound, now: deps.now, clientOptions: deps.config.adminApi, ...lookup });
-  const reconcile = new ReconcileJob({ store: deps.store, vault: deps.vault, connection, audit: deps.audit, alerts: deps.alerts, logger: deps.logger, now: deps.now, config: deps.config.reconcile });
-  const partnerKeys = new PartnerKeyCache(deps.config.github.partnerKeysUrl, deps.config.github.keysCacheMs, deps.now, deps.outbound, deps.outboundLookup);
   const links = new UpstreamLinks(deps.store.meta);
   const rotationDeps = { upstreams: deps.upstreams, links, connection, vault: deps.vault, audit: deps.audit, now: deps.now };
   const rotation = new ProviderRotation(rotationDeps);
+  const reconcile = new ReconcileJob({
+    store: deps.store,
+    vault: deps.vault,
+    connection,
+    audit: deps.audit,
+    alerts: deps.alerts,
+    logger: deps.logger,
+    now: deps.now,
+    config: deps.config.reconcile,
+    rotate: async (upstreamId) => {
+      if (!(await links.get(upstreamId))) return 'not rotated: the upstream is not linked to a service account (keywarden upstreams link NAME)';
+      const done = await rotation.rotate(upstreamId, 'system:reconcile', { drainTimeoutMs: deps.config.rotation.drainTimeoutMs });
+      return `rotated to ${done.added_display}; old key ${done.deleted_provider_key_ids.length > 0 ? 'deleted at OpenAI' : 'still live at OpenAI (see the audit log)'}`;
+    },
+  });
+  const partnerKeys = new PartnerKeyCache(deps.config.github.partnerKeysUrl, deps.config.github.keysCacheMs, deps.now, deps.outbound, deps.outboundLookup);
   const rotationJob = new RotationJob({ store: deps.store, links, rotation, logger: deps.logger, now: deps.now, config: deps.config.rotation });
   const leaks = new LeakReportService(deps.keys, connection, deps.audit);
   const githubWebhook = new GitHubAlertWebhook({

@@ -21,6 +21,8 @@ export interface ReconcileDeps {
   logger: Logger;
   now: () => number;
   config: ProvidersConfig['reconcile'];
+  /** With `onMismatch: rotate`: rotates the upstream at the provider (providers/rotation/); a failure is reported. */
+  rotate?: (upstreamId: string) => Promise<string>;
 }
 
 export interface ReconcileReport {
@@ -95,9 +97,20 @@ export class ReconcileJob {
     return report;
   }
 
+  private async rotateNow(upstreamId: string): Promise<string> {
+    if (!this.deps.rotate) return 'requested: rotate this upstream key now';
+    try {
+      return await this.deps.rotate(upstreamId);
+    } catch (err) {
+      return `rotation failed (${asKeywardenError(err).message}); rotate it by hand`;
+    }
+  }
+
   private async raise(row: UpstreamUsageComparison, window: ReconcileReport['window']): Promise<string | null> {
     const keysText = row.providerKeys.map((k) => `${k.redacted_value} (${k.id})`).join(', ');
     const rotate = this.deps.config.onMismatch === 'rotate';
+    // The leaked key stops working once the rotation deletes it; the alert says whether that happened.
+    const rotation = rotate ? await this.rotateNow(row.upstreamId) : null;
     const details = {
       upstream_id: row.upstreamId,
       upstream: row.upstreamName,
@@ -109,7 +122,7 @@ export class ReconcileJob {
       keywarden_requests: row.keywarden.requests,
       window_start: window.start,
       window_end: window.end,
-      rotation: rotate ? 'requested: rotate this upstream key now' : 'not requested by policy',
+      rotation: rotation ?? 'not requested by policy',
     };
     await this.deps.audit.append({ actor: 'system:reconcile', action: 'security.provider_usage_mismatch', target: `upstream:${row.upstreamId}`, after: details });
     this.deps.logger.warn('provider usage beyond what keywarden forwarded', details);
@@ -125,7 +138,7 @@ export class ReconcileJob {
         message:
           `OpenAI reports ${row.provider.tokens} tokens / ${row.provider.requests} requests on upstream "${row.upstreamName}" (${keysText}) ` +
           `between ${window.start} and ${window.end}; keywarden forwarded ${row.keywarden.tokens} tokens / ${row.keywarden.requests} requests. ` +
-          `The real key is likely leaked: ${rotate ? 'rotate it now (policy: rotate)' : 'rotate it and revoke the old one at OpenAI'}.`,
+          `The real key is likely leaked: ${rotation ? `policy rotate: ${rotation}` : 'rotate it and revoke the old one at OpenAI'}.`,
         details,
       },
       'alert',
