@@ -21,6 +21,9 @@ export interface RotationOutcome {
 
 export const DEFAULT_DRAIN_TIMEOUT_MS = 300_000;
 
+/** What a provider rotation records on the key it adds. */
+export type NewKeyMeta = Pick<UpstreamKeyRecord, 'createdAt' | 'providerKeyId'>;
+
 /**
  * Adds, removes and rotates an upstream's provider keys. Rotation, with zero failed requests:
  * 1. the new key is stored and every old key marked retiring, in one audited write;
@@ -74,8 +77,17 @@ export class UpstreamKeyService {
     });
   }
 
-  /** Rotates to `secret`: replaces `replaceKeyIds` (default: every current key). */
-  rotate(ref: string, secret: string, actor: string, options: { replaceKeyIds?: readonly string[]; drainTimeoutMs?: number } = {}): Promise<RotationOutcome> {
+  /**
+   * Rotates to `secret`: replaces `replaceKeyIds` (default: every current key). `keyMeta` is recorded on the new key
+   * (provider rotation: its provider id and creation time); `onSwitched` runs once new requests use the new key,
+   * so a caller knows whether a failure came before the switch (nothing changed) or after it (the new key is live).
+   */
+  rotate(
+    ref: string,
+    secret: string,
+    actor: string,
+    options: { replaceKeyIds?: readonly string[]; drainTimeoutMs?: number; keyMeta?: NewKeyMeta; onSwitched?: (addedKeyId: string) => void } = {},
+  ): Promise<RotationOutcome> {
     return this.serialized(async () => {
       const current = await this.resolve(ref);
       const replaced = options.replaceKeyIds ? [...new Set(options.replaceKeyIds)] : current.keys.map((k) => k.id);
@@ -84,15 +96,23 @@ export class UpstreamKeyService {
           throw new KeywardenError('KW_VALIDATION', { message: `Upstream "${current.name}" has no key "${id}".`, param: 'replace' });
         }
       }
-      const key = this.sealed(current.id, secret);
+      const key = { ...this.sealed(current.id, secret), ...options.keyMeta };
       const keys = [...current.keys.map((k) => (replaced.includes(k.id) ? { ...k, retiring: true } : k)), key];
       const marked = await this.writeKeys(current, keys, actor, 'upstream.key_rotated', { added_key_id: key.id, retiring_key_ids: replaced }, false);
-      return this.drainAndRemove(marked, replaced, key.id, actor, options.drainTimeoutMs ?? DEFAULT_DRAIN_TIMEOUT_MS);
+      return this.drainAndRemove(marked, replaced, key.id, actor, options.drainTimeoutMs ?? DEFAULT_DRAIN_TIMEOUT_MS, options.onSwitched);
     });
   }
 
-  private async drainAndRemove(marked: UpstreamRecord, oldKeyIds: string[], addedKeyId: string, actor: string, drainTimeoutMs: number): Promise<RotationOutcome> {
+  private async drainAndRemove(
+    marked: UpstreamRecord,
+    oldKeyIds: string[],
+    addedKeyId: string,
+    actor: string,
+    drainTimeoutMs: number,
+    onSwitched?: (addedKeyId: string) => void,
+  ): Promise<RotationOutcome> {
     await this.publish(marked);
+    onSwitched?.(addedKeyId);
     const inFlight = this.registry ? await this.registry.drain(marked.id, oldKeyIds, drainTimeoutMs) : 0;
     // Re-read: the record may have been renamed or re-pointed meanwhile; only the key list is ours to change.
     const latest = await this.resolve(marked.id);

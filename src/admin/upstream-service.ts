@@ -2,7 +2,7 @@ import { KeywardenError } from '../errors/index.js';
 import { randomBase62 } from '../keys/index.js';
 import { upstreamKeyAad } from '../gateway/upstream-registry.js';
 import type { ProviderKind, Store, UpstreamKeyRecord, UpstreamPatch, UpstreamRecord } from '../store/index.js';
-import { UpstreamKeyService } from './upstream-key-service.js';
+import { UpstreamKeyService, type NewKeyMeta } from './upstream-key-service.js';
 import { bindingsOf, boundConflict, makeDefault, reassign, settleDefaultOnAdd } from './upstream-bindings.js';
 import type { UpdateUpstreamInput } from './upstream-schemas.js';
 import type { Vault } from '../vault/index.js';
@@ -53,7 +53,7 @@ export class UpstreamService {
   }
 
   /** Adds an upstream; the insert and its audit entry commit together, then the gateway reloads. */
-  async add(input: CreateUpstreamInput, actor: string): Promise<UpstreamRecord> {
+  async add(input: CreateUpstreamInput, actor: string, keyMeta?: NewKeyMeta): Promise<UpstreamRecord> {
     if (await this.store.upstreams.getByName(input.name)) {
       throw new KeywardenError('KW_CONFLICT', { message: `An upstream named "${input.name}" already exists.` });
     }
@@ -72,7 +72,7 @@ export class UpstreamService {
     const id = `ups_${randomBase62(12)}`;
     const keys: UpstreamKeyRecord[] = input.keys.map((secret) => {
       const keyId = `uk_${randomBase62(8)}`;
-      return { id: keyId, ciphertext: this.vault.encrypt(secret, upstreamKeyAad(id, keyId)), last4: secret.slice(-4) };
+      return { id: keyId, ciphertext: this.vault.encrypt(secret, upstreamKeyAad(id, keyId)), last4: secret.slice(-4), ...keyMeta };
     });
     const record: UpstreamRecord = {
       id,

@@ -36,6 +36,16 @@ export const AUDIT_ACTIONS = [
   'provider.key_revoke_started',
   'provider.key_revoked',
   'provider.key_revoke_failed',
+  // Rotation of upstream keys at the provider (providers/rotation/): each step, and what failed.
+  'provider.upstream_linked',
+  'provider.service_account_created',
+  'provider.rotation_started',
+  'provider.rotation_key_created',
+  'provider.rotation_drain_timeout',
+  'provider.rotation_old_key_deleted',
+  'provider.rotation_failed',
+  'provider.rotation_completed',
+  'security.github_alert_received',
   'security.provider_usage_mismatch',
   'security.canary_tripped',
   // Console accounts (console-auth/).

@@ -96,14 +96,27 @@ export function keyUseFrom(rows: ReadonlyArray<{ keyId: string; endpoint: string
   return out;
 }
 
-export function checkUpstreamAge(upstreams: readonly UpstreamRecord[], maxAgeMs: number, now: number): DoctorFinding[] {
-  return upstreams
-    .filter((u) => now - u.createdAt > maxAgeMs)
-    .map((u) => ({
+export function checkUpstreamAge(upstreams: readonly UpstreamRecord[], periods: ReadonlyMap<string, { maxAgeMs: number; scheduled: boolean }>, now: number): DoctorFinding[] {
+  const findings: DoctorFinding[] = [];
+  for (const u of upstreams) {
+    const period = periods.get(u.id);
+    if (!period) continue;
+    // The oldest key counts: keys record when they were vaulted; older records date from the upstream itself.
+    const since = u.keys.reduce((oldest, key) => Math.min(oldest, key.createdAt ?? u.createdAt), Number.POSITIVE_INFINITY);
+    if (!Number.isFinite(since) || now - since <= period.maxAgeMs) continue;
+    const days = Math.floor((now - since) / DAY_MS);
+    const limit = Math.round(period.maxAgeMs / DAY_MS);
+    findings.push({
       check: 'upstream_key_old',
-      severity: 'medium' as const,
+      severity: 'medium',
       subject: `upstream:${u.id}`,
-      message: `The keys of upstream "${u.name}" were vaulted ${Math.floor((now - u.createdAt) / DAY_MS)} days ago and never rotated.`,
-      fix: `Create a new key at the provider, then: keywarden upstreams remove ${u.name} && keywarden upstreams add --name ${u.name} …`,
-    }));
+      message: period.scheduled
+        ? `The oldest key of upstream "${u.name}" is ${days} days old, past its ${limit}-day rotation period: the scheduled rotation has not succeeded (see the audit log).`
+        : `The oldest key of upstream "${u.name}" was vaulted ${days} days ago, past the ${limit}-day rotation age.`,
+      fix: period.scheduled
+        ? `keywarden upstreams rotate ${u.name} (and check provider.rotation_failed in keywarden audit)`
+        : `Link it to its OpenAI service account and rotate: keywarden upstreams link ${u.name} && keywarden upstreams rotate ${u.name} (schedule with --rotation 30d)`,
+    });
+  }
+  return findings;
 }

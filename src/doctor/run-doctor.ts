@@ -2,7 +2,7 @@ import { asKeywardenError } from '../errors/index.js';
 import { buildInventory, listOrganisationKeys } from '../providers/openai/inventory.js';
 import type { ProviderConnection } from '../providers/provider-connection.js';
 import { loadVaultedKeys } from '../providers/vaulted-keys.js';
-import type { Store } from '../store/index.js';
+import type { Store, UpstreamRecord } from '../store/index.js';
 import type { Vault } from '../vault/index.js';
 import { toReport, type DoctorFinding, type DoctorReport } from './finding.js';
 import { checkAdminTokens, checkKeys, checkUpstreamAge, keyUseFrom } from './key-checks.js';
@@ -16,10 +16,21 @@ export interface DoctorDeps {
   env: NodeJS.ProcessEnv;
   /** Upstream keys older than this are past their rotation age (monitor.detectors.rotation.maxAgeMs). */
   rotationMaxAgeMs: number;
+  /** An upstream's own rotation period (its link or the config), which replaces the general maximum age. */
+  rotationPeriodOf?: (upstream: UpstreamRecord) => Promise<number | null>;
   now: () => number;
 }
 
 const DAY_MS = 86_400_000;
+
+async function upstreamPeriods(upstreams: readonly UpstreamRecord[], deps: DoctorDeps): Promise<Map<string, { maxAgeMs: number; scheduled: boolean }>> {
+  const out = new Map<string, { maxAgeMs: number; scheduled: boolean }>();
+  for (const upstream of upstreams) {
+    const own = deps.rotationPeriodOf ? await deps.rotationPeriodOf(upstream) : null;
+    out.set(upstream.id, own === null ? { maxAgeMs: deps.rotationMaxAgeMs, scheduled: false } : { maxAgeMs: own, scheduled: true });
+  }
+  return out;
+}
 
 /** `keywarden doctor`: the checks that need no provider first, then the provider's (shadow keys) when connected. */
 export async function runDoctor(deps: DoctorDeps): Promise<DoctorReport> {
@@ -34,7 +45,7 @@ export async function runDoctor(deps: DoctorDeps): Promise<DoctorReport> {
     ...(await checkMasterKey(deps.dataDir, deps.env)),
     ...checkAdminTokens(tokens),
     ...checkKeys(keys, keyUseFrom(used), now),
-    ...checkUpstreamAge(upstreams, deps.rotationMaxAgeMs, now),
+    ...checkUpstreamAge(upstreams, await upstreamPeriods(upstreams, deps), now),
   ];
   const skipped: string[] = [];
   if (await deps.connection.isConnected()) {

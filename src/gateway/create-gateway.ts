@@ -182,6 +182,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
       latencyMs: Math.round((performance.now() - started) * 1000) / 1000,
       clientIp: state.clientIp,
       errorCode: outcome.errorCode,
+      upstreamKeyId: state.keySlot?.id ?? null,
     });
   }
 

@@ -304,6 +304,8 @@ export class MonitorEngine {
       provider_usage_mismatch: { policy: 'alert' as const, cooldownMs: undefined },
       // Alert only: suspending a canary would change its answer and tell the intruder it was a trap.
       canary_key: { policy: 'alert' as const, cooldownMs: undefined },
+      // Raised by the GitHub webhook receiver (providers/github/alert-webhook.ts) with its own policy.
+      github_secret_alert: { policy: 'alert' as const, cooldownMs: undefined },
     }[detector];
     return { policy: section.policy, cooldownMs: section.cooldownMs ?? this.deps.config.cooldownMs };
   }

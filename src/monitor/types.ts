@@ -34,6 +34,8 @@ export const DETECTORS = [
   'provider_usage_mismatch',
   /** A canary key was used (raised at once by the engine, never batched; see detectors/canary.ts). */
   'canary_key',
+  /** Raised by providers/ GitHub webhook: a code host found a provider key in a repository (and what was done). */
+  'github_secret_alert',
 ] as const;
 export type DetectorName = (typeof DETECTORS)[number];
 

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { parseDuration } from '../util/duration.js';
 
 const MINUTE = 60_000;
 const ms = z.number().int().positive();
@@ -30,7 +31,7 @@ export const providersConfigSchema = z
         toleranceTokens: z.number().int().min(0).default(2_000),
         toleranceRatio: z.number().min(0).max(10).default(0.05),
         toleranceRequests: z.number().int().min(0).default(5),
-        /** `rotate` also asks for the key to be rotated (recorded on the alert until automated rotation lands). */
+        /** `rotate` also rotates the upstream at the provider at once when it is linked to a service account (providers/rotation/). */
         onMismatch: z.enum(['alert', 'rotate']).default('alert'),
         /** A repeat of the same mismatch within this is folded into the first alert. */
         cooldownMs: ms.default(60 * MINUTE),
@@ -43,6 +44,37 @@ export const providersConfigSchema = z
         partnerKeysUrl: z.string().url().default('https://api.github.com/meta/public_keys/secret_scanning'),
         /** How long fetched keys are trusted before being fetched again. */
         keysCacheMs: ms.default(60 * MINUTE),
+        /** The organisation webhook (`secret_scanning_alert`) at POST /leaks/github/webhook. */
+        webhook: z
+          .object({
+            /** Environment variable holding the webhook's HMAC secret; unset: the webhook answers 503 and does nothing. */
+            secretEnv: z.string().min(1).max(200).default('KEYWARDEN_GITHUB_WEBHOOK_SECRET'),
+            /** Environment variable holding the token that may read secret-scanning alerts (fetches the secret). */
+            tokenEnv: z.string().min(1).max(200).default('KEYWARDEN_GITHUB_TOKEN'),
+            /** GitHub's REST API (GitHub Enterprise, or a local fake in tests). */
+            apiUrl: z.string().url().default('https://api.github.com'),
+            timeoutMs: ms.max(60_000).default(10_000),
+          })
+          .strict()
+          .prefault({}),
+      })
+      .strict()
+      .prefault({}),
+    /** Rotation of upstream keys at the provider (`upstreams rotate`, and scheduled). */
+    rotation: z
+      .object({
+        enabled: z.boolean().default(true),
+        /** How often upstreams are checked against their rotation period. */
+        checkIntervalMs: ms.min(100).default(15 * MINUTE),
+        /** How long a rotation waits for requests on the old key before deleting it anyway (audited). */
+        drainTimeoutMs: z.number().int().min(0).max(3_600_000).default(300_000),
+        /** Rotation period per upstream name, e.g. `{ openai: "30d" }` (`upstreams update --rotation` overrides). */
+        upstreams: z
+          .record(
+            z.string().min(1).max(100),
+            z.string().refine((v) => (parseDuration(v) ?? 0) >= 3_600_000, { message: 'a duration of at least 1h, e.g. 30d' }),
+          )
+          .default({}),
       })
       .strict()
       .prefault({}),

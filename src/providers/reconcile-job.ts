@@ -6,7 +6,8 @@ import type { Store } from '../store/index.js';
 import type { Vault } from '../vault/index.js';
 import type { ProvidersConfig } from './config.js';
 import { findVaulted, listOrganisationKeys } from './openai/inventory.js';
-import { compareUsage, keywardenUsageByUpstream, type UpstreamUsageComparison, type VaultedProviderKey } from './openai/reconcile.js';
+import type { UpstreamUsageComparison } from './openai/reconcile.js';
+import { compareUsageByKey, type VaultedProviderKeyById } from './openai/reconcile-per-key.js';
 import type { ProviderConnection } from './provider-connection.js';
 import { loadVaultedKeys } from './vaulted-keys.js';
 
@@ -20,6 +21,8 @@ export interface ReconcileDeps {
   logger: Logger;
   now: () => number;
   config: ProvidersConfig['reconcile'];
+  /** With `onMismatch: rotate`: rotates the upstream at the provider (providers/rotation/); a failure is reported. */
+  rotate?: (upstreamId: string) => Promise<string>;
 }
 
 export interface ReconcileReport {
@@ -73,10 +76,10 @@ export class ReconcileJob {
     const endMs = Math.floor((this.deps.now() - config.reportingDelayMs) / 1000) * 1000;
     const startMs = endMs - config.windowMs;
     const [{ keys }, vaultedSecrets] = await Promise.all([listOrganisationKeys(client), loadVaultedKeys(this.deps.store, this.deps.vault)]);
-    const vaulted: VaultedProviderKey[] = [];
+    const vaulted: VaultedProviderKeyById[] = [];
     for (const { key } of keys) {
       const match = findVaulted(key, vaultedSecrets);
-      if (match) vaulted.push({ providerKeyId: key.id, redactedValue: key.redacted_value, upstreamId: match.upstreamId, upstreamName: match.upstreamName });
+      if (match) vaulted.push({ providerKeyId: key.id, redactedValue: key.redacted_value, upstreamId: match.upstreamId, upstreamName: match.upstreamName, keyId: match.keyId });
     }
     const report: ReconcileReport = {
       object: 'reconciliation',
@@ -86,8 +89,7 @@ export class ReconcileJob {
     };
     if (vaulted.length === 0) return report;
     const providerUsage = await client.completionsUsageByKey({ startTime: startMs / 1000, endTime: endMs / 1000 });
-    const forwarded = keywardenUsageByUpstream(await this.deps.store.usage.list({ since: startMs, until: endMs }));
-    report.upstreams = compareUsage(vaulted, providerUsage, forwarded, config);
+    report.upstreams = compareUsageByKey(vaulted, providerUsage, await this.deps.store.usage.list({ since: startMs, until: endMs }), config);
     for (const row of report.upstreams.filter((r) => r.mismatch)) {
       const alertId = await this.raise(row, report.window);
       if (alertId) report.alerts.push(alertId);
@@ -95,12 +97,24 @@ export class ReconcileJob {
     return report;
   }
 
+  private async rotateNow(upstreamId: string): Promise<string> {
+    if (!this.deps.rotate) return 'requested: rotate this upstream key now';
+    try {
+      return await this.deps.rotate(upstreamId);
+    } catch (err) {
+      return `rotation failed (${asKeywardenError(err).message}); rotate it by hand`;
+    }
+  }
+
   private async raise(row: UpstreamUsageComparison, window: ReconcileReport['window']): Promise<string | null> {
     const keysText = row.providerKeys.map((k) => `${k.redacted_value} (${k.id})`).join(', ');
     const rotate = this.deps.config.onMismatch === 'rotate';
+    // The leaked key stops working once the rotation deletes it; the alert says whether that happened.
+    const rotation = rotate ? await this.rotateNow(row.upstreamId) : null;
     const details = {
       upstream_id: row.upstreamId,
       upstream: row.upstreamName,
+      upstream_key_id: row.upstreamKeyId ?? null,
       provider_keys: row.providerKeys.map((k) => k.id).join(','),
       provider_tokens: row.provider.tokens,
       keywarden_tokens: row.keywarden.tokens,
@@ -108,7 +122,7 @@ export class ReconcileJob {
       keywarden_requests: row.keywarden.requests,
       window_start: window.start,
       window_end: window.end,
-      rotation: rotate ? 'requested: rotate this upstream key now' : 'not requested by policy',
+      rotation: rotation ?? 'not requested by policy',
     };
     await this.deps.audit.append({ actor: 'system:reconcile', action: 'security.provider_usage_mismatch', target: `upstream:${row.upstreamId}`, after: details });
     this.deps.logger.warn('provider usage beyond what keywarden forwarded', details);
@@ -117,13 +131,14 @@ export class ReconcileJob {
       {
         detector: 'provider_usage_mismatch',
         severity: 'critical',
-        subject: `upstream:${row.upstreamId}`,
+        // Per key when compared per key: a second leaked key of the same upstream is its own alert.
+        subject: row.upstreamKeyId ? `upstream:${row.upstreamId}:key:${row.upstreamKeyId}` : `upstream:${row.upstreamId}`,
         keyId: null,
         title: `Upstream key ${keysText} used outside keywarden`,
         message:
           `OpenAI reports ${row.provider.tokens} tokens / ${row.provider.requests} requests on upstream "${row.upstreamName}" (${keysText}) ` +
           `between ${window.start} and ${window.end}; keywarden forwarded ${row.keywarden.tokens} tokens / ${row.keywarden.requests} requests. ` +
-          `The real key is likely leaked: ${rotate ? 'rotate it now (policy: rotate)' : 'rotate it and revoke the old one at OpenAI'}.`,
+          `The real key is likely leaked: ${rotation ? `policy rotate: ${rotation}` : 'rotate it and revoke the old one at OpenAI'}.`,
         details,
       },
       'alert',

@@ -132,7 +132,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   const server = createHttpServer({
     gateway,
     admin,
-    leaks: createLeakReceiverApp(providers.github),
+    leaks: createLeakReceiverApp(providers.github, providers.githubWebhook),
     metrics,
     isReady: () => ready,
     authorizeMetrics,

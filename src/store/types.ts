@@ -85,6 +85,10 @@ export interface UpstreamKeyRecord {
   last4: string;
   /** Set while `upstreams rotate-key` drains it: new requests use the other keys. */
   retiring?: boolean;
+  /** When it was vaulted (ms); absent on keys vaulted before this was recorded (the upstream's createdAt applies). */
+  createdAt?: number;
+  /** The provider's id for this key (OpenAI `key_…`), known when keywarden created or linked it. */
+  providerKeyId?: string;
 }
 
 export interface UpstreamRecord {
@@ -122,6 +126,8 @@ export interface UsageRecord {
   clientIp: string;
   /** Stable machine code of a gateway-side denial or failure (e.g. upstream_timeout), else null. */
   errorCode: string | null;
+  /** The upstream key (uk_…) the request was sent with; absent on records from before it was recorded. */
+  upstreamKeyId?: string | null;
 }
 
 export interface UsageQuery {

@@ -60,6 +60,10 @@ export interface FakeOpenAIAdmin {
   /** Records usage the provider served on a key (what it would bill), at `ts` unix seconds (default now). */
   addUsage(apiKeyId: string, usage: { inputTokens: number; outputTokens: number; requests: number; ts?: number }): void;
   setRateLimitEvery(n: number): void;
+  /** Told the live project-key secrets after every create or delete (tests point the fake upstream at them). */
+  onKeysChanged(listener: (secrets: string[]) => void): void;
+  /** The next request whose `METHOD /path` matches answers `status` with an OpenAI-shaped error (once). */
+  failNext(match: RegExp, status: number): void;
   close(): Promise<void>;
 }
 
@@ -89,6 +93,18 @@ export async function startFakeOpenAIAdmin(options: FakeOpenAIAdminOptions = {})
   const deleted: string[] = [];
   let count = 0;
   let throttled = 0;
+  let keysListener: ((secrets: string[]) => void) | null = null;
+  const failures: Array<{ match: RegExp; status: number }> = [];
+  const keysChanged = (): void => keysListener?.(keys.map((k) => k.secret));
+  /** Reads a JSON request body (small; the fake trusts its clients). */
+  const jsonBody = (raw: string): Record<string, unknown> => {
+    try {
+      const parsed = JSON.parse(raw || '{}') as unknown;
+      return typeof parsed === 'object' && parsed !== null ? (parsed as Record<string, unknown>) : {};
+    } catch {
+      return {};
+    }
+  };
   const nowS = (): number => Math.floor(Date.now() / 1000);
 
   const send = (res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void => {
@@ -129,10 +145,15 @@ export async function startFakeOpenAIAdmin(options: FakeOpenAIAdminOptions = {})
     };
   };
 
-  const handle = (req: IncomingMessage, res: ServerResponse): void => {
+  const handle = (req: IncomingMessage, res: ServerResponse, rawBody: string): void => {
     const url = new URL(req.url ?? '/', 'http://fake');
     requests.push({ method: req.method ?? 'GET', url: `${url.pathname}${url.search}` });
     count++;
+    const failure = failures.findIndex((f) => f.match.test(`${req.method ?? 'GET'} ${url.pathname}`));
+    if (failure !== -1) {
+      const [{ status } = { status: 500 }] = failures.splice(failure, 1);
+      return send(res, status, { error: { message: 'The server had an error while processing your request.', type: 'server_error', param: null, code: null } });
+    }
     if (url.pathname === '/v1/models') {
       // What the real API does for a project key: answers, and names the key's project in `openai-project`.
       const foreignProject = foreign.get((req.headers.authorization ?? '').replace(/^Bearer /, ''));
@@ -162,9 +183,10 @@ export async function startFakeOpenAIAdmin(options: FakeOpenAIAdminOptions = {})
         if (method === 'DELETE' && parts.length === 5) {
           const index = keys.findIndex((k) => k.id === parts[4] && k.projectId === project.id);
           if (index === -1) return error(res, 404, 'No such key.');
+          // Documented: also deletes a key owned by a service account, leaving the account and its other keys.
           const [removed] = keys.splice(index, 1);
-          if (removed?.ownerType === 'service_account') return error(res, 400, 'Service account keys are deleted with their service account.');
           deleted.push(removed?.id ?? '');
+          keysChanged();
           return send(res, 200, { object: 'organization.project.api_key.deleted', id: parts[4], deleted: true });
         }
       }
@@ -173,12 +195,36 @@ export async function startFakeOpenAIAdmin(options: FakeOpenAIAdminOptions = {})
         if (method === 'GET' && parts.length === 4) {
           return page(res, q, projectAccounts, (a) => ({ object: 'organization.project.service_account', id: a.id, name: a.name, role: 'member', created_at: a.createdAt }));
         }
+        if (method === 'POST' && parts.length === 4) {
+          // Creates the account with its first key, answered unredacted once.
+          const body = jsonBody(rawBody);
+          if (typeof body.name !== 'string' || body.name.length === 0) return error(res, 400, 'name is required.');
+          const account: FakeServiceAccount = { id: id('svc_acct_'), projectId: project.id, name: body.name, createdAt: nowS() };
+          accounts.push(account);
+          const key = newServiceAccountKey(account, 'Secret Key');
+          return send(res, 200, {
+            object: 'organization.project.service_account',
+            id: account.id,
+            name: account.name,
+            role: 'member',
+            created_at: account.createdAt,
+            api_key: { object: 'organization.project.service_account.api_key', value: key.secret, name: key.name, created_at: key.createdAt, id: key.id },
+          });
+        }
+        if (method === 'POST' && parts.length === 6 && parts[5] === 'api_keys') {
+          const account = projectAccounts.find((a) => a.id === parts[4]);
+          if (!account) return error(res, 404, 'No such service account.');
+          const body = jsonBody(rawBody);
+          const key = newServiceAccountKey(account, typeof body.name === 'string' ? body.name : 'Secret Key');
+          return send(res, 200, { id: key.id, created_at: key.createdAt, name: key.name, object: 'organization.project.service_account.api_key', value: key.secret, expires_at: null });
+        }
         if (method === 'DELETE' && parts.length === 5) {
           const index = accounts.findIndex((a) => a.id === parts[4] && a.projectId === project.id);
           if (index === -1) return error(res, 404, 'No such service account.');
           accounts.splice(index, 1);
           deleted.push(parts[4] ?? '');
           for (let i = keys.length - 1; i >= 0; i--) if (keys[i]?.serviceAccountId === parts[4]) keys.splice(i, 1);
+          keysChanged();
           return send(res, 200, { object: 'organization.project.service_account.deleted', id: parts[4], deleted: true });
         }
       }
@@ -226,9 +272,26 @@ export async function startFakeOpenAIAdmin(options: FakeOpenAIAdminOptions = {})
     return error(res, 404, 'Not found.');
   };
 
+  const newServiceAccountKey = (account: FakeServiceAccount, name: string): FakeAdminKey => {
+    const key: FakeAdminKey = {
+      id: id('key_'),
+      projectId: account.projectId,
+      secret: fakeProjectKeySecret().replace('sk-proj-', 'sk-svcacct-'),
+      name,
+      ownerType: 'service_account',
+      serviceAccountId: account.id,
+      createdAt: nowS(),
+      lastUsedAt: null,
+    };
+    keys.push(key);
+    keysChanged();
+    return key;
+  };
+
   const server = createServer((req, res) => {
-    req.resume();
-    req.on('end', () => handle(req, res));
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    req.on('end', () => handle(req, res, Buffer.concat(chunks).toString('utf8')));
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
@@ -258,6 +321,7 @@ export async function startFakeOpenAIAdmin(options: FakeOpenAIAdminOptions = {})
         lastUsedAt: opts.lastUsedAt === undefined ? nowS() - 3_600 : opts.lastUsedAt,
       };
       keys.push(key);
+      keysChanged();
       return key;
     },
     addServiceAccountKey(projectId, name, secret) {
@@ -274,6 +338,7 @@ export async function startFakeOpenAIAdmin(options: FakeOpenAIAdminOptions = {})
         lastUsedAt: null,
       };
       keys.push(key);
+      keysChanged();
       return key;
     },
     keys: () => [...keys],
@@ -285,6 +350,12 @@ export async function startFakeOpenAIAdmin(options: FakeOpenAIAdminOptions = {})
     },
     setRateLimitEvery(n) {
       rateLimitEvery = n;
+    },
+    onKeysChanged(listener) {
+      keysListener = listener;
+    },
+    failNext(match, status) {
+      failures.push({ match, status });
     },
     close: () =>
       new Promise<void>((resolve) => {

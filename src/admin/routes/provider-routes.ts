@@ -6,6 +6,7 @@ import { leakBatchSchema } from '../../providers/leak-report-service.js';
 import { buildInventory, listOrganisationKeys } from '../../providers/openai/inventory.js';
 import { loadVaultedKeys } from '../../providers/vaulted-keys.js';
 import { requireOwner } from './owner-gate.js';
+import { registerUpstreamRotationRoutes } from './upstream-rotation-routes.js';
 import { adminActor, type AdminApp } from './route-helpers.js';
 
 const connectSchema = z
@@ -46,6 +47,7 @@ export function registerProviderRoutes(app: AdminApp, providers: ProviderService
     return c.json(await providers.reconcile.runOnce());
   });
   app.get('/doctor', async (c) => c.json(await providers.doctor()));
+  registerUpstreamRotationRoutes(app, providers);
   app.post('/leaks', async (c) => {
     requireOwner(c);
     const input = await body(await c.req.text(), leakBatchSchema);

@@ -5,6 +5,7 @@ import { readAll, writeJson, writeLine, type CliIo } from '../io.js';
 import { renderTable } from '../table.js';
 import { splitList } from '../scope-flags.js';
 import { registerUpstreamKeyCommands } from './upstream-keys.js';
+import { describeLink, registerUpstreamRotationCommands, rotationValue, type LinkView } from './upstream-rotation.js';
 
 type UpstreamView = Record<string, unknown> & { id: string; name: string; provider: string; base_url: string; keys: Array<{ display: string }> };
 
@@ -17,6 +18,9 @@ interface AddFlags {
   keyEnv?: string;
   default?: boolean;
   json?: boolean;
+  serviceAccount?: string;
+  project?: string;
+  rotation?: string;
 }
 
 /**
@@ -60,6 +64,7 @@ export function registerUpstreams(program: Command, io: CliIo): void {
     if (keys.length !== 1) throw new KeywardenError('KW_USAGE', { message: 'Give exactly one key (one --key-env variable, or one line on stdin).' });
     return keys[0] as string;
   });
+  registerUpstreamRotationCommands(upstreams, io);
 
   upstreams
     .command('add')
@@ -71,8 +76,15 @@ export function registerUpstreams(program: Command, io: CliIo): void {
     .option('--deployment <model=deployment>', 'Azure deployment for a model (repeatable)', (v: string, prev: string[] = []) => [...prev, v])
     .option('--key-env <vars>', 'environment variable(s) holding the key(s), comma-separated')
     .option('--default', 'use for keys that name no upstream')
+    .option('--service-account <name>', 'create this OpenAI service account (needs --project) and vault its key: no key to pass')
+    .option('--project <id>', 'OpenAI project id for --service-account')
+    .option('--rotation <period>', 'with --service-account: rotate on a schedule, e.g. 30d')
     .option('--json', 'print JSON')
     .action(async (flags: AddFlags) => {
+      if (flags.serviceAccount !== undefined) return addWithServiceAccount(flags);
+      if (flags.project !== undefined || flags.rotation !== undefined) {
+        throw new KeywardenError('KW_USAGE', { message: '--project and --rotation go with --service-account (or use upstreams link NAME --rotation 30d).' });
+      }
       const keys = await readUpstreamKeys(io, flags.keyEnv);
       const created = await client().request<UpstreamView>('POST', '/upstreams', {
         name: flags.name,
@@ -86,6 +98,23 @@ export function registerUpstreams(program: Command, io: CliIo): void {
       if (flags.json) return writeJson(io.stdout, created);
       writeLine(io.stdout, `Added upstream ${created.name} (${created.id}) with ${created.keys.length} key(s): ${created.keys.map((k) => k.display).join(', ')}`);
     });
+
+  async function addWithServiceAccount(flags: AddFlags): Promise<void> {
+    if (flags.project === undefined) throw new KeywardenError('KW_USAGE', { message: '--service-account needs --project proj_…' });
+    if (flags.keyEnv !== undefined) throw new KeywardenError('KW_USAGE', { message: '--service-account creates the key at OpenAI: drop --key-env.' });
+    if (flags.provider === 'azure') throw new KeywardenError('KW_USAGE', { message: '--service-account is for OpenAI upstreams.' });
+    const created = await client().request<UpstreamView & { provider_link: LinkView }>('POST', '/upstreams/service-accounts', {
+      name: flags.name,
+      project_id: flags.project,
+      service_account_name: flags.serviceAccount,
+      provider: flags.provider,
+      ...(flags.baseUrl === undefined ? {} : { base_url: flags.baseUrl }),
+      ...(flags.default ? { default: true } : {}),
+      ...(flags.rotation === undefined ? {} : { rotation: rotationValue(flags.rotation) }),
+    });
+    if (flags.json) return writeJson(io.stdout, created);
+    writeLine(io.stdout, `Added upstream ${created.name} (${created.id}) with ${created.keys.map((k) => k.display).join(', ')}, ${describeLink(created.provider_link)}.`);
+  }
 
   upstreams
     .command('list')
@@ -111,8 +140,13 @@ export function registerUpstreams(program: Command, io: CliIo): void {
     .option('--api-version <version>', 'Azure OpenAI api-version')
     .option('--deployment <model=deployment>', 'Azure deployment for a model (repeatable; replaces the whole map)', (v: string, prev: string[] = []) => [...prev, v])
     .option('--default', 'make it the default upstream (for keys that name none)')
+    .option('--rotation <period>', 'rotate at the provider on a schedule, e.g. 30d, or off (links the service account if needed)')
     .option('--json', 'print JSON')
     .action(async (ref: string, flags: Omit<AddFlags, 'name' | 'provider' | 'keyEnv'> & { name?: string }) => {
+      let link: LinkView | null = null;
+      if (flags.rotation !== undefined) {
+        link = await client().request<LinkView>('PUT', `/upstreams/${encodeURIComponent(ref)}/provider`, { rotation: rotationValue(flags.rotation) });
+      }
       const body = {
         ...(flags.name === undefined ? {} : { name: flags.name }),
         ...(flags.baseUrl === undefined ? {} : { base_url: flags.baseUrl }),
@@ -120,8 +154,12 @@ export function registerUpstreams(program: Command, io: CliIo): void {
         ...(flags.deployment === undefined ? {} : { deployments: parseDeployments(flags.deployment) }),
         ...(flags.default ? { default: true } : {}),
       };
+      if (Object.keys(body).length === 0 && link) {
+        if (flags.json) return writeJson(io.stdout, link);
+        return writeLine(io.stdout, `Upstream ${ref}: ${describeLink(link)}.`);
+      }
       if (Object.keys(body).length === 0) {
-        throw new KeywardenError('KW_USAGE', { message: 'Nothing to update: pass --name, --base-url, --api-version, --deployment or --default.' });
+        throw new KeywardenError('KW_USAGE', { message: 'Nothing to update: pass --name, --base-url, --api-version, --deployment, --default or --rotation.' });
       }
       const updated = await client().request<UpstreamView>('PATCH', `/upstreams/${encodeURIComponent(ref)}`, body);
       if (flags.json) return writeJson(io.stdout, updated);

@@ -98,3 +98,21 @@ export const auditLogEntrySchema = z.object({
   actor: z.unknown().optional(),
 });
 export type AuditLogEntry = z.output<typeof auditLogEntrySchema>;
+
+/**
+ * `POST /organization/projects/{project_id}/service_accounts/{service_account_id}/api_keys` answers the new key
+ * unredacted, once: `{object: "organization.project.service_account.api_key", id, name, created_at, value, expires_at}`.
+ */
+export const createdServiceAccountKeySchema = z.object({
+  id: z.string().min(1).max(200),
+  object: z.literal('organization.project.service_account.api_key').optional(),
+  name: z.string().max(1000).nullish(),
+  created_at: z.number().nullish(),
+  value: z.string().min(20).max(1000),
+  expires_at: z.number().nullish(),
+});
+export type CreatedServiceAccountKey = z.output<typeof createdServiceAccountKeySchema>;
+
+/** `POST /organization/projects/{project_id}/service_accounts` answers the account with its first key (`api_key`). */
+export const createdServiceAccountSchema = serviceAccountSchema.extend({ api_key: createdServiceAccountKeySchema });
+export type CreatedServiceAccount = z.output<typeof createdServiceAccountSchema>;

@@ -5,6 +5,8 @@ import { guardedConnect, type OutboundLookup } from '../../policy/outbound-conne
 import type { OutboundPolicy } from '../../policy/outbound-url.js';
 import {
   auditLogEntrySchema,
+  createdServiceAccountKeySchema,
+  createdServiceAccountSchema,
   cursorPageSchema,
   deletedSchema,
   projectApiKeySchema,
@@ -12,6 +14,8 @@ import {
   serviceAccountSchema,
   usagePageSchema,
   type AuditLogEntry,
+  type CreatedServiceAccount,
+  type CreatedServiceAccountKey,
   type Project,
   type ProjectApiKey,
   type ServiceAccount,
@@ -115,6 +119,22 @@ export class OpenAIAdminClient {
     return this.parse(deletedSchema, body).deleted;
   }
 
+  /**
+   * A new key for an existing service account (its other keys keep working): what rotation uses. Never retried
+   * after a 5xx, which may have created a key: a second attempt could leave an orphan. The answer holds the
+   * secret; callers seal it at once and never log the object.
+   */
+  async createServiceAccountKey(projectId: string, serviceAccountId: string, name: string): Promise<CreatedServiceAccountKey> {
+    const path = `organization/projects/${encodeURIComponent(projectId)}/service_accounts/${encodeURIComponent(serviceAccountId)}/api_keys`;
+    return this.parse(createdServiceAccountKeySchema, await this.call('POST', path, {}, { name }));
+  }
+
+  /** A new service account in a project, with its first key (`upstreams add --service-account`). */
+  async createServiceAccount(projectId: string, name: string): Promise<CreatedServiceAccount> {
+    const path = `organization/projects/${encodeURIComponent(projectId)}/service_accounts`;
+    return this.parse(createdServiceAccountSchema, await this.call('POST', path, {}, { name }));
+  }
+
   /** Completions usage in one window, summed per `api_key_id` across buckets and pages. */
   async completionsUsageByKey(window: UsageWindow): Promise<Map<string, UsageResult>> {
     const totals = new Map<string, UsageResult>();
@@ -198,7 +218,7 @@ export class OpenAIAdminClient {
     return result.data;
   }
 
-  private async call(method: 'GET' | 'DELETE', path: string, query: Record<string, string> = {}): Promise<unknown> {
+  private async call(method: 'GET' | 'DELETE' | 'POST', path: string, query: Record<string, string> = {}, json?: unknown): Promise<unknown> {
     const search = new URLSearchParams(query).toString();
     const fullPath = `${this.basePath}/${path}${search ? `?${search}` : ''}`;
     for (let attempt = 0; ; attempt++) {
@@ -210,7 +230,12 @@ export class OpenAIAdminClient {
           origin: this.origin,
           path: fullPath,
           method,
-          headers: { authorization: `Bearer ${this.options.adminKey}`, accept: 'application/json' },
+          headers: {
+            authorization: `Bearer ${this.options.adminKey}`,
+            accept: 'application/json',
+            ...(json === undefined ? {} : { 'content-type': 'application/json' }),
+          },
+          ...(json === undefined ? {} : { body: JSON.stringify(json) }),
         });
         status = res.statusCode;
         retryAfter = parseRetryAfter(res.headers['retry-after'], Date.now());

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { UsageRecord } from '../../store/index.js';
 import { compareUsage, keywardenUsageByUpstream } from './reconcile.js';
+import { compareUsageByKey } from './reconcile-per-key.js';
 
 const tolerance = { toleranceTokens: 100, toleranceRatio: 0.1, toleranceRequests: 2 };
 const vaulted = [
@@ -43,5 +44,24 @@ describe('usage comparison', () => {
   it('treats provider usage on a key keywarden never forwarded on as a mismatch, and less usage as none', () => {
     expect(compareUsage(vaulted, new Map([['key_b', usage(5_000, 0, 50)]]), new Map(), tolerance)[0]?.mismatch).toBe(true);
     expect(compareUsage(vaulted, new Map(), new Map([['ups_1', { tokens: 9_999, requests: 99 }]]), tolerance)[0]?.mismatch).toBe(false);
+  });
+});
+
+describe('usage comparison per key', () => {
+  const byId = vaulted.map((v, i) => ({ ...v, keyId: `uk_${i}` }));
+  it('compares each key with the records that name it', () => {
+    const rows = compareUsageByKey(byId, new Map([['key_a', usage(10, 5, 1)], ['key_b', usage(5_000, 0, 40)]]), [record({ upstreamKeyId: 'uk_0' }), record({ upstreamKeyId: 'uk_1' })], tolerance);
+    expect(rows.map((r) => [r.upstreamKeyId, r.mismatch])).toEqual([['uk_0', false], ['uk_1', true]]);
+    expect(rows[1]?.providerKeys.map((k) => k.id)).toEqual(['key_b']);
+  });
+
+  it('falls back to the whole upstream when records name no key and the upstream has several', () => {
+    const rows = compareUsageByKey(byId, new Map([['key_a', usage(10, 5, 1)], ['key_b', usage(10, 5, 1)]]), [record({}), record({ upstreamKeyId: 'uk_0' })], tolerance);
+    expect(rows).toHaveLength(1);
+    expect(rows[0]).toMatchObject({ keywarden: { tokens: 30, requests: 2 }, provider: { tokens: 30, requests: 2 }, mismatch: false });
+    expect(rows[0]?.upstreamKeyId).toBeUndefined();
+    // One key: records without a key are that key's.
+    const single = compareUsageByKey([byId[0] as (typeof byId)[number]], new Map([['key_a', usage(10, 5, 1)]]), [record({})], tolerance);
+    expect(single[0]).toMatchObject({ upstreamKeyId: 'uk_0', mismatch: false, keywarden: { requests: 1 } });
   });
 });

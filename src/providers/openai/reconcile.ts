@@ -12,6 +12,8 @@ export interface UpstreamUsageComparison {
   excessTokens: number;
   excessRequests: number;
   mismatch: boolean;
+  /** Set when compared per key (reconcile-per-key.ts): the vaulted key (uk_…) the row is about. */
+  upstreamKeyId?: string;
 }
 
 export interface Tolerance {
@@ -28,7 +30,7 @@ export interface VaultedProviderKey {
 }
 
 /** The endpoints OpenAI reports under `usage/completions` (embeddings, images, audio have usage endpoints of their own). */
-const COMPLETION_ENDPOINTS = new Set(['/v1/chat/completions', '/v1/completions', '/v1/responses']);
+export const COMPLETION_ENDPOINTS: ReadonlySet<string> = new Set(['/v1/chat/completions', '/v1/completions', '/v1/responses']);
 
 /**
  * Forwarded usage per upstream, on the endpoints the provider's completions usage covers (counting embeddings

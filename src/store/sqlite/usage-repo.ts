@@ -19,6 +19,7 @@ interface UsageRow {
   latency_ms: number;
   client_ip: string;
   error_code: string | null;
+  upstream_key_id: string | null;
 }
 
 function fromRow(row: UsageRow): UsageRecord {
@@ -40,6 +41,7 @@ function fromRow(row: UsageRow): UsageRecord {
     latencyMs: row.latency_ms,
     clientIp: row.client_ip,
     errorCode: row.error_code,
+    ...(row.upstream_key_id === null ? {} : { upstreamKeyId: row.upstream_key_id }),
   };
 }
 
@@ -62,6 +64,7 @@ type InsertParams = [
   latencyMs: number,
   clientIp: string,
   errorCode: string | null,
+  upstreamKeyId: string | null,
 ];
 
 const FILTER = `WHERE (@since IS NULL OR ts >= @since) AND (@until IS NULL OR ts < @until)
@@ -101,12 +104,12 @@ export class SqliteUsageRepository implements UsageRepository {
   private readonly recentStmt;
 
   constructor(db: SqliteDatabase) {
-    // Positional parameters: binding 17 values by name costs a property lookup per value and a row object per
+    // Positional parameters: binding 18 values by name costs a property lookup per value and a row object per
     // record, on the gateway's event loop, for every proxied request.
     const insert = db.prepare<InsertParams>(
       `INSERT OR IGNORE INTO usage (id, ts, key_id, upstream_id, endpoint, model, status, stream, prompt_tokens,
-        cached_tokens, completion_tokens, reasoning_tokens, cost_usd, price_missing, latency_ms, client_ip, error_code)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        cached_tokens, completion_tokens, reasoning_tokens, cost_usd, price_missing, latency_ms, client_ip, error_code, upstream_key_id)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     );
     // One transaction per batch: one fsync for many records.
     this.insertMany_ = db.transaction((records: readonly UsageRecord[]) => {
@@ -129,6 +132,7 @@ export class SqliteUsageRepository implements UsageRepository {
           r.latencyMs,
           r.clientIp,
           r.errorCode,
+          r.upstreamKeyId ?? null,
         );
       }
     });
