@@ -147,3 +147,22 @@ export async function startTestPostgres(): Promise<TestPostgres> {
     },
   };
 }
+
+/** One PostgreSQL cluster per test file (module state is per file), started on first use. */
+let cluster: Promise<TestPostgres> | null = null;
+let users = 0;
+
+/** The file's cluster; every `acquire` must be paired with a `release` (the last one stops it). */
+export function acquireTestPostgres(): Promise<TestPostgres> {
+  users++;
+  cluster ??= startTestPostgres();
+  return cluster;
+}
+
+export async function releaseTestPostgres(): Promise<void> {
+  if (--users > 0 || !cluster) return;
+  const current = cluster;
+  cluster = null;
+  await (await current.catch(() => null))?.destroy();
+}
+

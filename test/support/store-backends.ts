@@ -3,25 +3,9 @@ import type { KeywardenConfigInput } from '../../src/config/index.js';
 import { SqliteStore } from '../../src/store/index.js';
 import type { SqliteDatabase } from '../../src/store/sqlite/database.js';
 import { startHarness, type Harness, type HarnessOptions } from './gateway-harness.js';
-import { startTestPostgres, type TestPostgres } from './postgres-server.js';
+import { acquireTestPostgres, releaseTestPostgres } from './postgres-server.js';
 
-/** One PostgreSQL cluster per test file (module state is per file), started on first use. */
-let cluster: Promise<TestPostgres> | null = null;
-let users = 0;
-
-/** The file's cluster; every `acquire` must be paired with a `release` (the last one stops it). */
-export function acquireTestPostgres(): Promise<TestPostgres> {
-  users++;
-  cluster ??= startTestPostgres();
-  return cluster;
-}
-
-export async function releaseTestPostgres(): Promise<void> {
-  if (--users > 0 || !cluster) return;
-  const current = cluster;
-  cluster = null;
-  await (await current.catch(() => null))?.destroy();
-}
+export { acquireTestPostgres, releaseTestPostgres };
 
 interface StoreBackendCase {
   name: 'sqlite' | 'postgres';
