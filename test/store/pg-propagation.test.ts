@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PostgresStore } from '../../src/store/postgres/postgres-store.js';
+import type { PostgresStore } from '../../src/store/postgres/postgres-store.js';
 import { PgKeyCache } from '../../src/store/postgres/pg-key-cache.js';
 import { PgDatabase } from '../../src/store/postgres/pg-database.js';
 import { apiErrorOf } from '../support/api-error.js';

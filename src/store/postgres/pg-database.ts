@@ -6,10 +6,11 @@ import { PG_MIGRATIONS } from './pg-migrations.js';
 const INT8_OID = 20;
 const NUMERIC_OID = 1700;
 const parseNumber = (text: string): number => Number(text);
-const types = {
-  getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
-    oid === INT8_OID || oid === NUMERIC_OID ? parseNumber : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
-};
+function getTypeParser(oid: number, format?: 'text' | 'binary'): (text: string) => unknown {
+  if (oid === INT8_OID || oid === NUMERIC_OID) return parseNumber;
+  return pg.types.getTypeParser(oid, format) as (text: string) => unknown;
+}
+const types = { getTypeParser: getTypeParser as typeof pg.types.getTypeParser };
 
 /** Advisory lock (first key) taken by every start-up migration, so replicas starting together migrate once. */
 export const MIGRATION_LOCK = 0x6b770001;
