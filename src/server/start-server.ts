@@ -132,7 +132,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     isReady: () => ready,
     authorizeMetrics,
     timeouts: config.server,
-    dependencies: () => limits.dependencies(),
+    dependencies: () => ({ ...limits.dependencies(), ...services.store.dependencies?.() }),
     refusingAll: () => limits.refusingAll(),
   });
   try {

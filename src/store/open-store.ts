@@ -11,6 +11,8 @@ export interface StoreBackend extends Store {
   monitorRepositories(): MonitorRepositories;
   /** `anchorFile`: SQLite keeps a copy of the audit anchor there; PostgreSQL keeps it in its meta table only. */
   auditRepository(anchorFile: string | null): AuditRepository;
+  /** State of the store's external dependency for /readyz (`{ postgres: 'up' }`); absent for SQLite. */
+  dependencies?(): Record<string, string>;
   /** Commits queued spend settlements now (tests, shutdown). */
   flushSpend(): Promise<void>;
 }
@@ -23,6 +25,10 @@ export async function openStore(config: { dataDir: string; store: StoreConfig })
     url,
     max: config.store.poolSize,
     connectTimeoutMs: config.store.connectTimeoutMs,
-    keyCache: { versionCheckMs: config.store.keyVersionCheckMs, maxStaleMs: Math.max(1000, config.store.keyVersionCheckMs * 4) },
+    keyCache: {
+      versionCheckMs: config.store.keyVersionCheckMs,
+      maxStaleMs: Math.max(1000, config.store.keyVersionCheckMs * 4),
+      outageGraceMs: config.store.outageKeyCacheMs,
+    },
   });
 }

@@ -14,6 +14,8 @@ export const storeConfigSchema = z
     connectTimeoutMs: z.number().int().positive().max(60_000).default(5000),
     /** Safety net for a missed key-change notification: how often each replica reads the key version counter. */
     keyVersionCheckMs: z.number().int().min(10).max(1000).default(250),
+    /** PostgreSQL unreachable: keys this replica already checked keep working this long (0: refused at once). */
+    outageKeyCacheMs: z.number().int().min(0).max(3_600_000).default(30_000),
   })
   .strict();
 

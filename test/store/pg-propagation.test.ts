@@ -148,7 +148,7 @@ describe('two replicas on one PostgreSQL', () => {
 describe('the key cache without notifications', () => {
   it('drops what it remembered once the version counter moves, within its check interval', async () => {
     const db = new PgDatabase({ url });
-    const cache = new PgKeyCache(db, { versionCheckMs: 20, maxStaleMs: 1000 });
+    const cache = new PgKeyCache(db, { versionCheckMs: 20, maxStaleMs: 1000, outageGraceMs: 0 });
     try {
       await cache.start();
       // Listening as far as it knows, but no notification will ever arrive: only the version check can help.
@@ -168,7 +168,7 @@ describe('the key cache without notifications', () => {
   });
 
   it('refuses to use what it remembered once the version check is too old (database unreachable)', () => {
-    const cache = new PgKeyCache(new PgDatabase({ url: 'postgres://nobody@127.0.0.1:1/none' }), { versionCheckMs: 20, maxStaleMs: 50 });
+    const cache = new PgKeyCache(new PgDatabase({ url: 'postgres://nobody@127.0.0.1:1/none' }), { versionCheckMs: 20, maxStaleMs: 50, outageGraceMs: 60_000 });
     cache.onUp();
     cache.remember('h', {} as never, cache.generation);
     // Never checked successfully: nothing is served from memory.

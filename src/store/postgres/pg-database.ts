@@ -1,5 +1,6 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import pg from 'pg';
+import { translatePgError } from './pg-errors.js';
 import { PG_MIGRATIONS } from './pg-migrations.js';
 
 /** int8 (COUNT, SUM of integers, BIGINT columns: epoch milliseconds) and numeric (SUM of bigints) as JS numbers. */
@@ -62,7 +63,11 @@ export class PgDatabase {
 
   async query<R extends pg.QueryResultRow>(text: string, values: readonly PgValue[] = []): Promise<pg.QueryResult<R>> {
     const client = this.scope.getStore();
-    return (client ?? this.pool).query<R>(text, values as unknown[]);
+    try {
+      return await (client ?? this.pool).query<R>(text, values as unknown[]);
+    } catch (err) {
+      throw translatePgError(err);
+    }
   }
 
   async rows<R extends pg.QueryResultRow>(text: string, values: readonly PgValue[] = []): Promise<R[]> {
@@ -80,7 +85,9 @@ export class PgDatabase {
    */
   async transaction<T>(fn: () => Promise<T>): Promise<T> {
     if (this.scope.getStore() !== undefined) return fn();
-    const client = await this.pool.connect();
+    const client = await this.pool.connect().catch((err: unknown) => {
+      throw translatePgError(err);
+    });
     this.openTransactions++;
     let broken = false;
     try {
@@ -92,7 +99,7 @@ export class PgDatabase {
       await client.query('ROLLBACK').catch(() => {
         broken = true;
       });
-      throw err;
+      throw translatePgError(err);
     } finally {
       client.release(broken);
       // While any AsyncLocalStorage is enabled every promise in the process pays for context propagation: turn it

@@ -1,5 +1,6 @@
 import type { VirtualKeyRecord } from '../types.js';
 import type { PgDatabase } from './pg-database.js';
+import { isUnavailable } from './pg-errors.js';
 import type { KeyChange } from './pg-key-listener.js';
 
 /** Lookups remembered between two key changes; past this many the memo starts over. */
@@ -10,9 +11,15 @@ export interface KeyCacheOptions {
   versionCheckMs: number;
   /** Remembered lookups are used only while the last successful version check is at most this old. */
   maxStaleMs: number;
+  /**
+   * With the database unreachable (not merely the notification connection), keys already remembered keep working
+   * for at most this long after the last successful check; 0: never. Nobody can revoke a key meanwhile either:
+   * admin writes answer 503 store_unavailable.
+   */
+  outageGraceMs: number;
 }
 
-export const DEFAULT_KEY_CACHE_OPTIONS: KeyCacheOptions = { versionCheckMs: 250, maxStaleMs: 1000 };
+export const DEFAULT_KEY_CACHE_OPTIONS: KeyCacheOptions = { versionCheckMs: 250, maxStaleMs: 1000, outageGraceMs: 30_000 };
 
 /**
  * The per-replica memo of findByHash. A revocation on any replica must be refused everywhere on the next request:
@@ -31,6 +38,8 @@ export class PgKeyCache {
   private checkedAt = -Infinity;
   private timer: NodeJS.Timeout | null = null;
   private checking = false;
+  /** The last version check failed because the database could not be reached. */
+  private unreachable = false;
 
   constructor(
     private readonly db: PgDatabase,
@@ -38,8 +47,15 @@ export class PgKeyCache {
   ) {}
 
   get(hash: string): VirtualKeyRecord | undefined {
-    if (!this.listening || performance.now() - this.checkedAt > this.options.maxStaleMs) return undefined;
-    return this.memo.get(hash);
+    const age = performance.now() - this.checkedAt;
+    if (this.listening && age <= this.options.maxStaleMs) return this.memo.get(hash);
+    if (this.unreachable && age <= this.options.outageGraceMs) return this.memo.get(hash);
+    return undefined;
+  }
+
+  /** False while the database cannot be reached (for /readyz). */
+  get reachable(): boolean {
+    return !this.unreachable;
   }
 
   remember(hash: string, record: VirtualKeyRecord, generation: number): void {
@@ -58,9 +74,12 @@ export class PgKeyCache {
     if (change.version > this.knownVersion) this.knownVersion = change.version;
   }
 
+  /** Notifications may be missed from now on: the memo is no longer trusted (kept only for an outage, see get). */
   onDown(): void {
     this.listening = false;
-    this.forget();
+    this.generation++;
+    // Find out now whether the database itself is gone (outage grace) or only this connection.
+    if (this.timer) void this.checkVersion();
   }
 
   onUp(): void {
@@ -94,8 +113,10 @@ export class PgKeyCache {
         this.knownVersion = version;
       }
       this.checkedAt = startedAt;
-    } catch {
-      // Unreachable: checkedAt ages out and the memo stops being used.
+      this.unreachable = false;
+    } catch (err) {
+      // checkedAt ages out: the memo stops being trusted, except through a database outage's grace period.
+      this.unreachable = isUnavailable(err) || isUnavailable((err as { cause?: unknown }).cause);
     } finally {
       this.checking = false;
     }

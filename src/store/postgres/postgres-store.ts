@@ -95,7 +95,12 @@ export class PostgresStore implements Store {
     return this.spend.flushSettlements();
   }
 
-  /** Whether the key-change channel is connected (for /readyz). */
+  /** For /readyz: the database as this replica sees it. */
+  dependencies(): Record<string, string> {
+    return { postgres: this.keyCache.reachable ? 'up' : 'down' };
+  }
+
+  /** Whether the key-change channel is connected. */
   get listening(): boolean {
     return this.listener.listening;
   }
