@@ -243,6 +243,24 @@ describe.each(FACTORIES)('the $name store', (factory) => {
     expect(await seen.epoch()).toBe(5);
   });
 
+  it('a batch naming one bucket or one seen value twice counts both and reports the value fresh once', async () => {
+    const { rollups, seen } = store.monitorRepositories();
+    const d = { requests: 1, errors: 0, promptTokens: 1, completionTokens: 1, cachedTokens: 0, reasoningTokens: 0, costUsd: 0.25, unpriced: 0, latencySumMs: 4, latencyMaxMs: 4 };
+    await rollups.apply([
+      { ...d, minuteStart: 3_600_000, dim: 'model', dimValue: 'dup' },
+      { ...d, minuteStart: 3_600_000, dim: 'model', dimValue: 'dup', latencyMaxMs: 9 },
+      { ...d, minuteStart: 3_660_000, dim: 'model', dimValue: 'dup' },
+    ]);
+    const [hour] = await rollups.series({ granularity: 'hour', dim: 'model', dimValue: 'dup' });
+    expect(hour).toMatchObject({ requests: 3, costUsd: 0.75, latencyMaxMs: 9, peakMinuteRequests: 2, peakMinuteCost: 0.5 });
+    const result = await seen.observe([
+      { keyId: 'key_dup', kind: 'model', value: 'x', firstTs: 7, lastTs: 8 },
+      { keyId: 'key_dup', kind: 'model', value: 'x', firstTs: 3, lastTs: 9 },
+    ]);
+    expect(result.fresh).toHaveLength(1);
+    expect((await seen.lastUsed()).get('key_dup')).toBe(9);
+  });
+
   it('keeps one audit chain under 40 concurrent appends and verifies it', async () => {
     const log = new AuditLog(store.auditRepository(null), () => 1_700_000_000_000);
     await Promise.all(Array.from({ length: 40 }, (_, i) => log.append({ actor: 'cli:local', action: 'key.updated', target: `key:${i}` })));

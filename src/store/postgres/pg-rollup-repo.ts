@@ -33,9 +33,12 @@ interface Upsert extends RollupCounters {
   peakCost: number;
 }
 
+/** One statement for a whole batch of buckets (unique within the batch): 16 arrays, one per column. */
 const UPSERT_SQL = `INSERT INTO usage_rollups AS r (granularity, bucket_start, dim, dim_value, requests, errors, prompt_tokens, completion_tokens,
     cached_tokens, reasoning_tokens, cost_usd, unpriced, latency_sum_ms, latency_max_ms, peak_minute_requests, peak_minute_cost)
-  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
+  SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[], $4::text[], $5::bigint[], $6::bigint[], $7::bigint[], $8::bigint[],
+    $9::bigint[], $10::bigint[], $11::double precision[], $12::bigint[], $13::double precision[], $14::double precision[],
+    $15::bigint[], $16::double precision[])
   ON CONFLICT (granularity, dim, dim_value, bucket_start) DO UPDATE SET
     requests = r.requests + excluded.requests, errors = r.errors + excluded.errors,
     prompt_tokens = r.prompt_tokens + excluded.prompt_tokens, completion_tokens = r.completion_tokens + excluded.completion_tokens,
@@ -46,7 +49,7 @@ const UPSERT_SQL = `INSERT INTO usage_rollups AS r (granularity, bucket_start, d
       ELSE GREATEST(r.peak_minute_requests, excluded.peak_minute_requests) END,
     peak_minute_cost = CASE WHEN r.granularity = 'minute' THEN r.cost_usd + excluded.cost_usd
       ELSE GREATEST(r.peak_minute_cost, excluded.peak_minute_cost) END
-  RETURNING requests, cost_usd`;
+  RETURNING dim, dim_value, bucket_start, requests, cost_usd`;
 
 const SUM_SQL = `SUM(requests) AS requests, SUM(errors) AS errors, SUM(prompt_tokens) AS "promptTokens",
   SUM(completion_tokens) AS "completionTokens", SUM(cached_tokens) AS "cachedTokens", SUM(reasoning_tokens) AS "reasoningTokens",
@@ -59,24 +62,27 @@ function bind(query: RollupQuery): PgValue[] {
   return [query.granularity, query.dim, query.dimValue ?? null, query.since ?? null, query.until ?? null];
 }
 
-function upsertValues(u: Upsert): PgValue[] {
+const bucketId = (granularity: string, dim: string, dimValue: string, bucketStart: number): string => `${granularity}\0${dim}\0${dimValue}\0${bucketStart}`;
+
+/** The batch as column arrays, in UPSERT_SQL's parameter order. */
+function upsertColumns(rows: readonly Upsert[]): PgValue[] {
   return [
-    u.granularity,
-    u.bucketStart,
-    u.dim,
-    u.dimValue,
-    u.requests,
-    u.errors,
-    u.promptTokens,
-    u.completionTokens,
-    u.cachedTokens,
-    u.reasoningTokens,
-    u.costUsd,
-    u.unpriced,
-    u.latencySumMs,
-    u.latencyMaxMs,
-    u.peakRequests,
-    u.peakCost,
+    rows.map((u) => u.granularity),
+    rows.map((u) => u.bucketStart),
+    rows.map((u) => u.dim),
+    rows.map((u) => u.dimValue),
+    rows.map((u) => u.requests),
+    rows.map((u) => u.errors),
+    rows.map((u) => u.promptTokens),
+    rows.map((u) => u.completionTokens),
+    rows.map((u) => u.cachedTokens),
+    rows.map((u) => u.reasoningTokens),
+    rows.map((u) => u.costUsd),
+    rows.map((u) => u.unpriced),
+    rows.map((u) => u.latencySumMs),
+    rows.map((u) => u.latencyMaxMs),
+    rows.map((u) => u.peakRequests),
+    rows.map((u) => u.peakCost),
   ];
 }
 
@@ -88,28 +94,50 @@ function upsertValues(u: Upsert): PgValue[] {
 export class PgRollupRepository implements RollupRepository {
   constructor(private readonly db: PgDatabase) {}
 
+  /**
+   * Two statements per batch, whatever its size: the minute buckets (deltas for one bucket merged first, which
+   * ends at the same totals as adding them one by one), then the hour and day buckets, whose peak minute comes from
+   * the minute totals the first statement returned.
+   */
   async apply(deltas: readonly MinuteDelta[]): Promise<void> {
     if (deltas.length === 0) return;
+    const minutes = new Map<string, Upsert>();
+    for (const delta of deltas) {
+      const { minuteStart, dim, dimValue, ...counters } = delta;
+      const id = bucketId('minute', dim, dimValue, minuteStart);
+      const minute = minutes.get(id);
+      if (minute) addCounters(minute, counters);
+      else minutes.set(id, { granularity: 'minute', bucketStart: minuteStart, dim, dimValue, ...emptyCounters(), ...counters, peakRequests: 0, peakCost: 0 });
+    }
+    for (const minute of minutes.values()) {
+      minute.peakRequests = minute.requests;
+      minute.peakCost = minute.costUsd;
+    }
     await this.db.transaction(async () => {
+      const totals = await this.db.rows<{ dim: string; dim_value: string; bucket_start: number; requests: number; cost_usd: number }>(
+        UPSERT_SQL,
+        upsertColumns([...minutes.values()]),
+      );
+      const totalOf = new Map(totals.map((t) => [bucketId('minute', t.dim, t.dim_value, t.bucket_start), t]));
       const parents = new Map<string, Upsert>();
-      for (const delta of deltas) {
-        const { minuteStart, dim, dimValue, ...counters } = delta;
-        const minute: Upsert = { granularity: 'minute', bucketStart: minuteStart, dim, dimValue, ...counters, peakRequests: delta.requests, peakCost: delta.costUsd };
-        const total = (await this.db.one<{ requests: number; cost_usd: number }>(UPSERT_SQL, upsertValues(minute))) as { requests: number; cost_usd: number };
+      for (const [id, minute] of minutes) {
+        const total = totalOf.get(id);
+        if (!total) continue;
+        const { granularity: _granularity, bucketStart: minuteStart, dim, dimValue, peakRequests: _peakRequests, peakCost: _peakCost, ...counters } = minute;
         for (const [granularity, size] of [['hour', HOUR], ['day', DAY]] as const) {
           const bucketStart = Math.floor(minuteStart / size) * size;
-          const id = `${granularity}\0${dim}\0${dimValue}\0${bucketStart}`;
-          let parent = parents.get(id);
+          const parentId = bucketId(granularity, dim, dimValue, bucketStart);
+          let parent = parents.get(parentId);
           if (!parent) {
             parent = { granularity, bucketStart, dim, dimValue, ...emptyCounters(), peakRequests: 0, peakCost: 0 };
-            parents.set(id, parent);
+            parents.set(parentId, parent);
           }
           addCounters(parent, counters);
           parent.peakRequests = Math.max(parent.peakRequests, total.requests);
           parent.peakCost = Math.max(parent.peakCost, total.cost_usd);
         }
       }
-      for (const parent of parents.values()) await this.db.query(UPSERT_SQL, upsertValues(parent));
+      if (parents.size > 0) await this.db.query(UPSERT_SQL, upsertColumns([...parents.values()]));
     });
   }
 
