@@ -32,6 +32,10 @@ import { ProjectService } from './project-service.js';
 import { loadProjectLookup } from './project-lookup.js';
 import { registerProjectRoutes } from './routes/project-routes.js';
 import { ADMIN_USAGE_GROUPS, summarizeUsage, type AdminUsageGroup } from './usage-by-project.js';
+import type { ConsoleAuth } from '../console-auth/console-auth.js';
+import { registerConsoleAuthRoutes } from '../console-auth/register-console-auth.js';
+import { authenticateConsoleSession } from '../console-auth/admin-session-auth.js';
+import { registerUserRoutes } from '../console-auth/user-routes.js';
 
 export interface AdminDeps {
   store: Store;
@@ -52,6 +56,8 @@ export interface AdminDeps {
   now: () => number;
   /** Provider-side key management (providers/); absent in tests that do not need it. */
   providers?: ProviderServices;
+  /** Console sign-in (users, sessions, MFA); without it only admin tokens are accepted. */
+  consoleAuth?: ConsoleAuth;
 }
 
 type Env = AdminEnv;
@@ -111,11 +117,19 @@ export function createAdminApp(deps: AdminDeps): Hono<Env> {
   app.onError((err, c) => {
     const error = asKeywardenError(err);
     if (error.status >= 500) deps.logger.error('admin request failed', { code: error.code, ...describeError(err) });
+    for (const [name, value] of Object.entries(error.headers)) c.header(name, value);
     return closeIfBodyUnread(c, c.json(toOpenAIError(error), error.status as 400));
   });
   app.notFound((c) => c.json(toOpenAIError(new KeywardenError('KW_NOT_FOUND')), 404));
 
+  const consoleAuth = deps.consoleAuth;
+  if (consoleAuth) registerConsoleAuthRoutes(app, consoleAuth, deps.bodyPace);
   app.use('*', async (c, next) => {
+    // No Authorization header: the console's session cookie may stand in for a token (same role rules, plus CSRF).
+    if (consoleAuth && c.req.header('authorization') === undefined) {
+      await authenticateConsoleSession(c, consoleAuth);
+      return next();
+    }
     const match = /^Bearer\s+(\S+)$/i.exec(c.req.header('authorization') ?? '');
     const record = match?.[1] ? await deps.adminTokens.verify(match[1]) : null;
     if (!record) throw new KeywardenError('KW_ADMIN_UNAUTHORIZED');
@@ -268,6 +282,7 @@ export function createAdminApp(deps: AdminDeps): Hono<Env> {
   registerAdminTokenRoutes(app, { adminTokens: deps.adminTokens, now: deps.now, resolveProject: async (ref) => (await projects.get(ref)).id });
   registerUsageRollupRoutes(app, { rollups: deps.rollups, now: deps.now, hourRetentionMs: deps.hourRetentionMs });
   if (deps.providers) registerProviderRoutes(app, deps.providers);
+  if (consoleAuth) registerUserRoutes(app, consoleAuth);
 
   return app;
 }

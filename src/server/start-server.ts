@@ -19,6 +19,7 @@ import type { OutboundLookup } from '../policy/outbound-connect.js';
 import { createMetricsAuthorizer } from './metrics-auth.js';
 import { createProviderServices, type ProviderServices } from '../providers/create-providers.js';
 import { createLeakReceiverApp } from '../providers/github/receiver-app.js';
+import { createConsoleAuth, issueFirstRunSetupLink } from '../console-auth/first-run.js';
 
 export interface RunningServer {
   server: Server;
@@ -109,8 +110,10 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     env: options.env,
     rotationMaxAgeMs: config.monitor.detectors.rotation.maxAgeMs,
   });
+  const consoleAuth = createConsoleAuth(config, services, logger, now);
   const admin = createAdminApp({
     ...services,
+    consoleAuth,
     providers,
     limiter: gateway.limiter,
     alerts: monitorRepos.alerts,
@@ -158,6 +161,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   ready = true;
   const address = server.address() as AddressInfo;
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  notice.setupLink = await issueFirstRunSetupLink(consoleAuth, `http://${host}:${address.port}`);
   const running: RunningServer = {
     server,
     gateway,
