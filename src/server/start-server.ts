@@ -19,6 +19,7 @@ import type { OutboundLookup } from '../policy/outbound-connect.js';
 import { createMetricsAuthorizer } from './metrics-auth.js';
 import { createProviderServices, type ProviderServices } from '../providers/create-providers.js';
 import { createLeakReceiverApp } from '../providers/github/receiver-app.js';
+import { rollupCoverage } from '../admin/stats/rollup-coverage.js';
 import { createConsoleAuth, issueFirstRunSetupLink } from '../console-auth/first-run.js';
 
 export interface RunningServer {
@@ -119,6 +120,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     alerts: monitorRepos.alerts,
     rollups: monitorRepos.rollups,
     hourRetentionMs: config.monitor.retention.hourMs,
+    rollupCoverage: rollupCoverage(config.monitor),
     maxBodyBytes: config.server.adminMaxBodyBytes,
     bodyPace: { timeoutMs: config.server.bodyTimeoutMs, minBytesPerSecond: config.server.bodyMinBytesPerSecond },
     logger,
