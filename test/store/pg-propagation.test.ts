@@ -63,7 +63,7 @@ describe('two replicas on one PostgreSQL', () => {
     // Warm B's cache: the key is now remembered there, so only propagation can refuse it.
     await chat(onB);
     await chat(onB);
-    const storeB = b.server.services.store as PostgresStore;
+    const storeB = b.server.services.store as unknown as PostgresStore;
     const generation = storeB.keyCache.generation;
     let evictedAt: number | null = null;
     const watch = setInterval(() => {
@@ -128,7 +128,7 @@ describe('two replicas on one PostgreSQL', () => {
     await pg.query(url, 'UPDATE virtual_keys SET revoked_at = $1 WHERE id = $2', [Date.now(), id]);
     expect((await apiErrorOf(chat(onB))).code).toBe('key_revoked');
     // And it reconnects by itself: B listens again within a few seconds.
-    const storeB = b.server.services.store as PostgresStore;
+    const storeB = b.server.services.store as unknown as PostgresStore;
     const deadline = Date.now() + 10_000;
     while (!storeB.listening && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
     expect(storeB.listening).toBe(true);

@@ -203,4 +203,76 @@ export const PG_MIGRATIONS: readonly string[] = [
     updated_at BIGINT NOT NULL
   );
   `,
+  // Console accounts (console-auth/): users, second factors, sessions, failed attempts and lockouts, setup links and
+  // WebAuthn challenges; the same tables as the SQLite store's.
+  `
+  CREATE TABLE users (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE,
+    role TEXT NOT NULL,
+    password_hash TEXT,
+    totp_sealed TEXT,
+    totp_pending_sealed TEXT,
+    totp_last_step BIGINT,
+    created_at BIGINT NOT NULL,
+    updated_at BIGINT NOT NULL
+  );
+  CREATE TABLE user_recovery_codes (
+    user_id TEXT NOT NULL,
+    code_hash TEXT NOT NULL,
+    created_at BIGINT NOT NULL,
+    used_at BIGINT,
+    PRIMARY KEY (user_id, code_hash)
+  );
+  CREATE TABLE user_passkeys (
+    id TEXT PRIMARY KEY,
+    user_id TEXT NOT NULL,
+    public_key TEXT NOT NULL,
+    counter BIGINT NOT NULL,
+    transports TEXT NOT NULL,
+    name TEXT NOT NULL,
+    created_at BIGINT NOT NULL,
+    last_used_at BIGINT
+  );
+  CREATE INDEX user_passkeys_user ON user_passkeys(user_id);
+  CREATE TABLE user_sessions (
+    id_hash TEXT PRIMARY KEY,
+    user_id TEXT NOT NULL,
+    state TEXT NOT NULL,
+    csrf_token TEXT NOT NULL,
+    created_at BIGINT NOT NULL,
+    last_seen_at BIGINT NOT NULL,
+    expires_at BIGINT NOT NULL,
+    step_up_until BIGINT,
+    ip TEXT NOT NULL,
+    user_agent TEXT NOT NULL,
+    revoked_at BIGINT
+  );
+  CREATE INDEX user_sessions_user ON user_sessions(user_id);
+  CREATE TABLE auth_failures (
+    subject TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    ts BIGINT NOT NULL
+  );
+  CREATE INDEX auth_failures_subject ON auth_failures(subject, kind, ts);
+  CREATE TABLE auth_locks (
+    subject TEXT PRIMARY KEY,
+    locked_until BIGINT NOT NULL
+  );
+  CREATE TABLE setup_tokens (
+    hash TEXT PRIMARY KEY,
+    user_id TEXT,
+    role TEXT NOT NULL,
+    created_at BIGINT NOT NULL,
+    expires_at BIGINT NOT NULL,
+    used_at BIGINT
+  );
+  CREATE TABLE webauthn_challenges (
+    challenge TEXT PRIMARY KEY,
+    purpose TEXT NOT NULL,
+    session_id_hash TEXT,
+    user_id TEXT,
+    expires_at BIGINT NOT NULL
+  );
+  `,
 ];

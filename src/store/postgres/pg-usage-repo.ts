@@ -1,4 +1,4 @@
-import { USAGE_GROUPS, type KeyActivityRow, type UsageGroup, type UsageQuery, type UsageRecord, type UsageRepository, type UsageSummaryRow } from '../types.js';
+import { USAGE_GROUPS, type UsageTotalsDim, type UsageTotalsQuery, type UsageTotalsRow, type KeyActivityRow, type UsageGroup, type UsageQuery, type UsageRecord, type UsageRepository, type UsageSummaryRow } from '../types.js';
 import type { PgDatabase, PgValue } from './pg-database.js';
 
 interface UsageRow {
@@ -80,8 +80,34 @@ const GROUP_ORDER: Record<UsageGroup, string> = {
 };
 const GROUP_BY: Record<UsageGroup, string> = { key: 'key_id', model: 'model', day: 'day' };
 
+/** Whitelisted SQL per rollup dimension, with the monitor's names for "no model/upstream" and "everything". */
+const TOTALS_COLUMNS: Record<UsageTotalsDim, string> = {
+  all: "'*'",
+  key: 'key_id',
+  model: "COALESCE(model, '(none)')",
+  upstream: "COALESCE(upstream_id, '(none)')",
+};
+
 export class PgUsageRepository implements UsageRepository {
   constructor(private readonly db: PgDatabase) {}
+
+  /** Counted as UsageIntake counts into the rollups (errors: status >= 400 or 0), as the SQLite store does. */
+  async totalsBy(query: UsageTotalsQuery): Promise<UsageTotalsRow[]> {
+    return this.db.rows<UsageTotalsRow>(
+      `SELECT ${TOTALS_COLUMNS[query.dim]} AS "dimValue", COUNT(*) AS requests,
+        SUM(CASE WHEN status >= 400 OR status = 0 THEN 1 ELSE 0 END) AS errors,
+        SUM(prompt_tokens) AS "promptTokens", SUM(completion_tokens) AS "completionTokens", SUM(cached_tokens) AS "cachedTokens",
+        SUM(reasoning_tokens) AS "reasoningTokens", COALESCE(SUM(cost_usd), 0) AS "costUsd", SUM(price_missing) AS unpriced,
+        SUM(latency_ms) AS "latencySumMs", MAX(latency_ms) AS "latencyMaxMs"
+       FROM usage WHERE ts >= $1 AND ts < $2 AND ($3::text IS NULL OR key_id = $3)
+       GROUP BY 1`,
+      [query.since, query.until, query.keyId ?? null],
+    );
+  }
+
+  async recentForKey(keyId: string, limit: number): Promise<UsageRecord[]> {
+    return (await this.db.rows<UsageRow>(`SELECT ${COLUMNS} FROM usage WHERE key_id = $1 ORDER BY ts DESC, id COLLATE "C" DESC LIMIT $2`, [keyId, limit])).map(fromRow);
+  }
 
   async insertMany(records: readonly UsageRecord[]): Promise<void> {
     for (let start = 0; start < records.length; start += INSERT_CHUNK) {
@@ -132,7 +158,7 @@ export class PgUsageRepository implements UsageRepository {
     const groups = USAGE_GROUPS.filter((g) => groupBy.includes(g));
     const rows = await this.db.rows<UsageSummaryRow & Record<string, unknown>>(
       `SELECT ${groups.map((g) => `${GROUP_COLUMNS[g]}, `).join('')}
-        COUNT(*) AS requests, SUM(CASE WHEN status >= 400 THEN 1 ELSE 0 END) AS errors,
+        COUNT(*) AS requests, SUM(CASE WHEN status >= 400 OR status = 0 THEN 1 ELSE 0 END) AS errors,
         SUM(prompt_tokens) AS "promptTokens", SUM(cached_tokens) AS "cachedTokens",
         SUM(completion_tokens) AS "completionTokens", SUM(reasoning_tokens) AS "reasoningTokens",
         COALESCE(SUM(cost_usd), 0) AS "costUsd", SUM(price_missing) AS "unpricedRequests"

@@ -17,6 +17,10 @@ import { PgSeenRepository } from './pg-seen-repo.js';
 import { PgSpendRepository } from './pg-spend-repo.js';
 import { PgUpstreamRepository } from './pg-upstream-repo.js';
 import { PgUsageRepository } from './pg-usage-repo.js';
+import { PgUserRepository } from './pg-user-repo.js';
+import { PgSessionRepository } from './pg-session-repo.js';
+import { PgAuthAttemptRepository } from './pg-auth-attempt-repo.js';
+import { PgAuthTokenRepository } from './pg-auth-token-repo.js';
 
 export interface PostgresStoreOptions extends PgConnectionOptions {
   keyCache?: KeyCacheOptions;
@@ -41,6 +45,10 @@ export class PostgresStore implements Store {
   readonly meta: PgMetaRepository;
   readonly objects: PgObjectRepository;
   readonly projects: PgProjectRepository;
+  readonly users: PgUserRepository;
+  readonly sessions: PgSessionRepository;
+  readonly authAttempts: PgAuthAttemptRepository;
+  readonly authTokens: PgAuthTokenRepository;
   readonly keyCache: PgKeyCache;
   private readonly listener: PgKeyListener;
   private closed = false;
@@ -65,6 +73,10 @@ export class PostgresStore implements Store {
     this.meta = new PgMetaRepository(db);
     this.objects = new PgObjectRepository(db);
     this.projects = new PgProjectRepository(db);
+    this.users = new PgUserRepository(db);
+    this.sessions = new PgSessionRepository(db);
+    this.authAttempts = new PgAuthAttemptRepository(db);
+    this.authTokens = new PgAuthTokenRepository(db);
   }
 
   static async open(options: PostgresStoreOptions): Promise<PostgresStore> {
