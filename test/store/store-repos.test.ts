@@ -261,6 +261,52 @@ describe.each(FACTORIES)('the $name store', (factory) => {
     expect((await seen.lastUsed()).get('key_dup')).toBe(9);
   });
 
+  it('console accounts: single-use steps are won exactly once under concurrency', async () => {
+    const now = 1_700_000_000_000;
+    await store.users.insert({ id: 'usr_1', name: 'alice', role: 'owner', passwordHash: 'scrypt$x', totpSealed: null, totpPendingSealed: null, totpLastStep: null, createdAt: now, updatedAt: now });
+    expect(await store.users.count()).toBe(1);
+    expect((await store.users.update('usr_1', { role: 'viewer', totpSealed: 'sealed' }, now + 1))?.role).toBe('viewer');
+    const steps = await Promise.all(Array.from({ length: 10 }, () => store.users.claimTotpStep('usr_1', 5)));
+    expect(steps.filter(Boolean)).toHaveLength(1);
+    expect(await store.users.claimTotpStep('usr_1', 4)).toBe(false);
+    await store.users.replaceRecoveryCodes('usr_1', ['c1', 'c2'], now);
+    const uses = await Promise.all(Array.from({ length: 10 }, () => store.users.useRecoveryCode('usr_1', 'c1', now)));
+    expect(uses.filter(Boolean)).toHaveLength(1);
+    expect(await store.users.unusedRecoveryCodes('usr_1')).toBe(1);
+    await store.users.insertPasskey({ id: 'pk_1', userId: 'usr_1', publicKey: 'pub', counter: 3, transports: ['usb', 'nfc'], name: 'key', createdAt: now, lastUsedAt: null });
+    const advances = await Promise.all(Array.from({ length: 5 }, () => store.users.advancePasskeyCounter('pk_1', 3, 4, now)));
+    expect(advances.filter(Boolean)).toHaveLength(1);
+    expect((await store.users.getPasskey('pk_1'))?.transports).toEqual(['usb', 'nfc']);
+
+    await store.authTokens.insertSetupToken({ hash: 'st_1', userId: null, role: 'owner', createdAt: now, expiresAt: now + 1000, usedAt: null });
+    const consumed = await Promise.all(Array.from({ length: 10 }, () => store.authTokens.consumeSetupToken('st_1', now)));
+    expect(consumed.filter(Boolean)).toHaveLength(1);
+    await store.authTokens.insertSetupToken({ hash: 'st_old', userId: null, role: 'owner', createdAt: now, expiresAt: now, usedAt: null });
+    expect(await store.authTokens.consumeSetupToken('st_old', now)).toBe(false);
+    await store.authTokens.insertChallenge({ challenge: 'ch_1', purpose: 'login', sessionIdHash: null, userId: null, expiresAt: now + 1000 });
+    const answers = await Promise.all(Array.from({ length: 10 }, () => store.authTokens.consumeChallenge('ch_1', now)));
+    expect(answers.filter((a) => a !== null)).toHaveLength(1);
+
+    const session = { idHash: 's1', userId: 'usr_1', state: 'signed_in' as const, csrfToken: 'c', createdAt: now, lastSeenAt: now, expiresAt: now + 10, stepUpUntil: null, ip: '::1', userAgent: 'ua', revokedAt: null };
+    await store.sessions.insert(session);
+    await store.sessions.replace('s1', { ...session, idHash: 's2' });
+    expect(await store.sessions.get('s1')).toBeNull();
+    await store.sessions.insert({ ...session, idHash: 's3' });
+    expect(await store.sessions.revokeAllForUser('usr_1', now, 's2')).toBe(1);
+    expect((await store.sessions.listByUser('usr_1')).map((x) => x.idHash)).toEqual(['s2']);
+
+    await store.authAttempts.recordFailure('ip:1', 'password', now);
+    await store.authAttempts.recordFailure('ip:1', 'second_factor', now);
+    expect(await store.authAttempts.failuresSince('ip:1', null, now)).toBe(2);
+    await store.authAttempts.lock('ip:1', now + 50);
+    await store.authAttempts.lock('ip:1', now + 60);
+    expect(await store.authAttempts.lockedUntil('ip:1', now)).toBe(now + 60);
+
+    expect(await store.users.remove('usr_1')).toBe(true);
+    expect(await store.sessions.get('s2')).toBeNull();
+    expect(await store.users.listPasskeys('usr_1')).toEqual([]);
+  });
+
   it('keeps one audit chain under 40 concurrent appends and verifies it', async () => {
     const log = new AuditLog(store.auditRepository(null), () => 1_700_000_000_000);
     await Promise.all(Array.from({ length: 40 }, (_, i) => log.append({ actor: 'cli:local', action: 'key.updated', target: `key:${i}` })));
