@@ -55,7 +55,10 @@ export async function bootstrap(
   let store: StoreBackend | null = null;
   try {
     store = await openStore(config);
-    const result = await bootstrapServices(config, env, now, onUpstreamChange, logger, store, dataDirLock, outbound);
+    const opened = store;
+    const boot = () => bootstrapServices(config, env, now, onUpstreamChange, logger, opened, dataDirLock, outbound);
+    // Replicas starting together on one PostgreSQL run their first-start duties one at a time (one vault data key).
+    const result = await (opened.exclusiveStartup ? opened.exclusiveStartup(boot) : boot());
     dataDirLock.recheck();
     return result;
   } catch (err) {

@@ -13,6 +13,8 @@ export interface StoreBackend extends Store {
   auditRepository(anchorFile: string | null): AuditRepository;
   /** State of the store's external dependency for /readyz (`{ postgres: 'up' }`); absent for SQLite. */
   dependencies?(): Record<string, string>;
+  /** Runs `fn` while no other replica runs its first-start duties (PostgreSQL); absent for SQLite (one process). */
+  exclusiveStartup?<T>(fn: () => Promise<T>): Promise<T>;
   /** Commits queued spend settlements now (tests, shutdown). */
   flushSpend(): Promise<void>;
 }

@@ -15,6 +15,8 @@ const types = { getTypeParser: getTypeParser as typeof pg.types.getTypeParser };
 
 /** Advisory lock (first key) taken by every start-up migration, so replicas starting together migrate once. */
 export const MIGRATION_LOCK = 0x6b770001;
+/** Advisory lock held while a replica performs its first-start duties (vault data key, bootstrap imports). */
+export const STARTUP_LOCK = 0x6b770004;
 /** Advisory lock class serialising audit appends across replicas (see pg-audit-repo.ts). */
 export const AUDIT_LOCK = 0x6b770002;
 /** Advisory lock class: one session lock per live store instance, so its open reservations are known to be live. */

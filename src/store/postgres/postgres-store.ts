@@ -5,7 +5,7 @@ import type { Store } from '../types.js';
 import { PgAdminTokenRepository } from './pg-admin-token-repo.js';
 import { PgAlertRepository } from './pg-alert-repo.js';
 import { PgAuditRepository } from './pg-audit-repo.js';
-import { migratePg, PgDatabase, type PgConnectionOptions } from './pg-database.js';
+import { migratePg, PgDatabase, STARTUP_LOCK, type PgConnectionOptions } from './pg-database.js';
 import { DEFAULT_KEY_CACHE_OPTIONS, PgKeyCache, type KeyCacheOptions } from './pg-key-cache.js';
 import { PgKeyListener } from './pg-key-listener.js';
 import { PgKeyRepository } from './pg-key-repo.js';
@@ -105,6 +105,22 @@ export class PostgresStore implements Store {
 
   flushSpend(): Promise<void> {
     return this.spend.flushSettlements();
+  }
+
+  /**
+   * Runs first-start duties (creating the vault data key, importing OPENAI_API_KEY, registering the env admin
+   * token) under a cluster-wide advisory lock: replicas starting together on an empty database must not each
+   * create their own vault data key.
+   */
+  async exclusiveStartup<T>(fn: () => Promise<T>): Promise<T> {
+    const client = this.db.newClient();
+    await client.connect();
+    try {
+      await client.query('SELECT pg_advisory_lock($1)', [STARTUP_LOCK]);
+      return await fn();
+    } finally {
+      await client.end().catch(() => undefined);
+    }
   }
 
   /** For /readyz: the database as this replica sees it. */
