@@ -275,4 +275,8 @@ export const PG_MIGRATIONS: readonly string[] = [
     expires_at BIGINT NOT NULL
   );
   `,
+  // Console statistics: one dimension's buckets over a time range without reading the other dimensions' rows.
+  `
+  CREATE INDEX usage_rollups_dim_time ON usage_rollups(granularity, dim, bucket_start);
+  `,
 ];
