@@ -28,6 +28,7 @@ const ENV_OVERRIDES: ReadonlyArray<[string, string, (raw: string) => unknown]> =
   ['KEYWARDEN_LOG_LEVEL', 'log.level', (raw) => raw],
   ['KEYWARDEN_OUTBOUND_ALLOW', 'outbound.allow', (raw) => raw.split(',').map((s) => s.trim()).filter(Boolean)],
   ['KEYWARDEN_REDIS_URL', 'limits.redis.url', (raw) => raw],
+  ['KEYWARDEN_DATABASE_URL', 'store.url', (raw) => raw],
   ['KEYWARDEN_MONITOR', 'monitor.enabled', (raw) => !['off', 'false', '0', 'no'].includes(raw.toLowerCase())],
 ];
 

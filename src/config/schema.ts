@@ -5,6 +5,7 @@ import { outboundConfigSchema, refineSinkTargets } from '../policy/outbound-conf
 import { serverTimeoutFields } from './server-timeouts.js';
 import { providersConfigSchema } from '../providers/config.js';
 import { limitsConfigSchema } from '../limits/limits-config.js';
+import { storeConfigSchema } from '../store/store-config.js';
 import { uiSessionConfigSchema } from '../console-auth/session-config.js';
 
 const port = z.number().int().min(0).max(65_535);
@@ -63,6 +64,8 @@ export const configSchema = z
       .prefault({}),
     /** Where rate limits and budgets are counted: this process (default) or a shared Redis (see limits/limits-config.ts). */
     limits: limitsConfigSchema.prefault({}),
+    /** Where keys, usage, spend and the audit log live: SQLite in dataDir (default) or PostgreSQL (store/store-config.ts). */
+    store: storeConfigSchema.prefault({}),
     pricing: z
       .object({
         /** Per-model price overrides, keyed by exact model name. */

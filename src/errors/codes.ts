@@ -54,6 +54,8 @@ export const ERROR_CODES = {
   KW_UPSTREAM_TIMEOUT: spec(504, 'server_error', 'upstream_timeout', 'The upstream provider did not answer in time.'),
   /** The shared limits backend (Redis) cannot be reached; limited keys are refused rather than admitted unchecked. */
   KW_LIMITS_UNAVAILABLE: spec(503, 'server_error', 'limits_unavailable', 'Rate limits and budgets cannot be checked right now; try again shortly.'),
+  /** The shared database (PostgreSQL) cannot be reached: writes are refused rather than lost or half-applied. */
+  KW_STORE_UNAVAILABLE: spec(503, 'server_error', 'store_unavailable', 'The database cannot be reached right now; try again shortly.'),
   KW_RATE_LIMITED: spec(429, 'rate_limit_error', 'rate_limit_exceeded', 'Rate limit exceeded.'),
   KW_BUDGET_EXCEEDED: spec(429, 'insufficient_quota', 'budget_exceeded', 'Budget exceeded.'),
   /** A canary key's answer: OpenAI's own spent-quota refusal, word for word, so its user learns nothing. */

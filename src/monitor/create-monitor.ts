@@ -15,11 +15,11 @@ export function createSqliteMonitorRepos(db: SqliteDatabase): MonitorRepositorie
 }
 
 /**
- * The monitor as the server runs it: SQLite repositories on the store's connection and the sinks from config.
+ * The monitor as the server runs it: the store's repositories (SQLite or PostgreSQL) and the sinks from config.
  * Everything else (suspendKey, audit, listKeys, budgets, metrics) is passed through.
  */
 export function createMonitor(
-  db: SqliteDatabase,
+  repos: MonitorRepositories,
   config: MonitorConfig,
   deps: Omit<MonitorEngineDeps, 'config' | 'repos' | 'sinks'> & { outbound?: OutboundPolicy; outboundLookup?: OutboundLookup },
 ): MonitorEngine {
@@ -27,5 +27,5 @@ export function createMonitor(
   const clock = engineDeps.clock ?? systemClock;
   // Without a policy from the server, sinks get the strictest one: public https only.
   const network = createSinkNetwork(outbound ?? createOutboundPolicy({ allow: [] }), outboundLookup);
-  return new MonitorEngine({ ...engineDeps, clock, config, repos: createSqliteMonitorRepos(db), sinks: createSinks(config, () => clock.now(), network) });
+  return new MonitorEngine({ ...engineDeps, clock, config, repos, sinks: createSinks(config, () => clock.now(), network) });
 }

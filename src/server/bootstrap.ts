@@ -5,7 +5,7 @@ import { KeyService } from '../admin/key-service.js';
 import type { Logger } from '../log/logger.js';
 import type { AuditLog } from '../audit/index.js';
 import { openAnchoredAuditLog } from './anchored-audit.js';
-import { SqliteStore } from '../store/index.js';
+import { openStore, type StoreBackend } from '../store/open-store.js';
 import { Vault } from '../vault/index.js';
 import { maskSecret } from '../keys/index.js';
 import { createOutboundPolicy, type OutboundPolicy } from '../policy/outbound-url.js';
@@ -17,7 +17,7 @@ export const ADMIN_TOKEN_ENV = 'KEYWARDEN_ADMIN_TOKEN';
 export const OPENAI_KEY_ENV = 'OPENAI_API_KEY';
 
 export interface Services {
-  store: SqliteStore;
+  store: StoreBackend;
   audit: AuditLog;
   vault: Vault;
   keys: KeyService;
@@ -52,10 +52,13 @@ export async function bootstrap(
   const fromEnv = env[ADMIN_TOKEN_ENV];
   if (fromEnv !== undefined && fromEnv !== '') assertStrongAdminToken(fromEnv, ADMIN_TOKEN_ENV);
   const dataDirLock = claimDataDir(config.dataDir, 'keywarden serve', logger);
-  let store: SqliteStore | null = null;
+  let store: StoreBackend | null = null;
   try {
-    store = SqliteStore.open(config.dataDir);
-    const result = await bootstrapServices(config, env, now, onUpstreamChange, logger, store, dataDirLock, outbound);
+    store = await openStore(config);
+    const opened = store;
+    const boot = () => bootstrapServices(config, env, now, onUpstreamChange, logger, opened, dataDirLock, outbound);
+    // Replicas starting together on one PostgreSQL run their first-start duties one at a time (one vault data key).
+    const result = await (opened.exclusiveStartup ? opened.exclusiveStartup(boot) : boot());
     dataDirLock.recheck();
     return result;
   } catch (err) {
@@ -71,7 +74,7 @@ async function bootstrapServices(
   now: () => number,
   onUpstreamChange: () => Promise<void>,
   logger: Logger,
-  store: SqliteStore,
+  store: StoreBackend,
   dataDirLock: DataDirLock,
   outbound: OutboundPolicy | undefined,
 ): Promise<{ services: Services; notice: BootstrapNotice }> {

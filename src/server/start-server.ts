@@ -4,7 +4,7 @@ import { createAdminApp } from '../admin/router.js';
 import type { KeywardenConfig } from '../config/index.js';
 import { createGateway, type Gateway } from '../gateway/create-gateway.js';
 import type { Logger } from '../log/logger.js';
-import { createMonitor, createSqliteMonitorRepos } from '../monitor/create-monitor.js';
+import { createMonitor } from '../monitor/create-monitor.js';
 import { systemClock, type Clock } from '../monitor/clock.js';
 import type { MonitorEngine } from '../monitor/engine.js';
 import { createMonitorMetrics } from '../monitor/metrics.js';
@@ -54,10 +54,10 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   const outboundLookup = options.outboundLookup ? { outboundLookup: options.outboundLookup } : {};
   const { services, notice } = await bootstrap(config, options.env, now, async () => gateway?.upstreams.invalidate(), logger, outbound);
   const metrics = createMonitorMetrics();
-  const monitorRepos = createSqliteMonitorRepos(services.store.db);
+  const monitorRepos = services.store.monitorRepositories();
   let monitor: MonitorEngine | null = null;
   if (config.monitor.enabled) {
-    monitor = createMonitor(services.store.db, config.monitor, {
+    monitor = createMonitor(monitorRepos, config.monitor, {
       logger,
       metrics,
       clock: options.monitorClock ?? { now, every: (ms, fn) => systemClock.every(ms, fn) },
@@ -137,7 +137,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     isReady: () => ready,
     authorizeMetrics,
     timeouts: config.server,
-    dependencies: () => limits.dependencies(),
+    dependencies: () => ({ ...limits.dependencies(), ...services.store.dependencies?.() }),
     refusingAll: () => limits.refusingAll(),
   });
   try {

@@ -1,14 +1,11 @@
 import OpenAI from 'openai';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { generateVirtualKey } from '../../src/keys/index.js';
 import { apiErrorOf } from '../support/api-error.js';
-import { startHarness, type Harness } from '../support/gateway-harness.js';
+import type { Harness } from '../support/gateway-harness.js';
+import { describeEachStoreBackend } from '../support/store-backends.js';
 
 let h: Harness;
-beforeAll(async () => {
-  h = await startHarness();
-});
-afterAll(() => h.close());
 
 const chat = (client: OpenAI): Promise<unknown> =>
   client.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }] });
@@ -19,6 +16,7 @@ async function expectApiError(promise: Promise<unknown>, cls: abstract new (...a
   expect(err.code).toBe(code);
 }
 
+describeEachStoreBackend((harness) => (h = harness), () => {
 describe('virtual key lifecycle', () => {
   it('shows the secret once, stores only its hash, and lists it masked', async () => {
     const { id, key } = await h.createKey({ name: 'shown-once' });
@@ -138,4 +136,5 @@ describe('virtual key lifecycle', () => {
     expect(res.status).toBe(401);
     expect(((await res.json()) as { error: { code: string } }).error.code).toBe('invalid_admin_token');
   });
+});
 });

@@ -9,6 +9,7 @@ import type { UsageRecord } from '../../src/store/index.js';
 import { apiErrorOf } from '../support/api-error.js';
 import { startHarness, type Harness } from '../support/gateway-harness.js';
 import { waitFor } from '../support/wait-for.js';
+import { sqliteDbOf } from '../support/store-backends.js';
 
 const MINUTE = 60_000;
 const START = Date.UTC(2026, 5, 1); // a Monday
@@ -188,7 +189,7 @@ describe('monitoring end to end, with the official SDK', () => {
 
   it('refuses to issue a key when the audit log cannot be written', async () => {
     const before = (await h.admin<{ data: unknown[] }>('GET', '/keys')).body.data.length;
-    h.server.services.store.db.exec("CREATE TRIGGER no_audit BEFORE INSERT ON audit_log BEGIN SELECT RAISE(ABORT, 'read-only'); END;");
+    sqliteDbOf(h).exec("CREATE TRIGGER no_audit BEFORE INSERT ON audit_log BEGIN SELECT RAISE(ABORT, 'read-only'); END;");
     try {
       const res = await h.admin<{ error: { code: string }; key?: string }>('POST', '/keys', { name: 'unrecorded' });
       expect(res.status).toBe(503);
@@ -196,7 +197,7 @@ describe('monitoring end to end, with the official SDK', () => {
       expect(res.body.key).toBeUndefined();
       expect((await h.admin<{ data: unknown[] }>('GET', '/keys')).body.data).toHaveLength(before);
     } finally {
-      h.server.services.store.db.exec('DROP TRIGGER no_audit');
+      sqliteDbOf(h).exec('DROP TRIGGER no_audit');
     }
   });
 });

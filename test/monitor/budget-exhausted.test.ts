@@ -36,7 +36,7 @@ afterAll(() => h.close());
 async function seedSpend(keyId: string, usd: number): Promise<void> {
   const store = h.server.services.store;
   await store.spend.settle({ reservationId: null, keyId, periodKeys: [periodKey('day', clock.now(), TZ)], usd });
-  store.spend.flushSettlements();
+  await store.flushSpend();
 }
 
 async function budgetAlerts(keyId: string): Promise<AlertView[]> {

@@ -10,6 +10,7 @@ import type { ManualClock } from '../../src/monitor/clock.js';
 import { startServer, type RunningServer } from '../../src/server/start-server.js';
 import { startFakeOpenAI, type FakeOpenAI, type FakeOpenAIOptions } from './fake-openai.js';
 import type { OutboundLookup } from '../../src/policy/outbound-connect.js';
+import { testStoreConfig } from './test-store.js';
 
 export interface Harness {
   fake: FakeOpenAI;
@@ -47,6 +48,8 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   const adminToken = `kwadm_${randomBytes(30).toString('base64url')}`;
   const fake = await startFakeOpenAI({ apiKeys: [upstreamKey], ...options.fake });
   const dataDir = await mkdtemp(path.join(tmpdir(), 'kw-e2e-'));
+  // KW_TEST_STORE=postgres runs any harness-based suite on a throw-away PostgreSQL database instead of SQLite.
+  const store = await testStoreConfig(options.config);
   const logStream = new PassThrough();
   let logText = '';
   logStream.on('data', (chunk: Buffer) => {
@@ -61,6 +64,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     // The fake upstream and test receivers listen on 127.0.0.1, which the outbound policy refuses unless listed.
     outbound: { allow: ['127.0.0.1'] },
     ...options.config,
+    ...store.config,
     dataDir,
     server: { host: '127.0.0.1', port: 0, ...options.config?.server },
     log: { level: 'debug', requests: true, ...options.config?.log },
@@ -110,6 +114,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     async close() {
       await harness.server.close();
       await fake.close();
+      await store.release();
       await rm(dataDir, { recursive: true, force: true });
     },
   };

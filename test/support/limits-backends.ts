@@ -2,13 +2,17 @@ import { afterAll, beforeAll, describe } from 'vitest';
 import type { KeywardenConfigInput } from '../../src/config/index.js';
 import { startHarness, type Harness, type HarnessOptions } from './gateway-harness.js';
 import { startTestRedis } from './redis-server.js';
+import { acquireTestPostgres, releaseTestPostgres } from './postgres-server.js';
 
 interface LimitsBackendCase {
   name: string;
   start(): Promise<{ config: KeywardenConfigInput; stop(): Promise<void> }>;
 }
 
-/** Every limits backend the limits suites run against: in-process, and a throw-away redis-server. */
+/**
+ * Every limits backend the limits suites run against: in-process, a throw-away redis-server, and the scale-out
+ * stack (Redis counters over the PostgreSQL store's spend ledger).
+ */
 export const LIMITS_BACKENDS: readonly LimitsBackendCase[] = [
   { name: 'memory', start: () => Promise.resolve({ config: {}, stop: () => Promise.resolve() }) },
   {
@@ -16,6 +20,27 @@ export const LIMITS_BACKENDS: readonly LimitsBackendCase[] = [
     async start() {
       const redis = await startTestRedis();
       return { config: { limits: { redis: { url: redis.url } } }, stop: () => redis.stop() };
+    },
+  },
+  {
+    name: 'memory+postgres',
+    async start() {
+      const url = await (await acquireTestPostgres()).createDatabase();
+      return { config: { store: { url } }, stop: () => releaseTestPostgres() };
+    },
+  },
+  {
+    name: 'redis+postgres',
+    async start() {
+      const redis = await startTestRedis();
+      const url = await (await acquireTestPostgres()).createDatabase();
+      return {
+        config: { limits: { redis: { url: redis.url } }, store: { url } },
+        async stop() {
+          await redis.stop();
+          await releaseTestPostgres();
+        },
+      };
     },
   },
 ];

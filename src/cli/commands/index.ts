@@ -27,6 +27,7 @@ const COMMANDS: Record<string, () => Promise<CommandRegistrar>> = {
   providers: async () => (await import('./providers.js')).registerProviders,
   doctor: async () => (await import('./doctor.js')).registerDoctor,
   run: async () => (await import('./run.js')).registerRun,
+  migrate: async () => (await import('./migrate.js')).registerMigrate,
 };
 
 /** Registers the command named by the first argument, or all of them (for help and unknown commands). */

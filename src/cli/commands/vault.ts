@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { loadConfig } from '../../config/index.js';
 import { KeywardenError } from '../../errors/index.js';
-import { SqliteStore } from '../../store/index.js';
+import { openStore, type StoreBackend } from '../../store/open-store.js';
 import { openAnchoredAuditLog } from '../../server/anchored-audit.js';
 import { MASTER_KEY_ENV, VAULT_DATA_KEY_META, Vault, decodeMasterKey, masterKeyFingerprint } from '../../vault/index.js';
 import { generateMasterKey } from '../../vault/master-key.js';
@@ -31,9 +31,9 @@ export function registerVault(program: Command, io: CliIo): void {
       }
       // Refused while a server (or another maintenance command) holds the data directory.
       const claim = claimDataDir(config.dataDir, 'keywarden vault rotate-master', null);
-      let store: SqliteStore | null = null;
+      let store: StoreBackend | null = null;
       try {
-        store = SqliteStore.open(config.dataDir);
+        store = await openStore(config);
         // Recorded before it happens: a rotation must never go ahead unrecorded (a failed one leaves an honest
         // entry whose fingerprint does not match the vault, which `audit verify` readers can see).
         if ((await store.meta.get(VAULT_DATA_KEY_META)) === null) {

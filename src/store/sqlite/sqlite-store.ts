@@ -1,5 +1,11 @@
 import path from 'node:path';
+import type { AuditRepository } from '../../audit/types.js';
+import type { MonitorRepositories } from '../../monitor/engine.js';
 import type { Store } from '../types.js';
+import { SqliteAlertRepository } from './alert-repo.js';
+import { SqliteAuditRepository } from './audit-repo.js';
+import { SqliteSeenRepository } from './monitor-seen-repo.js';
+import { SqliteRollupRepository } from './rollup-repo.js';
 import { SqliteAdminTokenRepository } from './admin-token-repo.js';
 import { openDatabase, type SqliteDatabase } from './database.js';
 import { SqliteKeyRepository } from './key-repo.js';
@@ -20,6 +26,7 @@ export const RESERVATION_JOURNAL_FILE_NAME = 'reservations.journal';
 
 /** The embedded default store: one SQLite file in WAL mode under the data directory. */
 export class SqliteStore implements Store {
+  readonly kind = 'sqlite';
   readonly keys;
   readonly spend;
   readonly upstreams;
@@ -54,6 +61,20 @@ export class SqliteStore implements Store {
 
   static open(dataDir: string): SqliteStore {
     return new SqliteStore(openDatabase(path.join(dataDir, SQLITE_FILE_NAME)), path.join(dataDir, RESERVATION_JOURNAL_FILE_NAME));
+  }
+
+  /** The monitor's repositories on this store's connection. */
+  monitorRepositories(): MonitorRepositories {
+    return { rollups: new SqliteRollupRepository(this.db), alerts: new SqliteAlertRepository(this.db), seen: new SqliteSeenRepository(this.db) };
+  }
+
+  auditRepository(anchorFile: string | null): AuditRepository {
+    return new SqliteAuditRepository(this.db, { anchorFile });
+  }
+
+  flushSpend(): Promise<void> {
+    this.spend.flushSettlements();
+    return Promise.resolve();
   }
 
   close(): Promise<void> {

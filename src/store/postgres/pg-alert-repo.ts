@@ -1,0 +1,160 @@
+import type { AlertQuery, AlertRepository } from '../../monitor/repositories.js';
+import type { AlertRecord, DeliveryRecord, DeliveryStatus, DetectorName, Severity } from '../../monitor/types.js';
+import { fromJson, toJson } from '../sqlite/json-column.js';
+import type { PgDatabase } from './pg-database.js';
+
+interface AlertRow {
+  id: string;
+  detector: string;
+  severity: string;
+  subject: string;
+  key_id: string | null;
+  title: string;
+  message: string;
+  details: string;
+  notified: number;
+  suspended: number;
+  occurrences: number;
+  created_at: number;
+  last_seen_at: number;
+  acknowledged_at: number | null;
+  acknowledged_by: string | null;
+}
+
+interface DeliveryRow {
+  id: string;
+  alert_id: string;
+  sink: string;
+  status: string;
+  attempts: number;
+  last_error: string | null;
+  created_at: number;
+  updated_at: number;
+}
+
+function fromRow(row: AlertRow): AlertRecord {
+  return {
+    id: row.id,
+    detector: row.detector as DetectorName,
+    severity: row.severity as Severity,
+    subject: row.subject,
+    keyId: row.key_id,
+    title: row.title,
+    message: row.message,
+    details: fromJson(row.details),
+    notified: row.notified === 1,
+    suspended: row.suspended === 1,
+    occurrences: row.occurrences,
+    createdAt: row.created_at,
+    lastSeenAt: row.last_seen_at,
+    acknowledgedAt: row.acknowledged_at,
+    acknowledgedBy: row.acknowledged_by,
+  };
+}
+
+function deliveryFromRow(row: DeliveryRow): DeliveryRecord {
+  return {
+    id: row.id,
+    alertId: row.alert_id,
+    sink: row.sink,
+    status: row.status as DeliveryStatus,
+    attempts: row.attempts,
+    lastError: row.last_error,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+  };
+}
+
+export class PgAlertRepository implements AlertRepository {
+  constructor(private readonly db: PgDatabase) {}
+
+  async insert(a: AlertRecord): Promise<void> {
+    await this.db.query(
+      `INSERT INTO alerts (id, detector, severity, subject, key_id, title, message, details, notified, suspended, occurrences,
+        created_at, last_seen_at, acknowledged_at, acknowledged_by)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)`,
+      [
+        a.id,
+        a.detector,
+        a.severity,
+        a.subject,
+        a.keyId,
+        a.title,
+        a.message,
+        toJson(a.details),
+        a.notified ? 1 : 0,
+        a.suspended ? 1 : 0,
+        a.occurrences,
+        a.createdAt,
+        a.lastSeenAt,
+        a.acknowledgedAt,
+        a.acknowledgedBy,
+      ],
+    );
+  }
+
+  async findRecent(detector: DetectorName, subject: string, since: number): Promise<AlertRecord | null> {
+    const row = await this.db.one<AlertRow>(
+      'SELECT * FROM alerts WHERE detector = $1 AND subject = $2 AND created_at >= $3 ORDER BY created_at DESC LIMIT 1',
+      [detector, subject, since],
+    );
+    return row ? fromRow(row) : null;
+  }
+
+  async recordRepeat(id: string, ts: number): Promise<void> {
+    await this.db.query('UPDATE alerts SET occurrences = occurrences + 1, last_seen_at = GREATEST(last_seen_at, $1) WHERE id = $2', [ts, id]);
+  }
+
+  async setSuspended(id: string, suspended: boolean): Promise<void> {
+    await this.db.query('UPDATE alerts SET suspended = $1 WHERE id = $2', [suspended ? 1 : 0, id]);
+  }
+
+  async get(id: string): Promise<AlertRecord | null> {
+    const row = await this.db.one<AlertRow>('SELECT * FROM alerts WHERE id = $1', [id]);
+    return row ? fromRow(row) : null;
+  }
+
+  async list(query: AlertQuery): Promise<AlertRecord[]> {
+    const rows = await this.db.rows<AlertRow>(
+      `SELECT * FROM alerts WHERE ($1::bigint IS NULL OR created_at >= $1) AND ($2::bigint IS NULL OR created_at < $2)
+        AND ($3::text IS NULL OR detector = $3) AND ($4::text IS NULL OR key_id = $4)
+        AND ($5::boolean IS NULL OR (acknowledged_at IS NOT NULL) = $5)
+       ORDER BY created_at DESC, id COLLATE "C" LIMIT $6`,
+      [query.since ?? null, query.until ?? null, query.detector ?? null, query.keyId ?? null, query.acknowledged ?? null, query.limit],
+    );
+    return rows.map(fromRow);
+  }
+
+  /** Idempotent: acknowledging twice keeps the first acknowledgement. */
+  async acknowledge(id: string, by: string, ts: number): Promise<AlertRecord | null> {
+    await this.db.query('UPDATE alerts SET acknowledged_at = $1, acknowledged_by = $2 WHERE id = $3 AND acknowledged_at IS NULL', [ts, by, id]);
+    return this.get(id);
+  }
+
+  async insertDelivery(d: DeliveryRecord): Promise<void> {
+    await this.db.query(
+      `INSERT INTO alert_deliveries (id, alert_id, sink, status, attempts, last_error, created_at, updated_at)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+      [d.id, d.alertId, d.sink, d.status, d.attempts, d.lastError, d.createdAt, d.updatedAt],
+    );
+  }
+
+  async updateDelivery(id: string, patch: Pick<DeliveryRecord, 'status' | 'attempts' | 'lastError' | 'updatedAt'>): Promise<void> {
+    await this.db.query('UPDATE alert_deliveries SET status = $1, attempts = $2, last_error = $3, updated_at = $4 WHERE id = $5', [
+      patch.status,
+      patch.attempts,
+      patch.lastError,
+      patch.updatedAt,
+      id,
+    ]);
+  }
+
+  async listDeliveries(query: { alertId?: string; status?: DeliveryStatus; limit: number }): Promise<DeliveryRecord[]> {
+    const rows = await this.db.rows<DeliveryRow>(
+      `SELECT * FROM alert_deliveries WHERE ($1::text IS NULL OR alert_id = $1) AND ($2::text IS NULL OR status = $2)
+       ORDER BY created_at, id COLLATE "C" LIMIT $3`,
+      [query.alertId ?? null, query.status ?? null, query.limit],
+    );
+    return rows.map(deliveryFromRow);
+  }
+}

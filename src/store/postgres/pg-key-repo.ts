@@ -1,0 +1,177 @@
+import type { KeyPatch, KeyRepository, VirtualKeyRecord } from '../types.js';
+import { fromJson, toJson } from '../sqlite/json-column.js';
+import type { PgDatabase, PgValue } from './pg-database.js';
+import type { PgKeyCache } from './pg-key-cache.js';
+
+interface KeyRow {
+  id: string;
+  name: string;
+  hash: string;
+  last4: string;
+  previous_hash: string | null;
+  previous_hash_expires_at: number | null;
+  upstream_id: string | null;
+  scopes: string;
+  limits: string;
+  metadata: string;
+  created_at: number;
+  updated_at: number;
+  expires_at: number | null;
+  revoked_at: number | null;
+  suspended_at: number | null;
+  suspended_reason: string | null;
+  rotated_at: number | null;
+  project_id: string | null;
+  fallback_upstream_ids: string;
+  canary: number;
+  parent_id: string | null;
+}
+
+function fromRow(row: KeyRow): VirtualKeyRecord {
+  return {
+    id: row.id,
+    name: row.name,
+    hash: row.hash,
+    last4: row.last4,
+    previousHash: row.previous_hash,
+    previousHashExpiresAt: row.previous_hash_expires_at,
+    upstreamId: row.upstream_id,
+    scopes: fromJson(row.scopes),
+    limits: fromJson(row.limits),
+    metadata: fromJson(row.metadata),
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+    expiresAt: row.expires_at,
+    revokedAt: row.revoked_at,
+    suspendedAt: row.suspended_at,
+    suspendedReason: row.suspended_reason,
+    rotatedAt: row.rotated_at,
+    projectId: row.project_id,
+    fallbackUpstreamIds: fromJson(row.fallback_upstream_ids),
+    canary: row.canary === 1,
+    parentId: row.parent_id,
+  };
+}
+
+const COLUMNS = [
+  'id',
+  'name',
+  'hash',
+  'last4',
+  'previous_hash',
+  'previous_hash_expires_at',
+  'upstream_id',
+  'scopes',
+  'limits',
+  'metadata',
+  'created_at',
+  'updated_at',
+  'expires_at',
+  'revoked_at',
+  'suspended_at',
+  'suspended_reason',
+  'rotated_at',
+  'project_id',
+  'fallback_upstream_ids',
+  'canary',
+  'parent_id',
+] as const;
+
+function toValues(r: VirtualKeyRecord): PgValue[] {
+  return [
+    r.id,
+    r.name,
+    r.hash,
+    r.last4,
+    r.previousHash,
+    r.previousHashExpiresAt,
+    r.upstreamId,
+    toJson(r.scopes),
+    toJson(r.limits),
+    toJson(r.metadata),
+    r.createdAt,
+    r.updatedAt,
+    r.expiresAt,
+    r.revokedAt,
+    r.suspendedAt,
+    r.suspendedReason,
+    r.rotatedAt,
+    r.projectId ?? null,
+    toJson(r.fallbackUpstreamIds),
+    r.canary === true ? 1 : 0,
+    r.parentId ?? null,
+  ];
+}
+
+const INSERT_SQL = `INSERT INTO virtual_keys (${COLUMNS.join(', ')}) VALUES (${COLUMNS.map((_, i) => `$${i + 1}`).join(', ')})`;
+const REPLACE_SQL = `UPDATE virtual_keys SET ${COLUMNS.slice(1)
+  .map((c, i) => `${c} = $${i + 2}`)
+  .join(', ')} WHERE id = $1`;
+const BY_HASH_SQL = `SELECT * FROM virtual_keys WHERE hash = $1 UNION ALL SELECT * FROM virtual_keys WHERE previous_hash = $1 LIMIT 1`;
+
+/** Deep-freezes a parsed JSON column value: cached records share these objects between requests. */
+function frozen<T>(value: T): T {
+  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
+    for (const child of Object.values(value)) frozen(child);
+    Object.freeze(value);
+  }
+  return value;
+}
+
+/**
+ * Virtual keys in PostgreSQL. findByHash runs on every proxied request; its answers are remembered in `cache`,
+ * which every replica empties when any key changes (LISTEN/NOTIFY plus a version check, see pg-key-cache.ts).
+ */
+export class PgKeyRepository implements KeyRepository {
+  constructor(
+    private readonly db: PgDatabase,
+    private readonly cache: PgKeyCache,
+  ) {}
+
+  async insert(record: VirtualKeyRecord): Promise<void> {
+    await this.db.query(INSERT_SQL, toValues(record));
+    this.cache.changedHere();
+  }
+
+  async get(id: string): Promise<VirtualKeyRecord | null> {
+    const row = await this.db.one<KeyRow>('SELECT * FROM virtual_keys WHERE id = $1', [id]);
+    return row ? fromRow(row) : null;
+  }
+
+  findByHash(hash: string): Promise<VirtualKeyRecord | null> {
+    const hit = this.cache.get(hash);
+    if (hit) return Promise.resolve({ ...hit });
+    return this.lookup(hash);
+  }
+
+  private async lookup(hash: string): Promise<VirtualKeyRecord | null> {
+    const generation = this.cache.generation;
+    const row = await this.db.one<KeyRow>(BY_HASH_SQL, [hash]);
+    if (!row) return null;
+    const record = fromRow(row);
+    frozen(record.scopes);
+    frozen(record.limits);
+    frozen(record.metadata);
+    frozen(record.fallbackUpstreamIds);
+    // Remembered only if no change was announced while the row was in flight: it might predate that change.
+    this.cache.remember(hash, record, generation);
+    return { ...record };
+  }
+
+  async list(): Promise<VirtualKeyRecord[]> {
+    return (await this.db.rows<KeyRow>('SELECT * FROM virtual_keys ORDER BY created_at, id')).map(fromRow);
+  }
+
+  /** Row locked from read to write, so two replicas' patches never interleave and updatedAt strictly increases. */
+  async update(id: string, patch: KeyPatch, now: number): Promise<VirtualKeyRecord | null> {
+    const next = await this.db.transaction(async () => {
+      const row = await this.db.one<KeyRow>('SELECT * FROM virtual_keys WHERE id = $1 FOR UPDATE', [id]);
+      if (!row) return null;
+      const record: VirtualKeyRecord = { ...fromRow(row), ...patch, updatedAt: Math.max(now, row.updated_at + 1) };
+      await this.db.query(REPLACE_SQL, toValues(record));
+      return record;
+    });
+    this.cache.changedHere();
+    return next;
+  }
+}

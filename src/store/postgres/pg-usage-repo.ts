@@ -1,0 +1,187 @@
+import { USAGE_GROUPS, type UsageTotalsDim, type UsageTotalsQuery, type UsageTotalsRow, type KeyActivityRow, type UsageGroup, type UsageQuery, type UsageRecord, type UsageRepository, type UsageSummaryRow } from '../types.js';
+import type { PgDatabase, PgValue } from './pg-database.js';
+
+interface UsageRow {
+  id: string;
+  ts: number;
+  key_id: string;
+  upstream_id: string | null;
+  endpoint: string;
+  model: string | null;
+  status: number;
+  stream: number;
+  prompt_tokens: number;
+  cached_tokens: number;
+  completion_tokens: number;
+  reasoning_tokens: number;
+  cost_usd: number | null;
+  price_missing: number;
+  latency_ms: number;
+  client_ip: string;
+  error_code: string | null;
+}
+
+function fromRow(row: UsageRow): UsageRecord {
+  return {
+    id: row.id,
+    ts: row.ts,
+    keyId: row.key_id,
+    upstreamId: row.upstream_id,
+    endpoint: row.endpoint,
+    model: row.model,
+    status: row.status,
+    stream: row.stream === 1,
+    promptTokens: row.prompt_tokens,
+    cachedTokens: row.cached_tokens,
+    completionTokens: row.completion_tokens,
+    reasoningTokens: row.reasoning_tokens,
+    costUsd: row.cost_usd,
+    priceMissing: row.price_missing === 1,
+    latencyMs: row.latency_ms,
+    clientIp: row.client_ip,
+    errorCode: row.error_code,
+  };
+}
+
+const COLUMNS = `id, ts, key_id, upstream_id, endpoint, model, status, stream, prompt_tokens, cached_tokens, completion_tokens,
+  reasoning_tokens, cost_usd, price_missing, latency_ms, client_ip, error_code`;
+
+/**
+ * One statement per batch, whatever its size: the batch goes as 17 arrays (one per column) and unnest turns them
+ * back into rows. DO NOTHING keeps a replayed record from failing the whole batch.
+ */
+const INSERT_SQL = `INSERT INTO usage (${COLUMNS})
+  SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[], $7::integer[], $8::smallint[],
+    $9::bigint[], $10::bigint[], $11::bigint[], $12::bigint[], $13::double precision[], $14::smallint[], $15::double precision[],
+    $16::text[], $17::text[])
+  ON CONFLICT (id) DO NOTHING`;
+
+/** Batches larger than this are sent as several statements (a bound on one message's size). */
+const INSERT_CHUNK = 5000;
+
+/** Filter on $1 since, $2 until, $3 key id; later parameters start at $4. */
+const FILTER = `WHERE ($1::bigint IS NULL OR ts >= $1) AND ($2::bigint IS NULL OR ts < $2) AND ($3::text IS NULL OR key_id = $3)`;
+
+function bind(query: UsageQuery): PgValue[] {
+  return [query.since ?? null, query.until ?? null, query.keyId ?? null];
+}
+
+/** Whitelisted SQL for each grouping dimension: user input never reaches the statement text. */
+const GROUP_COLUMNS: Record<UsageGroup, string> = {
+  key: 'key_id AS "keyId"',
+  model: 'model',
+  day: `to_char(to_timestamp(div(ts, 1000)) AT TIME ZONE 'UTC', 'YYYY-MM-DD') AS day`,
+};
+/** SQLite sorts NULL first and compares text bytewise: the same order here. */
+const GROUP_ORDER: Record<UsageGroup, string> = {
+  key: 'key_id COLLATE "C"',
+  model: 'model COLLATE "C" NULLS FIRST',
+  day: 'day',
+};
+const GROUP_BY: Record<UsageGroup, string> = { key: 'key_id', model: 'model', day: 'day' };
+
+/** Whitelisted SQL per rollup dimension, with the monitor's names for "no model/upstream" and "everything". */
+const TOTALS_COLUMNS: Record<UsageTotalsDim, string> = {
+  all: "'*'",
+  key: 'key_id',
+  model: "COALESCE(model, '(none)')",
+  upstream: "COALESCE(upstream_id, '(none)')",
+};
+
+export class PgUsageRepository implements UsageRepository {
+  constructor(private readonly db: PgDatabase) {}
+
+  /** Counted as UsageIntake counts into the rollups (errors: status >= 400 or 0), as the SQLite store does. */
+  async totalsBy(query: UsageTotalsQuery): Promise<UsageTotalsRow[]> {
+    return this.db.rows<UsageTotalsRow>(
+      `SELECT ${TOTALS_COLUMNS[query.dim]} AS "dimValue", COUNT(*) AS requests,
+        SUM(CASE WHEN status >= 400 OR status = 0 THEN 1 ELSE 0 END) AS errors,
+        SUM(prompt_tokens) AS "promptTokens", SUM(completion_tokens) AS "completionTokens", SUM(cached_tokens) AS "cachedTokens",
+        SUM(reasoning_tokens) AS "reasoningTokens", COALESCE(SUM(cost_usd), 0) AS "costUsd", SUM(price_missing) AS unpriced,
+        SUM(latency_ms) AS "latencySumMs", MAX(latency_ms) AS "latencyMaxMs"
+       FROM usage WHERE ts >= $1 AND ts < $2 AND ($3::text IS NULL OR key_id = $3)
+       GROUP BY 1`,
+      [query.since, query.until, query.keyId ?? null],
+    );
+  }
+
+  async recentForKey(keyId: string, limit: number): Promise<UsageRecord[]> {
+    return (await this.db.rows<UsageRow>(`SELECT ${COLUMNS} FROM usage WHERE key_id = $1 ORDER BY ts DESC, id COLLATE "C" DESC LIMIT $2`, [keyId, limit])).map(fromRow);
+  }
+
+  async insertMany(records: readonly UsageRecord[]): Promise<void> {
+    for (let start = 0; start < records.length; start += INSERT_CHUNK) {
+      const chunk = records.slice(start, start + INSERT_CHUNK);
+      const columns: PgValue[][] = Array.from({ length: 17 }, () => []);
+      for (const r of chunk) {
+        const values: PgValue[] = [
+          r.id,
+          r.ts,
+          r.keyId,
+          r.upstreamId,
+          r.endpoint,
+          r.model,
+          r.status,
+          r.stream ? 1 : 0,
+          r.promptTokens,
+          r.cachedTokens,
+          r.completionTokens,
+          r.reasoningTokens,
+          r.costUsd,
+          r.priceMissing ? 1 : 0,
+          r.latencyMs,
+          r.clientIp,
+          r.errorCode,
+        ];
+        for (let i = 0; i < 17; i++) (columns[i] as PgValue[]).push(values[i] as PgValue);
+      }
+      await this.db.query(INSERT_SQL, columns as unknown as PgValue[]);
+    }
+  }
+
+  async list(query: UsageQuery): Promise<UsageRecord[]> {
+    if (query.limit === undefined) {
+      return (await this.db.rows<UsageRow>(`SELECT ${COLUMNS} FROM usage ${FILTER} ORDER BY ts, pos`, bind(query))).map(fromRow);
+    }
+    if (!query.after) {
+      return (await this.db.rows<UsageRow>(`SELECT ${COLUMNS} FROM usage ${FILTER} ORDER BY ts, id COLLATE "C" LIMIT $4`, [...bind(query), query.limit])).map(fromRow);
+    }
+    return (
+      await this.db.rows<UsageRow>(
+        `SELECT ${COLUMNS} FROM usage ${FILTER} AND ts >= $5 AND (ts > $5 OR id COLLATE "C" > $6) ORDER BY ts, id COLLATE "C" LIMIT $4`,
+        [...bind(query), query.limit, query.after.ts, query.after.id],
+      )
+    ).map(fromRow);
+  }
+
+  async summarize(query: UsageQuery, groupBy: readonly UsageGroup[] = USAGE_GROUPS): Promise<UsageSummaryRow[]> {
+    const groups = USAGE_GROUPS.filter((g) => groupBy.includes(g));
+    const rows = await this.db.rows<UsageSummaryRow & Record<string, unknown>>(
+      `SELECT ${groups.map((g) => `${GROUP_COLUMNS[g]}, `).join('')}
+        COUNT(*) AS requests, SUM(CASE WHEN status >= 400 OR status = 0 THEN 1 ELSE 0 END) AS errors,
+        SUM(prompt_tokens) AS "promptTokens", SUM(cached_tokens) AS "cachedTokens",
+        SUM(completion_tokens) AS "completionTokens", SUM(reasoning_tokens) AS "reasoningTokens",
+        COALESCE(SUM(cost_usd), 0) AS "costUsd", SUM(price_missing) AS "unpricedRequests"
+       FROM usage ${FILTER}
+       ${groups.length > 0 ? `GROUP BY ${groups.map((g) => GROUP_BY[g]).join(', ')} ORDER BY ${groups.map((g) => GROUP_ORDER[g]).join(', ')}` : ''}`,
+      bind(query),
+    );
+    return rows;
+  }
+
+  async keyActivity(dayStart: number, monthStart: number): Promise<KeyActivityRow[]> {
+    return this.db.rows<KeyActivityRow>(
+      `SELECT last.key_id AS "keyId", COALESCE(spend.day, 0) AS "costSinceDayUsd", COALESCE(spend.month, 0) AS "costSinceMonthUsd",
+         last.ts AS "lastUsedAt"
+       FROM (SELECT key_id, MAX(ts) AS ts FROM usage GROUP BY key_id) AS last
+       LEFT JOIN (SELECT key_id, SUM(CASE WHEN ts >= $1 THEN cost_usd END) AS day, SUM(cost_usd) AS month
+                  FROM usage WHERE ts >= $2 GROUP BY key_id) AS spend
+         ON spend.key_id = last.key_id`,
+      [dayStart, monthStart],
+    );
+  }
+
+  async usedScopes(since: number): Promise<Array<{ keyId: string; endpoint: string; model: string | null }>> {
+    return this.db.rows('SELECT DISTINCT key_id AS "keyId", endpoint, model FROM usage WHERE ts >= $1 AND status < 400', [since]);
+  }
+}
