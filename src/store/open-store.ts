@@ -1,4 +1,5 @@
 import type { AuditRepository } from '../audit/types.js';
+import type { LeaderLease } from '../cluster/leader-lease.js';
 import type { MonitorRepositories } from '../monitor/engine.js';
 import type { StoreConfig } from './store-config.js';
 import type { Store } from './types.js';
@@ -11,6 +12,8 @@ export interface StoreBackend extends Store {
   monitorRepositories(): MonitorRepositories;
   /** `anchorFile`: SQLite keeps a copy of the audit anchor there; PostgreSQL keeps it in its meta table only. */
   auditRepository(anchorFile: string | null): AuditRepository;
+  /** The lease deciding which replica runs `job` (one per deployment); SQLite's single process always holds it. */
+  leaderLease(job: string, onChange?: (leader: boolean) => void): LeaderLease;
   /** Commits queued spend settlements now (tests, shutdown). */
   flushSpend(): Promise<void>;
 }
