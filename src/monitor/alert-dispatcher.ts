@@ -19,6 +19,11 @@ export interface DispatcherDeps {
   metrics?: MonitorMetrics;
   /** The signed audit head, sent with every delivery so each sink holds an off-box copy of the anchor. */
   auditHead?: () => Promise<SignedAnchor | null>;
+  /**
+   * Whether this process delivers (default: always). Replicas that are not the monitor's leader only record their
+   * deliveries as pending; the leader picks them up on its next evaluation, so each delivery is sent by one replica.
+   */
+  deliverHere?: () => boolean;
 }
 
 /**
@@ -29,6 +34,8 @@ export interface DispatcherDeps {
  */
 export class AlertDispatcher {
   private readonly inFlight = new Set<Promise<void>>();
+  /** Deliveries this process is sending now: `resume` must not start them a second time. */
+  private readonly running = new Set<string>();
   private readonly shutdown = new AbortController();
 
   constructor(private readonly deps: DispatcherDeps) {}
@@ -52,13 +59,16 @@ export class AlertDispatcher {
         updatedAt: now,
       };
       await this.deps.repo.insertDelivery(delivery);
-      this.track(this.run(delivery, alert, sink));
+      if (this.deps.deliverHere?.() ?? true) this.start(delivery, alert, sink);
     }
   }
 
-  /** Picks up deliveries left pending by a previous process. Returns how many were resumed. */
+  /**
+   * Picks up pending deliveries this process is not already sending: left by a previous process, or recorded by a
+   * replica that is not the leader. Returns how many were resumed.
+   */
   async resume(): Promise<number> {
-    const pending = await this.deps.repo.listDeliveries({ status: 'pending', limit: 10_000 });
+    const pending = (await this.deps.repo.listDeliveries({ status: 'pending', limit: 10_000 })).filter((d) => !this.running.has(d.id));
     for (const delivery of pending) {
       const alert = await this.deps.repo.get(delivery.alertId);
       const sink = this.deps.sinks.find((s) => s.name === delivery.sink);
@@ -66,7 +76,7 @@ export class AlertDispatcher {
         await this.finish(delivery, 'failed', delivery.attempts, 'sink no longer configured');
         continue;
       }
-      this.track(this.run(delivery, alert, sink));
+      this.start(delivery, alert, sink);
     }
     return pending.length;
   }
@@ -90,6 +100,11 @@ export class AlertDispatcher {
     } catch {
       return null;
     }
+  }
+
+  private start(delivery: DeliveryRecord, alert: AlertRecord, sink: AlertSink): void {
+    this.running.add(delivery.id);
+    this.track(this.run(delivery, alert, sink).finally(() => this.running.delete(delivery.id)));
   }
 
   private track(work: Promise<void>): void {

@@ -33,24 +33,32 @@ export class AlertService {
 
   async raise(finding: Finding, policy: DetectorPolicy, cooldownMs: number): Promise<RaiseResult> {
     const now = this.deps.now();
-    const recent = await this.deps.repo.findRecent(finding.detector, finding.subject, now - cooldownMs);
-    if (recent) {
-      await this.deps.repo.recordRepeat(recent.id, now);
-      return { status: 'deduplicated', alertId: recent.id };
-    }
     const notify = policy !== 'suspend' && this.deps.dispatcher.sinkCount > 0;
-    const alert: AlertRecord = {
-      ...finding,
-      id: `alt_${randomBase62(16)}`,
-      notified: notify,
-      suspended: false,
-      occurrences: 1,
-      createdAt: now,
-      lastSeenAt: now,
-      acknowledgedAt: null,
-      acknowledgedBy: null,
+    const { repo } = this.deps;
+    const insertUnlessRecent = async (): Promise<AlertRecord | { duplicateOf: string }> => {
+      const recent = await repo.findRecent(finding.detector, finding.subject, now - cooldownMs);
+      if (recent) {
+        await repo.recordRepeat(recent.id, now);
+        return { duplicateOf: recent.id };
+      }
+      const alert: AlertRecord = {
+        ...finding,
+        id: `alt_${randomBase62(16)}`,
+        notified: notify,
+        suspended: false,
+        occurrences: 1,
+        createdAt: now,
+        lastSeenAt: now,
+        acknowledgedAt: null,
+        acknowledgedBy: null,
+      };
+      await repo.insert(alert);
+      return alert;
     };
-    await this.deps.repo.insert(alert);
+    // Replicas sharing a store would otherwise both miss each other's alert between the lookup and the insert.
+    const outcome = repo.exclusive ? await repo.exclusive(finding.detector, finding.subject, insertUnlessRecent) : await insertUnlessRecent();
+    if ('duplicateOf' in outcome) return { status: 'deduplicated', alertId: outcome.duplicateOf };
+    const alert = outcome;
     this.deps.metrics?.alertRaised(finding.detector);
     if (policy !== 'alert' && finding.keyId !== null) alert.suspended = await this.suspend(alert, finding.keyId);
     if (finding.detector === 'key_probing') {

@@ -1,4 +1,5 @@
 import type { AuditLog } from '../audit/index.js';
+import { SOLE_LEADER, type LeaderLease } from '../cluster/leader-lease.js';
 import { describeError, type Logger } from '../log/logger.js';
 import type { UsageRecord } from '../store/index.js';
 import { AlertDispatcher } from './alert-dispatcher.js';
@@ -45,6 +46,13 @@ export interface MonitorEngineDeps {
   listKeys?: () => Promise<readonly KeyInfo[]>;
   /** Current spend against budget per key, from limits/; polled each evaluation. */
   budgets?: () => Promise<readonly BudgetStatus[]>;
+  /**
+   * Replicas on one store: only the lease holder runs the store-wide detectors (budgets, key hygiene), retention and
+   * alert delivery. Every replica still writes its own rollups and raises what only its own traffic shows (spikes,
+   * probing, scope denials, first use, canaries), deduplicated across replicas by the alert repository. The engine
+   * starts and stops the lease. Default: the sole process, always the leader.
+   */
+  leader?: LeaderLease;
 }
 
 export interface TickReport {
@@ -100,6 +108,7 @@ export class MonitorEngine {
       logger: deps.logger,
       metrics: deps.metrics,
       auditHead: deps.audit?.anchor ? () => deps.audit?.anchor?.() ?? Promise.resolve(null) : undefined,
+      deliverHere: () => this.leader.isLeader,
     });
     this.alerts = new AlertService({
       repo: deps.repos.alerts,
@@ -190,10 +199,15 @@ export class MonitorEngine {
     return this.ticking;
   }
 
-  /** Resumes deliveries a previous process left pending, then evaluates on the interval. */
+  private get leader(): LeaderLease {
+    return this.deps.leader ?? SOLE_LEADER;
+  }
+
+  /** Takes part in the leader election, resumes deliveries left pending (as leader), then evaluates on the interval. */
   async start(): Promise<void> {
     if (!this.deps.config.enabled || this.stopTimer) return;
-    await this.dispatcher.resume();
+    await this.leader.start();
+    if (this.leader.isLeader) await this.dispatcher.resume();
     this.stopTimer = this.clock.every(this.deps.config.evaluationIntervalMs, async () => {
       try {
         await this.tick();
@@ -209,6 +223,7 @@ export class MonitorEngine {
     this.stopTimer = null;
     if (this.deps.config.enabled) await this.tick();
     await this.dispatcher.close();
+    await this.leader.stop();
   }
 
   private async evaluate(): Promise<TickReport> {
@@ -252,14 +267,16 @@ export class MonitorEngine {
     }
     findings.push(...this.boundViolations.values());
     this.boundViolations.clear();
+    // Store-wide work, once for the deployment: the lease holder only (re-checked here, each evaluation).
+    const leader = this.leader.isLeader;
     const budgets = this.deps.budgets;
-    if (detectors.budget.enabled && budgets) {
+    if (leader && detectors.budget.enabled && budgets) {
       await this.step('budget', async () => {
         findings.push(...budgetFindings(await budgets(), detectors.budget.thresholds, batch.budgetRefused));
       });
     }
     const listKeys = this.deps.listKeys;
-    if (listKeys && now - this.lastHygieneAt >= detectors.hygieneIntervalMs) {
+    if (leader && listKeys && now - this.lastHygieneAt >= detectors.hygieneIntervalMs) {
       this.lastHygieneAt = now;
       await this.step('key hygiene', async () => {
         const input = { keys: await listKeys(), lastUsed: await repos.seen.lastUsed(), epoch: await repos.seen.epoch(), now };
@@ -278,7 +295,13 @@ export class MonitorEngine {
         } else report.deduplicated++;
       });
     }
-    if (now - this.lastPruneAt >= PRUNE_EVERY_MS) {
+    if (leader && this.dispatcher.sinkCount > 0) {
+      // Deliveries recorded by replicas that are not the leader (and any a previous leader left unfinished).
+      await this.step('deliveries', async () => {
+        await this.dispatcher.resume();
+      });
+    }
+    if (leader && now - this.lastPruneAt >= PRUNE_EVERY_MS) {
       this.lastPruneAt = now;
       await this.step('prune', async () => {
         await repos.rollups.prune('minute', now - config.retention.minuteMs);

@@ -72,6 +72,11 @@ export interface AlertRepository {
   insert(alert: AlertRecord): Promise<void>;
   /** The newest alert for (detector, subject) created at or after `since`: the dedup lookup. */
   findRecent(detector: DetectorName, subject: string, since: number): Promise<AlertRecord | null>;
+  /**
+   * Runs `fn` (the dedup lookup and the insert of one raise) alone for this (detector, subject) across every replica
+   * sharing the store, so two replicas that see the same thing at once raise one alert. Absent: one process.
+   */
+  exclusive?<T>(detector: DetectorName, subject: string, fn: () => Promise<T>): Promise<T>;
   /** Counts a repeat folded into an existing alert. */
   recordRepeat(id: string, ts: number): Promise<void>;
   setSuspended(id: string, suspended: boolean): Promise<void>;

@@ -69,6 +69,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
         await services.store.keys.update(keyId, { suspendedAt: now(), suspendedReason: reason }, now());
       },
       listKeys: () => services.store.keys.list(),
+      leader: services.store.leaderLease('monitor', (leader) => logger.info(leader ? 'this replica now leads the monitor' : 'this replica no longer leads the monitor')),
       budgets: async () => {
         const statuses = [];
         for (const key of await services.store.keys.list()) {

@@ -1,4 +1,5 @@
 import type { AuditRepository } from '../audit/types.js';
+import type { LeaderLease } from '../cluster/leader-lease.js';
 import type { MonitorRepositories } from '../monitor/engine.js';
 import type { StoreConfig } from './store-config.js';
 import type { Store } from './types.js';
@@ -15,6 +16,8 @@ export interface StoreBackend extends Store {
   dependencies?(): Record<string, string>;
   /** Runs `fn` while no other replica runs its first-start duties (PostgreSQL); absent for SQLite (one process). */
   exclusiveStartup?<T>(fn: () => Promise<T>): Promise<T>;
+  /** The lease deciding which replica runs `job` (one per deployment); SQLite's single process always holds it. */
+  leaderLease(job: string, onChange?: (leader: boolean) => void): LeaderLease;
   /** Commits queued spend settlements now (tests, shutdown). */
   flushSpend(): Promise<void>;
 }

@@ -1,7 +1,7 @@
 import type { AlertQuery, AlertRepository } from '../../monitor/repositories.js';
 import type { AlertRecord, DeliveryRecord, DeliveryStatus, DetectorName, Severity } from '../../monitor/types.js';
 import { fromJson, toJson } from '../sqlite/json-column.js';
-import type { PgDatabase } from './pg-database.js';
+import { ALERT_RAISE_LOCK_CLASS, type PgDatabase } from './pg-database.js';
 
 interface AlertRow {
   id: string;
@@ -99,6 +99,14 @@ export class PgAlertRepository implements AlertRepository {
       [detector, subject, since],
     );
     return row ? fromRow(row) : null;
+  }
+
+  /** A transaction holding an advisory lock on (detector, subject): raises of the same thing queue behind it. */
+  exclusive<T>(detector: DetectorName, subject: string, fn: () => Promise<T>): Promise<T> {
+    return this.db.transaction(async () => {
+      await this.db.query('SELECT pg_advisory_xact_lock($1, hashtext($2))', [ALERT_RAISE_LOCK_CLASS, `${detector}\n${subject}`]);
+      return fn();
+    });
   }
 
   async recordRepeat(id: string, ts: number): Promise<void> {

@@ -21,6 +21,8 @@ export const STARTUP_LOCK = 0x6b770004;
 export const AUDIT_LOCK = 0x6b770002;
 /** Advisory lock class: one session lock per live store instance, so its open reservations are known to be live. */
 export const INSTANCE_LOCK_CLASS = 0x6b770003;
+/** Advisory lock class serialising the raise of one alert (detector, subject) across replicas (pg-alert-repo.ts). */
+export const ALERT_RAISE_LOCK_CLASS = 0x6b770005;
 
 export type PgValue = string | number | boolean | null | readonly string[] | readonly number[] | readonly (string | null)[] | readonly (number | null)[] | readonly boolean[];
 

@@ -9,6 +9,8 @@ import { migratePg, PgDatabase, STARTUP_LOCK, type PgConnectionOptions } from '.
 import { DEFAULT_KEY_CACHE_OPTIONS, PgKeyCache, type KeyCacheOptions } from './pg-key-cache.js';
 import { PgKeyListener } from './pg-key-listener.js';
 import { PgKeyRepository } from './pg-key-repo.js';
+import { PgLeaderLease } from './pg-leader-lease.js';
+import type { LeaderLease } from '../../cluster/leader-lease.js';
 import { PgMetaRepository } from './pg-meta-repo.js';
 import { PgObjectRepository } from './pg-object-repo.js';
 import { PgProjectRepository } from './pg-project-repo.js';
@@ -91,6 +93,11 @@ export class PostgresStore implements Store {
       await db.close().catch(() => undefined);
       throw err;
     }
+  }
+
+  /** A session advisory lock per job: the replica holding it runs that job (see pg-leader-lease.ts). */
+  leaderLease(job: string, onChange?: (leader: boolean) => void): LeaderLease {
+    return new PgLeaderLease(this.db, job, onChange ? { onChange } : {});
   }
 
   /** The monitor's repositories on this database. */

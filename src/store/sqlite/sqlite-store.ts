@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { SOLE_LEADER, type LeaderLease } from '../../cluster/leader-lease.js';
 import type { AuditRepository } from '../../audit/types.js';
 import type { MonitorRepositories } from '../../monitor/engine.js';
 import type { Store } from '../types.js';
@@ -64,6 +65,11 @@ export class SqliteStore implements Store {
   }
 
   /** The monitor's repositories on this store's connection. */
+  /** One process per data dir (the data-dir lock): it always leads. */
+  leaderLease(): LeaderLease {
+    return SOLE_LEADER;
+  }
+
   monitorRepositories(): MonitorRepositories {
     return { rollups: new SqliteRollupRepository(this.db), alerts: new SqliteAlertRepository(this.db), seen: new SqliteSeenRepository(this.db) };
   }
