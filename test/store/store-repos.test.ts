@@ -120,7 +120,7 @@ describe.each(FACTORIES)('the $name store', (factory) => {
       usage('u1', day),
       usage('u2', day + 1, { model: null, status: 500, costUsd: null, priceMissing: true, errorCode: 'upstream_timeout', stream: true }),
       usage('u3', day + 1, { keyId: 'key_b' }),
-      usage('u0', day + 1, { keyId: 'key_b', costUsd: 0.5 }),
+      usage('u0', day + 1, { keyId: 'key_b', costUsd: 0.5, upstreamKeyId: 'uk_second' }),
     ];
     await store.usage.insertMany(batch);
     await store.usage.insertMany([usage('u1', 1, { keyId: 'hijack' })]);
@@ -128,6 +128,9 @@ describe.each(FACTORIES)('the $name store', (factory) => {
     const all = await store.usage.list({});
     expect(all.map((r) => r.id)).toEqual(['u1', 'u2', 'u3', 'u0']);
     expect(all[1]).toEqual(batch[1]);
+    // The upstream key a request went out with (per-key reconciliation) round-trips; absent stays absent.
+    expect(all[3]).toEqual(batch[3]);
+    expect(all[0]).not.toHaveProperty('upstreamKeyId');
     const page1 = await store.usage.list({ limit: 2 });
     expect(page1.map((r) => r.id)).toEqual(['u1', 'u0']);
     const page2 = await store.usage.list({ limit: 2, after: { ts: day + 1, id: 'u0' } });

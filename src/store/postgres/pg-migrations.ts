@@ -279,4 +279,8 @@ export const PG_MIGRATIONS: readonly string[] = [
   `
   CREATE INDEX usage_rollups_dim_time ON usage_rollups(granularity, dim, bucket_start);
   `,
+  // Usage records name the upstream key they were sent with (provider reconciliation per key, issue 12).
+  `
+  ALTER TABLE usage ADD COLUMN upstream_key_id TEXT;
+  `,
 ];

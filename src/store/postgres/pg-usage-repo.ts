@@ -19,6 +19,7 @@ interface UsageRow {
   latency_ms: number;
   client_ip: string;
   error_code: string | null;
+  upstream_key_id: string | null;
 }
 
 function fromRow(row: UsageRow): UsageRecord {
@@ -40,20 +41,21 @@ function fromRow(row: UsageRow): UsageRecord {
     latencyMs: row.latency_ms,
     clientIp: row.client_ip,
     errorCode: row.error_code,
+    ...(row.upstream_key_id === null ? {} : { upstreamKeyId: row.upstream_key_id }),
   };
 }
 
 const COLUMNS = `id, ts, key_id, upstream_id, endpoint, model, status, stream, prompt_tokens, cached_tokens, completion_tokens,
-  reasoning_tokens, cost_usd, price_missing, latency_ms, client_ip, error_code`;
+  reasoning_tokens, cost_usd, price_missing, latency_ms, client_ip, error_code, upstream_key_id`;
 
 /**
- * One statement per batch, whatever its size: the batch goes as 17 arrays (one per column) and unnest turns them
+ * One statement per batch, whatever its size: the batch goes as 18 arrays (one per column) and unnest turns them
  * back into rows. DO NOTHING keeps a replayed record from failing the whole batch.
  */
 const INSERT_SQL = `INSERT INTO usage (${COLUMNS})
   SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[], $7::integer[], $8::smallint[],
     $9::bigint[], $10::bigint[], $11::bigint[], $12::bigint[], $13::double precision[], $14::smallint[], $15::double precision[],
-    $16::text[], $17::text[])
+    $16::text[], $17::text[], $18::text[])
   ON CONFLICT (id) DO NOTHING`;
 
 /** Batches larger than this are sent as several statements (a bound on one message's size). */
@@ -112,7 +114,7 @@ export class PgUsageRepository implements UsageRepository {
   async insertMany(records: readonly UsageRecord[]): Promise<void> {
     for (let start = 0; start < records.length; start += INSERT_CHUNK) {
       const chunk = records.slice(start, start + INSERT_CHUNK);
-      const columns: PgValue[][] = Array.from({ length: 17 }, () => []);
+      const columns: PgValue[][] = Array.from({ length: 18 }, () => []);
       for (const r of chunk) {
         const values: PgValue[] = [
           r.id,
@@ -132,8 +134,9 @@ export class PgUsageRepository implements UsageRepository {
           r.latencyMs,
           r.clientIp,
           r.errorCode,
+          r.upstreamKeyId ?? null,
         ];
-        for (let i = 0; i < 17; i++) (columns[i] as PgValue[]).push(values[i] as PgValue);
+        for (let i = 0; i < 18; i++) (columns[i] as PgValue[]).push(values[i] as PgValue);
       }
       await this.db.query(INSERT_SQL, columns as unknown as PgValue[]);
     }
