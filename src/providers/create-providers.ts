@@ -1,4 +1,5 @@
 import type { AuditLog } from '../audit/index.js';
+import { SOLE_LEADER, type LeaderLease } from '../cluster/leader-lease.js';
 import type { KeyService } from '../admin/key-service.js';
 import type { Logger } from '../log/logger.js';
 import type { AlertService } from '../monitor/alert-service.js';
@@ -39,6 +40,8 @@ export interface ProviderServices {
 
 export interface ProviderServicesDeps {
   store: Store;
+  /** Which replica runs the timed reconciliation and rotation passes (started and stopped here); default: this one. */
+  leader?: LeaderLease;
   vault: Vault;
   audit: AuditLog;
   keys: KeyService;
@@ -60,6 +63,7 @@ export function createProviderServices(deps: ProviderServicesDeps): ProviderServ
   const lookup = deps.outboundLookup ? { outboundLookup: deps.outboundLookup } : {};
   const connection = new ProviderConnection({ meta: deps.store.meta, vault: deps.vault, audit: deps.audit, outbound: deps.outbound, now: deps.now, clientOptions: deps.config.adminApi, ...lookup });
   const links = new UpstreamLinks(deps.store.meta);
+  const leader = deps.leader ?? SOLE_LEADER;
   const rotationDeps = { upstreams: deps.upstreams, links, connection, vault: deps.vault, audit: deps.audit, now: deps.now };
   const rotation = new ProviderRotation(rotationDeps);
   const reconcile = new ReconcileJob({
@@ -71,6 +75,7 @@ export function createProviderServices(deps: ProviderServicesDeps): ProviderServ
     logger: deps.logger,
     now: deps.now,
     config: deps.config.reconcile,
+    leader,
     rotate: async (upstreamId) => {
       if (!(await links.get(upstreamId))) return 'not rotated: the upstream is not linked to a service account (keywarden upstreams link NAME)';
       const done = await rotation.rotate(upstreamId, 'system:reconcile', { drainTimeoutMs: deps.config.rotation.drainTimeoutMs });
@@ -78,7 +83,7 @@ export function createProviderServices(deps: ProviderServicesDeps): ProviderServ
     },
   });
   const partnerKeys = new PartnerKeyCache(deps.config.github.partnerKeysUrl, deps.config.github.keysCacheMs, deps.now, deps.outbound, deps.outboundLookup);
-  const rotationJob = new RotationJob({ store: deps.store, links, rotation, logger: deps.logger, now: deps.now, config: deps.config.rotation });
+  const rotationJob = new RotationJob({ store: deps.store, links, rotation, logger: deps.logger, now: deps.now, config: deps.config.rotation, leader });
   const leaks = new LeakReportService(deps.keys, connection, deps.audit);
   const githubWebhook = new GitHubAlertWebhook({
     config: deps.config.github.webhook,
@@ -90,6 +95,8 @@ export function createProviderServices(deps: ProviderServicesDeps): ProviderServ
     outbound: deps.outbound,
     ...lookup,
   });
+  // The lease's first beat runs in the background; until it answers, this replica does not lead.
+  void leader.start();
   reconcile.start();
   rotationJob.start();
   return {
@@ -117,6 +124,7 @@ export function createProviderServices(deps: ProviderServicesDeps): ProviderServ
       }),
     async close() {
       await rotationJob.stop();
+      await leader.stop();
       await githubWebhook.close();
       await reconcile.stop();
       await connection.close();

@@ -1,4 +1,5 @@
 import type { AuditLog } from '../audit/index.js';
+import type { LeaderLease } from '../cluster/leader-lease.js';
 import { asKeywardenError } from '../errors/index.js';
 import { describeError, type Logger } from '../log/logger.js';
 import type { AlertService } from '../monitor/alert-service.js';
@@ -23,6 +24,8 @@ export interface ReconcileDeps {
   config: ProvidersConfig['reconcile'];
   /** With `onMismatch: rotate`: rotates the upstream at the provider (providers/rotation/); a failure is reported. */
   rotate?: (upstreamId: string) => Promise<string>;
+  /** Replicas: only the lease holder runs the timed pass (absent: this process always does). */
+  leader?: Pick<LeaderLease, 'isLeader'>;
 }
 
 export interface ReconcileReport {
@@ -64,7 +67,7 @@ export class ReconcileJob {
 
   private async tick(): Promise<void> {
     try {
-      if (await this.deps.connection.isConnected()) await this.runOnce();
+      if ((this.deps.leader?.isLeader ?? true) && (await this.deps.connection.isConnected())) await this.runOnce();
     } catch (err) {
       this.deps.logger.warn('provider usage reconciliation failed', { code: asKeywardenError(err).code, ...describeError(err) });
     }

@@ -102,6 +102,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   if (reconciled > 0) logger.warn('charged open budget reservations left by an unclean shutdown', { reservations: reconciled });
   const providers = createProviderServices({
     ...services,
+    leader: services.store.leaderLease('providers'),
     alerts: monitor?.alerts ?? null,
     outbound,
     ...(options.outboundLookup ? { outboundLookup: options.outboundLookup } : {}),

@@ -1,4 +1,5 @@
 import { asKeywardenError } from '../../errors/index.js';
+import type { LeaderLease } from '../../cluster/leader-lease.js';
 import { describeError, type Logger } from '../../log/logger.js';
 import type { Store, UpstreamRecord } from '../../store/index.js';
 import { parseDuration } from '../../util/duration.js';
@@ -27,6 +28,8 @@ export interface RotationJobDeps {
   logger: Logger;
   now: () => number;
   config: ProvidersConfig['rotation'];
+  /** Replicas: only the lease holder runs the timed pass (absent: this process always does). */
+  leader?: Pick<LeaderLease, 'isLeader'>;
 }
 
 export interface RotationPassResult {
@@ -37,8 +40,8 @@ export interface RotationPassResult {
 /**
  * Scheduled rotation: on its timer, every linked upstream whose oldest key is older than its rotation period is
  * rotated at the provider, and old keys whose deletion failed earlier are deleted. The clock is injected, so a
- * test moves time instead of waiting. One pass at a time in this process (a multi-replica deployment needs the
- * leader election of issue 11 before it runs this on more than one replica).
+ * test moves time instead of waiting. One pass at a time in this process; with several replicas, only the holder
+ * of the provider jobs' leader lease runs the timed pass.
  */
 export class RotationJob {
   private timer: NodeJS.Timeout | null = null;
@@ -66,6 +69,7 @@ export class RotationJob {
   }
 
   private async tick(): Promise<void> {
+    if (!(this.deps.leader?.isLeader ?? true)) return;
     try {
       await this.runOnce();
     } catch (err) {
