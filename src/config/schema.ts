@@ -5,6 +5,7 @@ import { outboundConfigSchema, refineSinkTargets } from '../policy/outbound-conf
 import { serverTimeoutFields } from './server-timeouts.js';
 import { providersConfigSchema } from '../providers/config.js';
 import { limitsConfigSchema } from '../limits/limits-config.js';
+import { uiServeFields } from '../console-serve/ui-config.js';
 
 const port = z.number().int().min(0).max(65_535);
 
@@ -75,6 +76,8 @@ export const configSchema = z
     monitor: monitorConfigSchema.prefault({}),
     /** Provider admin APIs: reconciliation, leak revocation, GitHub partner receiver (see providers/config.ts). */
     providers: providersConfigSchema.prefault({}),
+    /** The web console served at `/` (see console-serve/ui-config.ts). */
+    ui: z.object({ ...uiServeFields }).strict().prefault({}),
     /** Leak scanner settings, so one keywarden.config file can serve `serve` and `scan`. */
     scan: scanConfigSchema.optional(),
     log: z
