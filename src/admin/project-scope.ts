@@ -13,6 +13,8 @@ const SCOPED_ROUTES: ReadonlyArray<{ methods: readonly string[]; pattern: RegExp
   { methods: ['GET', 'HEAD', 'PATCH'], pattern: /^\/admin\/v1\/keys\/(?!report-leak$)[^/]+$/ },
   { methods: ['POST'], pattern: /^\/admin\/v1\/keys\/(?!report-leak$)[^/]+\/(rotate|revoke|suspend|unsuspend)$/ },
   { methods: ['GET', 'HEAD'], pattern: /^\/admin\/v1\/usage$/ },
+  { methods: ['GET', 'HEAD'], pattern: /^\/admin\/v1\/keys\/(?!report-leak$)[^/]+\/stats$/ },
+  { methods: ['GET', 'HEAD'], pattern: /^\/admin\/v1\/stats\/overview$/ },
   { methods: ['GET', 'HEAD'], pattern: /^\/admin\/v1\/projects(\/[^/]+)?$/ },
 ];
 

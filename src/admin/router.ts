@@ -32,6 +32,8 @@ import { ProjectService } from './project-service.js';
 import { loadProjectLookup } from './project-lookup.js';
 import { registerProjectRoutes } from './routes/project-routes.js';
 import { ADMIN_USAGE_GROUPS, summarizeUsage, type AdminUsageGroup } from './usage-by-project.js';
+import { registerStatsRoutes } from './routes/stats-routes.js';
+import type { RollupCoverage } from './stats/range-plan.js';
 
 export interface AdminDeps {
   store: Store;
@@ -52,9 +54,13 @@ export interface AdminDeps {
   now: () => number;
   /** Provider-side key management (providers/); absent in tests that do not need it. */
   providers?: ProviderServices;
+  /** What the monitor's rollups hold (stats/rollup-coverage.ts); absent: nothing, every statistic is read raw. */
+  rollupCoverage?: (now: number) => RollupCoverage;
 }
 
 type Env = AdminEnv;
+
+const noRollups = (): RollupCoverage => ({ completeBefore: null, minuteSince: Infinity, hourSince: Infinity });
 
 const DEFAULT_ADMIN_MAX_BODY_BYTES = 1_048_576;
 
@@ -268,6 +274,7 @@ export function createAdminApp(deps: AdminDeps): Hono<Env> {
   registerAdminTokenRoutes(app, { adminTokens: deps.adminTokens, now: deps.now, resolveProject: async (ref) => (await projects.get(ref)).id });
   registerUsageRollupRoutes(app, { rollups: deps.rollups, now: deps.now, hourRetentionMs: deps.hourRetentionMs });
   if (deps.providers) registerProviderRoutes(app, deps.providers);
+  registerStatsRoutes(app, { ...deps, coverage: deps.rollupCoverage ?? noRollups });
 
   return app;
 }

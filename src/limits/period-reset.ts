@@ -21,7 +21,7 @@ function wallClockFor(timeZone: string): Intl.DateTimeFormat {
 }
 
 /** The wall-clock time in `timeZone` at instant `at`, as if that wall time were UTC (epoch ms). */
-function wallTimeAsUtc(at: number, timeZone: string): number {
+export function wallTimeAsUtc(at: number, timeZone: string): number {
   const parts: Record<string, number> = {};
   for (const part of wallClockFor(timeZone).formatToParts(new Date(at))) {
     if (part.type !== 'literal') parts[part.type] = Number(part.value);
@@ -30,7 +30,7 @@ function wallTimeAsUtc(at: number, timeZone: string): number {
 }
 
 /** The instant at which the wall clock in `timeZone` shows local midnight of the UTC-encoded date `localMidnight`. */
-function instantOfLocalMidnight(localMidnight: number, timeZone: string): number {
+export function instantOfLocalMidnight(localMidnight: number, timeZone: string): number {
   // The zone's offset at the guess, then once more at the corrected instant, which settles DST changes.
   let instant = localMidnight - (wallTimeAsUtc(localMidnight, timeZone) - localMidnight);
   instant = localMidnight - (wallTimeAsUtc(instant, timeZone) - instant);

@@ -20,6 +20,7 @@ import type { OutboundLookup } from '../policy/outbound-connect.js';
 import { createMetricsAuthorizer } from './metrics-auth.js';
 import { createProviderServices, type ProviderServices } from '../providers/create-providers.js';
 import { createLeakReceiverApp } from '../providers/github/receiver-app.js';
+import { rollupCoverage } from '../admin/stats/rollup-coverage.js';
 
 export interface RunningServer {
   server: Server;
@@ -117,6 +118,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     alerts: monitorRepos.alerts,
     rollups: monitorRepos.rollups,
     hourRetentionMs: config.monitor.retention.hourMs,
+    rollupCoverage: rollupCoverage(config.monitor),
     maxBodyBytes: config.server.adminMaxBodyBytes,
     bodyPace: { timeoutMs: config.server.bodyTimeoutMs, minBytesPerSecond: config.server.bodyMinBytesPerSecond },
     logger,

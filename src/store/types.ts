@@ -228,6 +228,35 @@ export interface UsageRepository {
   keyActivity(dayStart: number, monthStart: number): Promise<KeyActivityRow[]>;
   /** Distinct (key, endpoint, model) of answered requests since `since`: what each key actually uses (doctor). */
   usedScopes(since: number): Promise<Array<{ keyId: string; endpoint: string; model: string | null }>>;
+  /** Records in [since, until) summed per value of a rollup dimension, counted exactly as the monitor's rollups count. */
+  totalsBy(query: UsageTotalsQuery): Promise<UsageTotalsRow[]>;
+  /** A key's newest records, newest first; reads at most `limit` rows (the (key_id, ts) index). */
+  recentForKey(keyId: string, limit: number): Promise<UsageRecord[]>;
+}
+
+/** The rollup dimensions (monitor/repositories.ts RollupDim), for reading raw records the same way. */
+export type UsageTotalsDim = 'all' | 'key' | 'model' | 'upstream';
+
+export interface UsageTotalsQuery {
+  dim: UsageTotalsDim;
+  since: number;
+  until: number;
+  keyId?: string;
+}
+
+/** Like a rollup total: errors are status >= 400 or 0, a null model/upstream is "(none)", `all` is "*". */
+export interface UsageTotalsRow {
+  dimValue: string;
+  requests: number;
+  errors: number;
+  promptTokens: number;
+  completionTokens: number;
+  cachedTokens: number;
+  reasoningTokens: number;
+  costUsd: number;
+  unpriced: number;
+  latencySumMs: number;
+  latencyMaxMs: number;
 }
 
 export interface AdminTokenRepository {

@@ -1,4 +1,4 @@
-import { USAGE_GROUP_FIELDS, USAGE_GROUPS, type KeyActivityRow, type UsageGroup, type UsageQuery, type UsageRecord, type UsageRepository, type UsageSummaryRow } from '../types.js';
+import { USAGE_GROUP_FIELDS, USAGE_GROUPS, type KeyActivityRow, type UsageGroup, type UsageQuery, type UsageRecord, type UsageRepository, type UsageSummaryRow, type UsageTotalsDim, type UsageTotalsQuery, type UsageTotalsRow } from '../types.js';
 import type { SqliteDatabase } from './database.js';
 
 interface UsageRow {
@@ -80,6 +80,14 @@ const GROUP_COLUMNS: Record<UsageGroup, string> = {
   day: "strftime('%Y-%m-%d', ts / 1000, 'unixepoch') AS day",
 };
 
+/** Whitelisted SQL per rollup dimension, with the monitor's names for "no model/upstream" and "everything". */
+const TOTALS_COLUMNS: Record<UsageTotalsDim, string> = {
+  all: "'*'",
+  key: 'key_id',
+  model: "COALESCE(model, '(none)')",
+  upstream: "COALESCE(upstream_id, '(none)')",
+};
+
 export class SqliteUsageRepository implements UsageRepository {
   private readonly db: SqliteDatabase;
   private readonly insertMany_;
@@ -89,6 +97,8 @@ export class SqliteUsageRepository implements UsageRepository {
   private readonly activityStmt;
   private readonly usedScopesStmt;
   private readonly summaryStmts = new Map<string, ReturnType<SqliteDatabase['prepare']>>();
+  private readonly totalsStmts = new Map<UsageTotalsDim, ReturnType<SqliteDatabase['prepare']>>();
+  private readonly recentStmt;
 
   constructor(db: SqliteDatabase) {
     // Positional parameters: binding 17 values by name costs a property lookup per value and a row object per
@@ -141,7 +151,29 @@ export class SqliteUsageRepository implements UsageRepository {
     this.usedScopesStmt = db.prepare<[number], { keyId: string; endpoint: string; model: string | null }>(
       'SELECT DISTINCT key_id AS keyId, endpoint, model FROM usage WHERE ts >= ? AND status < 400',
     );
+    this.recentStmt = db.prepare<[string, number], UsageRow>('SELECT * FROM usage WHERE key_id = ? ORDER BY ts DESC, id DESC LIMIT ?');
     this.db = db;
+  }
+
+  totalsBy(query: UsageTotalsQuery): Promise<UsageTotalsRow[]> {
+    let stmt = this.totalsStmts.get(query.dim);
+    if (!stmt) {
+      // Counted as UsageIntake counts into the rollups, so a range read raw adds up with ranges read from rollups.
+      stmt = this.db.prepare(
+        `SELECT ${TOTALS_COLUMNS[query.dim]} AS dimValue, COUNT(*) AS requests, SUM(status >= 400 OR status = 0) AS errors,
+          SUM(prompt_tokens) AS promptTokens, SUM(completion_tokens) AS completionTokens, SUM(cached_tokens) AS cachedTokens,
+          SUM(reasoning_tokens) AS reasoningTokens, COALESCE(SUM(cost_usd), 0) AS costUsd, SUM(price_missing) AS unpriced,
+          SUM(latency_ms) AS latencySumMs, MAX(latency_ms) AS latencyMaxMs
+         FROM usage WHERE ts >= @since AND ts < @until AND (@keyId IS NULL OR key_id = @keyId)
+         GROUP BY dimValue`,
+      );
+      this.totalsStmts.set(query.dim, stmt);
+    }
+    return Promise.resolve(stmt.all({ since: query.since, until: query.until, keyId: query.keyId ?? null }) as UsageTotalsRow[]);
+  }
+
+  recentForKey(keyId: string, limit: number): Promise<UsageRecord[]> {
+    return Promise.resolve(this.recentStmt.all(keyId, limit).map(fromRow));
   }
 
   keyActivity(dayStart: number, monthStart: number): Promise<KeyActivityRow[]> {

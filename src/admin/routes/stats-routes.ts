@@ -1,0 +1,47 @@
+import type { Schema } from 'hono';
+import { z } from 'zod';
+import type { KeyService } from '../key-service.js';
+import { tokenProject } from '../project-scope.js';
+import { keyStats } from '../stats/key-stats-service.js';
+import { overview } from '../stats/overview-service.js';
+import type { StatsDeps } from '../stats/stats-context.js';
+import { isKnownTimeZone } from '../stats/time-windows.js';
+import { parseQuery, pathParam, type AdminApp } from './route-helpers.js';
+
+export interface StatsRouteDeps extends StatsDeps {
+  keys: KeyService;
+  now: () => number;
+}
+
+/** Days of history a key page may ask for: the day rollups go back further, but the chart and the reads stay bounded. */
+export const MAX_STATS_DAYS = 90;
+
+const tzField = z
+  .string()
+  .max(64)
+  .refine(isKnownTimeZone, { message: 'unknown IANA time zone' })
+  .default('UTC');
+
+const overviewQuery = z.object({ tz: tzField }).strict();
+const keyStatsQuery = z
+  .object({
+    tz: tzField,
+    days: z.coerce.number().int().min(1).max(MAX_STATS_DAYS).default(30),
+  })
+  .strict();
+
+/**
+ * Read-only statistics for the console: GET /stats/overview and GET /keys/:id/stats. Viewers may read them; a
+ * project-limited token sees only its project's keys (another project's key is a 404, as on /keys/:id).
+ */
+export function registerStatsRoutes<S extends Schema, B extends string>(app: AdminApp<S, B>, deps: StatsRouteDeps): void {
+  app.get('/stats/overview', async (c) => {
+    const q = parseQuery(c, overviewQuery);
+    return c.json(await overview(deps, deps.now(), q.tz, tokenProject(c)));
+  });
+  app.get('/keys/:id/stats', async (c) => {
+    const q = parseQuery(c, keyStatsQuery);
+    const key = await deps.keys.getInProject(pathParam(c, 'id'), tokenProject(c));
+    return c.json(await keyStats(deps, key, deps.now(), q.days, q.tz));
+  });
+}
