@@ -82,7 +82,7 @@ export interface UsageRow {
   day?: string;
   projectId?: string | null;
   projectName?: string | null;
-  upstream?: string | null;
+  upstreamId?: string | null;
   upstreamName?: string | null;
   hour?: string;
   requests: number;

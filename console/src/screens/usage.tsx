@@ -19,7 +19,7 @@ function label(row: UsageRow, groups: Group[]): string {
       if (g === 'key') return row.keyName ?? row.keyId ?? '—';
       if (g === 'project') return row.projectName ?? row.projectId ?? 'no project';
       if (g === 'model') return row.model ?? 'unknown model';
-      if (g === 'upstream') return row.upstreamName ?? row.upstream ?? '—';
+      if (g === 'upstream') return row.upstreamName ?? row.upstreamId ?? '—';
       return row.day ?? '—';
     })
     .join(' · ');
