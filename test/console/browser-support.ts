@@ -3,7 +3,7 @@
 // like an authenticator app, axe checks and screenshots. Every wait is bounded.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -211,3 +211,10 @@ export async function browserExposure(page: Page): Promise<string> {
 }
 
 export const PASSWORD = 'correct horse battery staple 42';
+
+/**
+ * The sign-in, MFA and session API (/admin/v1/auth/*) comes from the sibling branch h-cauth. Until it is merged
+ * the suites that need it are skipped (with this reason printed), not faked: the contract adds these error codes.
+ */
+export const AUTH_API_PRESENT = readFileSync(path.join(PROJECT_ROOT, 'src', 'errors', 'codes.ts'), 'utf8').includes('mfa_enrollment_required');
+if (!AUTH_API_PRESENT) console.warn('console browser tests: the /admin/v1/auth API (h-cauth) is not in this tree; sign-in suites are skipped');
