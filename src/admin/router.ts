@@ -34,6 +34,10 @@ import { registerProjectRoutes } from './routes/project-routes.js';
 import { ADMIN_USAGE_GROUPS, summarizeUsage, type AdminUsageGroup } from './usage-by-project.js';
 import { registerStatsRoutes } from './routes/stats-routes.js';
 import type { RollupCoverage } from './stats/range-plan.js';
+import type { ConsoleAuth } from '../console-auth/console-auth.js';
+import { registerConsoleAuthRoutes } from '../console-auth/register-console-auth.js';
+import { authenticateConsoleSession } from '../console-auth/admin-session-auth.js';
+import { registerUserRoutes } from '../console-auth/user-routes.js';
 
 export interface AdminDeps {
   store: Store;
@@ -56,6 +60,8 @@ export interface AdminDeps {
   providers?: ProviderServices;
   /** What the monitor's rollups hold (stats/rollup-coverage.ts); absent: nothing, every statistic is read raw. */
   rollupCoverage?: (now: number) => RollupCoverage;
+  /** Console sign-in (users, sessions, MFA); without it only admin tokens are accepted. */
+  consoleAuth?: ConsoleAuth;
 }
 
 type Env = AdminEnv;
@@ -117,11 +123,19 @@ export function createAdminApp(deps: AdminDeps): Hono<Env> {
   app.onError((err, c) => {
     const error = asKeywardenError(err);
     if (error.status >= 500) deps.logger.error('admin request failed', { code: error.code, ...describeError(err) });
+    for (const [name, value] of Object.entries(error.headers)) c.header(name, value);
     return closeIfBodyUnread(c, c.json(toOpenAIError(error), error.status as 400));
   });
   app.notFound((c) => c.json(toOpenAIError(new KeywardenError('KW_NOT_FOUND')), 404));
 
+  const consoleAuth = deps.consoleAuth;
+  if (consoleAuth) registerConsoleAuthRoutes(app, consoleAuth, deps.bodyPace);
   app.use('*', async (c, next) => {
+    // No Authorization header: the console's session cookie may stand in for a token (same role rules, plus CSRF).
+    if (consoleAuth && c.req.header('authorization') === undefined) {
+      await authenticateConsoleSession(c, consoleAuth);
+      return next();
+    }
     const match = /^Bearer\s+(\S+)$/i.exec(c.req.header('authorization') ?? '');
     const record = match?.[1] ? await deps.adminTokens.verify(match[1]) : null;
     if (!record) throw new KeywardenError('KW_ADMIN_UNAUTHORIZED');
@@ -275,6 +289,7 @@ export function createAdminApp(deps: AdminDeps): Hono<Env> {
   registerUsageRollupRoutes(app, { rollups: deps.rollups, now: deps.now, hourRetentionMs: deps.hourRetentionMs });
   if (deps.providers) registerProviderRoutes(app, deps.providers);
   registerStatsRoutes(app, { ...deps, coverage: deps.rollupCoverage ?? noRollups });
+  if (consoleAuth) registerUserRoutes(app, consoleAuth);
 
   return app;
 }

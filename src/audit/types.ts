@@ -38,6 +38,23 @@ export const AUDIT_ACTIONS = [
   'provider.key_revoke_failed',
   'security.provider_usage_mismatch',
   'security.canary_tripped',
+  // Console accounts (console-auth/).
+  'user.created',
+  'user.removed',
+  'user.role_changed',
+  'user.setup_completed',
+  'user.signed_in',
+  'user.sign_in_failed',
+  'user.locked',
+  'user.mfa_enrolled',
+  'user.mfa_removed',
+  'user.mfa_reset',
+  'user.recovery_code_used',
+  'user.recovery_codes_regenerated',
+  'user.session_revoked',
+  'user.signed_out',
+  'user.signed_out_everywhere',
+  'user.step_up',
 ] as const;
 
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];

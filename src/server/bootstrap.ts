@@ -32,6 +32,8 @@ export interface BootstrapNotice {
   createdAdminToken: string | null;
   createdMasterKeyFile: boolean;
   importedOpenAIKey: string | null;
+  /** One-time link to create the first console owner, set on a start with no console user (printed once). */
+  setupLink?: string | null;
 }
 
 /**

@@ -21,6 +21,7 @@ import { createMetricsAuthorizer } from './metrics-auth.js';
 import { createProviderServices, type ProviderServices } from '../providers/create-providers.js';
 import { createLeakReceiverApp } from '../providers/github/receiver-app.js';
 import { rollupCoverage } from '../admin/stats/rollup-coverage.js';
+import { createConsoleAuth, issueFirstRunSetupLink } from '../console-auth/first-run.js';
 
 export interface RunningServer {
   server: Server;
@@ -111,8 +112,10 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     env: options.env,
     rotationMaxAgeMs: config.monitor.detectors.rotation.maxAgeMs,
   });
+  const consoleAuth = createConsoleAuth(config, services, logger, now);
   const admin = createAdminApp({
     ...services,
+    consoleAuth,
     providers,
     limiter: gateway.limiter,
     alerts: monitorRepos.alerts,
@@ -162,6 +165,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   ready = true;
   const address = server.address() as AddressInfo;
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  notice.setupLink = await issueFirstRunSetupLink(consoleAuth, `http://${host}:${address.port}`);
   const running: RunningServer = {
     server,
     gateway,

@@ -3,6 +3,10 @@
  * implementation can replace SQLite without touching them.
  */
 
+import type { AuthAttemptRepository, AuthTokenRepository, SessionRepository, UserRepository } from './auth-types.js';
+
+export type * from './auth-types.js';
+
 export type ProviderKind = 'openai' | 'azure' | 'openai-compatible';
 
 export interface KeyScopes {
@@ -355,5 +359,10 @@ export interface Store {
   readonly meta: MetaRepository;
   readonly objects: ObjectRepository;
   readonly projects: ProjectRepository;
+  /** Console accounts (store/auth-types.ts). */
+  readonly users: UserRepository;
+  readonly sessions: SessionRepository;
+  readonly authAttempts: AuthAttemptRepository;
+  readonly authTokens: AuthTokenRepository;
   close(): Promise<void>;
 }

@@ -5,7 +5,16 @@ import { KeywardenError } from '../../errors/index.js';
 import type { AdminRole } from '../../store/index.js';
 
 /** The admin app's environment: the auth middleware sets the caller's admin token id. */
-export type AdminEnv = { Variables: { adminId: string; adminRole: AdminRole; /** The project a limited token is confined to. */ adminProject: string | null } };
+export type AdminEnv = {
+  Variables: {
+    adminId: string;
+    adminRole: AdminRole;
+    /** The project a limited token is confined to. */
+    adminProject: string | null;
+    /** Set when the caller signed in to the console (a session cookie) instead of sending an admin token. */
+    sessionUserId?: string;
+  };
+};
 
 /** Any admin app (with or without a basePath) that route modules can register on. */
 export type AdminApp<S extends Schema = Schema, B extends string = string> = Hono<AdminEnv, S, B>;
@@ -41,7 +50,8 @@ export function parseTime(value: string): number | null {
 
 /** The audit actor for the admin making the request. */
 export function adminActor(c: Context<AdminEnv>): string {
-  return `admin:${c.get('adminId')}`;
+  const user = c.get('sessionUserId');
+  return user === undefined ? `admin:${c.get('adminId')}` : `user:${user}`;
 }
 
 /** A path parameter. Route modules are generic over the app's base path, so hono cannot type it as present. */

@@ -19,6 +19,7 @@ const COMMANDS: Record<string, () => Promise<CommandRegistrar>> = {
   alerts: async () => (await import('./alerts.js')).registerAlerts,
   audit: async () => (await import('./audit.js')).registerAudit,
   tokens: async () => (await import('./tokens.js')).registerTokens,
+  users: async () => (await import('./users.js')).registerUsers,
   projects: async () => (await import('./projects.js')).registerProjects,
   scan: async () => (await import('./scan.js')).registerScan,
   hook: async () => (await import('./hook.js')).registerHook,

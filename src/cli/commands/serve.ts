@@ -51,6 +51,7 @@ export function registerServe(program: Command, io: CliIo, setStatus: SetStatus)
           createdMasterKeyFile: notice.createdMasterKeyFile,
           adminToken: notice.createdAdminToken,
           importedOpenAIKey: notice.importedOpenAIKey,
+          setupLink: notice.setupLink ?? null,
         });
       } else {
         printBanner(io, running.url, config.dataDir, notice);
@@ -86,6 +87,12 @@ function printBanner(io: CliIo, url: string, dataDir: string, notice: BootstrapN
     writeLine(io.stdout, '');
     writeLine(io.stdout, `    export KEYWARDEN_URL=${url}`);
     writeLine(io.stdout, `    export ${ADMIN_TOKEN_ENV}=${notice.createdAdminToken}`);
+    writeLine(io.stdout, '');
+  }
+  if (notice.setupLink) {
+    writeLine(io.stdout, '');
+    writeLine(io.stdout, '  Create the first console owner with this one-time link (valid 15 minutes, single use):');
+    writeLine(io.stdout, `    ${notice.setupLink}`);
     writeLine(io.stdout, '');
   }
   if (notice.importedOpenAIKey) {

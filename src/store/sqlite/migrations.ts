@@ -198,4 +198,76 @@ export const MIGRATIONS: readonly string[] = [
   ALTER TABLE virtual_keys ADD COLUMN parent_id TEXT;
   CREATE INDEX virtual_keys_parent ON virtual_keys(parent_id) WHERE parent_id IS NOT NULL;
   `,
+  // Console accounts (console-auth/): users, second factors, server-side sessions, failed attempts and lockouts,
+  // setup links and WebAuthn challenges. Plain SQL that PostgreSQL runs as well.
+  `
+  CREATE TABLE users (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE,
+    role TEXT NOT NULL,
+    password_hash TEXT,
+    totp_sealed TEXT,
+    totp_pending_sealed TEXT,
+    totp_last_step INTEGER,
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL
+  );
+  CREATE TABLE user_recovery_codes (
+    user_id TEXT NOT NULL,
+    code_hash TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    used_at INTEGER,
+    PRIMARY KEY (user_id, code_hash)
+  );
+  CREATE TABLE user_passkeys (
+    id TEXT PRIMARY KEY,
+    user_id TEXT NOT NULL,
+    public_key TEXT NOT NULL,
+    counter INTEGER NOT NULL,
+    transports TEXT NOT NULL,
+    name TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    last_used_at INTEGER
+  );
+  CREATE INDEX user_passkeys_user ON user_passkeys(user_id);
+  CREATE TABLE user_sessions (
+    id_hash TEXT PRIMARY KEY,
+    user_id TEXT NOT NULL,
+    state TEXT NOT NULL,
+    csrf_token TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    last_seen_at INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL,
+    step_up_until INTEGER,
+    ip TEXT NOT NULL,
+    user_agent TEXT NOT NULL,
+    revoked_at INTEGER
+  );
+  CREATE INDEX user_sessions_user ON user_sessions(user_id);
+  CREATE TABLE auth_failures (
+    subject TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    ts INTEGER NOT NULL
+  );
+  CREATE INDEX auth_failures_subject ON auth_failures(subject, kind, ts);
+  CREATE TABLE auth_locks (
+    subject TEXT PRIMARY KEY,
+    locked_until INTEGER NOT NULL
+  );
+  CREATE TABLE setup_tokens (
+    hash TEXT PRIMARY KEY,
+    user_id TEXT,
+    role TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL,
+    used_at INTEGER
+  );
+  CREATE TABLE webauthn_challenges (
+    challenge TEXT PRIMARY KEY,
+    purpose TEXT NOT NULL,
+    session_id_hash TEXT,
+    user_id TEXT,
+    expires_at INTEGER NOT NULL
+  );
+  `,
 ];

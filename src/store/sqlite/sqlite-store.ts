@@ -10,6 +10,10 @@ import { ReservationJournal } from './reservation-journal.js';
 import { SqliteSpendRepository } from './spend-repo.js';
 import { SqliteUpstreamRepository } from './upstream-repo.js';
 import { SqliteUsageRepository } from './usage-repo.js';
+import { SqliteUserRepository } from './user-repo.js';
+import { SqliteSessionRepository } from './session-repo.js';
+import { SqliteAuthAttemptRepository } from './auth-attempt-repo.js';
+import { SqliteAuthTokenRepository } from './auth-token-repo.js';
 
 export const SQLITE_FILE_NAME = 'keywarden.sqlite';
 export const RESERVATION_JOURNAL_FILE_NAME = 'reservations.journal';
@@ -24,6 +28,10 @@ export class SqliteStore implements Store {
   readonly meta;
   readonly objects;
   readonly projects;
+  readonly users;
+  readonly sessions;
+  readonly authAttempts;
+  readonly authTokens;
 
   /** `journalFile`: where open budget reservations are journaled; without one they live in memory (tests). */
   constructor(
@@ -38,6 +46,10 @@ export class SqliteStore implements Store {
     this.meta = new SqliteMetaRepository(db);
     this.objects = new SqliteObjectRepository(db);
     this.projects = new SqliteProjectRepository(db);
+    this.users = new SqliteUserRepository(db);
+    this.sessions = new SqliteSessionRepository(db);
+    this.authAttempts = new SqliteAuthAttemptRepository(db);
+    this.authTokens = new SqliteAuthTokenRepository(db);
   }
 
   static open(dataDir: string): SqliteStore {

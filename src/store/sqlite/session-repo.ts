@@ -1,0 +1,99 @@
+import type { SessionPatch, SessionRecord, SessionRepository, SessionState } from '../types.js';
+import type { SqliteDatabase } from './database.js';
+
+interface SessionRow {
+  id_hash: string;
+  user_id: string;
+  state: string;
+  csrf_token: string;
+  created_at: number;
+  last_seen_at: number;
+  expires_at: number;
+  step_up_until: number | null;
+  ip: string;
+  user_agent: string;
+  revoked_at: number | null;
+}
+
+const STATES: readonly string[] = ['mfa_required', 'mfa_enrollment_required', 'signed_in'];
+
+function fromRow(row: SessionRow): SessionRecord {
+  return {
+    idHash: row.id_hash,
+    userId: row.user_id,
+    // An unknown state read back gets the least access (a second factor is still owed), never full access.
+    state: (STATES.includes(row.state) ? row.state : 'mfa_required') as SessionState,
+    csrfToken: row.csrf_token,
+    createdAt: row.created_at,
+    lastSeenAt: row.last_seen_at,
+    expiresAt: row.expires_at,
+    stepUpUntil: row.step_up_until,
+    ip: row.ip,
+    userAgent: row.user_agent,
+    revokedAt: row.revoked_at,
+  };
+}
+
+const PATCH_COLUMNS: Record<keyof SessionPatch, string> = { state: 'state', stepUpUntil: 'step_up_until', lastSeenAt: 'last_seen_at' };
+
+export class SqliteSessionRepository implements SessionRepository {
+  private readonly stmts;
+
+  constructor(private readonly db: SqliteDatabase) {
+    this.stmts = {
+      insert: db.prepare(
+        `INSERT INTO user_sessions (id_hash, user_id, state, csrf_token, created_at, last_seen_at, expires_at, step_up_until, ip, user_agent, revoked_at)
+         VALUES (@idHash, @userId, @state, @csrfToken, @createdAt, @lastSeenAt, @expiresAt, @stepUpUntil, @ip, @userAgent, @revokedAt)`,
+      ),
+      get: db.prepare<[string], SessionRow>('SELECT * FROM user_sessions WHERE id_hash = ?'),
+      byUser: db.prepare<[string], SessionRow>('SELECT * FROM user_sessions WHERE user_id = ? AND revoked_at IS NULL ORDER BY created_at, id_hash'),
+      remove: db.prepare<[string]>('DELETE FROM user_sessions WHERE id_hash = ?'),
+      revoke: db.prepare<[number, string]>('UPDATE user_sessions SET revoked_at = ? WHERE id_hash = ? AND revoked_at IS NULL'),
+      revokeAll: db.prepare<[number, string, string]>('UPDATE user_sessions SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL AND id_hash <> ?'),
+      prune: db.prepare<[number]>('DELETE FROM user_sessions WHERE expires_at < ?'),
+    };
+  }
+
+  insert(record: SessionRecord): Promise<void> {
+    this.stmts.insert.run(record);
+    return Promise.resolve();
+  }
+
+  get(idHash: string): Promise<SessionRecord | null> {
+    const row = this.stmts.get.get(idHash);
+    return Promise.resolve(row ? fromRow(row) : null);
+  }
+
+  listByUser(userId: string): Promise<SessionRecord[]> {
+    return Promise.resolve(this.stmts.byUser.all(userId).map(fromRow));
+  }
+
+  update(idHash: string, patch: SessionPatch): Promise<void> {
+    const entries = Object.entries(patch).filter(([, value]) => value !== undefined) as Array<[keyof SessionPatch, unknown]>;
+    if (entries.length === 0) return Promise.resolve();
+    const sets = entries.map(([field]) => `${PATCH_COLUMNS[field]} = ?`).join(', ');
+    this.db.prepare(`UPDATE user_sessions SET ${sets} WHERE id_hash = ?`).run(...entries.map(([, value]) => value), idHash);
+    return Promise.resolve();
+  }
+
+  replace(oldIdHash: string, next: SessionRecord): Promise<void> {
+    this.db.transaction(() => {
+      this.stmts.remove.run(oldIdHash);
+      this.stmts.insert.run(next);
+    })();
+    return Promise.resolve();
+  }
+
+  revoke(idHash: string, now: number): Promise<boolean> {
+    return Promise.resolve(this.stmts.revoke.run(now, idHash).changes === 1);
+  }
+
+  revokeAllForUser(userId: string, now: number, keep = ''): Promise<number> {
+    return Promise.resolve(this.stmts.revokeAll.run(now, userId, keep).changes);
+  }
+
+  prune(before: number): Promise<void> {
+    this.stmts.prune.run(before);
+    return Promise.resolve();
+  }
+}
