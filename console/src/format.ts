@@ -3,8 +3,12 @@ const usdFormat = new Intl.NumberFormat('en-US', { style: 'currency', currency: 
 const intFormat = new Intl.NumberFormat('en-US');
 const dateTime = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'short' });
 
+/** Sub-cent amounts (a single small request) keep three significant digits instead of rounding to $0.00. */
+const smallUsdFormat = new Intl.NumberFormat('en-US', { style: 'currency', currency: 'USD', maximumSignificantDigits: 3 });
+
 export function usd(value: number | null | undefined): string {
   if (value === null || value === undefined || !Number.isFinite(value)) return '—';
+  if (value !== 0 && Math.abs(value) < 0.01) return smallUsdFormat.format(value);
   return usdFormat.format(value);
 }
 

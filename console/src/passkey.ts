@@ -10,7 +10,7 @@ export interface AuthResult {
 
 export async function registerPasskey(name: string): Promise<AuthResult> {
   const { startRegistration } = await import('@simplewebauthn/browser');
-  const optionsJSON = await api<CreationOptions>('/auth/passkeys/register/options', { method: 'POST', body: {}, noStepUp: true });
+  const optionsJSON = await api<CreationOptions>('/auth/passkeys/register/options', { method: 'POST', body: {} });
   const response = await startRegistration({ optionsJSON });
   return api<AuthResult>('/auth/passkeys/register/verify', { method: 'POST', body: { response, name }, noStepUp: true });
 }
