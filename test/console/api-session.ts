@@ -62,8 +62,11 @@ export class ApiSession {
     await this.refreshCsrf();
   }
 
+  /** A fresh second factor, unless the session's last one is still good for a while (it lasts 5 minutes). */
   async stepUp(): Promise<void> {
     if (!this.authenticator) throw new Error('no authenticator');
+    const session = (await this.refreshCsrf()) as { step_up_until?: number | null };
+    if (typeof session.step_up_until === 'number' && session.step_up_until > Date.now() + 60_000) return;
     const res = await this.call('POST', '/auth/step-up', { code: await this.authenticator.freshCode() });
     if (res.status !== 200) throw new Error(`step-up failed: ${res.status} ${JSON.stringify(res.body)}`);
   }

@@ -25,7 +25,7 @@ export function drawChart(container: HTMLElement, times: number[], series: Serie
     scales: { x: { time: true } },
     axes: [
       { stroke: axisColor, grid: { stroke: 'rgba(128,128,128,0.2)' } },
-      { stroke: axisColor, grid: { stroke: 'rgba(128,128,128,0.2)' }, values: (_u, ticks) => ticks.map((v) => (series[0]?.format ? series[0].format(v) : String(v))) },
+      { stroke: axisColor, size: 80, grid: { stroke: 'rgba(128,128,128,0.2)' }, values: (_u, ticks) => ticks.map((v) => (series[0]?.format ? series[0].format(v) : String(v))) },
     ],
     series: [
       {},

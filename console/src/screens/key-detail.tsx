@@ -227,7 +227,7 @@ export function KeyDetail(props: { id: string; canWrite: boolean }): JSX.Element
                     <td class="num" data-testid="request-cost">
                       {usd(r.costUsd)}
                     </td>
-                    <td class="num">{count(r.latencyMs)} ms</td>
+                    <td class="num">{count(Math.round(r.latencyMs))} ms</td>
                   </tr>
                 ))}
               </tbody>
