@@ -54,6 +54,9 @@ export function registerAuthSessionRoutes(app: AdminApp, auth: ConsoleAuth): voi
       throw new KeywardenError('KW_INVALID_CREDENTIALS');
     }
     await auth.guard.succeed(user.id, 'password');
+    // Housekeeping on a successful sign-in (rare enough to be free): old failures, locks and ended sessions.
+    await auth.guard.prune();
+    await auth.store.sessions.prune(auth.now());
     return c.json(await afterPassword(c, auth, user, facts));
   });
 

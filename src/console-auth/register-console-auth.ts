@@ -6,6 +6,7 @@ import { registerAuthSessionRoutes } from './auth-session-routes.js';
 import type { ConsoleAuth } from './console-auth.js';
 import { registerMfaRoutes } from './mfa-routes.js';
 import { registerPasskeyRoutes } from './passkey-routes.js';
+import { registerFactorRoutes } from './factor-routes.js';
 
 /**
  * Mounts /admin/v1/auth/* on the admin app. Call it BEFORE the admin token middleware: these routes authenticate
@@ -21,4 +22,5 @@ export function registerConsoleAuthRoutes(app: AdminApp, auth: ConsoleAuth, pace
   registerAuthSessionRoutes(app, auth);
   registerMfaRoutes(app, auth);
   registerPasskeyRoutes(app, auth);
+  registerFactorRoutes(app, auth);
 }

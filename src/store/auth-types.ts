@@ -55,6 +55,7 @@ export interface UserRepository {
   listPasskeys(userId: string): Promise<PasskeyRecord[]>;
   /** Moves the signature counter from `expected` to `next`; false when another sign-in moved it first. */
   advancePasskeyCounter(id: string, expected: number, next: number, now: number): Promise<boolean>;
+  removePasskey(userId: string, id: string): Promise<boolean>;
   /** Drops every second factor of a user (TOTP, passkeys, recovery codes): `users reset-mfa`. */
   resetMfa(userId: string, now: number): Promise<void>;
 }

@@ -14,6 +14,8 @@ export interface CallOptions {
   origin?: string;
   /** Extra headers (e.g. Authorization). */
   headers?: Record<string, string>;
+  /** Send this text as the body as it is (malformed JSON, huge nesting). */
+  rawBody?: string;
 }
 
 /** A browser-like console client: keeps the session cookie, sends the CSRF token, records every response body. */
@@ -35,7 +37,7 @@ export class ConsoleClient {
     const csrf = options.csrf === undefined ? this.csrf : options.csrf;
     if (csrf) headers['x-csrf-token'] = csrf;
     if (options.origin !== undefined) headers.origin = options.origin;
-    const res = await fetch(`${this.h.server.url}/admin/v1${route}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+    const res = await fetch(`${this.h.server.url}/admin/v1${route}`, { method, headers, body: options.rawBody ?? (body === undefined ? undefined : JSON.stringify(body)) });
     for (const line of res.headers.getSetCookie()) {
       const [pair] = line.split(';');
       const [name, value] = (pair ?? '').split('=');

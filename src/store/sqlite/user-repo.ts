@@ -89,6 +89,7 @@ export class SqliteUserRepository implements UserRepository {
       passkeys: db.prepare<[string], PasskeyRow>('SELECT * FROM user_passkeys WHERE user_id = ? ORDER BY created_at, id'),
       advance: db.prepare<[number, number, string, number]>('UPDATE user_passkeys SET counter = ?, last_used_at = ? WHERE id = ? AND counter = ?'),
       deletePasskeys: db.prepare<[string]>('DELETE FROM user_passkeys WHERE user_id = ?'),
+      deletePasskey: db.prepare<[string, string]>('DELETE FROM user_passkeys WHERE user_id = ? AND id = ?'),
       deleteSessions: db.prepare<[string]>('DELETE FROM user_sessions WHERE user_id = ?'),
       deleteUser: db.prepare<[string]>('DELETE FROM users WHERE id = ?'),
       resetTotp: db.prepare<[number, string]>('UPDATE users SET totp_sealed = NULL, totp_pending_sealed = NULL, updated_at = ? WHERE id = ?'),
@@ -173,6 +174,10 @@ export class SqliteUserRepository implements UserRepository {
 
   advancePasskeyCounter(id: string, expected: number, next: number, now: number): Promise<boolean> {
     return Promise.resolve(this.stmts.advance.run(next, now, id, expected).changes === 1);
+  }
+
+  removePasskey(userId: string, id: string): Promise<boolean> {
+    return Promise.resolve(this.stmts.deletePasskey.run(userId, id).changes === 1);
   }
 
   resetMfa(userId: string, now: number): Promise<void> {
