@@ -18,7 +18,7 @@ import type { BodyPace } from '../gateway/request-body.js';
 import { registerUpstreamRoutes } from './routes/upstream-routes.js';
 import { registerProviderRoutes } from './routes/provider-routes.js';
 import type { ProviderServices } from '../providers/create-providers.js';
-import { USAGE_GROUP_FIELDS, USAGE_GROUPS, type Store, type UsageQuery, type UsageSummaryRow } from '../store/index.js';
+import { USAGE_GROUPS, type Store, type UsageQuery, type UsageSummaryRow } from '../store/index.js';
 import { toCsv } from '../util/csv.js';
 import type { AdminTokenService } from './admin-tokens.js';
 import type { KeyService } from './key-service.js';
@@ -31,7 +31,8 @@ import { assertScopedRouteAllowed, tokenProject } from './project-scope.js';
 import { ProjectService } from './project-service.js';
 import { loadProjectLookup } from './project-lookup.js';
 import { registerProjectRoutes } from './routes/project-routes.js';
-import { ADMIN_USAGE_GROUPS, summarizeUsage, type AdminUsageGroup } from './usage-by-project.js';
+import { summarizeUsage, type AdminUsageGroup } from './usage-by-project.js';
+import { EXPLORER_GROUPS, usageRows, type ExplorerGroup } from './usage-explorer.js';
 import { registerStatsRoutes } from './routes/stats-routes.js';
 import type { RollupCoverage } from './stats/range-plan.js';
 import type { ConsoleAuth } from '../console-auth/console-auth.js';
@@ -104,16 +105,16 @@ const USAGE_METRIC_FIELDS: ReadonlyArray<keyof UsageSummaryRow> = [
   'unpricedRequests',
 ];
 
-/** `group_by=key,model,day,project` (any subset; default key, model, day). */
-function groupByParam(c: Context): AdminUsageGroup[] {
+/** `group_by=key,model,upstream,day,hour,project` (any explorable subset; default key, model, day). */
+function groupByParam(c: Context): ExplorerGroup[] {
   const raw = c.req.query('group_by');
   if (raw === undefined || raw === '') return [...USAGE_GROUPS];
-  const groups = raw.split(',').map((g) => g.trim());
-  const unknown = groups.filter((g) => !(ADMIN_USAGE_GROUPS as readonly string[]).includes(g));
+  const groups = [...new Set(raw.split(',').map((g) => g.trim()))];
+  const unknown = groups.filter((g) => !(EXPLORER_GROUPS as readonly string[]).includes(g));
   if (unknown.length > 0) {
-    throw new KeywardenError('KW_VALIDATION', { message: `group_by: unknown dimension ${unknown.join(', ')} (use key, model, day, project)`, param: 'group_by' });
+    throw new KeywardenError('KW_VALIDATION', { message: `group_by: unknown dimension ${unknown.join(', ')} (use ${EXPLORER_GROUPS.join(', ')})`, param: 'group_by' });
   }
-  return groups as AdminUsageGroup[];
+  return groups as ExplorerGroup[];
 }
 
 /** REST admin API under /admin/v1. Every route requires an admin token. */
@@ -245,8 +246,14 @@ export function createAdminApp(deps: AdminDeps): Hono<Env> {
   };
   app.get('/usage', async (c) => {
     const groupBy = groupByParam(c);
+    const query = await usageQuery(c);
+    const scope = tokenProject(c);
+    const now = deps.now();
+    const sources = { rollups: deps.rollups, usage: deps.store.usage, coverage: (deps.rollupCoverage ?? noRollups)(now) };
+    // Only reached for groupings without upstream or hour (usageRows refuses those otherwise).
+    const summarize = () => summarizeUsage(deps.store, query, groupBy.filter((g): g is AdminUsageGroup => g !== 'upstream' && g !== 'hour'), scope);
     const [rows, names, projectList] = await Promise.all([
-      summarizeUsage(deps.store, await usageQuery(c), groupBy, tokenProject(c)),
+      usageRows(deps.store, sources, query, groupBy, now, scope, summarize),
       loadNames(deps.store),
       groupBy.includes('project') ? deps.store.projects.list() : Promise.resolve([]),
     ]);
@@ -254,13 +261,18 @@ export function createAdminApp(deps: AdminDeps): Hono<Env> {
     const named = rows.map((row) => ({
       ...row,
       ...(row.keyId === undefined ? {} : { keyName: names.key(row.keyId) }),
+      ...(row.upstreamId === undefined ? {} : { upstreamName: names.upstream(row.upstreamId) }),
       ...(row.projectId === undefined ? {} : { projectName: row.projectId === null ? null : (projectNames.get(row.projectId) ?? null) }),
     }));
     if (c.req.query('format') === 'csv') {
-      const projectDims = groupBy.includes('project') ? (['projectId', 'projectName'] as const) : [];
+      const has = (g: ExplorerGroup) => groupBy.includes(g);
       const dims = [
-        ...projectDims,
-        ...USAGE_GROUPS.filter((g) => groupBy.includes(g)).flatMap((g) => (g === 'key' ? (['keyId', 'keyName'] as const) : [USAGE_GROUP_FIELDS[g]])),
+        ...(has('project') ? ['projectId', 'projectName'] : []),
+        ...(has('key') ? ['keyId', 'keyName'] : []),
+        ...(has('model') ? ['model'] : []),
+        ...(has('upstream') ? ['upstreamId', 'upstreamName'] : []),
+        ...(has('day') ? ['day'] : []),
+        ...(has('hour') ? ['hour'] : []),
       ];
       const columns = [...dims, ...USAGE_METRIC_FIELDS];
       return c.body(toCsv(columns, named.map((row) => columns.map((column) => (row as Record<string, string | number | null | undefined>)[column]))), 200, {

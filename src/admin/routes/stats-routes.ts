@@ -1,4 +1,5 @@
-import type { Schema } from 'hono';
+import type { Context, Schema } from 'hono';
+import { KeywardenError } from '../../errors/index.js';
 import { z } from 'zod';
 import type { KeyService } from '../key-service.js';
 import { tokenProject } from '../project-scope.js';
@@ -30,16 +31,25 @@ const keyStatsQuery = z
   })
   .strict();
 
+/** `?days=30&days=31` is ambiguous: refused rather than silently taking the first. */
+function assertNoRepeats(c: Context): void {
+  for (const [name, values] of Object.entries(c.req.queries())) {
+    if (values.length > 1) throw new KeywardenError('KW_VALIDATION', { message: `${name}: given more than once`, param: name });
+  }
+}
+
 /**
  * Read-only statistics for the console: GET /stats/overview and GET /keys/:id/stats. Viewers may read them; a
  * project-limited token sees only its project's keys (another project's key is a 404, as on /keys/:id).
  */
 export function registerStatsRoutes<S extends Schema, B extends string>(app: AdminApp<S, B>, deps: StatsRouteDeps): void {
   app.get('/stats/overview', async (c) => {
+    assertNoRepeats(c);
     const q = parseQuery(c, overviewQuery);
     return c.json(await overview(deps, deps.now(), q.tz, tokenProject(c)));
   });
   app.get('/keys/:id/stats', async (c) => {
+    assertNoRepeats(c);
     const q = parseQuery(c, keyStatsQuery);
     const key = await deps.keys.getInProject(pathParam(c, 'id'), tokenProject(c));
     return c.json(await keyStats(deps, key, deps.now(), q.days, q.tz));

@@ -29,8 +29,10 @@ export async function overview(deps: StatsDeps, now: number, tz: string, project
   const hours = hourWindows(now, 48);
   const days = dayWindows(now, 30, tz);
 
-  const [[todayTotals, monthTotals] = [], hourly, daily, [monthByKey] = [], budgets, alerts, upstreams] = await Promise.all([
-    aggregateUsage(sources, [today, month], { dim }),
+  // Today lies inside the month: windows of one call must not overlap, so each is its own call.
+  const [[todayTotals] = [], [monthTotals] = [], hourly, daily, [monthByKey] = [], budgets, alerts, upstreams] = await Promise.all([
+    aggregateUsage(sources, [today], { dim }),
+    aggregateUsage(sources, [month], { dim }),
     aggregateUsage(sources, hours, { dim }),
     aggregateUsage(sources, days, { dim }),
     aggregateUsage(sources, [month], { dim: 'key' }),

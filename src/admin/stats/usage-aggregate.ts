@@ -62,6 +62,9 @@ function runs(segments: readonly RangeSegment[]): RangeSegment[] {
  */
 export async function aggregateUsage(sources: AggregateSources, windowsIn: readonly TimeWindow[], query: AggregateQuery): Promise<WindowTotals> {
   const windows = [...windowsIn].sort((a, b) => a.since - b.since);
+  for (let i = 1; i < windows.length; i++) {
+    if ((windows[i] as TimeWindow).since < (windows[i - 1] as TimeWindow).until) throw new RangeError('aggregateUsage: windows overlap');
+  }
   const out: WindowTotals = windowsIn.map(() => new Map<string, RollupCounters>());
   // Results are keyed by the caller's order.
   const slot = windows.map((w) => windowsIn.indexOf(w));

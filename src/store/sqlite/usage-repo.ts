@@ -196,6 +196,7 @@ export class SqliteUsageRepository implements UsageRepository {
     return Promise.resolve(stmt.all(params).map(fromRow));
   }
 
+  /** Errors are counted as the rollups count them (status >= 400, or 0: no response), so both paths agree. */
   summarize(query: UsageQuery, groupBy: readonly UsageGroup[] = USAGE_GROUPS): Promise<UsageSummaryRow[]> {
     const groups = USAGE_GROUPS.filter((g) => groupBy.includes(g));
     const cacheKey = groups.join(',');
@@ -204,7 +205,7 @@ export class SqliteUsageRepository implements UsageRepository {
       const keys = groups.map((g) => USAGE_GROUP_FIELDS[g]).join(', ');
       stmt = this.db.prepare(
         `SELECT ${groups.map((g) => `${GROUP_COLUMNS[g]}, `).join('')}
-          COUNT(*) AS requests, SUM(status >= 400) AS errors,
+          COUNT(*) AS requests, SUM(status >= 400 OR status = 0) AS errors,
           SUM(prompt_tokens) AS promptTokens, SUM(cached_tokens) AS cachedTokens,
           SUM(completion_tokens) AS completionTokens, SUM(reasoning_tokens) AS reasoningTokens,
           COALESCE(SUM(cost_usd), 0) AS costUsd, SUM(price_missing) AS unpricedRequests
