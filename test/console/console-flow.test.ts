@@ -3,6 +3,7 @@
 // key page and the overview, revoking it in the UI makes the SDK get 401, and the audit page shows both actions
 // by the user and verifies the chain. Every screen is checked with axe and photographed; no secret survives in
 // the page, cookies visible to JS, storage or the server's output.
+import { randomBytes } from 'node:crypto';
 import OpenAI from 'openai';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -31,11 +32,13 @@ let recoveryCodes: string[] = [];
 let virtualKey = '';
 let keyId = '';
 let userId = '';
+const secondUpstreamKey = `sk-proj-${randomBytes(36).toString('base64url')}`;
 
 /** Everything that must never show up in the page, JS-visible cookies, storage or logs. */
 const secrets = (): Record<string, string> => ({
   'virtual key': virtualKey,
   'upstream key': server.upstreamKey,
+  'second upstream key': secondUpstreamKey,
   password: PASSWORD,
   'TOTP seed': totpSecret,
   ...Object.fromEntries(recoveryCodes.map((c, i) => [`recovery code ${i}`, c])),
@@ -241,6 +244,23 @@ describe.skipIf(!AUTH_API_PRESENT)('console first run and key lifecycle', () => 
     await screenshot(page, 'overview-dark');
     await page.emulateMedia({ colorScheme: 'light' });
   }, 150_000);
+
+  it('adds an upstream through a password field; afterwards only its last 4 characters are shown', async () => {
+    await go('/upstreams');
+    await page.getByRole('heading', { name: 'Upstreams', exact: true }).waitFor();
+    const field = page.getByLabel('Provider API key');
+    expect(await field.getAttribute('type')).toBe('password');
+    await page.getByLabel('Name', { exact: true }).fill('backup');
+    await page.getByLabel('Base URL').fill(server.fake.url);
+    await field.fill(secondUpstreamKey);
+    await page.getByRole('button', { name: 'Add upstream' }).click();
+    // Sign-in was a fresh second factor (step-up lasts 5 minutes); otherwise the step-up dialog would ask here.
+    const row = page.getByRole('row', { name: /backup/ });
+    await row.waitFor();
+    await expect(row.textContent()).resolves.toContain(`…${secondUpstreamKey.slice(-4)}`);
+    expect(await field.inputValue()).toBe('');
+    expect(await page.content()).not.toContain(secondUpstreamKey);
+  });
 
   it('no secret in the page source after a reload, in document.cookie, in storage, or in the server output', async () => {
     const cookies = await context.cookies();
