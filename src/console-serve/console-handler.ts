@@ -52,22 +52,24 @@ export function createConsoleHandler(assets: ConsoleAssets): ConsoleHandler {
     const raw = req.url ?? '/';
     const query = raw.indexOf('?');
     const pathname = query === -1 ? raw : raw.slice(0, query);
-    if (req.method !== 'GET' && req.method !== 'HEAD') {
-      plain(res, 405, METHOD_BODY, { allow: 'GET, HEAD' });
-      return;
-    }
     if (pathname.length > MAX_PATH_LENGTH || !pathname.startsWith('/')) {
       plain(res, 404, NOT_FOUND_BODY);
       return;
     }
     const asset = pathname === '/index.html' ? undefined : assets.files.get(pathname);
-    if (asset) {
-      send(req, res, asset, asset.immutable ? IMMUTABLE_CACHE : NO_STORE);
+    const first = pathname.split('/', 2)[1] ?? '';
+    const served = asset !== undefined || (!RESERVED_FIRST_SEGMENTS.has(first) && first !== 'assets' && CLIENT_ROUTE.test(pathname));
+    // Anything the console does not serve stays a plain 404 whatever the method (as before the console existed).
+    if (!served) {
+      plain(res, 404, NOT_FOUND_BODY);
       return;
     }
-    const first = pathname.split('/', 2)[1] ?? '';
-    if (RESERVED_FIRST_SEGMENTS.has(first) || first === 'assets' || !CLIENT_ROUTE.test(pathname)) {
-      plain(res, 404, NOT_FOUND_BODY);
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      plain(res, 405, METHOD_BODY, { allow: 'GET, HEAD' });
+      return;
+    }
+    if (asset) {
+      send(req, res, asset, asset.immutable ? IMMUTABLE_CACHE : NO_STORE);
       return;
     }
     send(req, res, assets.index, NO_STORE);

@@ -173,6 +173,12 @@ describe('console serving', () => {
     }
   });
 
+  it('answers other methods on server paths with 404 as before the console existed (never 405)', async () => {
+    for (const [method, route] of [['PUT', '/admin'], ['POST', '/v1'], ['DELETE', '/leaks'], ['POST', '/assets/x.js'], ['PATCH', '/../etc']]) {
+      expect((await get(base, route as string, { method: method as string })).status, `${method} ${route}`).toBe(404);
+    }
+  });
+
   it('allows only GET and HEAD; HEAD has headers and no body', async () => {
     for (const method of ['POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS']) {
       const answer = await get(base, '/', { method });
