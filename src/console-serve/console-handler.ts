@@ -7,8 +7,12 @@ import type { ConsoleAsset, ConsoleAssets } from './console-assets.js';
 import { CONSOLE_SECURITY_HEADERS, IMMUTABLE_CACHE, NO_STORE } from './console-headers.js';
 
 const RESERVED_FIRST_SEGMENTS = new Set(['v1', 'admin', 'healthz', 'readyz', 'metrics', 'leaks']);
-/** Client routes are plain paths (/keys/key_abc, /setup): no dots, no percent-escapes, no backslashes. */
-const CLIENT_ROUTE = /^\/(?:[A-Za-z0-9_-]+(?:\/[A-Za-z0-9_-]+)*)?\/?$/;
+/**
+ * The console's own client routes (console/src/app.tsx), and only these, answer with index.html: any other path
+ * keeps the server's JSON 404 with its stable code, as before the console existed. Plain characters only: no
+ * dots, percent-escapes or backslashes.
+ */
+const CLIENT_ROUTE = /^\/(?:(?:setup|overview|keys|upstreams|alerts|usage|audit|security|sessions|users)\/?|keys\/[A-Za-z0-9_-]{1,100}\/?)?$/;
 const MAX_PATH_LENGTH = 512;
 
 const NOT_FOUND_BODY = JSON.stringify({ error: { message: 'Unknown route.', type: 'invalid_request_error', param: null, code: 'not_found' } });

@@ -120,6 +120,14 @@ describe('console serving', () => {
     expect(again.body.length).toBe(0);
   });
 
+  it('answers only the console routes with index.html; any other path keeps the JSON 404', async () => {
+    for (const route of ['/v2/whatever', '/unknown', '/keys/a/b', '/setupx', '/users/x', '/favicon.ico', '/robots.txt', `/keys/${'k'.repeat(101)}`]) {
+      const answer = await get(base, route);
+      expect(answer.status, route).toBe(404);
+      expect(JSON.parse(answer.body.toString()), route).toMatchObject({ error: { code: 'not_found' } });
+    }
+  });
+
   it('answers a missing asset with 404 JSON, never with index.html', async () => {
     const answer = await get(base, '/assets/app-missing.js');
     expect(answer.status).toBe(404);
