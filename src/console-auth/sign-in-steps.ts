@@ -3,7 +3,8 @@ import type { SessionState, UserRecord } from '../store/index.js';
 import type { ConsoleAuth } from './console-auth.js';
 import type { RequestFacts } from './request-context.js';
 import type { CurrentSession } from './session-access.js';
-import { writeSessionCookie } from './session-cookie.js';
+import { readSessionCookie, writeSessionCookie } from './session-cookie.js';
+import { sha256Hex } from './secret-token.js';
 
 export interface SessionAnswer {
   state: SessionState;
@@ -14,6 +15,9 @@ export interface SessionAnswer {
 
 /** A fresh session (new id every sign-in, never one the client brought) and its cookie. */
 export async function openSession(c: Context, auth: ConsoleAuth, user: UserRecord, facts: RequestFacts, state: SessionState): Promise<SessionAnswer> {
+  // The session this browser had (if any) ends: its cookie is about to be replaced, and it must not linger.
+  const previous = readSessionCookie(c, facts.https);
+  if (previous !== null) await auth.store.sessions.revoke(sha256Hex(previous), auth.now());
   const opened = await auth.sessions.create(user.id, state, facts);
   writeSessionCookie(c, facts.https, opened.id);
   if (state === 'signed_in') await auth.audit.append({ actor: `user:${user.id}`, action: 'user.signed_in', target: `user:${user.id}`, after: { method: 'passkey', ip: facts.ip } });
