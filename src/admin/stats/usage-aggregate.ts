@@ -80,7 +80,9 @@ export async function aggregateUsage(sources: AggregateSources, windowsIn: reado
   for (const [granularity, segments] of byGranularity) {
     if (granularity === 'raw') continue;
     for (const run of runs(segments)) {
-      const rollupQuery = { granularity, dim: query.dim, dimValue: query.dimValue, since: run.since, until: run.until };
+      // The `all` dimension has the one value "*": naming it lets the read use the whole primary key.
+      const dimValue = query.dim === 'all' ? '*' : query.dimValue;
+      const rollupQuery = { granularity, dim: query.dim, dimValue, since: run.since, until: run.until };
       if (windows.length === 1) {
         reads.push(sources.rollups.totals(rollupQuery).then((rows) => rows.forEach((row) => add(out[slot[0] ?? 0] as Map<string, RollupCounters>, row.dimValue, row))));
       } else {

@@ -270,4 +270,9 @@ export const MIGRATIONS: readonly string[] = [
     expires_at INTEGER NOT NULL
   );
   `,
+  // Console statistics: one dimension's buckets over a time range (every key's month, the overview's series)
+  // without reading the other dimensions' rows in that range.
+  `
+  CREATE INDEX usage_rollups_dim_time ON usage_rollups(granularity, dim, bucket_start);
+  `,
 ];

@@ -46,16 +46,21 @@ const SUM_SQL = `SUM(requests) AS requests, SUM(errors) AS errors, SUM(prompt_to
   SUM(completion_tokens) AS completionTokens, SUM(cached_tokens) AS cachedTokens, SUM(reasoning_tokens) AS reasoningTokens,
   SUM(cost_usd) AS costUsd, SUM(unpriced) AS unpriced, SUM(latency_sum_ms) AS latencySumMs, MAX(latency_max_ms) AS latencyMaxMs`;
 
-const FILTER = `WHERE granularity = @granularity AND dim = @dim AND (@dimValue IS NULL OR dim_value = @dimValue)
-  AND (@since IS NULL OR bucket_start >= @since) AND (@until IS NULL OR bucket_start < @until)`;
+/**
+ * Plain range conditions, one statement with and one without a dimension value: an `(@x IS NULL OR col = @x)`
+ * filter cannot use the (granularity, dim, dim_value, bucket_start) key, so every read scanned the whole dimension
+ * (every key's buckets for all time). Absent bounds are bound as the widest numbers instead of NULL.
+ */
+const FILTER_ANY = `WHERE granularity = @granularity AND dim = @dim AND bucket_start >= @since AND bucket_start < @until`;
+const FILTER_ONE = `WHERE granularity = @granularity AND dim = @dim AND dim_value = @dimValue AND bucket_start >= @since AND bucket_start < @until`;
 
-function bind(query: RollupQuery): Record<string, string | number | null> {
+function bind(query: RollupQuery): Record<string, string | number> {
   return {
     granularity: query.granularity,
     dim: query.dim,
-    dimValue: query.dimValue ?? null,
-    since: query.since ?? null,
-    until: query.until ?? null,
+    ...(query.dimValue === undefined ? {} : { dimValue: query.dimValue }),
+    since: query.since ?? Number.MIN_SAFE_INTEGER,
+    until: query.until ?? Number.MAX_SAFE_INTEGER,
   };
 }
 
@@ -118,12 +123,13 @@ export class SqliteRollupRepository implements RollupRepository {
       }
       for (const parent of parents.values()) run(parent);
     });
-    this.seriesStmt = db.prepare<Record<string, string | number | null>, Row>(
-      `SELECT * FROM usage_rollups ${FILTER} ORDER BY bucket_start, dim_value`,
-    );
-    this.totalsStmt = db.prepare<Record<string, string | number | null>, RollupTotal>(
-      `SELECT dim_value AS dimValue, ${SUM_SQL} FROM usage_rollups ${FILTER} GROUP BY dim_value ORDER BY costUsd DESC, requests DESC, dim_value`,
-    );
+    const series = (filter: string) => db.prepare<Record<string, string | number>, Row>(`SELECT * FROM usage_rollups ${filter} ORDER BY bucket_start, dim_value`);
+    const totals = (filter: string) =>
+      db.prepare<Record<string, string | number>, RollupTotal>(
+        `SELECT dim_value AS dimValue, ${SUM_SQL} FROM usage_rollups ${filter} GROUP BY dim_value ORDER BY costUsd DESC, requests DESC, dim_value`,
+      );
+    this.seriesStmt = { any: series(FILTER_ANY), one: series(FILTER_ONE) };
+    this.totalsStmt = { any: totals(FILTER_ANY), one: totals(FILTER_ONE) };
     this.firstStmt = db.prepare<[string, string], { first: number | null }>(
       "SELECT MIN(bucket_start) AS first FROM usage_rollups WHERE granularity = 'day' AND dim = ? AND dim_value = ?",
     );
@@ -137,7 +143,7 @@ export class SqliteRollupRepository implements RollupRepository {
 
   series(query: RollupQuery): Promise<RollupRow[]> {
     return Promise.resolve(
-      this.seriesStmt.all(bind(query)).map((row) => ({
+      this.seriesStmt[query.dimValue === undefined ? 'any' : 'one'].all(bind(query)).map((row) => ({
         granularity: row.granularity as Granularity,
         bucketStart: row.bucket_start,
         dim: row.dim as RollupDim,
@@ -159,7 +165,7 @@ export class SqliteRollupRepository implements RollupRepository {
   }
 
   totals(query: RollupQuery): Promise<RollupTotal[]> {
-    return Promise.resolve(this.totalsStmt.all(bind(query)));
+    return Promise.resolve(this.totalsStmt[query.dimValue === undefined ? 'any' : 'one'].all(bind(query)));
   }
 
   firstActivity(dim: RollupDim, dimValue: string): Promise<number | null> {

@@ -97,7 +97,7 @@ export class SqliteUsageRepository implements UsageRepository {
   private readonly activityStmt;
   private readonly usedScopesStmt;
   private readonly summaryStmts = new Map<string, ReturnType<SqliteDatabase['prepare']>>();
-  private readonly totalsStmts = new Map<UsageTotalsDim, ReturnType<SqliteDatabase['prepare']>>();
+  private readonly totalsStmts = new Map<string, ReturnType<SqliteDatabase['prepare']>>();
   private readonly recentStmt;
 
   constructor(db: SqliteDatabase) {
@@ -156,7 +156,10 @@ export class SqliteUsageRepository implements UsageRepository {
   }
 
   totalsBy(query: UsageTotalsQuery): Promise<UsageTotalsRow[]> {
-    let stmt = this.totalsStmts.get(query.dim);
+    // With a key: the (key_id, ts) index; without: the ts index. Plain conditions, so SQLite can use either.
+    const byKey = query.keyId !== undefined;
+    const cacheKey = `${query.dim}:${byKey}`;
+    let stmt = this.totalsStmts.get(cacheKey);
     if (!stmt) {
       // Counted as UsageIntake counts into the rollups, so a range read raw adds up with ranges read from rollups.
       stmt = this.db.prepare(
@@ -164,12 +167,12 @@ export class SqliteUsageRepository implements UsageRepository {
           SUM(prompt_tokens) AS promptTokens, SUM(completion_tokens) AS completionTokens, SUM(cached_tokens) AS cachedTokens,
           SUM(reasoning_tokens) AS reasoningTokens, COALESCE(SUM(cost_usd), 0) AS costUsd, SUM(price_missing) AS unpriced,
           SUM(latency_ms) AS latencySumMs, MAX(latency_ms) AS latencyMaxMs
-         FROM usage WHERE ts >= @since AND ts < @until AND (@keyId IS NULL OR key_id = @keyId)
+         FROM usage WHERE ${byKey ? 'key_id = @keyId AND ' : ''}ts >= @since AND ts < @until
          GROUP BY dimValue`,
       );
-      this.totalsStmts.set(query.dim, stmt);
+      this.totalsStmts.set(cacheKey, stmt);
     }
-    return Promise.resolve(stmt.all({ since: query.since, until: query.until, keyId: query.keyId ?? null }) as UsageTotalsRow[]);
+    return Promise.resolve(stmt.all({ since: query.since, until: query.until, ...(byKey ? { keyId: query.keyId } : {}) }) as UsageTotalsRow[]);
   }
 
   recentForKey(keyId: string, limit: number): Promise<UsageRecord[]> {
