@@ -6,7 +6,8 @@ import path from 'node:path';
 import process from 'node:process';
 
 const root = path.resolve(import.meta.dirname, '..');
-const output = path.join(root, 'dist', 'cli', 'bin.js');
+// Both outputs: the compiled CLI and the built console (a build from before the console existed lacks it).
+const outputs = [path.join(root, 'dist', 'cli', 'bin.js'), path.join(root, 'dist', 'console', 'index.html')];
 
 function newestMtime(entry) {
   const info = statSync(entry);
@@ -18,13 +19,14 @@ function newestMtime(entry) {
 
 function builtAt() {
   try {
-    return statSync(output).mtimeMs;
+    return Math.min(...outputs.map((output) => statSync(output).mtimeMs));
   } catch {
     return -1;
   }
 }
 
-const inputs = ['src', 'tsconfig.json', 'tsconfig.build.json', 'package.json'].map((name) => path.join(root, name));
+// console/ holds the web console's sources (built by vite into dist/console).
+const inputs = ['src', 'console', 'tsconfig.json', 'tsconfig.build.json', 'package.json'].map((name) => path.join(root, name));
 const sourcesAt = Math.max(...inputs.map(newestMtime));
 if (sourcesAt <= builtAt()) process.exit(0);
 const result = spawnSync('npm', ['run', 'build'], { cwd: root, stdio: 'inherit', shell: process.platform === 'win32' });

@@ -6,6 +6,7 @@ import { serverTimeoutFields } from './server-timeouts.js';
 import { providersConfigSchema } from '../providers/config.js';
 import { limitsConfigSchema } from '../limits/limits-config.js';
 import { storeConfigSchema } from '../store/store-config.js';
+import { uiServeFields } from '../console-serve/ui-config.js';
 import { uiSessionConfigSchema } from '../console-auth/session-config.js';
 
 const port = z.number().int().min(0).max(65_535);
@@ -79,10 +80,10 @@ export const configSchema = z
     monitor: monitorConfigSchema.prefault({}),
     /** Provider admin APIs: reconciliation, leak revocation, GitHub partner receiver (see providers/config.ts). */
     providers: providersConfigSchema.prefault({}),
-    /** The web console: its public URL (links, WebAuthn origin) and session lifetimes. */
+    /** The web console served at `/` (console-serve/ui-config.ts): on/off, its public URL (links, WebAuthn origin), session lifetimes. */
     ui: z
       .object({
-        publicUrl: z.string().url().optional(),
+        ...uiServeFields,
         session: uiSessionConfigSchema.prefault({}),
       })
       .strict()

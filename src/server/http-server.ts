@@ -7,6 +7,7 @@ import type { Gateway } from '../gateway/create-gateway.js';
 import { metricsHandler } from '../monitor/metrics-handler.js';
 import type { MonitorMetrics } from '../monitor/metrics.js';
 import { sendError } from '../gateway/send-error.js';
+import type { ConsoleHandler } from '../console-serve/index.js';
 import { DEFAULT_SERVER_TIMEOUTS, httpServerOptions, type ServerTimeouts } from './server-options.js';
 
 export interface HttpServerParts {
@@ -26,6 +27,8 @@ export interface HttpServerParts {
   dependencies?: () => Record<string, string>;
   /** True while a dependency is down and every request is refused meanwhile: /readyz then answers 503. */
   refusingAll?: () => boolean;
+  /** The web console at `/` (every path no server route claims); null or absent: 404 as before. */
+  console?: ConsoleHandler | null;
 }
 
 const BAD_REQUEST_BODY = JSON.stringify({
@@ -107,6 +110,8 @@ export function createHttpServer(parts: HttpServerParts): KeywardenHttpServer {
       if (!parts.isReady()) json(res, 503, { status: 'starting', ...dependencies });
       else if (readiness && parts.refusingAll?.()) json(res, 503, { status: 'unavailable', ...dependencies });
       else json(res, 200, { status: Object.values(dependencies).includes('down') ? 'degraded' : 'ok', ...dependencies });
+    } else if (parts.console) {
+      parts.console(req, res);
     } else {
       sendError(res, new KeywardenError('KW_NOT_FOUND'));
     }

@@ -13,6 +13,7 @@ import { PriceTable } from '../pricing/index.js';
 import type { KeyLimits } from '../limits/schema.js';
 import { bootstrap, issueBootstrapAdminToken, type BootstrapNotice, type Services } from './bootstrap.js';
 import { createHttpServer } from './http-server.js';
+import { consoleServing } from '../console-serve/index.js';
 import { createOutboundPolicy } from '../policy/outbound-url.js';
 import { createLimitsBackend } from '../limits/redis/create-limits-backend.js';
 import type { OutboundLookup } from '../policy/outbound-connect.js';
@@ -141,6 +142,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     timeouts: config.server,
     dependencies: () => ({ ...limits.dependencies(), ...services.store.dependencies?.() }),
     refusingAll: () => limits.refusingAll(),
+    console: consoleServing(config.ui.enabled, logger),
   });
   try {
     await new Promise<void>((resolve, reject) => {
