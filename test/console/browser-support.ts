@@ -13,7 +13,11 @@ import { chromium, type Browser, type BrowserContext, type Page } from 'playwrig
 import { startFakeOpenAI, type FakeOpenAI } from '../support/fake-openai.js';
 
 export const PROJECT_ROOT = path.resolve(import.meta.dirname, '../..');
-export const SCREENSHOT_DIR = path.join(PROJECT_ROOT, 'docs', 'screenshots');
+/**
+ * Where the browser tests save a screenshot of each screen: a git-ignored folder, so a test run leaves the tree
+ * clean (`KW_SCREENSHOT_DIR` overrides it). The README's pictures are chosen from these into docs/screenshots.
+ */
+export const SCREENSHOT_DIR = process.env.KW_SCREENSHOT_DIR ?? path.join(PROJECT_ROOT, '.test-output', 'screenshots');
 const BIN = path.join(PROJECT_ROOT, 'dist', 'cli', 'bin.js');
 const CONSOLE_INDEX = path.join(PROJECT_ROOT, 'dist', 'console', 'index.html');
 
