@@ -20,6 +20,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { measureTtfc, measureWrk, type Bodies, type Processes, type Target, type TtfcSample, type WrkSample } from './measure.js';
 import { killAllNow, memory, pinSelf, spawnPinned, stopAll, waitForLine } from './procs.js';
+import { startStack, stopStacks } from './stack.js';
 import { startFloor, startPortkey } from './peers.js';
 import { formatTop, topSelfTime } from './profile.js';
 import { markdown, noiseSummary, summarize, updateReadme, verdicts } from './report.js';
@@ -91,12 +92,19 @@ interface GatewayProcess {
 }
 
 /** Starts `keywarden serve` on the gateway core over `dataDir` and waits until it answers /healthz. */
-async function spawnGateway(scenario: GatewayScenario, dist: string, dataDir: string, token: string, nodeFlags: readonly string[]): Promise<GatewayProcess> {
+async function spawnGateway(
+  scenario: GatewayScenario,
+  dist: string,
+  dataDir: string,
+  token: string,
+  nodeFlags: readonly string[],
+  stackEnv: Record<string, string> = {},
+): Promise<GatewayProcess> {
   const child = spawnPinned(
     GATEWAY_CORE,
     process.execPath,
     [...GATEWAY_NODE_FLAGS, ...nodeFlags, path.join(dist, 'cli/bin.js'), 'serve', '--port', '0', '--data', dataDir, ...(scenario.args ?? [])],
-    { cwd: ROOT, env: { ...process.env, KEYWARDEN_ADMIN_TOKEN: token, KEYWARDEN_LOG_LEVEL: 'warn', KEYWARDEN_OUTBOUND_ALLOW: '127.0.0.1', ...scenario.env } },
+    { cwd: ROOT, env: { ...process.env, KEYWARDEN_ADMIN_TOKEN: token, KEYWARDEN_LOG_LEVEL: 'warn', KEYWARDEN_OUTBOUND_ALLOW: '127.0.0.1', ...scenario.env, ...stackEnv } },
   );
   const [, origin] = await waitForLine(child, /listening on (http:\/\/\S+)/, 15_000, `gateway ${scenario.id}`);
   if (origin === undefined || child.pid === undefined) throw new Error('gateway start-up line without an address');
@@ -129,7 +137,8 @@ async function startGateway(
 ): Promise<Target & { child: ChildProcess }> {
   const token = `kwbench_${randomBytes(16).toString('hex')}`;
   const dataDir = path.join(workDir, `${scenario.id}-${randomBytes(3).toString('hex')}`);
-  let gateway = await spawnGateway(scenario, dist, dataDir, token, nodeFlags);
+  const stackEnv = scenario.stack ? await startStack(scenario.stack) : {};
+  let gateway = await spawnGateway(scenario, dist, dataDir, token, nodeFlags, stackEnv);
   const post = (route: string, body: unknown): Promise<Record<string, unknown>> => admin(gateway.origin, token, route, body);
   await post('/upstreams', { name: 'fake', provider: 'openai-compatible', base_url: upstreamUrl, keys: [upstreamKey] });
   const created = await post('/keys', { name: `bench-${scenario.id}`, ...scenario.key });
@@ -142,7 +151,7 @@ async function startGateway(
     await stopGateway(gateway.child);
     const seeded = await seedStore(dist, dataDir, parent.id, scenario.seed);
     log(`${scenario.id}: seeded ${scenario.seed.canaryKeys} canary and ${scenario.seed.childKeys} child keys in ${seeded.ms} ms`);
-    gateway = await spawnGateway(scenario, dist, dataDir, token, nodeFlags);
+    gateway = await spawnGateway(scenario, dist, dataDir, token, nodeFlags, stackEnv);
   }
   return { id: scenario.id, origin: gateway.origin, key: created.key, pid: gateway.pid, child: gateway.child };
 }
@@ -397,6 +406,7 @@ async function main(): Promise<void> {
     process.stdout.write(`${table}\n`);
   } finally {
     await stopAll();
+    await stopStacks();
     removeWorkDir();
   }
 }

@@ -22,6 +22,8 @@ export interface GatewayScenario {
    * child keys). The measured key stays an ordinary key; the seeded ones are never used.
    */
   seed?: { canaryKeys: number; childKeys: number };
+  /** Services the gateway runs on instead of the embedded SQLite and in-process limits (stack.ts). */
+  stack?: 'postgres+redis';
 }
 
 /** Limits that never refuse during the run, so every request pays for the full check and settlement. */
@@ -57,6 +59,14 @@ export const GATEWAY_SCENARIOS: readonly GatewayScenario[] = [
     seed: { canaryKeys: 10_000, childKeys: 10_000 },
     // "Adds nothing measurable": within the run-to-run noise of CPU per request on this machine.
     extraCpu: { over: 'keywarden', maxUs: 5, what: '10,000 canary and 10,000 child keys in the store' },
+  },
+  {
+    // Issue 11: one replica on the scale-out stack, the same key as `limits`, so the difference is the stack.
+    id: 'pg-redis',
+    label: 'key with limits and budgets, PostgreSQL + Redis',
+    key: { limits: GENEROUS_LIMITS },
+    stack: 'postgres+redis',
+    extraCpu: { over: 'limits', maxUs: 40, what: 'PostgreSQL store + Redis limits (one replica)' },
   },
 ];
 
