@@ -57,6 +57,15 @@ describe('keys split over string literals are joined before matching', () => {
     expect(found(`call("${proj}", "${f.base62(30)}")`)).toEqual([['openai-project-key', proj, 1]]);
   });
 
+  it('does not join a whole key with the next mapping key on the following line (dict, JSON, YAML)', () => {
+    // Found by bench:scan's corpus: the key came out as `sk-…` + `token_config`, so neither the key nor its
+    // fingerprint matched what was planted.
+    expect(found(`os.environ["OPENAI_API_KEY"] = '${proj}'\n  "token_config": 7885,`)).toEqual([['openai-project-key', proj, 1]]);
+    expect(found(`cfg = {"key": "${proj}"\n "model" : "gpt-4o"}`)).toEqual([['openai-project-key', proj, 1]]);
+    // A split key whose second piece is a plain value still joins.
+    expect(found(`cfg = ("${head}"\n       "${tail}")`)).toEqual([['openai-project-key', proj, 1]]);
+  });
+
   it('does not join across a variable or a call between the literals', () => {
     // Only the direct (cut) match remains possible, and sk-proj- + 6 characters is below the rule's length.
     expect(found(`k = "${proj.slice(0, 14)}" + suffix + "${proj.slice(14)}"`)).toEqual([]);

@@ -83,6 +83,14 @@ function jointAt(text: string, pos: number): number {
   return next !== -1 && inTable(TOKEN_TABLE, text.charCodeAt(next)) ? next : -1;
 }
 
+/** True when the literal whose token run ends at `end` closes and is followed by `:` (blanks allowed between). */
+function isMappingKey(text: string, end: number): boolean {
+  if (!isQuote(text.charCodeAt(end))) return false;
+  let i = end + 1;
+  while (isBlank(text.charCodeAt(i))) i++;
+  return text.charCodeAt(i) === 0x3a;
+}
+
 function tokenRunEnd(text: string, from: number): number {
   let end = from;
   while (end < text.length && end - from < MAX_PIECE && inTable(TOKEN_TABLE, text.charCodeAt(end))) end++;
@@ -98,6 +106,9 @@ export function joinedFrom(text: string, start: number): JoinedLiteral | undefin
   let length = firstEnd - start;
   while (next !== -1 && pieces.length < MAX_PIECES) {
     const end = tokenRunEnd(text, next);
+    // A literal followed by `:` is the next key of a mapping (a dict, JSON or YAML line after a value), not the rest
+    // of the previous string: `"sk-…"` then `"token_config": 1` on the next line must not join.
+    if (isMappingKey(text, end)) break;
     pieces.push([next, end]);
     length += end - next;
     next = jointAt(text, end);
