@@ -1,57 +1,10 @@
 import type { KeyPatch, KeyRepository, VirtualKeyRecord } from '../types.js';
-import { fromJson, toJson } from '../sqlite/json-column.js';
+import { toJson } from '../sqlite/json-column.js';
 import type { PgDatabase, PgValue } from './pg-database.js';
 import type { PgKeyCache } from './pg-key-cache.js';
+import type { KeyRow } from '../rows/key-rows.js';
+import { fromRow } from '../rows/key-rows.js';
 
-interface KeyRow {
-  id: string;
-  name: string;
-  hash: string;
-  last4: string;
-  previous_hash: string | null;
-  previous_hash_expires_at: number | null;
-  upstream_id: string | null;
-  scopes: string;
-  limits: string;
-  metadata: string;
-  created_at: number;
-  updated_at: number;
-  expires_at: number | null;
-  revoked_at: number | null;
-  suspended_at: number | null;
-  suspended_reason: string | null;
-  rotated_at: number | null;
-  project_id: string | null;
-  fallback_upstream_ids: string;
-  canary: number;
-  parent_id: string | null;
-}
-
-function fromRow(row: KeyRow): VirtualKeyRecord {
-  return {
-    id: row.id,
-    name: row.name,
-    hash: row.hash,
-    last4: row.last4,
-    previousHash: row.previous_hash,
-    previousHashExpiresAt: row.previous_hash_expires_at,
-    upstreamId: row.upstream_id,
-    scopes: fromJson(row.scopes),
-    limits: fromJson(row.limits),
-    metadata: fromJson(row.metadata),
-    createdAt: row.created_at,
-    updatedAt: row.updated_at,
-    expiresAt: row.expires_at,
-    revokedAt: row.revoked_at,
-    suspendedAt: row.suspended_at,
-    suspendedReason: row.suspended_reason,
-    rotatedAt: row.rotated_at,
-    projectId: row.project_id,
-    fallbackUpstreamIds: fromJson(row.fallback_upstream_ids),
-    canary: row.canary === 1,
-    parentId: row.parent_id,
-  };
-}
 
 const COLUMNS = [
   'id',

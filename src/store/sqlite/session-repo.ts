@@ -1,38 +1,8 @@
-import type { SessionPatch, SessionRecord, SessionRepository, SessionState } from '../types.js';
+import type { SessionPatch, SessionRecord, SessionRepository } from '../types.js';
 import type { SqliteDatabase } from './database.js';
+import type { SessionRow } from '../rows/session-rows.js';
+import { fromRow } from '../rows/session-rows.js';
 
-interface SessionRow {
-  id_hash: string;
-  user_id: string;
-  state: string;
-  csrf_token: string;
-  created_at: number;
-  last_seen_at: number;
-  expires_at: number;
-  step_up_until: number | null;
-  ip: string;
-  user_agent: string;
-  revoked_at: number | null;
-}
-
-const STATES: readonly string[] = ['mfa_required', 'mfa_enrollment_required', 'signed_in'];
-
-function fromRow(row: SessionRow): SessionRecord {
-  return {
-    idHash: row.id_hash,
-    userId: row.user_id,
-    // An unknown state read back gets the least access (a second factor is still owed), never full access.
-    state: (STATES.includes(row.state) ? row.state : 'mfa_required') as SessionState,
-    csrfToken: row.csrf_token,
-    createdAt: row.created_at,
-    lastSeenAt: row.last_seen_at,
-    expiresAt: row.expires_at,
-    stepUpUntil: row.step_up_until,
-    ip: row.ip,
-    userAgent: row.user_agent,
-    revokedAt: row.revoked_at,
-  };
-}
 
 const PATCH_COLUMNS: Record<keyof SessionPatch, string> = { state: 'state', stepUpUntil: 'step_up_until', lastSeenAt: 'last_seen_at' };
 
