@@ -1,49 +1,8 @@
 import { USAGE_GROUPS, type UsageTotalsDim, type UsageTotalsQuery, type UsageTotalsRow, type KeyActivityRow, type UsageGroup, type UsageQuery, type UsageRecord, type UsageRepository, type UsageSummaryRow } from '../types.js';
 import type { PgDatabase, PgValue } from './pg-database.js';
+import type { UsageRow } from '../rows/usage-rows.js';
+import { fromRow } from '../rows/usage-rows.js';
 
-interface UsageRow {
-  id: string;
-  ts: number;
-  key_id: string;
-  upstream_id: string | null;
-  endpoint: string;
-  model: string | null;
-  status: number;
-  stream: number;
-  prompt_tokens: number;
-  cached_tokens: number;
-  completion_tokens: number;
-  reasoning_tokens: number;
-  cost_usd: number | null;
-  price_missing: number;
-  latency_ms: number;
-  client_ip: string;
-  error_code: string | null;
-  upstream_key_id: string | null;
-}
-
-function fromRow(row: UsageRow): UsageRecord {
-  return {
-    id: row.id,
-    ts: row.ts,
-    keyId: row.key_id,
-    upstreamId: row.upstream_id,
-    endpoint: row.endpoint,
-    model: row.model,
-    status: row.status,
-    stream: row.stream === 1,
-    promptTokens: row.prompt_tokens,
-    cachedTokens: row.cached_tokens,
-    completionTokens: row.completion_tokens,
-    reasoningTokens: row.reasoning_tokens,
-    costUsd: row.cost_usd,
-    priceMissing: row.price_missing === 1,
-    latencyMs: row.latency_ms,
-    clientIp: row.client_ip,
-    errorCode: row.error_code,
-    ...(row.upstream_key_id === null ? {} : { upstreamKeyId: row.upstream_key_id }),
-  };
-}
 
 const COLUMNS = `id, ts, key_id, upstream_id, endpoint, model, status, stream, prompt_tokens, cached_tokens, completion_tokens,
   reasoning_tokens, cost_usd, price_missing, latency_ms, client_ip, error_code, upstream_key_id`;

@@ -1,29 +1,8 @@
 import type { AdminRole, PasskeyRecord, UserPatch, UserRecord, UserRepository } from '../types.js';
 import { fromJson, toJson } from '../sqlite/json-column.js';
 import type { PgDatabase, PgValue } from './pg-database.js';
+import type { UserRow, PasskeyRow } from '../rows/user-rows.js';
 
-interface UserRow {
-  id: string;
-  name: string;
-  role: string;
-  password_hash: string | null;
-  totp_sealed: string | null;
-  totp_pending_sealed: string | null;
-  totp_last_step: number | null;
-  created_at: number;
-  updated_at: number;
-}
-
-interface PasskeyRow {
-  id: string;
-  user_id: string;
-  public_key: string;
-  counter: number;
-  transports: string;
-  name: string;
-  created_at: number;
-  last_used_at: number | null;
-}
 
 const ROLES: readonly string[] = ['owner', 'admin', 'viewer'];
 
