@@ -3,32 +3,7 @@ import { toJson } from '../sqlite/json-column.js';
 import type { PgDatabase, PgValue } from './pg-database.js';
 import type { PgKeyCache } from './pg-key-cache.js';
 import type { KeyRow } from '../rows/key-rows.js';
-import { fromRow } from '../rows/key-rows.js';
-
-
-const COLUMNS = [
-  'id',
-  'name',
-  'hash',
-  'last4',
-  'previous_hash',
-  'previous_hash_expires_at',
-  'upstream_id',
-  'scopes',
-  'limits',
-  'metadata',
-  'created_at',
-  'updated_at',
-  'expires_at',
-  'revoked_at',
-  'suspended_at',
-  'suspended_reason',
-  'rotated_at',
-  'project_id',
-  'fallback_upstream_ids',
-  'canary',
-  'parent_id',
-] as const;
+import { COLUMNS, fromRow, frozen } from '../rows/key-rows.js';
 
 function toValues(r: VirtualKeyRecord): PgValue[] {
   return [
@@ -61,15 +36,6 @@ const REPLACE_SQL = `UPDATE virtual_keys SET ${COLUMNS.slice(1)
   .map((c, i) => `${c} = $${i + 2}`)
   .join(', ')} WHERE id = $1`;
 const BY_HASH_SQL = `SELECT * FROM virtual_keys WHERE hash = $1 UNION ALL SELECT * FROM virtual_keys WHERE previous_hash = $1 LIMIT 1`;
-
-/** Deep-freezes a parsed JSON column value: cached records share these objects between requests. */
-function frozen<T>(value: T): T {
-  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
-    for (const child of Object.values(value)) frozen(child);
-    Object.freeze(value);
-  }
-  return value;
-}
 
 /**
  * Virtual keys in PostgreSQL. findByHash runs on every proxied request; its answers are remembered in `cache`,

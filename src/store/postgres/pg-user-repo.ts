@@ -1,38 +1,8 @@
-import type { AdminRole, PasskeyRecord, UserPatch, UserRecord, UserRepository } from '../types.js';
-import { fromJson, toJson } from '../sqlite/json-column.js';
+import type { PasskeyRecord, UserPatch, UserRecord, UserRepository } from '../types.js';
+import { toJson } from '../sqlite/json-column.js';
 import type { PgDatabase, PgValue } from './pg-database.js';
 import type { UserRow, PasskeyRow } from '../rows/user-rows.js';
-
-
-const ROLES: readonly string[] = ['owner', 'admin', 'viewer'];
-
-function userFromRow(row: UserRow): UserRecord {
-  return {
-    id: row.id,
-    name: row.name,
-    // An unknown role read back gets the least power, never the most.
-    role: (ROLES.includes(row.role) ? row.role : 'viewer') as AdminRole,
-    passwordHash: row.password_hash,
-    totpSealed: row.totp_sealed,
-    totpPendingSealed: row.totp_pending_sealed,
-    totpLastStep: row.totp_last_step,
-    createdAt: row.created_at,
-    updatedAt: row.updated_at,
-  };
-}
-
-function passkeyFromRow(row: PasskeyRow): PasskeyRecord {
-  return {
-    id: row.id,
-    userId: row.user_id,
-    publicKey: row.public_key,
-    counter: row.counter,
-    transports: fromJson<string[]>(row.transports),
-    name: row.name,
-    createdAt: row.created_at,
-    lastUsedAt: row.last_used_at,
-  };
-}
+import { userFromRow, passkeyFromRow } from '../rows/user-rows.js';
 
 /** Whitelisted columns: field names never reach the statement text from input. */
 const PATCH_COLUMNS: Record<keyof UserPatch, string> = {

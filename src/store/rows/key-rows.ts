@@ -52,3 +52,37 @@ export function fromRow(row: KeyRow): VirtualKeyRecord {
     parentId: row.parent_id,
   };
 }
+
+/** The table's columns in one fixed order (statements and raw tuples follow it). */
+export const COLUMNS = [
+  'id',
+  'name',
+  'hash',
+  'last4',
+  'previous_hash',
+  'previous_hash_expires_at',
+  'upstream_id',
+  'scopes',
+  'limits',
+  'metadata',
+  'created_at',
+  'updated_at',
+  'expires_at',
+  'revoked_at',
+  'suspended_at',
+  'suspended_reason',
+  'rotated_at',
+  'project_id',
+  'fallback_upstream_ids',
+  'canary',
+  'parent_id',
+] as const;
+
+/** Deep-freezes a parsed JSON column value: remembered or cached records share these objects between requests. */
+export function frozen<T>(value: T): T {
+  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
+    for (const child of Object.values(value)) frozen(child);
+    Object.freeze(value);
+  }
+  return value;
+}

@@ -1,36 +1,7 @@
-import type { AdminRole, AdminTokenRecord, AdminTokenRepository } from '../types.js';
+import type { AdminTokenRecord, AdminTokenRepository } from '../types.js';
 import type { SqliteDatabase } from './database.js';
-
-interface AdminTokenRow {
-  id: string;
-  name: string;
-  hash: string;
-  last4: string;
-  role: string;
-  created_at: number;
-  expires_at: number | null;
-  last_used_at: number | null;
-  revoked_at: number | null;
-  project_id: string | null;
-}
-
-const ROLES: readonly string[] = ['owner', 'admin', 'viewer'];
-
-function fromRow(row: AdminTokenRow): AdminTokenRecord {
-  return {
-    id: row.id,
-    name: row.name,
-    hash: row.hash,
-    last4: row.last4,
-    // An unknown role read back from the file gets the least power, never the most.
-    role: (ROLES.includes(row.role) ? row.role : 'viewer') as AdminRole,
-    createdAt: row.created_at,
-    expiresAt: row.expires_at,
-    lastUsedAt: row.last_used_at,
-    revokedAt: row.revoked_at,
-    projectId: row.project_id,
-  };
-}
+import type { AdminTokenRow } from '../rows/admin-token-rows.js';
+import { fromRow } from '../rows/admin-token-rows.js';
 
 export class SqliteAdminTokenRepository implements AdminTokenRepository {
   private readonly insertStmt;

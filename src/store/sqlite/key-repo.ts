@@ -2,7 +2,7 @@ import type { KeyPatch, KeyRepository, VirtualKeyRecord } from '../types.js';
 import type { SqliteDatabase } from './database.js';
 import { fromJson, toJson } from './json-column.js';
 import type { KeyRow } from '../rows/key-rows.js';
-import { fromRow } from '../rows/key-rows.js';
+import { COLUMNS, fromRow, frozen } from '../rows/key-rows.js';
 
 function toRow(record: VirtualKeyRecord): KeyRow {
   return {
@@ -29,30 +29,6 @@ function toRow(record: VirtualKeyRecord): KeyRow {
     parent_id: record.parentId ?? null,
   };
 }
-
-const COLUMNS = [
-  'id',
-  'name',
-  'hash',
-  'last4',
-  'previous_hash',
-  'previous_hash_expires_at',
-  'upstream_id',
-  'scopes',
-  'limits',
-  'metadata',
-  'created_at',
-  'updated_at',
-  'expires_at',
-  'revoked_at',
-  'suspended_at',
-  'suspended_reason',
-  'rotated_at',
-  'project_id',
-  'fallback_upstream_ids',
-  'canary',
-  'parent_id',
-] as const;
 
 /** A row as an array, in COLUMNS order: what the per-request lookup reads (see findByHash). */
 type KeyTuple = [
@@ -103,15 +79,6 @@ function fromTuple(t: KeyTuple): VirtualKeyRecord {
     canary: t[19] === 1,
     parentId: t[20],
   };
-}
-
-/** Deep-freezes a parsed JSON column value: memoized records share these objects between requests. */
-function frozen<T>(value: T): T {
-  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
-    for (const child of Object.values(value)) frozen(child);
-    Object.freeze(value);
-  }
-  return value;
 }
 
 /** Lookups remembered between two database changes; any change (or this many keys) starts over. */

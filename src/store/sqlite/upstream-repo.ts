@@ -1,32 +1,8 @@
-import type { ProviderKind, UpstreamKeyRecord, UpstreamPatch, UpstreamRecord, UpstreamRepository } from '../types.js';
+import type { UpstreamKeyRecord, UpstreamPatch, UpstreamRecord, UpstreamRepository } from '../types.js';
 import type { SqliteDatabase } from './database.js';
-import { fromJson, toJson } from './json-column.js';
-
-interface UpstreamRow {
-  id: string;
-  name: string;
-  provider: string;
-  base_url: string;
-  api_version: string | null;
-  deployments: string;
-  keys: string;
-  is_default: number;
-  created_at: number;
-}
-
-function fromRow(row: UpstreamRow): UpstreamRecord {
-  return {
-    id: row.id,
-    name: row.name,
-    provider: row.provider as ProviderKind,
-    baseUrl: row.base_url,
-    apiVersion: row.api_version,
-    deployments: fromJson(row.deployments),
-    keys: fromJson(row.keys),
-    isDefault: row.is_default === 1,
-    createdAt: row.created_at,
-  };
-}
+import { toJson } from './json-column.js';
+import type { UpstreamRow } from '../rows/upstream-rows.js';
+import { fromRow } from '../rows/upstream-rows.js';
 
 export class SqliteUpstreamRepository implements UpstreamRepository {
   private readonly insertStmt;
