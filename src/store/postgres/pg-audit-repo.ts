@@ -1,20 +1,7 @@
 import { formatAnchor, parseAnchor, type AnchorSnapshot, type SignedAnchor } from '../../audit/anchor.js';
 import type { AuditEntry, AuditListQuery, AuditPage, AuditRepository, JsonValue } from '../../audit/types.js';
 import { AUDIT_LOCK, type PgDatabase } from './pg-database.js';
-
-interface AuditRow {
-  pos: number;
-  seq: number;
-  ts: number;
-  actor: string;
-  action: string;
-  target: string;
-  before: string | null;
-  after: string | null;
-  prev_hash: string;
-  hash: string;
-  mac: string | null;
-}
+import type { AuditRow } from '../rows/audit-rows.js';
 
 /** The meta row holding the anchor copy that commits with each entry (same name as the SQLite store's). */
 const ANCHOR_META = 'vault.audit_anchor';

@@ -3,20 +3,7 @@ import type { AuditEntry, AuditListQuery, AuditPage, AuditRepository, JsonValue 
 import { readAnchorFile, writeAnchorFile } from './audit-anchor-file.js';
 import type { SqliteDatabase } from './database.js';
 import { transactionRunnerFor, type SqliteTransactionRunner } from './sqlite-transaction.js';
-
-interface AuditRow {
-  pos: number;
-  seq: number;
-  ts: number;
-  actor: string;
-  action: string;
-  target: string;
-  before: string | null;
-  after: string | null;
-  prev_hash: string;
-  hash: string;
-  mac: string | null;
-}
+import type { AuditRow } from '../rows/audit-rows.js';
 
 /** The meta row holding the anchor copy that commits with each entry. */
 const ANCHOR_META = 'vault.audit_anchor';

@@ -1,22 +1,6 @@
 import type { AdminRole, AuthTokenRepository, ChallengePurpose, SetupTokenRecord, WebAuthnChallengeRecord } from '../types.js';
 import type { SqliteDatabase } from './database.js';
-
-interface SetupRow {
-  hash: string;
-  user_id: string | null;
-  role: string;
-  created_at: number;
-  expires_at: number;
-  used_at: number | null;
-}
-
-interface ChallengeRow {
-  challenge: string;
-  purpose: string;
-  session_id_hash: string | null;
-  user_id: string | null;
-  expires_at: number;
-}
+import type { SetupRow, ChallengeRow } from '../rows/auth-token-rows.js';
 
 const ROLES: readonly string[] = ['owner', 'admin', 'viewer'];
 

@@ -1,26 +1,8 @@
 import type { ProjectPatch, ProjectRecord, ProjectRepository } from '../types.js';
 import type { SqliteDatabase } from './database.js';
-import { fromJson, toJson } from './json-column.js';
-
-interface ProjectRow {
-  id: string;
-  name: string;
-  models: string;
-  limits: string;
-  created_at: number;
-  updated_at: number;
-}
-
-function fromRow(row: ProjectRow): ProjectRecord {
-  return {
-    id: row.id,
-    name: row.name,
-    models: fromJson(row.models),
-    limits: fromJson(row.limits),
-    createdAt: row.created_at,
-    updatedAt: row.updated_at,
-  };
-}
+import { toJson } from './json-column.js';
+import type { ProjectRow } from '../rows/project-rows.js';
+import { fromRow } from '../rows/project-rows.js';
 
 function toRow(record: ProjectRecord): ProjectRow {
   return {
