@@ -89,15 +89,17 @@ describe.skipIf(!AUTH_API_PRESENT)('console attacks', () => {
       expect(await page.locator('[data-ready="overview"]').count()).toBe(0);
 
       // Lockout: five wrong codes, then even a fresh right code is refused.
-      for (let i = 0; i < 5; i++) {
-        await page.getByLabel('Code from your authenticator app').fill(authenticator.wrongCode());
+      // Each submission waits for its own answer: the page is already loaded, so a load-state wait would return at
+      // once and the last check could read the previous attempt's alert on a busy machine.
+      const submitCode = async (value: string): Promise<void> => {
+        const answered = page.waitForResponse((res) => res.url().endsWith('/auth/mfa/totp') && res.request().method() === 'POST');
+        await page.getByLabel('Code from your authenticator app').fill(value);
         await page.getByRole('button', { name: 'Verify' }).click();
-        await page.waitForLoadState('networkidle');
-      }
-      await page.getByLabel('Code from your authenticator app').fill(await authenticator.freshCode());
-      await page.getByRole('button', { name: 'Verify' }).click();
-      await page.waitForLoadState('networkidle');
-      await expect(page.getByRole('alert').textContent()).resolves.toMatch(/locked/i);
+        expect((await answered).status()).toBeGreaterThanOrEqual(400);
+      };
+      for (let i = 0; i < 5; i++) await submitCode(authenticator.wrongCode());
+      await submitCode(await authenticator.freshCode());
+      await page.getByRole('alert').filter({ hasText: /locked/i }).waitFor({ timeout: 15_000 });
       expect(await page.locator('[data-ready="overview"]').count()).toBe(0);
     } finally {
       await context.close();
