@@ -40,15 +40,18 @@ export class KeyPlan {
     this.empty = Object.keys(limits).length === 0;
     this.timeZone = limits.time_zone ?? 'UTC';
     const rates: RateCheck[] = [];
-    if (limits.rpm) rates.push({ id: 'rpm', limit: limits.rpm, periodMs: MINUTE });
-    if (limits.rpd) rates.push({ id: 'rpd', limit: limits.rpd, periodMs: DAY });
-    const tpm: TokenLimit[] = limits.tpm ? [{ id: 'tpm', limit: limits.tpm }] : [];
+    // The limit is part of each counter's id (as for a project's shared limits): a changed limit starts a fresh
+    // counter on the next request, so a key raised from rpm=1 to rpm=100 is not refused for a minute by the state
+    // the old limit left behind.
+    if (limits.rpm) rates.push({ id: `rpm@${limits.rpm}`, limit: limits.rpm, periodMs: MINUTE });
+    if (limits.rpd) rates.push({ id: `rpd@${limits.rpd}`, limit: limits.rpd, periodMs: DAY });
+    const tpm: TokenLimit[] = limits.tpm ? [{ id: `tpm@${limits.tpm}`, limit: limits.tpm }] : [];
     this.noRule = { rule: null, rates, tpm };
     this.rules = (limits.model_rules ?? []).map((rule, index) => {
       const ruleRates = [...rates];
-      if (rule.rpm) ruleRates.push({ id: `rule${index}:rpm`, limit: rule.rpm, periodMs: MINUTE });
-      if (rule.rpd) ruleRates.push({ id: `rule${index}:rpd`, limit: rule.rpd, periodMs: DAY });
-      const ruleTpm = rule.tpm ? [...tpm, { id: `rule${index}:tpm`, limit: rule.tpm }] : tpm;
+      if (rule.rpm) ruleRates.push({ id: `rule${index}:rpm@${rule.rpm}`, limit: rule.rpm, periodMs: MINUTE });
+      if (rule.rpd) ruleRates.push({ id: `rule${index}:rpd@${rule.rpd}`, limit: rule.rpd, periodMs: DAY });
+      const ruleTpm = rule.tpm ? [...tpm, { id: `rule${index}:tpm@${rule.tpm}`, limit: rule.tpm }] : tpm;
       return { matcher: compileModelGlobs([rule.match]), plan: { rule, rates: ruleRates, tpm: ruleTpm } };
     });
   }
