@@ -15,7 +15,7 @@ export interface CounterScope {
 }
 
 export interface RateCheck extends CounterScope {
-  /** Stable id of the limit within its owner (key or project), e.g. `rpm` or `rule0:rpm`. */
+  /** Stable id of the limit within its owner (key or project), with its value, e.g. `rpm@60` or `rule0:rpm@10`: a changed limit starts a fresh counter. */
   id: string;
   limit: number;
   periodMs: number;

@@ -53,12 +53,13 @@ export class SqliteSpendRepository implements SpendRepository {
   }
 
   /** Written to the journal before it returns (synchronously: no promise on the request path); throws if it cannot be. */
-  reserve(reservation: ReservationRecord): void {
+  // Declared as the interface's `void | Promise<void>` so callers holding this class await it as they would any store's.
+  reserve(reservation: ReservationRecord): void | Promise<void> {
     this.journal.append(reservation);
   }
 
   /** Queues the settlement for the next batch (at most SETTLEMENT_FLUSH_MS away); see the class comment. Synchronous. */
-  settle(settlement: SpendSettlement): void {
+  settle(settlement: SpendSettlement): void | Promise<void> {
     this.pending.push(settlement);
     this.schedule();
   }
