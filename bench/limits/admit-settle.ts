@@ -5,7 +5,8 @@
 // `--connections` at a time and then settled with reported usage, as a gateway at that concurrency does; the
 // settlement batch (every 20 ms) runs on its timer inside the measured window.
 //
-//   node --import tsx bench/limits/admit-settle.ts --dist A_DIR [--dist B_DIR] [--requests 100000] [--connections 64] [--rounds 5]
+//   node --import tsx bench/limits/admit-settle.ts --dist A_DIR [--dist B_DIR] [--requests 100000] [--connections 64]
+//     [--rounds 5] [--rate REQ_PER_S]
 //
 // A build's Limiter is used through admitNow/settleNow when it has them, else through admit/settle.
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -41,7 +42,7 @@ const LIMITS = {
   ],
 };
 
-async function round(dist: string, requests: number, connections: number): Promise<number> {
+async function round(dist: string, requests: number, connections: number, rate: number): Promise<number> {
   const { Limiter } = (await import(path.join(dist, 'limits/limiter.js'))) as { Limiter: new (backend: unknown, prices: unknown) => LimiterLike };
   const { MemoryLimitsBackend } = (await import(path.join(dist, 'limits/memory-backend.js'))) as { MemoryLimitsBackend: new (ledger: unknown) => unknown };
   const { SqliteStore } = (await import(path.join(dist, 'store/index.js'))) as { SqliteStore: { open(dir: string): StoreLike } };
@@ -77,6 +78,11 @@ async function round(dist: string, requests: number, connections: number): Promi
       // Let the event loop turn as a gateway's would between admission and settlement (timers, I/O).
       await new Promise((resolve) => setImmediate(resolve));
       await Promise.all(batch.map(settleOne));
+      // At a gateway's request rate the 20 ms settlement batches (a commit and two fsyncs) are shared by fewer
+      // requests than at full speed: --rate paces the loop so their cost per request is the gateway's.
+      const due = started + ((done + connections) / rate) * 1000;
+      const wait = due - performance.now();
+      if (rate > 0 && wait > 1) await new Promise((resolve) => setTimeout(resolve, wait));
     }
     const cpu = process.cpuUsage(before);
     const wallMs = performance.now() - started;
@@ -95,6 +101,7 @@ async function main(): Promise<void> {
       requests: { type: 'string', default: '100000' },
       connections: { type: 'string', default: '64' },
       rounds: { type: 'string', default: '5' },
+      rate: { type: 'string', default: '0' },
     },
   });
   const dists = (values.dist ?? []).map((d) => path.resolve(d));
@@ -102,13 +109,13 @@ async function main(): Promise<void> {
   const samples = new Map<string, number[]>(dists.map((d) => [d, []]));
   for (let r = 0; r < Number(values.rounds); r++) {
     for (const dist of r % 2 === 0 ? dists : [...dists].reverse()) {
-      samples.get(dist)?.push(await round(dist, Number(values.requests), Number(values.connections)));
+      samples.get(dist)?.push(await round(dist, Number(values.requests), Number(values.connections), Number(values.rate)));
     }
   }
   for (const [dist, list] of samples) {
     const sorted = [...list].sort((a, b) => a - b);
     const median = sorted[Math.floor(sorted.length / 2)] ?? NaN;
-    process.stdout.write(`${dist}: median ${median.toFixed(2)} µs CPU per admit+settle (${list.map((x) => x.toFixed(2)).join(', ')}), c=${values.connections}\n`);
+    process.stdout.write(`${dist}: median ${median.toFixed(2)} µs CPU per admit+settle (${list.map((x) => x.toFixed(2)).join(', ')}), c=${values.connections}${Number(values.rate) > 0 ? `, ${values.rate} req/s` : ', unpaced'}\n`);
   }
 }
 
