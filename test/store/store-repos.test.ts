@@ -145,11 +145,13 @@ describe.each(FACTORIES)('the $name store', (factory) => {
     expect(await store.usage.summarize({}, [])).toEqual([
       { requests: 4, errors: 1, promptTokens: 40, cachedTokens: 8, completionTokens: 20, reasoningTokens: 0, costUsd: 0.500_246_8, unpricedRequests: 1 },
     ]);
-    const activity = await store.usage.keyActivity(day + 1, day);
-    expect(activity.sort((a, b) => a.keyId.localeCompare(b.keyId))).toEqual([
-      { keyId: 'key_a', costSinceDayUsd: 0, costSinceMonthUsd: 0.000_123_4, lastUsedAt: day + 1 },
-      { keyId: 'key_b', costSinceDayUsd: 0.500_123_4, costSinceMonthUsd: 0.500_123_4, lastUsedAt: day + 1 },
+    // One row per key asked, in the order asked; a key with no records is null, not missing.
+    expect(await store.usage.lastUsedAt(['key_b', 'key_none', 'key_a'])).toEqual([
+      { keyId: 'key_b', lastUsedAt: day + 1 },
+      { keyId: 'key_none', lastUsedAt: null },
+      { keyId: 'key_a', lastUsedAt: day + 1 },
     ]);
+    expect(await store.usage.lastUsedAt([])).toEqual([]);
     expect((await store.usage.usedScopes(0)).length).toBe(2);
   });
 

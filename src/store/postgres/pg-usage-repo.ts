@@ -1,4 +1,4 @@
-import { USAGE_GROUPS, type UsageTotalsDim, type UsageTotalsQuery, type UsageTotalsRow, type KeyActivityRow, type UsageGroup, type UsageQuery, type UsageRecord, type UsageRepository, type UsageSummaryRow } from '../types.js';
+import { USAGE_GROUPS, type UsageTotalsDim, type UsageTotalsQuery, type UsageTotalsRow, type KeyLastUseRow, type UsageGroup, type UsageQuery, type UsageRecord, type UsageRepository, type UsageSummaryRow } from '../types.js';
 import type { PgDatabase, PgValue } from './pg-database.js';
 import type { UsageRow } from '../rows/usage-rows.js';
 import { fromRow } from '../rows/usage-rows.js';
@@ -131,15 +131,13 @@ export class PgUsageRepository implements UsageRepository {
     return rows;
   }
 
-  async keyActivity(dayStart: number, monthStart: number): Promise<KeyActivityRow[]> {
-    return this.db.rows<KeyActivityRow>(
-      `SELECT last.key_id AS "keyId", COALESCE(spend.day, 0) AS "costSinceDayUsd", COALESCE(spend.month, 0) AS "costSinceMonthUsd",
-         last.ts AS "lastUsedAt"
-       FROM (SELECT key_id, MAX(ts) AS ts FROM usage GROUP BY key_id) AS last
-       LEFT JOIN (SELECT key_id, SUM(CASE WHEN ts >= $1 THEN cost_usd END) AS day, SUM(cost_usd) AS month
-                  FROM usage WHERE ts >= $2 GROUP BY key_id) AS spend
-         ON spend.key_id = last.key_id`,
-      [dayStart, monthStart],
+  /** One statement; each key's MAX is a backward seek of the (key_id, ts) index, whatever the table's size. */
+  async lastUsedAt(keyIds: readonly string[]): Promise<KeyLastUseRow[]> {
+    if (keyIds.length === 0) return [];
+    return this.db.rows<KeyLastUseRow>(
+      `SELECT k.id AS "keyId", (SELECT MAX(ts) FROM usage WHERE key_id = k.id) AS "lastUsedAt"
+       FROM unnest($1::text[]) WITH ORDINALITY AS k(id, n) ORDER BY k.n`,
+      [keyIds],
     );
   }
 

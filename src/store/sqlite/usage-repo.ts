@@ -1,4 +1,4 @@
-import { USAGE_GROUP_FIELDS, USAGE_GROUPS, type KeyActivityRow, type UsageGroup, type UsageQuery, type UsageRecord, type UsageRepository, type UsageSummaryRow, type UsageTotalsDim, type UsageTotalsQuery, type UsageTotalsRow } from '../types.js';
+import { USAGE_GROUP_FIELDS, USAGE_GROUPS, type KeyLastUseRow, type UsageGroup, type UsageQuery, type UsageRecord, type UsageRepository, type UsageSummaryRow, type UsageTotalsDim, type UsageTotalsQuery, type UsageTotalsRow } from '../types.js';
 import type { SqliteDatabase } from './database.js';
 import type { UsageRow } from '../rows/usage-rows.js';
 import { fromRow } from '../rows/usage-rows.js';
@@ -56,7 +56,7 @@ export class SqliteUsageRepository implements UsageRepository {
   private readonly listStmt;
   private readonly pageStmt;
   private readonly pageAfterStmt;
-  private readonly activityStmt;
+  private readonly lastUseStmt;
   private readonly usedScopesStmt;
   private readonly summaryStmts = new Map<string, ReturnType<SqliteDatabase['prepare']>>();
   private readonly totalsStmts = new Map<string, ReturnType<SqliteDatabase['prepare']>>();
@@ -101,16 +101,8 @@ export class SqliteUsageRepository implements UsageRepository {
     this.pageAfterStmt = db.prepare<PageParams, UsageRow>(
       `SELECT * FROM usage ${FILTER} AND ts >= @afterTs AND (ts > @afterTs OR id > @afterId) ORDER BY ts, id LIMIT @limit`,
     );
-    // One statement: last use from the covering (key_id, ts) index (no table reads), and costs only from this
-    // month's rows (a range of the ts index), not from the whole history.
-    this.activityStmt = db.prepare<{ day: number; month: number }, KeyActivityRow>(
-      `SELECT last.key_id AS keyId, COALESCE(spend.day, 0) AS costSinceDayUsd, COALESCE(spend.month, 0) AS costSinceMonthUsd,
-         last.ts AS lastUsedAt
-       FROM (SELECT key_id, MAX(ts) AS ts FROM usage GROUP BY key_id) AS last
-       LEFT JOIN (SELECT key_id, SUM(CASE WHEN ts >= @day THEN cost_usd END) AS day, SUM(cost_usd) AS month
-                  FROM usage WHERE ts >= @month GROUP BY key_id) AS spend
-         ON spend.key_id = last.key_id`,
-    );
+    // MAX with key_id bound is answered by one seek of the (key_id, ts) index (SQLite's min/max optimisation).
+    this.lastUseStmt = db.prepare<[string], { ts: number | null }>('SELECT MAX(ts) AS ts FROM usage WHERE key_id = ?');
     this.usedScopesStmt = db.prepare<[number], { keyId: string; endpoint: string; model: string | null }>(
       'SELECT DISTINCT key_id AS keyId, endpoint, model FROM usage WHERE ts >= ? AND status < 400',
     );
@@ -142,8 +134,8 @@ export class SqliteUsageRepository implements UsageRepository {
     return Promise.resolve(this.recentStmt.all(keyId, limit).map(fromRow));
   }
 
-  keyActivity(dayStart: number, monthStart: number): Promise<KeyActivityRow[]> {
-    return Promise.resolve(this.activityStmt.all({ day: dayStart, month: monthStart }));
+  lastUsedAt(keyIds: readonly string[]): Promise<KeyLastUseRow[]> {
+    return Promise.resolve(keyIds.map((keyId) => ({ keyId, lastUsedAt: this.lastUseStmt.get(keyId)?.ts ?? null })));
   }
 
   usedScopes(since: number): Promise<Array<{ keyId: string; endpoint: string; model: string | null }>> {
