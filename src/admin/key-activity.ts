@@ -15,11 +15,14 @@ const NEVER: KeyActivityView = { spend_today_usd: 0, spend_month_usd: 0, last_us
 /** Records stamped after `now` (a skewed clock) still count, as they did when this summed raw records. */
 const END_OF_TIME = Number.MAX_SAFE_INTEGER;
 
-/** Spend per key in one window, read as the statistics endpoints read it: rollups plus the raw not-yet-rolled tail. */
-async function spendPerKey(sources: AggregateSources, since: number, until: number): Promise<ReadonlyMap<string, number>> {
+/**
+ * Spend of these keys in one window, read as the statistics endpoints read it: rollups (by primary key, only the
+ * page's keys) plus the raw not-yet-rolled tail.
+ */
+async function spendPerKey(sources: AggregateSources, keyIds: readonly string[], since: number, until: number): Promise<ReadonlyMap<string, number>> {
   const spend = new Map<string, number>();
-  if (since >= until) return spend;
-  const [totals] = await aggregateUsage(sources, [{ since, until }], { dim: 'key' });
+  if (since >= until || keyIds.length === 0) return spend;
+  const [totals] = await aggregateUsage(sources, [{ since, until }], { dim: 'key', dimValues: keyIds });
   for (const [keyId, counters] of totals ?? []) spend.set(keyId, counters.costUsd);
   return spend;
 }
@@ -41,8 +44,8 @@ export async function keyActivity(
   const monthStart = Date.UTC(today.getUTCFullYear(), today.getUTCMonth(), 1);
   // Two disjoint windows (aggregateUsage requires that): the month before today, and today onwards.
   const [earlierThisMonth, sinceToday, lastUse] = await Promise.all([
-    spendPerKey(sources, monthStart, dayStart),
-    spendPerKey(sources, dayStart, END_OF_TIME),
+    spendPerKey(sources, keyIds, monthStart, dayStart),
+    spendPerKey(sources, keyIds, dayStart, END_OF_TIME),
     keyIds.length === 0 ? [] : sources.usage.lastUsedAt(keyIds),
   ]);
   const lastUsed = new Map(lastUse.map((row) => [row.keyId, row.lastUsedAt]));

@@ -173,7 +173,7 @@ export function createAdminApp(deps: AdminDeps): Hono<Env> {
   app.use('*', adminBodyLimit(deps.maxBodyBytes ?? DEFAULT_ADMIN_MAX_BODY_BYTES, deps.bodyPace));
 
   registerKeyListRoute(app, {
-    listKeys: () => deps.keys.list(),
+    listPage: (page) => deps.store.keys.listPage(page),
     sources: (now) => ({ rollups: deps.rollups, usage: deps.store.usage, coverage: (deps.rollupCoverage ?? noRollups)(now) }),
     now: deps.now,
   });

@@ -206,7 +206,17 @@ export interface KeyRepository {
   /** Finds a key by its current or (still-valid or not) previous secret hash. */
   findByHash(hash: string): Promise<VirtualKeyRecord | null>;
   list(): Promise<VirtualKeyRecord[]>;
+  /** One page in (createdAt, id) order (ids compared bytewise on both stores), after a position, optionally one project's. */
+  listPage(page: KeyPageQuery): Promise<VirtualKeyRecord[]>;
   update(id: string, patch: KeyPatch, now: number): Promise<VirtualKeyRecord | null>;
+}
+
+export interface KeyPageQuery {
+  /** The (createdAt, id) of the previous page's last key. */
+  after?: { createdAt: number; id: string };
+  limit: number;
+  /** Only this project's keys; absent: every key. */
+  projectId?: string;
 }
 
 /** What `upstreams update` may change; keys change only through replaceKeys. */

@@ -1,11 +1,11 @@
 import type { Schema } from 'hono';
 import { z } from 'zod';
-import type { VirtualKeyRecord } from '../../store/index.js';
+import type { KeyPageQuery, VirtualKeyRecord } from '../../store/index.js';
 import { keyActivity } from '../key-activity.js';
 import { keyView } from '../key-view.js';
 import { tokenProject } from '../project-scope.js';
 import type { AggregateSources } from '../stats/usage-aggregate.js';
-import { decodeCursor, encodeCursor, type KeysetPosition } from './keyset-cursor.js';
+import { decodeCursor, encodeCursor } from './keyset-cursor.js';
 import { limitField } from './query-fields.js';
 import { parseQuery, type AdminApp } from './route-helpers.js';
 
@@ -13,8 +13,8 @@ export const KEYS_DEFAULT_LIMIT = 100;
 export const KEYS_MAX_LIMIT = 200;
 
 export interface KeyListRouteDeps {
-  /** Every key (the key table is small next to usage; each page's activity is what costs). */
-  listKeys: () => Promise<VirtualKeyRecord[]>;
+  /** One page of keys from the store, in (createdAt, id) order. */
+  listPage: (page: KeyPageQuery) => Promise<VirtualKeyRecord[]>;
   /** Where usage is read from at `now`: rollups, their coverage, and the raw records. */
   sources: (now: number) => AggregateSources;
   now: () => number;
@@ -27,13 +27,6 @@ const query = z
   })
   .strict();
 
-/** Creation order, ties by id: a total order, compared in JS so both stores page identically whatever their collation. */
-function before(a: KeysetPosition, b: KeysetPosition): boolean {
-  return a.ts < b.ts || (a.ts === b.ts && a.id < b.id);
-}
-
-const position = (k: VirtualKeyRecord): KeysetPosition => ({ ts: k.createdAt, id: k.id });
-
 /**
  * GET /keys: one page of keys in creation order (`limit`, default 100, at most 200) with each key's spend today,
  * this month and last use. `next_cursor` (with `has_more`) is passed back as `after`; keyset paging stays correct
@@ -45,10 +38,14 @@ export function registerKeyListRoute<S extends Schema, B extends string>(app: Ad
     const after = q.after === undefined ? undefined : decodeCursor(q.after);
     const now = deps.now();
     const scope = tokenProject(c);
-    const visible = (await deps.listKeys()).filter((k) => (scope === null || k.projectId === scope) && (after === undefined || before(after, position(k))));
-    visible.sort((a, b) => (before(position(a), position(b)) ? -1 : before(position(b), position(a)) ? 1 : 0));
-    const hasMore = visible.length > q.limit;
-    const page = hasMore ? visible.slice(0, q.limit) : visible;
+    // One row more than the page tells whether another page exists, without counting.
+    const rows = await deps.listPage({
+      limit: q.limit + 1,
+      ...(after === undefined ? {} : { after: { createdAt: after.ts, id: after.id } }),
+      ...(scope === null ? {} : { projectId: scope }),
+    });
+    const hasMore = rows.length > q.limit;
+    const page = hasMore ? rows.slice(0, q.limit) : rows;
     const activity = await keyActivity(deps.sources(now), page.map((k) => k.id), now);
     const last = page.at(-1);
     return c.json({
