@@ -1,7 +1,7 @@
 import type { Granularity, MinuteDelta, RollupDim, RollupQuery, RollupRepository, RollupRow, RollupTotal } from '../../monitor/repositories.js';
 import { addCounters, emptyCounters } from '../../monitor/counters.js';
 import type { PgDatabase, PgValue } from './pg-database.js';
-import { PARENT_BUCKETS, bucketId, rollupFromRow, type RollupDbRow, type RollupUpsert } from '../rows/rollup-rows.js';
+import { bucketId, foldIntoParents, rollupFromRow, type RollupDbRow, type RollupUpsert } from '../rows/rollup-rows.js';
 
 /** One statement for a whole batch of buckets (unique within the batch): 16 arrays, one per column. */
 const UPSERT_SQL = `INSERT INTO usage_rollups AS r (granularity, bucket_start, dim, dim_value, requests, errors, prompt_tokens, completion_tokens,
@@ -93,19 +93,7 @@ export class PgRollupRepository implements RollupRepository {
       for (const [id, minute] of minutes) {
         const total = totalOf.get(id);
         if (!total) continue;
-        const { granularity: _granularity, bucketStart: minuteStart, dim, dimValue, peakRequests: _peakRequests, peakCost: _peakCost, ...counters } = minute;
-        for (const [granularity, size] of PARENT_BUCKETS) {
-          const bucketStart = Math.floor(minuteStart / size) * size;
-          const parentId = bucketId(granularity, dim, dimValue, bucketStart);
-          let parent = parents.get(parentId);
-          if (!parent) {
-            parent = { granularity, bucketStart, dim, dimValue, ...emptyCounters(), peakRequests: 0, peakCost: 0 };
-            parents.set(parentId, parent);
-          }
-          addCounters(parent, counters);
-          parent.peakRequests = Math.max(parent.peakRequests, total.requests);
-          parent.peakCost = Math.max(parent.peakCost, total.cost_usd);
-        }
+        foldIntoParents(parents, minute, total);
       }
       if (parents.size > 0) await this.db.query(UPSERT_SQL, upsertColumns([...parents.values()]));
     });

@@ -1,4 +1,5 @@
 import type { Granularity, RollupCounters, RollupDim, RollupRow } from '../../monitor/repositories.js';
+import { addCounters, emptyCounters } from '../../monitor/counters.js';
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
@@ -61,4 +62,28 @@ export function rollupFromRow(row: RollupDbRow): RollupRow {
     peakMinuteRequests: row.peak_minute_requests,
     peakMinuteCost: row.peak_minute_cost,
   };
+}
+
+/**
+ * Adds one minute bucket's counters (the batch's delta, not its new total) to its hour and day buckets in `parents` (created empty on first use) and raises
+ * their peak minute to the minute bucket's new total, as both stores fold a batch before upserting the parents.
+ */
+export function foldIntoParents(
+  parents: Map<string, RollupUpsert>,
+  minute: RollupCounters & { bucketStart: number; dim: RollupDim; dimValue: string },
+  minuteTotal: { requests: number; cost_usd: number },
+): void {
+  const { dim, dimValue } = minute;
+  for (const [granularity, size] of PARENT_BUCKETS) {
+    const bucketStart = Math.floor(minute.bucketStart / size) * size;
+    const id = bucketId(granularity, dim, dimValue, bucketStart);
+    let parent = parents.get(id);
+    if (!parent) {
+      parent = { granularity, bucketStart, dim, dimValue, ...emptyCounters(), peakRequests: 0, peakCost: 0 };
+      parents.set(id, parent);
+    }
+    addCounters(parent, minute);
+    parent.peakRequests = Math.max(parent.peakRequests, minuteTotal.requests);
+    parent.peakCost = Math.max(parent.peakCost, minuteTotal.cost_usd);
+  }
 }

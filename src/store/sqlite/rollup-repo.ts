@@ -7,8 +7,7 @@ import type {
   RollupRow,
   RollupTotal,
 } from '../../monitor/repositories.js';
-import { addCounters, emptyCounters } from '../../monitor/counters.js';
-import { PARENT_BUCKETS, bucketId, rollupFromRow, type RollupDbRow, type RollupUpsert } from '../rows/rollup-rows.js';
+import { foldIntoParents, rollupFromRow, type RollupDbRow, type RollupUpsert } from '../rows/rollup-rows.js';
 import type { SqliteDatabase } from './database.js';
 
 const SUM_SQL = `SUM(requests) AS requests, SUM(errors) AS errors, SUM(prompt_tokens) AS promptTokens,
@@ -77,29 +76,9 @@ export class SqliteRollupRepository implements RollupRepository {
     this.applyTx = db.transaction((deltas: readonly MinuteDelta[]) => {
       const parents = new Map<string, RollupUpsert>();
       for (const delta of deltas) {
-        const { minuteStart, dim, dimValue, ...counters } = delta;
-        const minute: RollupUpsert = {
-          granularity: 'minute',
-          bucketStart: minuteStart,
-          dim,
-          dimValue,
-          ...counters,
-          peakRequests: delta.requests,
-          peakCost: delta.costUsd,
-        };
-        const total = run(minute);
-        for (const [granularity, size] of PARENT_BUCKETS) {
-          const bucketStart = Math.floor(minuteStart / size) * size;
-          const id = bucketId(granularity, dim, dimValue, bucketStart);
-          let parent = parents.get(id);
-          if (!parent) {
-            parent = { granularity, bucketStart, dim, dimValue, ...emptyCounters(), peakRequests: 0, peakCost: 0 };
-            parents.set(id, parent);
-          }
-          addCounters(parent, counters);
-          parent.peakRequests = Math.max(parent.peakRequests, total.requests);
-          parent.peakCost = Math.max(parent.peakCost, total.cost_usd);
-        }
+        const { minuteStart, ...rest } = delta;
+        const minute: RollupUpsert = { granularity: 'minute', bucketStart: minuteStart, ...rest, peakRequests: delta.requests, peakCost: delta.costUsd };
+        foldIntoParents(parents, minute, run(minute));
       }
       for (const parent of parents.values()) run(parent);
     });

@@ -1,7 +1,8 @@
-import { USAGE_GROUP_FIELDS, USAGE_GROUPS, type KeyLastUseRow, type UsageGroup, type UsageQuery, type UsageRecord, type UsageRepository, type UsageSummaryRow, type UsageTotalsDim, type UsageTotalsQuery, type UsageTotalsRow } from '../types.js';
+import { USAGE_GROUP_FIELDS, USAGE_GROUPS, type KeyLastUseRow, type UsageGroup, type UsageQuery, type UsageRecord, type UsageRepository, type UsageSummaryRow, type UsageTotalsQuery, type UsageTotalsRow } from '../types.js';
 import type { SqliteDatabase } from './database.js';
 import type { UsageRow } from '../rows/usage-rows.js';
 import { fromRow } from '../rows/usage-rows.js';
+import { SUMMARY_SUMS_SQL, TOTALS_DIM_SQL, TOTALS_SUMS_SQL } from '../rows/usage-summary-sql.js';
 
 
 /** The INSERT's parameters, in column order (UsageRow's columns; booleans as 0/1). */
@@ -40,14 +41,6 @@ const GROUP_COLUMNS: Record<UsageGroup, string> = {
   key: 'key_id AS keyId',
   model: 'model',
   day: "strftime('%Y-%m-%d', ts / 1000, 'unixepoch') AS day",
-};
-
-/** Whitelisted SQL per rollup dimension, with the monitor's names for "no model/upstream" and "everything". */
-const TOTALS_COLUMNS: Record<UsageTotalsDim, string> = {
-  all: "'*'",
-  key: 'key_id',
-  model: "COALESCE(model, '(none)')",
-  upstream: "COALESCE(upstream_id, '(none)')",
 };
 
 export class SqliteUsageRepository implements UsageRepository {
@@ -118,10 +111,7 @@ export class SqliteUsageRepository implements UsageRepository {
     if (!stmt) {
       // Counted as UsageIntake counts into the rollups, so a range read raw adds up with ranges read from rollups.
       stmt = this.db.prepare(
-        `SELECT ${TOTALS_COLUMNS[query.dim]} AS dimValue, COUNT(*) AS requests, SUM(status >= 400 OR status = 0) AS errors,
-          SUM(prompt_tokens) AS promptTokens, SUM(completion_tokens) AS completionTokens, SUM(cached_tokens) AS cachedTokens,
-          SUM(reasoning_tokens) AS reasoningTokens, COALESCE(SUM(cost_usd), 0) AS costUsd, SUM(price_missing) AS unpriced,
-          SUM(latency_ms) AS latencySumMs, MAX(latency_ms) AS latencyMaxMs
+        `SELECT ${TOTALS_DIM_SQL[query.dim]} AS "dimValue", ${TOTALS_SUMS_SQL}
          FROM usage WHERE ${byKey ? 'key_id = @keyId AND ' : ''}ts >= @since AND ts < @until
          GROUP BY dimValue`,
       );
@@ -162,11 +152,7 @@ export class SqliteUsageRepository implements UsageRepository {
     if (!stmt) {
       const keys = groups.map((g) => USAGE_GROUP_FIELDS[g]).join(', ');
       stmt = this.db.prepare(
-        `SELECT ${groups.map((g) => `${GROUP_COLUMNS[g]}, `).join('')}
-          COUNT(*) AS requests, SUM(status >= 400 OR status = 0) AS errors,
-          SUM(prompt_tokens) AS promptTokens, SUM(cached_tokens) AS cachedTokens,
-          SUM(completion_tokens) AS completionTokens, SUM(reasoning_tokens) AS reasoningTokens,
-          COALESCE(SUM(cost_usd), 0) AS costUsd, SUM(price_missing) AS unpricedRequests
+        `SELECT ${groups.map((g) => `${GROUP_COLUMNS[g]}, `).join('')} ${SUMMARY_SUMS_SQL}
          FROM usage ${FILTER}
          ${keys ? `GROUP BY ${keys} ORDER BY ${keys}` : ''}`,
       );
