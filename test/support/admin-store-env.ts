@@ -11,11 +11,11 @@ import { Limiter } from '../../src/limits/limiter.js';
 import { MemoryLimitsBackend } from '../../src/limits/memory-backend.js';
 import { silentLogger } from '../../src/log/logger.js';
 import type { MonitorRepositories } from '../../src/monitor/engine.js';
-import { UsageIntake } from '../../src/monitor/usage-intake.js';
 import { PriceTable } from '../../src/pricing/index.js';
 import type { AdminRole, UsageRecord } from '../../src/store/index.js';
 import { openStore, type StoreBackend } from '../../src/store/open-store.js';
 import { Vault } from '../../src/vault/index.js';
+import { recordUsage } from './record-usage.js';
 import { STORE_BACKENDS } from './store-backends.js';
 
 const MINUTE = 60_000;
@@ -88,11 +88,7 @@ export async function adminStoreEnv(backendName: 'sqlite' | 'postgres', start: n
       return (await adminTokens.issue(`t${issued}`, 'system:test', undefined, { role, ...(projectId ? { projectId } : {}) })).token;
     },
     async record(records, opts = {}) {
-      for (let i = 0; i < records.length; i += 5_000) await store.usage.insertMany(records.slice(i, i + 5_000));
-      if (opts.rollups === false) return;
-      const intake = new UsageIntake();
-      for (const record of records) intake.add(record);
-      await repos.rollups.apply(intake.drain().deltas);
+      await recordUsage(store.usage, repos.rollups, records, opts);
     },
     async close() {
       await store.close();
