@@ -9,7 +9,14 @@ export interface KeyLimits {
   tpm?: number;
   concurrency?: number;
   budgets?: Budget[];
-  model_rules?: { match: string; deny?: boolean; rpm?: number; tpm?: number }[];
+  model_rules?: ModelRule[];
+}
+export interface ModelRule {
+  match: string;
+  deny?: boolean;
+  rpm?: number;
+  rpd?: number;
+  tpm?: number;
 }
 export interface VirtualKey {
   id: string;
