@@ -1,4 +1,7 @@
 // The admin API shapes the console reads (a subset of each; see src/admin/*-view.ts on the server).
+import type { ModelRule } from './screens/key-rules';
+
+export type { ModelRule };
 export interface Budget {
   usd: number;
   period: 'day' | 'week' | 'month' | 'lifetime';
@@ -10,13 +13,6 @@ export interface KeyLimits {
   concurrency?: number;
   budgets?: Budget[];
   model_rules?: ModelRule[];
-}
-export interface ModelRule {
-  match: string;
-  deny?: boolean;
-  rpm?: number;
-  rpd?: number;
-  tpm?: number;
 }
 export interface VirtualKey {
   id: string;

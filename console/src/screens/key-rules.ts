@@ -1,7 +1,15 @@
 // The key form's two free-text fields: model rules (one per line, `gpt-4o*: rpm=10, tpm=20000` or `o1*: deny`) and
 // metadata tags (one per line, `team=search`). Parsed here for a message that names the line; the admin API
 // validates the result again.
-import type { ModelRule } from '../types';
+
+/** A key's per-model rule as the admin API takes it (limits.model_rules); this module imports nothing, so tests load it as is. */
+export interface ModelRule {
+  match: string;
+  deny?: boolean;
+  rpm?: number;
+  rpd?: number;
+  tpm?: number;
+}
 
 const MAX_RULES = 50;
 const MAX_PATTERN = 200;
