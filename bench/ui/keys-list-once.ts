@@ -43,6 +43,19 @@ function median(xs: number[]): number {
   return s[Math.floor(s.length / 2)] ?? Number.NaN;
 }
 
+/** CPU time (user + system) of this process per call, median: less moved by other processes than wall time. */
+async function cpuTimed(reps_: number, fn: () => Promise<unknown>): Promise<number> {
+  await fn();
+  const samples: number[] = [];
+  for (let i = 0; i < reps_; i++) {
+    const before = process.cpuUsage();
+    await fn();
+    const used = process.cpuUsage(before);
+    samples.push((used.user + used.system) / 1000);
+  }
+  return median(samples);
+}
+
 async function timed(reps_: number, fn: () => Promise<unknown>): Promise<number> {
   await fn(); // warm: statement preparation, page cache
   const samples: number[] = [];
@@ -114,11 +127,15 @@ try {
   }
   const authOnly = await timed(reps, async () => (await app.request('/admin/v1/upstreams', { headers: { authorization: `Bearer ${token}` } })).text());
   const firstPage = await timed(reps, () => get('?limit=200'));
+  const perPage: number[][] = [];
   const allPages = await timed(Math.max(3, Math.floor(reps / 3)), async () => {
     let after: string | null = null;
     let n = 0;
+    let i = 0;
     do {
+      const t = performance.now();
       const page = await get(after === null ? '?limit=200' : `?limit=200&after=${encodeURIComponent(after)}`);
+      (perPage[i++] ??= []).push(performance.now() - t);
       n += page.data.length;
       after = page.next_cursor;
     } while (after !== null);
@@ -135,10 +152,13 @@ try {
                 FROM usage WHERE ts >= @month GROUP BY key_id) AS spend ON spend.key_id = last.key_id`,
   );
   const before = await timed(3, () => Promise.resolve(rawSum.all({ day, month })));
+  const firstPageCpu = await cpuTimed(reps, () => get('?limit=200'));
+  const beforeCpu = await cpuTimed(3, () => Promise.resolve(rawSum.all({ day, month })));
   console.log(`GET /upstreams (admin auth and an empty list, for scale): median ${authOnly.toFixed(1)} ms`);
   console.log(`GET /keys?limit=200 (first page of ${keyCount}): median ${firstPage.toFixed(1)} ms`);
-  console.log(`every page (${Math.ceil(keyCount / 200)} calls): median ${allPages.toFixed(1)} ms`);
+  console.log(`every page (${perPage.length} calls): median ${allPages.toFixed(1)} ms; per page ${perPage.map((xs) => median(xs).toFixed(1)).join(', ')} ms`);
   console.log(`the raw-sum query the list used before: median ${before.toFixed(1)} ms`);
+  console.log(`CPU per call: first page ${firstPageCpu.toFixed(1)} ms; the raw-sum query ${beforeCpu.toFixed(1)} ms`);
   await store.close();
 } finally {
   if (keep === undefined) await rm(dir, { recursive: true, force: true });
