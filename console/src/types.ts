@@ -1,4 +1,7 @@
 // The admin API shapes the console reads (a subset of each; see src/admin/*-view.ts on the server).
+import type { ModelRule } from './screens/key-rules';
+
+export type { ModelRule };
 export interface Budget {
   usd: number;
   period: 'day' | 'week' | 'month' | 'lifetime';
@@ -9,7 +12,7 @@ export interface KeyLimits {
   tpm?: number;
   concurrency?: number;
   budgets?: Budget[];
-  model_rules?: { match: string; deny?: boolean; rpm?: number; tpm?: number }[];
+  model_rules?: ModelRule[];
 }
 export interface VirtualKey {
   id: string;

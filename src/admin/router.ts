@@ -23,7 +23,7 @@ import { toCsv } from '../util/csv.js';
 import type { AdminTokenService } from './admin-tokens.js';
 import type { KeyService } from './key-service.js';
 import { keyView } from './key-view.js';
-import { keyActivity } from './key-activity.js';
+import { registerKeyListRoute } from './routes/key-list-route.js';
 import { loadNames } from './name-lookup.js';
 import { createChildKeySchema, createKeySchema, createUpstreamSchema, leakReportSchema, rotateKeySchema, suspendKeySchema, updateKeySchema } from './schemas.js';
 import { upstreamView, type UpstreamService } from './upstream-service.js';
@@ -172,12 +172,10 @@ export function createAdminApp(deps: AdminDeps): Hono<Env> {
   };
   app.use('*', adminBodyLimit(deps.maxBodyBytes ?? DEFAULT_ADMIN_MAX_BODY_BYTES, deps.bodyPace));
 
-  app.get('/keys', async (c) => {
-    const now = deps.now();
-    const scope = tokenProject(c);
-    const activity = await keyActivity(deps.store, now);
-    const keys = (await deps.keys.list()).filter((k) => scope === null || k.projectId === scope);
-    return c.json({ object: 'list', data: keys.map((k) => ({ ...keyView(k, now), ...activity(k.id) })) });
+  registerKeyListRoute(app, {
+    listPage: (page) => deps.store.keys.listPage(page),
+    sources: (now) => ({ rollups: deps.rollups, usage: deps.store.usage, coverage: (deps.rollupCoverage ?? noRollups)(now) }),
+    now: deps.now,
   });
   app.post('/keys', async (c) => {
     const input = await parseBody(c, createKeySchema);

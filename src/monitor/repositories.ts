@@ -38,6 +38,8 @@ export interface RollupQuery {
   granularity: Granularity;
   dim: RollupDim;
   dimValue?: string;
+  /** Only these values (a page of keys): read by the primary key, not the whole dimension. Ignored with dimValue. */
+  dimValues?: readonly string[];
   since?: number;
   until?: number;
 }

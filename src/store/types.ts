@@ -206,17 +206,25 @@ export interface KeyRepository {
   /** Finds a key by its current or (still-valid or not) previous secret hash. */
   findByHash(hash: string): Promise<VirtualKeyRecord | null>;
   list(): Promise<VirtualKeyRecord[]>;
+  /** One page in (createdAt, id) order (ids compared bytewise on both stores), after a position, optionally one project's. */
+  listPage(page: KeyPageQuery): Promise<VirtualKeyRecord[]>;
   update(id: string, patch: KeyPatch, now: number): Promise<VirtualKeyRecord | null>;
+}
+
+export interface KeyPageQuery {
+  /** The (createdAt, id) of the previous page's last key. */
+  after?: { createdAt: number; id: string };
+  limit: number;
+  /** Only this project's keys; absent: every key. */
+  projectId?: string;
 }
 
 /** What `upstreams update` may change; keys change only through replaceKeys. */
 export type UpstreamPatch = Partial<Pick<UpstreamRecord, 'name' | 'baseUrl' | 'apiVersion' | 'deployments' | 'isDefault'>>;
 
-/** Per key: settled cost since two instants (today, this month) and the last request's time; see keyActivity. */
-export interface KeyActivityRow {
+/** A key's last request (any outcome), or null if it was never used; see UsageRepository.lastUsedAt. */
+export interface KeyLastUseRow {
   keyId: string;
-  costSinceDayUsd: number;
-  costSinceMonthUsd: number;
   lastUsedAt: number | null;
 }
 
@@ -234,8 +242,11 @@ export interface UsageRepository {
   insertMany(records: readonly UsageRecord[]): Promise<void>;
   list(query: UsageQuery): Promise<UsageRecord[]>;
   summarize(query: UsageQuery, groupBy?: readonly UsageGroup[]): Promise<UsageSummaryRow[]>;
-  /** One grouped query for `keys list`: every key with usage, its cost since `dayStart` and `monthStart`, last use. */
-  keyActivity(dayStart: number, monthStart: number): Promise<KeyActivityRow[]>;
+  /**
+   * The newest record's time for each of these keys (one row per id asked, in that order), for `keys list`: one
+   * seek of the (key_id, ts) index per key, never a scan of the history. Spend comes from the rollups instead.
+   */
+  lastUsedAt(keyIds: readonly string[]): Promise<KeyLastUseRow[]>;
   /** Distinct (key, endpoint, model) of answered requests since `since`: what each key actually uses (doctor). */
   usedScopes(since: number): Promise<Array<{ keyId: string; endpoint: string; model: string | null }>>;
   /** Records in [since, until) summed per value of a rollup dimension, counted exactly as the monitor's rollups count. */

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { UsageIntake } from '../../src/monitor/usage-intake.js';
 import type { UsageRecord } from '../../src/store/index.js';
 import { apiErrorOf } from '../support/api-error.js';
 import { startHarness, type Harness } from '../support/gateway-harness.js';
@@ -203,7 +204,7 @@ describe('keys by id or name', () => {
 });
 
 describe('keys list: spend today, this month, last use', () => {
-  it('comes from one grouped query, with readable amounts, and counts only today and this month', async () => {
+  it('comes from one last-use query per page, with readable amounts, and counts only today and this month', async () => {
     const used = await createJson(['--name', 'spender']);
     const idle = await createJson(['--name', 'idle']);
     const now = h.clock.now();
@@ -215,13 +216,18 @@ describe('keys list: spend today, this month, last use', () => {
       stream: false, promptTokens: 10, cachedTokens: 0, completionTokens: 5, reasoningTokens: 0, costUsd, priceMissing: costUsd === null,
       latencyMs: 3, clientIp: '127.0.0.1', errorCode: null,
     });
-    await h.server.services.store.usage.insertMany([
+    const records = [
       record(dayStart + 1, 0.0042),
       record(dayStart - 1, 0.5), // yesterday (this month unless today is the 1st)
       record(monthStart - 1, 7), // last month
       record(dayStart + 2, null), // unpriced
-    ]);
-    const activity = vi.spyOn(h.server.services.store.usage, 'keyActivity');
+    ];
+    await h.server.services.store.usage.insertMany(records);
+    // Folded into the rollups as the monitor folds recorded usage: spend is read from them up to the rolled-up point.
+    const intake = new UsageIntake();
+    for (const r of records) intake.add(r);
+    await h.server.services.store.monitorRepositories().rollups.apply(intake.drain().deltas);
+    const activity = vi.spyOn(h.server.services.store.usage, 'lastUsedAt');
     const summarize = vi.spyOn(h.server.services.store.usage, 'summarize');
     const run = await cli(['keys', 'list', '--json'], env);
     expect(run.status).toBe(0);

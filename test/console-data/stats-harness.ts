@@ -13,13 +13,13 @@ import { MemoryLimitsBackend } from '../../src/limits/memory-backend.js';
 import { silentLogger } from '../../src/log/logger.js';
 import { createSqliteMonitorRepos } from '../../src/monitor/create-monitor.js';
 import type { MonitorRepositories } from '../../src/monitor/engine.js';
-import { UsageIntake } from '../../src/monitor/usage-intake.js';
 import { PriceTable } from '../../src/pricing/index.js';
 import type { AdminRole, UsageRecord } from '../../src/store/index.js';
 import { SqliteAuditRepository } from '../../src/store/sqlite/audit-repo.js';
 import { openDatabase } from '../../src/store/sqlite/database.js';
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
 import { Vault } from '../../src/vault/index.js';
+import { recordUsage } from '../support/record-usage.js';
 
 export const MINUTE = 60_000;
 export const HOUR = 60 * MINUTE;
@@ -94,14 +94,7 @@ export async function statsEnv(now: number, options: { monitor?: boolean } = {})
       return (await adminTokens.issue(`t${issued}`, 'system:test', undefined, { role, ...(projectId ? { projectId } : {}) })).token;
     },
     async record(records, opts = {}) {
-      for (let i = 0; i < records.length; i += 5_000) await store.usage.insertMany(records.slice(i, i + 5_000));
-      if (opts.rollups === false) return;
-      const intake = new UsageIntake();
-      for (let i = 0; i < records.length; i++) {
-        intake.add(records[i] as UsageRecord);
-        // Drain in batches as the monitor's evaluation would.
-        if (i % 20_000 === 19_999 || i === records.length - 1) await repos.rollups.apply(intake.drain().deltas);
-      }
+      await recordUsage(store.usage, repos.rollups, records, opts);
     },
     async close() {
       await store.close();

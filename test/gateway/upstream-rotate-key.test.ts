@@ -7,6 +7,7 @@ import type { UpstreamKeyRecord, UpstreamRecord } from '../../src/store/index.js
 import { cli } from '../cli/run-cli.js';
 import { startHarness, type Harness } from '../support/gateway-harness.js';
 import { waitFor } from '../support/wait-for.js';
+import { startChatLoad } from '../support/chat-load.js';
 
 // `upstreams rotate-key`: the new provider key serves new requests at once, requests on the old key finish, then the
 // old key leaves the vault record. Zero failed requests under a steady stream of SDK requests.
@@ -101,44 +102,21 @@ describe('rotate-key under load', () => {
     };
 
     const TOTAL = 200;
-    const WORKERS = 10;
-    let issued = 0;
-    let succeeded = 0;
-    const failures: string[] = [];
-    const worker = async (): Promise<void> => {
-      while (issued < TOTAL) {
-        const n = issued++;
-        try {
-          if (n % 3 === 0) {
-            const stream = await client.chat.completions.create({ ...chat, stream: true });
-            let text = '';
-            for await (const chunk of stream) text += chunk.choices[0]?.delta.content ?? '';
-            if (text.length === 0) throw new Error('empty stream');
-          } else {
-            const completion = await client.chat.completions.create(chat);
-            if (!completion.choices[0]?.message.content) throw new Error('empty completion');
-          }
-          succeeded++;
-        } catch (err) {
-          failures.push(`#${n}: ${String(err)}`);
-        }
-      }
-    };
-    const load = Promise.all(Array.from({ length: WORKERS }, worker));
+    const load = startChatLoad(client, chat, { total: TOTAL, workers: 10 });
 
     // Rotate mid-stream, while slow streams hold the old key.
-    await waitFor(() => succeeded >= 40 && h.fake.requests.some((r) => r.presentedKey === oldSecret && r.outcome === 'pending'), {
+    await waitFor(() => load.succeeded >= 40 && h.fake.requests.some((r) => r.presentedKey === oldSecret && r.outcome === 'pending'), {
       timeoutMs: 15_000,
       what: 'old-key streams in flight',
     });
     const rotated = await h.admin<RotationJson>('POST', '/upstreams/fake/keys/rotate', { key: newSecret });
     h.fake.configure({ apiKeys: [newSecret] }); // revoked at the provider
-    await load;
+    await load.done;
 
     expect(rotated.status).toBe(200);
-    expect(failures).toEqual([]);
-    expect(succeeded).toBe(TOTAL);
-    expect(issued).toBeGreaterThan(succeeded - 1);
+    expect(load.failures).toEqual([]);
+    expect(load.succeeded).toBe(TOTAL);
+    expect(load.issued).toBeGreaterThan(load.succeeded - 1);
     // The drain mattered: requests on the old key were running at the switch, and all had finished at removal.
     expect(unfinishedOldAtSwitch).toBeGreaterThan(0);
     expect(unfinishedOldAtRemoval).toBe(0);

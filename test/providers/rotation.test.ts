@@ -10,6 +10,7 @@ import type { UpstreamKeyRecord } from '../../src/store/index.js';
 import { cli } from '../cli/run-cli.js';
 import { waitFor } from '../support/wait-for.js';
 import { startProviderHarness, type ProviderHarness } from './provider-harness.js';
+import { startChatLoad } from '../support/chat-load.js';
 
 // `upstreams rotate` at the provider: a new service-account key is created at the (fake) OpenAI Admin API, sealed,
 // switched in while requests keep flowing, and the old key is deleted at the provider only once no request holds
@@ -142,31 +143,8 @@ describe('rotation under load', () => {
     };
 
     const TOTAL = 200;
-    const WORKERS = 10;
-    let issued = 0;
-    let succeeded = 0;
-    const failures: string[] = [];
-    const worker = async (): Promise<void> => {
-      while (issued < TOTAL) {
-        const n = issued++;
-        try {
-          if (n % 3 === 0) {
-            const stream = await client.chat.completions.create({ ...chat, stream: true });
-            let text = '';
-            for await (const chunk of stream) text += chunk.choices[0]?.delta.content ?? '';
-            if (text.length === 0) throw new Error('empty stream');
-          } else {
-            const completion = await client.chat.completions.create(chat);
-            if (!completion.choices[0]?.message.content) throw new Error('empty completion');
-          }
-          succeeded++;
-        } catch (err) {
-          failures.push(`#${n}: ${String(err)}`);
-        }
-      }
-    };
-    const load = Promise.all(Array.from({ length: WORKERS }, worker));
-    await waitFor(() => succeeded >= 30, { timeoutMs: 20_000, what: 'load running' });
+    const load = startChatLoad(client, chat, { total: TOTAL, workers: 10 });
+    await waitFor(() => load.succeeded >= 30, { timeoutMs: 20_000, what: 'load running' });
 
     // One deliberately slow stream on the old key, in flight when the rotation starts.
     p.h.fake.setBehavior({ type: 'ok', chunkDelayMs: 250 });
@@ -185,12 +163,12 @@ describe('rotation under load', () => {
     p.h.fake.setBehavior({ type: 'ok', chunkDelayMs: 25 });
 
     const rotated = await p.h.admin<RotationJson>('POST', '/upstreams/fake/rotate', { drain_timeout_ms: 30_000 });
-    await load;
+    await load.done;
     const slowText = await slow;
 
     expect(rotated.status).toBe(200);
-    expect(failures).toEqual([]);
-    expect(succeeded).toBe(TOTAL);
+    expect(load.failures).toEqual([]);
+    expect(load.succeeded).toBe(TOTAL);
     expect(slowText.length).toBeGreaterThan(0);
     expect(p.h.fake.requests.filter((r) => r.status === 401)).toEqual([]);
 

@@ -145,11 +145,13 @@ describe.each(FACTORIES)('the $name store', (factory) => {
     expect(await store.usage.summarize({}, [])).toEqual([
       { requests: 4, errors: 1, promptTokens: 40, cachedTokens: 8, completionTokens: 20, reasoningTokens: 0, costUsd: 0.500_246_8, unpricedRequests: 1 },
     ]);
-    const activity = await store.usage.keyActivity(day + 1, day);
-    expect(activity.sort((a, b) => a.keyId.localeCompare(b.keyId))).toEqual([
-      { keyId: 'key_a', costSinceDayUsd: 0, costSinceMonthUsd: 0.000_123_4, lastUsedAt: day + 1 },
-      { keyId: 'key_b', costSinceDayUsd: 0.500_123_4, costSinceMonthUsd: 0.500_123_4, lastUsedAt: day + 1 },
+    // One row per key asked, in the order asked; a key with no records is null, not missing.
+    expect(await store.usage.lastUsedAt(['key_b', 'key_none', 'key_a'])).toEqual([
+      { keyId: 'key_b', lastUsedAt: day + 1 },
+      { keyId: 'key_none', lastUsedAt: null },
+      { keyId: 'key_a', lastUsedAt: day + 1 },
     ]);
+    expect(await store.usage.lastUsedAt([])).toEqual([]);
     expect((await store.usage.usedScopes(0)).length).toBe(2);
   });
 
@@ -244,6 +246,48 @@ describe.each(FACTORIES)('the $name store', (factory) => {
     expect(again.keyFirstSeen.get('key_a')).toBe(10);
     expect((await seen.lastUsed()).get('key_a')).toBe(40);
     expect(await seen.epoch()).toBe(5);
+  });
+
+  it('pages keys in (createdAt, id) order with ids compared bytewise, per project, after any position', async () => {
+    const t = 1_800_000_000_000;
+    // Mixed case and SQL-looking ids: a locale collation would order these differently from SQLite.
+    const ids = ['kp_b', 'kp_B', "kp_Z' OR '1'='1", 'kp_a', 'kp_é', 'kp_'];
+    for (const id of ids) await store.keys.insert(key(id, { hash: `h_${id}`, createdAt: t, projectId: id === 'kp_a' || id === 'kp_B' ? 'prj_pages' : null }));
+    await store.keys.insert(key('kp_early', { hash: 'h_kp_early', createdAt: t - 1 }));
+    await store.keys.insert(key('kp_late', { hash: 'h_kp_late', createdAt: t + 1 }));
+    const bytewise = [...ids].sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
+    const expected = ['kp_early', ...bytewise, 'kp_late'];
+    const all = (await store.keys.listPage({ limit: 1000, after: { createdAt: t - 2, id: '' } })).map((k) => k.id);
+    expect(all).toEqual(expected);
+    const walked: string[] = [];
+    let after: { createdAt: number; id: string } | undefined = { createdAt: t - 2, id: '' };
+    for (let i = 0; i < 20 && after; i++) {
+      const page = await store.keys.listPage({ limit: 3, after });
+      walked.push(...page.map((k) => k.id));
+      const last = page.at(-1);
+      after = page.length === 3 && last ? { createdAt: last.createdAt, id: last.id } : undefined;
+    }
+    expect(walked).toEqual(expected);
+    expect((await store.keys.listPage({ limit: 10, projectId: 'prj_pages' })).map((k) => k.id)).toEqual(['kp_B', 'kp_a']);
+    expect(await store.keys.listPage({ limit: 10, projectId: "prj' OR '1'='1" })).toEqual([]);
+    const [first] = await store.keys.listPage({ limit: 1, after: { createdAt: t, id: 'kp_a' } });
+    expect(first?.id).toBe(bytewise[bytewise.indexOf('kp_a') + 1]);
+    // A page round-trips records exactly like get().
+    expect((await store.keys.listPage({ limit: 1, after: { createdAt: t, id: 'kp_' } }))[0]).toEqual(await store.keys.get(bytewise[1] as string));
+  });
+
+  it('reads rollup totals and series for a list of dimension values only, whatever the values hold', async () => {
+    const { rollups } = store.monitorRepositories();
+    const d = { requests: 1, errors: 0, promptTokens: 1, completionTokens: 1, cachedTokens: 0, reasoningTokens: 0, costUsd: 0.5, unpriced: 0, latencySumMs: 4, latencyMaxMs: 4 };
+    const values = ['lk_a', 'lk_b', 'lk_"]', "lk_' OR 1=1 --", 'lk_c'];
+    await rollups.apply(values.map((dimValue, i) => ({ ...d, costUsd: i + 1, minuteStart: 7_200_000 + i * 60_000, dim: 'key' as const, dimValue })));
+    const totals = await rollups.totals({ granularity: 'hour', dim: 'key', dimValues: ['lk_"]', 'lk_c', 'lk_missing', "lk_' OR 1=1 --"] });
+    expect(totals.map((r) => [r.dimValue, r.costUsd])).toEqual([['lk_c', 5], ["lk_' OR 1=1 --", 4], ['lk_"]', 3]]);
+    expect(await rollups.totals({ granularity: 'hour', dim: 'key', dimValues: [] })).toEqual([]);
+    const series = await rollups.series({ granularity: 'minute', dim: 'key', dimValues: ['lk_a', 'lk_b'], since: 7_200_000, until: 7_260_001 });
+    expect(series.map((r) => [r.dimValue, r.bucketStart])).toEqual([['lk_a', 7_200_000], ['lk_b', 7_260_000]]);
+    // One named value wins over a list.
+    expect((await rollups.totals({ granularity: 'day', dim: 'key', dimValue: 'lk_b', dimValues: ['lk_a'] })).map((r) => r.dimValue)).toEqual(['lk_b']);
   });
 
   it('a batch naming one bucket or one seen value twice counts both and reports the value fresh once', async () => {

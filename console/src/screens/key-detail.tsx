@@ -11,6 +11,7 @@ import { count, percent, usd, when } from '../format';
 import type { List, UsageRecord, UsageRow, VirtualKey } from '../types';
 import { KeyFields } from './key-fields';
 import { formFromKey, keyBody, type KeyFormValues } from './key-form';
+import { modelRulesText } from './key-rules';
 import { SecretOnce } from './keys';
 
 interface KeyWithBudgets extends VirtualKey {
@@ -93,7 +94,7 @@ export function KeyDetail(props: { id: string; canWrite: boolean }): JSX.Element
     event.preventDefault();
     if (!editing) return;
     try {
-      const body = keyBody(editing, k.limits);
+      const body = keyBody(editing, k.limits, true);
       delete body.upstream;
       await api(`/keys/${encodeURIComponent(k.id)}`, { method: 'PATCH', body });
       setEditing(null);
@@ -250,6 +251,18 @@ export function KeyDetail(props: { id: string; canWrite: boolean }): JSX.Element
           <dd>{k.limits.tpm ?? 'no limit'}</dd>
           <dt>Concurrency</dt>
           <dd>{k.limits.concurrency ?? 'no limit'}</dd>
+          <dt>Model rules</dt>
+          <dd data-testid="key-model-rules">{k.limits.model_rules?.length ? <pre class="plain">{modelRulesText(k.limits.model_rules)}</pre> : 'none'}</dd>
+          <dt>Metadata</dt>
+          <dd data-testid="key-metadata">
+            {Object.keys(k.metadata).length > 0
+              ? Object.entries(k.metadata).map(([name, value]) => (
+                  <span key={name} class="badge">
+                    {name}={value}
+                  </span>
+                ))
+              : 'none'}
+          </dd>
         </dl>
       </section>
     </>

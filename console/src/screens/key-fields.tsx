@@ -8,6 +8,9 @@ export function KeyFields(props: { values: KeyFormValues; set: (patch: Partial<K
   const input = (id: string, field: keyof KeyFormValues, extra: JSX.InputHTMLAttributes = {}): JSX.Element => (
     <input id={id} value={v[field]} onInput={(e) => props.set({ [field]: e.currentTarget.value })} {...extra} />
   );
+  const textarea = (id: string, field: 'modelRules' | 'metadata'): JSX.Element => (
+    <textarea id={id} rows={3} spellcheck={false} value={v[field]} aria-describedby={`${id}-hint`} onInput={(e) => props.set({ [field]: e.currentTarget.value })} />
+  );
   return (
     <>
       <Field label="Name" id="key-name">
@@ -59,6 +62,15 @@ export function KeyFields(props: { values: KeyFormValues; set: (patch: Partial<K
             {input('key-monthly', 'monthlyUsd', { inputMode: 'decimal' })}
           </Field>
         </div>
+        <Field label="Model rules" id="key-model-rules" hint="One per line: a model pattern, then deny or limits, e.g. gpt-4o*: rpm=10, tpm=20000 or o1*: deny. The first matching line applies.">
+          {textarea('key-model-rules', 'modelRules')}
+        </Field>
+      </fieldset>
+      <fieldset>
+        <legend>Metadata</legend>
+        <Field label="Tags" id="key-metadata" hint="One per line: name=value, e.g. team=search. Replaces the key's metadata as a whole.">
+          {textarea('key-metadata', 'metadata')}
+        </Field>
       </fieldset>
     </>
   );

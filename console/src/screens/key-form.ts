@@ -1,6 +1,7 @@
 // Turns the key form's fields into the admin API's create/update body. Empty fields are left out so the
 // server's defaults apply; numbers are checked here only for a friendly message (the API validates again).
 import type { Budget, KeyLimits } from '../types';
+import { metadataText, modelRulesText, parseMetadata, parseModelRules } from './key-rules';
 
 export interface KeyFormValues {
   name: string;
@@ -14,9 +15,13 @@ export interface KeyFormValues {
   concurrency: string;
   dailyUsd: string;
   monthlyUsd: string;
+  /** One model rule per line (key-rules.ts). */
+  modelRules: string;
+  /** One name=value metadata tag per line. */
+  metadata: string;
 }
 
-export const EMPTY_KEY_FORM: KeyFormValues = { name: '', upstream: '', models: '', endpoints: '', ipAllowlist: '', expires: '', rpm: '', tpm: '', concurrency: '', dailyUsd: '', monthlyUsd: '' };
+export const EMPTY_KEY_FORM: KeyFormValues = { name: '', upstream: '', models: '', endpoints: '', ipAllowlist: '', expires: '', rpm: '', tpm: '', concurrency: '', dailyUsd: '', monthlyUsd: '', modelRules: '', metadata: '' };
 
 const list = (text: string): string[] =>
   text
@@ -38,7 +43,11 @@ function usdAmount(label: string, text: string): number | undefined {
   return value;
 }
 
-export function keyBody(values: KeyFormValues, existingLimits: KeyLimits = {}): Record<string, unknown> {
+/**
+ * `editing`: the form shows the key's current rules and tags, so empty fields clear them; on create, empty fields
+ * are left out.
+ */
+export function keyBody(values: KeyFormValues, existingLimits: KeyLimits = {}, editing = false): Record<string, unknown> {
   const body: Record<string, unknown> = { name: values.name.trim() };
   if (values.upstream) body.upstream = values.upstream;
   const models = list(values.models);
@@ -58,11 +67,16 @@ export function keyBody(values: KeyFormValues, existingLimits: KeyLimits = {}): 
   limits.budgets = [...budgets, ...otherBudgets];
   for (const field of ['rpm', 'tpm', 'concurrency'] as const) if (limits[field] === undefined) delete limits[field];
   if (limits.budgets.length === 0) delete limits.budgets;
+  const rules = parseModelRules(values.modelRules);
+  if (rules.length > 0) limits.model_rules = rules;
+  else delete limits.model_rules;
   body.limits = limits;
+  const metadata = parseMetadata(values.metadata);
+  if (editing || Object.keys(metadata).length > 0) body.metadata = metadata;
   return body;
 }
 
-export function formFromKey(key: { name: string; models: string[]; endpoints: string[]; ip_allowlist: string[]; limits: KeyLimits }): KeyFormValues {
+export function formFromKey(key: { name: string; models: string[]; endpoints: string[]; ip_allowlist: string[]; limits: KeyLimits; metadata: Record<string, string> }): KeyFormValues {
   const budget = (period: Budget['period']): string => String(key.limits.budgets?.find((b) => b.period === period)?.usd ?? '');
   return {
     name: key.name,
@@ -76,5 +90,7 @@ export function formFromKey(key: { name: string; models: string[]; endpoints: st
     concurrency: key.limits.concurrency ? String(key.limits.concurrency) : '',
     dailyUsd: budget('day'),
     monthlyUsd: budget('month'),
+    modelRules: modelRulesText(key.limits.model_rules),
+    metadata: metadataText(key.metadata),
   };
 }

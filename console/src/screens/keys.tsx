@@ -2,6 +2,7 @@
 import type { JSX } from 'preact';
 import { useState } from 'preact/hooks';
 import { api, errorMessage } from '../api';
+import { allKeys } from '../all-keys';
 import { useLoad } from '../components/use-load';
 import { EmptyState, ErrorBanner, Field, Link, Loading, PageTitle, StatusBadge } from '../components/ui';
 import { when } from '../format';
@@ -19,7 +20,7 @@ function matches(key: VirtualKey, query: string, status: string, upstream: strin
 }
 
 export function KeysList(props: { canWrite: boolean }): JSX.Element {
-  const keys = useLoad(() => api<List<VirtualKey>>('/keys'), []);
+  const keys = useLoad(() => allKeys(), []);
   const upstreams = useLoad(() => api<List<Upstream>>('/upstreams'), []);
   const [query, setQuery] = useState('');
   const [status, setStatus] = useState('');

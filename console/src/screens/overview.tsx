@@ -3,11 +3,12 @@
 import type { JSX } from 'preact';
 import { useMemo } from 'preact/hooks';
 import { api, ApiError } from '../api';
+import { allKeys } from '../all-keys';
 import { Chart } from '../components/chart';
 import { useLoad } from '../components/use-load';
 import { EmptyState, ErrorBanner, Link, Loading, PageTitle, Stat } from '../components/ui';
 import { count, percent, usd, when } from '../format';
-import type { Alert, List, UsageRow, VirtualKey } from '../types';
+import type { Alert, List, UsageRow } from '../types';
 
 interface SeriesPoint {
   t: number;
@@ -34,7 +35,7 @@ async function fromUsage(): Promise<OverviewData> {
   const [days, byKey, keys, alerts, upstreams] = await Promise.all([
     api<List<UsageRow>>(`/usage?group_by=day&since=${encodeURIComponent(since)}`),
     api<List<UsageRow>>(`/usage?group_by=key&since=${encodeURIComponent(new Date(monthStart).toISOString())}`),
-    api<List<VirtualKey>>('/keys'),
+    allKeys(),
     api<List<Alert>>('/alerts?status=open&limit=5'),
     api<List<unknown>>('/upstreams'),
   ]);

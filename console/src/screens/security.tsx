@@ -1,17 +1,18 @@
 // Security: canary keys (honeytokens) and leak reports, with where each was seen.
 import type { JSX } from 'preact';
 import { api } from '../api';
+import { allKeys } from '../all-keys';
 import { useLoad } from '../components/use-load';
 import { EmptyState, ErrorBanner, Link, Loading, PageTitle, StatusBadge } from '../components/ui';
 import { when } from '../format';
-import type { Alert, List, VirtualKey } from '../types';
+import type { Alert, List } from '../types';
 
 interface AlertWithDetails extends Alert {
   details?: Record<string, string | number | boolean | null>;
 }
 
 export function Security(): JSX.Element {
-  const keys = useLoad(() => api<List<VirtualKey>>('/keys'), []);
+  const keys = useLoad(() => allKeys(), []);
   const canaryAlerts = useLoad(() => api<List<AlertWithDetails>>('/alerts?detector=canary_key&status=all&limit=100'), []);
   const leakAudit = useLoad(async () => {
     const head = await api<{ seq: number }>('/audit/head');

@@ -1,8 +1,8 @@
 import type { Schema } from 'hono';
 import { z } from 'zod';
-import { KeywardenError } from '../../errors/index.js';
 import type { UsageRepository } from '../../store/index.js';
 import type { NameLookup } from '../name-lookup.js';
+import { decodeCursor, encodeCursor } from './keyset-cursor.js';
 import { limitField, timeField } from './query-fields.js';
 import { parseQuery, type AdminApp } from './route-helpers.js';
 
@@ -26,31 +26,6 @@ const query = z
     after: z.string().min(1).max(200).optional(),
   })
   .strict();
-
-/** The cursor is opaque to clients: the (ts, id) of the last record of the previous page, base64url JSON. */
-function encodeCursor(ts: number, id: string): string {
-  return Buffer.from(JSON.stringify([ts, id])).toString('base64url');
-}
-
-function decodeCursor(cursor: string): { ts: number; id: string } {
-  let value: unknown;
-  try {
-    value = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
-  } catch {
-    value = null;
-  }
-  if (
-    !Array.isArray(value) ||
-    value.length !== 2 ||
-    !Number.isSafeInteger(value[0]) ||
-    typeof value[1] !== 'string' ||
-    value[1].length === 0 ||
-    value[1].length > 100
-  ) {
-    throw new KeywardenError('KW_VALIDATION', { message: 'after: not a cursor returned by this endpoint', param: 'after' });
-  }
-  return { ts: value[0] as number, id: value[1] };
-}
 
 /**
  * GET /usage/records: raw usage records, oldest first, one bounded page at a time (`limit`, default 100, at most

@@ -14,6 +14,8 @@ export interface AggregateQuery {
   dim: RollupDim;
   /** Only this value of the dimension (one key's usage). */
   dimValue?: string;
+  /** Only these values (a page of keys): rollups are read by primary key, raw rows outside the list dropped. */
+  dimValues?: readonly string[];
 }
 
 /** Per window (same order as asked), the counters per dimension value. */
@@ -82,7 +84,7 @@ export async function aggregateUsage(sources: AggregateSources, windowsIn: reado
     for (const run of runs(segments)) {
       // The `all` dimension has the one value "*": naming it lets the read use the whole primary key.
       const dimValue = query.dim === 'all' ? '*' : query.dimValue;
-      const rollupQuery = { granularity, dim: query.dim, dimValue, since: run.since, until: run.until };
+      const rollupQuery = { granularity, dim: query.dim, dimValue, ...(query.dimValues ? { dimValues: query.dimValues } : {}), since: run.since, until: run.until };
       if (windows.length === 1) {
         reads.push(sources.rollups.totals(rollupQuery).then((rows) => rows.forEach((row) => add(out[slot[0] ?? 0] as Map<string, RollupCounters>, row.dimValue, row))));
       } else {
@@ -97,13 +99,14 @@ export async function aggregateUsage(sources: AggregateSources, windowsIn: reado
       }
     }
   }
+  const wanted = query.dimValues ? new Set(query.dimValues) : null;
   for (const { segment, window } of raw) {
     reads.push(
       sources.usage
         .totalsBy({ dim: query.dim, since: segment.since, until: segment.until, ...(query.dim === 'key' && query.dimValue !== undefined ? { keyId: query.dimValue } : {}) })
         .then((rows) => {
           for (const row of rows) {
-            if (query.dimValue === undefined || row.dimValue === query.dimValue) add(out[slot[window] ?? 0] as Map<string, RollupCounters>, row.dimValue, row);
+            if ((query.dimValue === undefined || row.dimValue === query.dimValue) && (wanted === null || wanted.has(row.dimValue))) add(out[slot[window] ?? 0] as Map<string, RollupCounters>, row.dimValue, row);
           }
         }),
     );

@@ -8,6 +8,7 @@ import { renderTable } from '../table.js';
 import { endpointsFlag, expiresFlag, ipFlag, modelsFlag, splitList, warnScopeMismatch } from '../scope-flags.js';
 import { formatUsd } from '../../util/money.js';
 import { registerCanaryFile } from './canary-file.js';
+import { listAllKeys } from '../list-all-keys.js';
 
 type KeyView = Record<string, unknown> & { id: string; name: string; display: string; status: string };
 type ListedKey = KeyView & { spend_today_usd: number; spend_month_usd: number; last_used_at: string | null };
@@ -180,7 +181,7 @@ export function registerKeys(program: Command, io: CliIo): void {
     .action(async (flags: { project?: string; json?: boolean }) => {
       const api = client();
       const [{ data: all }, { data: projects }] = await Promise.all([
-        api.request<{ data: ListedKey[] }>('GET', '/keys'),
+        listAllKeys<ListedKey>(api).then((data) => ({ data })),
         api.request<{ data: Array<{ id: string; name: string }> }>('GET', '/projects'),
       ]);
       const projectName = new Map(projects.map((p) => [p.id, p.name]));

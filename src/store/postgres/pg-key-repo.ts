@@ -1,4 +1,4 @@
-import type { KeyPatch, KeyRepository, VirtualKeyRecord } from '../types.js';
+import type { KeyPageQuery, KeyPatch, KeyRepository, VirtualKeyRecord } from '../types.js';
 import { toJson } from '../sqlite/json-column.js';
 import type { PgDatabase, PgValue } from './pg-database.js';
 import type { PgKeyCache } from './pg-key-cache.js';
@@ -79,6 +79,18 @@ export class PgKeyRepository implements KeyRepository {
 
   async list(): Promise<VirtualKeyRecord[]> {
     return (await this.db.rows<KeyRow>('SELECT * FROM virtual_keys ORDER BY created_at, id')).map(fromRow);
+  }
+
+  /** Ids compared bytewise (COLLATE "C"), as SQLite compares them, so a cursor means the same on both stores. */
+  async listPage(page: KeyPageQuery): Promise<VirtualKeyRecord[]> {
+    const rows = await this.db.rows<KeyRow>(
+      `SELECT * FROM virtual_keys
+       WHERE ($1::bigint IS NULL OR created_at > $1 OR (created_at = $1 AND id COLLATE "C" > $2::text))
+         AND ($3::text IS NULL OR project_id = $3)
+       ORDER BY created_at, id COLLATE "C" LIMIT $4`,
+      [page.after?.createdAt ?? null, page.after?.id ?? null, page.projectId ?? null, page.limit],
+    );
+    return rows.map(fromRow);
   }
 
   /** Row locked from read to write, so two replicas' patches never interleave and updatedAt strictly increases. */

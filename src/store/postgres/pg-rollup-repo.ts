@@ -1,37 +1,7 @@
-import type { Granularity, MinuteDelta, RollupCounters, RollupDim, RollupQuery, RollupRepository, RollupRow, RollupTotal } from '../../monitor/repositories.js';
+import type { Granularity, MinuteDelta, RollupDim, RollupQuery, RollupRepository, RollupRow, RollupTotal } from '../../monitor/repositories.js';
 import { addCounters, emptyCounters } from '../../monitor/counters.js';
 import type { PgDatabase, PgValue } from './pg-database.js';
-
-const HOUR = 3_600_000;
-const DAY = 24 * HOUR;
-
-interface Row {
-  granularity: string;
-  bucket_start: number;
-  dim: string;
-  dim_value: string;
-  requests: number;
-  errors: number;
-  prompt_tokens: number;
-  completion_tokens: number;
-  cached_tokens: number;
-  reasoning_tokens: number;
-  cost_usd: number;
-  unpriced: number;
-  latency_sum_ms: number;
-  latency_max_ms: number;
-  peak_minute_requests: number;
-  peak_minute_cost: number;
-}
-
-interface Upsert extends RollupCounters {
-  granularity: Granularity;
-  bucketStart: number;
-  dim: RollupDim;
-  dimValue: string;
-  peakRequests: number;
-  peakCost: number;
-}
+import { bucketId, foldIntoParents, rollupFromRow, type RollupDbRow, type RollupUpsert } from '../rows/rollup-rows.js';
 
 /** One statement for a whole batch of buckets (unique within the batch): 16 arrays, one per column. */
 const UPSERT_SQL = `INSERT INTO usage_rollups AS r (granularity, bucket_start, dim, dim_value, requests, errors, prompt_tokens, completion_tokens,
@@ -55,17 +25,17 @@ const SUM_SQL = `SUM(requests) AS requests, SUM(errors) AS errors, SUM(prompt_to
   SUM(completion_tokens) AS "completionTokens", SUM(cached_tokens) AS "cachedTokens", SUM(reasoning_tokens) AS "reasoningTokens",
   SUM(cost_usd) AS "costUsd", SUM(unpriced) AS unpriced, SUM(latency_sum_ms) AS "latencySumMs", MAX(latency_max_ms) AS "latencyMaxMs"`;
 
+/** $6: a list of values (a page of keys), each read by the primary key; ignored when $3 names one value. */
 const FILTER = `WHERE granularity = $1 AND dim = $2 AND ($3::text IS NULL OR dim_value = $3)
-  AND ($4::bigint IS NULL OR bucket_start >= $4) AND ($5::bigint IS NULL OR bucket_start < $5)`;
+  AND ($4::bigint IS NULL OR bucket_start >= $4) AND ($5::bigint IS NULL OR bucket_start < $5)
+  AND ($3::text IS NOT NULL OR $6::text[] IS NULL OR dim_value = ANY($6::text[]))`;
 
 function bind(query: RollupQuery): PgValue[] {
-  return [query.granularity, query.dim, query.dimValue ?? null, query.since ?? null, query.until ?? null];
+  return [query.granularity, query.dim, query.dimValue ?? null, query.since ?? null, query.until ?? null, query.dimValues ?? null];
 }
 
-const bucketId = (granularity: string, dim: string, dimValue: string, bucketStart: number): string => `${granularity}\0${dim}\0${dimValue}\0${bucketStart}`;
-
 /** The batch as column arrays, in UPSERT_SQL's parameter order. */
-function upsertColumns(rows: readonly Upsert[]): PgValue[] {
+function upsertColumns(rows: readonly RollupUpsert[]): PgValue[] {
   return [
     rows.map((u) => u.granularity),
     rows.map((u) => u.bucketStart),
@@ -101,7 +71,7 @@ export class PgRollupRepository implements RollupRepository {
    */
   async apply(deltas: readonly MinuteDelta[]): Promise<void> {
     if (deltas.length === 0) return;
-    const minutes = new Map<string, Upsert>();
+    const minutes = new Map<string, RollupUpsert>();
     for (const delta of deltas) {
       const { minuteStart, dim, dimValue, ...counters } = delta;
       const id = bucketId('minute', dim, dimValue, minuteStart);
@@ -119,48 +89,19 @@ export class PgRollupRepository implements RollupRepository {
         upsertColumns([...minutes.values()]),
       );
       const totalOf = new Map(totals.map((t) => [bucketId('minute', t.dim, t.dim_value, t.bucket_start), t]));
-      const parents = new Map<string, Upsert>();
+      const parents = new Map<string, RollupUpsert>();
       for (const [id, minute] of minutes) {
         const total = totalOf.get(id);
         if (!total) continue;
-        const { granularity: _granularity, bucketStart: minuteStart, dim, dimValue, peakRequests: _peakRequests, peakCost: _peakCost, ...counters } = minute;
-        for (const [granularity, size] of [['hour', HOUR], ['day', DAY]] as const) {
-          const bucketStart = Math.floor(minuteStart / size) * size;
-          const parentId = bucketId(granularity, dim, dimValue, bucketStart);
-          let parent = parents.get(parentId);
-          if (!parent) {
-            parent = { granularity, bucketStart, dim, dimValue, ...emptyCounters(), peakRequests: 0, peakCost: 0 };
-            parents.set(parentId, parent);
-          }
-          addCounters(parent, counters);
-          parent.peakRequests = Math.max(parent.peakRequests, total.requests);
-          parent.peakCost = Math.max(parent.peakCost, total.cost_usd);
-        }
+        foldIntoParents(parents, minute, total);
       }
       if (parents.size > 0) await this.db.query(UPSERT_SQL, upsertColumns([...parents.values()]));
     });
   }
 
   async series(query: RollupQuery): Promise<RollupRow[]> {
-    const rows = await this.db.rows<Row>(`SELECT * FROM usage_rollups ${FILTER} ORDER BY bucket_start, dim_value COLLATE "C"`, bind(query));
-    return rows.map((row) => ({
-      granularity: row.granularity as Granularity,
-      bucketStart: row.bucket_start,
-      dim: row.dim as RollupDim,
-      dimValue: row.dim_value,
-      requests: row.requests,
-      errors: row.errors,
-      promptTokens: row.prompt_tokens,
-      completionTokens: row.completion_tokens,
-      cachedTokens: row.cached_tokens,
-      reasoningTokens: row.reasoning_tokens,
-      costUsd: row.cost_usd,
-      unpriced: row.unpriced,
-      latencySumMs: row.latency_sum_ms,
-      latencyMaxMs: row.latency_max_ms,
-      peakMinuteRequests: row.peak_minute_requests,
-      peakMinuteCost: row.peak_minute_cost,
-    }));
+    const rows = await this.db.rows<RollupDbRow>(`SELECT * FROM usage_rollups ${FILTER} ORDER BY bucket_start, dim_value COLLATE "C"`, bind(query));
+    return rows.map(rollupFromRow);
   }
 
   async totals(query: RollupQuery): Promise<RollupTotal[]> {

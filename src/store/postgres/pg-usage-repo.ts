@@ -1,7 +1,8 @@
-import { USAGE_GROUPS, type UsageTotalsDim, type UsageTotalsQuery, type UsageTotalsRow, type KeyActivityRow, type UsageGroup, type UsageQuery, type UsageRecord, type UsageRepository, type UsageSummaryRow } from '../types.js';
+import { USAGE_GROUPS, type UsageTotalsQuery, type UsageTotalsRow, type KeyLastUseRow, type UsageGroup, type UsageQuery, type UsageRecord, type UsageRepository, type UsageSummaryRow } from '../types.js';
 import type { PgDatabase, PgValue } from './pg-database.js';
 import type { UsageRow } from '../rows/usage-rows.js';
 import { fromRow } from '../rows/usage-rows.js';
+import { SUMMARY_SUMS_SQL, TOTALS_DIM_SQL, TOTALS_SUMS_SQL } from '../rows/usage-summary-sql.js';
 
 
 const COLUMNS = `id, ts, key_id, upstream_id, endpoint, model, status, stream, prompt_tokens, cached_tokens, completion_tokens,
@@ -41,25 +42,13 @@ const GROUP_ORDER: Record<UsageGroup, string> = {
 };
 const GROUP_BY: Record<UsageGroup, string> = { key: 'key_id', model: 'model', day: 'day' };
 
-/** Whitelisted SQL per rollup dimension, with the monitor's names for "no model/upstream" and "everything". */
-const TOTALS_COLUMNS: Record<UsageTotalsDim, string> = {
-  all: "'*'",
-  key: 'key_id',
-  model: "COALESCE(model, '(none)')",
-  upstream: "COALESCE(upstream_id, '(none)')",
-};
-
 export class PgUsageRepository implements UsageRepository {
   constructor(private readonly db: PgDatabase) {}
 
   /** Counted as UsageIntake counts into the rollups (errors: status >= 400 or 0), as the SQLite store does. */
   async totalsBy(query: UsageTotalsQuery): Promise<UsageTotalsRow[]> {
     return this.db.rows<UsageTotalsRow>(
-      `SELECT ${TOTALS_COLUMNS[query.dim]} AS "dimValue", COUNT(*) AS requests,
-        SUM(CASE WHEN status >= 400 OR status = 0 THEN 1 ELSE 0 END) AS errors,
-        SUM(prompt_tokens) AS "promptTokens", SUM(completion_tokens) AS "completionTokens", SUM(cached_tokens) AS "cachedTokens",
-        SUM(reasoning_tokens) AS "reasoningTokens", COALESCE(SUM(cost_usd), 0) AS "costUsd", SUM(price_missing) AS unpriced,
-        SUM(latency_ms) AS "latencySumMs", MAX(latency_ms) AS "latencyMaxMs"
+      `SELECT ${TOTALS_DIM_SQL[query.dim]} AS "dimValue", ${TOTALS_SUMS_SQL}
        FROM usage WHERE ts >= $1 AND ts < $2 AND ($3::text IS NULL OR key_id = $3)
        GROUP BY 1`,
       [query.since, query.until, query.keyId ?? null],
@@ -119,11 +108,7 @@ export class PgUsageRepository implements UsageRepository {
   async summarize(query: UsageQuery, groupBy: readonly UsageGroup[] = USAGE_GROUPS): Promise<UsageSummaryRow[]> {
     const groups = USAGE_GROUPS.filter((g) => groupBy.includes(g));
     const rows = await this.db.rows<UsageSummaryRow & Record<string, unknown>>(
-      `SELECT ${groups.map((g) => `${GROUP_COLUMNS[g]}, `).join('')}
-        COUNT(*) AS requests, SUM(CASE WHEN status >= 400 OR status = 0 THEN 1 ELSE 0 END) AS errors,
-        SUM(prompt_tokens) AS "promptTokens", SUM(cached_tokens) AS "cachedTokens",
-        SUM(completion_tokens) AS "completionTokens", SUM(reasoning_tokens) AS "reasoningTokens",
-        COALESCE(SUM(cost_usd), 0) AS "costUsd", SUM(price_missing) AS "unpricedRequests"
+      `SELECT ${groups.map((g) => `${GROUP_COLUMNS[g]}, `).join('')} ${SUMMARY_SUMS_SQL}
        FROM usage ${FILTER}
        ${groups.length > 0 ? `GROUP BY ${groups.map((g) => GROUP_BY[g]).join(', ')} ORDER BY ${groups.map((g) => GROUP_ORDER[g]).join(', ')}` : ''}`,
       bind(query),
@@ -131,15 +116,13 @@ export class PgUsageRepository implements UsageRepository {
     return rows;
   }
 
-  async keyActivity(dayStart: number, monthStart: number): Promise<KeyActivityRow[]> {
-    return this.db.rows<KeyActivityRow>(
-      `SELECT last.key_id AS "keyId", COALESCE(spend.day, 0) AS "costSinceDayUsd", COALESCE(spend.month, 0) AS "costSinceMonthUsd",
-         last.ts AS "lastUsedAt"
-       FROM (SELECT key_id, MAX(ts) AS ts FROM usage GROUP BY key_id) AS last
-       LEFT JOIN (SELECT key_id, SUM(CASE WHEN ts >= $1 THEN cost_usd END) AS day, SUM(cost_usd) AS month
-                  FROM usage WHERE ts >= $2 GROUP BY key_id) AS spend
-         ON spend.key_id = last.key_id`,
-      [dayStart, monthStart],
+  /** One statement; each key's MAX is a backward seek of the (key_id, ts) index, whatever the table's size. */
+  async lastUsedAt(keyIds: readonly string[]): Promise<KeyLastUseRow[]> {
+    if (keyIds.length === 0) return [];
+    return this.db.rows<KeyLastUseRow>(
+      `SELECT k.id AS "keyId", (SELECT MAX(ts) FROM usage WHERE key_id = k.id) AS "lastUsedAt"
+       FROM unnest($1::text[]) WITH ORDINALITY AS k(id, n) ORDER BY k.n`,
+      [keyIds],
     );
   }
 

@@ -1,4 +1,4 @@
-import type { KeyPatch, KeyRepository, VirtualKeyRecord } from '../types.js';
+import type { KeyPageQuery, KeyPatch, KeyRepository, VirtualKeyRecord } from '../types.js';
 import type { SqliteDatabase } from './database.js';
 import { fromJson, toJson } from './json-column.js';
 import type { KeyRow } from '../rows/key-rows.js';
@@ -89,6 +89,7 @@ export class SqliteKeyRepository implements KeyRepository {
   private readonly getStmt;
   private readonly byHashStmt;
   private readonly listStmt;
+  private readonly pageStmt;
   private readonly replaceStmt;
   private readonly versionStmt;
   /** findByHash answers for the database version below (see findByHash). */
@@ -118,6 +119,13 @@ export class SqliteKeyRepository implements KeyRepository {
       )
       .raw(true);
     this.listStmt = db.prepare<[], KeyRow>('SELECT * FROM virtual_keys ORDER BY created_at, id');
+    // Only the page's rows are parsed (fromRow's JSON columns are what a whole-table list pays for).
+    this.pageStmt = db.prepare<{ afterTs: number | null; afterId: string | null; project: string | null; limit: number }, KeyRow>(
+      `SELECT * FROM virtual_keys
+       WHERE (@afterTs IS NULL OR created_at > @afterTs OR (created_at = @afterTs AND id > @afterId))
+         AND (@project IS NULL OR project_id = @project)
+       ORDER BY created_at, id LIMIT @limit`,
+    );
     this.versionStmt = db
       .prepare<[], [dataVersion: number]>('SELECT data_version FROM pragma_data_version')
       .raw(true);
@@ -170,6 +178,11 @@ export class SqliteKeyRepository implements KeyRepository {
 
   list(): Promise<VirtualKeyRecord[]> {
     return Promise.resolve(this.listStmt.all().map(fromRow));
+  }
+
+  listPage(page: KeyPageQuery): Promise<VirtualKeyRecord[]> {
+    const params = { afterTs: page.after?.createdAt ?? null, afterId: page.after?.id ?? null, project: page.projectId ?? null, limit: page.limit };
+    return Promise.resolve(this.pageStmt.all(params).map(fromRow));
   }
 
   update(id: string, patch: KeyPatch, now: number): Promise<VirtualKeyRecord | null> {

@@ -1,46 +1,14 @@
 import type {
   Granularity,
   MinuteDelta,
-  RollupCounters,
   RollupDim,
   RollupQuery,
   RollupRepository,
   RollupRow,
   RollupTotal,
 } from '../../monitor/repositories.js';
-import { addCounters, emptyCounters } from '../../monitor/counters.js';
+import { foldIntoParents, rollupFromRow, type RollupDbRow, type RollupUpsert } from '../rows/rollup-rows.js';
 import type { SqliteDatabase } from './database.js';
-
-const HOUR = 3_600_000;
-const DAY = 24 * HOUR;
-
-interface Row {
-  granularity: string;
-  bucket_start: number;
-  dim: string;
-  dim_value: string;
-  requests: number;
-  errors: number;
-  prompt_tokens: number;
-  completion_tokens: number;
-  cached_tokens: number;
-  reasoning_tokens: number;
-  cost_usd: number;
-  unpriced: number;
-  latency_sum_ms: number;
-  latency_max_ms: number;
-  peak_minute_requests: number;
-  peak_minute_cost: number;
-}
-
-interface Upsert extends RollupCounters {
-  granularity: Granularity;
-  bucketStart: number;
-  dim: RollupDim;
-  dimValue: string;
-  peakRequests: number;
-  peakCost: number;
-}
 
 const SUM_SQL = `SUM(requests) AS requests, SUM(errors) AS errors, SUM(prompt_tokens) AS promptTokens,
   SUM(completion_tokens) AS completionTokens, SUM(cached_tokens) AS cachedTokens, SUM(reasoning_tokens) AS reasoningTokens,
@@ -53,12 +21,23 @@ const SUM_SQL = `SUM(requests) AS requests, SUM(errors) AS errors, SUM(prompt_to
  */
 const FILTER_ANY = `WHERE granularity = @granularity AND dim = @dim AND bucket_start >= @since AND bucket_start < @until`;
 const FILTER_ONE = `WHERE granularity = @granularity AND dim = @dim AND dim_value = @dimValue AND bucket_start >= @since AND bucket_start < @until`;
+/** A list of values (JSON array): one primary-key range per value. */
+const FILTER_MANY = `WHERE granularity = @granularity AND dim = @dim AND dim_value IN (SELECT value FROM json_each(@dimValues))
+  AND bucket_start >= @since AND bucket_start < @until`;
+
+type FilterKind = 'any' | 'one' | 'many';
+
+function filterKind(query: RollupQuery): FilterKind {
+  if (query.dimValue !== undefined) return 'one';
+  return query.dimValues === undefined ? 'any' : 'many';
+}
 
 function bind(query: RollupQuery): Record<string, string | number> {
   return {
     granularity: query.granularity,
     dim: query.dim,
     ...(query.dimValue === undefined ? {} : { dimValue: query.dimValue }),
+    ...(query.dimValue !== undefined || query.dimValues === undefined ? {} : { dimValues: JSON.stringify(query.dimValues) }),
     since: query.since ?? Number.MIN_SAFE_INTEGER,
     until: query.until ?? Number.MAX_SAFE_INTEGER,
   };
@@ -93,43 +72,23 @@ export class SqliteRollupRepository implements RollupRepository {
           ELSE MAX(peak_minute_cost, excluded.peak_minute_cost) END
        RETURNING requests, cost_usd`,
     );
-    const run = (u: Upsert) => upsert.get({ ...u }) as { requests: number; cost_usd: number };
+    const run = (u: RollupUpsert) => upsert.get({ ...u }) as { requests: number; cost_usd: number };
     this.applyTx = db.transaction((deltas: readonly MinuteDelta[]) => {
-      const parents = new Map<string, Upsert>();
+      const parents = new Map<string, RollupUpsert>();
       for (const delta of deltas) {
-        const { minuteStart, dim, dimValue, ...counters } = delta;
-        const minute: Upsert = {
-          granularity: 'minute',
-          bucketStart: minuteStart,
-          dim,
-          dimValue,
-          ...counters,
-          peakRequests: delta.requests,
-          peakCost: delta.costUsd,
-        };
-        const total = run(minute);
-        for (const [granularity, size] of [['hour', HOUR], ['day', DAY]] as const) {
-          const bucketStart = Math.floor(minuteStart / size) * size;
-          const id = `${granularity}\0${dim}\0${dimValue}\0${bucketStart}`;
-          let parent = parents.get(id);
-          if (!parent) {
-            parent = { granularity, bucketStart, dim, dimValue, ...emptyCounters(), peakRequests: 0, peakCost: 0 };
-            parents.set(id, parent);
-          }
-          addCounters(parent, counters);
-          parent.peakRequests = Math.max(parent.peakRequests, total.requests);
-          parent.peakCost = Math.max(parent.peakCost, total.cost_usd);
-        }
+        const { minuteStart, ...rest } = delta;
+        const minute: RollupUpsert = { granularity: 'minute', bucketStart: minuteStart, ...rest, peakRequests: delta.requests, peakCost: delta.costUsd };
+        foldIntoParents(parents, minute, run(minute));
       }
       for (const parent of parents.values()) run(parent);
     });
-    const series = (filter: string) => db.prepare<Record<string, string | number>, Row>(`SELECT * FROM usage_rollups ${filter} ORDER BY bucket_start, dim_value`);
+    const series = (filter: string) => db.prepare<Record<string, string | number>, RollupDbRow>(`SELECT * FROM usage_rollups ${filter} ORDER BY bucket_start, dim_value`);
     const totals = (filter: string) =>
       db.prepare<Record<string, string | number>, RollupTotal>(
         `SELECT dim_value AS dimValue, ${SUM_SQL} FROM usage_rollups ${filter} GROUP BY dim_value ORDER BY costUsd DESC, requests DESC, dim_value`,
       );
-    this.seriesStmt = { any: series(FILTER_ANY), one: series(FILTER_ONE) };
-    this.totalsStmt = { any: totals(FILTER_ANY), one: totals(FILTER_ONE) };
+    this.seriesStmt = { any: series(FILTER_ANY), one: series(FILTER_ONE), many: series(FILTER_MANY) };
+    this.totalsStmt = { any: totals(FILTER_ANY), one: totals(FILTER_ONE), many: totals(FILTER_MANY) };
     this.firstStmt = db.prepare<[string, string], { first: number | null }>(
       "SELECT MIN(bucket_start) AS first FROM usage_rollups WHERE granularity = 'day' AND dim = ? AND dim_value = ?",
     );
@@ -143,29 +102,12 @@ export class SqliteRollupRepository implements RollupRepository {
 
   series(query: RollupQuery): Promise<RollupRow[]> {
     return Promise.resolve(
-      this.seriesStmt[query.dimValue === undefined ? 'any' : 'one'].all(bind(query)).map((row) => ({
-        granularity: row.granularity as Granularity,
-        bucketStart: row.bucket_start,
-        dim: row.dim as RollupDim,
-        dimValue: row.dim_value,
-        requests: row.requests,
-        errors: row.errors,
-        promptTokens: row.prompt_tokens,
-        completionTokens: row.completion_tokens,
-        cachedTokens: row.cached_tokens,
-        reasoningTokens: row.reasoning_tokens,
-        costUsd: row.cost_usd,
-        unpriced: row.unpriced,
-        latencySumMs: row.latency_sum_ms,
-        latencyMaxMs: row.latency_max_ms,
-        peakMinuteRequests: row.peak_minute_requests,
-        peakMinuteCost: row.peak_minute_cost,
-      })),
+      this.seriesStmt[filterKind(query)].all(bind(query)).map(rollupFromRow),
     );
   }
 
   totals(query: RollupQuery): Promise<RollupTotal[]> {
-    return Promise.resolve(this.totalsStmt[query.dimValue === undefined ? 'any' : 'one'].all(bind(query)));
+    return Promise.resolve(this.totalsStmt[filterKind(query)].all(bind(query)));
   }
 
   firstActivity(dim: RollupDim, dimValue: string): Promise<number | null> {

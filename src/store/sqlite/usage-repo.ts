@@ -1,7 +1,8 @@
-import { USAGE_GROUP_FIELDS, USAGE_GROUPS, type KeyActivityRow, type UsageGroup, type UsageQuery, type UsageRecord, type UsageRepository, type UsageSummaryRow, type UsageTotalsDim, type UsageTotalsQuery, type UsageTotalsRow } from '../types.js';
+import { USAGE_GROUP_FIELDS, USAGE_GROUPS, type KeyLastUseRow, type UsageGroup, type UsageQuery, type UsageRecord, type UsageRepository, type UsageSummaryRow, type UsageTotalsQuery, type UsageTotalsRow } from '../types.js';
 import type { SqliteDatabase } from './database.js';
 import type { UsageRow } from '../rows/usage-rows.js';
 import { fromRow } from '../rows/usage-rows.js';
+import { SUMMARY_SUMS_SQL, TOTALS_DIM_SQL, TOTALS_SUMS_SQL } from '../rows/usage-summary-sql.js';
 
 
 /** The INSERT's parameters, in column order (UsageRow's columns; booleans as 0/1). */
@@ -42,21 +43,13 @@ const GROUP_COLUMNS: Record<UsageGroup, string> = {
   day: "strftime('%Y-%m-%d', ts / 1000, 'unixepoch') AS day",
 };
 
-/** Whitelisted SQL per rollup dimension, with the monitor's names for "no model/upstream" and "everything". */
-const TOTALS_COLUMNS: Record<UsageTotalsDim, string> = {
-  all: "'*'",
-  key: 'key_id',
-  model: "COALESCE(model, '(none)')",
-  upstream: "COALESCE(upstream_id, '(none)')",
-};
-
 export class SqliteUsageRepository implements UsageRepository {
   private readonly db: SqliteDatabase;
   private readonly insertMany_;
   private readonly listStmt;
   private readonly pageStmt;
   private readonly pageAfterStmt;
-  private readonly activityStmt;
+  private readonly lastUseStmt;
   private readonly usedScopesStmt;
   private readonly summaryStmts = new Map<string, ReturnType<SqliteDatabase['prepare']>>();
   private readonly totalsStmts = new Map<string, ReturnType<SqliteDatabase['prepare']>>();
@@ -101,16 +94,8 @@ export class SqliteUsageRepository implements UsageRepository {
     this.pageAfterStmt = db.prepare<PageParams, UsageRow>(
       `SELECT * FROM usage ${FILTER} AND ts >= @afterTs AND (ts > @afterTs OR id > @afterId) ORDER BY ts, id LIMIT @limit`,
     );
-    // One statement: last use from the covering (key_id, ts) index (no table reads), and costs only from this
-    // month's rows (a range of the ts index), not from the whole history.
-    this.activityStmt = db.prepare<{ day: number; month: number }, KeyActivityRow>(
-      `SELECT last.key_id AS keyId, COALESCE(spend.day, 0) AS costSinceDayUsd, COALESCE(spend.month, 0) AS costSinceMonthUsd,
-         last.ts AS lastUsedAt
-       FROM (SELECT key_id, MAX(ts) AS ts FROM usage GROUP BY key_id) AS last
-       LEFT JOIN (SELECT key_id, SUM(CASE WHEN ts >= @day THEN cost_usd END) AS day, SUM(cost_usd) AS month
-                  FROM usage WHERE ts >= @month GROUP BY key_id) AS spend
-         ON spend.key_id = last.key_id`,
-    );
+    // MAX with key_id bound is answered by one seek of the (key_id, ts) index (SQLite's min/max optimisation).
+    this.lastUseStmt = db.prepare<[string], { ts: number | null }>('SELECT MAX(ts) AS ts FROM usage WHERE key_id = ?');
     this.usedScopesStmt = db.prepare<[number], { keyId: string; endpoint: string; model: string | null }>(
       'SELECT DISTINCT key_id AS keyId, endpoint, model FROM usage WHERE ts >= ? AND status < 400',
     );
@@ -126,10 +111,7 @@ export class SqliteUsageRepository implements UsageRepository {
     if (!stmt) {
       // Counted as UsageIntake counts into the rollups, so a range read raw adds up with ranges read from rollups.
       stmt = this.db.prepare(
-        `SELECT ${TOTALS_COLUMNS[query.dim]} AS dimValue, COUNT(*) AS requests, SUM(status >= 400 OR status = 0) AS errors,
-          SUM(prompt_tokens) AS promptTokens, SUM(completion_tokens) AS completionTokens, SUM(cached_tokens) AS cachedTokens,
-          SUM(reasoning_tokens) AS reasoningTokens, COALESCE(SUM(cost_usd), 0) AS costUsd, SUM(price_missing) AS unpriced,
-          SUM(latency_ms) AS latencySumMs, MAX(latency_ms) AS latencyMaxMs
+        `SELECT ${TOTALS_DIM_SQL[query.dim]} AS "dimValue", ${TOTALS_SUMS_SQL}
          FROM usage WHERE ${byKey ? 'key_id = @keyId AND ' : ''}ts >= @since AND ts < @until
          GROUP BY dimValue`,
       );
@@ -142,8 +124,8 @@ export class SqliteUsageRepository implements UsageRepository {
     return Promise.resolve(this.recentStmt.all(keyId, limit).map(fromRow));
   }
 
-  keyActivity(dayStart: number, monthStart: number): Promise<KeyActivityRow[]> {
-    return Promise.resolve(this.activityStmt.all({ day: dayStart, month: monthStart }));
+  lastUsedAt(keyIds: readonly string[]): Promise<KeyLastUseRow[]> {
+    return Promise.resolve(keyIds.map((keyId) => ({ keyId, lastUsedAt: this.lastUseStmt.get(keyId)?.ts ?? null })));
   }
 
   usedScopes(since: number): Promise<Array<{ keyId: string; endpoint: string; model: string | null }>> {
@@ -170,11 +152,7 @@ export class SqliteUsageRepository implements UsageRepository {
     if (!stmt) {
       const keys = groups.map((g) => USAGE_GROUP_FIELDS[g]).join(', ');
       stmt = this.db.prepare(
-        `SELECT ${groups.map((g) => `${GROUP_COLUMNS[g]}, `).join('')}
-          COUNT(*) AS requests, SUM(status >= 400 OR status = 0) AS errors,
-          SUM(prompt_tokens) AS promptTokens, SUM(cached_tokens) AS cachedTokens,
-          SUM(completion_tokens) AS completionTokens, SUM(reasoning_tokens) AS reasoningTokens,
-          COALESCE(SUM(cost_usd), 0) AS costUsd, SUM(price_missing) AS unpricedRequests
+        `SELECT ${groups.map((g) => `${GROUP_COLUMNS[g]}, `).join('')} ${SUMMARY_SUMS_SQL}
          FROM usage ${FILTER}
          ${keys ? `GROUP BY ${keys} ORDER BY ${keys}` : ''}`,
       );
