@@ -14,6 +14,7 @@ import type { CompiledProject } from '../limits/project-limits.js';
 import type { LimitsBackend } from '../limits/backend.js';
 import { MemoryLimitsBackend } from '../limits/memory-backend.js';
 import { assertUsable, identify } from './authenticate.js';
+import { KeyHashMemo } from './key-hash-memo.js';
 import { canaryTripped } from './canary.js';
 import { usableParentOf } from './child-key.js';
 import { reportCostOverrun } from './cost-overrun.js';
@@ -141,6 +142,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
     onError: (err) => logger.error('usage flush failed; records kept for retry', describeError(err)),
     onFlushed: deps.monitor ? (records) => deps.monitor?.ingestUsage(records) : undefined,
   });
+  const keyHashes = new KeyHashMemo(deps.vault.pepper);
   const scopes = new KeyVersionCache((key: VirtualKeyRecord) => compileScopes(key.scopes));
   const limiter = new Limiter(deps.limits ?? new MemoryLimitsBackend(deps.store.spend), deps.prices, { failOpen: config.limits.failOpen });
   const clientIpOf = createClientIpResolver(config.server.trustedProxies);
@@ -233,7 +235,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
   /** authenticate: the key record (a canary is refused here, after its body is read and discarded). */
   async function authenticate(req: IncomingMessage, state: RequestState, path: string, ts: number): Promise<VirtualKeyRecord> {
     state.clientIp = clientIpOf(req.socket.remoteAddress ?? '', req.headers['x-forwarded-for']);
-    const { record: key, hash } = await identify(req.headers, deps.store.keys, deps.vault.pepper);
+    const { record: key, hash } = await identify(req.headers, deps.store.keys, keyHashes);
     state.key = key;
     if (key.canary === true) {
       const refusal = canaryTripped(req, key, { clientIp: state.clientIp, path, ts }, deps.monitor);
