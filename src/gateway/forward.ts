@@ -5,6 +5,7 @@ import { decompressBody } from './decompress.js';
 import { forwardResponseHeaders } from './headers.js';
 import { contentEncodingOf, contentTypeOf, isEventStream, isJson, isTextLike } from './response-kind.js';
 import type { StreamScrubber } from './scrub.js';
+import { REQUEST_ID_HEADER } from './request-id.js';
 import { SseRelay } from './sse-relay.js';
 import { UpstreamFailure } from './upstream-failure.js';
 import type { UpstreamRuntime } from './upstream-registry.js';
@@ -52,6 +53,8 @@ export interface ForwardRequest {
   path: string;
   headers: Record<string, string>;
   body: Buffer | string | null;
+  /** Sent to the client as x-keywarden-request-id (the gateway's own value wins over an upstream's). */
+  requestId: string;
   client: ClientLink;
   connectRetries: number;
   /** True when the gateway added stream_options.include_usage and must hide the usage chunk again. */
@@ -211,6 +214,7 @@ class UpstreamExchange implements Dispatcher.DispatchHandler {
     const scrub = req.upstream.scrub;
     this.status = statusCode;
     this.headers = scrub.headers(forwardResponseHeaders(headers));
+    this.headers[REQUEST_ID_HEADER] = req.requestId;
     const encoding = contentEncodingOf(headers);
     if (encoding !== null) delete this.headers['content-encoding']; // the client gets what the gateway could read
     const type = contentTypeOf(headers);
