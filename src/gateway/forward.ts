@@ -1,15 +1,16 @@
+import { isUtf8 } from 'node:buffer';
 import type { IncomingHttpHeaders, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import { errors as undiciErrors, type Dispatcher } from 'undici';
 import { KeywardenError } from '../errors/index.js';
 import { decompressBody } from './decompress.js';
 import { forwardResponseHeaders } from './headers.js';
 import { contentEncodingOf, contentTypeOf, isEventStream, isJson, isTextLike } from './response-kind.js';
-import type { StreamScrubber } from './scrub.js';
+import type { Scrubber, StreamScrubber } from './scrub.js';
 import { REQUEST_ID_HEADER } from './request-id.js';
 import { SseRelay } from './sse-relay.js';
 import { UpstreamFailure } from './upstream-failure.js';
 import type { UpstreamRuntime } from './upstream-registry.js';
-import { usageFromJsonBody, type MeteredTokens } from './usage-parse.js';
+import { usageFromJsonBody, usageFromJsonBuffer, type MeteredTokens } from './usage-parse.js';
 
 /**
  * The client side of one proxied request: set when the client goes away before its response is complete, so the
@@ -123,6 +124,15 @@ function decodeBody(buffer: Buffer): string {
   if (buffer.length === 0) return '';
   const start = buffer.length > 2 && buffer[0] === 0xef && buffer[1] === 0xbb && buffer[2] === 0xbf ? 3 : 0;
   return buffer.toString('utf8', start);
+}
+
+/**
+ * A body the client can get byte for byte: valid UTF-8 (what decoding would not change, so no overlong or broken
+ * sequence reaches a lenient client), no byte-order mark (decodeBody drops it) and nothing the scrubber would touch.
+ */
+function relayableAsIs(body: Buffer, scrub: Scrubber): boolean {
+  if (body.length > 2 && body[0] === 0xef && body[1] === 0xbb && body[2] === 0xbf) return false;
+  return scrub.clean(body) && isUtf8(body);
 }
 
 function refusal(message: string): KeywardenError {
@@ -321,6 +331,16 @@ class UpstreamExchange implements Dispatcher.DispatchHandler {
           let body = this.chunks.length === 1 ? (this.chunks[0] as Buffer) : Buffer.concat(this.chunks, this.length);
           this.chunks = [];
           if (this.encoding !== null) body = decompressBody(body, this.encoding, req.limits.maxBufferedBytes);
+          if (this.json && req.transformJson === undefined && relayableAsIs(body, req.upstream.scrub)) {
+            // The usual successful JSON answer: nothing to scrub or rewrite, so the bytes go out as they came (no
+            // decode to a string and encode back); usage is read from its tail.
+            tokens = usageFromJsonBuffer(body);
+            this.headers['content-length'] = body.length;
+            res.writeHead(statusCode, this.headers);
+            res.end(body);
+            this.succeed({ status: statusCode, tokens, incomplete: false, streamedText: '', errorCode: null });
+            return;
+          }
           let text = decodeBody(body);
           if (this.json) {
             tokens = usageFromJsonBody(text);

@@ -112,6 +112,70 @@ describe('x-keywarden-request-id', () => {
   });
 });
 
+describe('a JSON answer relayed as its bytes', () => {
+  async function raw(): Promise<{ status: number; bytes: Buffer; length: string | null }> {
+    const res = await fetch(`${h.server.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'gpt-4o-mini', messages }),
+    });
+    return { status: res.status, bytes: Buffer.from(await res.arrayBuffer()), length: res.headers.get('content-length') };
+  }
+
+  it('arrives byte for byte (multibyte text included) with a right Content-Length, and is metered', async () => {
+    const body = Buffer.from(completion('héllo ☃ 𝄞 — ok'), 'utf8');
+    upstream.handle((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json; charset=utf-8' });
+      res.end(body);
+    });
+    const got = await raw();
+    expect(got.status).toBe(200);
+    expect(got.bytes.equals(body)).toBe(true);
+    expect(got.length).toBe(String(body.length));
+    const { data } = await h.client(key).chat.completions.create({ model: 'gpt-4o-mini', messages }).withResponse();
+    expect(data.choices[0]?.message.content).toBe('héllo ☃ 𝄞 — ok');
+    expect((await records()).filter((r) => r.completionTokens === 2 && r.status === 200).length).toBeGreaterThanOrEqual(2);
+  });
+
+  it('never relays broken or overlong UTF-8 as is: the client gets what decoding makes of it, as before', async () => {
+    // 0xc1 0xb3 is an overlong "s": a lenient decoder could read "sk-…" out of it.
+    const head = Buffer.from('{"id":"c","choices":[{"message":{"content":"');
+    const tail = Buffer.from('k-abc"}}],"usage":{"prompt_tokens":3,"completion_tokens":2}}');
+    const body = Buffer.concat([head, Buffer.from([0xc1, 0xb3, 0xff]), tail]);
+    upstream.handle((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(body);
+    });
+    const got = await raw();
+    expect(got.bytes.includes(Buffer.from([0xc1, 0xb3]))).toBe(false);
+    expect(got.bytes.toString('utf8')).toBe(body.toString('utf8'));
+    expect(got.length).toBe(String(got.bytes.length));
+  });
+
+  it('drops a byte-order mark, as before', async () => {
+    const body = Buffer.from(completion('bom'), 'utf8');
+    upstream.handle((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), body]));
+    });
+    const got = await raw();
+    expect(got.bytes.equals(body)).toBe(true);
+  });
+
+  it('still scrubs an echoed upstream key, exact or escaped, out of a successful JSON answer', async () => {
+    const escaped = `\u0073${h.upstreamKey.slice(1)}`;
+    upstream.handle((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(completion(`key ${h.upstreamKey} and ${escaped}`));
+    });
+    const got = await raw();
+    const text = got.bytes.toString('utf8');
+    expect(text).not.toContain(h.upstreamKey);
+    expect(text).not.toContain(h.upstreamKey.slice(1));
+    expect(got.length).toBe(String(got.bytes.length));
+  });
+});
+
 describe('the first streamed event', () => {
   it('reaches the client while the upstream still holds the second, and the whole stream is then metered', async () => {
     let release: () => void = () => undefined;
