@@ -135,6 +135,10 @@ function relayableAsIs(body: Buffer, scrub: Scrubber): boolean {
   return scrub.clean(body) && isUtf8(body);
 }
 
+function flushHeadersIfIdle(exchange: UpstreamExchange): void {
+  exchange.flushHeadersIfIdle();
+}
+
 function refusal(message: string): KeywardenError {
   return new KeywardenError('KW_UPSTREAM_UNAVAILABLE', { message });
 }
@@ -173,6 +177,8 @@ class UpstreamExchange implements Dispatcher.DispatchHandler {
   private backpressure = false;
   /** SSE events relayed from the current upstream chunk, not yet written (see flushEvents). */
   private pendingEvents = '';
+  /** Something of the SSE body was written (the status line and headers went with it). */
+  private eventsWritten = false;
   /** A successful JSON body: usage is read from it (and it may be transformed) once buffered. */
   private json = false;
   /** Content coding of a buffered body, undone before it is scrubbed. */
@@ -239,7 +245,9 @@ class UpstreamExchange implements Dispatcher.DispatchHandler {
     if (eventStream) {
       this.mode = 'sse';
       res.writeHead(statusCode, this.headers);
-      res.flushHeaders();
+      // The headers leave with the first event when it came in the same upstream packet (one write, not two); if
+      // the upstream is slow to send one (a model still thinking), they leave on their own right after.
+      setImmediate(flushHeadersIfIdle, this);
       this.relay = new SseRelay({
         dropInjectedUsageChunk: req.dropInjectedUsageChunk,
         trackText: req.trackStreamText,
@@ -441,7 +449,13 @@ class UpstreamExchange implements Dispatcher.DispatchHandler {
     if (this.pendingEvents === '') return;
     const text = this.pendingEvents;
     this.pendingEvents = '';
+    this.eventsWritten = true;
     if (!this.res.write(text)) this.backpressure = true;
+  }
+
+  /** Sends the SSE headers on their own when no event carried them out within the upstream's first packet. */
+  flushHeadersIfIdle(): void {
+    if (!this.eventsWritten && !this.res.writableEnded && !this.res.destroyed) this.res.flushHeaders();
   }
 
   private succeed(result: ForwardResult): void {

@@ -224,6 +224,33 @@ describe('the first streamed event', () => {
     expect(record).toMatchObject({ stream: true, status: 200, promptTokens: 3, completionTokens: 2 });
   });
 
+  it('sends the headers at once when the upstream is slow to send the first event', async () => {
+    let release: () => void = () => undefined;
+    const released = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    upstream.handle(async (_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      res.flushHeaders();
+      await released;
+      res.write(`data: ${JSON.stringify({ id: 'c', object: 'chat.completion.chunk', created: 1, model: 'm', choices: [{ index: 0, delta: { content: 'late' }, finish_reason: null }] })}\n\n`);
+      res.end('data: [DONE]\n\n');
+    });
+    try {
+      // create() resolves once the response headers are in: before the upstream sent any event.
+      const stream = await Promise.race([
+        h.client(key).chat.completions.create({ model: 'gpt-4o-mini', messages, stream: true }),
+        new Promise<never>((_resolve, reject) => setTimeout(() => reject(new Error('headers held back')), 5_000)),
+      ]);
+      release();
+      const contents: string[] = [];
+      for await (const event of stream) contents.push(event.choices[0]?.delta.content ?? '');
+      expect(contents).toEqual(['late']);
+    } finally {
+      release();
+    }
+  });
+
   it('is not delayed by a slow client on another request (no shared buffer holds it)', async () => {
     // Two streams at once: the first is left unread after its first event; the second still gets its first event.
     let releaseAll: () => void = () => undefined;
