@@ -24,7 +24,7 @@ import { prependJsonFields } from './body-patch.js';
 import { forwardRequestHeaders } from './headers.js';
 import { filterModelList, syntheticModelList } from './models-list.js';
 import { normalizeRequestPath } from './normalize-path.js';
-import { isMultipart, parseMultipartRequest, parseRequestBody, readBody, readCompleteBody, type BodyPace, type ParsedRequest } from './request-body.js';
+import { isMultipart, parseMultipartRequest, parseRequestBody, readBody, type BodyPace, type ParsedRequest } from './request-body.js';
 import { DEADLINE_ERROR_CODE, RequestDeadline } from './request-deadline.js';
 import { reserializeRequestJson } from './reserialize.js';
 import { ObjectOwnership, type OwnershipPlan } from './object-ownership.js';
@@ -258,13 +258,9 @@ export function createGateway(deps: GatewayDeps): Gateway {
     return { compiled, group };
   }
 
-  /**
-   * read body: bounded by the server's and the key's maximum, paced against slow clients. A body the parser already
-   * has whole is taken at once (no promise); only one still arriving is waited for.
-   */
-  function readRequestBody(req: IncomingMessage, compiled: CompiledScopes): Buffer | Promise<Buffer> {
-    const maxBytes = Math.min(config.server.maxBodyBytes, compiled.maxBodyBytes ?? Infinity);
-    return readCompleteBody(req, maxBytes) ?? readBody(req, maxBytes, bodyPace);
+  /** read body: bounded by the server's and the key's maximum, paced against slow clients. */
+  async function readRequestBody(req: IncomingMessage, compiled: CompiledScopes): Promise<Buffer> {
+    return readBody(req, Math.min(config.server.maxBodyBytes, compiled.maxBodyBytes ?? Infinity), bodyPace);
   }
 
   /** The model and stream flag (JSON, or multipart for uploads); multipart is the only asynchronous parse. */
@@ -294,8 +290,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
     const parent = key.parentId ? await usableParentOf(key, deps.store.keys, ts) : null;
     const { compiled, group } = authorize(state, key, normalized.path);
 
-    const bodyOrPending = readRequestBody(req, compiled);
-    const body = bodyOrPending instanceof Promise ? await bodyOrPending : bodyOrPending;
+    const body = await readRequestBody(req, compiled);
     const parsedOrPending = parseBody(req, body, group);
     const parsed = parsedOrPending instanceof Promise ? await parsedOrPending : parsedOrPending;
     // GET /v1/models/{id} names its model in the path.

@@ -75,39 +75,6 @@ export function readBody(req: IncomingMessage, maxBytes: number, pace?: BodyPace
 }
 
 /**
- * The body when it is already here whole (the usual small JSON request: headers and body in one packet), taken
- * from the request's buffer without a promise, listeners or a tick; null when it is not, and readBody must wait.
- * "Whole": the parser saw the message end, or all Content-Length bytes are buffered (Node marks the message
- * complete a macrotask later, but the bytes are there once the parser has run). The same cap as readBody.
- */
-export function readCompleteBody(req: IncomingMessage, maxBytes: number): Buffer | null {
-  if (req.destroyed || req.readableFlowing === true || req.readableEnded) return null;
-  const declared = req.headers['content-length'];
-  const buffered = req.readableLength;
-  if (!req.complete && (declared === undefined || buffered !== Number(declared))) return null;
-  if (buffered > maxBytes) throw tooLarge(maxBytes);
-  TAKEN_WHOLE.add(req);
-  if (buffered === 0) return EMPTY_BODY;
-  // In paused mode read() returns everything buffered at once; the loop is for the (never seen) case that it did not.
-  let body = req.read() as Buffer | null;
-  if (body === null) return EMPTY_BODY;
-  for (let more = req.read() as Buffer | null; more !== null; more = req.read() as Buffer | null) body = Buffer.concat([body, more]);
-  return body;
-}
-
-const EMPTY_BODY = Buffer.alloc(0);
-/** Requests whose body readCompleteBody took whole, before Node marked them complete (see bodyFullyRead). */
-const TAKEN_WHOLE = new WeakSet<IncomingMessage>();
-
-/**
- * True once the request's body was read to its end: by the parser (`complete`), or taken whole by
- * readCompleteBody a macrotask before Node says so. An error answered after that keeps the connection open.
- */
-export function bodyFullyRead(req: IncomingMessage): boolean {
-  return req.complete || TAKEN_WHOLE.has(req);
-}
-
-/**
  * One timer per slow body, re-armed only when it fires (never per chunk): at that point the allowance is
  * recomputed from the bytes received so far, and the body is cut if it is behind.
  */
