@@ -1,7 +1,8 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { KeywardenError } from '../errors/index.js';
-import { hasValidChecksum, hashVirtualKey } from '../keys/index.js';
+import { hasValidChecksum } from '../keys/index.js';
 import type { KeyRepository, VirtualKeyRecord } from '../store/index.js';
+import type { KeyHashMemo } from './key-hash-memo.js';
 
 /** The presented secret: `Authorization: Bearer …`, or Azure-style `api-key` for clients built for Azure. */
 export function presentedKey(headers: IncomingHttpHeaders): string | null {
@@ -21,14 +22,16 @@ export function presentedKey(headers: IncomingHttpHeaders): string | null {
 export async function identify(
   headers: IncomingHttpHeaders,
   keys: KeyRepository,
-  pepper: Buffer,
+  hashes: KeyHashMemo,
 ): Promise<{ record: VirtualKeyRecord; hash: string }> {
   const secret = presentedKey(headers);
   if (secret === null) throw new KeywardenError('KW_MISSING_API_KEY');
   if (!hasValidChecksum(secret)) throw new KeywardenError('KW_INVALID_API_KEY');
-  const hash = hashVirtualKey(secret, pepper);
+  const hash = hashes.hashOf(secret);
+  // The lookup (and assertUsable after it) decides on every request; the memo only spares the HMAC.
   const record = await keys.findByHash(hash);
   if (!record) throw new KeywardenError('KW_INVALID_API_KEY');
+  hashes.remember(secret, hash);
   return { record, hash };
 }
 

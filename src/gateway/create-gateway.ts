@@ -14,6 +14,7 @@ import type { CompiledProject } from '../limits/project-limits.js';
 import type { LimitsBackend } from '../limits/backend.js';
 import { MemoryLimitsBackend } from '../limits/memory-backend.js';
 import { assertUsable, identify } from './authenticate.js';
+import { KeyHashMemo } from './key-hash-memo.js';
 import { canaryTripped } from './canary.js';
 import { usableParentOf } from './child-key.js';
 import { reportCostOverrun } from './cost-overrun.js';
@@ -38,6 +39,7 @@ import type { OutboundLookup } from '../policy/outbound-connect.js';
 import { upstreamTarget } from './upstream-target.js';
 import { ipNotAllowed } from './ip-not-allowed.js';
 import { UsageRecorder } from './usage-recorder.js';
+import { REQUEST_ID_HEADER } from './request-id.js';
 import type { MeteredTokens } from './usage-parse.js';
 
 export interface GatewayDeps {
@@ -70,7 +72,7 @@ export interface Gateway {
 const MODEL_BEARING_GROUPS = new Set(['chat', 'completions', 'responses', 'embeddings', 'moderations', 'images', 'audio']);
 /** Methods the provider never bills for (reads, lists, deletes): admitted on budgeted keys at $0. */
 const COST_FREE_METHODS = new Set(['GET', 'HEAD', 'DELETE']);
-export const REQUEST_ID_HEADER = 'x-keywarden-request-id';
+export { REQUEST_ID_HEADER } from './request-id.js';
 /** Status recorded for a request whose client disconnected before the answer (nginx's convention). */
 const CLIENT_CLOSED = 499;
 const STREAM_USAGE_ENDPOINTS = new Set(['/v1/chat/completions', '/v1/completions']);
@@ -141,6 +143,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
     onError: (err) => logger.error('usage flush failed; records kept for retry', describeError(err)),
     onFlushed: deps.monitor ? (records) => deps.monitor?.ingestUsage(records) : undefined,
   });
+  const keyHashes = new KeyHashMemo(deps.vault.pepper);
   const scopes = new KeyVersionCache((key: VirtualKeyRecord) => compileScopes(key.scopes));
   const limiter = new Limiter(deps.limits ?? new MemoryLimitsBackend(deps.store.spend), deps.prices, { failOpen: config.limits.failOpen });
   const clientIpOf = createClientIpResolver(config.server.trustedProxies);
@@ -250,7 +253,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
   /** authenticate: the key record (a canary is refused here, after its body is read and discarded). */
   async function authenticate(req: IncomingMessage, state: RequestState, path: string, ts: number): Promise<VirtualKeyRecord> {
     state.clientIp = clientIpOf(req.socket.remoteAddress ?? '', req.headers['x-forwarded-for']);
-    const { record: key, hash } = await identify(req.headers, deps.store.keys, deps.vault.pepper);
+    const { record: key, hash } = await identify(req.headers, deps.store.keys, keyHashes);
     state.key = key;
     if (key.canary === true) {
       const refusal = canaryTripped(req, key, { clientIp: state.clientIp, path, ts }, deps.monitor);
@@ -342,7 +345,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
     if (group === 'models' && pathModel === null && upstream.record.provider === 'azure') {
       const ids = Object.keys(upstream.record.deployments).filter((id) => compiled.models.allows(id) && (project?.models?.allows(id) ?? true));
       const payload = JSON.stringify(syntheticModelList(ids, Math.floor(ts / 1000)));
-      res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) });
+      res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload), [REQUEST_ID_HEADER]: state.id });
       res.end(payload);
       return { status: 200, tokens: null, incomplete: false, streamedText: '', errorCode: null };
     }
@@ -445,6 +448,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
         // Each attempt names its own provider's auth header, so with fallbacks the shared headers are copied.
         headers: plan.fallbackIds.length > 0 ? { ...plan.headers, ...mapped.authHeaders } : Object.assign(plan.headers, mapped.authHeaders),
         body: outBody,
+        requestId: state.id,
         client,
         connectRetries: config.upstream.connectRetries,
         limits: responseLimits,
@@ -482,12 +486,12 @@ export function createGateway(deps: GatewayDeps): Gateway {
         const result = await send(target, !last);
         if (result.failedOver !== true) return result;
         logger.warn('upstream answered an error; trying the next fallback', { upstreamId: state.upstreamId, status: result.status });
-        failedAttempt(state, res, ts, attemptStarted, result.status, 'upstream_failed_over');
+        failedAttempt(state, ts, attemptStarted, result.status, 'upstream_failed_over');
       } catch (err) {
         if (last || client.aborted || !failedBeforeSending(err)) throw err;
         const error = err as KeywardenError;
         logger.warn('upstream attempt failed before sending; trying the next fallback', { upstreamId: state.upstreamId, code: error.code, ...upstreamFailureFields(err) });
-        failedAttempt(state, res, ts, attemptStarted, error.status, error.apiCode);
+        failedAttempt(state, ts, attemptStarted, error.status, error.apiCode);
       }
     }
   }
@@ -495,17 +499,16 @@ export function createGateway(deps: GatewayDeps): Gateway {
   /**
    * Books one failed attempt: its key slot is released and it gets a usage record of its own, at cost 0, with the
    * request's arrival time and the request's id so far; the request moves on under a fresh id (ids are time-ordered,
-   * so a request's attempts list in the order they were made). Nothing was written to the client yet, so the
-   * x-keywarden-request-id it gets names the record of the attempt that answered.
+   * so a request's attempts list in the order they were made). Nothing was written to the client yet, and the
+   * x-keywarden-request-id header is written with the answer, so it names the record of the attempt that answered.
    */
-  function failedAttempt(state: RequestState, res: ServerResponse, ts: number, attemptStarted: number, status: number, errorCode: string): void {
+  function failedAttempt(state: RequestState, ts: number, attemptStarted: number, status: number, errorCode: string): void {
     if (state.keySlot) {
       state.keySlot.inFlight--;
       state.keySlot = null;
     }
     recordUsage(state, attemptStarted, ts, { status, errorCode, tokens: null, costUsd: 0 });
     state.id = uuid7(now());
-    res.setHeader(REQUEST_ID_HEADER, state.id);
   }
 
   /** One line per request when log.requests is on; off by default to keep the hot path lean. */
@@ -539,7 +542,6 @@ export function createGateway(deps: GatewayDeps): Gateway {
       admission: null,
       keySlot: null,
     };
-    res.setHeader(REQUEST_ID_HEADER, state.id);
     const client = new ClientLink();
     const onClose = (): void => {
       if (!res.writableFinished) client.abort();
@@ -557,6 +559,8 @@ export function createGateway(deps: GatewayDeps): Gateway {
       if (settling) await settling;
       logRequest(state, started, result.status, result.errorCode);
     } catch (err) {
+      // Answers written here (errors) carry the id too; forward writes it with the upstream's headers.
+      if (!res.headersSent) res.setHeader(REQUEST_ID_HEADER, state.id);
       if (deadline?.hit) {
         // Cut at the deadline before an answer started: the client gets a 504 rather than a dropped connection.
         const error = sendError(res, new KeywardenError('KW_REQUEST_DEADLINE'));

@@ -41,6 +41,7 @@ function requestThrough(failures: Error[], retries: number): { req: ForwardReque
     path: '/v1/chat/completions',
     headers: {},
     body: null,
+    requestId: 'req_test',
     client: new ClientLink(),
     connectRetries: retries,
     dropInjectedUsageChunk: false,

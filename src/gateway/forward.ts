@@ -1,14 +1,16 @@
+import { isUtf8 } from 'node:buffer';
 import type { IncomingHttpHeaders, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import { errors as undiciErrors, type Dispatcher } from 'undici';
 import { KeywardenError } from '../errors/index.js';
 import { decompressBody } from './decompress.js';
 import { forwardResponseHeaders } from './headers.js';
 import { contentEncodingOf, contentTypeOf, isEventStream, isJson, isTextLike } from './response-kind.js';
-import type { StreamScrubber } from './scrub.js';
+import type { Scrubber, StreamScrubber } from './scrub.js';
+import { REQUEST_ID_HEADER } from './request-id.js';
 import { SseRelay } from './sse-relay.js';
 import { UpstreamFailure } from './upstream-failure.js';
 import type { UpstreamRuntime } from './upstream-registry.js';
-import { usageFromJsonBody, type MeteredTokens } from './usage-parse.js';
+import { usageFromJsonBody, usageFromJsonBuffer, type MeteredTokens } from './usage-parse.js';
 
 /**
  * The client side of one proxied request: set when the client goes away before its response is complete, so the
@@ -52,6 +54,8 @@ export interface ForwardRequest {
   path: string;
   headers: Record<string, string>;
   body: Buffer | string | null;
+  /** Sent to the client as x-keywarden-request-id (the gateway's own value wins over an upstream's). */
+  requestId: string;
   client: ClientLink;
   connectRetries: number;
   /** True when the gateway added stream_options.include_usage and must hide the usage chunk again. */
@@ -122,6 +126,19 @@ function decodeBody(buffer: Buffer): string {
   return buffer.toString('utf8', start);
 }
 
+/**
+ * A body the client can get byte for byte: valid UTF-8 (what decoding would not change, so no overlong or broken
+ * sequence reaches a lenient client), no byte-order mark (decodeBody drops it) and nothing the scrubber would touch.
+ */
+function relayableAsIs(body: Buffer, scrub: Scrubber): boolean {
+  if (body.length > 2 && body[0] === 0xef && body[1] === 0xbb && body[2] === 0xbf) return false;
+  return scrub.clean(body) && isUtf8(body);
+}
+
+function flushHeadersIfIdle(exchange: UpstreamExchange): void {
+  exchange.flushHeadersIfIdle();
+}
+
 function refusal(message: string): KeywardenError {
   return new KeywardenError('KW_UPSTREAM_UNAVAILABLE', { message });
 }
@@ -160,6 +177,8 @@ class UpstreamExchange implements Dispatcher.DispatchHandler {
   private backpressure = false;
   /** SSE events relayed from the current upstream chunk, not yet written (see flushEvents). */
   private pendingEvents = '';
+  /** Something of the SSE body was written (the status line and headers went with it). */
+  private eventsWritten = false;
   /** A successful JSON body: usage is read from it (and it may be transformed) once buffered. */
   private json = false;
   /** Content coding of a buffered body, undone before it is scrubbed. */
@@ -211,6 +230,7 @@ class UpstreamExchange implements Dispatcher.DispatchHandler {
     const scrub = req.upstream.scrub;
     this.status = statusCode;
     this.headers = scrub.headers(forwardResponseHeaders(headers));
+    this.headers[REQUEST_ID_HEADER] = req.requestId;
     const encoding = contentEncodingOf(headers);
     if (encoding !== null) delete this.headers['content-encoding']; // the client gets what the gateway could read
     const type = contentTypeOf(headers);
@@ -225,7 +245,9 @@ class UpstreamExchange implements Dispatcher.DispatchHandler {
     if (eventStream) {
       this.mode = 'sse';
       res.writeHead(statusCode, this.headers);
-      res.flushHeaders();
+      // The headers leave with the first event when it came in the same upstream packet (one write, not two); if
+      // the upstream is slow to send one (a model still thinking), they leave on their own right after.
+      setImmediate(flushHeadersIfIdle, this);
       this.relay = new SseRelay({
         dropInjectedUsageChunk: req.dropInjectedUsageChunk,
         trackText: req.trackStreamText,
@@ -317,6 +339,16 @@ class UpstreamExchange implements Dispatcher.DispatchHandler {
           let body = this.chunks.length === 1 ? (this.chunks[0] as Buffer) : Buffer.concat(this.chunks, this.length);
           this.chunks = [];
           if (this.encoding !== null) body = decompressBody(body, this.encoding, req.limits.maxBufferedBytes);
+          if (this.json && req.transformJson === undefined && relayableAsIs(body, req.upstream.scrub)) {
+            // The usual successful JSON answer: nothing to scrub or rewrite, so the bytes go out as they came (no
+            // decode to a string and encode back); usage is read from its tail.
+            tokens = usageFromJsonBuffer(body);
+            this.headers['content-length'] = body.length;
+            res.writeHead(statusCode, this.headers);
+            res.end(body);
+            this.succeed({ status: statusCode, tokens, incomplete: false, streamedText: '', errorCode: null });
+            return;
+          }
           let text = decodeBody(body);
           if (this.json) {
             tokens = usageFromJsonBody(text);
@@ -417,7 +449,13 @@ class UpstreamExchange implements Dispatcher.DispatchHandler {
     if (this.pendingEvents === '') return;
     const text = this.pendingEvents;
     this.pendingEvents = '';
+    this.eventsWritten = true;
     if (!this.res.write(text)) this.backpressure = true;
+  }
+
+  /** Sends the SSE headers on their own when no event carried them out within the upstream's first packet. */
+  flushHeadersIfIdle(): void {
+    if (!this.eventsWritten && !this.res.writableEnded && !this.res.destroyed) this.res.flushHeaders();
   }
 
   private succeed(result: ForwardResult): void {

@@ -42,4 +42,18 @@ describe('header forwarding', () => {
     });
     expect(out).toEqual({ 'content-type': 'application/json', 'x-request-id': 'req_1', 'x-ratelimit-remaining-requests': '10' });
   });
+
+  it('treats the common Connection values like any other, whatever their case', () => {
+    const request = (connection: string): Record<string, string> =>
+      forwardRequestHeaders({ connection, 'keep-alive': 'timeout=5', close: 'x', 'x-a': '1', 'content-type': 'application/json' });
+    const kept = { 'x-a': '1', 'content-type': 'application/json', 'accept-encoding': 'identity' };
+    expect(request('keep-alive')).toEqual({ ...kept, close: 'x' });
+    expect(request('Keep-Alive')).toEqual({ ...kept, close: 'x' });
+    // A header named by Connection is dropped, even one called `close`.
+    expect(request('close')).toEqual(kept);
+    expect(request('CLOSE')).toEqual(kept);
+    expect(request('Close, X-A')).toEqual({ 'content-type': 'application/json', 'accept-encoding': 'identity' });
+    expect(forwardResponseHeaders({ connection: ['keep-alive', 'x-a'], 'x-a': '1', 'x-b': '2' })).toEqual({ 'x-b': '2' });
+    expect(forwardResponseHeaders({ connection: 'close', close: 'x', 'x-b': '2' })).toEqual({ 'x-b': '2' });
+  });
 });

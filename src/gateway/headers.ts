@@ -40,8 +40,20 @@ const CLIENT_ONLY = new Set([
 /** Upstream headers that must never reach the client. */
 const UPSTREAM_ONLY = new Set(['set-cookie', 'content-length', 'openai-organization', 'openai-project']);
 
-function namedInConnection(connection: string | string[] | undefined): Set<string> {
-  if (connection === undefined) return new Set();
+const NONE: ReadonlySet<string> = new Set();
+const CLOSE: ReadonlySet<string> = new Set(['close']);
+
+/**
+ * Header names the Connection header marks hop-by-hop. The usual values (none, `keep-alive`, which is dropped
+ * anyway, and `close`) are answered with shared sets: this runs twice per request (request and response headers).
+ */
+function namedInConnection(connection: string | string[] | undefined): ReadonlySet<string> {
+  if (connection === undefined) return NONE;
+  if (typeof connection === 'string') {
+    const lower = connection.length <= 10 ? connection.toLowerCase() : '';
+    if (lower === 'keep-alive') return NONE;
+    if (lower === 'close') return CLOSE;
+  }
   const text = Array.isArray(connection) ? connection.join(',') : connection;
   return new Set(text.split(',').map((token) => token.trim().toLowerCase()).filter(Boolean));
 }

@@ -26,6 +26,11 @@ export interface Scrubber {
   headers: (headers: OutgoingHttpHeaders) => OutgoingHttpHeaders;
   /** A scrubber for a byte stream, holding back a short tail so a key split across chunks is still caught. */
   stream: (textLike: boolean) => StreamScrubber;
+  /**
+   * True when `any` would return this text body unchanged once decoded: no key bytes, and none of the bytes that
+   * start an escaped form (`\`, `%`, `&#`). Such a body can be relayed as the bytes it came as.
+   */
+  clean: (body: Buffer) => boolean;
 }
 
 function splice(text: string, ranges: readonly Range[]): string {
@@ -133,6 +138,7 @@ export function createScrubber(secrets: readonly string[]): Scrubber {
       return headers;
     },
     stream: (textLike) => new StreamScrubber(set, textLike),
+    clean: (body) => !set.mayHoldKey(body, true),
   };
 }
 

@@ -62,6 +62,29 @@ export function usageFromJsonBody(text: string): MeteredTokens | null {
   }
 }
 
+const USAGE_KEY = Buffer.from('"usage"');
+
+/**
+ * usageFromJsonBody for a body kept as bytes (relayed without decoding): only the text from the last `"usage"` on
+ * is decoded (from one byte before it, for the same escaped-quote check), so a body is never decoded whole unless
+ * the fast path is inconclusive. Same answers as usageFromJsonBody on the decoded body.
+ */
+export function usageFromJsonBuffer(body: Buffer): MeteredTokens | null {
+  const at = body.lastIndexOf(USAGE_KEY);
+  if (at > 0) {
+    const fast = fastUsageSlice(body.toString('utf8', at - 1));
+    if (fast !== null) {
+      try {
+        const parsed = normalizeUsage(JSON.parse(fast));
+        if (parsed) return parsed;
+      } catch {
+        // fall through to the full parse
+      }
+    }
+  }
+  return usageFromJsonBody(body.toString('utf8'));
+}
+
 function fastUsageSlice(text: string): string | null {
   const at = text.lastIndexOf('"usage"');
   if (at <= 0 || text.charCodeAt(at - 1) === 92 /* backslash: inside a string */) return null;

@@ -43,8 +43,7 @@ export class UsageRecorder {
     if (this.queue.length === 0) return;
     const batch = this.queue;
     this.queue = [];
-    this.flushing = this.repo
-      .insertMany(batch)
+    this.flushing = this.write(batch)
       .then(() => this.options.onFlushed?.(batch))
       .catch((err: unknown) => {
         this.queue = batch.concat(this.queue);
@@ -60,6 +59,15 @@ export class UsageRecorder {
         this.flushing = null;
       });
     await this.flushing;
+  }
+
+  /** The repository's write as a promise even if it throws synchronously (a sync throw would drop the batch). */
+  private write(batch: UsageRecord[]): Promise<void> {
+    try {
+      return this.repo.insertMany(batch);
+    } catch (err) {
+      return Promise.reject(err instanceof Error ? err : new Error(String(err)));
+    }
   }
 
   async close(): Promise<void> {
