@@ -38,6 +38,7 @@ import type { OutboundLookup } from '../policy/outbound-connect.js';
 import { upstreamTarget } from './upstream-target.js';
 import { ipNotAllowed } from './ip-not-allowed.js';
 import { UsageRecorder } from './usage-recorder.js';
+import type { UsageOutageBuffer } from '../store/outage/usage-outage-buffer.js';
 import type { MeteredTokens } from './usage-parse.js';
 
 export interface GatewayDeps {
@@ -55,6 +56,8 @@ export interface GatewayDeps {
   outboundLookup?: OutboundLookup;
   /** Where rates and budgets are counted, chosen once at start-up (default: this process, over the spend ledger). */
   limits?: LimitsBackend;
+  /** Bounds usage held while the store cannot be written (memory, then a spill file); default: memory only. */
+  usageOutage?: UsageOutageBuffer;
 }
 
 export interface Gateway {
@@ -140,6 +143,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
     flushIntervalMs: config.usage.flushIntervalMs,
     onError: (err) => logger.error('usage flush failed; records kept for retry', describeError(err)),
     onFlushed: deps.monitor ? (records) => deps.monitor?.ingestUsage(records) : undefined,
+    ...(deps.usageOutage ? { outage: deps.usageOutage } : {}),
   });
   const scopes = new KeyVersionCache((key: VirtualKeyRecord) => compileScopes(key.scopes));
   const limiter = new Limiter(deps.limits ?? new MemoryLimitsBackend(deps.store.spend), deps.prices, { failOpen: config.limits.failOpen });
@@ -317,6 +321,8 @@ export function createGateway(deps: GatewayDeps): Gateway {
       project,
       parent,
     };
+    // Usage can be neither written nor buffered (store outage, buffer full): fail closed for keys with limits.
+    if (usage.full && limiter.needsAdmission(admitInput)) deps.usageOutage?.refuse();
     // admit: a key without limits is decided synchronously (no promise, nothing allocated beyond the input).
     state.admission = limiter.needsAdmission(admitInput) ? await limiter.admit(admitInput) : null;
 
