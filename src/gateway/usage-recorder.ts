@@ -25,6 +25,8 @@ export class UsageRecorder {
   private closed = false;
   /** Queue length past which records are spilled: infinite while writes succeed (one comparison per record). */
   private spillAt = Number.POSITIVE_INFINITY;
+  /** A batch taken from the queue is being written: spilling now would put newer records before it on disk. */
+  private batchInFlight = false;
 
   constructor(
     private readonly repo: UsageRepository,
@@ -36,7 +38,7 @@ export class UsageRecorder {
 
   record(record: UsageRecord): void {
     this.queue.push(record);
-    if (this.queue.length > this.spillAt && this.flushing === null) this.spill();
+    if (this.queue.length > this.spillAt && !this.batchInFlight) this.spill();
     this.schedule(this.options.flushIntervalMs);
   }
 
@@ -72,6 +74,9 @@ export class UsageRecorder {
     const outage = this.options.outage;
     let batch: UsageRecord[] = [];
     try {
+      // Writes are failing: the queue goes to disk first, so memory stays bounded while this attempt is in flight
+      // and the file replays everything in order.
+      if (this.spillAt !== Number.POSITIVE_INFINITY) this.spill();
       if (outage?.hasSpilled) {
         await outage.replay(async (records) => {
           await this.repo.insertMany(records);
@@ -81,6 +86,7 @@ export class UsageRecorder {
       batch = this.queue;
       this.queue = [];
       if (batch.length > 0) {
+        this.batchInFlight = true;
         await this.repo.insertMany(batch);
         this.options.onFlushed?.(batch);
       }
@@ -93,6 +99,8 @@ export class UsageRecorder {
         if (this.queue.length > this.spillAt) this.spill();
       }
       this.schedule(this.options.flushIntervalMs * 5);
+    } finally {
+      this.batchInFlight = false;
     }
   }
 

@@ -96,13 +96,15 @@ describe('usage during a store outage: bounded memory, spill file, replay', () =
     for (let i = 0; i < 5000; i++) first.recorder.record(usage());
     await first.recorder.flush();
     expect(first.recorder.pending).toBeLessThanOrEqual(10);
-    const inMemory = first.recorder.pending;
     // The store returns; the replay's second chunk (of 2,000) fails, as if the process died mid-replay.
     table.down = false;
     table.failOnCall = 2;
     await first.recorder.flush();
     expect(table.rows.size).toBe(2000);
     expect(existsSync(path.join(dir, SPILL_FILE_NAME))).toBe(true);
+    // What the killed process still held in memory is gone with it (at most the memory bound).
+    const inMemory = first.recorder.pending;
+    expect(inMemory).toBeLessThanOrEqual(10);
     // "Restart": a new recorder on the same directory (the old one's memory is gone, as after kill -9).
     const second = recorderOn(table, dir, 10);
     await second.recorder.flush();
@@ -168,6 +170,35 @@ describe('usage during a store outage: bounded memory, spill file, replay', () =
     const result = await new UsageSpillFile(dir, 64 * 1024 ** 2).replay((records) => Promise.resolve(void written.push(...records)));
     expect(result).toEqual({ replayed: 1, skipped: 2 });
     expect(written).toEqual([ok]);
+  });
+
+  it('records spilled while a replay runs are neither read half-way nor deleted with it; a failed replay keeps the order', async () => {
+    const dir = tempDir();
+    const spill = new UsageSpillFile(dir, 1024 ** 2);
+    const older = Array.from({ length: 5 }, () => usage());
+    const newer = Array.from({ length: 3 }, () => usage());
+    spill.append(older);
+    // A replay that fails after new records were spilled: the file reads older, then newer.
+    await expect(
+      spill.replay(async (records) => {
+        spill.append(newer);
+        await Promise.resolve(records);
+        throw new Error('connection lost');
+      }),
+    ).rejects.toThrow('connection lost');
+    const ids = (): string[] => readFileSync(spill.file, 'utf8').trim().split('\n').map((l) => (JSON.parse(l) as UsageRecord).id);
+    expect(ids()).toEqual([...older, ...newer].map((r) => r.id));
+    // A replay that succeeds while more is spilled: the newest records stay for the next replay.
+    const newest = [usage(), usage()];
+    const written: UsageRecord[] = [];
+    await spill.replay((records) => {
+      if (written.length === 0) spill.append(newest);
+      written.push(...records);
+      return Promise.resolve();
+    });
+    expect(written.map((r) => r.id)).toEqual([...older, ...newer].map((r) => r.id));
+    expect(ids()).toEqual(newest.map((r) => r.id));
+    expect(spill.bytes).toBe(statSync(spill.file).size);
   });
 
   it('closing while the store is still down leaves the queue on disk for the next start', async () => {

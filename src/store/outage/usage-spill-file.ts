@@ -1,4 +1,4 @@
-import { appendFileSync, createReadStream, existsSync, mkdirSync, rmSync, statSync } from 'node:fs';
+import { appendFileSync, createReadStream, existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { z } from 'zod';
@@ -6,6 +6,8 @@ import type { UsageRecord } from '../types.js';
 
 /** The file's name inside its directory: one per replica (each replica has its own data directory). */
 export const SPILL_FILE_NAME = 'usage-outage.jsonl';
+/** The file being replayed: renamed away from SPILL_FILE_NAME so records spilled meanwhile start a new file. */
+export const REPLAYING_FILE_NAME = 'usage-outage.replaying.jsonl';
 
 /**
  * One line of the file. Validated on the way back in: a line torn by a crash mid-append (the last one) or edited
@@ -51,6 +53,8 @@ export interface SpillReplayResult {
  */
 export class UsageSpillFile {
   readonly file: string;
+  private readonly replaying: string;
+  /** Both files: the bound covers what is being replayed too. */
   private bytesOnDisk: number;
 
   constructor(
@@ -58,7 +62,8 @@ export class UsageSpillFile {
     private readonly maxBytes: number,
   ) {
     this.file = path.join(dir, SPILL_FILE_NAME);
-    this.bytesOnDisk = existsSync(this.file) ? statSync(this.file).size : 0;
+    this.replaying = path.join(dir, REPLAYING_FILE_NAME);
+    this.bytesOnDisk = sizeOf(this.file) + sizeOf(this.replaying);
   }
 
   /** Bytes waiting to be replayed (a file left by a previous process counts too). */
@@ -94,15 +99,19 @@ export class UsageSpillFile {
   }
 
   /**
-   * Hands the file's records to `write` in order, `chunkSize` at a time, then deletes the file. If `write` throws,
-   * the file stays (whole) for the next attempt and the error propagates.
+   * Hands the records to `write` in order, `chunkSize` at a time, then deletes them. The file is first renamed
+   * aside, so records spilled while the replay runs start a new file instead of being read (or deleted) half-way.
+   * If `write` throws, the renamed file is put back in front of anything spilled meanwhile (order kept) and the
+   * error propagates; a process killed mid-replay leaves the renamed file, which the next replay takes first.
    */
   async replay(write: (records: UsageRecord[]) => Promise<void>, chunkSize = 2000): Promise<SpillReplayResult> {
+    this.putBack();
     if (!existsSync(this.file)) {
       this.bytesOnDisk = 0;
       return { replayed: 0, skipped: 0 };
     }
-    const lines = createInterface({ input: createReadStream(this.file, { encoding: 'utf8' }), crlfDelay: Infinity });
+    renameSync(this.file, this.replaying);
+    const lines = createInterface({ input: createReadStream(this.replaying, { encoding: 'utf8' }), crlfDelay: Infinity });
     let chunk: UsageRecord[] = [];
     let replayed = 0;
     let skipped = 0;
@@ -124,13 +133,31 @@ export class UsageSpillFile {
         await write(chunk);
         replayed += chunk.length;
       }
-    } finally {
+    } catch (err) {
       lines.close();
+      this.putBack();
+      throw err;
     }
-    rmSync(this.file, { force: true });
-    this.bytesOnDisk = 0;
+    lines.close();
+    const size = sizeOf(this.replaying);
+    rmSync(this.replaying, { force: true });
+    this.bytesOnDisk = Math.max(0, this.bytesOnDisk - size);
     return { replayed, skipped };
   }
+
+  /** The renamed file goes back in front of the new one: (replaying + new) becomes the file. Synchronous. */
+  private putBack(): void {
+    if (!existsSync(this.replaying)) return;
+    if (existsSync(this.file)) {
+      appendFileSync(this.replaying, readFileSync(this.file));
+      rmSync(this.file, { force: true });
+    }
+    renameSync(this.replaying, this.file);
+  }
+}
+
+function sizeOf(file: string): number {
+  return existsSync(file) ? statSync(file).size : 0;
 }
 
 function parseLine(line: string): UsageRecord | null {
