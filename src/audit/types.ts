@@ -48,6 +48,8 @@ export const AUDIT_ACTIONS = [
   'security.github_alert_received',
   'security.provider_usage_mismatch',
   'security.canary_tripped',
+  // Usage records could not all be buffered during a store outage: requests with limits were refused (store/outage/).
+  'security.usage_buffer_full',
   // Console accounts (console-auth/).
   'user.created',
   'user.removed',

@@ -40,6 +40,7 @@ import { upstreamTarget } from './upstream-target.js';
 import { ipNotAllowed } from './ip-not-allowed.js';
 import { UsageRecorder } from './usage-recorder.js';
 import { REQUEST_ID_HEADER } from './request-id.js';
+import type { UsageOutageBuffer } from '../store/outage/usage-outage-buffer.js';
 import type { MeteredTokens } from './usage-parse.js';
 
 export interface GatewayDeps {
@@ -57,6 +58,8 @@ export interface GatewayDeps {
   outboundLookup?: OutboundLookup;
   /** Where rates and budgets are counted, chosen once at start-up (default: this process, over the spend ledger). */
   limits?: LimitsBackend;
+  /** Bounds usage held while the store cannot be written (memory, then a spill file); default: memory only. */
+  usageOutage?: UsageOutageBuffer;
 }
 
 export interface Gateway {
@@ -142,6 +145,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
     flushIntervalMs: config.usage.flushIntervalMs,
     onError: (err) => logger.error('usage flush failed; records kept for retry', describeError(err)),
     onFlushed: deps.monitor ? (records) => deps.monitor?.ingestUsage(records) : undefined,
+    ...(deps.usageOutage ? { outage: deps.usageOutage } : {}),
   });
   const keyHashes = new KeyHashMemo(deps.vault.pepper);
   const scopes = new KeyVersionCache((key: VirtualKeyRecord) => compileScopes(key.scopes));
@@ -337,9 +341,12 @@ export function createGateway(deps: GatewayDeps): Gateway {
       project,
       parent,
     };
+    // Usage can be neither written nor buffered (store outage, buffer full): fail closed for keys with limits.
+    const needsAdmission = limiter.needsAdmission(admitInput);
+    if (needsAdmission && usage.full) deps.usageOutage?.refuse();
     // admit: a key without limits is decided synchronously (no promise, nothing allocated beyond the input), and
     // so is a limited key whose counters are in memory (admitNow returns a promise only when it must wait).
-    const admitted = limiter.needsAdmission(admitInput) ? limiter.admitNow(admitInput) : null;
+    const admitted = needsAdmission ? limiter.admitNow(admitInput) : null;
     state.admission = admitted instanceof Promise ? await admitted : admitted;
 
     if (group === 'models' && pathModel === null && upstream.record.provider === 'azure') {

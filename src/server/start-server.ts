@@ -16,6 +16,7 @@ import { createHttpServer } from './http-server.js';
 import { consoleServing } from '../console-serve/index.js';
 import { createOutboundPolicy } from '../policy/outbound-url.js';
 import { createLimitsBackend } from '../limits/redis/create-limits-backend.js';
+import { createUsageOutageBuffer } from '../store/outage/create-usage-outage-buffer.js';
 import type { OutboundLookup } from '../policy/outbound-connect.js';
 import { createMetricsAuthorizer } from './metrics-auth.js';
 import { createProviderServices, type ProviderServices } from '../providers/create-providers.js';
@@ -87,6 +88,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   const limits = await createLimitsBackend(config.limits, services.store.spend, logger);
   gateway = createGateway({
     limits: limits.backend,
+    usageOutage: createUsageOutageBuffer(config.store.outageBuffer, config.dataDir, logger, services.audit),
     store: services.store,
     vault: services.vault,
     config,

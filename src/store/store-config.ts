@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { outageBufferConfigSchema } from './outage/outage-buffer-config.js';
 
 /** `store` in the config: the embedded SQLite file under dataDir (default), or a shared PostgreSQL database. */
 export const storeConfigSchema = z
@@ -16,6 +17,8 @@ export const storeConfigSchema = z
     keyVersionCheckMs: z.number().int().min(10).max(1000).default(250),
     /** PostgreSQL unreachable: keys this replica already checked keep working this long (0: refused at once). */
     outageKeyCacheMs: z.number().int().min(0).max(3_600_000).default(30_000),
+    /** PostgreSQL unreachable: usage records held in memory, then in a spill file, then requests refused. */
+    outageBuffer: outageBufferConfigSchema.prefault({}),
   })
   .strict();
 

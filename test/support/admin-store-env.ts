@@ -1,3 +1,4 @@
+import { storeConfigSchema } from '../../src/store/store-config.js';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -46,9 +47,8 @@ export async function adminStoreEnv(backendName: 'sqlite' | 'postgres', start: n
   const started = await backend.start();
   const dir = await mkdtemp(path.join(tmpdir(), 'kw-admin-store-'));
   const url = (started.config.store)?.url;
-  // The schema's defaults, spelled out: this opens the store without parsing a whole config.
-  const storeConfig = { poolSize: 4, connectTimeoutMs: 5_000, keyVersionCheckMs: 250, outageKeyCacheMs: 60_000 };
-  const store = await openStore({ dataDir: dir, store: url === undefined ? storeConfig : { ...storeConfig, url } });
+  // The store section's schema defaults: this opens the store without parsing a whole config.
+  const store = await openStore({ dataDir: dir, store: storeConfigSchema.parse(url === undefined ? {} : { url }) });
   let now = start;
   const clock = () => now;
   const { vault } = await Vault.open({ dataDir: dir, env: { KEYWARDEN_MASTER_KEY: 'cd'.repeat(32) }, meta: store.meta });

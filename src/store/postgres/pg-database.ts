@@ -13,6 +13,19 @@ function getTypeParser(oid: number, format?: 'text' | 'binary'): (text: string) 
 }
 const types = { getTypeParser: getTypeParser as typeof pg.types.getTypeParser };
 
+/**
+ * The pool's clients, each with an error listener from birth. pg-pool attaches its own only once a connection is
+ * up; a server that goes away while a pool connection is still being set up (PostgreSQL stopping under load) makes
+ * the client emit 'error' with no listener, an uncaught exception that would end the process. The query or connect
+ * in progress still fails and is reported as 503 store_unavailable.
+ */
+class PoolClient extends pg.Client {
+  constructor(config?: string | pg.ClientConfig) {
+    super(config);
+    this.on('error', () => undefined);
+  }
+}
+
 /** Advisory lock (first key) taken by every start-up migration, so replicas starting together migrate once. */
 export const MIGRATION_LOCK = 0x6b770001;
 /** Advisory lock held while a replica performs its first-start duties (vault data key, bootstrap imports). */
@@ -51,6 +64,7 @@ export class PgDatabase {
       connectionTimeoutMillis: options.connectTimeoutMs ?? 5000,
       idleTimeoutMillis: 30_000,
       types,
+      Client: PoolClient,
     });
     // An idle client losing its connection (server restart) must not crash the process; the pool replaces it.
     this.pool.on('error', () => undefined);

@@ -53,6 +53,14 @@ export class PgKeyCache {
     return undefined;
   }
 
+  /**
+   * A lookup found the database unreachable before the next version check did (the moment PostgreSQL goes away,
+   * between the LISTEN connection dropping and the check failing): the outage grace applies from now on.
+   */
+  markUnreachable(): void {
+    this.unreachable = true;
+  }
+
   /** False while the database cannot be reached (for /readyz). */
   get reachable(): boolean {
     return !this.unreachable;

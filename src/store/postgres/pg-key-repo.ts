@@ -1,3 +1,4 @@
+import { KeywardenError } from '../../errors/index.js';
 import type { KeyPageQuery, KeyPatch, KeyRepository, VirtualKeyRecord } from '../types.js';
 import { toJson } from '../sqlite/json-column.js';
 import type { PgDatabase, PgValue } from './pg-database.js';
@@ -60,7 +61,20 @@ export class PgKeyRepository implements KeyRepository {
   findByHash(hash: string): Promise<VirtualKeyRecord | null> {
     const hit = this.cache.get(hash);
     if (hit) return Promise.resolve({ ...hit });
-    return this.lookup(hash);
+    return this.lookup(hash).catch((err: unknown) => this.duringOutage(hash, err));
+  }
+
+  /**
+   * The database went away before the cache's next version check noticed (the LISTEN connection has dropped, so
+   * the cache no longer answers): a key checked before the outage is served within the outage grace, as it will be
+   * once the check fails, instead of a 503 for the requests that fall in between.
+   */
+  private duringOutage(hash: string, err: unknown): VirtualKeyRecord {
+    if (!(err instanceof KeywardenError) || err.code !== 'KW_STORE_UNAVAILABLE') throw err;
+    this.cache.markUnreachable();
+    const remembered = this.cache.get(hash);
+    if (!remembered) throw err;
+    return { ...remembered };
   }
 
   private async lookup(hash: string): Promise<VirtualKeyRecord | null> {
