@@ -180,7 +180,7 @@ export class MemoryLimitsBackend implements LimitsBackend {
     // Not durable means not admitted: undo everything rather than forward an unrecorded reservation.
     const undo = (err: unknown): never => {
       void this.settle(ticket, { costUsd: 0, tokensUsed: 0 }, now, false);
-      throw new KeywardenError('KW_INTERNAL', { message: 'The spend ledger could not be written.', cause: err });
+      throw ledgerWriteFailed(err);
     };
     let written: void | Promise<void>;
     try {
@@ -333,7 +333,7 @@ export class MemoryLimitsBackend implements LimitsBackend {
         await this.ledger.reserve({ id: part.reservationId, keyId: part.subject, usd: request.reserveUsd, periodKeys: part.periodKeys, createdAt: request.now });
       } catch (err) {
         await this.settle(ticket, { costUsd: 0, tokensUsed: 0 }, request.now, false);
-        throw new KeywardenError('KW_INTERNAL', { message: 'The spend ledger could not be written.', cause: err });
+        throw ledgerWriteFailed(err);
       }
     }
     return result;
@@ -357,4 +357,13 @@ export class MemoryLimitsBackend implements LimitsBackend {
       if (durable) await this.ledger.settle({ reservationId: part.reservationId, keyId: part.subject, periodKeys: part.periodKeys, usd: settlement.costUsd });
     }
   }
+}
+
+/**
+ * A reservation that could not be written: an unreachable store keeps its own 503 store_unavailable (the client may
+ * retry); anything else is an internal fault.
+ */
+function ledgerWriteFailed(err: unknown): KeywardenError {
+  if (err instanceof KeywardenError && err.code === 'KW_STORE_UNAVAILABLE') return err;
+  return new KeywardenError('KW_INTERNAL', { message: 'The spend ledger could not be written.', cause: err });
 }
