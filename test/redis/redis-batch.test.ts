@@ -4,7 +4,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AcquireRequest, AcquireResult } from '../../src/limits/backend.js';
-import { BATCH_LUA, MAX_BATCH_OPS } from '../../src/limits/redis/batch-script.js';
+import { BATCH_LUA, FIELD_SEPARATOR, MAX_BATCH_OPS } from '../../src/limits/redis/batch-script.js';
 import { startCluster, type Cluster } from './redis-cluster.js';
 
 let c: Cluster;
@@ -68,15 +68,25 @@ describe('limits operations batched per event-loop turn', () => {
     expect(await a.budgetRemaining(id, budgets)).toBeCloseTo(1 - 7 * 0.13, 9);
   });
 
-  it('refuses a malformed batch outright (unknown operation, or a length that runs past the arguments) and runs none of it', async () => {
+  it('refuses a malformed batch outright (unknown operation, missing separator) and runs none of it', async () => {
     const prefix = `kwbad${randomUUID().slice(0, 8)}:`;
     const keysBefore = await c.redis.command('DBSIZE');
-    const unknownOp = await c.redis.command('EVAL', BATCH_LUA, '0', prefix, '9', '1', 'x');
+    const unknownOp = await c.redis.command('EVAL', BATCH_LUA, '0', prefix, `9${FIELD_SEPARATOR}x`);
     expect(unknownOp).toMatch(/^-.*malformed batch/);
-    const overlong = await c.redis.command('EVAL', BATCH_LUA, '0', prefix, '4', '5', 'key_x');
-    expect(overlong).toMatch(/^-.*malformed batch/);
-    const negative = await c.redis.command('EVAL', BATCH_LUA, '0', prefix, '4', '-1');
-    expect(negative).toMatch(/^-.*malformed batch/);
+    const noSeparator = await c.redis.command('EVAL', BATCH_LUA, '0', prefix, '4key_x');
+    expect(noSeparator).toMatch(/^-.*malformed batch/);
+    const empty = await c.redis.command('EVAL', BATCH_LUA, '0', prefix, '');
+    expect(empty).toMatch(/^-.*malformed batch/);
+    expect(await c.redis.command('DBSIZE')).toBe(keysBefore);
+  });
+
+  it('refuses an id carrying the field separator instead of letting it shift the fields after it (503, nothing written)', async () => {
+    const { backend } = await c.extraBackend();
+    const keysBefore = await c.redis.command('DBSIZE');
+    // Shifted by one field, this key id would turn "1" into the concurrency limit of another owner.
+    const hostile = request(`key_x${FIELD_SEPARATOR}1`, { concurrency: 1 });
+    await expect(backend.acquire(hostile)).rejects.toMatchObject({ code: 'KW_LIMITS_UNAVAILABLE' });
+    await sleep(20);
     expect(await c.redis.command('DBSIZE')).toBe(keysBefore);
   });
 });
