@@ -9,7 +9,7 @@ import type { PriceTable } from '../pricing/index.js';
 import type { Store, VirtualKeyRecord } from '../store/index.js';
 import { uuid7 } from '../util/uuid7.js';
 import type { Vault } from '../vault/index.js';
-import { Limiter, type AdmitInput, type Admission } from '../limits/limiter.js';
+import { Limiter, type AdmitInput, type Admission, type SettledUsage } from '../limits/limiter.js';
 import type { CompiledProject } from '../limits/project-limits.js';
 import type { LimitsBackend } from '../limits/backend.js';
 import { MemoryLimitsBackend } from '../limits/memory-backend.js';
@@ -200,19 +200,36 @@ export function createGateway(deps: GatewayDeps): Gateway {
     return undefined;
   }
 
-  async function settleAndRecord(state: RequestState, admission: Admission, started: number, ts: number, outcome: ForwardResult & { abandoned?: boolean }): Promise<void> {
+  /** settle + record for a limited key: synchronous (no promise) when the limiter settles in process. */
+  function settleAndRecord(state: RequestState, admission: Admission, started: number, ts: number, outcome: ForwardResult & { abandoned?: boolean }): Promise<void> | undefined {
+    let settled: SettledUsage | Promise<SettledUsage>;
     try {
-      const settled = await limiter.settle(
+      settled = limiter.settleNow(
         admission,
         { status: outcome.status, tokens: outcome.tokens, streamedText: outcome.streamedText, incomplete: outcome.incomplete, abandoned: outcome.abandoned ?? false },
         now(),
       );
-      if (settled.overrunUsd !== undefined && state.key) reportCostOverrun(logger, deps.monitor, state.key.id, admission, settled.overrunUsd, now());
-      recordUsage(state, started, ts, { status: outcome.status, errorCode: outcome.errorCode, tokens: settled.tokens, costUsd: settled.costUsd });
-      return;
     } catch (err) {
-      logger.error('limits settlement failed; the ticket was settled at its full reservation', describeError(err));
+      settlementFailed(state, started, ts, outcome, err);
+      return undefined;
     }
+    if (settled instanceof Promise) {
+      return settled.then(
+        (usage) => recordSettled(state, admission, started, ts, outcome, usage),
+        (err: unknown) => settlementFailed(state, started, ts, outcome, err),
+      );
+    }
+    recordSettled(state, admission, started, ts, outcome, settled);
+    return undefined;
+  }
+
+  function recordSettled(state: RequestState, admission: Admission, started: number, ts: number, outcome: ForwardResult, settled: SettledUsage): void {
+    if (settled.overrunUsd !== undefined && state.key) reportCostOverrun(logger, deps.monitor, state.key.id, admission, settled.overrunUsd, now());
+    recordUsage(state, started, ts, { status: outcome.status, errorCode: outcome.errorCode, tokens: settled.tokens, costUsd: settled.costUsd });
+  }
+
+  function settlementFailed(state: RequestState, started: number, ts: number, outcome: ForwardResult, err: unknown): void {
+    logger.error('limits settlement failed; the ticket was settled at its full reservation', describeError(err));
     recordUsage(state, started, ts, { status: outcome.status, errorCode: outcome.errorCode, tokens: outcome.tokens });
   }
 
@@ -317,8 +334,10 @@ export function createGateway(deps: GatewayDeps): Gateway {
       project,
       parent,
     };
-    // admit: a key without limits is decided synchronously (no promise, nothing allocated beyond the input).
-    state.admission = limiter.needsAdmission(admitInput) ? await limiter.admit(admitInput) : null;
+    // admit: a key without limits is decided synchronously (no promise, nothing allocated beyond the input), and
+    // so is a limited key whose counters are in memory (admitNow returns a promise only when it must wait).
+    const admitted = limiter.needsAdmission(admitInput) ? limiter.admitNow(admitInput) : null;
+    state.admission = admitted instanceof Promise ? await admitted : admitted;
 
     if (group === 'models' && pathModel === null && upstream.record.provider === 'azure') {
       const ids = Object.keys(upstream.record.deployments).filter((id) => compiled.models.allows(id) && (project?.models?.allows(id) ?? true));

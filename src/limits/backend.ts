@@ -15,7 +15,7 @@ export interface CounterScope {
 }
 
 export interface RateCheck extends CounterScope {
-  /** Stable id of the limit within its owner (key or project), e.g. `rpm` or `rule0:rpm`. */
+  /** Stable id of the limit within its owner (key or project), with its value, e.g. `rpm@60` or `rule0:rpm@10`: a changed limit starts a fresh counter. */
   id: string;
   limit: number;
   periodMs: number;
@@ -39,13 +39,14 @@ export interface BudgetCheck extends CounterScope {
 export interface AcquireRequest {
   keyId: string;
   now: number;
-  rates: RateCheck[];
+  /** Shared between requests (compiled per key version): read only. */
+  rates: readonly RateCheck[];
   tokens: TokenCheck[];
   concurrency: number | null;
   /** In-flight cap shared by the key's project (`projectId`); null or absent: none. */
   projectConcurrency?: { projectId: string; limit: number } | null;
-  /** Key and project budgets alike (see CounterScope); the reservation is charged to each. */
-  budgets: BudgetCheck[];
+  /** Key and project budgets alike (see CounterScope); the reservation is charged to each. Read only (shared). */
+  budgets: readonly BudgetCheck[];
   /** Worst-case cost reserved against every budget. */
   reserveUsd: number;
 }
@@ -92,12 +93,17 @@ export interface Settlement {
   tokensUsed: number;
 }
 
+/**
+ * acquire, budgetRemaining and settle may answer synchronously (the in-process backend does once a key's spend is
+ * in memory: no promise on the request path) or with a promise (a shared backend's round trip). Callers on the hot
+ * path check `instanceof Promise` instead of awaiting unconditionally.
+ */
 export interface LimitsBackend {
-  acquire(request: AcquireRequest): Promise<AcquireResult>;
+  acquire(request: AcquireRequest): AcquireResult | Promise<AcquireResult>;
   /** Smallest remaining amount across the given budgets, key and project (spent and reserved both count). */
-  budgetRemaining(keyId: string, budgets: readonly BudgetCheck[]): Promise<number>;
+  budgetRemaining(keyId: string, budgets: readonly BudgetCheck[]): number | Promise<number>;
   /** Settles a ticket exactly once: tokens corrected, concurrency released, reservation turned into spend. */
-  settle(ticket: Ticket, settlement: Settlement, now: number): Promise<void>;
+  settle(ticket: Ticket, settlement: Settlement, now: number): void | Promise<void>;
   /** Requests of this key in flight right now. */
   inflight(keyId: string): Promise<number>;
   /** Settled spend per period key of a key or a project (by its id), for display. */

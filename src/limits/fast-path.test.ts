@@ -87,7 +87,7 @@ describe('memory backend with spend already in memory', () => {
         const first = await backend.acquire(budgetRequest(0, 5));
         if (first.ok) await backend.settle(first.ticket, { costUsd: 0, tokensUsed: 0 }, 1_000);
       }
-      const results = await Promise.all(Array.from({ length: 500 }, () => backend.acquire(budgetRequest(0.01, 5))));
+      const results = await Promise.all(Array.from({ length: 500 }, async () => backend.acquire(budgetRequest(0.01, 5))));
       // 500 × $0.01 = $5 fits exactly; the next cent does not.
       expect(results.filter((r) => r.ok)).toHaveLength(500);
       const over = await backend.acquire(budgetRequest(0.01, 5));

@@ -1,29 +1,23 @@
 import { KeywardenError } from '../errors/index.js';
 import type { MeteredTokens } from '../gateway/usage-parse.js';
-import { compileModelGlobs, type ModelMatcher } from '../policy/index.js';
 import type { ModelPrice, PriceTable } from '../pricing/index.js';
 import { KeyVersionCache } from '../util/key-version-cache.js';
 import type { VirtualKeyRecord } from '../store/index.js';
-import type { AcquireRequest, BudgetCheck, LimitsBackend, Refusal, Settlement, Ticket } from './backend.js';
+import type { AcquireRequest, AcquireResult, BudgetCheck, LimitsBackend, RateCheck, Refusal, Settlement, Ticket, TokenCheck } from './backend.js';
+import { KeyPlan, type TokenLimit } from './key-plan.js';
 import { countInputTokens, countOutputTokens, shapeRequest, type CapField, type RequestShape } from './estimate.js';
 import { periodKey } from './periods.js';
 import { secondsUntilPeriodReset } from './period-reset.js';
 import { formatUsd } from '../util/money.js';
 import { parentBudgetChecks } from './child-budgets.js';
 import { rateLimitHeaders } from './rate-headers.js';
-import type { Budget, KeyLimits, ModelRule } from './schema.js';
+import type { Budget, KeyLimits } from './schema.js';
 import type { CompiledProject } from './project-limits.js';
 
 const MINUTE = 60_000;
 const DAY = 86_400_000;
 /** Output cap injected for budgeted keys when the request has none and the key sets no max_output_tokens. */
 export const DEFAULT_INJECTED_CAP = 4096;
-
-interface CompiledLimits {
-  limits: KeyLimits;
-  rules: Array<{ rule: ModelRule; matcher: ModelMatcher }>;
-  empty: boolean;
-}
 
 export interface AdmitInput {
   key: VirtualKeyRecord;
@@ -102,19 +96,92 @@ function costOf(price: ModelPrice, inputTokens: number, outputTokens: number): n
   return (inputTokens * price.input + outputTokens * price.output) / 1_000_000;
 }
 
+/** `next(value)`, after the value resolves if it is a promise: synchronous values stay synchronous. */
+function then<T, U>(value: T | Promise<T>, next: (value: T) => U | Promise<U>): U | Promise<U> {
+  return value instanceof Promise ? value.then(next) : next(value);
+}
+
+/**
+ * One request's admission while it is decided, and the Admission handed to the gateway once it is: one object
+ * per limited request (no closures), carrying what the steps of admit() share.
+ */
+class KeyAdmission implements Admission {
+  ticket: Ticket = NO_TICKET;
+  inject: Admission['inject'] = null;
+  readonly trackStreamText: boolean;
+  reservedInputTokens: number;
+  reservedOutputTokens = 0;
+  /** The output tokens reserved: the request's cap (or the injected one) times its choices. */
+  cap: number | null;
+  readonly extraOutput: number;
+  price: ModelPrice | null = null;
+  /** Reserved on top of the visible bound for inputs the provider expands server-side (opt-in). */
+  allowanceUsd = 0;
+  private exact: number | null = null;
+
+  constructor(
+    readonly input: AdmitInput,
+    readonly limits: KeyLimits,
+    readonly project: CompiledProject | null,
+    readonly rates: readonly RateCheck[],
+    readonly tpm: readonly TokenLimit[],
+    readonly budgets: readonly BudgetCheck[],
+    readonly shape: RequestShape | null,
+  ) {
+    this.trackStreamText = budgets.length > 0 || tpm.length > 0;
+    this.reservedInputTokens = shape?.inputBoundTokens ?? 0;
+    this.cap = shape?.outputCap ?? null;
+    this.extraOutput = shape?.extraOutputTokens ?? 0;
+  }
+
+  get model(): string | null {
+    return this.input.model;
+  }
+
+  get counted(): boolean {
+    return this.exact !== null;
+  }
+
+  /** The tokenizer bound, never above the byte bound: both are upper bounds, the smaller one is kept. */
+  async inputTokens(): Promise<number> {
+    if (this.exact === null) {
+      const bound = this.shape?.inputBoundTokens ?? this.input.bodyBytes;
+      const counted = await countInputTokens(this.input.json, this.input.model, this.shape?.imageTokens ?? 0);
+      this.exact = counted === null ? bound : Math.min(counted, bound);
+    }
+    return this.exact;
+  }
+
+  acquireRequest(inTokens: number): AcquireRequest {
+    const project = this.project;
+    const outputTokens = (this.cap ?? 0) + this.extraOutput;
+    const amount = inTokens + outputTokens;
+    return {
+      keyId: this.input.key.id,
+      now: this.input.now,
+      rates: this.rates,
+      tokens: this.tpm.map((t): TokenCheck => (t.scope === undefined ? { id: t.id, limit: t.limit, periodMs: MINUTE, amount } : { ...t, periodMs: MINUTE, amount })),
+      concurrency: this.limits.concurrency ?? null,
+      projectConcurrency: project?.limits.concurrency ? { projectId: project.id, limit: project.limits.concurrency } : null,
+      budgets: this.budgets,
+      reserveUsd: this.price ? costOf(this.price, inTokens, outputTokens) + this.allowanceUsd : 0,
+    };
+  }
+}
+
+/** Placeholder until acquire succeeds; never handed out (admit returns only admissions with their ticket). */
+const NO_TICKET: Ticket = Object.freeze({ id: '', keyId: '', tokens: [], holdsConcurrency: false, budgetPeriodKeys: [], reservedUsd: 0, settled: true });
+
 /**
  * Per-key limits on the request path: model rules, request rates (GCRA), tokens per minute (token bucket),
  * concurrency, a per-request output cap, and USD budgets through reserve → settle.
+ *
+ * The fast path: with the in-process backend and a key whose spend is in memory, admitNow() and settleNow()
+ * decide, reserve, journal and settle synchronously — no promise — unless the tokenizer is needed (a request near
+ * a limit, or a stream without usage). The decisions are the same either way.
  */
 export class Limiter {
-  private readonly compiled = new KeyVersionCache((key: VirtualKeyRecord): CompiledLimits => {
-    const limits = key.limits as KeyLimits;
-    return {
-      limits,
-      rules: (limits.model_rules ?? []).map((rule) => ({ rule, matcher: compileModelGlobs([rule.match]) })),
-      empty: Object.keys(limits).length === 0,
-    };
-  });
+  private readonly plans = new KeyVersionCache((key: VirtualKeyRecord): KeyPlan => new KeyPlan(key.limits));
 
   /** Fail closed for every key, limited or not, while the backend is unreachable (`limits.failOpen: false`). */
   private readonly failClosedForAll: boolean;
@@ -133,142 +200,139 @@ export class Limiter {
    * exactly as admit() would for such a key while the backend is down and limits fail closed.
    */
   needsAdmission(input: AdmitInput): boolean {
-    if (!this.compiled.get(input.key).empty || (input.project && !input.project.empty) || input.parent) return true;
+    if (!this.plans.get(input.key).empty || (input.project && !input.project.empty) || input.parent) return true;
     if (this.failClosedForAll && this.backend.available?.() === false) throw new KeywardenError('KW_LIMITS_UNAVAILABLE');
     return false;
   }
 
   /** Null when the key has no limits: the common case costs one map lookup. */
   async admit(input: AdmitInput): Promise<Admission | null> {
-    const compiled = this.compiled.get(input.key);
+    return this.admitNow(input);
+  }
+
+  /**
+   * admit(), synchronously where nothing needs to wait (see the class comment): the gateway's admit stage checks
+   * `instanceof Promise`. A refusal is thrown (synchronously, or as the rejection).
+   */
+  admitNow(input: AdmitInput): Admission | null | Promise<Admission | null> {
+    const plan = this.plans.get(input.key);
     const project = input.project && !input.project.empty ? input.project : null;
     const parentBudgets = input.parent ? parentBudgetChecks(input.parent, input.now) : null;
-    if (compiled.empty && project === null && parentBudgets === null) {
+    if (plan.empty && project === null && parentBudgets === null) {
       if (this.failClosedForAll && this.backend.available?.() === false) throw new KeywardenError('KW_LIMITS_UNAVAILABLE');
       return null;
     }
-    const { limits } = compiled;
-    const { key, model, now } = input;
+    const { limits } = plan;
+    const { model, now } = input;
 
-    const ruleIndex = model === null ? -1 : compiled.rules.findIndex((r) => r.matcher.allows(model));
-    const rule = ruleIndex === -1 ? null : (compiled.rules[ruleIndex]?.rule ?? null);
-    if (rule?.deny) {
+    const byModel = plan.forModel(model);
+    if (byModel.rule?.deny) {
       throw new KeywardenError('KW_MODEL_NOT_ALLOWED', { message: `This key may not use the model "${model}" (denied by a model rule).`, param: 'model' });
     }
-
-    const rates: AcquireRequest['rates'] = [];
-    if (limits.rpm) rates.push({ id: 'rpm', limit: limits.rpm, periodMs: MINUTE });
-    if (limits.rpd) rates.push({ id: 'rpd', limit: limits.rpd, periodMs: DAY });
-    if (rule?.rpm) rates.push({ id: `rule${ruleIndex}:rpm`, limit: rule.rpm, periodMs: MINUTE });
-    if (rule?.rpd) rates.push({ id: `rule${ruleIndex}:rpd`, limit: rule.rpd, periodMs: DAY });
-    const tpmLimits: Array<{ id: string; limit: number; scope?: 'project'; scopeId?: string }> = [];
-    if (limits.tpm) tpmLimits.push({ id: 'tpm', limit: limits.tpm });
-    if (rule?.tpm) tpmLimits.push({ id: `rule${ruleIndex}:tpm`, limit: rule.tpm });
-    const budgets = budgetChecks(limits.budgets ?? [], now, limits.time_zone ?? 'UTC');
+    let rates = byModel.rates;
+    let tpm = byModel.tpm;
+    let budgets = plan.budgets(now);
     if (project) {
       // Shared by every key of the project: counted under the project's id, in the same atomic acquire.
       // The limit is part of the counter id, so an updated limit starts a fresh counter on the next request
       // (an old counter sized for rpm=2 would otherwise keep refusing after a raise to rpm=100).
       const shared = { scope: 'project' as const, scopeId: project.id };
-      const { rpm, rpd, tpm } = project.limits;
-      if (rpm) rates.push({ id: `rpm@${rpm}`, limit: rpm, periodMs: MINUTE, ...shared });
-      if (rpd) rates.push({ id: `rpd@${rpd}`, limit: rpd, periodMs: DAY, ...shared });
-      if (tpm) tpmLimits.push({ id: `tpm@${tpm}`, limit: tpm, ...shared });
-      budgets.push(...projectBudgetChecks(project, now));
+      const { rpm, rpd, tpm: projectTpm } = project.limits;
+      const projectRates: RateCheck[] = [...rates];
+      const projectTokens: TokenLimit[] = [...tpm];
+      if (rpm) projectRates.push({ id: `rpm@${rpm}`, limit: rpm, periodMs: MINUTE, ...shared });
+      if (rpd) projectRates.push({ id: `rpd@${rpd}`, limit: rpd, periodMs: DAY, ...shared });
+      if (projectTpm) projectTokens.push({ id: `tpm@${projectTpm}`, limit: projectTpm, ...shared });
+      rates = projectRates;
+      tpm = projectTokens;
+      budgets = [...budgets, ...projectBudgetChecks(project, now)];
     }
-    if (parentBudgets) budgets.push(...parentBudgets);
+    if (parentBudgets) budgets = [...budgets, ...parentBudgets];
     const budgeted = budgets.length > 0;
-    const sizing = tpmLimits.length > 0 || budgeted || limits.max_output_tokens !== undefined;
+    const sizing = tpm.length > 0 || budgeted || limits.max_output_tokens !== undefined;
     const shape: RequestShape | null = sizing && input.costFree !== true ? shapeRequest(input.path, input.json, input.bodyBytes, model) : null;
+    const admission = new KeyAdmission(input, limits, project, rates, tpm, budgets, shape);
 
-    let exact: number | null = null;
-    // The tokenizer bound, never above the byte bound: both are upper bounds, the smaller one is kept.
-    const inputTokens = async (): Promise<number> => {
-      if (exact === null) {
-        const bound = shape?.inputBoundTokens ?? input.bodyBytes;
-        const counted = await countInputTokens(input.json, model, shape?.imageTokens ?? 0);
-        exact = counted === null ? bound : Math.min(counted, bound);
-      }
-      return exact;
-    };
-
-    let cap = shape?.outputCap ?? null;
-    /** Output billed beyond the cap (rejected predicted-output tokens). */
-    const extraOutput = shape?.extraOutputTokens ?? 0;
-    if (shape && limits.max_output_tokens !== undefined && cap !== null && cap / shape.choices > limits.max_output_tokens) {
+    if (shape && limits.max_output_tokens !== undefined && admission.cap !== null && admission.cap / shape.choices > limits.max_output_tokens) {
       throw new KeywardenError('KW_OUTPUT_CAP_EXCEEDED', {
         message: `The requested output cap exceeds this key's maximum of ${limits.max_output_tokens} tokens per request.`,
         param: shape.capField,
       });
     }
 
-    let price: ModelPrice | null = null;
-    /** Reserved on top of the visible bound for inputs the provider expands server-side (opt-in). */
-    let allowanceUsd = 0;
     if (budgeted && input.costFree !== true) {
-      price = model === null ? null : this.prices.priceOf(model);
+      const price = model === null ? null : this.prices.priceOf(model);
       if (!price || !shape || (!shape.capField && !shape.inputOnly)) {
         throw new KeywardenError('KW_PRICE_UNKNOWN', {
           message: `This key has a budget, and the cost of this request cannot be bounded: ${price ? 'its output is not priced per token' : `no price is known for the model "${model ?? '(none)'}"`}.`,
           param: 'model',
         });
       }
+      admission.price = price;
       if (shape.unseen !== null) {
         if (limits.unbounded_allowance_usd === undefined) throw unseenInputError(shape.unseen);
-        allowanceUsd = limits.unbounded_allowance_usd;
+        admission.allowanceUsd = limits.unbounded_allowance_usd;
       }
     }
 
-    let inject: Admission['inject'] = null;
-    let inputEstimate = shape?.inputBoundTokens ?? 0;
-    if (shape && cap === null && shape.capField && !shape.inputOnly) {
+    let capped: void | Promise<void> = undefined;
+    if (shape && admission.cap === null && shape.capField && !shape.inputOnly) {
       if (budgeted && (limits.output_cap ?? 'inject') === 'reject') throw new KeywardenError('KW_OUTPUT_CAP_REQUIRED', { param: shape.capField });
-      if (budgeted && price) {
-        const remaining = (await this.backend.budgetRemaining(key.id, budgets)) - allowanceUsd;
-        if (costOf(price, inputEstimate, 0) >= remaining) inputEstimate = await inputTokens();
-        const perChoice = Math.floor((remaining - costOf(price, inputEstimate, extraOutput)) / (price.output / 1_000_000) / shape.choices);
-        const value = Math.min(limits.max_output_tokens ?? DEFAULT_INJECTED_CAP, perChoice);
-        if (value < 1) {
-          const first = budgets[0];
-          throw this.refusalError({ reason: 'budget', retryAfterMs: 0, periodKey: first?.periodKey ?? '', ...(first?.scope === 'project' ? { scope: 'project' as const } : {}) }, limits, now, project);
-        }
-        inject = { field: shape.capField, value };
-        cap = value * shape.choices;
+      if (budgeted && admission.price) {
+        capped = then(this.backend.budgetRemaining(input.key.id, budgets), (remaining) => this.injectBudgetCap(admission, remaining - admission.allowanceUsd));
       } else if (limits.max_output_tokens !== undefined) {
-        inject = { field: shape.capField, value: limits.max_output_tokens };
-        cap = limits.max_output_tokens * shape.choices;
+        admission.inject = { field: shape.capField, value: limits.max_output_tokens };
+        admission.cap = limits.max_output_tokens * shape.choices;
       }
     }
+    return then(capped, () => this.reserve(admission));
+  }
 
-    const request = (inTokens: number): AcquireRequest => ({
-      keyId: key.id,
-      now,
-      rates,
-      tokens: tpmLimits.map((t) => ({ ...t, periodMs: MINUTE, amount: inTokens + (cap ?? 0) + extraOutput })),
-      concurrency: limits.concurrency ?? null,
-      projectConcurrency: project?.limits.concurrency ? { projectId: project.id, limit: project.limits.concurrency } : null,
-      budgets,
-      reserveUsd: price ? costOf(price, inTokens, (cap ?? 0) + extraOutput) + allowanceUsd : 0,
-    });
-    let result = await this.backend.acquire(request(inputEstimate));
-    if (!result.ok && (result.refusal.reason === 'budget' || result.refusal.reason === 'tokens') && exact === null && shape) {
-      // The byte bound was too coarse near the limit: size the input with the tokenizer and try once more.
-      const tokens = await inputTokens();
-      if (tokens < inputEstimate) {
-        inputEstimate = tokens;
-        result = await this.backend.acquire(request(tokens));
-      }
+  /** The largest output cap the remaining budget pays for (at most the key's or the default cap), injected. */
+  private injectBudgetCap(admission: KeyAdmission, remaining: number): void | Promise<void> {
+    const price = admission.price as ModelPrice;
+    // Near the limit the byte bound is too coarse: size the input with the tokenizer first.
+    if (costOf(price, admission.reservedInputTokens, 0) >= remaining) {
+      return admission.inputTokens().then((tokens) => {
+        admission.reservedInputTokens = tokens;
+        this.applyBudgetCap(admission, price, remaining);
+      });
     }
-    if (!result.ok) throw this.refusalError(result.refusal, limits, now, project);
-    return {
-      ticket: result.ticket,
-      inject,
-      trackStreamText: budgets.length > 0 || tpmLimits.length > 0,
-      inputTokens,
-      reservedInputTokens: inputEstimate,
-      reservedOutputTokens: (cap ?? 0) + extraOutput,
-      model,
-    };
+    this.applyBudgetCap(admission, price, remaining);
+  }
+
+  private applyBudgetCap(admission: KeyAdmission, price: ModelPrice, remaining: number): void {
+    const shape = admission.shape as RequestShape;
+    const { limits } = admission;
+    const perChoice = Math.floor((remaining - costOf(price, admission.reservedInputTokens, admission.extraOutput)) / (price.output / 1_000_000) / shape.choices);
+    const value = Math.min(limits.max_output_tokens ?? DEFAULT_INJECTED_CAP, perChoice);
+    if (value < 1) {
+      const first = admission.budgets[0];
+      throw this.refusalError({ reason: 'budget', retryAfterMs: 0, periodKey: first?.periodKey ?? '', ...(first?.scope === 'project' ? { scope: 'project' as const } : {}) }, limits, admission.input.now, admission.project);
+    }
+    admission.inject = { field: shape.capField as CapField, value };
+    admission.cap = value * shape.choices;
+  }
+
+  /** The atomic acquire; refused on budget or tokens with the byte bound, it retries once with the tokenizer's. */
+  private reserve(admission: KeyAdmission): Admission | Promise<Admission> {
+    return then(this.backend.acquire(admission.acquireRequest(admission.reservedInputTokens)), (result) => {
+      if (!result.ok && (result.refusal.reason === 'budget' || result.refusal.reason === 'tokens') && !admission.counted && admission.shape) {
+        return admission.inputTokens().then((tokens) => {
+          if (tokens >= admission.reservedInputTokens) return this.admitted(admission, result);
+          admission.reservedInputTokens = tokens;
+          return then(this.backend.acquire(admission.acquireRequest(tokens)), (retried) => this.admitted(admission, retried));
+        });
+      }
+      return this.admitted(admission, result);
+    });
+  }
+
+  private admitted(admission: KeyAdmission, result: AcquireResult): Admission {
+    if (!result.ok) throw this.refusalError(result.refusal, admission.limits, admission.input.now, admission.project);
+    admission.ticket = result.ticket;
+    admission.reservedOutputTokens = (admission.cap ?? 0) + admission.extraOutput;
+    return admission;
   }
 
   private refusalError(refusal: Refusal, keyLimits: KeyLimits, now: number, project: CompiledProject | null = null): KeywardenError {
@@ -315,17 +379,42 @@ export class Limiter {
    * nothing releases the reservation.
    */
   async settle(admission: Admission, outcome: SettleOutcome, now: number): Promise<SettledUsage> {
-    const reservedUsd = admission.ticket.reservedUsd;
-    let settlement: Settlement = { costUsd: reservedUsd, tokensUsed: admission.reservedInputTokens + admission.reservedOutputTokens };
+    return this.settleNow(admission, outcome, now);
+  }
+
+  /**
+   * settle(), synchronously when the upstream reported usage and the backend settles in process (the common
+   * case): the gateway's settle stage checks `instanceof Promise`. A failure to measure still settles the ticket
+   * at its full reservation before the error is thrown (or rejected).
+   */
+  settleNow(admission: Admission, outcome: SettleOutcome, now: number): SettledUsage | Promise<SettledUsage> {
+    let measured: SettledUsage | Promise<SettledUsage>;
     try {
       // Reported usage (the common case) is measured synchronously; only tokenizer counts need a promise.
-      const pending = outcome.tokens ? this.measureReported(admission, outcome.tokens) : this.measure(admission, outcome);
-      const measured = pending instanceof Promise ? await pending : pending;
-      settlement = { costUsd: measured.costUsd ?? 0, tokensUsed: measured.tokens ? measured.tokens.promptTokens + measured.tokens.completionTokens : 0 };
-      return measured;
-    } finally {
-      await this.backend.settle(admission.ticket, settlement, now);
+      measured = outcome.tokens ? this.measureReported(admission, outcome.tokens) : this.measure(admission, outcome);
+    } catch (err) {
+      return this.settleAtReservation(admission, now, err);
     }
+    if (measured instanceof Promise) {
+      return measured.then(
+        (usage) => this.settleMeasured(admission, usage, now),
+        (err: unknown) => this.settleAtReservation(admission, now, err),
+      );
+    }
+    return this.settleMeasured(admission, measured, now);
+  }
+
+  private settleMeasured(admission: Admission, usage: SettledUsage, now: number): SettledUsage | Promise<SettledUsage> {
+    const tokensUsed = usage.tokens ? usage.tokens.promptTokens + usage.tokens.completionTokens : 0;
+    return then(this.backend.settle(admission.ticket, { costUsd: usage.costUsd ?? 0, tokensUsed }, now), () => usage);
+  }
+
+  /** Measuring failed: the ticket is settled at its full reservation, then the error goes to the caller. */
+  private settleAtReservation(admission: Admission, now: number, err: unknown): never | Promise<never> {
+    const settlement: Settlement = { costUsd: admission.ticket.reservedUsd, tokensUsed: admission.reservedInputTokens + admission.reservedOutputTokens };
+    return then(this.backend.settle(admission.ticket, settlement, now), () => {
+      throw err;
+    });
   }
 
   /** Usage the upstream reported is charged as is (see settle). */

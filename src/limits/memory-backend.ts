@@ -1,9 +1,23 @@
-import { randomUUID } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { KeywardenError } from '../errors/index.js';
 import type { SpendRepository } from '../store/index.js';
 import type { AcquireRequest, AcquireResult, BudgetCheck, CounterScope, LimitSnapshot, LimitsBackend, Settlement, Ticket } from './backend.js';
 import { gcra } from './gcra.js';
 import { adjust, take, type BucketState } from './token-bucket.js';
+
+/**
+ * Reservation ids: a random prefix per process and a counter, unique across restarts and replicas (the prefix has
+ * 96 random bits) without a random UUID per request.
+ */
+const RESERVATION_PREFIX = `res_${randomBytes(12).toString('base64url')}_`;
+let reservationCounter = 0;
+function nextReservationId(): string {
+  reservationCounter += 1;
+  return RESERVATION_PREFIX + reservationCounter.toString(36);
+}
+
+/** Shared by tickets without key budgets; frozen, so a mistaken push throws instead of leaking between tickets. */
+const NO_PERIODS = Object.freeze([]) as unknown as string[];
 
 interface PeriodSpend {
   spent: number;
@@ -64,48 +78,53 @@ export class MemoryLimitsBackend implements LimitsBackend {
   }
 
   /**
-   * Spend maps of every owner (key, project) the budgets name, loaded before the atomic section. Once an owner's
-   * spend is in memory (every request after its first) this is synchronous: no promise, no microtask hop.
+   * Makes sure the spend of every owner (key, project, parent) the budgets name is in memory. Once it is (every
+   * request after an owner's first) this returns nothing and allocates nothing: no promise, no microtask hop.
+   * Loaded spend is never dropped, so `this.spend.get(owner)` is defined from then on.
    */
-  private loadOwners(keyId: string, budgets: readonly BudgetCheck[]): Map<string, Map<string, PeriodSpend>> | Promise<Map<string, Map<string, PeriodSpend>>> {
-    const maps = new Map<string, Map<string, PeriodSpend>>();
+  private ensureOwnersLoaded(keyId: string, budgets: readonly BudgetCheck[]): void | Promise<void> {
     for (const budget of budgets) {
-      const owner = budgetOwner(budget, keyId);
-      if (maps.has(owner)) continue;
-      const loaded = this.spend.get(owner);
-      if (!loaded) return this.loadOwnersFromLedger(keyId, budgets);
-      maps.set(owner, loaded);
+      if (!this.spend.has(budgetOwner(budget, keyId))) return this.loadOwnersFromLedger(keyId, budgets);
     }
-    return maps;
   }
 
-  private async loadOwnersFromLedger(keyId: string, budgets: readonly BudgetCheck[]): Promise<Map<string, Map<string, PeriodSpend>>> {
-    const maps = new Map<string, Map<string, PeriodSpend>>();
-    for (const budget of budgets) {
-      const owner = budgetOwner(budget, keyId);
-      if (!maps.has(owner)) maps.set(owner, await this.loadSpend(owner));
-    }
-    return maps;
+  private async loadOwnersFromLedger(keyId: string, budgets: readonly BudgetCheck[]): Promise<void> {
+    for (const budget of budgets) await this.loadSpend(budgetOwner(budget, keyId));
   }
 
-  async budgetRemaining(keyId: string, budgets: readonly BudgetCheck[]): Promise<number> {
-    const owners = this.loadOwners(keyId, budgets);
-    const maps = owners instanceof Promise ? await owners : owners;
+  budgetRemaining(keyId: string, budgets: readonly BudgetCheck[]): number | Promise<number> {
+    const loading = this.ensureOwnersLoaded(keyId, budgets);
+    if (loading) return loading.then(() => this.remainingLoaded(keyId, budgets));
+    return this.remainingLoaded(keyId, budgets);
+  }
+
+  private remainingLoaded(keyId: string, budgets: readonly BudgetCheck[]): number {
     let remaining = Infinity;
     for (const budget of budgets) {
-      const entry = maps.get(budgetOwner(budget, keyId))?.get(budget.periodKey);
+      const entry = this.spend.get(budgetOwner(budget, keyId))?.get(budget.periodKey);
       remaining = Math.min(remaining, budget.limitUsd - (entry ? entry.spent + entry.reserved : 0));
     }
     return remaining;
   }
 
-  async acquire(request: AcquireRequest): Promise<AcquireResult> {
-    const otherSubjects = request.budgets.some((b) => b.subject !== undefined && b.subject !== request.keyId);
-    if (otherSubjects) return this.acquireShared(request);
-    const owners = request.budgets.length > 0 ? this.loadOwners(request.keyId, request.budgets) : null;
-    const spendMaps = owners instanceof Promise ? await owners : owners;
-    // From here to the end of the checks nothing awaits: the decision is atomic within this process.
+  /**
+   * Synchronous once the key's spend is in memory (see ensureOwnersLoaded) and the ledger writes synchronously
+   * (the SQLite journal): then a request is decided, reserved and journaled with no promise at all.
+   */
+  acquire(request: AcquireRequest): AcquireResult | Promise<AcquireResult> {
+    const budgets = request.budgets;
+    for (const budget of budgets) {
+      if (budget.subject !== undefined && budget.subject !== request.keyId) return this.acquireShared(request);
+    }
+    const loading = budgets.length > 0 ? this.ensureOwnersLoaded(request.keyId, budgets) : undefined;
+    // After the load, from here to the end of the checks nothing awaits: the decision is atomic within this process.
+    if (loading) return loading.then(() => this.decide(request));
+    return this.decide(request);
+  }
+
+  private decide(request: AcquireRequest): AcquireResult | Promise<AcquireResult> {
     const { keyId, now } = request;
+    const budgeted = request.budgets.length > 0;
     let requests: LimitSnapshot | undefined;
     const newTats: Array<[string, number]> = [];
     for (const rate of request.rates) {
@@ -138,13 +157,11 @@ export class MemoryLimitsBackend implements LimitsBackend {
     if (shared && projectInflight >= shared.limit) {
       return { ok: false, refusal: { reason: 'concurrency', retryAfterMs: 1000, scope: 'project' } };
     }
-    if (spendMaps) {
-      for (const budget of request.budgets) {
-        const entry = spendMaps.get(budgetOwner(budget, keyId))?.get(budget.periodKey);
-        const used = entry ? entry.spent + entry.reserved : 0;
-        if (used + request.reserveUsd > budget.limitUsd + 1e-12) {
-          return { ok: false, refusal: { reason: 'budget', retryAfterMs: 0, periodKey: budget.periodKey, ...(isProjectBudget(budget) ? { scope: 'project' as const } : {}) } };
-        }
+    for (const budget of request.budgets) {
+      const entry = this.spend.get(budgetOwner(budget, keyId))?.get(budget.periodKey);
+      const used = entry ? entry.spent + entry.reserved : 0;
+      if (used + request.reserveUsd > budget.limitUsd + 1e-12) {
+        return { ok: false, refusal: { reason: 'budget', retryAfterMs: 0, periodKey: budget.periodKey, ...(isProjectBudget(budget) ? { scope: 'project' as const } : {}) } };
       }
     }
 
@@ -153,43 +170,60 @@ export class MemoryLimitsBackend implements LimitsBackend {
     for (const [id, state] of newBuckets) this.buckets.set(id, state);
     if (request.concurrency !== null) this.inflightByKey.set(keyId, inflight + 1);
     if (shared) this.inflightByKey.set(shared.projectId, projectInflight + 1);
-    const projectBudgets = request.budgets.filter(isProjectBudget);
-    const projectId = projectBudgets[0]?.scopeId;
-    const ticket: Ticket = {
-      id: randomUUID(),
-      keyId,
+    const ticket = this.ticketFor(request, shared);
+    const result: AcquireResult = { ok: true, ticket, ...(requests ? { requests } : {}), ...(tokens ? { tokens } : {}) };
+    if (!budgeted) return result;
+    for (const budget of request.budgets) {
+      const map = this.spend.get(budgetOwner(budget, keyId));
+      if (map) this.period(map, budget.periodKey).reserved += ticket.reservedUsd;
+    }
+    // Not durable means not admitted: undo everything rather than forward an unrecorded reservation.
+    const undo = (err: unknown): never => {
+      void this.settle(ticket, { costUsd: 0, tokensUsed: 0 }, now, false);
+      throw new KeywardenError('KW_INTERNAL', { message: 'The spend ledger could not be written.', cause: err });
+    };
+    let written: void | Promise<void>;
+    try {
+      written = this.ledger.reserve({
+        id: ticket.id,
+        keyId,
+        usd: ticket.reservedUsd,
+        periodKeys: ticket.budgetPeriodKeys,
+        createdAt: now,
+        ...(ticket.project ? { projectId: ticket.project.id, projectPeriodKeys: ticket.project.periodKeys } : {}),
+      });
+    } catch (err) {
+      return undo(err);
+    }
+    return written ? written.then(() => result, undo) : result;
+  }
+
+  private ticketFor(request: AcquireRequest, shared: AcquireRequest['projectConcurrency']): Ticket {
+    let keyPeriodKeys: string[] = [];
+    let projectId: string | undefined;
+    let projectPeriodKeys: string[] | undefined;
+    for (const budget of request.budgets) {
+      if (isProjectBudget(budget)) {
+        projectId ??= budget.scopeId;
+        (projectPeriodKeys ??= []).push(budget.periodKey);
+      } else keyPeriodKeys.push(budget.periodKey);
+    }
+    if (keyPeriodKeys.length === 0) keyPeriodKeys = NO_PERIODS;
+    return {
+      id: nextReservationId(),
+      keyId: request.keyId,
       tokens: request.tokens,
       holdsConcurrency: request.concurrency !== null,
       ...(shared ? { projectConcurrencyId: shared.projectId } : {}),
-      budgetPeriodKeys: request.budgets.filter((b) => !isProjectBudget(b)).map((b) => b.periodKey),
-      ...(projectId !== undefined ? { project: { id: projectId, periodKeys: projectBudgets.map((b) => b.periodKey) } } : {}),
-      reservedUsd: spendMaps ? request.reserveUsd : 0,
+      budgetPeriodKeys: keyPeriodKeys,
+      ...(projectId !== undefined && projectPeriodKeys ? { project: { id: projectId, periodKeys: projectPeriodKeys } } : {}),
+      reservedUsd: request.budgets.length > 0 ? request.reserveUsd : 0,
       settled: false,
     };
-    if (spendMaps) {
-      for (const budget of request.budgets) {
-        const map = spendMaps.get(budgetOwner(budget, keyId));
-        if (map) this.period(map, budget.periodKey).reserved += ticket.reservedUsd;
-      }
-      try {
-        await this.ledger.reserve({
-          id: ticket.id,
-          keyId,
-          usd: ticket.reservedUsd,
-          periodKeys: ticket.budgetPeriodKeys,
-          createdAt: now,
-          ...(ticket.project ? { projectId: ticket.project.id, projectPeriodKeys: ticket.project.periodKeys } : {}),
-        });
-      } catch (err) {
-        // Not durable means not admitted: undo everything rather than forward an unrecorded reservation.
-        await this.settle(ticket, { costUsd: 0, tokensUsed: 0 }, now, false);
-        throw new KeywardenError('KW_INTERNAL', { message: 'The spend ledger could not be written.', cause: err });
-      }
-    }
-    return { ok: true, ticket, ...(requests ? { requests } : {}), ...(tokens ? { tokens } : {}) };
   }
 
-  async settle(ticket: Ticket, settlement: Settlement, now: number, durable = true): Promise<void> {
+  /** Synchronous unless the ticket holds a parent's reservation or the ledger writes asynchronously. */
+  settle(ticket: Ticket, settlement: Settlement, now: number, durable = true): void | Promise<void> {
     if (ticket.settled) return;
     ticket.settled = true;
     for (const check of ticket.tokens) {
@@ -199,19 +233,25 @@ export class MemoryLimitsBackend implements LimitsBackend {
     }
     if (ticket.holdsConcurrency) this.release(ticket.keyId);
     if (ticket.projectConcurrencyId !== undefined) this.release(ticket.projectConcurrencyId);
-    if (ticket.shared) await this.settleShared(ticket, ticket.shared, settlement, durable);
+    if (ticket.shared) {
+      const shares = this.settleShared(ticket, ticket.shared, settlement, durable);
+      return shares.then(() => this.settleOwn(ticket, settlement, durable));
+    }
+    return this.settleOwn(ticket, settlement, durable);
+  }
+
+  private settleOwn(ticket: Ticket, settlement: Settlement, durable: boolean): void | Promise<void> {
     if (ticket.budgetPeriodKeys.length === 0 && !ticket.project) return;
     this.charge(ticket.keyId, ticket.budgetPeriodKeys, ticket.reservedUsd, settlement.costUsd);
     if (ticket.project) this.charge(ticket.project.id, ticket.project.periodKeys, ticket.reservedUsd, settlement.costUsd);
-    if (durable) {
-      await this.ledger.settle({
-        reservationId: ticket.id,
-        keyId: ticket.keyId,
-        periodKeys: ticket.budgetPeriodKeys,
-        usd: settlement.costUsd,
-        ...(ticket.project ? { projectId: ticket.project.id, projectPeriodKeys: ticket.project.periodKeys } : {}),
-      });
-    }
+    if (!durable) return;
+    return this.ledger.settle({
+      reservationId: ticket.id,
+      keyId: ticket.keyId,
+      periodKeys: ticket.budgetPeriodKeys,
+      usd: settlement.costUsd,
+      ...(ticket.project ? { projectId: ticket.project.id, projectPeriodKeys: ticket.project.periodKeys } : {}),
+    });
   }
 
   private release(owner: string): void {
@@ -247,8 +287,8 @@ export class MemoryLimitsBackend implements LimitsBackend {
    * id. Rates, tokens and concurrency go through the ordinary path with the budgets left out.
    */
   private async acquireShared(request: AcquireRequest): Promise<AcquireResult> {
-    const owners = this.loadOwners(request.keyId, request.budgets);
-    const maps = owners instanceof Promise ? await owners : owners;
+    await this.ensureOwnersLoaded(request.keyId, request.budgets);
+    const maps = this.spend;
     // Checked before the ordinary acquire commits anything; nothing awaits between this check and the reservation.
     for (const budget of request.budgets) {
       const entry = maps.get(budgetOwner(budget, request.keyId))?.get(budget.periodKey);

@@ -24,7 +24,7 @@ describe('project budgets in the spend ledger', () => {
   it('never admits more than the project budget across keys, even when every acquire races', async () => {
     const store = SqliteStore.open(mkdtempSync(path.join(tmpdir(), 'kw-prj-')));
     const backend = new MemoryLimitsBackend(store.spend);
-    const results = await Promise.all(Array.from({ length: 200 }, (_, i) => backend.acquire(request(`key_${i % 3}`, 0.01, null, 0.5))));
+    const results = await Promise.all(Array.from({ length: 200 }, async (_, i) => backend.acquire(request(`key_${i % 3}`, 0.01, null, 0.5))));
     const admitted = results.filter((r) => r.ok);
     expect(admitted).toHaveLength(50);
     const refused = results.find((r) => !r.ok);

@@ -52,16 +52,16 @@ export class SqliteSpendRepository implements SpendRepository {
     return Promise.resolve(Object.fromEntries(this.spentStmt.all(keyId).map((row) => [row.period_key, row.usd])));
   }
 
-  /** Resolves once the reservation is written to the journal. */
-  reserve(reservation: ReservationRecord): Promise<void> {
-    return this.journal.append(reservation);
+  /** Written to the journal before it returns (synchronously: no promise on the request path); throws if it cannot be. */
+  // Declared as the interface's `void | Promise<void>` so callers holding this class await it as they would any store's.
+  reserve(reservation: ReservationRecord): void | Promise<void> {
+    this.journal.append(reservation);
   }
 
-  /** Queues the settlement for the next batch (at most SETTLEMENT_FLUSH_MS away); see the class comment. */
-  settle(settlement: SpendSettlement): Promise<void> {
+  /** Queues the settlement for the next batch (at most SETTLEMENT_FLUSH_MS away); see the class comment. Synchronous. */
+  settle(settlement: SpendSettlement): void | Promise<void> {
     this.pending.push(settlement);
     this.schedule();
-    return Promise.resolve();
   }
 
   private schedule(): void {
