@@ -185,18 +185,17 @@ export class RedisLimitsBackend implements LimitsBackend {
    * queues afterwards sees its effect, and the request's usage record is not held back by a round trip. Failures are
    * handled inside (ledger first, Redis on a later beat); `flush()` waits for what is in flight.
    */
-  settle(ticket: Ticket, settlement: Settlement, now: number): Promise<void> {
-    if (ticket.settled) return Promise.resolve();
+  settle(ticket: Ticket, settlement: Settlement, now: number): void | Promise<void> {
+    if (ticket.settled) return;
     ticket.settled = true;
     const parts = this.live.get(ticket.id)?.parts ?? partsOf(ticket);
     this.live.delete(ticket.id);
     // A ticket with only request rates holds nothing in Redis that settling would change.
-    if (parts.length === 0 && ticket.tokens.length === 0) return Promise.resolve();
+    if (parts.length === 0 && ticket.tokens.length === 0) return;
     const work: Promise<void> = this.settleInRedis({ ticket, parts, settlement, now }, false)
       .catch((err: unknown) => this.onError(err, 'settle'))
       .finally(() => this.settling.delete(work));
     this.settling.add(work);
-    return Promise.resolve();
   }
 
   /** Waits for every settlement this replica has in flight. */
@@ -241,10 +240,11 @@ export class RedisLimitsBackend implements LimitsBackend {
   }
 
   /**
-   * From this replica's fresh hints when it has them for every budget (no round trip: the common case for a busy
-   * key), otherwise read from Redis. Only sizes a cap; the admission re-checks every budget atomically.
+   * From this replica's fresh hints when it has them for every budget (synchronously, no round trip: the common
+   * case for a busy key), otherwise read from Redis. Only sizes a cap; the admission re-checks every budget
+   * atomically.
    */
-  async budgetRemaining(keyId: string, budgets: readonly BudgetCheck[]): Promise<number> {
+  budgetRemaining(keyId: string, budgets: readonly BudgetCheck[]): number | Promise<number> {
     let remaining = Infinity;
     for (const b of budgets) {
       const used = this.hints.used(budgetOwner(b, keyId), b.periodKey);
