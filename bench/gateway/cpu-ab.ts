@@ -4,7 +4,11 @@
 // alternate A, B, A, B… and the median per build is printed. The quiet-machine figures come from bench:gateway.
 //
 //   node --import tsx bench/gateway/cpu-ab.ts --dist A_DIR --dist B_DIR [--requests 3000] [--warmup 3000]
-//     [--rounds 3] [--connections 1] [--limits] [--stream]
+//     [--rounds 3] [--connections 1] [--limits] [--stream] [--stack sqlite --stack postgres+redis]
+//
+// `--stack` (repeatable): what each build's gateway runs on — `sqlite` (the default, embedded store and in-process
+// limits) or `postgres+redis` (a throw-away PostgreSQL and Redis, see stack.ts). Every build × stack pair is one
+// variant; on postgres+redis the Redis commands per measured request are printed too.
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
@@ -14,6 +18,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { Pool } from 'undici';
 import { cpuTimes, spawnPinned, stopAll, stopChild, waitForLine } from './procs.js';
+import { stackRedis, startStack, stopStacks, type Stack } from './stack.js';
 import { chatBody, CHAT_PATH, GATEWAY_CORE, GATEWAY_NODE_FLAGS, GATEWAY_SCENARIOS, LOAD_CORE } from './scenarios.js';
 import { median } from './stats.js';
 
@@ -38,13 +43,32 @@ async function drive(pool: Pool, key: string, body: Buffer, requests: number, co
 }
 
 /** One round for one build: a fresh gateway, warm-up, then CPU µs per request over `requests` requests. */
-async function round(dist: string, work: string, upstreamUrl: string, upstreamKey: string, options: { requests: number; warmup: number; connections: number; limits: boolean; stream: boolean }): Promise<number> {
+type StackChoice = 'sqlite' | Stack;
+
+interface Variant {
+  dist: string;
+  stack: StackChoice;
+}
+
+/** Calls per command name from Redis INFO commandstats. */
+async function redisCommandCalls(): Promise<Map<string, number> | null> {
+  const redis = await stackRedis();
+  if (!redis) return null;
+  const info = await redis.command('INFO', 'commandstats');
+  const calls = new Map<string, number>();
+  for (const match of info.matchAll(/cmdstat_([a-z|]+):calls=(\d+)/g)) calls.set(match[1] as string, Number(match[2]));
+  return calls;
+}
+
+/** One round for one build: a fresh gateway, warm-up, then CPU µs per request over `requests` requests. */
+async function round(variant: Variant, work: string, upstreamUrl: string, upstreamKey: string, options: { requests: number; warmup: number; connections: number; limits: boolean; stream: boolean }): Promise<number> {
   const token = `kwbench_${randomBytes(16).toString('hex')}`;
+  const stackEnv = variant.stack === 'sqlite' ? {} : await startStack(variant.stack);
   const child = spawnPinned(
     GATEWAY_CORE,
     process.execPath,
-    [...GATEWAY_NODE_FLAGS, path.join(dist, 'cli/bin.js'), 'serve', '--port', '0', '--data', path.join(work, randomBytes(4).toString('hex'))],
-    { cwd: ROOT, env: { ...process.env, KEYWARDEN_ADMIN_TOKEN: token, KEYWARDEN_LOG_LEVEL: 'warn', KEYWARDEN_OUTBOUND_ALLOW: '127.0.0.1' } },
+    [...GATEWAY_NODE_FLAGS, path.join(variant.dist, 'cli/bin.js'), 'serve', '--port', '0', '--data', path.join(work, randomBytes(4).toString('hex'))],
+    { cwd: ROOT, env: { ...process.env, ...stackEnv, KEYWARDEN_ADMIN_TOKEN: token, KEYWARDEN_LOG_LEVEL: 'warn', KEYWARDEN_OUTBOUND_ALLOW: '127.0.0.1' } },
   );
   try {
     const [, origin] = await waitForLine(child, /listening on (http:\/\/\S+)/, 60_000, 'gateway');
@@ -69,10 +93,19 @@ async function round(dist: string, work: string, upstreamUrl: string, upstreamKe
       await drive(pool, key, body, options.warmup, options.connections);
       await sleep(200);
       const pid = child.pid as number;
+      const commandsBefore = await redisCommandCalls();
       const before = cpuTimes(pid);
       await drive(pool, key, body, options.requests, options.connections);
       await sleep(150); // the usage flush of the last batch lands inside the window
       const after = cpuTimes(pid);
+      const commandsAfter = await redisCommandCalls();
+      if (commandsBefore && commandsAfter) {
+        const perRequest = [...commandsAfter]
+          .map(([name, calls]) => [name, (calls - (commandsBefore.get(name) ?? 0)) / options.requests] as const)
+          .filter(([name, calls]) => calls > 0 && (name === 'evalsha' || name === 'eval'))
+          .map(([name, calls]) => `${name} ${calls.toFixed(2)}`);
+        process.stderr.write(`[cpu-ab] redis commands per request: ${perRequest.join(', ') || 'none'}\n`);
+      }
       return (after.userUs + after.systemUs - before.userUs - before.systemUs) / options.requests;
     } finally {
       await pool.close();
@@ -92,9 +125,16 @@ async function main(): Promise<void> {
       connections: { type: 'string', default: '1' },
       limits: { type: 'boolean', default: false },
       stream: { type: 'boolean', default: false },
+      stack: { type: 'string', multiple: true },
     },
   });
   const dists = (values.dist ?? [path.join(ROOT, 'dist')]).map((d) => path.resolve(d));
+  const stacks = (values.stack ?? ['sqlite']).map((name): StackChoice => {
+    if (name !== 'sqlite' && name !== 'postgres+redis') throw new Error(`--stack: expected sqlite or postgres+redis, got ${name}`);
+    return name;
+  });
+  const variants: Variant[] = dists.flatMap((dist) => stacks.map((stack) => ({ dist, stack })));
+  const nameOf = (v: Variant): string => `${path.relative(ROOT, v.dist) || v.dist}${stacks.length > 1 || v.stack !== 'sqlite' ? ` [${v.stack}]` : ''}`;
   const options = {
     requests: Number(values.requests),
     warmup: Number(values.warmup),
@@ -110,20 +150,21 @@ async function main(): Promise<void> {
     const [upstreamUrl] = await waitForLine(fake, /^http:\/\/\S+\/v1$/m, 60_000, 'fake upstream');
     fake.stdout?.resume();
     fake.stderr?.resume();
-    const samples = new Map<string, number[]>(dists.map((d) => [d, []]));
+    const samples = new Map<Variant, number[]>(variants.map((v) => [v, []]));
     for (let r = 0; r < rounds; r++) {
-      for (const dist of r % 2 === 0 ? dists : [...dists].reverse()) {
-        const us = await round(dist, work, upstreamUrl, upstreamKey, options);
-        samples.get(dist)?.push(us);
-        process.stderr.write(`[cpu-ab] round ${r + 1} ${path.relative(ROOT, dist) || dist}: ${us.toFixed(1)} µs/request\n`);
+      for (const variant of r % 2 === 0 ? variants : [...variants].reverse()) {
+        const us = await round(variant, work, upstreamUrl, upstreamKey, options);
+        samples.get(variant)?.push(us);
+        process.stderr.write(`[cpu-ab] round ${r + 1} ${nameOf(variant)}: ${us.toFixed(1)} µs/request\n`);
       }
     }
     const what = `${options.stream ? 'streamed' : 'non-streamed'}, c=${options.connections}${options.limits ? ', key with limits and budgets' : ''}, ${options.requests} requests × ${rounds} rounds`;
-    for (const [dist, list] of samples) {
-      process.stdout.write(`${path.relative(ROOT, dist) || dist}: median ${median(list).toFixed(1)} µs CPU/request (${list.map((x) => x.toFixed(1)).join(', ')}) — ${what}\n`);
+    for (const [variant, list] of samples) {
+      process.stdout.write(`${nameOf(variant)}: median ${median(list).toFixed(1)} µs CPU/request (${list.map((x) => x.toFixed(1)).join(', ')}) — ${what}\n`);
     }
   } finally {
     await stopAll();
+    await stopStacks();
     rmSync(work, { recursive: true, force: true });
   }
 }
@@ -131,5 +172,6 @@ async function main(): Promise<void> {
 main().catch(async (err: unknown) => {
   process.stderr.write(`cpu-ab: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
   await stopAll();
+  await stopStacks();
   process.exitCode = 1;
 });

@@ -35,10 +35,10 @@ export function partsOf(ticket: Ticket): TicketPart[] {
   return parts;
 }
 
-/** ARGV of ACQUIRE_LUA (its layout is documented there). */
-export function acquireArgs(prefix: string, request: AcquireRequest, ticketId: string, leaseMs: number, warmMs: number, spentTtlMs: number): ScriptArg[] {
+/** ARGV of ACQUIRE_BODY without the prefix (its layout is documented there; the batch script adds the prefix). */
+export function acquireArgs(request: AcquireRequest, ticketId: string, leaseMs: number, warmMs: number, spentTtlMs: number): ScriptArg[] {
   const { keyId } = request;
-  const args: ScriptArg[] = [prefix, keyId, request.now, ticketId, leaseMs, warmMs, spentTtlMs, request.rates.length];
+  const args: ScriptArg[] = [keyId, request.now, ticketId, leaseMs, warmMs, spentTtlMs, request.rates.length];
   for (const r of request.rates) args.push(counterOwner(r, keyId), r.id, r.limit, r.periodMs);
   args.push(request.tokens.length);
   for (const t of request.tokens) args.push(counterOwner(t, keyId), t.id, t.limit, t.periodMs, t.amount);
@@ -52,9 +52,9 @@ export function acquireArgs(prefix: string, request: AcquireRequest, ticketId: s
   return args;
 }
 
-/** ARGV of SETTLE_LUA. */
-export function settleArgs(prefix: string, ticket: Ticket, parts: readonly TicketPart[], settlement: Settlement, now: number, ledgerCharged: boolean): ScriptArg[] {
-  const args: ScriptArg[] = [prefix, ticket.id, now, settlement.costUsd, settlement.tokensUsed, ledgerCharged ? 1 : 0, parts.length];
+/** ARGV of SETTLE_BODY without the prefix. */
+export function settleArgs(ticket: Ticket, parts: readonly TicketPart[], settlement: Settlement, now: number, ledgerCharged: boolean): ScriptArg[] {
+  const args: ScriptArg[] = [ticket.id, now, settlement.costUsd, settlement.tokensUsed, ledgerCharged ? 1 : 0, parts.length];
   for (const part of parts) args.push(part.owner, part.periodKeys.length, ...part.periodKeys);
   args.push(ticket.tokens.length);
   for (const t of ticket.tokens) args.push(counterOwner(t, ticket.keyId), t.id, t.limit, t.periodMs, t.amount);
@@ -95,7 +95,7 @@ export function snapshotAt(reply: Reply, at: number): LimitSnapshot | undefined 
   return { limit: Number(limit), remaining: Number(reply[at + 1]), resetMs: Number(reply[at + 2]) };
 }
 
-/** The refusal in an ACQUIRE_LUA reply of status 0; `projectIds` tell a project's refusal from the key's own. */
+/** The refusal in an ACQUIRE_BODY reply of status 0; `projectIds` tell a project's refusal from the key's own. */
 export function refusalOf(reply: Reply, request: AcquireRequest): Refusal {
   const requests = snapshotAt(reply, 4);
   const tokens = snapshotAt(reply, 7);

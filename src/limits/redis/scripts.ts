@@ -2,7 +2,7 @@
  * The Redis limits backend's Lua scripts. Each runs atomically inside Redis, so every check of one request and
  * every counter it takes happen together, all or nothing, whichever replica sends them.
  *
- * Layout (P = key prefix, K = `P{owner}:` for each counter owner, see ACQUIRE_LUA; standalone Redis or Sentinel, not
+ * Layout (P = key prefix, K = `P{owner}:` for each counter owner, see ACQUIRE_BODY; standalone Redis or Sentinel, not
  * Cluster: the sweeper spans keys):
  * - `P gen`            hash {ready}: generation marker. Its absence means Redis lost its state (restart, failover,
  *                      FLUSHALL); whoever notices recreates it with `ready = now + warmMs`, and budgeted admissions
@@ -20,7 +20,7 @@
  * (Redis truncates Lua numbers to integers on the way out).
  */
 
-const COMMON = `
+export const COMMON = `
 local P = ARGV[1]
 local t = redis.call('TIME')
 local srvNow = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
@@ -62,11 +62,14 @@ end
  * ARGV: prefix, keyId, now, ticketId, leaseMs, warmMs, spentTtlMs,
  *   nRates, (owner, id, limit, periodMs)*, nTokens, (owner, id, limit, periodMs, amount)*,
  *   nConc, (owner, limit)*, nBudgets, (owner, periodKey, limitUsd)*, reserveUsd
- * Returns {1, reqLimit, reqRemaining, reqReset, tokLimit, tokRemaining, tokReset} (-1: no such limit),
+ * Returns {1, reqLimit, reqRemaining, reqReset, tokLimit, tokRemaining, tokReset, usedUsd*} (-1: no such limit;
+ * usedUsd: spent + reserved of each budget, in order, this reservation included),
  * {0, reason, retryAfterMs, periodKey, reqLimit, reqRemaining, reqReset, tokLimit, tokRemaining, tokReset, owner},
  * {2, waitMs} while the generation warms up, or {3, owner} when that owner's spend must be rebuilt from the ledger.
+ *
+ * The body is kept apart from COMMON: the batch script (batch-script.ts) runs it once per queued operation.
  */
-export const ACQUIRE_LUA = `${COMMON}
+export const ACQUIRE_BODY = `
 local keyId = ARGV[2]
 local now = tonumber(ARGV[3])
 local ticketId = ARGV[4]
@@ -149,6 +152,7 @@ for r = 1, nConc do
   if live >= concs[r].limit then return {0, 'concurrency', 1000, '', -1, -1, -1, -1, -1, -1, concs[r].owner} end
 end
 
+local usedAfter = {}
 for r = 1, nBudgets do
   local b = budgets[r]
   local spent = tonumber(redis.call('HGET', K(b.owner) .. 'spent', b.period) or '0')
@@ -156,6 +160,7 @@ for r = 1, nBudgets do
   if spent + reserved + reserveUsd > b.limit + 1e-12 then
     return {0, 'budget', 0, b.period, -1, -1, -1, -1, -1, -1, b.owner}
   end
+  usedAfter[r] = spent + reserved + reserveUsd
 end
 
 -- Every check passed: take all of them.
@@ -193,7 +198,9 @@ for _, owner in ipairs(order) do
   end
   redis.call('ZADD', P .. 'expiring', expiry, owner .. '\\n' .. ticketId)
 end
-return {1, req[1], fmt(req[2]), fmt(req[3]), tok[1], fmt(tok[2]), fmt(tok[3])}
+local out = {1, req[1], fmt(req[2]), fmt(req[3]), tok[1], fmt(tok[2]), fmt(tok[3])}
+for r = 1, nBudgets do out[7 + r] = fmt(usedAfter[r]) end
+return out
 `;
 
 /**
@@ -203,8 +210,10 @@ return {1, req[1], fmt(req[2]), fmt(req[3]), tok[1], fmt(tok[2]), fmt(tok[3])}
  * already charged that part (or it reserved no budget). `ledgerCharged`: a retry of a settlement that could not
  * reach Redis and went to the ledger alone. If Redis still holds the reservation, it becomes spend here; if Redis
  * lost it, the rebuild from the ledger already counts it.
+ *
+ * The body is kept apart from COMMON: the batch script (batch-script.ts) runs it once per queued operation.
  */
-export const SETTLE_LUA = `${COMMON}
+export const SETTLE_BODY = `
 local ticketId = ARGV[2]
 local now = tonumber(ARGV[3])
 local cost = tonumber(ARGV[4])
@@ -321,8 +330,10 @@ return out
 /**
  * Reads budget state of one or more owners. ARGV: prefix, warmMs, (owner, periodKey)*.
  * Returns {1, spent*, reserved*}, {2, waitMs} while warming, {3, owner} when that owner must be rebuilt first.
+ *
+ * The body is kept apart from COMMON: the batch script (batch-script.ts) runs it once per queued operation.
  */
-export const READ_SPEND_LUA = `${COMMON}
+export const READ_SPEND_BODY = `
 local ready = generation(tonumber(ARGV[2]))
 if srvNow < ready then return {2, ready - srvNow} end
 for i = 3, #ARGV, 2 do
@@ -347,7 +358,7 @@ redis.call('PEXPIRE', K .. 'spent', tonumber(ARGV[3]))
 return 1
 `;
 
-/** ARGV: prefix, keyId. Requests of the key holding a live concurrency lease. */
-export const INFLIGHT_LUA = `${COMMON}
+/** ARGV: prefix, keyId. Requests of the key holding a live concurrency lease. Run through the batch script. */
+export const INFLIGHT_BODY = `
 return redis.call('ZCOUNT', P .. '{' .. ARGV[2] .. '}:conc', '(' .. srvNow, '+inf')
 `;

@@ -1,6 +1,11 @@
 import type { ReservationRecord, SpendRepository, SpendSettlement } from '../types.js';
 import { INSTANCE_LOCK_CLASS, type PgDatabase } from './pg-database.js';
 
+/** Adds summed spend per (owner, period key): $1 owners, $2 period keys, $3 USD (an empty batch inserts nothing). */
+const ADD_SPEND_SQL = `INSERT INTO spend (key_id, period_key, usd)
+  SELECT * FROM unnest($1::text[], $2::text[], $3::double precision[])
+  ON CONFLICT (key_id, period_key) DO UPDATE SET usd = spend.usd + excluded.usd`;
+
 /** Settlements are committed in batches at this interval (as in the SQLite store). */
 export const PG_SETTLEMENT_FLUSH_MS = 20;
 
@@ -46,7 +51,7 @@ function settlementOf(r: ReservationRecord): SpendSettlement {
  * - A reservation is a row of spend_reservations, committed before its request is forwarded; the reservations of
  *   one event-loop turn go in one INSERT. Each row names its store instance (owner_lock), which holds a session
  *   advisory lock on that number for as long as it lives (pg-key-listener.ts).
- * - Settlements are batched every 20 ms: in ONE transaction the summed spend is added and the settled reservations
+ * - Settlements are batched every 20 ms: in ONE statement the summed spend is added and the settled reservations
  *   are deleted, so a settlement is charged exactly once, even across a crash.
  * - Recovery charges in full the open reservations whose owner holds no lock (a replica that died), never those
  *   of a live replica: the ledger may overstate spend after a crash, never understate it.
@@ -98,10 +103,10 @@ export class PgSpendRepository implements SpendRepository {
   }
 
   /** Queues the settlement for the next batch (at most PG_SETTLEMENT_FLUSH_MS away). */
-  settle(settlement: SpendSettlement): Promise<void> {
+  settle(settlement: SpendSettlement): void | Promise<void> {
+    // Nothing to wait for (the batch is durable within PG_SETTLEMENT_FLUSH_MS): no promise per settlement.
     this.pending.push(settlement);
     this.schedule();
-    return Promise.resolve();
   }
 
   private schedule(): void {
@@ -132,20 +137,24 @@ export class PgSpendRepository implements SpendRepository {
     }
   }
 
-  private commit(settlements: readonly SpendSettlement[]): Promise<void> {
+  /**
+   * One statement, so it is atomic without a transaction: the spend is added and the settled reservations are
+   * deleted together (a data-modifying WITH runs exactly once, whether or not the INSERT reads it). No BEGIN/COMMIT
+   * round trips, and no transaction scope switching AsyncLocalStorage on for every promise of the process while it
+   * is open — this runs every PG_SETTLEMENT_FLUSH_MS under load.
+   */
+  private async commit(settlements: readonly SpendSettlement[]): Promise<void> {
     const charges = sumCharges(settlements);
     const closed = settlements.flatMap((s) => (s.reservationId === null ? [] : [s.reservationId]));
-    return this.db.transaction(async () => {
-      if (charges.length > 0) {
-        await this.db.query(
-          `INSERT INTO spend (key_id, period_key, usd)
-           SELECT * FROM unnest($1::text[], $2::text[], $3::double precision[])
-           ON CONFLICT (key_id, period_key) DO UPDATE SET usd = spend.usd + excluded.usd`,
-          [charges.map((c) => c.owner), charges.map((c) => c.periodKey), charges.map((c) => c.usd)],
-        );
-      }
-      if (closed.length > 0) await this.db.query('DELETE FROM spend_reservations WHERE id = ANY($1::text[])', [closed]);
-    });
+    if (charges.length === 0 && closed.length === 0) return;
+    const owners = charges.map((c) => c.owner);
+    const periodKeys = charges.map((c) => c.periodKey);
+    const amounts = charges.map((c) => c.usd);
+    if (closed.length === 0) {
+      await this.db.query(ADD_SPEND_SQL, [owners, periodKeys, amounts]);
+    } else {
+      await this.db.query(`WITH closed AS (DELETE FROM spend_reservations WHERE id = ANY($4::text[])) ${ADD_SPEND_SQL}`, [owners, periodKeys, amounts, closed]);
+    }
   }
 
   /**
