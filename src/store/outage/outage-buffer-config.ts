@@ -7,8 +7,12 @@ import { z } from 'zod';
  */
 export const outageBufferConfigSchema = z
   .object({
-    /** Records kept in memory before they are spilled to the file (about 1 KB each). */
-    maxRecords: z.number().int().min(1).max(1_000_000).default(10_000),
+    /**
+     * Records kept in memory before they are spilled to the file (about 1 KB each). 0, the default, sends every record
+     * to the file as soon as a write has failed, so a replica killed during an outage loses nothing but the records of
+     * a retry that is still in flight; a higher figure keeps short outages off the disk at that risk.
+     */
+    maxRecords: z.number().int().min(0).max(1_000_000).default(0),
     /** Bound of the spill file; about 400 bytes a record, so the default holds some 600,000 requests. */
     maxSpillBytes: z.number().int().min(0).max(64 * 1024 ** 3).default(256 * 1024 ** 2),
     /** Directory of the spill file (one per replica); default: the data directory. */
