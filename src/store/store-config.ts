@@ -16,6 +16,8 @@ export const storeConfigSchema = z
     keyVersionCheckMs: z.number().int().min(10).max(1000).default(250),
     /** PostgreSQL unreachable: keys this replica already checked keep working this long (0: refused at once). */
     outageKeyCacheMs: z.number().int().min(0).max(3_600_000).default(30_000),
+    /** An admin key change answers once every other live replica confirmed it, or after this long (saying who did not). */
+    propagationTimeoutMs: z.number().int().min(0).max(60_000).default(2000),
   })
   .strict();
 

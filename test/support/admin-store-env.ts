@@ -47,7 +47,7 @@ export async function adminStoreEnv(backendName: 'sqlite' | 'postgres', start: n
   const dir = await mkdtemp(path.join(tmpdir(), 'kw-admin-store-'));
   const url = (started.config.store)?.url;
   // The schema's defaults, spelled out: this opens the store without parsing a whole config.
-  const storeConfig = { poolSize: 4, connectTimeoutMs: 5_000, keyVersionCheckMs: 250, outageKeyCacheMs: 60_000 };
+  const storeConfig = { poolSize: 4, connectTimeoutMs: 5_000, keyVersionCheckMs: 250, outageKeyCacheMs: 60_000, propagationTimeoutMs: 2_000 };
   const store = await openStore({ dataDir: dir, store: url === undefined ? storeConfig : { ...storeConfig, url } });
   let now = start;
   const clock = () => now;
