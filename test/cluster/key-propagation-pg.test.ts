@@ -10,19 +10,21 @@ import path from 'node:path';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startHarness, type Harness } from '../support/gateway-harness.js';
-import { acquireTestPostgres, releaseTestPostgres } from '../support/postgres-server.js';
+import { acquireTestPostgres, releaseTestPostgres, type TestPostgres } from '../support/postgres-server.js';
 import { spawnServe, type ServeProcess } from '../server/spawn-serve.js';
 import type { KeyPropagation } from '../../src/store/key-propagation.js';
+import type { PostgresStore } from '../../src/store/postgres/postgres-store.js';
 
 const TIMEOUT_MS = 3000;
+let pgServer: TestPostgres;
 let url: string;
 let masterKey: string;
 let replicas: Harness[] = [];
 const children: ChildProcess[] = [];
 
 beforeAll(async () => {
-  const pg = await acquireTestPostgres();
-  url = await pg.createDatabase();
+  pgServer = await acquireTestPostgres();
+  url = await pgServer.createDatabase();
   masterKey = randomBytes(32).toString('hex');
   const env = { KEYWARDEN_MASTER_KEY: masterKey };
   const config = { store: { url, propagationTimeoutMs: TIMEOUT_MS } };
@@ -170,6 +172,19 @@ describe('acknowledged key propagation over three replicas on PostgreSQL', () =>
     expect(waits).toHaveLength(20);
     expect(median(waits)).toBeLessThan(100);
   }, 60_000);
+
+  it('after every listen connection is cut, the replicas reconnect and acknowledge again: the next revoke is confirmed by both', async () => {
+    const { id, onB, onC } = await warmKey();
+    const killed = await pgServer.query(url, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND application_name LIKE 'keywarden %'");
+    expect(killed.rowCount).toBe(3);
+    const stores = replicas.map((r) => r.server.services.store as unknown as PostgresStore);
+    const deadline = Date.now() + 10_000;
+    while (stores.some((s) => !s.listening) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(stores.map((s) => s.listening)).toEqual([true, true, true]);
+    const revoked = await adminOnA('POST', `/keys/${id}/revoke`);
+    expect(revoked.propagation).toEqual({ acknowledged: 2, live: 2, missing: [] });
+    expect(await Promise.all([chat(onB), chat(onC)])).toEqual(['401:key_revoked', '401:key_revoked']);
+  }, 30_000);
 
   it('a replica that is alive but frozen (SIGSTOP) delays A only to the timeout, is named, and refuses the key after SIGCONT', async () => {
     const frozen = await spawnReplica();
