@@ -11,6 +11,7 @@ import { registerAuditRoutes } from './routes/audit-routes.js';
 import { registerAdminTokenRoutes } from './routes/admin-token-routes.js';
 import { requiredRole, roleAllows } from './admin-roles.js';
 import { adminActor, type AdminEnv } from './routes/route-helpers.js';
+import { keyPropagationHook } from './key-propagation-hook.js';
 import { registerUsageRollupRoutes } from './routes/usage-rollup-routes.js';
 import { registerUsageRecordRoutes } from './routes/usage-records-routes.js';
 import { adminBodyLimit, closeIfBodyUnread, parseAdminJson } from './body-guard.js';
@@ -171,6 +172,7 @@ export function createAdminApp(deps: AdminDeps): Hono<Env> {
     }
   };
   app.use('*', adminBodyLimit(deps.maxBodyBytes ?? DEFAULT_ADMIN_MAX_BODY_BYTES, deps.bodyPace));
+  app.use('/keys/*', keyPropagationHook(deps));
 
   registerKeyListRoute(app, {
     listPage: (page) => deps.store.keys.listPage(page),

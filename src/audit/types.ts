@@ -16,6 +16,7 @@ export const AUDIT_ACTIONS = [
   'key.revoked',
   'key.suspended',
   'key.unsuspended',
+  'key.propagation_incomplete',
   'upstream.added',
   'upstream.removed',
   'upstream.updated',

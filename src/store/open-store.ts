@@ -30,6 +30,7 @@ export async function openStore(config: { dataDir: string; store: StoreConfig })
     url,
     max: config.store.poolSize,
     connectTimeoutMs: config.store.connectTimeoutMs,
+    propagationTimeoutMs: config.store.propagationTimeoutMs,
     keyCache: {
       versionCheckMs: config.store.keyVersionCheckMs,
       maxStaleMs: Math.max(1000, config.store.keyVersionCheckMs * 4),

@@ -19,6 +19,8 @@ export const storeConfigSchema = z
     outageKeyCacheMs: z.number().int().min(0).max(3_600_000).default(30_000),
     /** PostgreSQL unreachable: usage records held in memory, then in a spill file, then requests refused. */
     outageBuffer: outageBufferConfigSchema.prefault({}),
+    /** An admin key change answers once every other live replica confirmed it, or after this long (saying who did not). */
+    propagationTimeoutMs: z.number().int().min(0).max(60_000).default(2000),
   })
   .strict();
 

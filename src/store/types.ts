@@ -4,6 +4,7 @@
  */
 
 import type { AuthAttemptRepository, AuthTokenRepository, SessionRepository, UserRepository } from './auth-types.js';
+import type { KeyPropagationWaiter } from './key-propagation.js';
 
 export type * from './auth-types.js';
 
@@ -368,7 +369,7 @@ export interface ObjectRepository {
   listByOwner(ownerKeyId: string, kind?: ObjectKind, limit?: number): Promise<OwnedObjectRecord[]>;
 }
 
-export interface Store {
+export interface Store extends Partial<KeyPropagationWaiter> {
   readonly keys: KeyRepository;
   readonly spend: SpendRepository;
   readonly upstreams: UpstreamRepository;

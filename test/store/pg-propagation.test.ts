@@ -123,8 +123,10 @@ describe('two replicas on one PostgreSQL', () => {
     const { id, key } = await a.createKey({ name: 'cut' });
     const onB = b.client(key);
     await chat(onB);
-    // Kill every LISTEN connection: the notification of the revocation below can reach nobody.
-    await pg.query(url, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND query LIKE 'SELECT pg_advisory_lock%'");
+    // Kill every LISTEN connection (named by application_name, pg-key-listener.ts): the notification of the
+    // revocation below can reach nobody.
+    const killed = await pg.query(url, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND application_name LIKE 'keywarden %'");
+    expect(killed.rowCount).toBe(2);
     await pg.query(url, 'UPDATE virtual_keys SET revoked_at = $1 WHERE id = $2', [Date.now(), id]);
     expect((await apiErrorOf(chat(onB))).code).toBe('key_revoked');
     // And it reconnects by itself: B listens again within a few seconds.

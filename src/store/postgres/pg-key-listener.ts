@@ -1,5 +1,7 @@
 import type pg from 'pg';
+import { hostname } from 'node:os';
 import { INSTANCE_LOCK_CLASS, type PgDatabase } from './pg-database.js';
+import { KEY_ACK_CHANNEL } from './pg-key-acks.js';
 
 export const KEY_CHANNEL = 'keywarden_keys';
 
@@ -15,6 +17,8 @@ export interface KeyListenerEvents {
   onDown(): void;
   /** Listening again (also the first time): anything may have changed meanwhile. */
   onUp(): void;
+  /** Another replica (or this one) acknowledged key changes up to a version: `instanceLock:version`. */
+  onAck?(payload: string): void;
 }
 
 const RETRY_MIN_MS = 100;
@@ -31,6 +35,8 @@ export class PgKeyListener {
   private timer: NodeJS.Timeout | null = null;
   private stopped = false;
   private up = false;
+  /** Highest key version evicted but not yet acknowledged on KEY_ACK_CHANNEL (-1: none). */
+  private ackPending = -1;
 
   constructor(
     private readonly db: PgDatabase,
@@ -54,12 +60,23 @@ export class PgKeyListener {
     client.on('error', () => this.lost(client));
     client.on('end', () => this.lost(client));
     client.on('notification', (message) => {
-      if (message.channel !== KEY_CHANNEL || message.payload === undefined) return;
+      if (message.payload === undefined) return;
+      if (message.channel === KEY_ACK_CHANNEL) {
+        this.events.onAck?.(message.payload);
+        return;
+      }
+      if (message.channel !== KEY_CHANNEL) return;
       const split = message.payload.lastIndexOf(':');
-      this.events.onChange({ keyId: message.payload.slice(0, split), version: Number(message.payload.slice(split + 1)) });
+      const version = Number(message.payload.slice(split + 1));
+      // Evicted synchronously here; the ack goes out after, so an admin call waiting for it sees the eviction done.
+      this.events.onChange({ keyId: message.payload.slice(0, split), version });
+      this.acknowledge(client, version);
     });
     try {
       await client.connect();
+      // Names this replica to an admin call whose wait for acks timed out (pg_stat_activity.application_name).
+      await client.query("SELECT set_config('application_name', $1, false)", [`keywarden ${hostname()} pid ${process.pid}`.slice(0, 63)]);
+      await client.query(`LISTEN ${KEY_ACK_CHANNEL}`);
       await client.query(`LISTEN ${KEY_CHANNEL}`);
       await client.query('SELECT pg_advisory_lock($1, $2)', [INSTANCE_LOCK_CLASS, this.instanceLock]);
     } catch (err) {
@@ -70,6 +87,25 @@ export class PgKeyListener {
     this.retryMs = RETRY_MIN_MS;
     this.up = true;
     this.events.onUp();
+    // The memo was just emptied and LISTEN is on: every version committed so far is covered. A replica that came
+    // up after a change's notification went out would otherwise never ack it, and hold an admin call to its timeout.
+    client
+      .query(`SELECT pg_notify('${KEY_ACK_CHANNEL}', $1 || ':' || version) FROM key_version`, [String(this.instanceLock)])
+      .catch(() => this.lost(client));
+  }
+
+  /** One ack per burst of notifications (a transaction touching many keys sends one each): the highest version. */
+  private acknowledge(client: pg.Client, version: number): void {
+    if (!Number.isSafeInteger(version)) return;
+    const scheduled = this.ackPending >= 0;
+    if (version > this.ackPending) this.ackPending = version;
+    if (scheduled) return;
+    queueMicrotask(() => {
+      const upTo = this.ackPending;
+      this.ackPending = -1;
+      if (this.client !== client) return;
+      client.query('SELECT pg_notify($1, $2)', [KEY_ACK_CHANNEL, `${this.instanceLock}:${upTo}`]).catch(() => this.lost(client));
+    });
   }
 
   private lost(client: pg.Client): void {

@@ -8,6 +8,8 @@ import { PgAuditRepository } from './pg-audit-repo.js';
 import { migratePg, PgDatabase, STARTUP_LOCK, type PgConnectionOptions } from './pg-database.js';
 import { DEFAULT_KEY_CACHE_OPTIONS, PgKeyCache, type KeyCacheOptions } from './pg-key-cache.js';
 import { PgKeyListener } from './pg-key-listener.js';
+import { KeyAckTracker } from './pg-key-acks.js';
+import type { KeyPropagation } from '../key-propagation.js';
 import { PgKeyRepository } from './pg-key-repo.js';
 import { PgLeaderLease } from './pg-leader-lease.js';
 import type { LeaderLease } from '../../cluster/leader-lease.js';
@@ -26,6 +28,8 @@ import { PgAuthTokenRepository } from './pg-auth-token-repo.js';
 
 export interface PostgresStoreOptions extends PgConnectionOptions {
   keyCache?: KeyCacheOptions;
+  /** How long an admin key change waits for the other live replicas to acknowledge it (store.propagationTimeoutMs). */
+  propagationTimeoutMs?: number;
 }
 
 /** True for the URLs this store accepts (postgres:// or postgresql://). */
@@ -53,19 +57,23 @@ export class PostgresStore implements Store {
   readonly authTokens: PgAuthTokenRepository;
   readonly keyCache: PgKeyCache;
   private readonly listener: PgKeyListener;
+  private readonly acks: KeyAckTracker;
   private closed = false;
 
   private constructor(
     readonly db: PgDatabase,
     keyCache: KeyCacheOptions,
+    private readonly propagationTimeoutMs: number,
   ) {
     // Random per process: names this instance's reservations and its liveness lock (never 0, the "dead" owner).
     const instanceLock = randomInt(1, 2 ** 31 - 1);
     this.keyCache = new PgKeyCache(db, keyCache);
+    this.acks = new KeyAckTracker(db, instanceLock);
     this.listener = new PgKeyListener(db, instanceLock, {
       onChange: (change) => this.keyCache.onChange(change),
       onDown: () => this.keyCache.onDown(),
       onUp: () => this.keyCache.onUp(),
+      onAck: (payload) => this.acks.heard(payload),
     });
     this.keys = new PgKeyRepository(db, this.keyCache);
     this.spend = new PgSpendRepository(db, instanceLock);
@@ -85,7 +93,7 @@ export class PostgresStore implements Store {
     const db = new PgDatabase(options);
     try {
       await migratePg(db);
-      const store = new PostgresStore(db, options.keyCache ?? DEFAULT_KEY_CACHE_OPTIONS);
+      const store = new PostgresStore(db, options.keyCache ?? DEFAULT_KEY_CACHE_OPTIONS, options.propagationTimeoutMs ?? 2000);
       await store.listener.start();
       await store.keyCache.start();
       return store;
@@ -133,6 +141,14 @@ export class PostgresStore implements Store {
   /** For /readyz: the database as this replica sees it. */
   dependencies(): Record<string, string> {
     return { postgres: this.keyCache.reachable ? 'up' : 'down' };
+  }
+
+  /**
+   * After a committed key change: waits (bounded) until every other live replica has emptied its key memo, so the
+   * next request anywhere sees the change (pg-key-acks.ts).
+   */
+  awaitKeyPropagation(): Promise<KeyPropagation> {
+    return this.acks.waitForAll(this.propagationTimeoutMs);
   }
 
   /** Whether the key-change channel is connected. */
