@@ -1,34 +1,26 @@
 // Redis restarted mid-run under three gateway replicas on PostgreSQL + Redis (issue 11): Redis comes back empty, the
 // budget is rebuilt from PostgreSQL's ledger and the replicas' open reservations before anything is admitted, so it
 // is not refilled; admission resumes without restarting any gateway. Judged by the fake upstream's bill.
-import { randomBytes } from 'node:crypto';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BillingLedger } from '../support/fake-openai-billing.js';
-import { startHarness, type Harness } from '../support/gateway-harness.js';
-import { acquireTestPostgres, releaseTestPostgres } from '../support/postgres-server.js';
-import { startTestRedis, type TestRedis } from '../support/redis-server.js';
+import type { Harness } from '../support/gateway-harness.js';
+import { startPgRedisReplicas, type PgRedisReplicas } from '../support/pg-redis-replicas.js';
+import type { TestRedis } from '../support/redis-server.js';
 import { waitFor } from '../support/wait-for.js';
 
+let stack: PgRedisReplicas | undefined;
 let redis: TestRedis;
 let replicas: Harness[] = [];
 const billing = new BillingLedger();
 
 beforeAll(async () => {
-  const pg = await acquireTestPostgres();
-  const url = await pg.createDatabase();
-  redis = await startTestRedis();
-  const env = { KEYWARDEN_MASTER_KEY: randomBytes(32).toString('hex') };
-  const config = { store: { url }, limits: { redis: { url: redis.url } } };
-  const a = await startHarness({ fake: { billing }, config, env });
-  const b = await startHarness({ config, env, withUpstream: false });
-  const c = await startHarness({ config, env, withUpstream: false });
-  replicas = [a, b, c];
+  stack = await startPgRedisReplicas(billing);
+  redis = stack.redis;
+  replicas = stack.replicas;
 }, 90_000);
 afterAll(async () => {
-  for (const r of replicas.reverse()) await r.close();
-  await redis?.stop();
-  await releaseTestPostgres();
+  await stack?.close();
 }, 30_000);
 
 const IN = 0.15 / 1e6;

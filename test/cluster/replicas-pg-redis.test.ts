@@ -1,34 +1,22 @@
 // Three gateway replicas on one PostgreSQL (store) and one Redis (limits), as issue 11 deploys them: a budget holds
 // across all three under 300 concurrent SDK requests (judged by what the fake upstream billed), no usage record of
 // a served request is lost, and a revocation on one replica is refused on the other two on their next request.
-import { randomBytes } from 'node:crypto';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BillingLedger } from '../support/fake-openai-billing.js';
-import { startHarness, type Harness } from '../support/gateway-harness.js';
-import { acquireTestPostgres, releaseTestPostgres } from '../support/postgres-server.js';
-import { startTestRedis, type TestRedis } from '../support/redis-server.js';
+import type { Harness } from '../support/gateway-harness.js';
+import { startPgRedisReplicas, type PgRedisReplicas } from '../support/pg-redis-replicas.js';
 
-let redis: TestRedis;
+let stack: PgRedisReplicas | undefined;
 let replicas: Harness[] = [];
 const billing = new BillingLedger();
 
 beforeAll(async () => {
-  const pg = await acquireTestPostgres();
-  const url = await pg.createDatabase();
-  redis = await startTestRedis();
-  const env = { KEYWARDEN_MASTER_KEY: randomBytes(32).toString('hex') };
-  const config = { store: { url }, limits: { redis: { url: redis.url } } };
-  // Replica A registers its fake upstream in the shared store; B and C use it from there.
-  const a = await startHarness({ fake: { billing }, config, env });
-  const b = await startHarness({ config, env, withUpstream: false });
-  const c = await startHarness({ config, env, withUpstream: false });
-  replicas = [a, b, c];
+  stack = await startPgRedisReplicas(billing);
+  replicas = stack.replicas;
 }, 90_000);
 afterAll(async () => {
-  for (const r of replicas.reverse()) await r.close();
-  await redis?.stop();
-  await releaseTestPostgres();
+  await stack?.close();
 }, 30_000);
 
 // gpt-4o-mini list prices: $0.15 / 1M input, $0.60 / 1M output.
