@@ -27,7 +27,7 @@ export interface GatewayScenario {
 }
 
 /** Limits that never refuse during the run, so every request pays for the full check and settlement. */
-const GENEROUS_LIMITS = {
+export const GENEROUS_LIMITS = {
   rpm: 100_000_000,
   rpd: 1_000_000_000,
   tpm: 1_000_000_000_000,

@@ -13,7 +13,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { chatBody } from '../gateway/scenarios.js';
+import { chatBody, GENEROUS_LIMITS } from '../gateway/scenarios.js';
 
 interface AdmissionLike {
   ticket: unknown;
@@ -30,17 +30,8 @@ interface StoreLike {
   close(): Promise<void> | void;
 }
 
-const LIMITS = {
-  rpm: 100_000_000,
-  rpd: 1_000_000_000,
-  tpm: 1_000_000_000_000,
-  concurrency: 10_000,
-  max_output_tokens: 4096,
-  budgets: [
-    { usd: 1_000_000, period: 'day' },
-    { usd: 10_000_000, period: 'month' },
-  ],
-};
+/** The same limits as the gateway benchmark's `limits` scenario. */
+const LIMITS = GENEROUS_LIMITS;
 
 async function round(dist: string, requests: number, connections: number, rate: number): Promise<number> {
   const { Limiter } = (await import(path.join(dist, 'limits/limiter.js'))) as { Limiter: new (backend: unknown, prices: unknown) => LimiterLike };
