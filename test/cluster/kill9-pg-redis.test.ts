@@ -14,6 +14,7 @@ import { acquireTestPostgres, releaseTestPostgres, type TestPostgres } from '../
 import { startTestRedis, type TestRedis } from '../support/redis-server.js';
 import { waitFor } from '../support/wait-for.js';
 import { spawnServe, type ServeProcess } from '../server/spawn-serve.js';
+import { adminFetch } from '../support/admin-fetch.js';
 
 // Longer than the upstream's 2.5 s delay: the killed replica's leases are still open when the survivors settle.
 const LEASE_MS = 6000;
@@ -54,14 +55,7 @@ afterAll(async () => {
   for (const dir of dirs) await rm(dir, { recursive: true, force: true });
 }, 30_000);
 
-async function admin<T>(url: string, method: string, route: string, body?: unknown): Promise<{ status: number; body: T }> {
-  const res = await fetch(`${url}/admin/v1${route}`, {
-    method,
-    headers: { authorization: `Bearer ${adminToken}`, 'content-type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  return { status: res.status, body: (await res.json()) as T };
-}
+const admin = adminFetch(adminToken);
 
 async function spentOn(url: string, id: string): Promise<number> {
   const shown = await admin<{ budgets: Array<{ spent_usd: number }> }>(url, 'GET', `/keys/${id}`);

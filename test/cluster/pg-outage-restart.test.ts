@@ -15,6 +15,7 @@ import { startFakeOpenAI, type FakeOpenAI } from '../support/fake-openai.js';
 import { acquireTestPostgres, releaseTestPostgres, type TestPostgres } from '../support/postgres-server.js';
 import { waitFor } from '../support/wait-for.js';
 import { spawnServe, type ServeProcess } from '../server/spawn-serve.js';
+import { adminFetch } from '../support/admin-fetch.js';
 
 const upstreamKey = `sk-proj-${randomBytes(30).toString('base64url')}`;
 const adminToken = `kwadm_${randomBytes(30).toString('base64url')}`;
@@ -38,14 +39,7 @@ afterAll(async () => {
   await rm(root, { recursive: true, force: true });
 }, 30_000);
 
-async function admin<T>(url: string, method: string, route: string, body?: unknown): Promise<{ status: number; body: T }> {
-  const res = await fetch(`${url}/admin/v1${route}`, {
-    method,
-    headers: { authorization: `Bearer ${adminToken}`, 'content-type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  return { status: res.status, body: (await res.json()) as T };
-}
+const admin = adminFetch(adminToken);
 
 function spilledIds(dir: string): string[] {
   const ids: string[] = [];
