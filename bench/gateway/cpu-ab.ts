@@ -4,19 +4,27 @@
 // alternate A, B, A, B… and the median per build is printed. The quiet-machine figures come from bench:gateway.
 //
 //   node --import tsx bench/gateway/cpu-ab.ts --dist A_DIR --dist B_DIR [--requests 3000] [--warmup 3000]
-//     [--rounds 3] [--connections 1] [--limits] [--stream] [--stack sqlite --stack postgres+redis]
+//     [--rounds 3] [--connections 1] [--limits] [--stream] [--stack sqlite --stack postgres+redis] [--floor]
+//     [--strace]
+//
+// `--floor`: the bare proxy (floor.ts) is one more variant, driven the same way, so a build's CPU is read against
+// the floor's from one invocation. `--strace`: the measured requests also run under `strace -c -f` attached to the
+// process, and its system calls per request are printed (strace slows the process, so those rounds' CPU figures
+// are not comparable with untraced ones; the call counts are what it is for).
 //
 // `--stack` (repeatable): what each build's gateway runs on — `sqlite` (the default, embedded store and in-process
 // limits) or `postgres+redis` (a throw-away PostgreSQL and Redis, see stack.ts). Every build × stack pair is one
 // variant; on postgres+redis the Redis commands per measured request are printed too.
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { Pool } from 'undici';
+import { startFloor } from './peers.js';
 import { cpuTimes, spawnPinned, stopAll, stopChild, waitForLine } from './procs.js';
 import { stackRedis, startStack, stopStacks, type Stack } from './stack.js';
 import { chatBody, CHAT_PATH, GATEWAY_CORE, GATEWAY_NODE_FLAGS, GATEWAY_SCENARIOS, LOAD_CORE } from './scenarios.js';
@@ -46,8 +54,51 @@ async function drive(pool: Pool, key: string, body: Buffer, requests: number, co
 type StackChoice = 'sqlite' | Stack;
 
 interface Variant {
+  /** A build's dist directory, or 'floor' for the bare proxy. */
   dist: string;
   stack: StackChoice;
+}
+
+const FLOOR_VARIANT = 'floor';
+
+interface RoundOptions {
+  requests: number;
+  warmup: number;
+  connections: number;
+  limits: boolean;
+  stream: boolean;
+  strace: boolean;
+}
+
+/** Attaches `strace -c -f` to a process; `stop()` detaches and returns its summary table. */
+function attachStrace(pid: number): { ready: Promise<void>; stop(): Promise<string> } {
+  const tracer: ChildProcess = spawn('strace', ['-c', '-f', '-p', String(pid)], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let text = '';
+  tracer.stderr?.on('data', (chunk: Buffer) => (text += chunk.toString('utf8')));
+  return {
+    // strace prints nothing on attach with -c; give it a moment to seize every thread.
+    ready: sleep(300),
+    stop: () =>
+      new Promise((resolve) => {
+        tracer.once('exit', () => resolve(text));
+        tracer.kill('SIGINT');
+      }),
+  };
+}
+
+/** `calls` column per syscall of strace -c's table, divided by the request count. */
+function syscallsPerRequest(table: string, requests: number): string {
+  const rows: string[] = [];
+  for (const line of table.split('\n')) {
+    const cells = line.trim().split(/\s+/);
+    // % time, seconds, usecs/call, calls, [errors,] syscall
+    if (cells.length < 5 || !/^\d/.test(cells[0] ?? '')) continue;
+    const name = cells[cells.length - 1] as string;
+    const calls = Number(cells[3]);
+    if (name === 'total' || !Number.isFinite(calls)) continue;
+    rows.push(`${name} ${(calls / requests).toFixed(2)}`);
+  }
+  return rows.join(', ');
 }
 
 /** Calls per command name from Redis INFO commandstats. */
@@ -61,7 +112,17 @@ async function redisCommandCalls(): Promise<Map<string, number> | null> {
 }
 
 /** One round for one build: a fresh gateway, warm-up, then CPU µs per request over `requests` requests. */
-async function round(variant: Variant, work: string, upstreamUrl: string, upstreamKey: string, options: { requests: number; warmup: number; connections: number; limits: boolean; stream: boolean }): Promise<number> {
+async function round(variant: Variant, work: string, upstreamUrl: string, upstreamKey: string, options: RoundOptions): Promise<number> {
+  if (variant.dist === FLOOR_VARIANT) {
+    const floor = await startFloor(ROOT, upstreamUrl, upstreamKey);
+    const pid = floor.pid as number; // startFloor throws when the child has none
+    try {
+      return await measure(pid, floor.origin, floor.key, options);
+    } finally {
+      process.kill(pid, 'SIGTERM');
+      for (let i = 0; i < 100 && existsSync(`/proc/${pid}`); i++) await sleep(30);
+    }
+  }
   const token = `kwbench_${randomBytes(16).toString('hex')}`;
   const stackEnv = variant.stack === 'sqlite' ? {} : await startStack(variant.stack);
   const child = spawnPinned(
@@ -86,32 +147,38 @@ async function round(variant: Variant, work: string, upstreamUrl: string, upstre
     await admin('/upstreams', { name: 'fake', provider: 'openai-compatible', base_url: upstreamUrl, keys: [upstreamKey] });
     const limited = GATEWAY_SCENARIOS.find((s) => s.id === 'limits')?.key ?? {};
     const created = await admin('/keys', { name: 'ab', ...(options.limits ? limited : {}) });
-    const key = created.key as string;
-    const body = chatBody(options.stream);
-    const pool = new Pool(origin as string, { connections: options.connections });
-    try {
-      await drive(pool, key, body, options.warmup, options.connections);
-      await sleep(200);
-      const pid = child.pid as number;
-      const commandsBefore = await redisCommandCalls();
-      const before = cpuTimes(pid);
-      await drive(pool, key, body, options.requests, options.connections);
-      await sleep(150); // the usage flush of the last batch lands inside the window
-      const after = cpuTimes(pid);
-      const commandsAfter = await redisCommandCalls();
-      if (commandsBefore && commandsAfter) {
-        const perRequest = [...commandsAfter]
-          .map(([name, calls]) => [name, (calls - (commandsBefore.get(name) ?? 0)) / options.requests] as const)
-          .filter(([name, calls]) => calls > 0 && (name === 'evalsha' || name === 'eval'))
-          .map(([name, calls]) => `${name} ${calls.toFixed(2)}`);
-        process.stderr.write(`[cpu-ab] redis commands per request: ${perRequest.join(', ') || 'none'}\n`);
-      }
-      return (after.userUs + after.systemUs - before.userUs - before.systemUs) / options.requests;
-    } finally {
-      await pool.close();
-    }
+    return await measure(child.pid as number, origin as string, created.key as string, options);
   } finally {
     await stopChild(child);
+  }
+}
+
+/** Warm-up, then CPU µs per request of process `pid` over `requests` requests (and Redis / syscall counts). */
+async function measure(pid: number, origin: string, key: string, options: RoundOptions): Promise<number> {
+  const body = chatBody(options.stream);
+  const pool = new Pool(origin, { connections: options.connections });
+  try {
+    await drive(pool, key, body, options.warmup, options.connections);
+    await sleep(200);
+    const tracer = options.strace ? attachStrace(pid) : null;
+    await tracer?.ready;
+    const commandsBefore = await redisCommandCalls();
+    const before = cpuTimes(pid);
+    await drive(pool, key, body, options.requests, options.connections);
+    await sleep(150); // the usage flush of the last batch lands inside the window
+    const after = cpuTimes(pid);
+    const commandsAfter = await redisCommandCalls();
+    if (tracer) process.stderr.write(`[cpu-ab] syscalls per request: ${syscallsPerRequest(await tracer.stop(), options.requests)}\n`);
+    if (commandsBefore && commandsAfter) {
+      const perRequest = [...commandsAfter]
+        .map(([name, calls]) => [name, (calls - (commandsBefore.get(name) ?? 0)) / options.requests] as const)
+        .filter(([name, calls]) => calls > 0 && (name === 'evalsha' || name === 'eval'))
+        .map(([name, calls]) => `${name} ${calls.toFixed(2)}`);
+      process.stderr.write(`[cpu-ab] redis commands per request: ${perRequest.join(', ') || 'none'}\n`);
+    }
+    return (after.userUs + after.systemUs - before.userUs - before.systemUs) / options.requests;
+  } finally {
+    await pool.close();
   }
 }
 
@@ -126,6 +193,8 @@ async function main(): Promise<void> {
       limits: { type: 'boolean', default: false },
       stream: { type: 'boolean', default: false },
       stack: { type: 'string', multiple: true },
+      floor: { type: 'boolean', default: false },
+      strace: { type: 'boolean', default: false },
     },
   });
   const dists = (values.dist ?? [path.join(ROOT, 'dist')]).map((d) => path.resolve(d));
@@ -134,13 +203,15 @@ async function main(): Promise<void> {
     return name;
   });
   const variants: Variant[] = dists.flatMap((dist) => stacks.map((stack) => ({ dist, stack })));
-  const nameOf = (v: Variant): string => `${path.relative(ROOT, v.dist) || v.dist}${stacks.length > 1 || v.stack !== 'sqlite' ? ` [${v.stack}]` : ''}`;
+  if (values.floor) variants.push({ dist: FLOOR_VARIANT, stack: 'sqlite' });
+  const nameOf = (v: Variant): string => v.dist === FLOOR_VARIANT ? 'floor' : `${path.relative(ROOT, v.dist) || v.dist}${stacks.length > 1 || v.stack !== 'sqlite' ? ` [${v.stack}]` : ''}`;
   const options = {
     requests: Number(values.requests),
     warmup: Number(values.warmup),
     connections: Number(values.connections),
     limits: values.limits,
     stream: values.stream,
+    strace: values.strace,
   };
   const rounds = Number(values.rounds);
   const work = mkdtempSync(path.join(os.tmpdir(), 'kw-cpu-ab-'));

@@ -15,21 +15,33 @@ export function presentedKey(headers: IncomingHttpHeaders): string | null {
   return typeof apiKey === 'string' && apiKey.length > 0 ? apiKey.trim() : null;
 }
 
+export interface Identified {
+  record: VirtualKeyRecord;
+  hash: string;
+}
+
 /**
  * Identifies the key: checksum first (no database work for garbage or made-up keys), then the hash lookup.
  * Returns the record and the hash that matched, so `assertUsable` can tell the current secret from a rotated one.
+ * Synchronous when the repository can answer at once (findByHashNow), so an ordinary request costs no promise here.
  */
-export async function identify(
-  headers: IncomingHttpHeaders,
-  keys: KeyRepository,
-  hashes: KeyHashMemo,
-): Promise<{ record: VirtualKeyRecord; hash: string }> {
+export function identify(headers: IncomingHttpHeaders, keys: KeyRepository, hashes: KeyHashMemo): Identified | Promise<Identified> {
   const secret = presentedKey(headers);
   if (secret === null) throw new KeywardenError('KW_MISSING_API_KEY');
-  if (!hasValidChecksum(secret)) throw new KeywardenError('KW_INVALID_API_KEY');
-  const hash = hashes.hashOf(secret);
+  // A remembered secret matched a key before, so its checksum is known to be valid.
+  let hash = hashes.remembered(secret);
+  if (hash === undefined) {
+    if (!hasValidChecksum(secret)) throw new KeywardenError('KW_INVALID_API_KEY');
+    hash = hashes.compute(secret);
+  }
   // The lookup (and assertUsable after it) decides on every request; the memo only spares the HMAC.
-  const record = await keys.findByHash(hash);
+  const now = keys.findByHashNow?.(hash);
+  if (now !== undefined) return identified(secret, hash, now, hashes);
+  const known = hash;
+  return keys.findByHash(known).then((record) => identified(secret, known, record, hashes));
+}
+
+function identified(secret: string, hash: string, record: VirtualKeyRecord | null, hashes: KeyHashMemo): Identified {
   if (!record) throw new KeywardenError('KW_INVALID_API_KEY');
   hashes.remember(secret, hash);
   return { record, hash };

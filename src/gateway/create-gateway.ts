@@ -13,7 +13,7 @@ import { Limiter, type AdmitInput, type Admission, type SettledUsage } from '../
 import type { CompiledProject } from '../limits/project-limits.js';
 import type { LimitsBackend } from '../limits/backend.js';
 import { MemoryLimitsBackend } from '../limits/memory-backend.js';
-import { assertUsable, identify } from './authenticate.js';
+import { assertUsable, identify, type Identified } from './authenticate.js';
 import { KeyHashMemo } from './key-hash-memo.js';
 import { canaryTripped } from './canary.js';
 import { usableParentOf } from './child-key.js';
@@ -254,20 +254,30 @@ export function createGateway(deps: GatewayDeps): Gateway {
     return normalized;
   }
 
-  /** authenticate: the key record (a canary is refused here, after its body is read and discarded). */
-  async function authenticate(req: IncomingMessage, state: RequestState, path: string, ts: number): Promise<VirtualKeyRecord> {
+  /**
+   * authenticate: the key record. Synchronous when the store answers at once (the embedded database, a replica's
+   * remembered lookup); a canary is refused here, after its body is read and discarded.
+   */
+  function authenticate(req: IncomingMessage, state: RequestState, path: string, ts: number): VirtualKeyRecord | Promise<VirtualKeyRecord> {
     state.clientIp = clientIpOf(req.socket.remoteAddress ?? '', req.headers['x-forwarded-for']);
-    const { record: key, hash } = await identify(req.headers, deps.store.keys, keyHashes);
+    const found = identify(req.headers, deps.store.keys, keyHashes);
+    if (found instanceof Promise) return found.then((identified) => acceptKey(req, state, path, ts, identified));
+    return acceptKey(req, state, path, ts, found);
+  }
+
+  function acceptKey(req: IncomingMessage, state: RequestState, path: string, ts: number, { record: key, hash }: Identified): VirtualKeyRecord | Promise<never> {
     state.key = key;
-    if (key.canary === true) {
-      const refusal = canaryTripped(req, key, { clientIp: state.clientIp, path, ts }, deps.monitor);
-      // Read (bounded) and discard the body, as a real quota refusal would, so the answer carries no tell-tale
-      // `connection: close`; a slow or huge body then fails exactly as it would with a real key.
-      await readBody(req, config.server.maxBodyBytes, bodyPace);
-      throw refusal;
-    }
+    if (key.canary === true) return refuseCanary(req, state, key, path, ts);
     assertUsable(key, hash, ts);
     return key;
+  }
+
+  async function refuseCanary(req: IncomingMessage, state: RequestState, key: VirtualKeyRecord, path: string, ts: number): Promise<never> {
+    const refusal = canaryTripped(req, key, { clientIp: state.clientIp, path, ts }, deps.monitor);
+    // Read (bounded) and discard the body, as a real quota refusal would, so the answer carries no tell-tale
+    // `connection: close`; a slow or huge body then fails exactly as it would with a real key.
+    await readBody(req, config.server.maxBodyBytes, bodyPace);
+    throw refusal;
   }
 
   /** authorize: client IP and endpoint against the key's compiled scopes. Synchronous. */
@@ -306,7 +316,9 @@ export function createGateway(deps: GatewayDeps): Gateway {
   async function proxy(req: IncomingMessage, res: ServerResponse, state: RequestState, client: ClientLink): Promise<ForwardResult> {
     const ts = now();
     const normalized = routeOf(req, state);
-    const key = await authenticate(req, state, normalized.path, ts);
+    // Stages that may answer at once are not awaited then: each await costs a turn of the microtask queue.
+    const authenticated = authenticate(req, state, normalized.path, ts);
+    const key = authenticated instanceof Promise ? await authenticated : authenticated;
     // Ordinary keys skip this lookup; an ephemeral child reads its parent on every request (child-key.ts).
     const parent = key.parentId ? await usableParentOf(key, deps.store.keys, ts) : null;
     const { compiled, group } = authorize(state, key, normalized.path);
@@ -322,7 +334,8 @@ export function createGateway(deps: GatewayDeps): Gateway {
     const project = key.projectId ? await projects.resolve(key) : null;
     if (project) projects.checkModel(project, state.model, MODEL_BEARING_GROUPS.has(group) && req.method === 'POST');
 
-    const upstream = await upstreams.resolve(key.upstreamId);
+    const resolved = upstreams.resolveNow(key.upstreamId);
+    const upstream = resolved instanceof Promise ? await resolved : resolved;
     state.upstreamId = upstream.record.id;
     const objectCheck = objects.inspect(req.method ?? 'GET', normalized.path, parsed.json, body);
     const objectPlan: OwnershipPlan | null = objectCheck

@@ -26,6 +26,16 @@ export class KeyHashMemo {
     return this.hashes.get(secret) ?? hashVirtualKey(secret, this.pepper);
   }
 
+  /** The hash of a secret that identified a key before, or undefined. */
+  remembered(secret: string): string | undefined {
+    return this.hashes.get(secret);
+  }
+
+  /** Computes the hash (an HMAC), without remembering it. */
+  compute(secret: string): string {
+    return hashVirtualKey(secret, this.pepper);
+  }
+
   /** Remembers a hash that identified a key. */
   remember(secret: string, hash: string): void {
     if (this.hashes.has(secret)) return;

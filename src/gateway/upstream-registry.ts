@@ -118,6 +118,15 @@ export class UpstreamRegistry {
       });
       await this.loading;
     }
+    return this.runtimeOf(upstreamId);
+  }
+
+  /** resolve without a promise once the upstreams are loaded (every request after the first few). */
+  resolveNow(upstreamId: string | null): UpstreamRuntime | Promise<UpstreamRuntime> {
+    return this.defaultId === undefined ? this.resolve(upstreamId) : this.runtimeOf(upstreamId);
+  }
+
+  private runtimeOf(upstreamId: string | null): UpstreamRuntime {
     const id = upstreamId ?? this.defaultId;
     const runtime = id ? this.runtimes.get(id) : undefined;
     if (!runtime) throw new KeywardenError('KW_NO_UPSTREAM');

@@ -56,8 +56,12 @@ const SEGMENT_TO_GROUP: Record<string, string> = {
  * segment, which only an explicit grant (or `*`) opens.
  */
 export function endpointGroupOf(v1Path: string): string {
-  const segment = v1Path.split('/')[2] ?? '';
-  return SEGMENT_TO_GROUP[segment] ?? segment;
+  // The second segment, without splitting the whole path (this runs on every request).
+  const start = v1Path.indexOf('/', 1) + 1;
+  if (start === 0) return '';
+  const end = v1Path.indexOf('/', start);
+  const segment = end === -1 ? v1Path.slice(start) : v1Path.slice(start, end);
+  return Object.hasOwn(SEGMENT_TO_GROUP, segment) ? (SEGMENT_TO_GROUP[segment] as string) : segment;
 }
 
 export function isGroupGranted(granted: readonly string[], group: string): boolean {

@@ -26,6 +26,16 @@ describe('endpoint groups', () => {
     expect(endpointGroupOf('/v1/threads/abc/runs')).toBe('assistants');
     expect(endpointGroupOf('/v1/fine_tuning/jobs')).toBe('fine_tuning');
     expect(endpointGroupOf('/v1/containers')).toBe('containers');
+    expect(endpointGroupOf('/v1/models')).toBe('models');
+    expect(endpointGroupOf('/v1')).toBe('');
+    expect(endpointGroupOf('/v1/')).toBe('');
+  });
+
+  it('never maps a segment named like an Object.prototype member to anything but itself', () => {
+    for (const name of ['constructor', '__proto__', 'toString', 'hasOwnProperty', 'valueOf']) {
+      expect(endpointGroupOf(`/v1/${name}`)).toBe(name);
+      expect(endpointGroupOf(`/v1/${name}/x`)).toBe(name);
+    }
   });
 
   it('keeps opt-in groups off by default and honours *', () => {

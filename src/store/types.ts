@@ -206,6 +206,12 @@ export interface KeyRepository {
   get(id: string): Promise<VirtualKeyRecord | null>;
   /** Finds a key by its current or (still-valid or not) previous secret hash. */
   findByHash(hash: string): Promise<VirtualKeyRecord | null>;
+  /**
+   * findByHash answered synchronously when the repository can (an embedded database, a remembered answer that is
+   * still current), else undefined: then call findByHash. The same answer findByHash would give; it lets the
+   * request path stay synchronous up to the body read.
+   */
+  findByHashNow?(hash: string): VirtualKeyRecord | null | undefined;
   list(): Promise<VirtualKeyRecord[]>;
   /** One page in (createdAt, id) order (ids compared bytewise on both stores), after a position, optionally one project's. */
   listPage(page: KeyPageQuery): Promise<VirtualKeyRecord[]>;

@@ -58,6 +58,11 @@ export class PgKeyRepository implements KeyRepository {
     return row ? fromRow(row) : null;
   }
 
+  findByHashNow(hash: string): VirtualKeyRecord | undefined {
+    const hit = this.cache.get(hash);
+    return hit ? { ...hit } : undefined;
+  }
+
   findByHash(hash: string): Promise<VirtualKeyRecord | null> {
     const hit = this.cache.get(hash);
     if (hit) return Promise.resolve({ ...hit });

@@ -3,6 +3,7 @@ import type { SqliteDatabase } from './database.js';
 import { fromJson, toJson } from './json-column.js';
 import type { KeyRow } from '../rows/key-rows.js';
 import { COLUMNS, fromRow, frozen } from '../rows/key-rows.js';
+import { WalChangeProbe } from './wal-change-probe.js';
 
 function toRow(record: VirtualKeyRecord): KeyRow {
   return {
@@ -98,8 +99,11 @@ export class SqliteKeyRepository implements KeyRepository {
   private writes = 0;
   private memoWrites = -1;
   private memoDataVersion = -1;
+  /** Spares the data_version query while no connection has committed anything (see findByHash). */
+  private readonly commits: WalChangeProbe;
 
   constructor(private readonly db: SqliteDatabase) {
+    this.commits = new WalChangeProbe(db.memory || db.name === '' ? null : db.name);
     this.insertStmt = db.prepare(
       `INSERT INTO virtual_keys (${COLUMNS.join(', ')}) VALUES (${COLUMNS.map((c) => `@${c}`).join(', ')})`,
     );
@@ -126,9 +130,7 @@ export class SqliteKeyRepository implements KeyRepository {
          AND (@project IS NULL OR project_id = @project)
        ORDER BY created_at, id LIMIT @limit`,
     );
-    this.versionStmt = db
-      .prepare<[], [dataVersion: number]>('SELECT data_version FROM pragma_data_version')
-      .raw(true);
+    this.versionStmt = db.prepare<[], number>('PRAGMA data_version').pluck(true);
   }
 
   insert(record: VirtualKeyRecord): Promise<void> {
@@ -148,24 +150,32 @@ export class SqliteKeyRepository implements KeyRepository {
    * provably has not changed: this repository is the only writer of virtual_keys on this connection and counts its
    * writes, and data_version moves whenever another connection, e.g. another process, commits. (It used to watch
    * total_changes(), which every usage flush moves too, so the memo was dropped several times a second under load.)
+   * data_version itself is asked only when the WAL-index header shows that some commit happened since the last
+   * lookup (wal-change-probe.ts: one pread instead of a statement and two lock calls per request); this
+   * connection's own usage and spend commits move that header too, and data_version then tells them apart.
    * Inside an open transaction nothing is remembered or answered from memory: what it reads may yet roll back.
    */
   findByHash(hash: string): Promise<VirtualKeyRecord | null> {
+    return Promise.resolve(this.findByHashNow(hash));
+  }
+
+  /** findByHash without the promise: the embedded database always answers at once. */
+  findByHashNow(hash: string): VirtualKeyRecord | null {
     if (this.db.inTransaction) {
       const row = this.byHashStmt.get(hash, hash);
-      return Promise.resolve(row ? fromTuple(row) : null);
+      return row ? fromTuple(row) : null;
     }
-    const dataVersion = (this.versionStmt.get() as [number])[0];
-    if (this.writes !== this.memoWrites || dataVersion !== this.memoDataVersion) {
-      this.memo.clear();
-      this.memoWrites = this.writes;
-      this.memoDataVersion = dataVersion;
-    } else {
-      const hit = this.memo.get(hash);
-      if (hit) return Promise.resolve({ ...hit });
+    if (this.writes !== this.memoWrites) {
+      this.commits.changed(); // the header as of now: this connection's own commits are accounted for below
+      this.forget(this.versionStmt.get() as number);
+    } else if (this.commits.changed()) {
+      const dataVersion = this.versionStmt.get() as number;
+      if (dataVersion !== this.memoDataVersion) this.forget(dataVersion);
     }
+    const hit = this.memo.get(hash);
+    if (hit) return { ...hit };
     const row = this.byHashStmt.get(hash, hash);
-    if (!row) return Promise.resolve(null);
+    if (!row) return null;
     const record = fromTuple(row);
     frozen(record.scopes);
     frozen(record.limits);
@@ -173,7 +183,19 @@ export class SqliteKeyRepository implements KeyRepository {
     frozen(record.fallbackUpstreamIds);
     if (this.memo.size >= MEMO_LIMIT) this.memo.clear();
     this.memo.set(hash, record);
-    return Promise.resolve({ ...record });
+    return { ...record };
+  }
+
+  /** Drops every remembered lookup: the keys table may have changed. */
+  private forget(dataVersion: number): void {
+    this.memo.clear();
+    this.memoWrites = this.writes;
+    this.memoDataVersion = dataVersion;
+  }
+
+  /** Releases the `-shm` descriptor the change probe holds. */
+  close(): void {
+    this.commits.close();
   }
 
   list(): Promise<VirtualKeyRecord[]> {

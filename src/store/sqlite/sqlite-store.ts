@@ -86,6 +86,7 @@ export class SqliteStore implements Store {
   close(): Promise<void> {
     if (this.db.open) {
       this.spend.close();
+      this.keys.close();
       this.db.close();
     }
     return Promise.resolve();

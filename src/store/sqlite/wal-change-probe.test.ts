@@ -1,0 +1,124 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { openDatabase } from './database.js';
+import { SqliteStore } from './sqlite-store.js';
+import { WalChangeProbe } from './wal-change-probe.js';
+
+const dirs: string[] = [];
+afterEach(() => {
+  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
+
+function databaseFile(): string {
+  const dir = mkdtempSync(path.join(tmpdir(), 'kw-walprobe-'));
+  dirs.push(dir);
+  return path.join(dir, 'db.sqlite');
+}
+
+describe('WAL change probe', () => {
+  it('answers false only while no connection has committed since the last call', () => {
+    const file = databaseFile();
+    const db = openDatabase(file);
+    db.exec('CREATE TABLE t (x)');
+    const probe = new WalChangeProbe(file);
+    try {
+      expect(probe.changed()).toBe(true); // nothing known yet
+      expect(probe.changed()).toBe(false);
+      expect(probe.changed()).toBe(false);
+      db.prepare('INSERT INTO t VALUES (1)').run(); // this connection
+      expect(probe.changed()).toBe(true);
+      expect(probe.changed()).toBe(false);
+      const other = openDatabase(file); // another connection, as another process would be
+      other.prepare('INSERT INTO t VALUES (2)').run();
+      other.close();
+      expect(probe.changed()).toBe(true);
+      expect(probe.changed()).toBe(false);
+      db.pragma('wal_checkpoint(TRUNCATE)'); // a checkpoint that resets the WAL
+      db.prepare('INSERT INTO t VALUES (3)').run();
+      expect(probe.changed()).toBe(true);
+      // A read is not a commit.
+      expect(db.prepare('SELECT COUNT(*) AS n FROM t').get()).toEqual({ n: 3 });
+      expect(probe.changed()).toBe(false);
+    } finally {
+      probe.close();
+      db.close();
+    }
+  });
+
+  it('sees every one of many commits by another connection, each on the next call', () => {
+    const file = databaseFile();
+    const db = openDatabase(file);
+    db.exec('CREATE TABLE t (x)');
+    const other = openDatabase(file);
+    const insert = other.prepare('INSERT INTO t VALUES (?)');
+    const probe = new WalChangeProbe(file);
+    try {
+      probe.changed();
+      let missed = 0;
+      for (let i = 0; i < 300; i++) {
+        // Past the default auto-checkpoint (1,000 pages) the WAL wraps around: the probe must see those commits too.
+        insert.run('x'.repeat(3000));
+        if (!probe.changed()) missed++;
+        if (probe.changed()) missed++; // and no change reported twice
+      }
+      expect(missed).toBe(0);
+    } finally {
+      probe.close();
+      other.close();
+      db.close();
+    }
+  });
+
+  it('answers true every time when there is nothing to read (in-memory database, missing file)', () => {
+    const inMemory = new WalChangeProbe(null);
+    expect([inMemory.changed(), inMemory.changed(), inMemory.changed()]).toEqual([true, true, true]);
+    const missing = new WalChangeProbe(path.join(databaseFile(), 'nowhere.sqlite'));
+    expect([missing.changed(), missing.changed()]).toEqual([true, true]);
+  });
+
+  it('lets the key lookup see a revocation committed by another connection on the very next lookup, 200 times in a row', async () => {
+    const file = databaseFile();
+    const db = openDatabase(file);
+    const store = new SqliteStore(db);
+    const other = openDatabase(file);
+    try {
+      await store.keys.insert({
+        id: 'key_p',
+        name: 'p',
+        hash: 'h_p',
+        last4: 'abcd',
+        previousHash: null,
+        previousHashExpiresAt: null,
+        upstreamId: null,
+        fallbackUpstreamIds: [],
+        scopes: { models: ['*'] } as never,
+        limits: {},
+        metadata: {},
+        createdAt: 1,
+        updatedAt: 1,
+        expiresAt: null,
+        revokedAt: null,
+        suspendedAt: null,
+        suspendedReason: null,
+        rotatedAt: null,
+      });
+      const flip = other.prepare('UPDATE virtual_keys SET revoked_at = ?, updated_at = updated_at + 1 WHERE id = ?');
+      // A commit on the store's own connection that does not touch the keys table, as a usage flush is.
+      const usageLike = db.prepare("INSERT INTO meta (name, value) VALUES ('probe', ?) ON CONFLICT(name) DO UPDATE SET value = excluded.value");
+      let stale = 0;
+      for (let i = 0; i < 200; i++) {
+        const revokedAt = i % 2 === 0 ? 1000 + i : null;
+        flip.run(revokedAt, 'key_p');
+        if (store.keys.findByHashNow('h_p')?.revokedAt !== revokedAt) stale++;
+        usageLike.run(String(i));
+        if (store.keys.findByHashNow('h_p')?.revokedAt !== revokedAt) stale++;
+      }
+      expect(stale).toBe(0);
+    } finally {
+      other.close();
+      await store.close();
+    }
+  });
+});
