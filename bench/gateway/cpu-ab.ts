@@ -176,7 +176,10 @@ async function measure(pid: number, origin: string, key: string, options: RoundO
         .map(([name, calls]) => `${name} ${calls.toFixed(2)}`);
       process.stderr.write(`[cpu-ab] redis commands per request: ${perRequest.join(', ') || 'none'}\n`);
     }
-    return (after.userUs + after.systemUs - before.userUs - before.systemUs) / options.requests;
+    const userUs = (after.userUs - before.userUs) / options.requests;
+    const systemUs = (after.systemUs - before.systemUs) / options.requests;
+    process.stderr.write(`[cpu-ab] user ${userUs.toFixed(1)} + system ${systemUs.toFixed(1)} µs/request\n`);
+    return userUs + systemUs;
   } finally {
     await pool.close();
   }

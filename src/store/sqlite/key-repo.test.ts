@@ -94,4 +94,31 @@ describe('SQLite key lookups by hash', () => {
     expect(await store.keys.findByHash('h_e')).toBeNull();
     await store.close();
   });
+
+  it('lets the key lookup see a revocation committed by another connection on the very next lookup, 200 times in a row', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'kw-keyrepo-'));
+    dirs.push(dir);
+    const file = path.join(dir, 'db.sqlite');
+    const db = openDatabase(file);
+    const store = new SqliteStore(db);
+    const other = openDatabase(file);
+    try {
+      await store.keys.insert(key('key_p', 'h_p'));
+      const flip = other.prepare('UPDATE virtual_keys SET revoked_at = ?, updated_at = updated_at + 1 WHERE id = ?');
+      // A commit on the store's own connection that does not touch the keys table, as a usage flush is.
+      const usageLike = db.prepare("INSERT INTO meta (name, value) VALUES ('probe', ?) ON CONFLICT(name) DO UPDATE SET value = excluded.value");
+      let stale = 0;
+      for (let i = 0; i < 200; i++) {
+        const revokedAt = i % 2 === 0 ? 1000 + i : null;
+        flip.run(revokedAt, 'key_p');
+        if (store.keys.findByHashNow('h_p')?.revokedAt !== revokedAt) stale++;
+        usageLike.run(String(i));
+        if (store.keys.findByHashNow('h_p')?.revokedAt !== revokedAt) stale++;
+      }
+      expect(stale).toBe(0);
+    } finally {
+      other.close();
+      await store.close();
+    }
+  });
 });
