@@ -151,6 +151,31 @@ export function verdicts(points: readonly PointSummary[], scenarios: readonly Ga
   return out;
 }
 
+/**
+ * The same comparisons per repetition: every target is measured back to back within a repetition, so a ratio or
+ * difference taken inside one repetition is not moved by the machine's speed drifting between repetitions (the
+ * medians in the table come from different minutes). Shown beside the verdicts, which stay on the medians.
+ */
+export function pairedNote(wrk: readonly WrkSample[], scenarios: readonly GatewayScenario[]): string | null {
+  const base = scenarios[0];
+  if (!base) return null;
+  const cpu = (target: string, rep: number): number =>
+    wrk.find((s) => s.point === 'json-c64' && s.target === target && s.rep === rep)?.gateway?.cpuUsPerRequest ?? NaN;
+  const reps = [...new Set(wrk.filter((s) => s.point === 'json-c64' && s.target === base.id).map((s) => s.rep))].sort((a, b) => a - b);
+  if (reps.length === 0) return null;
+  const parts: string[] = [];
+  const ratios = reps.map((rep) => cpu(base.id, rep) / cpu(FLOOR_ID, rep));
+  if (ratios.some(Number.isFinite)) parts.push(`CPU × floor ${ratios.map((r) => fixed(r, 2)).join(', ')} (median ${fixed(median(ratios), 2)})`);
+  for (const scenario of scenarios) {
+    const cost = scenario.extraCpu;
+    if (!cost || !scenarios.some((x) => x.id === cost.over)) continue;
+    const deltas = reps.map((rep) => cpu(scenario.id, rep) - cpu(cost.over, rep));
+    const signed = (d: number): string => (Number.isFinite(d) ? `${d >= 0 ? '+' : '−'}${Math.abs(Math.round(d))}` : '–');
+    parts.push(`"${scenario.label}" − "${cost.over}" ${deltas.map(signed).join(', ')} µs (median ${signed(median(deltas))})`);
+  }
+  return parts.length === 0 ? null : `Per repetition at c=64, non-streamed (each repetition measures every target back to back): ${parts.join('; ')}.`;
+}
+
 const ms = (us: number | null): string => (us === null || !Number.isFinite(us) ? '–' : (us / 1000).toFixed(us < 10_000 ? 3 : 1));
 const int = (n: number | null): string => (n === null || !Number.isFinite(n) ? '–' : Math.round(n).toLocaleString('en-US'));
 const fixed = (n: number, digits: number): string => (Number.isFinite(n) ? n.toFixed(digits) : '–');

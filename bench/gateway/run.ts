@@ -23,7 +23,7 @@ import { killAllNow, memory, pinSelf, spawnPinned, stopAll, waitForLine } from '
 import { startStack, stopStacks } from './stack.js';
 import { startFloor, startPortkey } from './peers.js';
 import { formatTop, topSelfTime } from './profile.js';
-import { markdown, noiseSummary, summarize, updateReadme, verdicts } from './report.js';
+import { markdown, noiseSummary, pairedNote, summarize, updateReadme, verdicts } from './report.js';
 import { chatBody, CROSS_CORE_POINT, FLOOR_ID, GATEWAY_CORE, GATEWAY_NODE_FLAGS, GATEWAY_SCENARIOS, LOAD_CORE, LOAD_POINTS, PORTKEY_ID, type GatewayScenario } from './scenarios.js';
 import { seedStore } from './seed.js';
 import { median } from './stats.js';
@@ -355,6 +355,8 @@ async function main(): Promise<void> {
     for (const [what, errors] of peerFailures) {
       notes.push(`${what}: ${errors} failed requests (socket errors or non-2xx answers); its figures there are left out.`);
     }
+    const paired = pairedNote(wrkSamples, scenarios);
+    if (paired !== null) notes.push(paired);
     const ids = ['direct', ...proxies.map((g) => g.id)];
     const points = summarize(wrkSamples, ttfcSamples, ids);
     const checks = verdicts(points, scenarios);
