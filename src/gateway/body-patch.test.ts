@@ -18,6 +18,19 @@ describe('prependJsonFields', () => {
     expect(JSON.parse(prependJsonFields(Buffer.from('\t{\n "b": 2\n}'), { a: 'x"y' }).toString())).toEqual({ a: 'x"y', b: 2 });
   });
 
+  it('serializes a deeply frozen field set once and still reads a mutable one every time', () => {
+    const frozen = Object.freeze({ stream_options: Object.freeze({ include_usage: true }) });
+    const body = Buffer.from('{"model":"m"}');
+    expect(JSON.parse(prependJsonFields(body, frozen).toString())).toEqual({ stream_options: { include_usage: true }, model: 'm' });
+    expect(JSON.parse(prependJsonFields(Buffer.from('{}'), frozen).toString())).toEqual({ stream_options: { include_usage: true } });
+    // Shallowly frozen: its inner object can still change, so it is never remembered.
+    const inner = { include_usage: true };
+    const shallow = Object.freeze({ stream_options: inner });
+    expect((JSON.parse(prependJsonFields(body, shallow).toString()) as { stream_options: unknown }).stream_options).toEqual({ include_usage: true });
+    inner.include_usage = false;
+    expect((JSON.parse(prependJsonFields(body, shallow).toString()) as { stream_options: unknown }).stream_options).toEqual({ include_usage: false });
+  });
+
   it('refuses a body that is not an object', () => {
     expect(() => prependJsonFields(Buffer.from('[1]'), { a: 1 })).toThrow();
   });

@@ -79,6 +79,8 @@ export { REQUEST_ID_HEADER } from './request-id.js';
 /** Status recorded for a request whose client disconnected before the answer (nginx's convention). */
 const CLIENT_CLOSED = 499;
 const STREAM_USAGE_ENDPOINTS = new Set(['/v1/chat/completions', '/v1/completions']);
+/** Added to a streamed request that does not ask for usage; frozen, so its bytes are serialized once (body-patch.ts). */
+const INCLUDE_USAGE: Readonly<Record<string, unknown>> = Object.freeze({ stream_options: Object.freeze({ include_usage: true }) });
 
 interface RequestState {
   /** Usage record id, also sent to the client as x-keywarden-request-id for correlation. */
@@ -108,7 +110,7 @@ interface UpstreamPlan {
   body: Buffer;
   json: Record<string, unknown> | null;
   /** Fields to add to the JSON body (spliced in without re-serializing), or null. */
-  added: Record<string, unknown> | null;
+  added: Readonly<Record<string, unknown>> | null;
   /** An existing field was changed: the body is re-serialized. */
   rewrite: boolean;
   dropInjectedUsageChunk: boolean;
@@ -396,13 +398,13 @@ export function createGateway(deps: GatewayDeps): Gateway {
     let dropInjectedUsageChunk = false;
     const json = parsed.json;
     // Fields the body lacks are spliced in (cheap); changing an existing field re-serializes the object.
-    let added: Record<string, unknown> | null = null;
+    let added: Readonly<Record<string, unknown>> | null = null;
     let rewrite = false;
     if (json) {
       if (parsed.stream && STREAM_USAGE_ENDPOINTS.has(normalized.path)) {
         const options = json.stream_options;
         if (options === undefined) {
-          added = { stream_options: { include_usage: true } };
+          added = INCLUDE_USAGE;
           dropInjectedUsageChunk = true;
         } else if (typeof options !== 'object' || options === null || (options as Record<string, unknown>).include_usage !== true) {
           json.stream_options = { ...(typeof options === 'object' && options !== null ? options : {}), include_usage: true };
@@ -412,7 +414,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
       }
       const inject = state.admission?.inject;
       if (inject) {
-        if (json[inject.field] === undefined) (added ??= {})[inject.field] = inject.value;
+        if (json[inject.field] === undefined) added = { ...added, [inject.field]: inject.value };
         else {
           json[inject.field] = inject.value;
           rewrite = true;
