@@ -53,7 +53,10 @@ function hasAmbiguousFraming(req: IncomingMessage): boolean {
   let contentLength = 0;
   let transferEncoding = 0;
   for (let i = 0; i < req.rawHeaders.length; i += 2) {
-    const name = (req.rawHeaders[i] as string).toLowerCase();
+    const raw = req.rawHeaders[i] as string;
+    // Only names of the two lengths can match: the others are not lower-cased (a string each, on every request).
+    if (raw.length !== 14 && raw.length !== 17) continue;
+    const name = raw.toLowerCase();
     if (name === 'content-length') contentLength++;
     else if (name === 'transfer-encoding') transferEncoding++;
   }

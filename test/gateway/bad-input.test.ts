@@ -43,6 +43,21 @@ describe('request smuggling and malformed HTTP', () => {
     }
   });
 
+  it('rejects repeated framing headers whatever their case, without calling upstream', async () => {
+    const before = h.fake.requestCount;
+    const chunked = `${body.length.toString(16)}\r\n${body}\r\n0\r\n\r\n`;
+    const shapes = [
+      [`content-LENGTH: ${body.length}\r\nCONTENT-length: ${body.length}\r\n`, body],
+      [`TRANSFER-encoding: chunked\r\ntransfer-ENCODING: chunked\r\n`, chunked],
+    ] as const;
+    for (const [extra, payload] of shapes) {
+      const raw = await rawRequest(h.server.url, head(extra, payload));
+      expect(raw).toMatch(/^HTTP\/1\.1 400/);
+      expectOpenAIErrorShape(raw, 'invalid_request');
+    }
+    expect(h.fake.requestCount).toBe(before);
+  });
+
   it('rejects invalid JSON and non-object bodies with OpenAI-shaped 400s', async () => {
     for (const payload of ['{"model":', '[1,2]']) {
       const res = await fetch(`${h.server.url}/v1/chat/completions`, { method: 'POST', headers: { authorization: `Bearer ${key}` }, body: payload });
