@@ -8,9 +8,11 @@ export type SqliteDatabase = Database.Database;
 /**
  * Opens the SQLite file in WAL mode and brings its schema up to date.
  *
- * synchronous=FULL: every committed transaction is fsynced. Usage and spend are written in batches (one
- * transaction per flush window), so the fsync cost is paid per batch, not per request, and a committed batch
- * survives both kill -9 and power loss.
+ * synchronous=FULL: every committed transaction is fsynced before its call returns (keys, tokens, audit, ...).
+ * The two hot-path batch writers (usage batches, spend settlements; one transaction per flush window) relax that
+ * for their own transactions and fsync the write-ahead log in libuv's threadpool instead (wal-durability.ts), so
+ * the event loop does not wait for the disk every 20 ms; they survive kill -9 at once and power loss once that
+ * fsync returns.
  */
 export function openDatabase(file: string): SqliteDatabase {
   if (file !== ':memory:') {

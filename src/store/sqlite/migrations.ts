@@ -279,4 +279,12 @@ export const MIGRATIONS: readonly string[] = [
   `
   ALTER TABLE usage ADD COLUMN upstream_key_id TEXT;
   `,
+  // Reservation ids settled by each spend batch, in the batch's own transaction: recovery after a crash skips them
+  // even when their journal close lines were never written (settled-batches.ts). Rows go once the lines are durable.
+  `
+  CREATE TABLE settled_reservation_batches (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    reservation_ids TEXT NOT NULL
+  );
+  `,
 ];

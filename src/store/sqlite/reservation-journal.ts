@@ -1,5 +1,6 @@
 import { closeSync, existsSync, fsyncSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
 import type { ReservationRecord } from '../types.js';
+import { CoalescedFsync, type DurableCallback } from './coalesced-fsync.js';
 
 /** Rewrite the journal with only the open reservations once it grows past this. */
 const COMPACT_BYTES = 4 * 1024 * 1024;
@@ -10,19 +11,29 @@ type Line = { r: ReservationRecord } | { s: string };
  * Open budget reservations, as an append-only file beside the database. A reservation must be on disk before its
  * request is forwarded; appending one line per request (one write(2), synchronously, in the admitting turn) costs a
  * few microseconds, where an SQLite commit per request costs tens. Lines are written with write(2), so they survive kill -9 at once;
- * `sync()` (called with every fsynced settlement batch) makes them survive power loss too.
+ * `syncInBackground()` (requested after every settlement batch's close lines, through libuv's threadpool) makes them
+ * survive power loss too. A power loss before that fsync can lose the newest open lines (requests admitted in the
+ * last batch window or so): as before this fsync moved off the event loop, the journal is not fsynced per request.
  *
- * Settled reservations get a closing line once their spend is committed to the database. A crash between the two
- * leaves the reservation open, and recovery charges it again: the ledger may overstate spend after a crash, never
- * understate it. Without a file (an in-memory database), reservations are kept in memory only.
+ * Settled reservations get a closing line once their spend is durable in the database (spend-repo.ts). A crash
+ * between the two leaves the reservation open here; the database's settled_reservation_batches rows tell recovery
+ * it is settled already (settled-batches.ts). Without a file (an in-memory database), reservations are kept in
+ * memory only.
  */
 export class ReservationJournal {
   private fd: number | null;
   private readonly open = new Map<string, ReservationRecord>();
   private bytes = 0;
+  private readonly fsyncs: CoalescedFsync;
 
   constructor(private readonly file: string | null) {
     this.fd = file === null ? null : openSync(file, 'a', 0o600);
+    this.fsyncs = new CoalescedFsync(this.fd);
+  }
+
+  /** True while this process holds the reservation open (admitted here, not yet closed). */
+  isLive(id: string): boolean {
+    return this.open.has(id);
   }
 
   /** Reservations that were written and never closed: what a crash left behind. */
@@ -76,9 +87,14 @@ export class ReservationJournal {
     if (this.bytes > COMPACT_BYTES) this.compact();
   }
 
-  /** Flushes the journal to stable storage (power-loss durability). */
+  /** Flushes the journal to stable storage on this thread (power-loss durability). */
   sync(): void {
-    if (this.fd !== null) fsyncSync(this.fd);
+    this.fsyncs.syncNow();
+  }
+
+  /** `callback` once every line written so far is on stable storage (fsync in libuv's threadpool, coalesced). */
+  syncInBackground(callback: DurableCallback): void {
+    this.fsyncs.afterDurable(callback);
   }
 
   /** Starts a fresh journal holding only the open reservations (after recovery, or when it grew large). */
@@ -93,15 +109,17 @@ export class ReservationJournal {
     fsyncSync(fd);
     closeSync(fd);
     renameSync(temp, this.file);
-    closeSync(this.fd);
     this.fd = openSync(this.file, 'a', 0o600);
+    // The old descriptor is closed once no background fsync uses it. Lines closed before the rename are durable
+    // by the rewrite itself (the new file, fsynced above, no longer holds their reservations).
+    this.fsyncs.replace(this.fd);
     this.bytes = buffer.length;
   }
 
   shutdown(): void {
     if (this.fd === null) return;
-    fsyncSync(this.fd);
-    closeSync(this.fd);
+    this.fsyncs.syncNow();
+    this.fsyncs.replace(null);
     this.fd = null;
   }
 }

@@ -21,6 +21,7 @@ import { SqliteUserRepository } from './user-repo.js';
 import { SqliteSessionRepository } from './session-repo.js';
 import { SqliteAuthAttemptRepository } from './auth-attempt-repo.js';
 import { SqliteAuthTokenRepository } from './auth-token-repo.js';
+import { WalDurability } from './wal-durability.js';
 
 export const SQLITE_FILE_NAME = 'keywarden.sqlite';
 export const RESERVATION_JOURNAL_FILE_NAME = 'reservations.journal';
@@ -47,9 +48,11 @@ export class SqliteStore implements Store {
     journalFile: string | null = null,
   ) {
     this.keys = new SqliteKeyRepository(db);
-    this.spend = new SqliteSpendRepository(db, new ReservationJournal(journalFile));
+    // One background fsync of the write-ahead log for both batch writers (wal-durability.ts).
+    const durability = new WalDurability(db);
+    this.spend = new SqliteSpendRepository(db, new ReservationJournal(journalFile), durability);
     this.upstreams = new SqliteUpstreamRepository(db);
-    this.usage = new SqliteUsageRepository(db);
+    this.usage = new SqliteUsageRepository(db, durability);
     this.adminTokens = new SqliteAdminTokenRepository(db);
     this.meta = new SqliteMetaRepository(db);
     this.objects = new SqliteObjectRepository(db);

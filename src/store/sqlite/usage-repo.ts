@@ -4,6 +4,7 @@ import type { UsageRow } from '../rows/usage-rows.js';
 import { fromRow } from '../rows/usage-rows.js';
 import { SUMMARY_SUMS_SQL, TOTALS_DIM_SQL, TOTALS_SUMS_SQL } from '../rows/usage-summary-sql.js';
 import { UsageBatchInsert } from './usage-batch-insert.js';
+import { WalDurability } from './wal-durability.js';
 
 
 const FILTER = `WHERE (@since IS NULL OR ts >= @since) AND (@until IS NULL OR ts < @until)
@@ -33,8 +34,10 @@ export class SqliteUsageRepository implements UsageRepository {
   private readonly summaryStmts = new Map<string, ReturnType<SqliteDatabase['prepare']>>();
   private readonly totalsStmts = new Map<string, ReturnType<SqliteDatabase['prepare']>>();
   private readonly recentStmt;
+  private readonly durability: WalDurability;
 
-  constructor(db: SqliteDatabase) {
+  constructor(db: SqliteDatabase, durability: WalDurability = new WalDurability(db)) {
+    this.durability = durability;
     // Multi-row INSERTs with positional parameters (usage-batch-insert.ts): per-record statement runs, and binding
     // by name, were a visible share of the gateway's CPU, on its event loop, for every proxied request.
     const batch = new UsageBatchInsert(db);
@@ -86,7 +89,13 @@ export class SqliteUsageRepository implements UsageRepository {
 
   insertMany(records: readonly UsageRecord[]): Promise<void> {
     try {
-      if (records.length > 0) this.insertMany_(records);
+      // Committed with write(2) only (a kill -9 keeps it), then fsynced in libuv's threadpool rather than on the
+      // event loop (wal-durability.ts); a failed fsync is reported there. The promise does not wait for the fsync:
+      // the recorder's contract is kill -9 (its flush interval), and power loss costs at most the last fsync's span.
+      if (records.length > 0) {
+        this.durability.commitRelaxed(() => this.insertMany_(records));
+        this.durability.requestDurable();
+      }
     } catch (err) {
       // A rejection, as the interface promises: the recorder keeps a failed batch only when it sees one.
       return Promise.reject(err instanceof Error ? err : new Error(String(err)));
