@@ -3,6 +3,7 @@ import path from 'node:path';
 import { KeywardenError } from '../../errors/index.js';
 import { openDatabase, type SqliteDatabase } from '../sqlite/database.js';
 import { ReservationJournal } from '../sqlite/reservation-journal.js';
+import { settledReservationIds } from '../sqlite/settled-batches.js';
 import { RESERVATION_JOURNAL_FILE_NAME, SQLITE_FILE_NAME } from '../sqlite/sqlite-store.js';
 import { migratePg, PgDatabase, type PgValue } from '../postgres/pg-database.js';
 
@@ -62,7 +63,7 @@ export async function copySqliteToPostgres(dataDir: string, url: string, options
         const columns = sqliteColumns(sqlite, table.name).filter((c) => pgColumns.get(table.name)?.has(c));
         report.tables[table.name] = await copyTable(sqlite, pg, table.name, columns, !table.withoutRowid && ROWID_ORDERED.has(table.name));
       }
-      report.openReservations = await copyOpenReservations(pg, dataDir);
+      report.openReservations = await copyOpenReservations(pg, dataDir, settledReservationIds(sqlite));
     });
     return report;
   } finally {
@@ -111,11 +112,12 @@ async function copyTable(sqlite: SqliteDatabase, pg: PgDatabase, table: string, 
 }
 
 /** Reservations the SQLite server left open (a crash): carried over with no live owner, so they are charged. */
-async function copyOpenReservations(pg: PgDatabase, dataDir: string): Promise<number> {
+async function copyOpenReservations(pg: PgDatabase, dataDir: string, settled: ReadonlySet<string>): Promise<number> {
   const file = path.join(dataDir, RESERVATION_JOURNAL_FILE_NAME);
   if (!existsSync(file)) return 0;
   const journal = new ReservationJournal(file);
-  const open = journal.recover();
+  // A reservation whose settlement is committed (its close line not yet written when the server stopped) is not open.
+  const open = journal.recover().filter((r) => !settled.has(r.id));
   journal.shutdown();
   for (const reservation of open) {
     await pg.query('INSERT INTO spend_reservations (id, owner_lock, record, created_at) VALUES ($1, 0, $2, $3) ON CONFLICT (id) DO NOTHING', [

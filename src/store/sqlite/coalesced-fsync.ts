@@ -3,6 +3,9 @@ import { closeSync, fsync, fsyncSync } from 'node:fs';
 /** Called once the data written before the request is on stable storage, or with the error of the fsync that failed. */
 export type DurableCallback = (error: Error | null) => void;
 
+/** `fs.fsync`'s shape (tests pass one they complete by hand). */
+export type FsyncFunction = (fd: number, callback: (error: NodeJS.ErrnoException | null) => void) => void;
+
 /**
  * fsync of one file through libuv's threadpool, coalesced: at most one fsync runs at a time, and every callback
  * registered while it runs waits for the next one, which starts after it returns. fsync flushes the whole inode, so
@@ -21,7 +24,10 @@ export class CoalescedFsync {
   /** Descriptors replaced while an fsync ran on them: closed when it returns (closing earlier could let the number be reused). */
   private retired: number[] = [];
 
-  constructor(private fd: number | null) {}
+  constructor(
+    private fd: number | null,
+    private readonly fsyncFile: FsyncFunction = fsync,
+  ) {}
 
   /** True when no fsync is running or waiting. */
   get idle(): boolean {
@@ -44,7 +50,7 @@ export class CoalescedFsync {
     this.running = this.waiting;
     this.waiting = [];
     this.busy = true;
-    fsync(fd, (error) => {
+    this.fsyncFile(fd, (error) => {
       this.busy = false;
       // Empty when syncNow() answered them already (shutdown).
       const batch = this.running;

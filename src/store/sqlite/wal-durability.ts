@@ -1,6 +1,5 @@
 import { openSync } from 'node:fs';
-import type { Statement } from 'better-sqlite3';
-import { CoalescedFsync, type DurableCallback } from './coalesced-fsync.js';
+import { CoalescedFsync, type DurableCallback, type FsyncFunction } from './coalesced-fsync.js';
 import type { SqliteDatabase } from './database.js';
 
 /** Where a failed background fsync is reported (never swallowed). Defaults to a process warning on stderr. */
@@ -27,28 +26,32 @@ export const warnDurabilityError: DurabilityErrorReporter = (what, error) => {
  * callbacks run at once.
  */
 export class WalDurability {
-  private readonly relaxed: { normal: Statement; full: Statement } | null;
+  private readonly db: SqliteDatabase | null;
   private readonly walFile: string | null;
   private fsyncs: CoalescedFsync | null = null;
   private closed = false;
 
-  constructor(
-    db: SqliteDatabase,
-    private readonly report: DurabilityErrorReporter = warnDurabilityError,
-  ) {
+  private readonly report: DurabilityErrorReporter;
+  private readonly fsyncFile: FsyncFunction | undefined;
+
+  constructor(db: SqliteDatabase, options: { report?: DurabilityErrorReporter; fsync?: FsyncFunction } = {}) {
+    this.report = options.report ?? warnDurabilityError;
+    this.fsyncFile = options.fsync;
     const wal = !db.memory && String(db.pragma('journal_mode', { simple: true })).toLowerCase() === 'wal';
     this.walFile = wal ? `${db.name}-wal` : null;
-    this.relaxed = wal ? { normal: db.prepare('PRAGMA synchronous = NORMAL'), full: db.prepare('PRAGMA synchronous = FULL') } : null;
+    this.db = wal ? db : null;
   }
 
   /** Runs `commit` (one transaction) without fsync; pair it with `afterDurable` for power-loss durability. */
   commitRelaxed<T>(commit: () => T): T {
-    if (this.relaxed === null) return commit();
-    this.relaxed.normal.run();
+    const db = this.db;
+    if (db === null) return commit();
+    // exec, not a prepared statement: SQLite applies this pragma when the statement is compiled, not when it runs.
+    db.exec('PRAGMA synchronous = NORMAL');
     try {
       return commit();
     } finally {
-      this.relaxed.full.run();
+      db.exec('PRAGMA synchronous = FULL');
     }
   }
 
@@ -98,7 +101,7 @@ export class WalDurability {
   private fsyncsOrNull(): CoalescedFsync | null {
     // Opened lazily: SQLite creates the -wal file with the first write, and it exists for as long as the
     // connection is open (it is never replaced while a connection uses it).
-    if (this.fsyncs === null && this.walFile !== null) this.fsyncs = new CoalescedFsync(openSync(this.walFile, 'r'));
+    if (this.fsyncs === null && this.walFile !== null) this.fsyncs = new CoalescedFsync(openSync(this.walFile, 'r'), this.fsyncFile);
     return this.fsyncs;
   }
 }

@@ -1,0 +1,239 @@
+import { closeSync, fstatSync, mkdtempSync, openSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { CoalescedFsync, type FsyncFunction } from './coalesced-fsync.js';
+import { openDatabase, type SqliteDatabase } from './database.js';
+import { ReservationJournal } from './reservation-journal.js';
+import { SqliteSpendRepository } from './spend-repo.js';
+import { WalDurability } from './wal-durability.js';
+
+/** An fsync the test completes by hand: records each call, in order. */
+function manualFsync(): { fsync: FsyncFunction; calls: Array<{ fd: number; done: (error: NodeJS.ErrnoException | null) => void }> } {
+  const calls: Array<{ fd: number; done: (error: NodeJS.ErrnoException | null) => void }> = [];
+  return { calls, fsync: (fd, done) => calls.push({ fd, done }) };
+}
+
+const eio = (): NodeJS.ErrnoException => Object.assign(new Error('EIO: i/o error, fsync'), { code: 'EIO' });
+const tempDir = (): string => mkdtempSync(path.join(tmpdir(), 'kw-durable-'));
+const openFds: number[] = [];
+afterEach(() => {
+  for (const fd of openFds.splice(0)) {
+    try {
+      closeSync(fd);
+    } catch {
+      // closed by the code under test
+    }
+  }
+});
+
+function tempFd(): number {
+  const fd = openSync(path.join(tempDir(), 'f'), 'w');
+  openFds.push(fd);
+  return fd;
+}
+
+describe('CoalescedFsync', () => {
+  it('answers a callback only with an fsync that started after it was registered, one fsync at a time', () => {
+    const { fsync, calls } = manualFsync();
+    const syncs = new CoalescedFsync(tempFd(), fsync);
+    const seen: string[] = [];
+    syncs.afterDurable((e) => seen.push(`a:${e === null}`));
+    expect(calls).toHaveLength(1);
+    // Registered while the first fsync runs: their writes may postdate its start, so it must not answer them.
+    syncs.afterDurable((e) => seen.push(`b:${e === null}`));
+    syncs.afterDurable((e) => seen.push(`c:${e === null}`));
+    expect(calls).toHaveLength(1); // coalesced: no second fsync in flight
+    calls[0]?.done(null);
+    expect(seen).toEqual(['a:true']);
+    expect(calls).toHaveLength(2); // the next one starts when the first returns, for both waiting callbacks
+    calls[1]?.done(null);
+    expect(seen).toEqual(['a:true', 'b:true', 'c:true']);
+    expect(syncs.idle).toBe(true);
+    expect(calls).toHaveLength(2);
+  });
+
+  it('passes a failed fsync to its own callbacks only, and tries again with a new fsync for later ones', () => {
+    const { fsync, calls } = manualFsync();
+    const syncs = new CoalescedFsync(tempFd(), fsync);
+    const errors: Array<string | null> = [];
+    syncs.afterDurable((e) => errors.push(e ? ((e as NodeJS.ErrnoException).code ?? 'error') : null));
+    syncs.afterDurable((e) => errors.push(e ? 'late-error' : 'late-ok'));
+    calls[0]?.done(eio());
+    expect(errors).toEqual(['EIO']);
+    calls[1]?.done(null);
+    expect(errors).toEqual(['EIO', 'late-ok']);
+  });
+
+  it('syncNow answers running and waiting callbacks once; the running fsync returning later answers nothing again', () => {
+    const { fsync, calls } = manualFsync();
+    const syncs = new CoalescedFsync(tempFd(), fsync);
+    let a = 0;
+    let b = 0;
+    syncs.afterDurable(() => (a += 1));
+    syncs.afterDurable(() => (b += 1));
+    syncs.syncNow();
+    expect([a, b]).toEqual([1, 1]);
+    calls[0]?.done(null);
+    expect([a, b]).toEqual([1, 1]);
+    expect(calls).toHaveLength(1);
+    expect(syncs.idle).toBe(true);
+  });
+
+  it('keeps a replaced descriptor open until the fsync running on it returns', () => {
+    const { fsync, calls } = manualFsync();
+    const first = openSync(path.join(tempDir(), 'old'), 'w');
+    const syncs = new CoalescedFsync(first, fsync);
+    syncs.afterDurable(() => undefined);
+    syncs.replace(tempFd());
+    expect(() => fstatSync(first)).not.toThrow(); // still in use by the running fsync: its number cannot be reused
+    calls[0]?.done(null);
+    expect(() => fstatSync(first)).toThrow(/EBADF/);
+  });
+
+  it('runs at once without a file', () => {
+    const syncs = new CoalescedFsync(null);
+    let ran = false;
+    syncs.afterDurable((e) => (ran = e === null));
+    expect(ran).toBe(true);
+  });
+});
+
+describe('WalDurability', () => {
+  const dbs: SqliteDatabase[] = [];
+  afterEach(() => {
+    for (const db of dbs.splice(0)) if (db.open) db.close();
+  });
+  const openDb = (): SqliteDatabase => {
+    const db = openDatabase(path.join(tempDir(), 'kw.sqlite'));
+    dbs.push(db);
+    return db;
+  };
+
+  it('relaxes only the batch commit: the connection is back at FULL afterwards, also when the commit throws', () => {
+    const db = openDb();
+    const durability = new WalDurability(db);
+    const FULL = 2;
+    const NORMAL = 1;
+    let during = -1;
+    durability.commitRelaxed(() => (during = db.pragma('synchronous', { simple: true }) as number));
+    expect(during).toBe(NORMAL);
+    expect(db.pragma('synchronous', { simple: true })).toBe(FULL);
+    expect(() =>
+      durability.commitRelaxed(() => {
+        throw new Error('constraint');
+      }),
+    ).toThrow('constraint');
+    expect(db.pragma('synchronous', { simple: true })).toBe(FULL);
+  });
+
+  it('fsyncs the -wal file itself, in the threadpool, and reports an fsync error to the caller and the reporter', async () => {
+    const db = openDb();
+    const { fsync, calls } = manualFsync();
+    const reported: string[] = [];
+    const durability = new WalDurability(db, { fsync, report: (what, e) => reported.push(`${what}: ${(e as NodeJS.ErrnoException).code}`) });
+    db.exec('CREATE TABLE t (x)');
+    durability.commitRelaxed(() => db.prepare('INSERT INTO t VALUES (1)').run());
+    const result = new Promise<Error | null>((resolve) => durability.afterDurable(resolve));
+    expect(calls).toHaveLength(1);
+    // The descriptor is the write-ahead log's (same inode as SQLite's own).
+    const fd = calls[0]?.fd ?? -1;
+    const wal = fstatSync(openSync(`${db.name}-wal`, 'r'));
+    expect(fstatSync(fd).ino).toBe(wal.ino);
+    calls[0]?.done(eio());
+    expect(((await result) as NodeJS.ErrnoException).code).toBe('EIO');
+    expect(reported).toEqual(['the SQLite write-ahead log: EIO']);
+  });
+
+  it('answers with a real fsync too', async () => {
+    const db = openDb();
+    const durability = new WalDurability(db);
+    db.exec('CREATE TABLE t (x)');
+    durability.commitRelaxed(() => db.prepare('INSERT INTO t VALUES (1)').run());
+    await expect(new Promise((resolve) => durability.afterDurable(resolve))).resolves.toBeNull();
+    durability.close();
+  });
+});
+
+describe('spend settlement ordering', () => {
+  const reservation = { id: 'res_1', keyId: 'key_o', usd: 0.5, periodKeys: ['lifetime'], createdAt: 1 };
+  const settlement = { reservationId: 'res_1', keyId: 'key_o', periodKeys: ['lifetime'], usd: 0.01 };
+
+  function setUp(): { dir: string; db: SqliteDatabase; repo: SqliteSpendRepository; calls: ReturnType<typeof manualFsync>['calls']; reported: string[]; journalText: () => string } {
+    const dir = tempDir();
+    const db = openDatabase(path.join(dir, 'kw.sqlite'));
+    const journalFile = path.join(dir, 'reservations.journal');
+    const { fsync, calls } = manualFsync();
+    const reported: string[] = [];
+    const repo = new SqliteSpendRepository(db, new ReservationJournal(journalFile), new WalDurability(db, { fsync, report: (_w, e) => reported.push((e as NodeJS.ErrnoException).code ?? '') }));
+    return { dir, db, repo, calls, reported, journalText: () => readFileSync(journalFile, 'utf8') };
+  }
+
+  function reopen(dir: string): SqliteSpendRepository {
+    return new SqliteSpendRepository(openDatabase(path.join(dir, 'kw.sqlite')), new ReservationJournal(path.join(dir, 'reservations.journal')));
+  }
+
+  it('writes a close line only after the fsync that covers the spend commit returns', async () => {
+    const { db, repo, calls, journalText } = setUp();
+    await repo.reserve(reservation);
+    await repo.settle(settlement);
+    repo.flushSettlements();
+    // Committed (visible) but not yet durable: the reservation stays open in the journal.
+    expect((await repo.spentFor('key_o')).lifetime).toBeCloseTo(0.01, 12);
+    expect(journalText()).not.toContain('"s":"res_1"');
+    expect(calls).toHaveLength(1);
+    calls[0]?.done(null);
+    expect(journalText()).toContain('"s":"res_1"');
+    // The batch's row goes with the next commit once the journal's own (real, threadpool) fsync has returned.
+    expect(db.prepare('SELECT COUNT(*) AS n FROM settled_reservation_batches').get()).toEqual({ n: 1 });
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    await repo.settle({ ...settlement, reservationId: null });
+    repo.flushSettlements();
+    expect(db.prepare('SELECT COUNT(*) AS n FROM settled_reservation_batches').get()).toEqual({ n: 0 });
+    calls[1]?.done(null);
+    db.close();
+  });
+
+  it('on a failed fsync reports it, writes no close line, and recovery still charges the reservation once', async () => {
+    const { dir, db, repo, calls, reported, journalText } = setUp();
+    await repo.reserve(reservation);
+    await repo.settle(settlement);
+    repo.flushSettlements();
+    calls[0]?.done(eio());
+    expect(reported).toEqual(['EIO']);
+    expect(journalText()).not.toContain('"s":"res_1"');
+    db.close(); // the process goes away with the reservation open in the journal
+    const next = reopen(dir);
+    // The spend survived (no power loss here): the settled batch's row keeps recovery from charging $0.50 on top.
+    expect(await next.reconcileOpenReservations()).toBe(0);
+    expect((await next.spentFor('key_o')).lifetime).toBeCloseTo(0.01, 12);
+    next.close();
+  });
+
+  it('charges the reservation in full when the batch itself was lost (what a power loss before the fsync leaves)', async () => {
+    const { dir, db, repo, calls } = setUp();
+    await repo.reserve(reservation);
+    await repo.settle(settlement);
+    repo.flushSettlements();
+    // Simulate losing the un-fsynced commit: both the spend and its batch row (one transaction) disappear.
+    db.exec("DELETE FROM spend; DELETE FROM settled_reservation_batches");
+    calls[0]?.done(eio());
+    db.close();
+    const next = reopen(dir);
+    expect(await next.reconcileOpenReservations()).toBe(1);
+    expect((await next.spentFor('key_o')).lifetime).toBeCloseTo(0.5, 12);
+    next.close();
+  });
+
+  it('closes everything waiting for durability on shutdown', async () => {
+    const { dir, repo, journalText } = setUp();
+    await repo.reserve(reservation);
+    await repo.settle(settlement);
+    repo.close(); // flush + the log's fsync on this thread + close lines + the journal's fsync
+    expect(journalText()).toContain('"s":"res_1"');
+    const next = reopen(dir);
+    expect(await next.reconcileOpenReservations()).toBe(0);
+    expect((await next.spentFor('key_o')).lifetime).toBeCloseTo(0.01, 12);
+    next.close();
+  });
+});
