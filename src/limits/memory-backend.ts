@@ -49,6 +49,11 @@ export class MemoryLimitsBackend implements LimitsBackend {
   private readonly inflightByKey = new Map<string, number>();
   private readonly spend = new Map<string, Map<string, PeriodSpend>>();
   private readonly loading = new Map<string, Promise<Map<string, PeriodSpend>>>();
+  // decide()'s pending counter updates, reused by every call (decide runs start to end without awaiting, so no two
+  // calls share them): no arrays or tuples allocated per admission.
+  private readonly pendingIds: string[] = [];
+  private readonly pendingTats: number[] = [];
+  private readonly pendingBuckets: BucketState[] = [];
 
   constructor(private readonly ledger: SpendRepository) {}
 
@@ -126,25 +131,32 @@ export class MemoryLimitsBackend implements LimitsBackend {
     const { keyId, now } = request;
     const budgeted = request.budgets.length > 0;
     let requests: LimitSnapshot | undefined;
-    const newTats: Array<[string, number]> = [];
+    const ids = this.pendingIds;
+    const tats = this.pendingTats;
+    const states = this.pendingBuckets;
+    ids.length = 0;
+    tats.length = 0;
+    states.length = 0;
     for (const rate of request.rates) {
       const id = `${ownerOf(rate, keyId)}|${rate.id}`;
       const decision = gcra(this.tats.get(id) ?? 0, now, rate.limit, rate.periodMs);
       if (!decision.allowed) {
         return { ok: false, refusal: { reason: 'rate', retryAfterMs: decision.retryAfterMs, ...(rate.scope === 'project' ? { scope: 'project' as const } : {}), requests: { limit: rate.limit, remaining: 0, resetMs: decision.resetMs } } };
       }
-      newTats.push([id, decision.tat]);
+      ids.push(id);
+      tats.push(decision.tat);
       if (!requests || decision.remaining < requests.remaining) requests = { limit: rate.limit, remaining: decision.remaining, resetMs: decision.resetMs };
     }
     let tokens: LimitSnapshot | undefined;
-    const newBuckets: Array<[string, BucketState]> = [];
+    const rateCount = ids.length;
     for (const check of request.tokens) {
       const id = `${ownerOf(check, keyId)}|${check.id}`;
       const decision = take(this.buckets.get(id) ?? { level: check.limit, at: now }, now, check.amount, check.limit, check.periodMs);
       if (!decision.allowed) {
         return { ok: false, refusal: { reason: 'tokens', retryAfterMs: decision.retryAfterMs, ...(check.scope === 'project' ? { scope: 'project' as const } : {}), tokens: { limit: check.limit, remaining: decision.remaining, resetMs: decision.resetMs }, ...(requests ? { requests } : {}) } };
       }
-      newBuckets.push([id, decision.state]);
+      ids.push(id);
+      states.push(decision.state);
       if (!tokens || decision.remaining < tokens.remaining) tokens = { limit: check.limit, remaining: decision.remaining, resetMs: decision.resetMs };
     }
     const inflight = this.inflightByKey.get(keyId) ?? 0;
@@ -166,8 +178,8 @@ export class MemoryLimitsBackend implements LimitsBackend {
     }
 
     // Every check passed: commit all of them.
-    for (const [id, tat] of newTats) this.tats.set(id, tat);
-    for (const [id, state] of newBuckets) this.buckets.set(id, state);
+    for (let i = 0; i < rateCount; i++) this.tats.set(ids[i] as string, tats[i] as number);
+    for (let i = rateCount; i < ids.length; i++) this.buckets.set(ids[i] as string, states[i - rateCount] as BucketState);
     if (request.concurrency !== null) this.inflightByKey.set(keyId, inflight + 1);
     if (shared) this.inflightByKey.set(shared.projectId, projectInflight + 1);
     const ticket = this.ticketFor(request, shared);

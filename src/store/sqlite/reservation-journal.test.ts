@@ -43,6 +43,18 @@ describe('ReservationJournal', () => {
     expect(new ReservationJournal(file).recover().map((r) => r.id)).toEqual(['r49', 'r50']);
   });
 
+  it('closes ids that need JSON escaping as exactly those ids (quotes, backslashes, newlines, non-ASCII)', () => {
+    const file = path.join(mkdtempSync(path.join(tmpdir(), 'kw-journal-')), 'reservations.journal');
+    const journal = new ReservationJournal(file);
+    const hostile = ['r"1', 'r\\2', 'r\n3', 'r\u20284', 'rø5', '{"s":"r7"}'];
+    for (const id of [...hostile, 'r6', 'r7']) journal.append(reservation(id));
+    journal.close(hostile);
+    // Every closing line is one parseable line naming its id, and none closes another reservation by accident.
+    const lines = readFileSync(file, 'utf8').split('\n').filter(Boolean);
+    for (const line of lines) expect(() => JSON.parse(line) as unknown).not.toThrow();
+    expect(new ReservationJournal(file).recover().map((r) => r.id).sort()).toEqual(['r6', 'r7']);
+  });
+
   it('keeps reservations in memory only when it has no file', () => {
     const journal = new ReservationJournal(null);
     journal.append(reservation('r1'));

@@ -45,22 +45,15 @@ export class SqliteSpendRepository implements SpendRepository {
     );
     // Returns the batch's sequence number in settled_reservation_batches (0 when it settled no reservation).
     this.commitSpend = db.transaction((settlements: readonly SpendSettlement[], reservationIds: readonly string[]): number => {
-      const sums = new Map<string, { keyId: string; periodKey: string; usd: number }>();
+      // Summed per owner and period (a map per owner: no key string or tuple per settlement), one upsert each.
+      const sums = new Map<string, Map<string, number>>();
       for (const s of settlements) {
         if (s.usd <= 0) continue;
+        addTo(sums, s.keyId, s.periodKeys, s.usd);
         // A project's spend is kept under its own id (prj_…), beside its keys' (key_…): the ids never collide.
-        const charges: Array<[string, readonly string[]]> = [[s.keyId, s.periodKeys]];
-        if (s.projectId !== undefined && s.projectPeriodKeys) charges.push([s.projectId, s.projectPeriodKeys]);
-        for (const [owner, periodKeys] of charges) {
-          for (const periodKey of periodKeys) {
-            const id = `${owner}\n${periodKey}`;
-            const sum = sums.get(id);
-            if (sum) sum.usd += s.usd;
-            else sums.set(id, { keyId: owner, periodKey, usd: s.usd });
-          }
-        }
+        if (s.projectId !== undefined && s.projectPeriodKeys) addTo(sums, s.projectId, s.projectPeriodKeys, s.usd);
       }
-      for (const sum of sums.values()) addSpend.run(sum.keyId, sum.periodKey, sum.usd);
+      for (const [owner, periods] of sums) for (const [periodKey, usd] of periods) addSpend.run(owner, periodKey, usd);
       if (this.closedBatches.length > 0) {
         settledBatches.forget(this.closedBatches);
         this.closedBatches = [];
@@ -178,6 +171,15 @@ export class SqliteSpendRepository implements SpendRepository {
       this.journal.shutdown();
     }
   }
+}
+
+function addTo(sums: Map<string, Map<string, number>>, owner: string, periodKeys: readonly string[], usd: number): void {
+  let periods = sums.get(owner);
+  if (periods === undefined) {
+    periods = new Map();
+    sums.set(owner, periods);
+  }
+  for (const periodKey of periodKeys) periods.set(periodKey, (periods.get(periodKey) ?? 0) + usd);
 }
 
 function warnJournalError(error: Error): void {
