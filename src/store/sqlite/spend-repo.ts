@@ -107,8 +107,12 @@ export class SqliteSpendRepository implements SpendRepository {
       this.pending = batch.concat(this.pending);
       throw err;
     }
-    if (ids.length === 0) this.durability.requestDurable();
-    else this.durability.afterDurable((error) => this.closeDurable(error, ids, seq));
+    if (ids.length > 0) this.durability.afterDurable((error) => this.closeDurable(error, ids, seq));
+    else {
+      // Nothing to close, but every batch still makes the journal's open lines power-loss durable, as before.
+      this.durability.requestDurable();
+      this.journal.syncInBackground(reportJournalError);
+    }
   }
 
   /** The batch's spend is durable (or its fsync failed): close its reservations, then fsync the journal. */
@@ -124,7 +128,7 @@ export class SqliteSpendRepository implements SpendRepository {
     }
     this.journal.syncInBackground((journalError) => {
       // Only lines known to be on stable storage let the batch's row go; a failed journal fsync keeps it.
-      if (journalError) warnJournalError(journalError);
+      if (journalError) reportJournalError(journalError);
       else if (!this.shutDown) this.closedBatches.push(seq);
     });
   }
@@ -182,7 +186,8 @@ function addTo(sums: Map<string, Map<string, number>>, owner: string, periodKeys
   for (const periodKey of periodKeys) periods.set(periodKey, (periods.get(periodKey) ?? 0) + usd);
 }
 
-function warnJournalError(error: Error): void {
+function reportJournalError(error: Error | null): void {
+  if (error === null) return;
   const code = (error as NodeJS.ErrnoException).code ?? error.message;
   process.emitWarning(`keywarden: fsync of the reservation journal failed (${code}); its newest lines may not survive a power loss`, 'KeywardenDurabilityWarning');
 }
