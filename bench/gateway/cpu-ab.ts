@@ -5,18 +5,19 @@
 //
 //   node --import tsx bench/gateway/cpu-ab.ts --dist A_DIR --dist B_DIR [--requests 3000] [--warmup 3000]
 //     [--rounds 3] [--connections 1] [--limits] [--stream] [--stack sqlite --stack postgres+redis] [--floor]
-//     [--strace]
+//     [--strace] [--threads]
 //
 // `--floor`: the bare proxy (floor.ts) is one more variant, driven the same way, so a build's CPU is read against
 // the floor's from one invocation. `--strace`: the measured requests also run under `strace -c -f` attached to the
 // process, and its system calls per request are printed (strace slows the process, so those rounds' CPU figures
-// are not comparable with untraced ones; the call counts are what it is for).
+// are not comparable with untraced ones; the call counts are what it is for). `--threads`: CPU per request of each
+// thread of the process (main, libuv threadpool, V8 workers), from /proc/PID/task.
 //
 // `--stack` (repeatable): what each build's gateway runs on — `sqlite` (the default, embedded store and in-process
 // limits) or `postgres+redis` (a throw-away PostgreSQL and Redis, see stack.ts). Every build × stack pair is one
 // variant; on postgres+redis the Redis commands per measured request are printed too.
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -25,7 +26,7 @@ import { parseArgs } from 'node:util';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { Pool } from 'undici';
 import { startFloor } from './peers.js';
-import { cpuTimes, spawnPinned, stopAll, stopChild, waitForLine } from './procs.js';
+import { CLOCK_TICKS, cpuTimes, spawnPinned, stopAll, stopChild, waitForLine } from './procs.js';
 import { stackRedis, startStack, stopStacks, type Stack } from './stack.js';
 import { chatBody, CHAT_PATH, GATEWAY_CORE, GATEWAY_NODE_FLAGS, GATEWAY_SCENARIOS, LOAD_CORE } from './scenarios.js';
 import { median } from './stats.js';
@@ -68,6 +69,7 @@ interface RoundOptions {
   limits: boolean;
   stream: boolean;
   strace: boolean;
+  threads: boolean;
 }
 
 /** Attaches `strace -c -f` to a process; `stop()` detaches and returns its summary table. */
@@ -84,6 +86,25 @@ function attachStrace(pid: number): { ready: Promise<void>; stop(): Promise<stri
         tracer.kill('SIGINT');
       }),
   };
+}
+
+/** CPU (user + system, µs) per thread name of a process, from /proc/PID/task/TID/{comm,stat}. */
+function threadCpu(pid: number): Map<string, number> {
+  const byName = new Map<string, number>();
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      // Node names few of its threads: the main thread is told apart by its id (the process id).
+      const comm = readFileSync(`/proc/${pid}/task/${tid}/comm`, 'utf8').trim();
+      const name = Number(tid) === pid ? 'main' : comm === 'node' ? 'other threads' : comm;
+      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      const us = ((Number(fields[11]) + Number(fields[12])) * 1_000_000) / CLOCK_TICKS;
+      byName.set(name, (byName.get(name) ?? 0) + us);
+    } catch {
+      // the thread ended between the listing and the read
+    }
+  }
+  return byName;
 }
 
 /** `calls` column per syscall of strace -c's table, divided by the request count. */
@@ -163,10 +184,18 @@ async function measure(pid: number, origin: string, key: string, options: RoundO
     const tracer = options.strace ? attachStrace(pid) : null;
     await tracer?.ready;
     const commandsBefore = await redisCommandCalls();
+    const threadsBefore = options.threads ? threadCpu(pid) : null;
     const before = cpuTimes(pid);
     await drive(pool, key, body, options.requests, options.connections);
     await sleep(150); // the usage flush of the last batch lands inside the window
     const after = cpuTimes(pid);
+    if (threadsBefore) {
+      const perThread = [...threadCpu(pid)]
+        .map(([name, us]) => [name, (us - (threadsBefore.get(name) ?? 0)) / options.requests] as const)
+        .filter(([, us]) => us > 0)
+        .map(([name, us]) => `${name} ${us.toFixed(1)}`);
+      process.stderr.write(`[cpu-ab] CPU µs per request by thread: ${perThread.join(', ')}\n`);
+    }
     const commandsAfter = await redisCommandCalls();
     if (tracer) process.stderr.write(`[cpu-ab] syscalls per request: ${syscallsPerRequest(await tracer.stop(), options.requests)}\n`);
     if (commandsBefore && commandsAfter) {
@@ -198,6 +227,7 @@ async function main(): Promise<void> {
       stack: { type: 'string', multiple: true },
       floor: { type: 'boolean', default: false },
       strace: { type: 'boolean', default: false },
+      threads: { type: 'boolean', default: false },
     },
   });
   const dists = (values.dist ?? [path.join(ROOT, 'dist')]).map((d) => path.resolve(d));
@@ -215,6 +245,7 @@ async function main(): Promise<void> {
     limits: values.limits,
     stream: values.stream,
     strace: values.strace,
+    threads: values.threads,
   };
   const rounds = Number(values.rounds);
   const work = mkdtempSync(path.join(os.tmpdir(), 'kw-cpu-ab-'));

@@ -255,6 +255,13 @@ class UpstreamExchange implements Dispatcher.DispatchHandler {
         scrub: scrub.any,
         emit: (text) => {
           req.onSseEvent?.(text);
+          // The stream's first event leaves at once, with the headers: time to first token is what a streaming
+          // client waits on, and an upstream packet can hold many events (the rest of it is joined below).
+          if (!this.eventsWritten) {
+            this.eventsWritten = true;
+            if (!this.res.write(text)) this.backpressure = true;
+            return;
+          }
           this.pendingEvents = this.pendingEvents === '' ? text : this.pendingEvents + text;
         },
       });
@@ -443,7 +450,8 @@ class UpstreamExchange implements Dispatcher.DispatchHandler {
   /**
    * Writes the events completed by the upstream chunk just processed, as one write. Each res.write of a chunked
    * response costs four socket writes (size line, CRLF, data, CRLF), so writing per event made a streamed answer
-   * several times dearer than a JSON one. Nothing is held back: only events that arrived together are joined.
+   * several times dearer than a JSON one. Nothing is held back: only events that arrived together are joined (the
+   * stream's first event excepted, which emit writes on its own).
    */
   private flushEvents(): void {
     if (this.pendingEvents === '') return;
