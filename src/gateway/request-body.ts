@@ -22,56 +22,87 @@ export function readBody(req: IncomingMessage, maxBytes: number, pace?: BodyPace
   if (declared !== undefined && Number(declared) > maxBytes) return Promise.reject(tooLarge(maxBytes));
   // Already gone (the client left during authentication): no further events will come.
   if (req.destroyed) return Promise.reject(req.errored ?? prematureClose());
+  return new Promise((resolve, reject) => {
+    // The usual small body arrives in the packet that carried the headers. The request handler runs while Node's
+    // parser is still inside that packet, and a microtask runs once the parser is done with it: by then such a
+    // body has been parsed whole, and it is taken at once, with no stream events, timer or further turn.
+    queueMicrotask(() => {
+      // Gone meanwhile (a parse error later in the packet destroys the socket, and 'close' fires before this runs).
+      if (req.destroyed) reject(req.errored ?? prematureClose());
+      else if (req.complete) takeParsedBody(req, maxBytes, resolve, reject);
+      else listenForBody(req, maxBytes, pace, resolve, reject);
+    });
+  });
+}
+
+/** The body the parser has already pushed whole (`req.complete`), read from the stream's buffer. */
+function takeParsedBody(req: IncomingMessage, maxBytes: number, resolve: (body: Buffer) => void, reject: (err: unknown) => void): void {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for (let chunk = req.read() as Buffer | null; chunk !== null; chunk = req.read() as Buffer | null) {
+    size += chunk.length;
+    if (size > maxBytes) {
+      abandon(req);
+      reject(tooLarge(maxBytes));
+      return;
+    }
+    chunks.push(chunk);
+  }
+  resolve(chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, size));
+}
+
+/**
+ * Reads a body still on its way: refusing as soon as the cap is crossed, and cutting one that arrives slower than
+ * `pace` allows (408, connection closed).
+ */
+function listenForBody(req: IncomingMessage, maxBytes: number, pace: BodyPace | undefined, resolve: (body: Buffer) => void, reject: (err: unknown) => void): void {
   // Plain listeners rather than `for await`: the async iterator (an async generator, an end-of-stream watcher and a
   // promise per chunk) was a measurable share of each request. The outcomes are the iterator's: the body, the
   // stream's own error, a premature-close error, or the cap error with the stream destroyed.
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    // A body the parser has already seen whole (the usual small JSON request) needs no timer at all.
-    const watch = pace && !req.complete ? new BodyWatch(pace, () => refuse(timedOut())) : null;
-    const cleanup = (): void => {
-      watch?.stop();
-      req.off('readable', onReadable);
-      req.off('end', onEnd);
-      req.off('error', onError);
-      req.off('close', onClose);
-    };
-    const refuse = (err: KeywardenError): void => {
-      cleanup();
-      abandon(req);
-      reject(err);
-    };
-    // 'readable' + read(), as the iterator consumes a stream: chunks are taken when the stream announces them
-    // (on the next tick), not inside the parser's callback, so a refused body is destroyed at the same point.
-    const onReadable = (): void => {
-      for (let chunk = req.read() as Buffer | null; chunk !== null; chunk = req.read() as Buffer | null) {
-        size += chunk.length;
-        if (size > maxBytes) {
-          refuse(tooLarge(maxBytes));
-          return;
-        }
-        chunks.push(chunk);
+  const chunks: Buffer[] = [];
+  let size = 0;
+  const watch = pace ? new BodyWatch(pace, () => refuse(timedOut())) : null;
+  const cleanup = (): void => {
+    watch?.stop();
+    req.off('readable', onReadable);
+    req.off('end', onEnd);
+    req.off('error', onError);
+    req.off('close', onClose);
+  };
+  const refuse = (err: KeywardenError): void => {
+    cleanup();
+    abandon(req);
+    reject(err);
+  };
+  // 'readable' + read(), as the iterator consumes a stream: chunks are taken when the stream announces them
+  // (on the next tick), not inside the parser's callback, so a refused body is destroyed at the same point.
+  const onReadable = (): void => {
+    for (let chunk = req.read() as Buffer | null; chunk !== null; chunk = req.read() as Buffer | null) {
+      size += chunk.length;
+      if (size > maxBytes) {
+        refuse(tooLarge(maxBytes));
+        return;
       }
-      watch?.received(size);
-    };
-    const onEnd = (): void => {
-      cleanup();
-      resolve(chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, size));
-    };
-    const onError = (err: Error): void => {
-      cleanup();
-      reject(err);
-    };
-    const onClose = (): void => {
-      cleanup();
-      reject(prematureClose());
-    };
-    req.on('readable', onReadable);
-    req.on('end', onEnd);
-    req.on('error', onError);
-    req.on('close', onClose);
-  });
+      chunks.push(chunk);
+    }
+    watch?.received(size);
+  };
+  const onEnd = (): void => {
+    cleanup();
+    resolve(chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, size));
+  };
+  const onError = (err: Error): void => {
+    cleanup();
+    reject(err);
+  };
+  const onClose = (): void => {
+    cleanup();
+    reject(prematureClose());
+  };
+  req.on('readable', onReadable);
+  req.on('end', onEnd);
+  req.on('error', onError);
+  req.on('close', onClose);
 }
 
 /**
