@@ -3,7 +3,7 @@
 // Portkey's gateway (peers.ts). The gateways run on core 1; the fake upstream, wrk, the streaming client and this
 // orchestrator share core 0. Every child is started here and stopped here, also on failure or Ctrl-C.
 //
-//   node --import tsx bench/gateway/run.ts [--duration 3] [--ttfc-duration 2] [--reps 3] [--scenarios a,b] [--no-readme]
+//   node --import tsx bench/gateway/run.ts [--duration 3] [--ttfc-duration 2] [--reps 5] [--scenarios a,b] [--no-readme]
 //     [--dist DIR --out FILE]   (measure another build, e.g. a copy of an older commit's dist, into another file)
 //     [--no-peers]              (skip the floor and Portkey)
 //     [--profile DIR]           (instead of the matrix: --cpu-prof the first scenario's gateway under wrk at c=1 and
@@ -234,7 +234,7 @@ async function main(): Promise<void> {
     options: {
       duration: { type: 'string', default: '3' },
       'ttfc-duration': { type: 'string', default: '2' },
-      reps: { type: 'string', default: '3' },
+      reps: { type: 'string', default: '5' },
       scenarios: { type: 'string' },
       'no-readme': { type: 'boolean', default: false },
       dist: { type: 'string' },
