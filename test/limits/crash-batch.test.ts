@@ -2,42 +2,20 @@
 // settled and committed, 10 settled in memory whose batch has not run, and 10 never settled when it dies. The
 // restarted store must charge exactly: the 10 committed at their cost, the other 20 at their full reservation.
 // (Closing a reservation before its spend is committed would charge the middle 10 nothing: caught here.)
-import { spawn } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { SqliteStore } from '../../src/store/index.js';
+import { runUntilReport } from './support/run-until-report.js';
 
 const child = path.join(import.meta.dirname, 'support/crash-batch-child.ts');
 
-function runUntilReport(dataDir: string): Promise<{ reserved: number[]; costs: number[] }> {
-  const proc = spawn(process.execPath, ['--import', 'tsx', child, dataDir], { stdio: ['ignore', 'pipe', 'pipe'] });
-  return new Promise((resolve, reject) => {
-    let out = '';
-    let err = '';
-    const timer = setTimeout(() => {
-      proc.kill('SIGKILL');
-      reject(new Error(`child gave no report: ${err}`));
-    }, 60_000);
-    proc.stderr.on('data', (c: Buffer) => (err += c.toString()));
-    proc.stdout.on('data', (c: Buffer) => {
-      out += c.toString();
-      if (!out.includes('\n')) return;
-      proc.kill('SIGKILL');
-      clearTimeout(timer);
-      proc.once('exit', () => resolve(JSON.parse(out) as { reserved: number[]; costs: number[] }));
-    });
-    proc.once('exit', (code, signal) => {
-      if (signal !== 'SIGKILL') reject(new Error(`child exited with ${code}: ${err}`));
-    });
-  });
-}
 
 describe('crash with a settlement batch pending', () => {
   it('charges committed settlements at cost and every uncommitted or open reservation in full', async () => {
     const dataDir = mkdtempSync(path.join(tmpdir(), 'kw-crash-batch-'));
-    const { reserved, costs } = await runUntilReport(dataDir);
+    const { reserved, costs } = await runUntilReport<{ reserved: number[]; costs: number[] }>(child, [dataDir]);
     expect(reserved).toHaveLength(30);
     for (const usd of reserved) expect(usd).toBeGreaterThan(0);
     const sum = (xs: number[]): number => xs.reduce((a, b) => a + b, 0);

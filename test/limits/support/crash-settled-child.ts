@@ -6,36 +6,16 @@
 // written synchronously, and the process spins so no callback can run before the parent's kill -9.
 import { statSync, truncateSync, writeSync } from 'node:fs';
 import path from 'node:path';
-import { Limiter } from '../../../src/limits/limiter.js';
-import { MemoryLimitsBackend } from '../../../src/limits/memory-backend.js';
-import { PriceTable } from '../../../src/pricing/index.js';
-import type { VirtualKeyRecord } from '../../../src/store/index.js';
-import { SqliteStore } from '../../../src/store/index.js';
 import { RESERVATION_JOURNAL_FILE_NAME } from '../../../src/store/sqlite/sqlite-store.js';
+import { budgetedLimiter } from './budgeted-limiter.js';
 
 const dataDir = process.argv[2];
 if (!dataDir) throw new Error('usage: crash-settled-child DATA_DIR');
-const store = SqliteStore.open(dataDir);
-const prices = new PriceTable();
-const limiter = new Limiter(new MemoryLimitsBackend(store.spend), prices);
-const key = {
-  id: 'key_window',
-  updatedAt: 1,
-  limits: { rpm: 100_000, tpm: 1_000_000_000, concurrency: 1000, max_output_tokens: 4096, budgets: [{ usd: 100, period: 'lifetime' }] },
-} as unknown as VirtualKeyRecord;
-const json = { model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'Tell me about lighthouses.' }] };
-const input = { key, path: '/v1/chat/completions', model: 'gpt-4o-mini', json, bodyBytes: Buffer.byteLength(JSON.stringify(json)), now: Date.now() };
-const usage = (i: number) => ({ promptTokens: 10 + i, cachedTokens: 0, completionTokens: 20 + i, reasoningTokens: 0 });
-
-const admitted = [];
-for (let i = 0; i < 15; i++) {
-  const admission = await limiter.admit({ ...input, now: Date.now() });
-  if (!admission) throw new Error('not admitted');
-  admitted.push(admission);
-}
+const { store, admitMany, settle, cost } = budgetedLimiter(dataDir, 'key_window');
+const admitted = await admitMany(15);
 const reserved = admitted.map((a) => a.ticket.reservedUsd);
-const costs = Array.from({ length: 10 }, (_, i) => prices.costOf('gpt-4o-mini', usage(i)) ?? NaN);
-for (let i = 0; i < 10; i++) await limiter.settle(admitted[i]!, { status: 200, tokens: usage(i), streamedText: '', incomplete: false }, Date.now());
+const costs = Array.from({ length: 10 }, (_, i) => cost(i));
+for (let i = 0; i < 10; i++) await settle(admitted[i]!, i);
 const journal = path.join(dataDir, RESERVATION_JOURNAL_FILE_NAME);
 const before = statSync(journal).size;
 store.spend.flushSettlements();
