@@ -21,11 +21,6 @@ export class KeyHashMemo {
     private readonly limit = KEY_HASH_MEMO_LIMIT,
   ) {}
 
-  /** The key's hash: remembered, or computed (and not yet remembered). */
-  hashOf(secret: string): string {
-    return this.hashes.get(secret) ?? hashVirtualKey(secret, this.pepper);
-  }
-
   /** The hash of a secret that identified a key before, or undefined. */
   remembered(secret: string): string | undefined {
     return this.hashes.get(secret);

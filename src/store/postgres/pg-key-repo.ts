@@ -64,8 +64,8 @@ export class PgKeyRepository implements KeyRepository {
   }
 
   findByHash(hash: string): Promise<VirtualKeyRecord | null> {
-    const hit = this.cache.get(hash);
-    if (hit) return Promise.resolve({ ...hit });
+    const hit = this.findByHashNow(hash);
+    if (hit) return Promise.resolve(hit);
     return this.lookup(hash).catch((err: unknown) => this.duringOutage(hash, err));
   }
 
