@@ -36,13 +36,16 @@ export class SettledBatches {
   }
 }
 
+/** The reservation ids the given batches settled. */
+export function idsOf(batches: ReadonlyArray<{ ids: readonly string[] }>): Set<string> {
+  const ids = new Set<string>();
+  for (const batch of batches) for (const id of batch.ids) ids.add(id);
+  return ids;
+}
+
 /** For tools reading a data dir (e.g. the PostgreSQL migration): the reservation ids settled but maybe not closed. */
 export function settledReservationIds(db: SqliteDatabase): Set<string> {
-  const ids = new Set<string>();
-  for (const row of db.prepare<[], { reservation_ids: string }>('SELECT reservation_ids FROM settled_reservation_batches').all()) {
-    for (const id of parseIds(row.reservation_ids)) ids.add(id);
-  }
-  return ids;
+  return idsOf(new SettledBatches(db).read());
 }
 
 function parseIds(text: string): string[] {

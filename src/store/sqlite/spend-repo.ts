@@ -1,8 +1,8 @@
 import type { ReservationRecord, SpendRepository, SpendSettlement } from '../types.js';
 import type { SqliteDatabase } from './database.js';
 import type { ReservationJournal } from './reservation-journal.js';
-import { SettledBatches } from './settled-batches.js';
-import { WalDurability } from './wal-durability.js';
+import { idsOf, SettledBatches } from './settled-batches.js';
+import { WalDurability, warnDurabilityError } from './wal-durability.js';
 
 /** Settlements are committed in batches at this interval (the usage recorder's default flush interval). */
 export const SETTLEMENT_FLUSH_MS = 20;
@@ -135,8 +135,7 @@ export class SqliteSpendRepository implements SpendRepository {
 
   reconcileOpenReservations(): Promise<number> {
     const batches = this.settledBatches.read();
-    const settled = new Set<string>();
-    for (const batch of batches) for (const id of batch.ids) settled.add(id);
+    const settled = idsOf(batches);
     // Reservations this process holds are live requests, not a crash's leftovers.
     const open = this.journal.recover().filter((r) => !settled.has(r.id) && !this.journal.isLive(r.id));
     // Charged in full to the key and, if it had one, its project: a crash never refills a shared budget. Committed
@@ -187,7 +186,5 @@ function addTo(sums: Map<string, Map<string, number>>, owner: string, periodKeys
 }
 
 function reportJournalError(error: Error | null): void {
-  if (error === null) return;
-  const code = (error as NodeJS.ErrnoException).code ?? error.message;
-  process.emitWarning(`keywarden: fsync of the reservation journal failed (${code}); its newest lines may not survive a power loss`, 'KeywardenDurabilityWarning');
+  if (error !== null) warnDurabilityError('the reservation journal', error);
 }
