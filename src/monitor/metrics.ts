@@ -56,33 +56,28 @@ interface Tally {
  * Counter increments for every usage record, summed in a plain number per label combination and handed to
  * prom-client by the counter's collect hook, which runs whenever the metric is read (a /metrics scrape). Even
  * through a child, prom-client hashes the labels on every increment (about 0.3 µs; four of them per request), where
- * this is one addition. Readers see the same totals. Bounded like `children`: every label value passes a LabelCap.
+ * this is one addition. Readers see the same totals. One tally per label combination, found as `children` finds a
+ * child (and bounded the same way).
  */
-class Tallies {
-  private readonly byId = new Map<string, Tally>();
-
-  constructor(private readonly labelNames: readonly string[]) {}
-
-  of(...values: string[]): Tally {
-    const id = values.join('\n');
-    let tally = this.byId.get(id);
-    if (!tally) {
-      const labels: Partial<Record<string, string>> = {};
-      this.labelNames.forEach((name, i) => (labels[name] = values[i]));
-      tally = { labels, value: 0 };
-      this.byId.set(id, tally);
-    }
+function tallies(labelNames: readonly string[]): { of: (...values: string[]) => Tally; drain: (counter: Counter) => void } {
+  const all: Tally[] = [];
+  const of = children((...values) => {
+    const labels: Partial<Record<string, string>> = {};
+    labelNames.forEach((name, i) => (labels[name] = values[i]));
+    const tally = { labels, value: 0 };
+    all.push(tally);
     return tally;
-  }
-
-  /** Hands the sums to the counter (its collect hook calls this). */
-  drain(counter: Counter): void {
-    for (const tally of this.byId.values()) {
-      if (tally.value === 0) continue;
-      counter.inc(tally.labels, tally.value);
-      tally.value = 0;
-    }
-  }
+  });
+  return {
+    of,
+    drain(counter) {
+      for (const tally of all) {
+        if (tally.value === 0) continue;
+        counter.inc(tally.labels, tally.value);
+        tally.value = 0;
+      }
+    },
+  };
 }
 
 export interface MonitorMetrics {
@@ -120,9 +115,9 @@ export function createMonitorMetrics(options: MetricsOptions = {}): MonitorMetri
   const upstreams = new LabelCap(cap);
   const registers = [registry];
 
-  const requestTallies = new Tallies(['endpoint', 'status']);
-  const tokenTallies = new Tallies(['model', 'kind']);
-  const spendTallies = new Tallies(['model']);
+  const requestTallies = tallies(['endpoint', 'status']);
+  const tokenTallies = tallies(['model', 'kind']);
+  const spendTallies = tallies(['model']);
   new Counter({
     name: 'keywarden_requests_total',
     help: 'Requests made with a valid key, by endpoint group and status class.',
