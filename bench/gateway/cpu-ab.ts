@@ -26,7 +26,7 @@ import { parseArgs } from 'node:util';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { Pool } from 'undici';
 import { startFloor } from './peers.js';
-import { CLOCK_TICKS, cpuTimes, spawnPinned, stopAll, stopChild, waitForLine } from './procs.js';
+import { cpuTimes, spawnPinned, stopAll, stopChild, waitForLine } from './procs.js';
 import { stackRedis, startStack, stopStacks, type Stack } from './stack.js';
 import { chatBody, CHAT_PATH, GATEWAY_CORE, GATEWAY_NODE_FLAGS, GATEWAY_SCENARIOS, LOAD_CORE } from './scenarios.js';
 import { median } from './stats.js';
@@ -96,10 +96,8 @@ function threadCpu(pid: number): Map<string, number> {
       // Node names few of its threads: the main thread is told apart by its id (the process id).
       const comm = readFileSync(`/proc/${pid}/task/${tid}/comm`, 'utf8').trim();
       const name = Number(tid) === pid ? 'main' : comm === 'node' ? 'other threads' : comm;
-      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      const us = ((Number(fields[11]) + Number(fields[12])) * 1_000_000) / CLOCK_TICKS;
-      byName.set(name, (byName.get(name) ?? 0) + us);
+      const { userUs, systemUs } = cpuTimes(pid, Number(tid));
+      byName.set(name, (byName.get(name) ?? 0) + userUs + systemUs);
     } catch {
       // the thread ended between the listing and the read
     }

@@ -79,9 +79,12 @@ export interface CpuTimes {
   systemUs: number;
 }
 
-/** utime and stime (fields 14 and 15) of /proc/PID/stat, converted from clock ticks. */
-export function cpuTimes(pid: number): CpuTimes {
-  const text = readFileSync(`/proc/${pid}/stat`, 'utf8');
+/**
+ * utime and stime (fields 14 and 15) of /proc/PID/stat, converted from clock ticks; of one thread's
+ * /proc/PID/task/TID/stat when `tid` is given.
+ */
+export function cpuTimes(pid: number, tid?: number): CpuTimes {
+  const text = readFileSync(tid === undefined ? `/proc/${pid}/stat` : `/proc/${pid}/task/${tid}/stat`, 'utf8');
   // The command name (field 2) may contain spaces; fields after it start past the closing parenthesis.
   const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
   const toUs = (ticks: string | undefined): number => (Number(ticks) * 1_000_000) / CLOCK_TICKS;
