@@ -37,18 +37,34 @@ export function readBody(req: IncomingMessage, maxBytes: number, pace?: BodyPace
 
 /** The body the parser has already pushed whole (`req.complete`), read from the stream's buffer. */
 function takeParsedBody(req: IncomingMessage, maxBytes: number, resolve: (body: Buffer) => void, reject: (err: unknown) => void): void {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for (let chunk = req.read() as Buffer | null; chunk !== null; chunk = req.read() as Buffer | null) {
-    size += chunk.length;
-    if (size > maxBytes) {
-      abandon(req);
-      reject(tooLarge(maxBytes));
-      return;
-    }
-    chunks.push(chunk);
+  const body = new BodyChunks(maxBytes);
+  if (body.take(req)) resolve(body.joined());
+  else {
+    abandon(req);
+    reject(tooLarge(maxBytes));
   }
-  resolve(chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, size));
+}
+
+/** The chunks of one body so far, against its cap. */
+class BodyChunks {
+  private readonly chunks: Buffer[] = [];
+  size = 0;
+
+  constructor(private readonly maxBytes: number) {}
+
+  /** Takes what the stream holds now; false as soon as the body crosses the cap. */
+  take(req: IncomingMessage): boolean {
+    for (let chunk = req.read() as Buffer | null; chunk !== null; chunk = req.read() as Buffer | null) {
+      this.size += chunk.length;
+      if (this.size > this.maxBytes) return false;
+      this.chunks.push(chunk);
+    }
+    return true;
+  }
+
+  joined(): Buffer {
+    return this.chunks.length === 1 ? (this.chunks[0] as Buffer) : Buffer.concat(this.chunks, this.size);
+  }
 }
 
 /**
@@ -59,8 +75,7 @@ function listenForBody(req: IncomingMessage, maxBytes: number, pace: BodyPace | 
   // Plain listeners rather than `for await`: the async iterator (an async generator, an end-of-stream watcher and a
   // promise per chunk) was a measurable share of each request. The outcomes are the iterator's: the body, the
   // stream's own error, a premature-close error, or the cap error with the stream destroyed.
-  const chunks: Buffer[] = [];
-  let size = 0;
+  const body = new BodyChunks(maxBytes);
   const watch = pace ? new BodyWatch(pace, () => refuse(timedOut())) : null;
   const cleanup = (): void => {
     watch?.stop();
@@ -77,19 +92,15 @@ function listenForBody(req: IncomingMessage, maxBytes: number, pace: BodyPace | 
   // 'readable' + read(), as the iterator consumes a stream: chunks are taken when the stream announces them
   // (on the next tick), not inside the parser's callback, so a refused body is destroyed at the same point.
   const onReadable = (): void => {
-    for (let chunk = req.read() as Buffer | null; chunk !== null; chunk = req.read() as Buffer | null) {
-      size += chunk.length;
-      if (size > maxBytes) {
-        refuse(tooLarge(maxBytes));
-        return;
-      }
-      chunks.push(chunk);
+    if (!body.take(req)) {
+      refuse(tooLarge(maxBytes));
+      return;
     }
-    watch?.received(size);
+    watch?.received(body.size);
   };
   const onEnd = (): void => {
     cleanup();
-    resolve(chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, size));
+    resolve(body.joined());
   };
   const onError = (err: Error): void => {
     cleanup();
