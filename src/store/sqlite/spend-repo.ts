@@ -66,10 +66,9 @@ export class SqliteSpendRepository implements SpendRepository {
     return Promise.resolve(Object.fromEntries(this.spentStmt.all(keyId).map((row) => [row.period_key, row.usd])));
   }
 
-  /** Written to the journal before it returns (synchronously: no promise on the request path); throws if it cannot be. */
-  // Declared as the interface's `void | Promise<void>` so callers holding this class await it as they would any store's.
+  /** Resolves once the reservation is in the journal on disk (written with the rest of this turn's); see the journal. */
   reserve(reservation: ReservationRecord): void | Promise<void> {
-    this.journal.append(reservation);
+    return this.journal.append(reservation);
   }
 
   /** Queues the settlement for the next batch (at most SETTLEMENT_FLUSH_MS away); see the class comment. Synchronous. */
