@@ -5,13 +5,17 @@
 //
 //   node --import tsx bench/gateway/cpu-ab.ts --dist A_DIR --dist B_DIR [--requests 3000] [--warmup 3000]
 //     [--rounds 3] [--connections 1] [--limits] [--stream] [--stack sqlite --stack postgres+redis] [--floor]
-//     [--strace] [--threads]
+//     [--strace] [--threads] [--limits-delta]
 //
 // `--floor`: the bare proxy (floor.ts) is one more variant, driven the same way, so a build's CPU is read against
 // the floor's from one invocation. `--strace`: the measured requests also run under `strace -c -f` attached to the
 // process, and its system calls per request are printed (strace slows the process, so those rounds' CPU figures
 // are not comparable with untraced ones; the call counts are what it is for). `--threads`: CPU per request of each
 // thread of the process (main, libuv threadpool, V8 workers), from /proc/PID/task.
+//
+// `--limits-delta`: each round's gateway gets two keys, one plain and one with the benchmark's limits and budgets,
+// and drives them in alternating windows (plain, limited, plain, limited…) in the same process, so the CPU the
+// limits add is read as a paired difference, free of the process-to-process spread between separate gateways.
 //
 // `--stack` (repeatable): what each build's gateway runs on — `sqlite` (the default, embedded store and in-process
 // limits) or `postgres+redis` (a throw-away PostgreSQL and Redis, see stack.ts). Every build × stack pair is one
@@ -70,7 +74,11 @@ interface RoundOptions {
   stream: boolean;
   strace: boolean;
   threads: boolean;
+  limitsDelta: boolean;
 }
+
+/** Windows per key in a --limits-delta round: enough alternations that a burst of machine noise hits both keys. */
+const DELTA_WINDOWS = 8;
 
 /** Attaches `strace -c -f` to a process; `stop()` detaches and returns its summary table. */
 function attachStrace(pid: number): { ready: Promise<void>; stop(): Promise<string> } {
@@ -166,6 +174,10 @@ async function round(variant: Variant, work: string, upstreamUrl: string, upstre
     await admin('/upstreams', { name: 'fake', provider: 'openai-compatible', base_url: upstreamUrl, keys: [upstreamKey] });
     const limited = GATEWAY_SCENARIOS.find((s) => s.id === 'limits')?.key ?? {};
     const created = await admin('/keys', { name: 'ab', ...(options.limits ? limited : {}) });
+    if (options.limitsDelta) {
+      const withLimits = await admin('/keys', { name: 'ab-limits', ...limited });
+      return await measureLimitsDelta(child.pid as number, origin as string, created.key as string, withLimits.key as string, options);
+    }
     return await measure(child.pid as number, origin as string, created.key as string, options);
   } finally {
     await stopChild(child);
@@ -212,6 +224,40 @@ async function measure(pid: number, origin: string, key: string, options: RoundO
   }
 }
 
+/**
+ * --limits-delta: CPU µs per request the limited key costs over the plain one, from alternating windows in one
+ * process. Both keys are warmed up first; each window's CPU is read from /proc around exactly its requests.
+ */
+async function measureLimitsDelta(pid: number, origin: string, plainKey: string, limitedKey: string, options: RoundOptions): Promise<number> {
+  const body = chatBody(options.stream);
+  const pool = new Pool(origin, { connections: options.connections });
+  try {
+    await drive(pool, plainKey, body, options.warmup, options.connections);
+    await drive(pool, limitedKey, body, options.warmup, options.connections);
+    await sleep(200);
+    const perWindow = Math.max(options.connections, Math.floor(options.requests / DELTA_WINDOWS));
+    const cpu = { plain: 0, limited: 0 };
+    for (let w = 0; w < DELTA_WINDOWS; w++) {
+      // Alternate which key goes first, so neither always follows the other's settlement batch.
+      const order: Array<keyof typeof cpu> = w % 2 === 0 ? ['plain', 'limited'] : ['limited', 'plain'];
+      for (const which of order) {
+        const before = cpuTimes(pid);
+        await drive(pool, which === 'plain' ? plainKey : limitedKey, body, perWindow, options.connections);
+        await sleep(60); // the window's usage and settlement batches (20 ms) land inside it
+        const after = cpuTimes(pid);
+        cpu[which] += after.userUs - before.userUs + after.systemUs - before.systemUs;
+      }
+    }
+    const requests = perWindow * DELTA_WINDOWS;
+    const plain = cpu.plain / requests;
+    const limited = cpu.limited / requests;
+    process.stderr.write(`[cpu-ab] plain ${plain.toFixed(1)}, limited ${limited.toFixed(1)} µs/request: limits add ${(limited - plain).toFixed(1)}\n`);
+    return limited - plain;
+  } finally {
+    await pool.close();
+  }
+}
+
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
@@ -226,6 +272,7 @@ async function main(): Promise<void> {
       floor: { type: 'boolean', default: false },
       strace: { type: 'boolean', default: false },
       threads: { type: 'boolean', default: false },
+      'limits-delta': { type: 'boolean', default: false },
     },
   });
   const dists = (values.dist ?? [path.join(ROOT, 'dist')]).map((d) => path.resolve(d));
@@ -244,6 +291,7 @@ async function main(): Promise<void> {
     stream: values.stream,
     strace: values.strace,
     threads: values.threads,
+    limitsDelta: values['limits-delta'],
   };
   const rounds = Number(values.rounds);
   const work = mkdtempSync(path.join(os.tmpdir(), 'kw-cpu-ab-'));
@@ -262,8 +310,9 @@ async function main(): Promise<void> {
       }
     }
     const what = `${options.stream ? 'streamed' : 'non-streamed'}, c=${options.connections}${options.limits ? ', key with limits and budgets' : ''}, ${options.requests} requests × ${rounds} rounds`;
+    const figure = options.limitsDelta ? 'µs CPU/request added by limits and budgets' : 'µs CPU/request';
     for (const [variant, list] of samples) {
-      process.stdout.write(`${nameOf(variant)}: median ${median(list).toFixed(1)} µs CPU/request (${list.map((x) => x.toFixed(1)).join(', ')}) — ${what}\n`);
+      process.stdout.write(`${nameOf(variant)}: median ${median(list).toFixed(1)} ${figure} (${list.map((x) => x.toFixed(1)).join(', ')}) — ${what}\n`);
     }
   } finally {
     await stopAll();

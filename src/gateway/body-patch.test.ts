@@ -31,6 +31,22 @@ describe('prependJsonFields', () => {
     expect((JSON.parse(prependJsonFields(body, shallow).toString()) as { stream_options: unknown }).stream_options).toEqual({ include_usage: false });
   });
 
+  it('writes multi-byte values whole, leaves out undefined ones, and returns the body unchanged when nothing is left', () => {
+    const body = Buffer.from('{"model":"gpt-4o-mini","messages":[{"role":"user","content":"日本語 🙂"}]}');
+    const patched = prependJsonFields(body, { user: 'é€😀\u2028"\\', max_tokens: 7, skipped: undefined });
+    expect(JSON.parse(patched.toString())).toEqual({ user: 'é€😀\u2028"\\', max_tokens: 7, ...(JSON.parse(body.toString()) as object) });
+    expect(patched.toString()).not.toContain('skipped');
+    expect(prependJsonFields(body, { skipped: undefined })).toBe(body);
+    expect(JSON.parse(prependJsonFields(Buffer.from('{}'), { max_tokens: 1 }).toString())).toEqual({ max_tokens: 1 });
+  });
+
+  it('copies the body: the patched buffer never shares memory with the original', () => {
+    const body = Buffer.from('{"a":1}');
+    const patched = prependJsonFields(body, { b: 2 });
+    body.fill(0x20);
+    expect(JSON.parse(patched.toString())).toEqual({ b: 2, a: 1 });
+  });
+
   it('refuses a body that is not an object', () => {
     expect(() => prependJsonFields(Buffer.from('[1]'), { a: 1 })).toThrow();
   });

@@ -11,8 +11,20 @@ export function prependJsonFields(body: Buffer, fields: Readonly<Record<string, 
   let next = open + 1;
   while (next < body.length && (body[next] === 0x20 || body[next] === 0x0a || body[next] === 0x0d || body[next] === 0x09)) next++;
   const empty = body[next] === 0x7d; /* } */
-  const members = membersOf(fields);
-  return Buffer.concat([body.subarray(0, open + 1), empty ? members.alone : members.followed, body.subarray(open + 1)]);
+  const known = frozenMembers.get(fields);
+  if (known) return Buffer.concat([body.subarray(0, open + 1), empty ? known.alone : known.followed, body.subarray(open + 1)]);
+  const text = serializeMembers(fields);
+  if (text === '') return body;
+  // Only a deeply frozen set can be remembered: a mutable one could change after it was serialized.
+  if (isDeeplyFrozen(fields)) frozenMembers.set(fields, { alone: Buffer.from(text), followed: Buffer.from(`${text},`) });
+  // A per-request set (the output cap a budget injects): written straight into the one output buffer.
+  const members = empty ? text : `${text},`;
+  const length = Buffer.byteLength(members);
+  const out = Buffer.allocUnsafe(body.length + length);
+  body.copy(out, 0, 0, open + 1);
+  out.write(members, open + 1);
+  body.copy(out, open + 1 + length, open + 1);
+  return out;
 }
 
 interface Members {
@@ -25,16 +37,17 @@ interface Members {
 /** Serialized members of frozen field sets (the gateway's constant ones): computed once, not per request. */
 const frozenMembers = new WeakMap<object, Members>();
 
-function membersOf(fields: Readonly<Record<string, unknown>>): Members {
-  const known = frozenMembers.get(fields);
-  if (known) return known;
-  const text = Object.entries(fields)
-    .map(([name, value]) => `${JSON.stringify(name)}:${JSON.stringify(value)}`)
-    .join(',');
-  const members = { alone: Buffer.from(text), followed: Buffer.from(`${text},`) };
-  // Only a deeply frozen set can be remembered: a mutable one could change after it was serialized.
-  if (isDeeplyFrozen(fields)) frozenMembers.set(fields, members);
-  return members;
+/** `"a":1,"b":2` (no array or entry tuples: a set usually holds one field). */
+function serializeMembers(fields: Readonly<Record<string, unknown>>): string {
+  let text = '';
+  for (const name in fields) {
+    if (!Object.hasOwn(fields, name)) continue;
+    const value = JSON.stringify(fields[name]);
+    // undefined (and functions) have no JSON form: left out, as JSON.stringify leaves them out of an object.
+    if (value === undefined) continue;
+    text += `${text === '' ? '' : ','}${JSON.stringify(name)}:${value}`;
+  }
+  return text;
 }
 
 function isDeeplyFrozen(value: unknown): boolean {
