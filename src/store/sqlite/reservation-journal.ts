@@ -1,6 +1,7 @@
 import { closeSync, existsSync, fsyncSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
 import type { ReservationRecord } from '../types.js';
 import { CoalescedFsync, type DurableCallback } from './coalesced-fsync.js';
+import { reservationLine } from './reservation-line.js';
 
 /** Rewrite the journal with only the open reservations once it grows past this. */
 const COMPACT_BYTES = 4 * 1024 * 1024;
@@ -75,7 +76,7 @@ export class ReservationJournal {
   append(reservation: ReservationRecord): void | Promise<void> {
     this.open.set(reservation.id, reservation);
     if (this.fd === null) return;
-    this.queuedText += `{"r":${JSON.stringify(reservation)}}\n`;
+    this.queuedText += reservationLine(reservation);
     this.queuedIds.push(reservation.id);
     return (this.queued ??= new Promise<void>((resolve, reject) => {
       this.queuedOutcome = { resolve, reject };
