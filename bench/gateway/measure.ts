@@ -20,6 +20,8 @@ export interface Target {
   headers?: Readonly<Record<string, string>>;
   /** A peer whose failures are recorded, not fatal (Portkey's streaming fails on some Node versions). */
   lenient?: boolean;
+  /** Measured only at these load points (a scenario's paired plain key: json-c64); every point when absent. */
+  points?: readonly string[];
 }
 
 export interface Bodies {

@@ -1,7 +1,7 @@
 // Turns raw samples into medians, target verdicts and the README table.
 import { readFileSync, writeFileSync } from 'node:fs';
 import type { TtfcSample, WrkSample } from './measure.js';
-import { FLOOR_ID, LOAD_POINTS, PORTKEY_ID, TARGETS, type GatewayScenario } from './scenarios.js';
+import { FLOOR_ID, LOAD_POINTS, PAIRED_POINT, PORTKEY_ID, TARGETS, type GatewayScenario } from './scenarios.js';
 import { median } from './stats.js';
 
 export interface TargetSummary {
@@ -62,7 +62,9 @@ export function summarize(wrk: readonly WrkSample[], ttfc: readonly TtfcSample[]
     };
     const direct = forTarget('direct');
     const floorCpu = targetIds.includes(FLOOR_ID) ? forTarget(FLOOR_ID).cpuUsPerRequest : null;
-    const targets: TargetSummary[] = targetIds.map((id) => {
+    // A target measured at some points only (a paired plain key) has no row at the others.
+    const measuredHere = targetIds.filter((id) => id === 'direct' || wrk.some((s) => s.point === point.id && s.target === id));
+    const targets: TargetSummary[] = measuredHere.map((id) => {
       const s = forTarget(id);
       const isDirect = id === 'direct';
       return {
@@ -105,7 +107,8 @@ function clean(t: TargetSummary, value: number | null): number {
   return t.errors === 0 && value !== null ? value : NaN;
 }
 
-export function verdicts(points: readonly PointSummary[], scenarios: readonly GatewayScenario[]): Verdict[] {
+/** `paired`: the raw samples, for scenarios measured beside a plain key on their own gateway (pairedPlainKey). */
+export function verdicts(points: readonly PointSummary[], scenarios: readonly GatewayScenario[], paired?: readonly WrkSample[]): Verdict[] {
   const base = scenarios[0];
   if (!base) return [];
   const v = (name: string, measured: number, unit: string, limit: number, kind: 'max' | 'min'): Verdict => ({
@@ -147,8 +150,21 @@ export function verdicts(points: readonly PointSummary[], scenarios: readonly Ga
     if (!cost || !scenarios.some((s) => s.id === cost.over)) continue;
     const extra = (find(points, 'json-c64', scenario.id).cpuUsPerRequest ?? NaN) - (find(points, 'json-c64', cost.over).cpuUsPerRequest ?? NaN);
     out.push(v(`gateway CPU added by ${cost.what} ("${scenario.label}" vs "${cost.over}", c=64)`, extra, 'µs', cost.maxUs, 'max'));
+    if (scenario.pairedPlainKey !== undefined && paired) {
+      const deltas = pairedDeltas(paired, scenario.id, scenario.pairedPlainKey);
+      if (deltas.length > 0) {
+        out.push(v(`the same, paired: "${scenario.label}" vs a key without limits on the same gateway process (median of per-repetition differences, c=64)`, median(deltas), 'µs', cost.maxUs, 'max'));
+      }
+    }
   }
   return out;
+}
+
+/** CPU of `target` minus CPU of `plain` at c=64, per repetition in which both were measured. */
+function pairedDeltas(wrk: readonly WrkSample[], target: string, plain: string): number[] {
+  const cpu = (id: string, rep: number): number => wrk.find((s) => s.point === PAIRED_POINT && s.target === id && s.rep === rep)?.gateway?.cpuUsPerRequest ?? NaN;
+  const reps = [...new Set(wrk.filter((s) => s.point === PAIRED_POINT && s.target === plain).map((s) => s.rep))].sort((a, b) => a - b);
+  return reps.map((rep) => cpu(target, rep) - cpu(plain, rep)).filter(Number.isFinite);
 }
 
 /**
@@ -172,6 +188,10 @@ export function pairedNote(wrk: readonly WrkSample[], scenarios: readonly Gatewa
     const deltas = reps.map((rep) => cpu(scenario.id, rep) - cpu(cost.over, rep));
     const signed = (d: number): string => (Number.isFinite(d) ? `${d >= 0 ? '+' : '−'}${Math.abs(Math.round(d))}` : '–');
     parts.push(`"${scenario.label}" − "${cost.over}" ${deltas.map(signed).join(', ')} µs (median ${signed(median(deltas))})`);
+    if (scenario.pairedPlainKey !== undefined) {
+      const inProcess = pairedDeltas(wrk, scenario.id, scenario.pairedPlainKey);
+      if (inProcess.length > 0) parts.push(`"${scenario.label}" − a key without limits on the same gateway ${inProcess.map(signed).join(', ')} µs (median ${signed(median(inProcess))})`);
+    }
   }
   return parts.length === 0 ? null : `Per repetition at c=64, non-streamed (each repetition measures every target back to back): ${parts.join('; ')}.`;
 }

@@ -24,7 +24,7 @@ import { startStack, stopStacks } from './stack.js';
 import { startFloor, startPortkey } from './peers.js';
 import { formatTop, topSelfTime } from './profile.js';
 import { markdown, noiseSummary, pairedNote, summarize, updateReadme, verdicts } from './report.js';
-import { chatBody, CROSS_CORE_POINT, FLOOR_ID, GATEWAY_CORE, GATEWAY_NODE_FLAGS, GATEWAY_SCENARIOS, LOAD_CORE, LOAD_POINTS, PORTKEY_ID, type GatewayScenario } from './scenarios.js';
+import { chatBody, CROSS_CORE_POINT, FLOOR_ID, PAIRED_POINT, GATEWAY_CORE, GATEWAY_NODE_FLAGS, GATEWAY_SCENARIOS, LOAD_CORE, LOAD_POINTS, PORTKEY_ID, type GatewayScenario } from './scenarios.js';
 import { seedStore } from './seed.js';
 import { median } from './stats.js';
 
@@ -134,7 +134,7 @@ async function startGateway(
   upstreamUrl: string,
   upstreamKey: string,
   nodeFlags: readonly string[] = [],
-): Promise<Target & { child: ChildProcess }> {
+): Promise<Target & { child: ChildProcess; paired?: Target }> {
   const token = `kwbench_${randomBytes(16).toString('hex')}`;
   const dataDir = path.join(workDir, `${scenario.id}-${randomBytes(3).toString('hex')}`);
   const stackEnv = scenario.stack ? await startStack(scenario.stack) : {};
@@ -153,7 +153,13 @@ async function startGateway(
     log(`${scenario.id}: seeded ${scenario.seed.canaryKeys} canary and ${scenario.seed.childKeys} child keys in ${seeded.ms} ms`);
     gateway = await spawnGateway(scenario, dist, dataDir, token, nodeFlags, stackEnv);
   }
-  return { id: scenario.id, origin: gateway.origin, key: created.key, pid: gateway.pid, child: gateway.child };
+  let paired: Target | undefined;
+  if (scenario.pairedPlainKey !== undefined) {
+    const plain = await post('/keys', { name: `bench-${scenario.pairedPlainKey}` });
+    if (typeof plain.key !== 'string') throw new Error('key creation returned no secret');
+    paired = { id: scenario.pairedPlainKey, origin: gateway.origin, key: plain.key, pid: gateway.pid, points: [PAIRED_POINT] };
+  }
+  return { id: scenario.id, origin: gateway.origin, key: created.key, pid: gateway.pid, child: gateway.child, ...(paired ? { paired } : {}) };
 }
 
 /** Free TCP port on 127.0.0.1 for a peer that cannot listen on port 0 and report it (Portkey). */
@@ -292,19 +298,23 @@ async function main(): Promise<void> {
     }
     const gateways: Target[] = [];
     for (const scenario of scenarios) {
-      const { child: _child, ...target } = await startGateway(scenario, dist, dir, upstreamUrl, upstreamKey);
+      const { child: _child, paired, ...target } = await startGateway(scenario, dist, dir, upstreamUrl, upstreamKey);
       gateways.push(target);
+      // Right beside its scenario's key, so in every repetition the two are measured back to back.
+      if (paired) gateways.push(paired);
     }
     const proxies = [...peers, ...gateways];
     const procs: Processes = {
-      gateways: proxies.map((g) => g.pid as number),
-      all: [process.pid, fake.pid as number, ...proxies.map((g) => g.pid as number)],
+      gateways: [...new Set(proxies.map((g) => g.pid as number))],
+      all: [...new Set([process.pid, fake.pid as number, ...proxies.map((g) => g.pid as number)])],
     };
     log(`fake upstream ${direct.origin}; proxies ${proxies.map((g) => `${g.id}=${g.origin} (pid ${g.pid})`).join(', ')}`);
 
     // Warm-up: JIT, connection pools and SQLite pages, for every target, before anything is recorded.
     for (const target of [direct, ...proxies]) {
-      for (const point of LOAD_POINTS.filter((p) => p.connections > 1)) await measureWrk(target, procs, point, 0, bodies, 2);
+      for (const point of LOAD_POINTS.filter((p) => p.connections > 1 && (!target.points || target.points.includes(p.id)))) {
+        await measureWrk(target, procs, point, 0, bodies, 2);
+      }
     }
     const peerFailures = new Map<string, number>();
 
@@ -315,6 +325,7 @@ async function main(): Promise<void> {
         // Alternate the order so neither side always runs first (thermal and cache effects).
         const order = rep % 2 === 1 ? [direct, ...proxies] : [...proxies, direct];
         for (const target of order) {
+          if (target.points && !target.points.includes(point.id)) continue;
           const sample = await measureWrk(target, procs, point, rep, bodies, durationS);
           if (sample.errors > 0 && target.lenient !== true) throw new Error(`${target.id} ${point.id}: ${sample.errors} errors in ${sample.requests} requests`);
           if (sample.errors > 0) peerFailures.set(`${target.id} ${point.id}`, (peerFailures.get(`${target.id} ${point.id}`) ?? 0) + sample.errors);
@@ -350,7 +361,7 @@ async function main(): Promise<void> {
     const sameCoreP50 = median(wrkSamples.filter((s) => s.point === 'json-c1' && s.target === 'direct').map((s) => s.latencyUs.p50));
     const topology = { sameCoreP50Us: sameCoreP50, crossCoreP50Us: median(crossCore.map((s) => s.latencyUs.p50)) };
     log(`direct c=1 p50: same core ${topology.sameCoreP50Us} us, across cores ${topology.crossCoreP50Us} us`);
-    const peak = Object.fromEntries(gateways.map((g) => [g.id, memory(g.pid as number)]));
+    const peak = Object.fromEntries(gateways.filter((g) => !g.points).map((g) => [g.id, memory(g.pid as number)]));
 
     for (const [what, errors] of peerFailures) {
       notes.push(`${what}: ${errors} failed requests (socket errors or non-2xx answers); its figures there are left out.`);
@@ -359,7 +370,7 @@ async function main(): Promise<void> {
     if (paired !== null) notes.push(paired);
     const ids = ['direct', ...proxies.map((g) => g.id)];
     const points = summarize(wrkSamples, ttfcSamples, ids);
-    const checks = verdicts(points, scenarios);
+    const checks = verdicts(points, scenarios, wrkSamples);
     const noise = noiseSummary(wrkSamples, ttfcSamples);
     const machine = machineInfo();
     const date = new Date().toISOString();
@@ -393,6 +404,7 @@ async function main(): Promise<void> {
       [FLOOR_ID, 'floor (bare node:http + undici proxy)'],
       [PORTKEY_ID, 'Portkey 1.15.2'],
       ...scenarios.map((s) => [s.id, s.label]),
+      ...scenarios.flatMap((s) => (s.pairedPlainKey ? [[s.pairedPlainKey, `key without limits, on the "${s.label}" gateway`]] : [])),
     ]) as Record<string, string>;
     const table = markdown(points, checks, {
       date: date.slice(0, 10),

@@ -24,6 +24,12 @@ export interface GatewayScenario {
   seed?: { canaryKeys: number; childKeys: number };
   /** Services the gateway runs on instead of the embedded SQLite and in-process limits (stack.ts). */
   stack?: 'postgres+redis';
+  /**
+   * Also measure, at c=64 non-streamed only, a key without limits on this scenario's own gateway process, right
+   * beside this scenario's key in every repetition: `extraCpu` is then also read as a paired difference within one
+   * process (the spread between separate gateway processes does not enter it). The id names that extra target.
+   */
+  pairedPlainKey?: string;
 }
 
 /** Limits that never refuse during the run, so every request pays for the full check and settlement. */
@@ -52,6 +58,7 @@ export const GATEWAY_SCENARIOS: readonly GatewayScenario[] = [
     label: 'key with limits and budgets',
     key: { limits: GENEROUS_LIMITS },
     extraCpu: { over: 'keywarden', maxUs: 15, what: 'limit check and budget settlement' },
+    pairedPlainKey: 'limits-plain-key',
   },
   {
     id: 'seeded',
@@ -108,6 +115,9 @@ export const TARGETS = {
  * down with no measurable CPU cost.
  */
 export const GATEWAY_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=8'];
+
+/** The load point at which a scenario's paired plain key is measured (where the CPU targets are read). */
+export const PAIRED_POINT = 'json-c64';
 
 /** Cores: the gateway alone on one, the fake upstream and the load generators on the other. */
 export const GATEWAY_CORE = 1;
