@@ -9,6 +9,9 @@ import { WalDurability, warnDurabilityError } from './wal-durability.js';
 /** Settlements are committed in batches at this interval (the usage recorder's default flush interval). */
 export const SETTLEMENT_FLUSH_MS = 20;
 
+/** How much later than the usage batch the settlement timer fires once settlements ride along with usage batches. */
+const RIDE_ALONG_GRACE_MS = 5;
+
 /**
  * The spend ledger: settled spend per key and period in SQLite, open reservations in the reservation journal.
  *
@@ -20,6 +23,8 @@ export const SETTLEMENT_FLUSH_MS = 20;
  *   honours a tagged line only if the mark reached its seq. The write-ahead log and the journal are then fsynced in
  *   libuv's threadpool; once the log's fsync covers the commit, the reservations leave the journal's open set
  *   (compaction may then drop them).
+ * - With usage batches on the same connection (sqlite-store.ts), settlements usually commit in the usage batch's
+ *   relaxed window (commitAlongside) and share its fsync of the log: one fsync per 20 ms for both.
  * - A batch that fails to commit keeps its seq: the retry (its settlements plus newer ones) commits under the same
  *   seq, so every line tagged with a committed seq names only reservations that commit settled.
  *
@@ -50,6 +55,7 @@ export class SqliteSpendRepository implements SpendRepository {
   private timer: NodeJS.Timeout | null = null;
   /** This writer's next batch seq: advanced only when a batch with reservations commits (a failed one retries it). */
   private nextSeq = 1;
+  private flushDelayMs = SETTLEMENT_FLUSH_MS;
   private shutDown = false;
 
   constructor(
@@ -104,7 +110,7 @@ export class SqliteSpendRepository implements SpendRepository {
         // Kept queued (see flushSettlements); the open reservations protect the budget meanwhile.
         this.schedule();
       }
-    }, SETTLEMENT_FLUSH_MS);
+    }, this.flushDelayMs);
   }
 
   /**
@@ -112,7 +118,31 @@ export class SqliteSpendRepository implements SpendRepository {
    * A failed batch stays queued for the next attempt, which reuses its seq.
    */
   flushSettlements(): void {
-    if (this.pending.length === 0 || !this.db.open) return;
+    this.commitBatch()?.();
+  }
+
+  /**
+   * For the usage repository's batch (sqlite-store.ts): commits the queued settlements inside its relaxed window and
+   * returns what to run once the usage transaction is committed too (or failed): then one fsync of the log covers
+   * both. Never throws: a failed spend batch stays queued for its own timer, and does not fail the usage batch.
+   * While it rides along, this repository's own timer waits a little longer than the usage recorder's, so the
+   * usage batch usually comes first and takes the settlements with it.
+   */
+  commitAlongside(): (() => void) | null {
+    this.flushDelayMs = SETTLEMENT_FLUSH_MS + RIDE_ALONG_GRACE_MS;
+    if (this.timer !== null) clearTimeout(this.timer);
+    this.timer = null;
+    try {
+      return this.commitBatch();
+    } catch {
+      this.schedule();
+      return null;
+    }
+  }
+
+  /** The commit of the queued batch; returns the durability requests to make once the caller's commits are done. */
+  private commitBatch(): (() => void) | null {
+    if (this.pending.length === 0 || !this.db.open) return null;
     const batch = this.pending;
     this.pending = [];
     const ids: string[] = [];
@@ -130,13 +160,17 @@ export class SqliteSpendRepository implements SpendRepository {
     if (seq > 0) {
       this.nextSeq = seq + 1;
       this.journal.holdBatchClose(seq, line);
+    }
+    return () => {
       // After a failed fsync the batch stays held: its reservations open here, its line carried over by compaction.
-      this.durability.afterDurable((error) => {
-        if (error === null && !this.shutDown) this.journal.settledDurably(seq, ids);
-      });
-    } else this.durability.requestDurable();
-    // Every batch also makes the journal's lines so far (reservations, this close line) power-loss durable.
-    this.journal.syncInBackground(reportJournalError);
+      if (seq > 0) {
+        this.durability.afterDurable((error) => {
+          if (error === null && !this.shutDown) this.journal.settledDurably(seq, ids);
+        });
+      } else this.durability.requestDurable();
+      // Every batch also makes the journal's lines so far (reservations, this close line) power-loss durable.
+      this.journal.syncInBackground(reportJournalError);
+    };
   }
 
   reconcileOpenReservations(): Promise<number> {
