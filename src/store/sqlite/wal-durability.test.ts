@@ -145,6 +145,21 @@ describe('WalDurability', () => {
     expect(reported).toEqual(['the SQLite write-ahead log: EIO']);
   });
 
+  it('stays relaxed through a nested relaxed commit (settlements inside the usage batch window) and restores FULL once', () => {
+    const db = openDb();
+    const durability = new WalDurability(db);
+    db.exec('CREATE TABLE t (x)');
+    let afterInner = -1;
+    durability.commitRelaxed(() => {
+      durability.commitRelaxed(() => db.prepare('INSERT INTO t VALUES (1)').run());
+      // The outer batch's own transaction still runs at NORMAL (1), not FULL (2): no fsync on the event loop.
+      afterInner = db.pragma('synchronous', { simple: true }) as number;
+    });
+    expect(afterInner).toBe(1);
+    expect(db.pragma('synchronous', { simple: true })).toBe(2);
+    durability.close();
+  });
+
   it('answers with a real fsync too', async () => {
     const db = openDb();
     const durability = new WalDurability(db);
