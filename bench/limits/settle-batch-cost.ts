@@ -5,7 +5,9 @@
 // in main-thread CPU from schedstat, read after the round's sleep, when it is up to date: compare builds by that.
 //
 //   node --import tsx bench/limits/settle-batch-cost.ts --dist A_DIR [--dist B_DIR] [--batch 150] [--batches 300]
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+//     [--no-fsync]   (background fsyncs answered at once, without the threadpool: the builds' own work only)
+import fs, { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { syncBuiltinESMExports } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -64,7 +66,7 @@ async function run(dist: string, batch: number, batches: number): Promise<Map<st
       }
       store.spend.flushSettlements();
       // Lets the threadpool fsyncs return and their callbacks run, as in the 20 ms between batches.
-      await new Promise((resolve) => setTimeout(resolve, 8));
+      await new Promise((resolve) => setTimeout(resolve, Number(process.env.BATCH_BENCH_SLEEP_MS ?? 8)));
       cpu += mainThreadCpuUs() - cpuStart;
     }
     // The whole round on the event loop, CPU time (not wall): the batch plus its reserve/settle calls and the timer.
@@ -77,7 +79,15 @@ async function run(dist: string, batch: number, batches: number): Promise<Map<st
   return totals;
 }
 
-const { values } = parseArgs({ options: { dist: { type: 'string', multiple: true }, batch: { type: 'string', default: '150' }, batches: { type: 'string', default: '300' } } });
+const { values } = parseArgs({
+  options: { dist: { type: 'string', multiple: true }, batch: { type: 'string', default: '150' }, batches: { type: 'string', default: '300' }, 'no-fsync': { type: 'boolean', default: false } },
+});
+if (values['no-fsync']) {
+  // Both builds submit the same fsyncs to the threadpool (only at different points); without them, what is left is
+  // each build's own event-loop work, and no threadpool thread competes with it for the core.
+  fs.fsync = ((_fd: number, callback: (error: NodeJS.ErrnoException | null) => void) => setImmediate(callback, null)) as typeof fs.fsync;
+  syncBuiltinESMExports();
+}
 const dists = values.dist ?? [];
 if (dists.length === 0) throw new Error('usage: settle-batch-cost.ts --dist DIR [--dist DIR2]');
 for (const dist of dists) {
