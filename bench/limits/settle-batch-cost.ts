@@ -85,7 +85,10 @@ const { values } = parseArgs({
 if (values['no-fsync']) {
   // Both builds submit the same fsyncs to the threadpool (only at different points); without them, what is left is
   // each build's own event-loop work, and no threadpool thread competes with it for the core.
-  fs.fsync = ((_fd: number, callback: (error: NodeJS.ErrnoException | null) => void) => setImmediate(callback, null)) as typeof fs.fsync;
+  const answerAtOnce = (_fd: number, callback: (error: NodeJS.ErrnoException | null) => void): void => {
+    setImmediate(callback, null);
+  };
+  (fs as { fsync: unknown }).fsync = answerAtOnce;
   syncBuiltinESMExports();
 }
 const dists = values.dist ?? [];
