@@ -4,6 +4,7 @@ import { KeywardenError } from '../../errors/index.js';
 import { openDatabase, type SqliteDatabase } from '../sqlite/database.js';
 import { ReservationJournal } from '../sqlite/reservation-journal.js';
 import { settledReservationIds } from '../sqlite/settled-batches.js';
+import { committedBatches, type BatchCommitted } from '../sqlite/settled-marks.js';
 import { RESERVATION_JOURNAL_FILE_NAME, SQLITE_FILE_NAME } from '../sqlite/sqlite-store.js';
 import { migratePg, PgDatabase, type PgValue } from '../postgres/pg-database.js';
 
@@ -63,7 +64,7 @@ export async function copySqliteToPostgres(dataDir: string, url: string, options
         const columns = sqliteColumns(sqlite, table.name).filter((c) => pgColumns.get(table.name)?.has(c));
         report.tables[table.name] = await copyTable(sqlite, pg, table.name, columns, !table.withoutRowid && ROWID_ORDERED.has(table.name));
       }
-      report.openReservations = await copyOpenReservations(pg, dataDir, settledReservationIds(sqlite));
+      report.openReservations = await copyOpenReservations(pg, dataDir, settledReservationIds(sqlite), committedBatches(sqlite));
     });
     return report;
   } finally {
@@ -112,12 +113,13 @@ async function copyTable(sqlite: SqliteDatabase, pg: PgDatabase, table: string, 
 }
 
 /** Reservations the SQLite server left open (a crash): carried over with no live owner, so they are charged. */
-async function copyOpenReservations(pg: PgDatabase, dataDir: string, settled: ReadonlySet<string>): Promise<number> {
+async function copyOpenReservations(pg: PgDatabase, dataDir: string, settled: ReadonlySet<string>, committed: BatchCommitted): Promise<number> {
   const file = path.join(dataDir, RESERVATION_JOURNAL_FILE_NAME);
   if (!existsSync(file)) return 0;
   const journal = new ReservationJournal(file);
-  // A reservation whose settlement is committed (its close line not yet written when the server stopped) is not open.
-  const open = journal.recover().filter((r) => !settled.has(r.id));
+  // A reservation whose settlement is committed is not open: by its batch's tagged close line and the batch's mark,
+  // or (data dirs of earlier versions) by a settled_reservation_batches row.
+  const open = journal.recover(committed).filter((r) => !settled.has(r.id));
   journal.shutdown();
   for (const reservation of open) {
     await pg.query('INSERT INTO spend_reservations (id, owner_lock, record, created_at) VALUES ($1, 0, $2, $3) ON CONFLICT (id) DO NOTHING', [

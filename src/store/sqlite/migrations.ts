@@ -287,4 +287,12 @@ export const MIGRATIONS: readonly string[] = [
     reservation_ids TEXT NOT NULL
   );
   `,
+  // Per settlement writer, its highest committed batch (settled-marks.ts): recovery honours a batch's tagged close
+  // line in the journal only up to it. Replaces the per-batch id arrays above (still read, never written).
+  `
+  CREATE TABLE settled_batch_marks (
+    epoch TEXT PRIMARY KEY,
+    seq INTEGER NOT NULL
+  ) WITHOUT ROWID;
+  `,
 ];

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
 import type { ReservationRecord } from '../types.js';
+import { batchCloseLine } from './batch-close-line.js';
 import { ReservationJournal } from './reservation-journal.js';
 
 const reservation = (id: string, usd = 0.01): ReservationRecord => ({ id, keyId: 'key_a', usd, periodKeys: ['day:2026-11-27'], createdAt: 1 });
@@ -38,7 +39,7 @@ describe('ReservationJournal', () => {
     const file = path.join(mkdtempSync(path.join(tmpdir(), 'kw-journal-')), 'reservations.journal');
     const journal = new ReservationJournal(file);
     await appendAll(journal, [reservation('r1'), reservation('r2', 0.5), reservation('r3')]);
-    journal.close(['r1']);
+    appendFileSync(file, '{"s":"r1"}\n'); // a per-id close line, as journals before batch close lines wrote them
     expect(statSync(file).mode & 0o777).toBe(0o600);
     appendFileSync(file, '{"r":{"id":"r4","key'); // a crash in the middle of a write
     // A new process (after a crash) reads what the old one left.
@@ -108,7 +109,11 @@ describe('ReservationJournal', () => {
     const file = path.join(mkdtempSync(path.join(tmpdir(), 'kw-journal-')), 'reservations.journal');
     const journal = new ReservationJournal(file);
     await appendAll(journal, Array.from({ length: 50 }, (_, i) => reservation(`r${i}`)));
-    journal.close(Array.from({ length: 49 }, (_, i) => `r${i}`));
+    const settled = Array.from({ length: 49 }, (_, i) => `r${i}`);
+    const line = batchCloseLine('epoch1', 1, settled);
+    journal.writeBatchClose(line);
+    journal.holdBatchClose(1, line);
+    journal.settledDurably(1, settled);
     journal.compact();
     const lines = readFileSync(file, 'utf8').split('\n').filter(Boolean);
     expect(lines).toHaveLength(1);
@@ -122,11 +127,13 @@ describe('ReservationJournal', () => {
     const journal = new ReservationJournal(file);
     const hostile = ['r"1', 'r\\2', 'r\n3', 'r\u20284', 'rø5', '{"s":"r7"}'];
     await appendAll(journal, [...hostile, 'r6', 'r7'].map((id) => reservation(id)));
-    journal.close(hostile);
-    // Every closing line is one parseable line naming its id, and none closes another reservation by accident.
+    journal.writeBatchClose(batchCloseLine('epoch1', 1, hostile));
+    // Every line is one parseable line, and the batch line closes exactly its ids and none by accident.
     const lines = readFileSync(file, 'utf8').split('\n').filter(Boolean);
     for (const line of lines) expect(() => JSON.parse(line) as unknown).not.toThrow();
-    expect(new ReservationJournal(file).recover().map((r) => r.id).sort()).toEqual(['r6', 'r7']);
+    expect(lines).toHaveLength(9);
+    const committed = (epoch: string, seq: number): boolean => epoch === 'epoch1' && seq === 1;
+    expect(new ReservationJournal(file).recover(committed).map((r) => r.id).sort()).toEqual(['r6', 'r7']);
   });
 
   it('keeps reservations in memory only when it has no file', () => {

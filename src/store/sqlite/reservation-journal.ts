@@ -1,13 +1,12 @@
 import { closeSync, existsSync, fsyncSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
 import type { ReservationRecord } from '../types.js';
+import { idsClosedByBatch } from './batch-close-line.js';
 import { CoalescedFsync, type DurableCallback } from './coalesced-fsync.js';
 import { reservationLine } from './reservation-line.js';
+import type { BatchCommitted } from './settled-marks.js';
 
 /** Rewrite the journal with only the open reservations once it grows past this. */
 const COMPACT_BYTES = 4 * 1024 * 1024;
-
-/** Characters that never need escaping in a JSON string. */
-const SAFE_ID = /^[\w:.-]*$/;
 
 type Line = { r: ReservationRecord } | { s: string };
 
@@ -24,10 +23,10 @@ type Line = { r: ReservationRecord } | { s: string };
  * that fsync can lose the newest open lines (requests admitted in the last batch window or so): the journal is not
  * fsynced per request.
  *
- * Settled reservations get a closing line once their spend is durable in the database (spend-repo.ts). A crash
- * between the two leaves the reservation open here; the database's settled_reservation_batches rows tell recovery
- * it is settled already (settled-batches.ts). Without a file (an in-memory database), reservations are kept in
- * memory only.
+ * A settlement batch writes one close line for all its reservations, tagged with the batch's (epoch, seq), before
+ * its spend commit (spend-repo.ts has the crash-case table); recovery honours the line only if the database's mark
+ * says that batch committed (settled-marks.ts). Older journals' per-id closing lines (`{"s":id}`) are still read.
+ * Without a file (an in-memory database), reservations are kept in memory only.
  */
 export class ReservationJournal {
   private fd: number | null;
@@ -39,6 +38,8 @@ export class ReservationJournal {
   private queuedIds: string[] = [];
   private queued: Promise<void> | null = null;
   private queuedOutcome: { resolve: () => void; reject: (err: unknown) => void } | null = null;
+  /** Close lines of committed settlement batches whose commit is not durable yet: compaction carries them over. */
+  private readonly heldBatchCloses = new Map<number, string>();
 
   constructor(private readonly file: string | null) {
     this.fd = file === null ? null : openSync(file, 'a', 0o600);
@@ -50,8 +51,11 @@ export class ReservationJournal {
     return this.open.has(id);
   }
 
-  /** Reservations that were written and never closed: what a crash left behind. */
-  recover(): ReservationRecord[] {
+  /**
+   * Reservations that were written and never closed: what a crash left behind. A settlement batch's close line
+   * closes its reservations only if `committed` says the batch committed (settled-marks.ts); without it, none does.
+   */
+  recover(committed: BatchCommitted = neverCommitted): ReservationRecord[] {
     if (this.file === null || !existsSync(this.file)) return [];
     const open = new Map<string, ReservationRecord>();
     for (const text of readFileSync(this.file, 'utf8').split('\n')) {
@@ -62,8 +66,10 @@ export class ReservationJournal {
       } catch {
         continue; // a line torn by the crash itself: its request was never forwarded
       }
+      if (typeof line !== 'object' || line === null) continue; // not a line this journal writes
       if ('r' in line) open.set(line.r.id, line.r);
-      else open.delete(line.s);
+      else if ('s' in line) open.delete(line.s);
+      else for (const id of idsClosedByBatch(line, committed) ?? []) if (typeof id === 'string') open.delete(id);
     }
     return [...open.values()];
   }
@@ -120,14 +126,20 @@ export class ReservationJournal {
     this.bytes += length;
   }
 
-  /** Marks reservations settled. Call only after their spend is committed to the database. */
-  close(ids: readonly string[]): void {
+  /** Writes a settlement batch's close line (batch-close-line.ts), before the batch commits. Throws if it cannot. */
+  writeBatchClose(line: string): void {
+    this.write(line);
+  }
+
+  /** The batch committed: until `settledDurably`, its reservations stay open here and compaction keeps its line. */
+  holdBatchClose(seq: number, line: string): void {
+    this.heldBatchCloses.set(seq, line);
+  }
+
+  /** The batch's commit is on stable storage: its reservations are closed for good (compaction drops them). */
+  settledDurably(seq: number, ids: readonly string[]): void {
+    this.heldBatchCloses.delete(seq);
     for (const id of ids) this.open.delete(id);
-    // One string for the batch; an id is quoted by hand when it cannot need escaping (ours always: base64url,
-    // digits, '_' and ':'), else by JSON.stringify.
-    let text = '';
-    for (const id of ids) text += `{"s":${SAFE_ID.test(id) ? `"${id}"` : JSON.stringify(id)}}\n`;
-    this.write(text);
     if (this.bytes > COMPACT_BYTES) this.compact();
   }
 
@@ -148,7 +160,8 @@ export class ReservationJournal {
     this.writeQueued();
     const temp = `${this.file}.tmp`;
     const fd = openSync(temp, 'w', 0o600);
-    const text = [...this.open.values()].map((r) => `${JSON.stringify({ r })}\n`).join('');
+    // Open reservations first, then the held batch lines that close some of them once their commit is durable.
+    const text = [...this.open.values()].map(reservationLine).join('') + [...this.heldBatchCloses.values()].join('');
     let offset = 0;
     const buffer = Buffer.from(text);
     while (offset < buffer.length) offset += writeSync(fd, buffer, offset);
@@ -169,4 +182,8 @@ export class ReservationJournal {
     this.fsyncs.replace(null);
     this.fd = null;
   }
+}
+
+function neverCommitted(): boolean {
+  return false;
 }

@@ -2,32 +2,23 @@ import type { Statement } from 'better-sqlite3';
 import type { SqliteDatabase } from './database.js';
 
 /**
- * The reservation ids each spend settlement batch settled, written in that batch's transaction. A reservation is
- * closed in the journal only after its spend is durable (spend-repo.ts), so a crash in between leaves it open
- * there; this table tells recovery that its spend is already in the ledger, so it is not charged twice. A row is
- * deleted once the batch's close lines are on stable storage in the journal (or the journal was compacted).
- *
- * One row per batch (the ids as a JSON array), not one per reservation: one INSERT per batch on the hot path.
+ * The older record of settled batches: the reservation ids each spend settlement batch settled, one row per batch
+ * (a JSON array), written in that batch's transaction. Batches now commit only a mark (settled-marks.ts) and keep
+ * their ids in the journal; this class stays to honour rows a data dir written by an earlier version still holds
+ * (recovery, the PostgreSQL migration), and recovery deletes them once the journal is compacted.
  */
 export class SettledBatches {
-  private readonly insertStmt: Statement<[string]>;
-  private readonly deleteStmt: Statement<[number]>;
+  private readonly deleteStmt: Statement<[]>;
   private readonly allStmt: Statement<[], { seq: number; reservation_ids: string }>;
 
   constructor(db: SqliteDatabase) {
-    this.insertStmt = db.prepare('INSERT INTO settled_reservation_batches (reservation_ids) VALUES (?)');
-    this.deleteStmt = db.prepare('DELETE FROM settled_reservation_batches WHERE seq = ?');
+    this.deleteStmt = db.prepare('DELETE FROM settled_reservation_batches');
     this.allStmt = db.prepare('SELECT seq, reservation_ids FROM settled_reservation_batches ORDER BY seq');
   }
 
-  /** Inside the settlement transaction. Returns the batch's sequence number. */
-  record(ids: readonly string[]): number {
-    return Number(this.insertStmt.run(JSON.stringify(ids)).lastInsertRowid);
-  }
-
-  /** Inside a transaction: the batches whose close lines are durable. */
-  forget(seqs: readonly number[]): void {
-    for (const seq of seqs) this.deleteStmt.run(seq);
+  /** Inside a transaction, once the journal was compacted: no row has a reservation left to vouch for. */
+  forgetAll(): void {
+    this.deleteStmt.run();
   }
 
   /** Every recorded batch. A row that does not parse counts as settling nothing (recovery then charges: overstates). */

@@ -1,35 +1,61 @@
 import type { ReservationRecord, SpendRepository, SpendSettlement } from '../types.js';
+import { batchCloseLine } from './batch-close-line.js';
 import type { SqliteDatabase } from './database.js';
 import type { ReservationJournal } from './reservation-journal.js';
 import { idsOf, SettledBatches } from './settled-batches.js';
+import { SettledMarks } from './settled-marks.js';
 import { WalDurability, warnDurabilityError } from './wal-durability.js';
 
 /** Settlements are committed in batches at this interval (the usage recorder's default flush interval). */
 export const SETTLEMENT_FLUSH_MS = 20;
 
+/** How much later than the usage batch the settlement timer fires once settlements ride along with usage batches. */
+const RIDE_ALONG_GRACE_MS = 5;
+
 /**
  * The spend ledger: settled spend per key and period in SQLite, open reservations in the reservation journal.
  *
  * - A reservation is on disk (journal) before its request is forwarded.
- * - Settlements are batched every 20 ms: spend is summed per key and period and committed in one transaction that
- *   also records the batch's reservation ids (settled-batches.ts), without fsync on the event loop
- *   (wal-durability.ts: written with write(2), so it survives kill -9 at once). Once an fsync of the write-ahead log
- *   in libuv's threadpool has made that commit durable, the reservations get their closing lines in the journal,
- *   and the journal is fsynced in the threadpool too. Closing only after the spend is durable keeps a power loss
- *   from keeping a close and losing its spend (an understatement).
- * - Recovery charges every reservation still open in the journal in full, except those a committed batch settled:
- *   a kill -9 between the commit and the close lines no longer charges them twice. A power loss can still lose the
- *   last commits; then their reservations are still open and are charged in full. The ledger can overstate spend
- *   after a crash (a request cut off mid-flight pays its reservation), never understate it.
+ * - Settlements are batched every 20 ms. Per batch, on the event loop: one close line for all the batch's
+ *   reservations, tagged with this writer's epoch and the batch's seq (batch-close-line.ts), is written to the
+ *   journal (write(2)); then one transaction adds the spend (summed per key and period) and sets this writer's
+ *   mark to the seq (settled-marks.ts: one tiny row), without fsync on the event loop (wal-durability.ts). Recovery
+ *   honours a tagged line only if the mark reached its seq. The write-ahead log and the journal are then fsynced in
+ *   libuv's threadpool; once the log's fsync covers the commit, the reservations leave the journal's open set
+ *   (compaction may then drop them).
+ * - With usage batches on the same connection (sqlite-store.ts), settlements usually commit in the usage batch's
+ *   relaxed window (commitAlongside) and share its fsync of the log: one fsync per 20 ms for both.
+ * - A batch that fails to commit keeps its seq: the retry (its settlements plus newer ones) commits under the same
+ *   seq, so every line tagged with a committed seq names only reservations that commit settled.
+ *
+ * Crash cases (K = kill -9: the page cache survives; P = power loss: only fsynced data survives):
+ *
+ * | when                                    | K                                  | P                                         |
+ * |-----------------------------------------|------------------------------------|-------------------------------------------|
+ * | before the close line is written        | open: charged in full              | open (or lost with its reservation line*) |
+ * | line written, commit not done or failed | mark < seq: line ignored, full     | same                                      |
+ * | committed, before either fsync          | mark ≥ seq: settled once, at cost  | log lost: line ignored, full; line lost   |
+ * |                                         |                                    | but log kept: spend + full (overstated)   |
+ * | log fsynced, journal not                | settled once                       | spend + maybe full again (overstated)     |
+ * | both fsynced                            | settled once                       | settled once                              |
+ * | compaction (after the log's fsync)      | held lines carried over: once      | settled once (the spend is durable)       |
+ *
+ * (*) as before: a reservation line newer than the last journal fsync can be lost to a power loss.
+ * So a kill -9 never charges a settled reservation twice and never loses a settled spend; a power loss can only
+ * overstate. A fresh epoch per writer keeps a line from being honoured by a mark it does not belong to (e.g. after a
+ * power loss rolled the database back past its batch). Rows of the older format (settled_reservation_batches, one
+ * JSON id array per batch) are still honoured by recovery and the PostgreSQL migration, and deleted by recovery.
  */
 export class SqliteSpendRepository implements SpendRepository {
   private readonly spentStmt;
-  private readonly commitSpend: (settlements: readonly SpendSettlement[], reservationIds: readonly string[]) => number;
+  private readonly commitSpend: (settlements: readonly SpendSettlement[], seq: number) => void;
   private readonly settledBatches: SettledBatches;
+  private readonly marks: SettledMarks;
   private pending: SpendSettlement[] = [];
   private timer: NodeJS.Timeout | null = null;
-  /** Settled batches whose close lines are durable in the journal: their rows are deleted with the next commit. */
-  private closedBatches: number[] = [];
+  /** This writer's next batch seq: advanced only when a batch with reservations commits (a failed one retries it). */
+  private nextSeq = 1;
+  private flushDelayMs = SETTLEMENT_FLUSH_MS;
   private shutDown = false;
 
   constructor(
@@ -37,14 +63,15 @@ export class SqliteSpendRepository implements SpendRepository {
     private readonly journal: ReservationJournal,
     private readonly durability: WalDurability = new WalDurability(db),
   ) {
-    const settledBatches = new SettledBatches(db);
-    this.settledBatches = settledBatches;
+    this.settledBatches = new SettledBatches(db);
+    const marks = new SettledMarks(db);
+    this.marks = marks;
     this.spentStmt = db.prepare<[string], { period_key: string; usd: number }>('SELECT period_key, usd FROM spend WHERE key_id = ?');
     const addSpend = db.prepare<[string, string, number]>(
       'INSERT INTO spend (key_id, period_key, usd) VALUES (?, ?, ?) ON CONFLICT(key_id, period_key) DO UPDATE SET usd = usd + excluded.usd',
     );
-    // Returns the batch's sequence number in settled_reservation_batches (0 when it settled no reservation).
-    this.commitSpend = db.transaction((settlements: readonly SpendSettlement[], reservationIds: readonly string[]): number => {
+    // `seq`: the batch's seq when it settles reservations (its close line is in the journal already), else 0.
+    this.commitSpend = db.transaction((settlements: readonly SpendSettlement[], seq: number): void => {
       // Summed per owner and period (a map per owner: no key string or tuple per settlement), one upsert each.
       const sums = new Map<string, Map<string, number>>();
       for (const s of settlements) {
@@ -54,11 +81,7 @@ export class SqliteSpendRepository implements SpendRepository {
         if (s.projectId !== undefined && s.projectPeriodKeys) addTo(sums, s.projectId, s.projectPeriodKeys, s.usd);
       }
       for (const [owner, periods] of sums) for (const [periodKey, usd] of periods) addSpend.run(owner, periodKey, usd);
-      if (this.closedBatches.length > 0) {
-        settledBatches.forget(this.closedBatches);
-        this.closedBatches = [];
-      }
-      return reservationIds.length > 0 ? settledBatches.record(reservationIds) : 0;
+      if (seq > 0) marks.mark(seq);
     });
   }
 
@@ -86,77 +109,98 @@ export class SqliteSpendRepository implements SpendRepository {
         // Kept queued (see flushSettlements); the open reservations protect the budget meanwhile.
         this.schedule();
       }
-    }, SETTLEMENT_FLUSH_MS);
+    }, this.flushDelayMs);
   }
 
   /**
-   * Commits queued settlements now (visible to spentFor at once; durable and closed in the journal shortly after,
-   * see the class comment). A failed batch stays queued for the next attempt.
+   * Commits queued settlements now (visible to spentFor at once; durable shortly after, see the class comment).
+   * A failed batch stays queued for the next attempt, which reuses its seq.
    */
   flushSettlements(): void {
-    if (this.pending.length === 0 || !this.db.open) return;
+    this.commitBatch()?.();
+  }
+
+  /**
+   * For the usage repository's batch (sqlite-store.ts): commits the queued settlements inside its relaxed window and
+   * returns what to run once the usage transaction is committed too (or failed): then one fsync of the log covers
+   * both. Never throws: a failed spend batch stays queued for its own timer, and does not fail the usage batch.
+   * While it rides along, this repository's own timer waits a little longer than the usage recorder's, so the
+   * usage batch usually comes first and takes the settlements with it.
+   */
+  commitAlongside(): (() => void) | null {
+    this.flushDelayMs = SETTLEMENT_FLUSH_MS + RIDE_ALONG_GRACE_MS;
+    if (this.timer !== null) clearTimeout(this.timer);
+    this.timer = null;
+    try {
+      return this.commitBatch();
+    } catch {
+      this.schedule();
+      return null;
+    }
+  }
+
+  /** The commit of the queued batch; returns the durability requests to make once the caller's commits are done. */
+  private commitBatch(): (() => void) | null {
+    if (this.pending.length === 0 || !this.db.open) return null;
     const batch = this.pending;
     this.pending = [];
     const ids: string[] = [];
     for (const s of batch) if (s.reservationId !== null) ids.push(s.reservationId);
-    let seq: number;
+    const seq = ids.length > 0 ? this.nextSeq : 0;
+    const line = seq > 0 ? batchCloseLine(this.marks.epoch, seq, ids) : '';
     try {
-      seq = this.durability.commitRelaxed(() => this.commitSpend(batch, ids));
+      // The line first: a kill after the commit must find it (the commit is what makes recovery honour it).
+      if (seq > 0) this.journal.writeBatchClose(line);
+      this.durability.commitRelaxed(() => this.commitSpend(batch, seq));
     } catch (err) {
       this.pending = batch.concat(this.pending);
       throw err;
     }
-    if (ids.length > 0) this.durability.afterDurable((error) => this.closeDurable(error, ids, seq));
-    else {
-      // Nothing to close, but every batch still makes the journal's open lines power-loss durable, as before.
-      this.durability.requestDurable();
+    if (seq > 0) {
+      this.nextSeq = seq + 1;
+      this.journal.holdBatchClose(seq, line);
+    }
+    return () => {
+      // After a failed fsync the batch stays held: its reservations open here, its line carried over by compaction.
+      if (seq > 0) {
+        this.durability.afterDurable((error) => {
+          if (error === null && !this.shutDown) this.journal.settledDurably(seq, ids);
+        });
+      } else this.durability.requestDurable();
+      // Every batch also makes the journal's lines so far (reservations, this close line) power-loss durable.
       this.journal.syncInBackground(reportJournalError);
-    }
-  }
-
-  /** The batch's spend is durable (or its fsync failed): close its reservations, then fsync the journal. */
-  private closeDurable(error: Error | null, ids: readonly string[], seq: number): void {
-    // After a failed fsync the reservations stay open: recovery skips them if the batch's row survived (its spend
-    // with it) and charges them in full if not. The failure was reported by WalDurability.
-    if (error || this.shutDown) return;
-    try {
-      this.journal.close(ids);
-    } catch {
-      // A close line that cannot be written (disk full) leaves the reservations open: the same as above.
-      return;
-    }
-    this.journal.syncInBackground((journalError) => {
-      // Only lines known to be on stable storage let the batch's row go; a failed journal fsync keeps it.
-      if (journalError) reportJournalError(journalError);
-      else if (!this.shutDown) this.closedBatches.push(seq);
-    });
+    };
   }
 
   reconcileOpenReservations(): Promise<number> {
-    const batches = this.settledBatches.read();
-    const settled = idsOf(batches);
+    const legacySettled = idsOf(this.settledBatches.read());
     // Reservations this process holds are live requests, not a crash's leftovers.
-    const open = this.journal.recover().filter((r) => !settled.has(r.id) && !this.journal.isLive(r.id));
+    const open = this.journal.recover(this.marks.committed()).filter((r) => !legacySettled.has(r.id) && !this.journal.isLive(r.id));
     // Charged in full to the key and, if it had one, its project: a crash never refills a shared budget. Committed
-    // with the connection's fsync (start-up, not the hot path) and recorded as settled, so a crash before the
-    // journal is compacted does not charge them again.
-    const recoverySeq = this.commitSpend(
-      open.map((r) => ({
-        reservationId: r.id,
-        keyId: r.keyId,
-        periodKeys: r.periodKeys,
-        usd: r.usd,
-        ...(r.projectId !== undefined && r.projectPeriodKeys ? { projectId: r.projectId, projectPeriodKeys: r.projectPeriodKeys } : {}),
-      })),
-      open.map((r) => r.id),
-    );
+    // with the connection's fsync (start-up, not the hot path) as a batch of this writer, with its close line, so a
+    // crash before the journal is compacted does not charge them again.
+    if (open.length > 0) {
+      const seq = this.nextSeq;
+      this.journal.writeBatchClose(batchCloseLine(this.marks.epoch, seq, open.map((r) => r.id)));
+      this.commitSpend(
+        open.map((r) => ({
+          reservationId: r.id,
+          keyId: r.keyId,
+          periodKeys: r.periodKeys,
+          usd: r.usd,
+          ...(r.projectId !== undefined && r.projectPeriodKeys ? { projectId: r.projectId, projectPeriodKeys: r.projectPeriodKeys } : {}),
+        })),
+        seq,
+      );
+      this.nextSeq = seq + 1;
+    }
     this.journal.compact();
-    // The compacted (fsynced) journal holds only the reservations this process holds open: a batch none of whose
-    // reservations is among them is no longer needed. A batch of this process whose close lines are not written
-    // yet keeps its row (its reservations are still open in the new journal).
-    const done = batches.filter((batch) => !batch.ids.some((id) => this.journal.isLive(id))).map((batch) => batch.seq);
-    if (recoverySeq > 0) done.push(recoverySeq);
-    this.db.transaction(() => this.settledBatches.forget(done))();
+    // The compacted (fsynced) journal holds only this process's open reservations and its own held batch lines:
+    // the older format's rows and other writers' marks have nothing left to vouch for.
+    this.db.transaction(() => {
+      this.settledBatches.forgetAll();
+      this.marks.forgetOtherWriters();
+    })();
     return Promise.resolve(open.length);
   }
 

@@ -52,7 +52,9 @@ export class SqliteStore implements Store {
     const durability = new WalDurability(db);
     this.spend = new SqliteSpendRepository(db, new ReservationJournal(journalFile), durability);
     this.upstreams = new SqliteUpstreamRepository(db);
-    this.usage = new SqliteUsageRepository(db, durability);
+    // Settlements commit in the usage batch's window when one comes first: one fsync of the log for both.
+    const spend = this.spend;
+    this.usage = new SqliteUsageRepository(db, durability, () => spend.commitAlongside());
     this.adminTokens = new SqliteAdminTokenRepository(db);
     this.meta = new SqliteMetaRepository(db);
     this.objects = new SqliteObjectRepository(db);

@@ -36,7 +36,15 @@ export class SqliteUsageRepository implements UsageRepository {
   private readonly recentStmt;
   private readonly durability: WalDurability;
 
-  constructor(db: SqliteDatabase, durability: WalDurability = new WalDurability(db)) {
+  /**
+   * `alongside`: commits other batched writes in this batch's relaxed window and returns their durability requests
+   * (the spend settlements, sqlite-store.ts), so one fsync of the log covers both.
+   */
+  constructor(
+    db: SqliteDatabase,
+    durability: WalDurability = new WalDurability(db),
+    private readonly alongside: () => (() => void) | null = noneAlongside,
+  ) {
     this.durability = durability;
     // Multi-row INSERTs with positional parameters (usage-batch-insert.ts): per-record statement runs, and binding
     // by name, were a visible share of the gateway's CPU, on its event loop, for every proxied request.
@@ -93,8 +101,20 @@ export class SqliteUsageRepository implements UsageRepository {
       // event loop (wal-durability.ts); a failed fsync is reported there. The promise does not wait for the fsync:
       // the recorder's contract is kill -9 (its flush interval), and power loss costs at most the last fsync's span.
       if (records.length > 0) {
-        this.durability.commitRelaxed(() => this.insertMany_(records));
-        this.durability.requestDurable();
+        let requestOthers: (() => void) | null = null;
+        try {
+          this.durability.commitRelaxed(() => {
+            requestOthers = this.alongside();
+            this.insertMany_(records);
+          });
+        } finally {
+          // Made after both commits (or the usage one failing), the settlements' request starts one fsync of the log
+          // that covers the usage commit too; only without it does the usage batch make its own. (The cast: TypeScript
+          // does not see the assignment inside the callback.)
+          const others = requestOthers as (() => void) | null;
+          if (others !== null) others();
+          else this.durability.requestDurable();
+        }
       }
     } catch (err) {
       // A rejection, as the interface promises: the recorder keeps a failed batch only when it sees one.
@@ -127,4 +147,8 @@ export class SqliteUsageRepository implements UsageRepository {
     return Promise.resolve(stmt.all(bind(query)) as UsageSummaryRow[]);
   }
 
+}
+
+function noneAlongside(): null {
+  return null;
 }

@@ -145,6 +145,21 @@ describe('WalDurability', () => {
     expect(reported).toEqual(['the SQLite write-ahead log: EIO']);
   });
 
+  it('stays relaxed through a nested relaxed commit (settlements inside the usage batch window) and restores FULL once', () => {
+    const db = openDb();
+    const durability = new WalDurability(db);
+    db.exec('CREATE TABLE t (x)');
+    let afterInner = -1;
+    durability.commitRelaxed(() => {
+      durability.commitRelaxed(() => db.prepare('INSERT INTO t VALUES (1)').run());
+      // The outer batch's own transaction still runs at NORMAL (1), not FULL (2): no fsync on the event loop.
+      afterInner = db.pragma('synchronous', { simple: true }) as number;
+    });
+    expect(afterInner).toBe(1);
+    expect(db.pragma('synchronous', { simple: true })).toBe(2);
+    durability.close();
+  });
+
   it('answers with a real fsync too', async () => {
     const db = openDb();
     const durability = new WalDurability(db);
@@ -159,52 +174,69 @@ describe('spend settlement ordering', () => {
   const reservation = { id: 'res_1', keyId: 'key_o', usd: 0.5, periodKeys: ['lifetime'], createdAt: 1 };
   const settlement = { reservationId: 'res_1', keyId: 'key_o', periodKeys: ['lifetime'], usd: 0.01 };
 
-  function setUp(): { dir: string; db: SqliteDatabase; repo: SqliteSpendRepository; calls: ReturnType<typeof manualFsync>['calls']; reported: string[]; journalText: () => string } {
+  function setUp(): {
+    dir: string;
+    db: SqliteDatabase;
+    repo: SqliteSpendRepository;
+    journal: ReservationJournal;
+    calls: ReturnType<typeof manualFsync>['calls'];
+    reported: string[];
+    journalText: () => string;
+  } {
     const dir = tempDir();
     const db = openDatabase(path.join(dir, 'kw.sqlite'));
     const journalFile = path.join(dir, 'reservations.journal');
     const { fsync, calls } = manualFsync();
     const reported: string[] = [];
-    const repo = new SqliteSpendRepository(db, new ReservationJournal(journalFile), new WalDurability(db, { fsync, report: (_w, e) => reported.push((e as NodeJS.ErrnoException).code ?? '') }));
-    return { dir, db, repo, calls, reported, journalText: () => readFileSync(journalFile, 'utf8') };
+    const journal = new ReservationJournal(journalFile);
+    const repo = new SqliteSpendRepository(db, journal, new WalDurability(db, { fsync, report: (_w, e) => reported.push((e as NodeJS.ErrnoException).code ?? '') }));
+    return { dir, db, repo, journal, calls, reported, journalText: () => readFileSync(journalFile, 'utf8') };
   }
 
   function reopen(dir: string): SqliteSpendRepository {
     return new SqliteSpendRepository(openDatabase(path.join(dir, 'kw.sqlite')), new ReservationJournal(path.join(dir, 'reservations.journal')));
   }
 
-  it('writes a close line only after the fsync that covers the spend commit returns', async () => {
-    const { db, repo, calls, journalText } = setUp();
+  const marks = (db: SqliteDatabase): unknown[] => db.prepare('SELECT seq FROM settled_batch_marks').all();
+
+  it('writes the batch close line before the commit, commits only a mark, and closes the reservation once the log fsync returns', async () => {
+    const { db, repo, journal, calls, journalText } = setUp();
     await repo.reserve(reservation);
     await repo.settle(settlement);
     repo.flushSettlements();
-    // Committed (visible) but not yet durable: the reservation stays open in the journal.
+    // Committed (visible) with the batch's mark, and the tagged line is in the journal already.
     expect((await repo.spentFor('key_o')).lifetime).toBeCloseTo(0.01, 12);
-    expect(journalText()).not.toContain('"s":"res_1"');
+    expect(marks(db)).toEqual([{ seq: 1 }]);
+    expect(journalText()).toMatch(/\{"e":"[\w-]{12}","b":1,"c":\["res_1"\]\}\n$/);
+    // No per-batch id array in the database any more.
+    expect(db.prepare('SELECT COUNT(*) AS n FROM settled_reservation_batches').get()).toEqual({ n: 0 });
+    // Not durable yet: the reservation is still held open (compaction would keep it and its line).
+    expect(journal.isLive('res_1')).toBe(true);
     expect(calls).toHaveLength(1);
     calls[0]?.done(null);
-    expect(journalText()).toContain('"s":"res_1"');
-    // The batch's row goes with the next commit once the journal's own (real, threadpool) fsync has returned.
-    expect(db.prepare('SELECT COUNT(*) AS n FROM settled_reservation_batches').get()).toEqual({ n: 1 });
-    await new Promise((resolve) => setTimeout(resolve, 100));
-    await repo.settle({ ...settlement, reservationId: null });
+    expect(journal.isLive('res_1')).toBe(false);
+    // A second batch is seq 2 of the same writer: still one mark row.
+    await repo.reserve({ ...reservation, id: 'res_2' });
+    await repo.settle({ ...settlement, reservationId: 'res_2' });
     repo.flushSettlements();
-    expect(db.prepare('SELECT COUNT(*) AS n FROM settled_reservation_batches').get()).toEqual({ n: 0 });
+    expect(marks(db)).toEqual([{ seq: 2 }]);
     calls[1]?.done(null);
     db.close();
   });
 
-  it('on a failed fsync reports it, writes no close line, and recovery still charges the reservation once', async () => {
-    const { dir, db, repo, calls, reported, journalText } = setUp();
+  it('on a failed fsync reports it, keeps the reservation held, and recovery still charges it once', async () => {
+    const { dir, db, repo, journal, calls, reported } = setUp();
     await repo.reserve(reservation);
     await repo.settle(settlement);
     repo.flushSettlements();
     calls[0]?.done(eio());
     expect(reported).toEqual(['EIO']);
-    expect(journalText()).not.toContain('"s":"res_1"');
+    expect(journal.isLive('res_1')).toBe(true);
+    // A compaction now (the journal grew) must carry the held batch line over with its reservation.
+    journal.compact();
     db.close(); // the process goes away with the reservation open in the journal
     const next = reopen(dir);
-    // The spend survived (no power loss here): the settled batch's row keeps recovery from charging $0.50 on top.
+    // The spend survived (no power loss here): the batch's tagged line and mark keep recovery from charging $0.50 on top.
     expect(await next.reconcileOpenReservations()).toBe(0);
     expect((await next.spentFor('key_o')).lifetime).toBeCloseTo(0.01, 12);
     next.close();
@@ -215,8 +247,9 @@ describe('spend settlement ordering', () => {
     await repo.reserve(reservation);
     await repo.settle(settlement);
     repo.flushSettlements();
-    // Simulate losing the un-fsynced commit: both the spend and its batch row (one transaction) disappear.
-    db.exec("DELETE FROM spend; DELETE FROM settled_reservation_batches");
+    // Simulate losing the un-fsynced commit: both the spend and its mark (one transaction) disappear; the journal's
+    // close line survived.
+    db.exec('DELETE FROM spend; DELETE FROM settled_batch_marks');
     calls[0]?.done(eio());
     db.close();
     const next = reopen(dir);
@@ -229,8 +262,8 @@ describe('spend settlement ordering', () => {
     const { dir, repo, journalText } = setUp();
     await repo.reserve(reservation);
     await repo.settle(settlement);
-    repo.close(); // flush + the log's fsync on this thread + close lines + the journal's fsync
-    expect(journalText()).toContain('"s":"res_1"');
+    repo.close(); // flush (close line, commit) + the log's fsync on this thread + the journal's fsync
+    expect(journalText()).toContain('"c":["res_1"]');
     const next = reopen(dir);
     expect(await next.reconcileOpenReservations()).toBe(0);
     expect((await next.spentFor('key_o')).lifetime).toBeCloseTo(0.01, 12);

@@ -30,6 +30,7 @@ export class WalDurability {
   private readonly walFile: string | null;
   private fsyncs: CoalescedFsync | null = null;
   private closed = false;
+  private relaxed = false;
 
   private readonly report: DurabilityErrorReporter;
   private readonly fsyncFile: FsyncFunction | undefined;
@@ -45,12 +46,15 @@ export class WalDurability {
   /** Runs `commit` (one transaction) without fsync; pair it with `afterDurable` for power-loss durability. */
   commitRelaxed<T>(commit: () => T): T {
     const db = this.db;
-    if (db === null) return commit();
+    // Nested (settlements committed in the usage batch's window): already relaxed, and the outer call restores FULL.
+    if (db === null || this.relaxed) return commit();
     // exec, not a prepared statement: SQLite applies this pragma when the statement is compiled, not when it runs.
     db.exec('PRAGMA synchronous = NORMAL');
+    this.relaxed = true;
     try {
       return commit();
     } finally {
+      this.relaxed = false;
       db.exec('PRAGMA synchronous = FULL');
     }
   }
