@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { prependJsonFields } from './body-patch.js';
+import { frozenNumberField, prependJsonFields } from './body-patch.js';
 
 describe('prependJsonFields', () => {
   it('adds fields to an object body and keeps every original byte after them', () => {
@@ -45,6 +45,20 @@ describe('prependJsonFields', () => {
     const patched = prependJsonFields(body, { b: 2 });
     body.fill(0x20);
     expect(JSON.parse(patched.toString())).toEqual({ b: 2, a: 1 });
+  });
+
+  it('shares one frozen set per injected cap, whose serialized bytes are reused, and keeps values apart', () => {
+    const a = frozenNumberField('max_completion_tokens', 4096);
+    expect(frozenNumberField('max_completion_tokens', 4096)).toBe(a);
+    expect(Object.isFrozen(a)).toBe(true);
+    expect(() => Object.assign(a, { max_completion_tokens: 1 })).toThrow();
+    expect(frozenNumberField('max_completion_tokens', 17)).toEqual({ max_completion_tokens: 17 });
+    expect(frozenNumberField('max_tokens', 4096)).toEqual({ max_tokens: 4096 });
+    const body = Buffer.from('{"model":"m"}');
+    expect(JSON.parse(prependJsonFields(body, a).toString())).toEqual({ max_completion_tokens: 4096, model: 'm' });
+    expect(JSON.parse(prependJsonFields(body, frozenNumberField('max_completion_tokens', 17)).toString())).toEqual({ max_completion_tokens: 17, model: 'm' });
+    // Many distinct values (a budget running low) stay bounded and still correct.
+    for (let v = 0; v < 3000; v++) expect(JSON.parse(prependJsonFields(body, frozenNumberField('max_tokens', v)).toString())).toEqual({ max_tokens: v, model: 'm' });
   });
 
   it('refuses a body that is not an object', () => {

@@ -27,6 +27,25 @@ export function prependJsonFields(body: Buffer, fields: Readonly<Record<string, 
   return out;
 }
 
+/** Frozen one-field sets by name and value, so their serialized members are cached too (bounded: values vary). */
+const FIELD_SETS_MAX = 1024;
+const fieldSets = new Map<string, Readonly<Record<string, number>>>();
+
+/**
+ * `{ [name]: value }`, deeply frozen and shared: the output cap a budget injects is the same few values on almost
+ * every request (the key's cap until the budget runs low), so prependJsonFields finds its bytes serialized already.
+ */
+export function frozenNumberField(name: string, value: number): Readonly<Record<string, number>> {
+  const id = `${name}=${value}`;
+  let set = fieldSets.get(id);
+  if (set === undefined) {
+    if (fieldSets.size >= FIELD_SETS_MAX) fieldSets.clear();
+    set = Object.freeze({ [name]: value });
+    fieldSets.set(id, set);
+  }
+  return set;
+}
+
 interface Members {
   /** `"a":1,"b":2`, for an empty object. */
   alone: Buffer;

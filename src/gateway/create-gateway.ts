@@ -20,7 +20,7 @@ import { usableParentOf } from './child-key.js';
 import { reportCostOverrun } from './cost-overrun.js';
 import { securityEventOf, type GatewayMonitor } from './security-events.js';
 import { ClientLink, forward, type ForwardResult } from './forward.js';
-import { prependJsonFields } from './body-patch.js';
+import { frozenNumberField, prependJsonFields } from './body-patch.js';
 import { forwardRequestHeaders } from './headers.js';
 import { filterModelList, syntheticModelList } from './models-list.js';
 import { normalizeRequestPath } from './normalize-path.js';
@@ -414,7 +414,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
       }
       const inject = state.admission?.inject;
       if (inject) {
-        if (json[inject.field] === undefined) added = { ...added, [inject.field]: inject.value };
+        if (json[inject.field] === undefined) added = added === null ? frozenNumberField(inject.field, inject.value) : { ...added, [inject.field]: inject.value };
         else {
           json[inject.field] = inject.value;
           rewrite = true;

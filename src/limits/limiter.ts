@@ -406,7 +406,9 @@ export class Limiter {
 
   private settleMeasured(admission: Admission, usage: SettledUsage, now: number): SettledUsage | Promise<SettledUsage> {
     const tokensUsed = usage.tokens ? usage.tokens.promptTokens + usage.tokens.completionTokens : 0;
-    return then(this.backend.settle(admission.ticket, { costUsd: usage.costUsd ?? 0, tokensUsed }, now), () => usage);
+    const settled = this.backend.settle(admission.ticket, { costUsd: usage.costUsd ?? 0, tokensUsed }, now);
+    // No closure unless the backend answers later (the in-process one settles at once).
+    return settled instanceof Promise ? settled.then(() => usage) : usage;
   }
 
   /** Measuring failed: the ticket is settled at its full reservation, then the error goes to the caller. */
@@ -422,7 +424,7 @@ export class Limiter {
     const reservedUsd = admission.ticket.reservedUsd;
     const costUsd = this.prices.costOf(admission.model, tokens);
     const overrunUsd = reservedUsd > 0 && costUsd !== null && costUsd > reservedUsd * (1 + 1e-9) + 1e-12 ? costUsd - reservedUsd : 0;
-    return { tokens, costUsd, estimated: false, ...(overrunUsd > 0 ? { overrunUsd } : {}) };
+    return { tokens, costUsd, estimated: false, overrunUsd: overrunUsd > 0 ? overrunUsd : undefined };
   }
 
   private async measure(admission: Admission, outcome: SettleOutcome): Promise<SettledUsage> {

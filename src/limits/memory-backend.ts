@@ -290,7 +290,8 @@ export class MemoryLimitsBackend implements LimitsBackend {
       keyId: ticket.keyId,
       periodKeys: ticket.budgetPeriodKeys,
       usd: settlement.costUsd,
-      ...(ticket.project ? { projectId: ticket.project.id, projectPeriodKeys: ticket.project.periodKeys } : {}),
+      projectId: ticket.project?.id,
+      projectPeriodKeys: ticket.project?.periodKeys,
     });
   }
 
