@@ -362,7 +362,11 @@ export function createGateway(deps: GatewayDeps): Gateway {
     // admit: a key without limits is decided synchronously (no promise, nothing allocated beyond the input), and
     // so is a limited key whose counters are in memory (admitNow returns a promise only when it must wait).
     const admitted = needsAdmission ? limiter.admitNow(admitInput) : null;
-    state.admission = admitted instanceof Promise ? await admitted : admitted;
+    const admission = admitted instanceof Promise ? await admitted : admitted;
+    // A budgeted reservation is written to disk with the rest of this turn's (reservation-journal.ts): the request
+    // waits for it here, before anything is forwarded. On failure the reservation is undone and this throws.
+    if (admission?.durable) await admission.durable;
+    state.admission = admission;
 
     if (group === 'models' && pathModel === null && upstream.record.provider === 'azure') {
       const ids = Object.keys(upstream.record.deployments).filter((id) => compiled.models.allows(id) && (project?.models?.allows(id) ?? true));

@@ -86,7 +86,20 @@ export interface Ticket {
   shared?: Array<{ subject: string; periodKeys: string[]; reservationId: string }>;
 }
 
-export type AcquireResult = { ok: true; ticket: Ticket; requests?: LimitSnapshot; tokens?: LimitSnapshot } | { ok: false; refusal: Refusal };
+export type AcquireResult =
+  | {
+      ok: true;
+      ticket: Ticket;
+      requests?: LimitSnapshot;
+      tokens?: LimitSnapshot;
+      /**
+       * Set when the reservation is admitted but its ledger write is still pending (the SQLite journal writes a
+       * turn's reservations together): the request must not be forwarded before it resolves. It rejects, with the
+       * reservation already undone, when the write fails. Shared by every reservation of the same write.
+       */
+      durable?: Promise<void>;
+    }
+  | { ok: false; refusal: Refusal };
 
 export interface Settlement {
   costUsd: number;

@@ -43,6 +43,11 @@ export interface Admission {
   readonly inject: { field: CapField; value: number } | null;
   /** True when settlement may need the streamed text (budgets and token limits). */
   readonly trackStreamText: boolean;
+  /**
+   * Resolves once the reservation is in the durable ledger; null when it already is. The request must not be
+   * forwarded before then. A rejection carries the refusal (the reservation is undone already).
+   */
+  readonly durable: Promise<void> | null;
   /** Tokenizer count of the request input; computed at most once. */
   inputTokens(): Promise<number>;
   /** The input tokens the reservation was sized with (the byte bound, or the tokenizer count near a limit). */
@@ -108,6 +113,7 @@ function then<T, U>(value: T | Promise<T>, next: (value: T) => U | Promise<U>): 
 class KeyAdmission implements Admission {
   ticket: Ticket = NO_TICKET;
   inject: Admission['inject'] = null;
+  durable: Promise<void> | null = null;
   readonly trackStreamText: boolean;
   reservedInputTokens: number;
   reservedOutputTokens = 0;
@@ -207,7 +213,9 @@ export class Limiter {
 
   /** Null when the key has no limits: the common case costs one map lookup. */
   async admit(input: AdmitInput): Promise<Admission | null> {
-    return this.admitNow(input);
+    const admission = await this.admitNow(input);
+    if (admission?.durable) await admission.durable;
+    return admission;
   }
 
   /**
@@ -331,6 +339,7 @@ export class Limiter {
   private admitted(admission: KeyAdmission, result: AcquireResult): Admission {
     if (!result.ok) throw this.refusalError(result.refusal, admission.limits, admission.input.now, admission.project);
     admission.ticket = result.ticket;
+    admission.durable = result.durable ?? null;
     admission.reservedOutputTokens = (admission.cap ?? 0) + admission.extraOutput;
     return admission;
   }

@@ -77,6 +77,8 @@ export class MemoryLimitsBackend implements LimitsBackend {
   private readonly pendingIds: string[] = [];
   private readonly pendingTats: number[] = [];
   private readonly pendingBuckets: BucketState[] = [];
+  /** The ledger write the latest reservations wait on, and the tickets to undo if it fails (see durableWith). */
+  private pendingWrite: { written: Promise<void> | null; durable: Promise<void>; tickets: Ticket[] } = { written: null, durable: Promise.resolve(), tickets: [] };
 
   constructor(private readonly ledger: SpendRepository) {}
 
@@ -207,7 +209,7 @@ export class MemoryLimitsBackend implements LimitsBackend {
     if (shared) this.inflightByKey.set(shared.projectId, projectInflight + 1);
     const ticket = this.ticketFor(request, shared);
     // Absent snapshots are left undefined rather than spread in: one object, no temporaries.
-    const result: AcquireResult = { ok: true, ticket, requests, tokens };
+    const result: AcquireResult & { ok: true } = { ok: true, ticket, requests, tokens, durable: undefined };
     if (!budgeted) return result;
     for (const budget of request.budgets) {
       const map = this.spend.get(budgetOwner(budget, keyId));
@@ -227,7 +229,29 @@ export class MemoryLimitsBackend implements LimitsBackend {
     } catch (err) {
       return this.unreserve(ticket, now, err);
     }
-    return written ? written.then(() => result, (err: unknown) => this.unreserve(ticket, now, err)) : result;
+    if (written) result.durable = this.durableWith(written, ticket, now);
+    return result;
+  }
+
+  /**
+   * The promise a reservation's request waits on before it is forwarded. The journal answers a whole turn's
+   * reservations with one promise, so one failure handler per write undoes all of its tickets: no promise or
+   * closure per request. (A ledger that answers each reservation with its own promise gets one per request.)
+   */
+  private durableWith(written: Promise<void>, ticket: Ticket, now: number): Promise<void> {
+    if (written !== this.pendingWrite.written) {
+      const tickets: Ticket[] = [];
+      const durable = written.then(undefined, (err: unknown) => {
+        for (const t of tickets) void this.settle(t, { costUsd: 0, tokensUsed: 0 }, now, false);
+        throw ledgerWriteFailed(err);
+      });
+      // Each waiting request sees the rejection; this handler only keeps one nobody waited for from being reported
+      // as unhandled.
+      durable.catch(ignoreRejection);
+      this.pendingWrite = { written, durable, tickets };
+    }
+    this.pendingWrite.tickets.push(ticket);
+    return this.pendingWrite.durable;
   }
 
   /** Not durable means not admitted: undo everything rather than forward an unrecorded reservation. */
@@ -358,6 +382,11 @@ export class MemoryLimitsBackend implements LimitsBackend {
     let result: AcquireResult;
     try {
       result = await this.acquire({ ...request, budgets: own.length > 0 ? own : [] });
+      // The shared parts below are reserved only once this key's own reservation is on disk.
+      if (result.ok && result.durable) {
+        await result.durable;
+        result.durable = undefined;
+      }
     } catch (err) {
       release();
       throw err;
@@ -404,6 +433,10 @@ export class MemoryLimitsBackend implements LimitsBackend {
  * A reservation that could not be written: an unreachable store keeps its own 503 store_unavailable (the client may
  * retry); anything else is an internal fault.
  */
+function ignoreRejection(): void {
+  // see durableWith
+}
+
 function ledgerWriteFailed(err: unknown): KeywardenError {
   if (err instanceof KeywardenError && err.code === 'KW_STORE_UNAVAILABLE') return err;
   return new KeywardenError('KW_INTERNAL', { message: 'The spend ledger could not be written.', cause: err });

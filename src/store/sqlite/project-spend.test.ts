@@ -43,6 +43,9 @@ describe('project budgets in the spend ledger', () => {
     const settled = await backend.acquire(request('key_a', 0.2, 1, 1));
     const open = await backend.acquire(request('key_b', 0.3, null, 1));
     expect(settled.ok && open.ok).toBe(true);
+    // As the gateway does: a request goes upstream (and can settle) only once its reservation is on disk.
+    if (settled.ok) await settled.durable;
+    if (open.ok) await open.durable;
     if (settled.ok) await backend.settle(settled.ticket, { costUsd: 0.1, tokensUsed: 0 }, 2);
     first.spend.flushSettlements();
     // "Crash": the process stops with `open` still in flight; its journal line was never closed.
