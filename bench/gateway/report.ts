@@ -160,11 +160,15 @@ export function verdicts(points: readonly PointSummary[], scenarios: readonly Ga
   return out;
 }
 
+/** A target's gateway CPU per request in one repetition at c=64, non-streamed (NaN when it was not measured). */
+function cpuAt(wrk: readonly WrkSample[], target: string, rep: number): number {
+  return wrk.find((s) => s.point === PAIRED_POINT && s.target === target && s.rep === rep)?.gateway?.cpuUsPerRequest ?? NaN;
+}
+
 /** CPU of `target` minus CPU of `plain` at c=64, per repetition in which both were measured. */
 function pairedDeltas(wrk: readonly WrkSample[], target: string, plain: string): number[] {
-  const cpu = (id: string, rep: number): number => wrk.find((s) => s.point === PAIRED_POINT && s.target === id && s.rep === rep)?.gateway?.cpuUsPerRequest ?? NaN;
   const reps = [...new Set(wrk.filter((s) => s.point === PAIRED_POINT && s.target === plain).map((s) => s.rep))].sort((a, b) => a - b);
-  return reps.map((rep) => cpu(target, rep) - cpu(plain, rep)).filter(Number.isFinite);
+  return reps.map((rep) => cpuAt(wrk, target, rep) - cpuAt(wrk, plain, rep)).filter(Number.isFinite);
 }
 
 /**
@@ -175,17 +179,15 @@ function pairedDeltas(wrk: readonly WrkSample[], target: string, plain: string):
 export function pairedNote(wrk: readonly WrkSample[], scenarios: readonly GatewayScenario[]): string | null {
   const base = scenarios[0];
   if (!base) return null;
-  const cpu = (target: string, rep: number): number =>
-    wrk.find((s) => s.point === 'json-c64' && s.target === target && s.rep === rep)?.gateway?.cpuUsPerRequest ?? NaN;
   const reps = [...new Set(wrk.filter((s) => s.point === 'json-c64' && s.target === base.id).map((s) => s.rep))].sort((a, b) => a - b);
   if (reps.length === 0) return null;
   const parts: string[] = [];
-  const ratios = reps.map((rep) => cpu(base.id, rep) / cpu(FLOOR_ID, rep));
+  const ratios = reps.map((rep) => cpuAt(wrk, base.id, rep) / cpuAt(wrk, FLOOR_ID, rep));
   if (ratios.some(Number.isFinite)) parts.push(`CPU × floor ${ratios.map((r) => fixed(r, 2)).join(', ')} (median ${fixed(median(ratios), 2)})`);
   for (const scenario of scenarios) {
     const cost = scenario.extraCpu;
     if (!cost || !scenarios.some((x) => x.id === cost.over)) continue;
-    const deltas = reps.map((rep) => cpu(scenario.id, rep) - cpu(cost.over, rep));
+    const deltas = reps.map((rep) => cpuAt(wrk, scenario.id, rep) - cpuAt(wrk, cost.over, rep));
     const signed = (d: number): string => (Number.isFinite(d) ? `${d >= 0 ? '+' : '−'}${Math.abs(Math.round(d))}` : '–');
     parts.push(`"${scenario.label}" − "${cost.over}" ${deltas.map(signed).join(', ')} µs (median ${signed(median(deltas))})`);
     if (scenario.pairedPlainKey !== undefined) {

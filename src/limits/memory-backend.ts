@@ -242,7 +242,7 @@ export class MemoryLimitsBackend implements LimitsBackend {
     if (written !== this.pendingWrite.written) {
       const tickets: Ticket[] = [];
       const durable = written.then(undefined, (err: unknown) => {
-        for (const t of tickets) void this.settle(t, { costUsd: 0, tokensUsed: 0 }, now, false);
+        for (const t of tickets) this.undoReservation(t, now);
         throw ledgerWriteFailed(err);
       });
       // Each waiting request sees the rejection; this handler only keeps one nobody waited for from being reported
@@ -254,10 +254,15 @@ export class MemoryLimitsBackend implements LimitsBackend {
     return this.pendingWrite.durable;
   }
 
-  /** Not durable means not admitted: undo everything rather than forward an unrecorded reservation. */
+  /** The ledger write failed at once: the reservation is undone and refused. */
   private unreserve(ticket: Ticket, now: number, err: unknown): never {
-    void this.settle(ticket, { costUsd: 0, tokensUsed: 0 }, now, false);
+    this.undoReservation(ticket, now);
     throw ledgerWriteFailed(err);
+  }
+
+  /** Not durable means not admitted: undo everything rather than forward an unrecorded reservation. */
+  private undoReservation(ticket: Ticket, now: number): void {
+    void this.settle(ticket, { costUsd: 0, tokensUsed: 0 }, now, false);
   }
 
   private ticketFor(request: AcquireRequest, shared: AcquireRequest['projectConcurrency']): Ticket {
@@ -429,14 +434,14 @@ export class MemoryLimitsBackend implements LimitsBackend {
   }
 }
 
-/**
- * A reservation that could not be written: an unreachable store keeps its own 503 store_unavailable (the client may
- * retry); anything else is an internal fault.
- */
 function ignoreRejection(): void {
   // see durableWith
 }
 
+/**
+ * A reservation that could not be written: an unreachable store keeps its own 503 store_unavailable (the client may
+ * retry); anything else is an internal fault.
+ */
 function ledgerWriteFailed(err: unknown): KeywardenError {
   if (err instanceof KeywardenError && err.code === 'KW_STORE_UNAVAILABLE') return err;
   return new KeywardenError('KW_INTERNAL', { message: 'The spend ledger could not be written.', cause: err });

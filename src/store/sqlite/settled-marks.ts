@@ -36,7 +36,8 @@ export class SettledMarks {
 
   /** The committed-batch test recovery applies to tagged close lines, as of now. */
   committed(): BatchCommitted {
-    const marks = readMarks(this.allStmt);
+    const marks = new Map<string, number>();
+    for (const row of this.allStmt.all()) marks.set(row.epoch, row.seq);
     return (epoch, seq) => seq <= (marks.get(epoch) ?? 0);
   }
 
@@ -48,12 +49,6 @@ export class SettledMarks {
 
 /** For tools reading a data dir (e.g. the PostgreSQL migration): which tagged close lines to honour. */
 export function committedBatches(db: SqliteDatabase): BatchCommitted {
-  const marks = readMarks(db.prepare<[], { epoch: string; seq: number }>('SELECT epoch, seq FROM settled_batch_marks'));
-  return (epoch, seq) => seq <= (marks.get(epoch) ?? 0);
-}
-
-function readMarks(stmt: Statement<[], { epoch: string; seq: number }>): Map<string, number> {
-  const marks = new Map<string, number>();
-  for (const row of stmt.all()) marks.set(row.epoch, row.seq);
-  return marks;
+  // A reader's own epoch is never used: it only reads the marks.
+  return new SettledMarks(db).committed();
 }
