@@ -194,12 +194,16 @@ export class MemoryLimitsBackend implements LimitsBackend {
     if (shared && projectInflight >= shared.limit) {
       return { ok: false, refusal: { reason: 'concurrency', retryAfterMs: 1000, scope: 'project' } };
     }
+    // What the tightest budget allows after this reservation (the ledger may journal a block of it: a lease).
+    let headroomUsd = Infinity;
     for (const budget of request.budgets) {
       const entry = this.spend.get(budgetOwner(budget, keyId))?.get(budget.periodKey);
       const used = entry ? entry.spent + entry.reserved : 0;
       if (used + request.reserveUsd > budget.limitUsd + 1e-12) {
         return { ok: false, refusal: { reason: 'budget', retryAfterMs: 0, periodKey: budget.periodKey, ...(isProjectBudget(budget) ? { scope: 'project' as const } : {}) } };
       }
+      const left = budget.limitUsd - used - request.reserveUsd;
+      if (left < headroomUsd) headroomUsd = left;
     }
 
     // Every check passed: commit all of them.
@@ -225,7 +229,7 @@ export class MemoryLimitsBackend implements LimitsBackend {
         createdAt: now,
         projectId: ticket.project?.id,
         projectPeriodKeys: ticket.project?.periodKeys,
-      });
+      }, headroomUsd);
     } catch (err) {
       return this.unreserve(ticket, now, err);
     }

@@ -333,8 +333,12 @@ export interface SpendSettlement {
 export interface SpendRepository {
   /** Settled spend per period key for one virtual key, or for one project (by its prj_ id). */
   spentFor(keyId: string): Promise<Record<string, number>>;
-  /** Durable before it returns or resolves; a store that can write synchronously returns nothing (no promise per request). */
-  reserve(reservation: ReservationRecord): void | Promise<void>;
+  /**
+   * Durable before it returns or resolves; a store that can write synchronously returns nothing (no promise per
+   * request). `headroomUsd`: what the key's tightest budget still allows after this reservation; a store may use it
+   * to journal a larger block that covers the next reservations too (the SQLite ledger's leases).
+   */
+  reserve(reservation: ReservationRecord, headroomUsd?: number): void | Promise<void>;
   settle(settlement: SpendSettlement): void | Promise<void>;
   /** Crash recovery: charges every still-open reservation in full and closes it. Returns how many there were. */
   reconcileOpenReservations(): Promise<number>;

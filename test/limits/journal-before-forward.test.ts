@@ -17,6 +17,7 @@ import { apiErrorOf } from '../support/api-error.js';
 import { startFakeOpenAI } from '../support/fake-openai.js';
 import { startHarness } from '../support/gateway-harness.js';
 import { spawnServe, type ServeProcess } from '../server/spawn-serve.js';
+import { waitFor } from '../support/wait-for.js';
 
 const REQUESTS = 240;
 const CONCURRENCY = 48;
@@ -98,6 +99,9 @@ describe('reservation lines are on disk before the request goes upstream', () =>
   });
 });
 
+// With the key's lease (reservation-leases.ts) written, requests take their reservations from it and write
+// nothing; this case fills the disk when the next lease must be written, so it also fails if a request taken from a
+// lease whose line is still queued were forwarded without waiting for it.
 describe('a reservation line that cannot be written', () => {
   it('keeps every request of that turn from the upstream, answers each with a clear error, and charges nothing', async () => {
     const h = await startHarness();
@@ -106,6 +110,10 @@ describe('a reservation line that cannot be written', () => {
       const client = h.client(key);
       const ask = (): Promise<unknown> => client.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }], max_tokens: 50 });
       await ask(); // the key's spend is loaded; the next admissions take the in-memory path
+      // A key this far from its budget journals leases (reservation-leases.ts): the first request's lease is closed
+      // once it settles with nothing outstanding, so the next admission must write a new line.
+      const journalFile = path.join(h.dataDir, 'reservations.journal');
+      await waitFor(() => /"c":\[[^\]]*"lease_/.test(readFileSync(journalFile, 'utf8')), { what: "the first request's lease to close" });
       h.fake.reset();
       // The disk fills up for the journal's reservation lines only (the database and the logs still write).
       const original = fs.writeSync;

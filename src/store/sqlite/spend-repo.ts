@@ -2,6 +2,7 @@ import type { ReservationRecord, SpendRepository, SpendSettlement } from '../typ
 import { batchCloseLine } from './batch-close-line.js';
 import type { SqliteDatabase } from './database.js';
 import type { ReservationJournal } from './reservation-journal.js';
+import { ReservationLeases } from './reservation-leases.js';
 import { idsOf, SettledBatches } from './settled-batches.js';
 import { SettledMarks } from './settled-marks.js';
 import { WalDurability, warnDurabilityError } from './wal-durability.js';
@@ -51,6 +52,7 @@ export class SqliteSpendRepository implements SpendRepository {
   private readonly commitSpend: (settlements: readonly SpendSettlement[], seq: number) => void;
   private readonly settledBatches: SettledBatches;
   private readonly marks: SettledMarks;
+  private readonly leases: ReservationLeases;
   private pending: SpendSettlement[] = [];
   private timer: NodeJS.Timeout | null = null;
   /** This writer's next batch seq: advanced only when a batch with reservations commits (a failed one retries it). */
@@ -64,6 +66,7 @@ export class SqliteSpendRepository implements SpendRepository {
     private readonly durability: WalDurability = new WalDurability(db),
   ) {
     this.settledBatches = new SettledBatches(db);
+    this.leases = new ReservationLeases(journal);
     const marks = new SettledMarks(db);
     this.marks = marks;
     this.spentStmt = db.prepare<[string], { period_key: string; usd: number }>('SELECT period_key, usd FROM spend WHERE key_id = ?');
@@ -89,13 +92,22 @@ export class SqliteSpendRepository implements SpendRepository {
     return Promise.resolve(Object.fromEntries(this.spentStmt.all(keyId).map((row) => [row.period_key, row.usd])));
   }
 
-  /** Resolves once the reservation is in the journal on disk (written with the rest of this turn's); see the journal. */
-  reserve(reservation: ReservationRecord): void | Promise<void> {
-    return this.journal.append(reservation);
+  /**
+   * Resolves once a journal line covering the reservation is on disk: its own line, written with the rest of this
+   * turn's (see the journal), or, for a key far from its budgets, the key's lease (reservation-leases.ts), which
+   * usually is on disk already: then this returns nothing and the request waits for nothing.
+   */
+  reserve(reservation: ReservationRecord, headroomUsd = 0): void | Promise<void> {
+    return this.leases.reserve(reservation, headroomUsd);
   }
 
-  /** Queues the settlement for the next batch (at most SETTLEMENT_FLUSH_MS away); see the class comment. Synchronous. */
+  /**
+   * Queues the settlement for the next batch (at most SETTLEMENT_FLUSH_MS away); see the class comment. Synchronous.
+   * A reservation taken from a lease has no line of its own to close: its settlement is queued without its id
+   * (the object is the caller's, made for this call), and the lease's id is queued once its last one settles.
+   */
   settle(settlement: SpendSettlement): void | Promise<void> {
+    if (settlement.reservationId !== null && this.leases.settle(settlement.reservationId)) settlement.reservationId = null;
     this.pending.push(settlement);
     this.schedule();
   }
@@ -141,7 +153,11 @@ export class SqliteSpendRepository implements SpendRepository {
 
   /** The commit of the queued batch; returns the durability requests to make once the caller's commits are done. */
   private commitBatch(): (() => void) | null {
-    if (this.pending.length === 0 || !this.db.open) return null;
+    if (!this.db.open) return null;
+    // Leases with nothing outstanding close in this batch, after (or with) the spend of their last reservation.
+    this.leases.retireIdle();
+    for (const leaseId of this.leases.takeClosable()) this.pending.push(leaseClosing(leaseId));
+    if (this.pending.length === 0) return null;
     const batch = this.pending;
     this.pending = [];
     const ids: string[] = [];
@@ -207,6 +223,7 @@ export class SqliteSpendRepository implements SpendRepository {
   close(): void {
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
+    this.leases.retireAll();
     try {
       this.flushSettlements();
       // Shutdown: the log's fsync on this thread, which writes the waiting close lines; then the journal's.
@@ -226,6 +243,11 @@ function addTo(sums: Map<string, Map<string, number>>, owner: string, periodKeys
     sums.set(owner, periods);
   }
   for (const periodKey of periodKeys) periods.set(periodKey, (periods.get(periodKey) ?? 0) + usd);
+}
+
+/** A lease's close: no spend of its own (its reservations' settlements carry that), only its id for the close line. */
+function leaseClosing(leaseId: string): SpendSettlement {
+  return { reservationId: leaseId, keyId: '', periodKeys: [], usd: 0 };
 }
 
 function reportJournalError(error: Error | null): void {
