@@ -16,7 +16,9 @@ const RIDE_ALONG_GRACE_MS = 5;
 /**
  * The spend ledger: settled spend per key and period in SQLite, open reservations in the reservation journal.
  *
- * - A reservation is on disk (journal) before its request is forwarded.
+ * - A reservation is on disk (journal) before its request is forwarded: on a line of its own, or, for a key far from
+ *   its budgets, inside a lease written earlier (reservation-leases.ts), which a batch closes like a reservation
+ *   once its last reservation has settled.
  * - Settlements are batched every 20 ms. Per batch, on the event loop: one close line for all the batch's
  *   reservations, tagged with this writer's epoch and the batch's seq (batch-close-line.ts), is written to the
  *   journal (write(2)); then one transaction adds the spend (summed per key and period) and sets this writer's
