@@ -23,21 +23,42 @@ export class CoalescedFsync {
   private waiting: DurableCallback[] = [];
   /** Descriptors replaced while an fsync ran on them: closed when it returns (closing earlier could let the number be reused). */
   private retired: number[] = [];
+  /**
+   * Something may have been written since the last fsync started (or that fsync failed). Always true for a file
+   * whose writer does not report its writes (`tracksWrites` off): then every request gets an fsync of its own.
+   */
+  private dirty = true;
 
   constructor(
     private fd: number | null,
     private readonly fsyncFile: FsyncFunction = fsync,
+    /** The writer calls `noteWrite()` after each write, so a request with nothing new to flush costs no fsync. */
+    private readonly tracksWrites = false,
   ) {}
+
+  /** Data was written to the file (only meaningful with `tracksWrites`). */
+  noteWrite(): void {
+    this.dirty = true;
+  }
 
   /** True when no fsync is running or waiting. */
   get idle(): boolean {
     return !this.busy && this.waiting.length === 0;
   }
 
-  /** `callback` runs after an fsync that starts after this call; at once (synchronously) without a file. */
+  /**
+   * `callback` runs after an fsync that starts after this call; at once (synchronously) without a file. With
+   * `tracksWrites`, when nothing was written since the running fsync started, it runs after that one; when nothing
+   * was written since the last fsync, which succeeded, at once.
+   */
   afterDurable(callback: DurableCallback): void {
     if (this.fd === null) {
       callback(null);
+      return;
+    }
+    if (this.tracksWrites && !this.dirty) {
+      if (this.busy) this.running.push(callback);
+      else callback(null);
       return;
     }
     this.waiting.push(callback);
@@ -50,8 +71,12 @@ export class CoalescedFsync {
     this.running = this.waiting;
     this.waiting = [];
     this.busy = true;
+    // Writes from here on are not covered by this fsync: they mark the file dirty again.
+    if (this.tracksWrites) this.dirty = false;
     this.fsyncFile(fd, (error) => {
       this.busy = false;
+      // A failed fsync covers nothing: the next request fsyncs again.
+      if (error) this.dirty = true;
       // Empty when syncNow() answered them already (shutdown).
       const batch = this.running;
       this.running = [];
@@ -75,6 +100,7 @@ export class CoalescedFsync {
     } catch (error) {
       failure = error instanceof Error ? error : new Error(String(error));
     }
+    if (this.tracksWrites && failure === null && !this.busy) this.dirty = false;
     for (const callback of callbacks) callback(failure);
     if (failure) throw failure;
   }

@@ -1,4 +1,4 @@
-import { closeSync, existsSync, fsyncSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fsync, fsyncSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
 import type { ReservationRecord } from '../types.js';
 import { idsClosedByBatch } from './batch-close-line.js';
 import { CoalescedFsync, type DurableCallback } from './coalesced-fsync.js';
@@ -43,7 +43,8 @@ export class ReservationJournal {
 
   constructor(private readonly file: string | null) {
     this.fd = file === null ? null : openSync(file, 'a', 0o600);
-    this.fsyncs = new CoalescedFsync(this.fd);
+    // The journal reports its writes, so a settlement batch that wrote no line (most, with leases) costs no fsync.
+    this.fsyncs = new CoalescedFsync(this.fd, fsync, true);
   }
 
   /** True while this process holds the reservation open (admitted here, not yet closed). */
@@ -116,6 +117,7 @@ export class ReservationJournal {
     if (this.fd === null || text === '') return;
     // writeSync of a string writes it whole or throws, except for a short write, which only a full disk causes:
     // the rest is written from a buffer then.
+    this.fsyncs.noteWrite();
     const written = writeSync(this.fd, text);
     const length = Buffer.byteLength(text);
     if (written < length) {

@@ -9,7 +9,7 @@ import type { ReservationJournal } from './reservation-journal.js';
  */
 export const LEASE_SHARE_OF_HEADROOM = 1e-4;
 /** A lease covers at most this many reservations of the size of the one that opens it. */
-export const LEASE_MAX_RESERVATIONS = 64;
+export const LEASE_MAX_RESERVATIONS = 256;
 /** Below this many reservations' worth, a lease saves too little: the reservation gets its own line instead. */
 export const LEASE_MIN_RESERVATIONS = 8;
 

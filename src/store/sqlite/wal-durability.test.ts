@@ -97,6 +97,48 @@ describe('CoalescedFsync', () => {
     syncs.afterDurable((e) => (ran = e === null));
     expect(ran).toBe(true);
   });
+
+  it('with tracked writes, fsyncs only what was written since the last fsync started, and again after a failure', () => {
+    const { fsync, calls } = manualFsync();
+    const syncs = new CoalescedFsync(tempFd(), fsync, true);
+    const seen: string[] = [];
+    // Nothing is known to be flushed at first: the first request fsyncs.
+    syncs.afterDurable((e) => seen.push(`a:${e === null}`));
+    expect(calls).toHaveLength(1);
+    // Nothing written since that fsync started: it covers this one too (answered with it, no second fsync).
+    syncs.afterDurable((e) => seen.push(`b:${e === null}`));
+    expect(calls).toHaveLength(1);
+    // A write while it runs is not covered by it: the next request waits for a new fsync.
+    syncs.noteWrite();
+    syncs.afterDurable((e) => seen.push(`c:${e === null}`));
+    calls[0]?.done(null);
+    expect(seen).toEqual(['a:true', 'b:true']);
+    expect(calls).toHaveLength(2);
+    calls[1]?.done(null);
+    expect(seen).toEqual(['a:true', 'b:true', 'c:true']);
+    // Nothing written since a successful fsync: answered at once, no fsync.
+    syncs.afterDurable((e) => seen.push(`d:${e === null}`));
+    expect(seen.at(-1)).toBe('d:true');
+    expect(calls).toHaveLength(2);
+    // A failed fsync covers nothing: the next request fsyncs again even without a new write.
+    syncs.noteWrite();
+    syncs.afterDurable((e) => seen.push(`e:${e === null}`));
+    calls[2]?.done(eio());
+    expect(seen.at(-1)).toBe('e:false');
+    syncs.afterDurable((e) => seen.push(`f:${e === null}`));
+    expect(calls).toHaveLength(4);
+    calls[3]?.done(null);
+    expect(seen.at(-1)).toBe('f:true');
+  });
+
+  it('without tracked writes, fsyncs for every request even when nothing new is known to be written', () => {
+    const { fsync, calls } = manualFsync();
+    const syncs = new CoalescedFsync(tempFd(), fsync);
+    syncs.afterDurable(() => undefined);
+    calls[0]?.done(null);
+    syncs.afterDurable(() => undefined);
+    expect(calls).toHaveLength(2);
+  });
 });
 
 describe('WalDurability', () => {
