@@ -29,19 +29,30 @@ export function prependJsonFields(body: Buffer, fields: Readonly<Record<string, 
 
 /** Frozen one-field sets by name and value, so their serialized members are cached too (bounded: values vary). */
 const FIELD_SETS_MAX = 1024;
-const fieldSets = new Map<string, Readonly<Record<string, number>>>();
+/** By field name, then by value: two lookups of a constant string and a number, no key string built per request. */
+const fieldSets = new Map<string, Map<number, Readonly<Record<string, number>>>>();
+let fieldSetCount = 0;
 
 /**
  * `{ [name]: value }`, deeply frozen and shared: the output cap a budget injects is the same few values on almost
  * every request (the key's cap until the budget runs low), so prependJsonFields finds its bytes serialized already.
  */
 export function frozenNumberField(name: string, value: number): Readonly<Record<string, number>> {
-  const id = `${name}=${value}`;
-  let set = fieldSets.get(id);
+  let byValue = fieldSets.get(name);
+  let set = byValue?.get(value);
   if (set === undefined) {
-    if (fieldSets.size >= FIELD_SETS_MAX) fieldSets.clear();
+    if (fieldSetCount >= FIELD_SETS_MAX) {
+      fieldSets.clear();
+      fieldSetCount = 0;
+      byValue = undefined;
+    }
+    if (byValue === undefined) {
+      byValue = new Map();
+      fieldSets.set(name, byValue);
+    }
     set = Object.freeze({ [name]: value });
-    fieldSets.set(id, set);
+    byValue.set(value, set);
+    fieldSetCount++;
   }
   return set;
 }
