@@ -13,6 +13,7 @@ import path from 'node:path';
 import OpenAI from 'openai';
 import { describe, expect, it } from 'vitest';
 import { startFakeOpenAI } from '../support/fake-openai.js';
+import { startHarness } from '../support/gateway-harness.js';
 import { BillingLedger } from '../support/fake-openai-billing.js';
 import { spawnServe, type ServeProcess } from '../server/spawn-serve.js';
 import { waitFor } from '../support/wait-for.js';
@@ -133,6 +134,30 @@ describe('crash reconciliation with journal leases', () => {
       await new Promise((resolve) => front.close(resolve));
       await fake.close();
       await rm(dataDir, { recursive: true, force: true });
+    }
+  });
+
+  it('leaves no lease open across a clean restart: the spend after it is what the provider billed, nothing more', async () => {
+    const ledger = new BillingLedger();
+    const h = await startHarness({ fake: { billing: ledger } });
+    try {
+      const { id, key } = await h.createKey({ limits: { rpm: 100_000, max_output_tokens: 4096, budgets: [{ usd: 1000, period: 'lifetime' }] } });
+      const client = h.client(key);
+      for (let round = 0; round < 5; round++) {
+        await Promise.all(Array.from({ length: 30 }, (_, i) => client.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: `lighthouse ${round}.${i}` }] })));
+      }
+      const journal = readFileSync(path.join(h.dataDir, 'reservations.journal'), 'utf8');
+      // The key took its reservations from leases (far fewer lines than requests).
+      const leaseLines = journal.split('\n').filter((line) => line.startsWith('{"r":{"id":"lease_'));
+      expect(leaseLines.length).toBeGreaterThan(0);
+      expect(leaseLines.length).toBeLessThan(150 / 4);
+      await h.restart();
+      const spent = (await h.admin<{ budgets: Array<{ spent_usd: number }> }>('GET', `/keys/${id}`)).body.budgets[0]?.spent_usd ?? NaN;
+      const billed = ledger.totalUsd();
+      expect(billed).toBeGreaterThan(0);
+      expect(spent).toBeCloseTo(billed, 9);
+    } finally {
+      await h.close();
     }
   });
 });
