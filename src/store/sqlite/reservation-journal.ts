@@ -26,7 +26,8 @@ type Line = { r: ReservationRecord } | { s: string };
  * A settlement batch writes one close line for all its reservations, tagged with the batch's (epoch, seq), before
  * its spend commit (spend-repo.ts has the crash-case table); recovery honours the line only if the database's mark
  * says that batch committed (settled-marks.ts). Older journals' per-id closing lines (`{"s":id}`) are still read.
- * Without a file (an in-memory database), reservations are kept in memory only.
+ * Without a file (an in-memory database), reservations are kept in memory only. A lease (reservation-leases.ts) is
+ * an ordinary reservation line here, whose usd covers the many reservations taken from it.
  */
 export class ReservationJournal {
   private fd: number | null;
