@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import OpenAI from 'openai';
 import { describe, expect, it } from 'vitest';
+import { adminFetch } from '../support/admin-fetch.js';
 import { startFakeOpenAI } from '../support/fake-openai.js';
 import { startHarness } from '../support/gateway-harness.js';
 import { BillingLedger } from '../support/fake-openai-billing.js';
@@ -67,8 +68,8 @@ describe('crash reconciliation with journal leases', () => {
     try {
       const first = await spawnServe(['--data', dataDir], env);
       servers.push(first);
-      const admin = async <T,>(url: string, method: string, route: string, body?: unknown): Promise<T> =>
-        (await (await fetch(`${url}/admin/v1${route}`, { method, headers: { authorization: `Bearer ${adminToken}` }, body: body === undefined ? undefined : JSON.stringify(body) })).json()) as T;
+      const call = adminFetch(adminToken);
+      const admin = async <T,>(url: string, method: string, route: string, body?: unknown): Promise<T> => (await call<T>(url, method, route, body)).body;
       await admin(first.url, 'POST', '/upstreams', { name: 'front', provider: 'openai', base_url: frontUrl, keys: [upstreamKey] });
       const limits = (usd: number): Record<string, unknown> => ({ rpm: 100_000, tpm: 1_000_000_000, concurrency: 1000, max_output_tokens: 4096, budgets: [{ usd, period: 'lifetime' }] });
       const body = { model: 'gpt-4o-mini', messages: [{ role: 'user' as const, content: 'Tell me about lighthouses.' }] };
