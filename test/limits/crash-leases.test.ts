@@ -4,10 +4,8 @@
 // must have been covered by lease lines already on disk, and after the restart the ledger must charge at least the
 // bill plus the requests cut off at the upstream in full, and never more than the bill plus every lease line once.
 import { randomBytes } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import OpenAI from 'openai';
@@ -15,29 +13,11 @@ import { describe, expect, it } from 'vitest';
 import { adminFetch } from '../support/admin-fetch.js';
 import { startFakeOpenAI } from '../support/fake-openai.js';
 import { startHarness } from '../support/gateway-harness.js';
+import { journalReservations } from '../support/journal-reservations.js';
+import { startUpstreamFront } from '../support/upstream-front.js';
 import { BillingLedger } from '../support/fake-openai-billing.js';
 import { spawnServe, type ServeProcess } from '../server/spawn-serve.js';
 import { waitFor } from '../support/wait-for.js';
-
-interface JournalLine {
-  r?: { id: string; usd: number; keyId: string };
-}
-
-/** USD of every reservation line in the journal right now, per id (a lease's id starts with `lease_`). */
-function reservationLines(file: string): Map<string, number> {
-  const lines = new Map<string, number>();
-  if (!existsSync(file)) return lines;
-  for (const text of readFileSync(file, 'utf8').split('\n')) {
-    if (!text.startsWith('{"r":')) continue;
-    try {
-      const line = JSON.parse(text) as JournalLine;
-      if (line.r) lines.set(line.r.id, line.r.usd);
-    } catch {
-      // a line being written right now
-    }
-  }
-  return lines;
-}
 
 const sum = (values: Iterable<number>): number => [...values].reduce((a, b) => a + b, 0);
 
@@ -49,20 +29,9 @@ describe('crash reconciliation with journal leases', () => {
     const fake = await startFakeOpenAI({ apiKeys: [upstreamKey], billing: ledger });
     const dataDir = await mkdtemp(path.join(tmpdir(), 'kw-crash-leases-'));
     const journalFile = path.join(dataDir, 'reservations.journal');
-    const target = new URL(fake.url);
     // The judge at the upstream's door: the journal's reserved USD at the moment each request arrives.
     const seen: Array<{ arrived: number; journaledUsd: number }> = [];
-    const front = http.createServer((req, res) => {
-      seen.push({ arrived: seen.length + 1, journaledUsd: sum(reservationLines(journalFile).values()) });
-      const onward = http.request({ host: target.hostname, port: target.port, method: req.method, path: req.url, headers: req.headers }, (answer) => {
-        res.writeHead(answer.statusCode ?? 502, answer.headers);
-        answer.pipe(res);
-      });
-      onward.on('error', () => res.destroy());
-      req.pipe(onward);
-    });
-    await new Promise<void>((resolve) => front.listen(0, '127.0.0.1', resolve));
-    const frontUrl = `http://127.0.0.1:${(front.address() as AddressInfo).port}${target.pathname.replace(/\/$/, '')}`;
+    const front = await startUpstreamFront(fake.url, () => seen.push({ arrived: seen.length + 1, journaledUsd: sum(journalReservations(journalFile).values()) }));
     const env = { KEYWARDEN_ADMIN_TOKEN: adminToken };
     const servers: ServeProcess[] = [];
     try {
@@ -70,18 +39,18 @@ describe('crash reconciliation with journal leases', () => {
       servers.push(first);
       const call = adminFetch(adminToken);
       const admin = async <T,>(url: string, method: string, route: string, body?: unknown): Promise<T> => (await call<T>(url, method, route, body)).body;
-      await admin(first.url, 'POST', '/upstreams', { name: 'front', provider: 'openai', base_url: frontUrl, keys: [upstreamKey] });
+      await admin(first.url, 'POST', '/upstreams', { name: 'front', provider: 'openai', base_url: front.url, keys: [upstreamKey] });
       const limits = (usd: number): Record<string, unknown> => ({ rpm: 100_000, tpm: 1_000_000_000, concurrency: 1000, max_output_tokens: 4096, budgets: [{ usd, period: 'lifetime' }] });
       const body = { model: 'gpt-4o-mini', messages: [{ role: 'user' as const, content: 'Tell me about lighthouses.' }] };
 
       // One request's reservation, read from its own line: a key near its budget ($0.05) journals each reservation.
       const near = await admin<{ key: string }>(first.url, 'POST', '/keys', { name: 'near', limits: limits(0.05) });
       await new OpenAI({ apiKey: near.key, baseURL: `${first.url}/v1`, maxRetries: 0 }).chat.completions.create(body);
-      const ownLines = [...reservationLines(journalFile)].filter(([id]) => id.startsWith('res_'));
+      const ownLines = [...journalReservations(journalFile)].filter(([id]) => id.startsWith('res_'));
       expect(ownLines).toHaveLength(1);
       const reservation = ownLines[0]?.[1] ?? NaN;
       expect(reservation).toBeGreaterThan(0);
-      const beforeLeases = sum(reservationLines(journalFile).values());
+      const beforeLeases = sum(journalReservations(journalFile).values());
       seen.length = 0;
       const billedBefore = ledger.totalUsd();
 
@@ -109,7 +78,7 @@ describe('crash reconciliation with journal leases', () => {
       const billed = ledger.totalUsd() - billedBefore;
       expect(billed).toBeGreaterThan(0);
 
-      const lines = reservationLines(journalFile);
+      const lines = journalReservations(journalFile);
       const leases = [...lines].filter(([lineId]) => lineId.startsWith('lease_'));
       // Leases, not a line per request: far fewer lines than requests, each covering several reservations.
       expect(leases.length).toBeGreaterThan(0);
@@ -132,7 +101,7 @@ describe('crash reconciliation with journal leases', () => {
       await second.stop();
     } finally {
       for (const server of servers) server.child.kill('SIGKILL');
-      await new Promise((resolve) => front.close(resolve));
+      await front.close();
       await fake.close();
       await rm(dataDir, { recursive: true, force: true });
     }

@@ -4,11 +4,9 @@
 // passing it on. Every request that reaches it must already have its reservation line on disk, so a kill -9 at that
 // moment would charge it on the next start.
 import { randomBytes } from 'node:crypto';
-import fs, { existsSync, readFileSync } from 'node:fs';
+import fs, { readFileSync } from 'node:fs';
 import { syncBuiltinESMExports } from 'node:module';
 import { mkdtemp, rm } from 'node:fs/promises';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import OpenAI from 'openai';
@@ -16,26 +14,13 @@ import { describe, expect, it, vi } from 'vitest';
 import { apiErrorOf } from '../support/api-error.js';
 import { startFakeOpenAI } from '../support/fake-openai.js';
 import { startHarness } from '../support/gateway-harness.js';
+import { journalReservations } from '../support/journal-reservations.js';
+import { startUpstreamFront } from '../support/upstream-front.js';
 import { spawnServe, type ServeProcess } from '../server/spawn-serve.js';
 import { waitFor } from '../support/wait-for.js';
 
 const REQUESTS = 240;
 const CONCURRENCY = 48;
-
-/** Reservation ids with a line in the journal right now. */
-function journaledIds(file: string): Set<string> {
-  const ids = new Set<string>();
-  if (!existsSync(file)) return ids;
-  for (const line of readFileSync(file, 'utf8').split('\n')) {
-    if (!line.startsWith('{"r":')) continue;
-    try {
-      ids.add((JSON.parse(line) as { r: { id: string } }).r.id);
-    } catch {
-      // a line being written right now: not counted
-    }
-  }
-  return ids;
-}
 
 describe('reservation lines are on disk before the request goes upstream', () => {
   it('every request reaching the upstream is already journaled, under concurrent load', async () => {
@@ -44,33 +29,21 @@ describe('reservation lines are on disk before the request goes upstream', () =>
     const fake = await startFakeOpenAI({ apiKeys: [upstreamKey] });
     const dataDir = await mkdtemp(path.join(tmpdir(), 'kw-journal-forward-'));
     const journal = path.join(dataDir, 'reservations.journal');
-    const target = new URL(fake.url);
     // Per request that reached the front: how many reservations the journal held then, and how many requests had
     // arrived by then (this one included).
     const seen: Array<{ arrived: number; journaled: number }> = [];
     let arrived = 0;
-    const front = http.createServer((req, res) => {
+    const front = await startUpstreamFront(fake.url, () => {
       arrived++;
-      seen.push({ arrived, journaled: journaledIds(journal).size });
-      const onward = http.request(
-        { host: target.hostname, port: target.port, method: req.method, path: req.url, headers: req.headers },
-        (answer) => {
-          res.writeHead(answer.statusCode ?? 502, answer.headers);
-          answer.pipe(res);
-        },
-      );
-      onward.on('error', () => res.destroy());
-      req.pipe(onward);
+      seen.push({ arrived, journaled: journalReservations(journal).size });
     });
-    await new Promise<void>((resolve) => front.listen(0, '127.0.0.1', resolve));
-    const frontUrl = `http://127.0.0.1:${(front.address() as AddressInfo).port}`;
     let server: ServeProcess | undefined;
     try {
       server = await spawnServe(['--data', dataDir], { KEYWARDEN_ADMIN_TOKEN: adminToken });
       const url = server.url;
       const admin = async <T,>(method: string, route: string, body?: unknown): Promise<T> =>
         (await (await fetch(`${url}/admin/v1${route}`, { method, headers: { authorization: `Bearer ${adminToken}` }, body: body === undefined ? undefined : JSON.stringify(body) })).json()) as T;
-      await admin('POST', '/upstreams', { name: 'front', provider: 'openai', base_url: `${frontUrl}${target.pathname.replace(/\/$/, '')}`, keys: [upstreamKey] });
+      await admin('POST', '/upstreams', { name: 'front', provider: 'openai', base_url: front.url, keys: [upstreamKey] });
       const { key } = await admin<{ key: string }>('POST', '/keys', { name: 'journaled', limits: { rpm: 100_000, budgets: [{ usd: 100, period: 'day' }] } });
       const client = new OpenAI({ apiKey: key, baseURL: `${url}/v1`, maxRetries: 0 });
 
@@ -89,10 +62,10 @@ describe('reservation lines are on disk before the request goes upstream', () =>
       // count at each arrival is a lower bound of the reservations written before it.
       const early = seen.filter((s) => s.journaled < s.arrived);
       expect(early).toEqual([]);
-      expect(journaledIds(journal).size).toBe(REQUESTS);
+      expect(journalReservations(journal).size).toBe(REQUESTS);
     } finally {
       await server?.stop();
-      await new Promise((resolve) => front.close(resolve));
+      await front.close();
       await fake.close();
       await rm(dataDir, { recursive: true, force: true });
     }
