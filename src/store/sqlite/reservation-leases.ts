@@ -146,9 +146,14 @@ export class ReservationLeases {
 
   private retire(lease: Lease): void {
     if (lease.retired) return;
+    this.stopTaking(lease);
+    if (lease.outstanding === 0) this.closable.push(lease.record.id);
+  }
+
+  /** No reservation is taken from it any more: the key's next one opens a new lease. */
+  private stopTaking(lease: Lease): void {
     lease.retired = true;
     if (this.current.get(lease.record.keyId) === lease) this.current.delete(lease.record.keyId);
-    if (lease.outstanding === 0) this.closable.push(lease.record.id);
   }
 
   /**
@@ -156,8 +161,7 @@ export class ReservationLeases {
    * reservation taken from it (they waited on the same write). Nothing of it is left to close. Rare, so a scan.
    */
   private dropUnwritten(lease: Lease): void {
-    lease.retired = true;
-    if (this.current.get(lease.record.keyId) === lease) this.current.delete(lease.record.keyId);
+    this.stopTaking(lease);
     for (const [id, holder] of this.byReservation) if (holder === lease) this.byReservation.delete(id);
     lease.outstanding = 0;
   }
