@@ -237,21 +237,33 @@ async function measureLimitsDelta(pid: number, origin: string, plainKey: string,
     await sleep(200);
     const perWindow = Math.max(options.connections, Math.floor(options.requests / DELTA_WINDOWS));
     const cpu = { plain: 0, limited: 0 };
+    const system = { plain: 0, limited: 0 };
+    // --threads: the same split per thread (main, libuv threadpool, V8 workers), summed over each key's windows.
+    const byThread = { plain: new Map<string, number>(), limited: new Map<string, number>() };
     for (let w = 0; w < DELTA_WINDOWS; w++) {
       // Alternate which key goes first, so neither always follows the other's settlement batch.
       const order: Array<keyof typeof cpu> = w % 2 === 0 ? ['plain', 'limited'] : ['limited', 'plain'];
       for (const which of order) {
+        const threadsBefore = options.threads ? threadCpu(pid) : null;
         const before = cpuTimes(pid);
         await drive(pool, which === 'plain' ? plainKey : limitedKey, body, perWindow, options.connections);
         await sleep(60); // the window's usage and settlement batches (20 ms) land inside it
         const after = cpuTimes(pid);
         cpu[which] += after.userUs - before.userUs + after.systemUs - before.systemUs;
+        system[which] += after.systemUs - before.systemUs;
+        if (threadsBefore) for (const [name, us] of threadCpu(pid)) byThread[which].set(name, (byThread[which].get(name) ?? 0) + us - (threadsBefore.get(name) ?? 0));
       }
     }
     const requests = perWindow * DELTA_WINDOWS;
     const plain = cpu.plain / requests;
     const limited = cpu.limited / requests;
-    process.stderr.write(`[cpu-ab] plain ${plain.toFixed(1)}, limited ${limited.toFixed(1)} µs/request: limits add ${(limited - plain).toFixed(1)}\n`);
+    const systemAdded = (system.limited - system.plain) / requests;
+    process.stderr.write(`[cpu-ab] plain ${plain.toFixed(1)}, limited ${limited.toFixed(1)} µs/request: limits add ${(limited - plain).toFixed(1)} (of which system ${systemAdded.toFixed(1)})\n`);
+    if (options.threads) {
+      const names = new Set([...byThread.plain.keys(), ...byThread.limited.keys()]);
+      const added = [...names].map((name) => `${name} ${(((byThread.limited.get(name) ?? 0) - (byThread.plain.get(name) ?? 0)) / requests).toFixed(1)}`);
+      process.stderr.write(`[cpu-ab] added by limits, per thread (µs/request): ${added.join(', ')}\n`);
+    }
     return limited - plain;
   } finally {
     await pool.close();

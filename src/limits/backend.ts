@@ -36,6 +36,22 @@ export interface BudgetCheck extends CounterScope {
   subject?: string;
 }
 
+/**
+ * Budget arrays handed to acquire() for many requests (a key plan's, for a minute), never mutated: a backend may
+ * cache what it derives from one. Registered in a weak set rather than frozen: a frozen array takes V8's slow
+ * path in `for…of`, which allocates on every step.
+ */
+const sharedBudgetArrays = new WeakSet<readonly BudgetCheck[]>();
+
+export function shareBudgetChecks<T extends readonly BudgetCheck[]>(budgets: T): T {
+  sharedBudgetArrays.add(budgets);
+  return budgets;
+}
+
+export function isSharedBudgetChecks(budgets: readonly BudgetCheck[]): boolean {
+  return sharedBudgetArrays.has(budgets);
+}
+
 export interface AcquireRequest {
   keyId: string;
   now: number;

@@ -24,13 +24,23 @@ function detailOf(part: Record<string, unknown>): 'low' | 'other' {
   return (part.detail ?? nested) === 'low' ? 'low' : 'other';
 }
 
+/**
+ * inspectContent's stack, shared by every call (the walk is synchronous, so calls never overlap): filled from
+ * index 0 and emptied slot by slot, never truncated, so its backing store is kept instead of allocated per request.
+ */
+const walkStack: unknown[] = [];
+const WALK_STACK_KEPT = 1024;
+
 export function inspectContent(json: Record<string, unknown>, model: string | null): ContentFacts {
   const facts: ContentFacts = { images: 0, imageTokens: 0, unseenPart: null };
-  const stack: unknown[] = [json];
-  while (stack.length > 0) {
-    const value = stack.pop();
+  const stack = walkStack;
+  let top = 0;
+  stack[top++] = json;
+  while (top > 0) {
+    const value = stack[--top];
+    stack[top] = undefined; // nothing of this body stays reachable after the walk
     if (Array.isArray(value)) {
-      for (const item of value) if (isRecord(item)) stack.push(item);
+      for (const item of value) if (isRecord(item)) stack[top++] = item;
       continue;
     }
     if (!isRecord(value)) continue;
@@ -45,9 +55,11 @@ export function inspectContent(json: Record<string, unknown>, model: string | nu
     }
     for (const key in value) {
       const item = value[key];
-      if (isRecord(item)) stack.push(item);
+      if (isRecord(item)) stack[top++] = item;
     }
   }
+  // A huge body's walk grew the stack: let that store go rather than keep it for every later request.
+  if (stack.length > WALK_STACK_KEPT) stack.length = 0;
   return facts;
 }
 

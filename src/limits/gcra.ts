@@ -19,13 +19,13 @@ const EPSILON = 1e-9;
 
 export function gcra(tat: number, now: number, limit: number, periodMs: number): GcraDecision {
   const interval = periodMs / limit;
-  const newTat = Math.max(tat, now) + interval;
-  if (newTat - now > periodMs + EPSILON) {
+  const newTat = gcraAdmit(tat, now, limit, periodMs);
+  if (Number.isNaN(newTat)) {
     return {
       allowed: false,
       tat,
       remaining: 0,
-      retryAfterMs: Math.ceil(newTat - periodMs - now),
+      retryAfterMs: Math.ceil(Math.max(tat, now) + interval - periodMs - now),
       resetMs: Math.ceil(Math.max(tat, now) - now),
     };
   }
@@ -36,6 +36,15 @@ export function gcra(tat: number, now: number, limit: number, periodMs: number):
     retryAfterMs: 0,
     resetMs: Math.ceil(newTat - now),
   };
+}
+
+/**
+ * The TAT after admitting one more request, or NaN when it must be refused: gcra()'s decision without its
+ * object, for the admission path (a refusal then asks gcra() for the details).
+ */
+export function gcraAdmit(tat: number, now: number, limit: number, periodMs: number): number {
+  const newTat = Math.max(tat, now) + periodMs / limit;
+  return newTat - now > periodMs + EPSILON ? NaN : newTat;
 }
 
 /** Peeks without consuming, for rate-limit headers on refusals caused by another limit. */

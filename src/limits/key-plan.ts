@@ -1,5 +1,5 @@
 import { compileModelGlobs, type ModelMatcher } from '../policy/index.js';
-import type { BudgetCheck, RateCheck } from './backend.js';
+import { shareBudgetChecks, type BudgetCheck, type RateCheck } from './backend.js';
 import { periodKey } from './periods.js';
 import type { KeyLimits, ModelRule } from './schema.js';
 
@@ -71,7 +71,8 @@ export class KeyPlan {
   budgets(now: number): readonly BudgetCheck[] {
     const minute = Math.floor(now / MINUTE);
     if (minute !== this.budgetMinute) {
-      this.budgetChecks = (this.limits.budgets ?? []).map((b) => ({ periodKey: periodKey(b.period, now, this.timeZone), limitUsd: b.usd }));
+      // Shared by every request of the minute: the backend derives a ticket's periods from it once.
+      this.budgetChecks = shareBudgetChecks((this.limits.budgets ?? []).map((b) => ({ periodKey: periodKey(b.period, now, this.timeZone), limitUsd: b.usd })));
       this.budgetMinute = minute;
     }
     return this.budgetChecks;

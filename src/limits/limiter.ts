@@ -16,6 +16,8 @@ import type { CompiledProject } from './project-limits.js';
 
 const MINUTE = 60_000;
 const DAY = 86_400_000;
+/** The token checks of a key without tpm limits, shared by its requests (never mutated; not frozen, see backend.ts). */
+const NO_TOKEN_CHECKS: TokenCheck[] = [];
 /** Output cap injected for budgeted keys when the request has none and the key sets no max_output_tokens. */
 export const DEFAULT_INJECTED_CAP = 4096;
 
@@ -166,7 +168,7 @@ class KeyAdmission implements Admission {
       keyId: this.input.key.id,
       now: this.input.now,
       rates: this.rates,
-      tokens: this.tpm.map((t): TokenCheck => (t.scope === undefined ? { id: t.id, limit: t.limit, periodMs: MINUTE, amount } : { ...t, periodMs: MINUTE, amount })),
+      tokens: this.tpm.length === 0 ? NO_TOKEN_CHECKS : this.tpm.map((t): TokenCheck => (t.scope === undefined ? { id: t.id, limit: t.limit, periodMs: MINUTE, amount } : { ...t, periodMs: MINUTE, amount })),
       concurrency: this.limits.concurrency ?? null,
       projectConcurrency: project?.limits.concurrency ? { projectId: project.id, limit: project.limits.concurrency } : null,
       budgets: this.budgets,
@@ -287,13 +289,15 @@ export class Limiter {
     if (shape && admission.cap === null && shape.capField && !shape.inputOnly) {
       if (budgeted && (limits.output_cap ?? 'inject') === 'reject') throw new KeywardenError('KW_OUTPUT_CAP_REQUIRED', { param: shape.capField });
       if (budgeted && admission.price) {
-        capped = then(this.backend.budgetRemaining(input.key.id, budgets), (remaining) => this.injectBudgetCap(admission, remaining - admission.allowanceUsd));
+        const remaining = this.backend.budgetRemaining(input.key.id, budgets);
+        capped = remaining instanceof Promise ? remaining.then((left) => this.injectBudgetCap(admission, left - admission.allowanceUsd)) : this.injectBudgetCap(admission, remaining - admission.allowanceUsd);
       } else if (limits.max_output_tokens !== undefined) {
         admission.inject = { field: shape.capField, value: limits.max_output_tokens };
         admission.cap = limits.max_output_tokens * shape.choices;
       }
     }
-    return then(capped, () => this.reserve(admission));
+    // No closure on the synchronous path: each one is an allocation per request.
+    return capped instanceof Promise ? capped.then(() => this.reserve(admission)) : this.reserve(admission);
   }
 
   /** The largest output cap the remaining budget pays for (at most the key's or the default cap), injected. */
@@ -324,16 +328,19 @@ export class Limiter {
 
   /** The atomic acquire; refused on budget or tokens with the byte bound, it retries once with the tokenizer's. */
   private reserve(admission: KeyAdmission): Admission | Promise<Admission> {
-    return then(this.backend.acquire(admission.acquireRequest(admission.reservedInputTokens)), (result) => {
-      if (!result.ok && (result.refusal.reason === 'budget' || result.refusal.reason === 'tokens') && !admission.counted && admission.shape) {
-        return admission.inputTokens().then((tokens) => {
-          if (tokens >= admission.reservedInputTokens) return this.admitted(admission, result);
-          admission.reservedInputTokens = tokens;
-          return then(this.backend.acquire(admission.acquireRequest(tokens)), (retried) => this.admitted(admission, retried));
-        });
-      }
-      return this.admitted(admission, result);
-    });
+    const acquired = this.backend.acquire(admission.acquireRequest(admission.reservedInputTokens));
+    return acquired instanceof Promise ? acquired.then((result) => this.acquired(admission, result)) : this.acquired(admission, acquired);
+  }
+
+  private acquired(admission: KeyAdmission, result: AcquireResult): Admission | Promise<Admission> {
+    if (!result.ok && (result.refusal.reason === 'budget' || result.refusal.reason === 'tokens') && !admission.counted && admission.shape) {
+      return admission.inputTokens().then((tokens) => {
+        if (tokens >= admission.reservedInputTokens) return this.admitted(admission, result);
+        admission.reservedInputTokens = tokens;
+        return then(this.backend.acquire(admission.acquireRequest(tokens)), (retried) => this.admitted(admission, retried));
+      });
+    }
+    return this.admitted(admission, result);
   }
 
   private admitted(admission: KeyAdmission, result: AcquireResult): Admission {

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { gcra } from './gcra.js';
+import { gcra, gcraAdmit } from './gcra.js';
 import { periodKey } from './periods.js';
 import { parseBudget, parseModelRule } from './schema.js';
-import { adjust, take } from './token-bucket.js';
+import { adjustInPlace, chargeInPlace, levelAfterTake, take } from './token-bucket.js';
 
 describe('GCRA', () => {
   /** Hammers the limiter every `stepMs` for `durationMs` and counts admissions. */
@@ -11,6 +11,8 @@ describe('GCRA', () => {
     let count = 0;
     for (let now = 0; now < durationMs; now += stepMs) {
       const decision = gcra(tat, now, limit, periodMs);
+      // The admission path's number-only form agrees with the full decision at every step.
+      expect(gcraAdmit(tat, now, limit, periodMs)).toBe(decision.allowed ? decision.tat : NaN);
       if (decision.allowed) {
         tat = decision.tat;
         count++;
@@ -61,12 +63,41 @@ describe('token bucket', () => {
     expect(second.allowed).toBe(false);
     expect(second.retryAfterMs).toBe(6_000);
     // The first request really used 100 tokens: refund 700.
-    state = adjust(state, 0, -700, 1000, 60_000);
+    adjustInPlace(state, 0, -700, 1000, 60_000);
+    expect(state.level).toBe(900);
     expect(take(state, 0, 300, 1000, 60_000).allowed).toBe(true);
     // Refill: 30 s later half the bucket is back.
     const drained = { level: 0, at: 0 };
     expect(take(drained, 30_000, 500, 1000, 60_000).allowed).toBe(true);
     expect(take(drained, 29_000, 500, 1000, 60_000).allowed).toBe(false);
+  });
+
+  it('decides on numbers exactly as take() does, and charges and corrects the state in place', () => {
+    const cases: Array<[level: number, at: number, now: number, amount: number]> = [
+      [1000, 0, 0, 800],
+      [200, 0, 0, 300],
+      [0, 0, 30_000, 500],
+      [0, 0, 29_000, 500],
+      [1000, 0, 0, 5000],
+      [999, 0, 0, 5000],
+      [-4000, 0, 60_000, 1],
+      [500, 10_000, 5_000, 400], // a clock that went back refills nothing
+    ];
+    for (const [level, at, now, amount] of cases) {
+      const decision = take({ level, at }, now, amount, 1000, 60_000);
+      const after = levelAfterTake({ level, at }, now, amount, 1000, 60_000);
+      expect(Number.isNaN(after)).toBe(!decision.allowed);
+      if (decision.allowed) {
+        const state = { level, at };
+        chargeInPlace(state, now, after);
+        expect(state).toEqual(decision.state);
+      }
+    }
+    const state = { level: 100, at: 0 };
+    adjustInPlace(state, 30_000, 50, 1000, 60_000); // refilled to 600, then 50 more charged
+    expect(state).toEqual({ level: 550, at: 30_000 });
+    adjustInPlace(state, 30_000, -2000, 1000, 60_000); // a refund never overfills
+    expect(state).toEqual({ level: 1000, at: 30_000 });
   });
 
   it('lets an oversized request through only on a full bucket, leaving a debt', () => {

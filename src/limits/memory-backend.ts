@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { KeywardenError } from '../errors/index.js';
 import type { SpendRepository } from '../store/index.js';
-import type { AcquireRequest, AcquireResult, BudgetCheck, CounterScope, LimitSnapshot, LimitsBackend, Settlement, Ticket } from './backend.js';
-import { gcra } from './gcra.js';
-import { adjust, take, type BucketState } from './token-bucket.js';
+import { isSharedBudgetChecks, type AcquireRequest, type AcquireResult, type BudgetCheck, type CounterScope, type LimitSnapshot, type LimitsBackend, type Settlement, type Ticket, type TokenCheck } from './backend.js';
+import { gcra, gcraAdmit, type GcraDecision } from './gcra.js';
+import { adjustInPlace, chargeInPlace, levelAfterTake, take, type BucketDecision, type BucketState } from './token-bucket.js';
 
 /**
  * Reservation ids: a random prefix per process and a counter, unique across restarts and replicas (the prefix has
@@ -61,6 +61,32 @@ function isProjectBudget(check: BudgetCheck): check is BudgetCheck & { scopeId: 
   return check.scope === 'project' && check.scopeId !== undefined;
 }
 
+/** The period keys a ticket reserves against: the key's, and its project's. Shared between tickets: read only. */
+interface TicketPeriods {
+  keyPeriodKeys: string[];
+  project: { id: string; periodKeys: string[] } | undefined;
+}
+
+/**
+ * A key plan hands out the same budget array for every request of a minute (shareBudgetChecks): its ticket periods
+ * are derived once. Arrays built per request (a project's or a parent's budgets added) are not kept.
+ */
+const ticketPeriodsByBudgets = new WeakMap<readonly BudgetCheck[], TicketPeriods>();
+
+function ticketPeriodsOf(budgets: readonly BudgetCheck[]): TicketPeriods {
+  const known = ticketPeriodsByBudgets.get(budgets);
+  if (known) return known;
+  const keyPeriodKeys: string[] = [];
+  let project: TicketPeriods['project'];
+  for (const budget of budgets) {
+    if (isProjectBudget(budget)) (project ??= { id: budget.scopeId, periodKeys: [] }).periodKeys.push(budget.periodKey);
+    else keyPeriodKeys.push(budget.periodKey);
+  }
+  const periods: TicketPeriods = { keyPeriodKeys: keyPeriodKeys.length === 0 ? NO_PERIODS : keyPeriodKeys, project };
+  if (isSharedBudgetChecks(budgets)) ticketPeriodsByBudgets.set(budgets, periods);
+  return periods;
+}
+
 /**
  * Counters for one gateway process. Rate and token state live in memory; budget spend is loaded from, and
  * written through to, the durable spend ledger, so a restart never refills a budget. A reservation is on disk
@@ -75,8 +101,8 @@ export class MemoryLimitsBackend implements LimitsBackend {
   // decide()'s pending counter updates, reused by every call (decide runs start to end without awaiting, so no two
   // calls share them): no arrays or tuples allocated per admission.
   private readonly pendingIds: string[] = [];
-  private readonly pendingTats: number[] = [];
-  private readonly pendingBuckets: BucketState[] = [];
+  /** Per pending id: the new TAT of a rate counter, then the new level of a token bucket. */
+  private readonly pendingValues: number[] = [];
   /** The ledger write the latest reservations wait on, and the tickets to undo if it fails (see durableWith). */
   private pendingWrite: { written: Promise<void> | null; durable: Promise<void>; tickets: Ticket[] } = { written: null, durable: Promise.resolve(), tickets: [] };
 
@@ -155,34 +181,29 @@ export class MemoryLimitsBackend implements LimitsBackend {
   private decide(request: AcquireRequest): AcquireResult | Promise<AcquireResult> {
     const { keyId, now } = request;
     const budgeted = request.budgets.length > 0;
-    let requests: LimitSnapshot | undefined;
+    // Decided on numbers (gcraAdmit, levelAfterTake): a passing check allocates nothing; a refusal asks the full
+    // decision (gcra, take) for its details.
+    // Filled from index 0 and never truncated: `length = 0` would drop the backing stores, and every call would
+    // allocate them again.
     const ids = this.pendingIds;
-    const tats = this.pendingTats;
-    const states = this.pendingBuckets;
-    ids.length = 0;
-    tats.length = 0;
-    states.length = 0;
+    const values = this.pendingValues;
+    let pending = 0;
     for (const rate of request.rates) {
       const id = counterId(rate, keyId);
-      const decision = gcra(this.tats.get(id) ?? 0, now, rate.limit, rate.periodMs);
-      if (!decision.allowed) {
-        return { ok: false, refusal: { reason: 'rate', retryAfterMs: decision.retryAfterMs, ...(rate.scope === 'project' ? { scope: 'project' as const } : {}), requests: { limit: rate.limit, remaining: 0, resetMs: decision.resetMs } } };
-      }
-      ids.push(id);
-      tats.push(decision.tat);
-      if (!requests || decision.remaining < requests.remaining) requests = { limit: rate.limit, remaining: decision.remaining, resetMs: decision.resetMs };
+      const tat = this.tats.get(id) ?? 0;
+      const next = gcraAdmit(tat, now, rate.limit, rate.periodMs);
+      if (Number.isNaN(next)) return rateRefusal(rate, gcra(tat, now, rate.limit, rate.periodMs));
+      ids[pending] = id;
+      values[pending++] = next;
     }
-    let tokens: LimitSnapshot | undefined;
-    const rateCount = ids.length;
+    const rateCount = pending;
     for (const check of request.tokens) {
       const id = counterId(check, keyId);
-      const decision = take(this.buckets.get(id) ?? { level: check.limit, at: now }, now, check.amount, check.limit, check.periodMs);
-      if (!decision.allowed) {
-        return { ok: false, refusal: { reason: 'tokens', retryAfterMs: decision.retryAfterMs, ...(check.scope === 'project' ? { scope: 'project' as const } : {}), tokens: { limit: check.limit, remaining: decision.remaining, resetMs: decision.resetMs }, ...(requests ? { requests } : {}) } };
-      }
-      ids.push(id);
-      states.push(decision.state);
-      if (!tokens || decision.remaining < tokens.remaining) tokens = { limit: check.limit, remaining: decision.remaining, resetMs: decision.resetMs };
+      const state = this.buckets.get(id) ?? { level: check.limit, at: now };
+      const level = levelAfterTake(state, now, check.amount, check.limit, check.periodMs);
+      if (Number.isNaN(level)) return tokensRefusal(check, take(state, now, check.amount, check.limit, check.periodMs), this.requestsSnapshot(request));
+      ids[pending] = id;
+      values[pending++] = level;
     }
     const inflight = this.inflightByKey.get(keyId) ?? 0;
     if (request.concurrency !== null && inflight >= request.concurrency) {
@@ -207,13 +228,17 @@ export class MemoryLimitsBackend implements LimitsBackend {
     }
 
     // Every check passed: commit all of them.
-    for (let i = 0; i < rateCount; i++) this.tats.set(ids[i] as string, tats[i] as number);
-    for (let i = rateCount; i < ids.length; i++) this.buckets.set(ids[i] as string, states[i - rateCount] as BucketState);
+    for (let i = 0; i < rateCount; i++) this.tats.set(ids[i] as string, values[i] as number);
+    for (let i = rateCount; i < pending; i++) {
+      const id = ids[i] as string;
+      const state = this.buckets.get(id);
+      if (state) chargeInPlace(state, now, values[i] as number);
+      else this.buckets.set(id, { level: values[i] as number, at: now });
+    }
     if (request.concurrency !== null) this.inflightByKey.set(keyId, inflight + 1);
     if (shared) this.inflightByKey.set(shared.projectId, projectInflight + 1);
     const ticket = this.ticketFor(request, shared);
-    // Absent snapshots are left undefined rather than spread in: one object, no temporaries.
-    const result: AcquireResult & { ok: true } = { ok: true, ticket, requests, tokens, durable: undefined };
+    const result: AcquireResult & { ok: true } = { ok: true, ticket, durable: undefined };
     if (!budgeted) return result;
     for (const budget of request.budgets) {
       const map = this.spend.get(budgetOwner(budget, keyId));
@@ -235,6 +260,19 @@ export class MemoryLimitsBackend implements LimitsBackend {
     }
     if (written) result.durable = this.durableWith(written, ticket, now);
     return result;
+  }
+
+  /**
+   * For the headers of a tokens refusal: the tightest of the request's rate checks, all of which passed (decided
+   * again, as nothing was committed). Undefined when the key has no rate limits.
+   */
+  private requestsSnapshot(request: AcquireRequest): LimitSnapshot | undefined {
+    let requests: LimitSnapshot | undefined;
+    for (const rate of request.rates) {
+      const decision = gcra(this.tats.get(counterId(rate, request.keyId)) ?? 0, request.now, rate.limit, rate.periodMs);
+      if (!requests || decision.remaining < requests.remaining) requests = { limit: rate.limit, remaining: decision.remaining, resetMs: decision.resetMs };
+    }
+    return requests;
   }
 
   /**
@@ -270,16 +308,7 @@ export class MemoryLimitsBackend implements LimitsBackend {
   }
 
   private ticketFor(request: AcquireRequest, shared: AcquireRequest['projectConcurrency']): Ticket {
-    let keyPeriodKeys: string[] = [];
-    let projectId: string | undefined;
-    let projectPeriodKeys: string[] | undefined;
-    for (const budget of request.budgets) {
-      if (isProjectBudget(budget)) {
-        projectId ??= budget.scopeId;
-        (projectPeriodKeys ??= []).push(budget.periodKey);
-      } else keyPeriodKeys.push(budget.periodKey);
-    }
-    if (keyPeriodKeys.length === 0) keyPeriodKeys = NO_PERIODS;
+    const periods = ticketPeriodsOf(request.budgets);
     // Every ticket has the same shape (absent parts undefined, not left out): one hidden class for all of them.
     return {
       id: nextReservationId(),
@@ -287,8 +316,8 @@ export class MemoryLimitsBackend implements LimitsBackend {
       tokens: request.tokens,
       holdsConcurrency: request.concurrency !== null,
       projectConcurrencyId: shared?.projectId,
-      budgetPeriodKeys: keyPeriodKeys,
-      project: projectId !== undefined && projectPeriodKeys ? { id: projectId, periodKeys: projectPeriodKeys } : undefined,
+      budgetPeriodKeys: periods.keyPeriodKeys,
+      project: periods.project,
       reservedUsd: request.budgets.length > 0 ? request.reserveUsd : 0,
       settled: false,
       shared: undefined,
@@ -302,7 +331,7 @@ export class MemoryLimitsBackend implements LimitsBackend {
     for (const check of ticket.tokens) {
       const id = counterId(check, ticket.keyId);
       const state = this.buckets.get(id);
-      if (state) this.buckets.set(id, adjust(state, now, settlement.tokensUsed - check.amount, check.limit, check.periodMs));
+      if (state) adjustInPlace(state, now, settlement.tokensUsed - check.amount, check.limit, check.periodMs);
     }
     if (ticket.holdsConcurrency) this.release(ticket.keyId);
     if (ticket.projectConcurrencyId !== undefined) this.release(ticket.projectConcurrencyId);
@@ -436,6 +465,26 @@ export class MemoryLimitsBackend implements LimitsBackend {
       if (durable) await this.ledger.settle({ reservationId: part.reservationId, keyId: part.subject, periodKeys: part.periodKeys, usd: settlement.costUsd });
     }
   }
+}
+
+function rateRefusal(rate: AcquireRequest['rates'][number], decision: GcraDecision): AcquireResult {
+  return {
+    ok: false,
+    refusal: { reason: 'rate', retryAfterMs: decision.retryAfterMs, ...(rate.scope === 'project' ? { scope: 'project' as const } : {}), requests: { limit: rate.limit, remaining: 0, resetMs: decision.resetMs } },
+  };
+}
+
+function tokensRefusal(check: TokenCheck, decision: BucketDecision, requests: LimitSnapshot | undefined): AcquireResult {
+  return {
+    ok: false,
+    refusal: {
+      reason: 'tokens',
+      retryAfterMs: decision.retryAfterMs,
+      ...(check.scope === 'project' ? { scope: 'project' as const } : {}),
+      tokens: { limit: check.limit, remaining: decision.remaining, resetMs: decision.resetMs },
+      ...(requests ? { requests } : {}),
+    },
+  };
 }
 
 function ignoreRejection(): void {
