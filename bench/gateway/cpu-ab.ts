@@ -5,13 +5,17 @@
 //
 //   node --import tsx bench/gateway/cpu-ab.ts --dist A_DIR --dist B_DIR [--requests 3000] [--warmup 3000]
 //     [--rounds 3] [--connections 1] [--limits] [--stream] [--stack sqlite --stack postgres+redis] [--floor]
-//     [--strace] [--threads] [--limits-delta]
+//     [--strace] [--threads] [--limits-delta] [--perf DIR]
 //
 // `--floor`: the bare proxy (floor.ts) is one more variant, driven the same way, so a build's CPU is read against
 // the floor's from one invocation. `--strace`: the measured requests also run under `strace -c -f` attached to the
 // process, and its system calls per request are printed (strace slows the process, so those rounds' CPU figures
 // are not comparable with untraced ones; the call counts are what it is for). `--threads`: CPU per request of each
 // thread of the process (main, libuv threadpool, V8 workers), from /proc/PID/task.
+//
+// `--perf DIR`: the measured requests run under `perf record` (every thread, cpu-clock samples; the gateway gets
+// --perf-prof so JavaScript functions have names, see perf.ts), one DIR/<build>-r<round>.data per round, and the top
+// symbols by self time are printed as CPU µs per request (compare two builds, or a plain and a --limits run).
 //
 // `--limits-delta`: each round's gateway gets two keys, one plain and one with the benchmark's limits and budgets,
 // and drives them in alternating windows (plain, limited, plain, limited…) in the same process, so the CPU the
@@ -21,7 +25,7 @@
 // limits) or `postgres+redis` (a throw-away PostgreSQL and Redis, see stack.ts). Every build × stack pair is one
 // variant; on postgres+redis the Redis commands per measured request are printed too.
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -30,6 +34,7 @@ import { parseArgs } from 'node:util';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { Pool } from 'undici';
 import { startFloor } from './peers.js';
+import { attachPerf, perfSymbols } from './perf.js';
 import { cpuTimes, spawnPinned, stopAll, stopChild, waitForLine } from './procs.js';
 import { stackRedis, startStack, stopStacks, type Stack } from './stack.js';
 import { chatBody, CHAT_PATH, GATEWAY_CORE, GATEWAY_NODE_FLAGS, GATEWAY_SCENARIOS, LOAD_CORE } from './scenarios.js';
@@ -75,6 +80,8 @@ interface RoundOptions {
   strace: boolean;
   threads: boolean;
   limitsDelta: boolean;
+  /** --perf: where this round's recording goes (set per round), or null. */
+  perfFile: string | null;
 }
 
 /** Windows per key in a --limits-delta round: enough alternations that a burst of machine noise hits both keys. */
@@ -155,8 +162,8 @@ async function round(variant: Variant, work: string, upstreamUrl: string, upstre
   const child = spawnPinned(
     GATEWAY_CORE,
     process.execPath,
-    [...GATEWAY_NODE_FLAGS, path.join(variant.dist, 'cli/bin.js'), 'serve', '--port', '0', '--data', path.join(work, randomBytes(4).toString('hex'))],
-    { cwd: ROOT, env: { ...process.env, ...stackEnv, KEYWARDEN_ADMIN_TOKEN: token, KEYWARDEN_LOG_LEVEL: 'warn', KEYWARDEN_OUTBOUND_ALLOW: '127.0.0.1' } },
+    [...GATEWAY_NODE_FLAGS, ...(options.perfFile ? ['--perf-prof', '--interpreted-frames-native-stack'] : []), path.join(variant.dist, 'cli/bin.js'), 'serve', '--port', '0', '--data', path.join(work, randomBytes(4).toString('hex'))],
+    { cwd: options.perfFile ? path.dirname(options.perfFile) : ROOT, env: { ...process.env, ...stackEnv, KEYWARDEN_ADMIN_TOKEN: token, KEYWARDEN_LOG_LEVEL: 'warn', KEYWARDEN_OUTBOUND_ALLOW: '127.0.0.1' } },
   );
   try {
     const [, origin] = await waitForLine(child, /listening on (http:\/\/\S+)/, 60_000, 'gateway');
@@ -195,10 +202,17 @@ async function measure(pid: number, origin: string, key: string, options: RoundO
     await tracer?.ready;
     const commandsBefore = await redisCommandCalls();
     const threadsBefore = options.threads ? threadCpu(pid) : null;
+    const recorder = options.perfFile ? attachPerf(pid, options.perfFile) : null;
+    await recorder?.ready;
     const before = cpuTimes(pid);
     await drive(pool, key, body, options.requests, options.connections);
     await sleep(150); // the usage flush of the last batch lands inside the window
     const after = cpuTimes(pid);
+    if (recorder && options.perfFile) {
+      await recorder.stop();
+      const top = perfSymbols(options.perfFile, options.requests).slice(0, 40);
+      process.stderr.write(`[cpu-ab] perf, self CPU µs per request (${options.perfFile}):\n${top.map((s) => `  ${s.usPerRequest.toFixed(2).padStart(6)}  ${s.symbol}`).join('\n')}\n`);
+    }
     if (threadsBefore) {
       const perThread = [...threadCpu(pid)]
         .map(([name, us]) => [name, (us - (threadsBefore.get(name) ?? 0)) / options.requests] as const)
@@ -240,15 +254,24 @@ async function measureLimitsDelta(pid: number, origin: string, plainKey: string,
     const system = { plain: 0, limited: 0 };
     // --threads: the same split per thread (main, libuv threadpool, V8 workers), summed over each key's windows.
     const byThread = { plain: new Map<string, number>(), limited: new Map<string, number>() };
+    // --perf: one recording per window (perf cannot tell the keys apart within one), summed per key afterwards.
+    const perfFiles = { plain: [] as string[], limited: [] as string[] };
     for (let w = 0; w < DELTA_WINDOWS; w++) {
       // Alternate which key goes first, so neither always follows the other's settlement batch.
       const order: Array<keyof typeof cpu> = w % 2 === 0 ? ['plain', 'limited'] : ['limited', 'plain'];
       for (const which of order) {
         const threadsBefore = options.threads ? threadCpu(pid) : null;
+        const perfFile = options.perfFile ? options.perfFile.replace(/\.data$/, `-${which}-w${w + 1}.data`) : null;
+        const recorder = perfFile ? attachPerf(pid, perfFile) : null;
+        await recorder?.ready;
         const before = cpuTimes(pid);
         await drive(pool, which === 'plain' ? plainKey : limitedKey, body, perWindow, options.connections);
         await sleep(60); // the window's usage and settlement batches (20 ms) land inside it
         const after = cpuTimes(pid);
+        if (recorder && perfFile) {
+          await recorder.stop();
+          perfFiles[which].push(perfFile);
+        }
         cpu[which] += after.userUs - before.userUs + after.systemUs - before.systemUs;
         system[which] += after.systemUs - before.systemUs;
         if (threadsBefore) for (const [name, us] of threadCpu(pid)) byThread[which].set(name, (byThread[which].get(name) ?? 0) + us - (threadsBefore.get(name) ?? 0));
@@ -259,6 +282,22 @@ async function measureLimitsDelta(pid: number, origin: string, plainKey: string,
     const limited = cpu.limited / requests;
     const systemAdded = (system.limited - system.plain) / requests;
     process.stderr.write(`[cpu-ab] plain ${plain.toFixed(1)}, limited ${limited.toFixed(1)} µs/request: limits add ${(limited - plain).toFixed(1)} (of which system ${systemAdded.toFixed(1)})\n`);
+    if (perfFiles.plain.length > 0) {
+      const perKey = (files: string[]): Map<string, number> => {
+        const sums = new Map<string, number>();
+        for (const file of files) for (const { symbol, usPerRequest } of perfSymbols(file, requests)) sums.set(symbol, (sums.get(symbol) ?? 0) + usPerRequest);
+        return sums;
+      };
+      const plainSymbols = perKey(perfFiles.plain);
+      const limitedSymbols = perKey(perfFiles.limited);
+      const names = new Set([...plainSymbols.keys(), ...limitedSymbols.keys()]);
+      const rows = [...names].map((name) => ({ name, added: (limitedSymbols.get(name) ?? 0) - (plainSymbols.get(name) ?? 0) })).sort((a, b) => b.added - a.added);
+      const sampled = (m: Map<string, number>): number => [...m.values()].reduce((sum, us) => sum + us, 0);
+      process.stderr.write(
+        `[cpu-ab] perf: sampled ${sampled(plainSymbols).toFixed(1)} (plain) and ${sampled(limitedSymbols).toFixed(1)} (limited) µs/request; largest additions by limits, self µs per request:\n` +
+          `${rows.slice(0, 40).map((r) => `  ${r.added.toFixed(2).padStart(6)}  ${r.name}`).join('\n')}\n`,
+      );
+    }
     if (options.threads) {
       const names = new Set([...byThread.plain.keys(), ...byThread.limited.keys()]);
       const added = [...names].map((name) => `${name} ${(((byThread.limited.get(name) ?? 0) - (byThread.plain.get(name) ?? 0)) / requests).toFixed(1)}`);
@@ -285,6 +324,7 @@ async function main(): Promise<void> {
       strace: { type: 'boolean', default: false },
       threads: { type: 'boolean', default: false },
       'limits-delta': { type: 'boolean', default: false },
+      perf: { type: 'string' },
     },
   });
   const dists = (values.dist ?? [path.join(ROOT, 'dist')]).map((d) => path.resolve(d));
@@ -304,7 +344,10 @@ async function main(): Promise<void> {
     strace: values.strace,
     threads: values.threads,
     limitsDelta: values['limits-delta'],
+    perfFile: null as string | null,
   };
+  const perfDir = values.perf === undefined ? null : path.resolve(values.perf);
+  if (perfDir) mkdirSync(perfDir, { recursive: true });
   const rounds = Number(values.rounds);
   const work = mkdtempSync(path.join(os.tmpdir(), 'kw-cpu-ab-'));
   try {
@@ -316,7 +359,8 @@ async function main(): Promise<void> {
     const samples = new Map<Variant, number[]>(variants.map((v) => [v, []]));
     for (let r = 0; r < rounds; r++) {
       for (const variant of r % 2 === 0 ? variants : [...variants].reverse()) {
-        const us = await round(variant, work, upstreamUrl, upstreamKey, options);
+        const perfFile = perfDir ? path.join(perfDir, `${path.basename(nameOf(variant)).replace(/[^\w.-]+/g, '_')}${options.limits ? '-limits' : ''}-r${r + 1}.data`) : null;
+        const us = await round(variant, work, upstreamUrl, upstreamKey, { ...options, perfFile });
         samples.get(variant)?.push(us);
         process.stderr.write(`[cpu-ab] round ${r + 1} ${nameOf(variant)}: ${us.toFixed(1)} µs/request\n`);
       }

@@ -163,3 +163,34 @@ describe('Limiter.needsAdmission', () => {
     await expect(limiter.admit(admitInput(tiny))).rejects.toMatchObject({ code: 'KW_BUDGET_EXCEEDED' });
   });
 });
+
+describe('streamed text is collected only when settlement reads it', () => {
+  const prices = new PriceTable();
+  const cutStream = (streamedText: string) => ({ status: 200, tokens: null, streamedText, incomplete: true, abandoned: false });
+
+  it('not for a priced budget reservation: a stream cut before its usage is charged the reservation, text or not', async () => {
+    const limiter = new Limiter(new MemoryLimitsBackend(openStore().spend), prices);
+    const admission = await limiter.admit(admitInput(key({ tpm: 100_000, budgets: [{ usd: 10, period: 'day' }] }), { json: { model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }], max_tokens: 10, stream: true } }));
+    if (!admission) throw new Error('not admitted');
+    expect(admission.ticket.reservedUsd).toBeGreaterThan(0);
+    expect(admission.trackStreamText).toBe(false);
+    const settled = await limiter.settle(admission, cutStream(''), 2_000);
+    expect(settled.costUsd).toBe(admission.ticket.reservedUsd);
+    expect(settled.estimated).toBe(true);
+  });
+
+  it('for token limits without a priced reservation: the cut stream is counted from its text', async () => {
+    for (const [limits, extra] of [
+      [{ tpm: 100_000 }, {}],
+      [{ budgets: [{ usd: 10, period: 'day' }] }, { costFree: true }],
+    ] as const) {
+      const limiter = new Limiter(new MemoryLimitsBackend(openStore().spend), prices);
+      const admission = await limiter.admit(admitInput(key(limits), extra));
+      if (!admission) throw new Error('not admitted');
+      expect(admission.ticket.reservedUsd).toBe(0);
+      expect(admission.trackStreamText).toBe(true);
+      const settled = await limiter.settle(admission, cutStream('one two three four five six seven'), 2_000);
+      expect(settled.tokens?.completionTokens).toBeGreaterThan(0);
+    }
+  });
+});

@@ -43,7 +43,11 @@ export interface Admission {
   readonly ticket: Ticket;
   /** An output cap to write into the request body before forwarding. */
   readonly inject: { field: CapField; value: number } | null;
-  /** True when settlement may need the streamed text (budgets and token limits). */
+  /**
+   * True when settlement may need the streamed text: a key with budgets or token limits whose reservation is $0
+   * (see measure()). A priced reservation settles a stream without usage at the reservation itself, so its text is
+   * never read, and the relay need not parse every event to collect it.
+   */
   readonly trackStreamText: boolean;
   /**
    * Resolves once the reservation is in the durable ledger; null when it already is. The request must not be
@@ -116,7 +120,6 @@ class KeyAdmission implements Admission {
   ticket: Ticket = NO_TICKET;
   inject: Admission['inject'] = null;
   durable: Promise<void> | null = null;
-  readonly trackStreamText: boolean;
   reservedInputTokens: number;
   reservedOutputTokens = 0;
   /** The output tokens reserved: the request's cap (or the injected one) times its choices. */
@@ -136,7 +139,6 @@ class KeyAdmission implements Admission {
     readonly budgets: readonly BudgetCheck[],
     readonly shape: RequestShape | null,
   ) {
-    this.trackStreamText = budgets.length > 0 || tpm.length > 0;
     this.reservedInputTokens = shape?.inputBoundTokens ?? 0;
     this.cap = shape?.outputCap ?? null;
     this.extraOutput = shape?.extraOutputTokens ?? 0;
@@ -144,6 +146,11 @@ class KeyAdmission implements Admission {
 
   get model(): string | null {
     return this.input.model;
+  }
+
+  /** Read once the ticket is held; mirrors measure(), which reads the text only when nothing was reserved in USD. */
+  get trackStreamText(): boolean {
+    return (this.budgets.length > 0 || this.tpm.length > 0) && !(this.ticket.reservedUsd > 0);
   }
 
   get counted(): boolean {
@@ -455,7 +462,8 @@ export class Limiter {
     const producedSomething = outcome.status < 400 || outcome.streamedText.length > 0;
     if (!producedSomething) return { tokens: null, costUsd: 0, estimated: false };
     if (reservedUsd > 0) return atReservation();
-    // No budget (token limits only): count what was streamed, for the token bucket and the usage record.
+    // Nothing reserved in USD (token limits only, or a free request): count what was streamed, for the token
+    // bucket and the usage record. Only here is the text read, so only then is it collected (trackStreamText).
     if (outcome.streamedText.length === 0 && !outcome.incomplete) return { tokens: null, costUsd: 0, estimated: false };
     const tokens = {
       promptTokens: await admission.inputTokens(),
