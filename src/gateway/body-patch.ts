@@ -11,19 +11,20 @@ export function prependJsonFields(body: Buffer, fields: Readonly<Record<string, 
   let next = open + 1;
   while (next < body.length && (body[next] === 0x20 || body[next] === 0x0a || body[next] === 0x0d || body[next] === 0x09)) next++;
   const empty = body[next] === 0x7d; /* } */
-  const known = frozenMembers.get(fields);
-  if (known) return Buffer.concat([body.subarray(0, open + 1), empty ? known.alone : known.followed, body.subarray(open + 1)]);
-  const text = serializeMembers(fields);
-  if (text === '') return body;
-  // Only a deeply frozen set can be remembered: a mutable one could change after it was serialized.
-  if (isDeeplyFrozen(fields)) frozenMembers.set(fields, { alone: Buffer.from(text), followed: Buffer.from(`${text},`) });
-  // A per-request set (the output cap a budget injects): written straight into the one output buffer.
-  const members = empty ? text : `${text},`;
-  const length = Buffer.byteLength(members);
-  const out = Buffer.allocUnsafe(body.length + length);
+  let known = frozenMembers.get(fields);
+  if (known === undefined) {
+    const text = serializeMembers(fields);
+    if (text === '') return body;
+    known = { alone: Buffer.from(text), followed: Buffer.from(`${text},`) };
+    // Only a deeply frozen set can be remembered: a mutable one could change after it was serialized.
+    if (isDeeplyFrozen(fields)) frozenMembers.set(fields, known);
+  }
+  // Copied straight into the one output buffer: no subarrays and no list, as Buffer.concat would make.
+  const members = empty ? known.alone : known.followed;
+  const out = Buffer.allocUnsafe(body.length + members.length);
   body.copy(out, 0, 0, open + 1);
-  out.write(members, open + 1);
-  body.copy(out, open + 1 + length, open + 1);
+  members.copy(out, open + 1);
+  body.copy(out, open + 1 + members.length, open + 1);
   return out;
 }
 
