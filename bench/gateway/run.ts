@@ -24,7 +24,7 @@ import { startStack, stopStacks } from './stack.js';
 import { startFloor, startPortkey } from './peers.js';
 import { formatTop, topSelfTime } from './profile.js';
 import { markdown, noiseSummary, pairedNote, summarize, updateReadme, verdicts } from './report.js';
-import { chatBody, CROSS_CORE_POINT, FLOOR_ID, PAIRED_POINT, GATEWAY_CORE, GATEWAY_NODE_FLAGS, GATEWAY_SCENARIOS, LOAD_CORE, LOAD_POINTS, PORTKEY_ID, type GatewayScenario } from './scenarios.js';
+import { chatBody, CROSS_CORE_POINT, FLOOR_ID, PAIRED_POINT, PAIRED_WINDOWS_POINT, GATEWAY_CORE, GATEWAY_NODE_FLAGS, GATEWAY_SCENARIOS, LOAD_CORE, LOAD_POINTS, PORTKEY_ID, type GatewayScenario } from './scenarios.js';
 import { seedStore } from './seed.js';
 import { median } from './stats.js';
 
@@ -297,11 +297,16 @@ async function main(): Promise<void> {
       }
     }
     const gateways: Target[] = [];
+    /** Limited key and the plain key of the same gateway, for the alternating paired windows. */
+    const pairs: Array<[limited: Target, plain: Target]> = [];
     for (const scenario of scenarios) {
       const { child: _child, paired, ...target } = await startGateway(scenario, dist, dir, upstreamUrl, upstreamKey);
       gateways.push(target);
       // Right beside its scenario's key, so in every repetition the two are measured back to back.
-      if (paired) gateways.push(paired);
+      if (paired) {
+        gateways.push(paired);
+        pairs.push([target, paired]);
+      }
     }
     const proxies = [...peers, ...gateways];
     const procs: Processes = {
@@ -339,6 +344,17 @@ async function main(): Promise<void> {
             if (ttfc.errors > 0) peerFailures.set(`${target.id} ${point.id}`, (peerFailures.get(`${target.id} ${point.id}`) ?? 0) + ttfc.errors);
             ttfcSamples.push(ttfc);
             log(`${point.id} rep ${rep} ${target.id}: first chunk p50 ${ttfc.ttfcUs.p50.toFixed(0)} µs p99 ${ttfc.ttfcUs.p99.toFixed(0)} µs`);
+          }
+        }
+        if (point.id === PAIRED_POINT) {
+          for (const [limited, plain] of pairs) {
+            // Limited, plain, plain, limited (see PAIRED_WINDOWS_POINT); the paired verdict reads only these.
+            for (const target of [limited, plain, plain, limited]) {
+              const sample = await measureWrk(target, procs, point, rep, bodies, Math.max(1, Math.round(durationS / 2)));
+              if (sample.errors > 0) throw new Error(`${target.id} ${PAIRED_WINDOWS_POINT}: ${sample.errors} errors in ${sample.requests} requests`);
+              wrkSamples.push({ ...sample, point: PAIRED_WINDOWS_POINT });
+              log(`${PAIRED_WINDOWS_POINT} rep ${rep} ${target.id}: cpu ${sample.gateway?.cpuUsPerRequest.toFixed(1)} µs/req`);
+            }
           }
         }
       }

@@ -118,6 +118,12 @@ export const GATEWAY_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=8']
 
 /** The load point at which a scenario's paired plain key is measured (where the CPU targets are read). */
 export const PAIRED_POINT = 'json-c64';
+/**
+ * Samples of the paired limits comparison: in every repetition at PAIRED_POINT, the limited key and the plain key
+ * of the same gateway are measured again in four half-length windows, limited–plain–plain–limited, so a drift of
+ * the machine's speed within the repetition hits both keys alike. The paired verdict reads these.
+ */
+export const PAIRED_WINDOWS_POINT = 'json-c64-paired';
 
 /** Cores: the gateway alone on one, the fake upstream and the load generators on the other. */
 export const GATEWAY_CORE = 1;
