@@ -11,16 +11,20 @@ export function prependJsonFields(body: Buffer, fields: Readonly<Record<string, 
   let next = open + 1;
   while (next < body.length && (body[next] === 0x20 || body[next] === 0x0a || body[next] === 0x0d || body[next] === 0x09)) next++;
   const empty = body[next] === 0x7d; /* } */
-  let known = frozenMembers.get(fields);
-  if (known === undefined) {
+  let members: Buffer;
+  const known = frozenMembers.get(fields);
+  if (known) members = empty ? known.alone : known.followed;
+  else {
     const text = serializeMembers(fields);
     if (text === '') return body;
-    known = { alone: Buffer.from(text), followed: Buffer.from(`${text},`) };
     // Only a deeply frozen set can be remembered: a mutable one could change after it was serialized.
-    if (isDeeplyFrozen(fields)) frozenMembers.set(fields, known);
+    if (isDeeplyFrozen(fields)) {
+      const both = { alone: Buffer.from(text), followed: Buffer.from(`${text},`) };
+      frozenMembers.set(fields, both);
+      members = empty ? both.alone : both.followed;
+    } else members = Buffer.from(empty ? text : `${text},`); // a per-request set: only the form this body needs
   }
   // Copied straight into the one output buffer: no subarrays and no list, as Buffer.concat would make.
-  const members = empty ? known.alone : known.followed;
   const out = Buffer.allocUnsafe(body.length + members.length);
   body.copy(out, 0, 0, open + 1);
   members.copy(out, open + 1);
