@@ -170,9 +170,8 @@ function cpuAt(wrk: readonly WrkSample[], target: string, rep: number): number {
  * windows (PAIRED_WINDOWS_POINT), or, in results from before those existed, their one window each.
  */
 export function pairedDeltas(wrk: readonly WrkSample[], target: string, plain: string): number[] {
-  const windows = wrk.filter((s) => s.point === PAIRED_WINDOWS_POINT);
   // Results written before the alternating windows existed: one window per key and repetition.
-  const point = windows.length > 0 ? PAIRED_WINDOWS_POINT : PAIRED_POINT;
+  const point = wrk.some((s) => s.point === PAIRED_WINDOWS_POINT) ? PAIRED_WINDOWS_POINT : PAIRED_POINT;
   const reps = [...new Set(wrk.filter((s) => s.point === point && s.target === plain).map((s) => s.rep))].sort((a, b) => a - b);
   return reps.map((rep) => windowsCpu(wrk, point, target, rep) - windowsCpu(wrk, point, plain, rep)).filter(Number.isFinite);
 }

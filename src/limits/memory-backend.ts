@@ -182,9 +182,8 @@ export class MemoryLimitsBackend implements LimitsBackend {
     const { keyId, now } = request;
     const budgeted = request.budgets.length > 0;
     // Decided on numbers (gcraAdmit, levelAfterTake): a passing check allocates nothing; a refusal asks the full
-    // decision (gcra, take) for its details.
-    // Filled from index 0 and never truncated: `length = 0` would drop the backing stores, and every call would
-    // allocate them again.
+    // decision (gcra, take) for its details. The scratch arrays are filled from index 0 and never truncated:
+    // `length = 0` would drop their backing stores, and every call would allocate them again.
     const ids = this.pendingIds;
     const values = this.pendingValues;
     let pending = 0;
