@@ -5,7 +5,7 @@
 //
 //   node --import tsx bench/gateway/cpu-ab.ts --dist A_DIR --dist B_DIR [--requests 3000] [--warmup 3000]
 //     [--rounds 3] [--connections 1] [--limits] [--stream] [--stack sqlite --stack postgres+redis] [--floor]
-//     [--strace] [--threads] [--limits-delta] [--perf DIR]
+//     [--strace] [--threads] [--limits-delta] [--key-limits JSON] [--perf DIR]
 //
 // `--floor`: the bare proxy (floor.ts) is one more variant, driven the same way, so a build's CPU is read against
 // the floor's from one invocation. `--strace`: the measured requests also run under `strace -c -f` attached to the
@@ -20,6 +20,8 @@
 // `--limits-delta`: each round's gateway gets two keys, one plain and one with the benchmark's limits and budgets,
 // and drives them in alternating windows (plain, limited, plain, limited…) in the same process, so the CPU the
 // limits add is read as a paired difference, free of the process-to-process spread between separate gateways.
+// `--key-limits '{"rpm":1000000}'` gives the limited key (with --limits or --limits-delta) these limits instead of
+// the benchmark's, to read what one kind of limit costs.
 //
 // `--stack` (repeatable): what each build's gateway runs on — `sqlite` (the default, embedded store and in-process
 // limits) or `postgres+redis` (a throw-away PostgreSQL and Redis, see stack.ts). Every build × stack pair is one
@@ -80,6 +82,8 @@ interface RoundOptions {
   strace: boolean;
   threads: boolean;
   limitsDelta: boolean;
+  /** --key-limits JSON: the limits of the limited key instead of the benchmark's (to see what each limit costs). */
+  keyLimits: Record<string, unknown> | null;
   /** --perf: where this round's recording goes (set per round), or null. */
   perfFile: string | null;
 }
@@ -179,7 +183,7 @@ async function round(variant: Variant, work: string, upstreamUrl: string, upstre
       return (await res.json()) as Record<string, unknown>;
     };
     await admin('/upstreams', { name: 'fake', provider: 'openai-compatible', base_url: upstreamUrl, keys: [upstreamKey] });
-    const limited = GATEWAY_SCENARIOS.find((s) => s.id === 'limits')?.key ?? {};
+    const limited = options.keyLimits ? { limits: options.keyLimits } : (GATEWAY_SCENARIOS.find((s) => s.id === 'limits')?.key ?? {});
     const created = await admin('/keys', { name: 'ab', ...(options.limits ? limited : {}) });
     if (options.limitsDelta) {
       const withLimits = await admin('/keys', { name: 'ab-limits', ...limited });
@@ -325,6 +329,7 @@ async function main(): Promise<void> {
       threads: { type: 'boolean', default: false },
       'limits-delta': { type: 'boolean', default: false },
       perf: { type: 'string' },
+      'key-limits': { type: 'string' },
     },
   });
   const dists = (values.dist ?? [path.join(ROOT, 'dist')]).map((d) => path.resolve(d));
@@ -344,6 +349,7 @@ async function main(): Promise<void> {
     strace: values.strace,
     threads: values.threads,
     limitsDelta: values['limits-delta'],
+    keyLimits: values['key-limits'] === undefined ? null : (JSON.parse(values['key-limits']) as Record<string, unknown>),
     perfFile: null as string | null,
   };
   const perfDir = values.perf === undefined ? null : path.resolve(values.perf);

@@ -81,17 +81,23 @@ describe('ReservationLeases', () => {
     expect(todayLease?.periodKeys).toEqual(['day:2026-11-30']);
     expect(tomorrowLease?.periodKeys).toEqual(['day:2026-12-01']);
     // The retired lease still has two reservations outstanding.
-    expect(leases.settle(today[0]?.id ?? '')).toBe(true);
+    expect(leases.settle(today[0]?.id ?? '', 0.004)).toBe(true);
     expect(leases.takeClosable()).toEqual([]);
-    expect(leases.settle(today[1]?.id ?? '')).toBe(true);
-    expect(leases.takeClosable()).toEqual([todayLease?.id]);
+    expect(leases.settle(today[1]?.id ?? '', 0.003)).toBe(true);
+    // Its close carries the spend of both its reservations, charged to its key and periods.
+    const [todayClose, ...none] = leases.takeClosable();
+    expect(none).toEqual([]);
+    expect(todayClose).toMatchObject({ reservationId: todayLease?.id, keyId: 'key_a', periodKeys: ['day:2026-11-30'] });
+    expect(todayClose?.usd).toBeCloseTo(0.007, 12);
+    expect(todayClose?.projectId).toBeUndefined();
     // A reservation the leases never took settles as its own.
-    expect(leases.settle('res_unknown')).toBe(false);
-    // The current lease is idle once its reservation settles: retired and closable at the next batch.
-    leases.settle(tomorrow.id);
+    expect(leases.settle('res_unknown', 0.01)).toBe(false);
+    // The current lease is idle once its reservation settles: retired and closable at the next batch. A NaN or
+    // negative cost adds nothing to its sum.
+    leases.settle(tomorrow.id, Number.NaN);
     expect(leases.takeClosable()).toEqual([]);
     leases.retireIdle();
-    expect(leases.takeClosable()).toEqual([tomorrowLease?.id]);
+    expect(leases.takeClosable()).toEqual([{ reservationId: tomorrowLease?.id, keyId: 'key_a', periodKeys: ['day:2026-12-01'], usd: 0 }]);
     journal.shutdown();
   });
 
@@ -111,7 +117,7 @@ describe('ReservationLeases', () => {
       } else {
         const id = [...outstanding.keys()][Math.floor(random() * outstanding.size)] as string;
         outstanding.delete(id);
-        leases.settle(id);
+        leases.settle(id, 0.001);
       }
       // A crash now (settlements not committed): recovery charges the open lines in full, leases included.
       if (step % 50 === 0) {
@@ -142,7 +148,7 @@ describe('ReservationLeases', () => {
     expect(failed.every((e) => e instanceof Error)).toBe(true);
     expect(journal.recover()).toEqual([]);
     // Its reservations are no longer held by any lease, and nothing is left to close.
-    expect(leases.settle(doomed[0]?.id ?? '')).toBe(false);
+    expect(leases.settle(doomed[0]?.id ?? '', 0.01)).toBe(false);
     expect(leases.takeClosable()).toEqual([]);
     const next = reservation();
     const written = leases.reserve(next, FAR);

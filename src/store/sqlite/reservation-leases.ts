@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { ReservationRecord } from '../types.js';
+import type { ReservationRecord, SpendSettlement } from '../types.js';
 import type { ReservationJournal } from './reservation-journal.js';
 
 /**
@@ -28,6 +28,8 @@ interface Lease {
   left: number;
   /** Reservations taken from it and not yet settled. */
   outstanding: number;
+  /** What its settled reservations cost: committed as one settlement in the batch that closes it. */
+  settledUsd: number;
   /** Takes no more reservations; closes once nothing is outstanding. */
   retired: boolean;
   /** The journal write its reservations wait on before their requests are forwarded; undefined once written. */
@@ -60,8 +62,8 @@ interface Lease {
 export class ReservationLeases {
   private readonly current = new Map<string, Lease>();
   private readonly byReservation = new Map<string, Lease>();
-  /** Ids of retired leases with nothing outstanding, for the next settlement batch to close. */
-  private closable: string[] = [];
+  /** Retired leases with nothing outstanding, for the next settlement batch to close. */
+  private closable: Lease[] = [];
 
   constructor(private readonly journal: ReservationJournal) {}
 
@@ -90,15 +92,18 @@ export class ReservationLeases {
   }
 
   /**
-   * The reservation settled. True when it was taken from a lease (its settlement then closes no line of its own);
-   * a lease retired with nothing left outstanding becomes closable.
+   * The reservation settled at `usd`. True when it was taken from a lease: its spend is then added to the lease's,
+   * which is committed in the same batch as the lease's close (takeClosable), not in a batch of its own. A lease
+   * retired with nothing left outstanding becomes closable.
    */
-  settle(reservationId: string): boolean {
+  settle(reservationId: string, usd: number): boolean {
     const lease = this.byReservation.get(reservationId);
     if (lease === undefined) return false;
     this.byReservation.delete(reservationId);
+    // `> 0` also keeps a NaN cost out of the sum (the batch commit skips such settlements too).
+    if (usd > 0) lease.settledUsd += usd;
     lease.outstanding--;
-    if (lease.retired && lease.outstanding === 0) this.closable.push(lease.record.id);
+    if (lease.retired && lease.outstanding === 0) this.closable.push(lease);
     return true;
   }
 
@@ -112,11 +117,18 @@ export class ReservationLeases {
     for (const lease of this.current.values()) this.retire(lease);
   }
 
-  /** The ids of leases to close in the settlement batch being formed (each returned once). */
-  takeClosable(): string[] {
-    const ids = this.closable;
+  /**
+   * The settlements that close the leases ready to close, for the batch being formed (each returned once): each
+   * carries the lease's id, for the batch's close line, and the summed spend of all its reservations. The lease's
+   * reservations all have its owners and periods (sameOwners), so the sum is charged exactly where they would be.
+   * Committed with the close, the spend is never counted twice: until that batch commits, recovery charges the
+   * whole lease instead (which covers what its reservations cost), and once it commits, recovery ignores the lease.
+   */
+  takeClosable(): SpendSettlement[] {
+    const leases = this.closable;
+    if (leases.length === 0) return NOTHING_TO_CLOSE;
     this.closable = [];
-    return ids;
+    return leases.map(closingSettlement);
   }
 
   private open(first: ReservationRecord, size: number): Lease {
@@ -129,7 +141,7 @@ export class ReservationLeases {
       projectId: first.projectId,
       projectPeriodKeys: first.projectPeriodKeys,
     };
-    const lease: Lease = { record, left: size, outstanding: 0, retired: false, written: undefined };
+    const lease: Lease = { record, left: size, outstanding: 0, settledUsd: 0, retired: false, written: undefined };
     this.current.set(first.keyId, lease);
     const written = this.journal.append(record);
     if (written) {
@@ -147,7 +159,7 @@ export class ReservationLeases {
   private retire(lease: Lease): void {
     if (lease.retired) return;
     this.stopTaking(lease);
-    if (lease.outstanding === 0) this.closable.push(lease.record.id);
+    if (lease.outstanding === 0) this.closable.push(lease);
   }
 
   /** No reservation is taken from it any more: the key's next one opens a new lease. */
@@ -165,6 +177,20 @@ export class ReservationLeases {
     for (const [id, holder] of this.byReservation) if (holder === lease) this.byReservation.delete(id);
     lease.outstanding = 0;
   }
+}
+
+/** Shared, never mutated: most batches close no lease. */
+const NOTHING_TO_CLOSE: SpendSettlement[] = [];
+
+function closingSettlement(lease: Lease): SpendSettlement {
+  const { record } = lease;
+  return {
+    reservationId: record.id,
+    keyId: record.keyId,
+    periodKeys: record.periodKeys,
+    usd: lease.settledUsd,
+    ...(record.projectId !== undefined && record.projectPeriodKeys ? { projectId: record.projectId, projectPeriodKeys: record.projectPeriodKeys } : {}),
+  };
 }
 
 /** The same owners and periods: a lease only covers reservations charged exactly where it would be. */

@@ -18,7 +18,8 @@ const RIDE_ALONG_GRACE_MS = 5;
  *
  * - A reservation is on disk (journal) before its request is forwarded: on a line of its own, or, for a key far from
  *   its budgets, inside a lease written earlier (reservation-leases.ts), which a batch closes like a reservation
- *   once its last reservation has settled.
+ *   once its last reservation has settled. The lease's reservations settle into it: their summed spend is committed
+ *   by the batch that closes it, so a kill -9 charges either the whole lease or that spend, never both.
  * - Settlements are batched every 20 ms. Per batch, on the event loop: one close line for all the batch's
  *   reservations, tagged with this writer's epoch and the batch's seq (batch-close-line.ts), is written to the
  *   journal (write(2)); then one transaction adds the spend (summed per key and period) and sets this writer's
@@ -105,12 +106,15 @@ export class SqliteSpendRepository implements SpendRepository {
 
   /**
    * Queues the settlement for the next batch (at most SETTLEMENT_FLUSH_MS away); see the class comment. Synchronous.
-   * A reservation taken from a lease has no line of its own to close: its settlement is queued without its id
-   * (the object is the caller's, made for this call), and the lease's id is queued once its last one settles.
+   * A reservation taken from a lease has no line of its own to close: its cost is added to the lease's, and the
+   * lease's close (its id and that sum) is queued once its last reservation settles. So for a key far from its
+   * budgets the spend table lags the in-memory counters by at most the open leases (256 requests each), and a batch
+   * commits a key's spend once per lease instead of once per 20 ms.
    */
   settle(settlement: SpendSettlement): void | Promise<void> {
-    if (settlement.reservationId !== null && this.leases.settle(settlement.reservationId)) settlement.reservationId = null;
-    this.pending.push(settlement);
+    // Taken from a lease: its spend waits in the lease, and is committed with the lease's close. The timer still
+    // runs, so an idle lease is retired and closed within a batch or two.
+    if (settlement.reservationId === null || !this.leases.settle(settlement.reservationId, settlement.usd)) this.pending.push(settlement);
     this.schedule();
   }
 
@@ -156,9 +160,9 @@ export class SqliteSpendRepository implements SpendRepository {
   /** The commit of the queued batch; returns the durability requests to make once the caller's commits are done. */
   private commitBatch(): (() => void) | null {
     if (!this.db.open) return null;
-    // Leases with nothing outstanding close in this batch, after (or with) the spend of their last reservation.
+    // Leases with nothing outstanding close in this batch, with the spend of all their reservations.
     this.leases.retireIdle();
-    for (const leaseId of this.leases.takeClosable()) this.pending.push(leaseClosing(leaseId));
+    for (const closing of this.leases.takeClosable()) this.pending.push(closing);
     if (this.pending.length === 0) return null;
     const batch = this.pending;
     this.pending = [];
@@ -245,11 +249,6 @@ function addTo(sums: Map<string, Map<string, number>>, owner: string, periodKeys
     sums.set(owner, periods);
   }
   for (const periodKey of periodKeys) periods.set(periodKey, (periods.get(periodKey) ?? 0) + usd);
-}
-
-/** A lease's close: no spend of its own (its reservations' settlements carry that), only its id for the close line. */
-function leaseClosing(leaseId: string): SpendSettlement {
-  return { reservationId: leaseId, keyId: '', periodKeys: [], usd: 0 };
 }
 
 function reportJournalError(error: Error | null): void {
