@@ -13,6 +13,16 @@ describe('prependJsonFields', () => {
     expect(patched.subarray(patched.length - original.length + 1).equals(original.subarray(1))).toBe(true);
   });
 
+  it('writes exactly the head, the members and the rest, however much whitespace comes before the brace', () => {
+    for (const lead of ['', ' ', '\n\t ', ' '.repeat(5), ' '.repeat(6), ' '.repeat(7), ' '.repeat(40)]) {
+      for (const rest of ['}', '"a":1}', ' "model":"m","n":2}']) {
+        const patched = prependJsonFields(Buffer.from(`${lead}{${rest}`), { max_tokens: 64 });
+        const members = rest.trimStart() === '}' ? '"max_tokens":64' : '"max_tokens":64,';
+        expect(patched.toString()).toBe(`${lead}{${members}${rest}`);
+      }
+    }
+  });
+
   it('handles leading whitespace and empty objects', () => {
     expect(JSON.parse(prependJsonFields(Buffer.from('  \n{ }'), { a: 1 }).toString())).toEqual({ a: 1 });
     expect(JSON.parse(prependJsonFields(Buffer.from('\t{\n "b": 2\n}'), { a: 'x"y' }).toString())).toEqual({ a: 'x"y', b: 2 });

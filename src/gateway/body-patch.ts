@@ -24,11 +24,13 @@ export function prependJsonFields(body: Buffer, fields: Readonly<Record<string, 
       members = empty ? both.alone : both.followed;
     } else members = Buffer.from(empty ? text : `${text},`); // a per-request set: only the form this body needs
   }
-  // Copied straight into the one output buffer: no subarrays and no list, as Buffer.concat would make.
+  // Two whole-buffer copies into the one output buffer and a byte or so: the body goes in shifted by the members'
+  // length, its head (up to the brace) is written again in front of them, and the members fill the gap. A ranged
+  // Buffer#copy or a subarray would make a view object per copy.
   const out = Buffer.allocUnsafe(body.length + members.length);
-  body.copy(out, 0, 0, open + 1);
-  members.copy(out, open + 1);
-  body.copy(out, open + 1 + members.length, open + 1);
+  out.set(body, members.length);
+  for (let i = 0; i <= open; i++) out[i] = body[i] as number;
+  out.set(members, open + 1);
   return out;
 }
 
