@@ -66,7 +66,7 @@ describe('spend of reservations taken from a lease', () => {
     // kill -9 here (no close): the lease is open, its settled spend uncommitted.
     const after = await recover(dir);
     expect(after.charged).toBe(1);
-    // The whole lease, once: the 256 reservations it may hold, not its three settlements on top.
+    // The whole lease, once: all the reservations it may hold, not its three settlements on top.
     expect(after.key).toBeCloseTo(LEASE_MAX_RESERVATIONS * 0.01, 9);
     expect(after.project).toBeCloseTo(LEASE_MAX_RESERVATIONS * 0.01, 9);
   });

@@ -8,8 +8,12 @@ import type { ReservationJournal } from './reservation-journal.js';
  * 0.01 % of the remaining budget.
  */
 export const LEASE_SHARE_OF_HEADROOM = 1e-4;
-/** A lease covers at most this many reservations of the size of the one that opens it. */
-export const LEASE_MAX_RESERVATIONS = 256;
+/**
+ * A lease covers at most this many reservations of the size of the one that opens it. The headroom share above is
+ * what bounds a crash's overstatement; this only binds for budgets far above the reservations (over about $25,000
+ * for a $0.0025 request), where it keeps a lease's lines and closes from growing rarer than a few a second.
+ */
+export const LEASE_MAX_RESERVATIONS = 1024;
 /** Below this many reservations' worth, a lease saves too little: the reservation gets its own line instead. */
 export const LEASE_MIN_RESERVATIONS = 8;
 

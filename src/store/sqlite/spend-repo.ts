@@ -108,7 +108,7 @@ export class SqliteSpendRepository implements SpendRepository {
    * Queues the settlement for the next batch (at most SETTLEMENT_FLUSH_MS away); see the class comment. Synchronous.
    * A reservation taken from a lease has no line of its own to close: its cost is added to the lease's, and the
    * lease's close (its id and that sum) is queued once its last reservation settles. So for a key far from its
-   * budgets the spend table lags the in-memory counters by at most the open leases (256 requests each), and a batch
+   * budgets the spend table lags the in-memory counters by at most the open leases (1,024 requests each), and a batch
    * commits a key's spend once per lease instead of once per 20 ms.
    */
   settle(settlement: SpendSettlement): void | Promise<void> {
