@@ -1,6 +1,6 @@
 import { collectTokenText, inspectContent } from './content-walk.js';
-import { readOutputCap, type CapField } from './output-cap.js';
-import { unseenTopLevel } from './unseen-inputs.js';
+import { OUTPUT_CAP_FIELDS, outputCapWithoutFields, readOutputCap, type CapField } from './output-cap.js';
+import { UNSEEN_TOP_LEVEL_FIELDS, unseenTopLevel } from './unseen-inputs.js';
 
 export type { CapField } from './output-cap.js';
 
@@ -35,8 +35,22 @@ export interface RequestShape {
 const TOKENS_PER_REQUEST = 3;
 const TOKENS_PER_OBJECT = 4;
 
+/** Every top-level field the sizing rules read (output cap, unseen inputs, prediction). */
+const SIZING_FIELDS: ReadonlySet<string> = new Set([...OUTPUT_CAP_FIELDS, ...UNSEEN_TOP_LEVEL_FIELDS, 'prediction']);
+
+/**
+ * True when the body has a top-level field the sizing rules read. One pass over the body's own few keys: a plain
+ * chat body has none of them, and then the rules' dozen lookups of absent fields (each a miss that also searches
+ * the prototype chain) are skipped; their answers for such a body are known.
+ */
+function hasSizingField(json: Record<string, unknown>): boolean {
+  for (const key in json) if (SIZING_FIELDS.has(key)) return true;
+  return false;
+}
+
 export function shapeRequest(path: string, json: Record<string, unknown> | null, bodyBytes: number, model: string | null): RequestShape {
-  const caps = readOutputCap(path, json);
+  const sized = json !== null && hasSizingField(json);
+  const caps = sized ? readOutputCap(path, json) : outputCapWithoutFields(path);
   const content = json ? inspectContent(json, model) : null;
   const imageTokens = content?.imageTokens ?? 0;
   return {
@@ -46,8 +60,8 @@ export function shapeRequest(path: string, json: Record<string, unknown> | null,
     inputOnly: caps.inputOnly,
     imageTokens,
     inputBoundTokens: bodyBytes + imageTokens,
-    unseen: json ? (unseenTopLevel(path, json) ?? content?.unseenPart ?? null) : null,
-    extraOutputTokens: json?.prediction !== undefined && json.prediction !== null ? bodyBytes : 0,
+    unseen: content === null ? null : ((sized ? unseenTopLevel(path, json) : null) ?? content.unseenPart),
+    extraOutputTokens: sized && json.prediction !== undefined && json.prediction !== null ? bodyBytes : 0,
   };
 }
 

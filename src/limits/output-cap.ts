@@ -10,6 +10,8 @@ import { KeywardenError } from '../errors/index.js';
 export type CapField = 'max_completion_tokens' | 'max_tokens' | 'max_output_tokens';
 
 const CAP_FIELDS: readonly CapField[] = ['max_completion_tokens', 'max_tokens', 'max_output_tokens'];
+/** Every top-level field readOutputCap reads: a body with none of them has the endpoint's defaults (outputCapOf). */
+export const OUTPUT_CAP_FIELDS: readonly string[] = [...CAP_FIELDS, 'n', 'best_of'];
 
 interface EndpointCaps {
   /** The field a cap is injected into. */
@@ -44,6 +46,20 @@ function positiveInteger(json: Record<string, unknown>, field: string): number |
     throw new KeywardenError('KW_BAD_REQUEST', { message: `"${field}" must be a positive integer.`, param: field });
   }
   return value;
+}
+
+/** What readOutputCap answers for a body without any of OUTPUT_CAP_FIELDS, by path: shared, read only. */
+const WITHOUT_CAP_FIELDS = new Map<string, Readonly<OutputCap>>(
+  [...Object.keys(CAPS_BY_PATH), ...INPUT_ONLY_PATHS].map((path) => [path, Object.freeze(readOutputCap(path, null))]),
+);
+const NOT_PRICED_BY_OUTPUT: Readonly<OutputCap> = Object.freeze({ capField: null, cap: null, choices: 1, inputOnly: false });
+
+/**
+ * readOutputCap for a body known to carry none of OUTPUT_CAP_FIELDS: nothing to read or check, and nothing
+ * allocated (the answer depends on the path alone).
+ */
+export function outputCapWithoutFields(path: string): Readonly<OutputCap> {
+  return WITHOUT_CAP_FIELDS.get(path) ?? NOT_PRICED_BY_OUTPUT;
 }
 
 /** Reads and checks the cap fields, `n` and `best_of` of a request to `path`. */

@@ -15,6 +15,9 @@ const UNSEEN_FIELDS: ReadonlyArray<readonly [field: string, path: string]> = [
   ['web_search_options', '*'],
 ];
 
+/** Every top-level field unseenTopLevel reads: a body with none of them has no unseen top-level input. */
+export const UNSEEN_TOP_LEVEL_FIELDS: readonly string[] = [...UNSEEN_FIELDS.map(([field]) => field), 'service_tier', 'tools'];
+
 /** Tool types billed as tokens of their visible definition; every other (hosted) tool bills per call. */
 const BOUNDED_TOOL_TYPES = new Set(['function', 'custom']);
 /** Content parts the gateway cannot size: files (by id, URL or inline), audio, references to stored items. */
