@@ -37,19 +37,20 @@ export interface BudgetCheck extends CounterScope {
 }
 
 /**
- * Budget arrays handed to acquire() for many requests (a key plan's, for a minute), never mutated: a backend may
- * cache what it derives from one. Registered in a weak set rather than frozen: a frozen array takes V8's slow
- * path in `for…of`, which allocates on every step.
+ * Check arrays handed to acquire() for many requests (a key plan's rate checks, and its budget checks for a
+ * minute), never mutated: a backend may cache what it derives from one, by the array's identity. Registered in a
+ * weak set rather than frozen: a frozen array takes V8's slow path in `for…of`, which allocates on every step.
+ * Arrays built per request (a project's or a parent's checks added) are not registered, and not cached.
  */
-const sharedBudgetArrays = new WeakSet<readonly BudgetCheck[]>();
+const sharedCheckArrays = new WeakSet<readonly object[]>();
 
-export function shareBudgetChecks<T extends readonly BudgetCheck[]>(budgets: T): T {
-  sharedBudgetArrays.add(budgets);
-  return budgets;
+export function shareChecks<T extends readonly RateCheck[] | readonly BudgetCheck[]>(checks: T): T {
+  sharedCheckArrays.add(checks);
+  return checks;
 }
 
-export function isSharedBudgetChecks(budgets: readonly BudgetCheck[]): boolean {
-  return sharedBudgetArrays.has(budgets);
+export function isSharedChecks(checks: readonly RateCheck[] | readonly BudgetCheck[]): boolean {
+  return sharedCheckArrays.has(checks);
 }
 
 export interface AcquireRequest {

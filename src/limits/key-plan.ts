@@ -1,5 +1,5 @@
 import { compileModelGlobs, type ModelMatcher } from '../policy/index.js';
-import { shareBudgetChecks, type BudgetCheck, type RateCheck } from './backend.js';
+import { shareChecks, type BudgetCheck, type RateCheck } from './backend.js';
 import { periodKey } from './periods.js';
 import type { KeyLimits, ModelRule } from './schema.js';
 
@@ -46,13 +46,14 @@ export class KeyPlan {
     if (limits.rpm) rates.push({ id: `rpm@${limits.rpm}`, limit: limits.rpm, periodMs: MINUTE });
     if (limits.rpd) rates.push({ id: `rpd@${limits.rpd}`, limit: limits.rpd, periodMs: DAY });
     const tpm: TokenLimit[] = limits.tpm ? [{ id: `tpm@${limits.tpm}`, limit: limits.tpm }] : [];
-    this.noRule = { rule: null, rates, tpm };
+    // Shared by every request to the key's models (the backend caches what it resolves for the array).
+    this.noRule = { rule: null, rates: shareChecks(rates), tpm };
     this.rules = (limits.model_rules ?? []).map((rule, index) => {
       const ruleRates = [...rates];
       if (rule.rpm) ruleRates.push({ id: `rule${index}:rpm@${rule.rpm}`, limit: rule.rpm, periodMs: MINUTE });
       if (rule.rpd) ruleRates.push({ id: `rule${index}:rpd@${rule.rpd}`, limit: rule.rpd, periodMs: DAY });
       const ruleTpm = rule.tpm ? [...tpm, { id: `rule${index}:tpm@${rule.tpm}`, limit: rule.tpm }] : tpm;
-      return { matcher: compileModelGlobs([rule.match]), plan: { rule, rates: ruleRates, tpm: ruleTpm } };
+      return { matcher: compileModelGlobs([rule.match]), plan: { rule, rates: shareChecks(ruleRates), tpm: ruleTpm } };
     });
   }
 
@@ -72,7 +73,7 @@ export class KeyPlan {
     const minute = Math.floor(now / MINUTE);
     if (minute !== this.budgetMinute) {
       // Shared by every request of the minute: the backend derives a ticket's periods from it once.
-      this.budgetChecks = shareBudgetChecks((this.limits.budgets ?? []).map((b) => ({ periodKey: periodKey(b.period, now, this.timeZone), limitUsd: b.usd })));
+      this.budgetChecks = shareChecks((this.limits.budgets ?? []).map((b) => ({ periodKey: periodKey(b.period, now, this.timeZone), limitUsd: b.usd })));
       this.budgetMinute = minute;
     }
     return this.budgetChecks;

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { KeywardenError } from '../errors/index.js';
 import type { SpendRepository } from '../store/index.js';
-import { isSharedBudgetChecks, type AcquireRequest, type AcquireResult, type BudgetCheck, type CounterScope, type LimitSnapshot, type LimitsBackend, type Settlement, type Ticket, type TokenCheck } from './backend.js';
+import { isSharedChecks, type AcquireRequest, type AcquireResult, type BudgetCheck, type CounterScope, type LimitSnapshot, type LimitsBackend, type RateCheck, type Settlement, type Ticket, type TokenCheck } from './backend.js';
 import { gcra, gcraAdmit, type GcraDecision } from './gcra.js';
 import { adjustInPlace, chargeInPlace, levelAfterTake, take, type BucketDecision, type BucketState } from './token-bucket.js';
 
@@ -18,6 +18,8 @@ function nextReservationId(): string {
 
 /** Shared by tickets without key budgets; frozen, so a mistaken push throws instead of leaking between tickets. */
 const NO_PERIODS = Object.freeze([]) as unknown as string[];
+/** The spend entries of a request without budgets. */
+const NO_ENTRIES: readonly PeriodSpend[] = [];
 
 interface PeriodSpend {
   spent: number;
@@ -68,7 +70,7 @@ interface TicketPeriods {
 }
 
 /**
- * A key plan hands out the same budget array for every request of a minute (shareBudgetChecks): its ticket periods
+ * A key plan hands out the same budget array for every request of a minute (shareChecks): its ticket periods
  * are derived once. Arrays built per request (a project's or a parent's budgets added) are not kept.
  */
 const ticketPeriodsByBudgets = new WeakMap<readonly BudgetCheck[], TicketPeriods>();
@@ -83,9 +85,35 @@ function ticketPeriodsOf(budgets: readonly BudgetCheck[]): TicketPeriods {
     else keyPeriodKeys.push(budget.periodKey);
   }
   const periods: TicketPeriods = { keyPeriodKeys: keyPeriodKeys.length === 0 ? NO_PERIODS : keyPeriodKeys, project };
-  if (isSharedBudgetChecks(budgets)) ticketPeriodsByBudgets.set(budgets, periods);
+  if (isSharedChecks(budgets)) ticketPeriodsByBudgets.set(budgets, periods);
   return periods;
 }
+
+/** A rate counter's theoretical arrival time (GCRA), in an object so that a key's shortcuts can hold it. */
+interface RateCell {
+  tat: number;
+}
+
+/**
+ * Shortcuts to one key's counters, so that an admission finds them with one lookup (by key id) instead of one or
+ * two per counter and budget. Each holds the very objects kept in the backend's maps, resolved for one of the key
+ * plan's shared arrays (shareChecks) and used only for that same array, matched by identity: the rate cells of its
+ * rate checks, and the spend entries of its budget checks for the minute (whose owner is the key itself). Arrays
+ * built per request (a project's or a parent's checks added) are resolved through the maps every time. A pure
+ * cache: the objects it holds stay in the maps, so dropping it loses nothing.
+ */
+interface KeyShortcuts {
+  rates: readonly RateCheck[] | null;
+  rateCells: RateCell[];
+  budgets: readonly BudgetCheck[] | null;
+  /** The spend entry of each of `budgets`, in order. */
+  budgetEntries: PeriodSpend[];
+  /** The key period keys of the tickets reserved against `budgets` (ticketPeriodsOf): settlement matches on it. */
+  periodKeys: readonly string[] | null;
+}
+
+/** Keys whose shortcuts are kept; past it they are dropped and rebuilt (ephemeral child keys are keys too). */
+const SHORTCUT_KEYS_MAX = 10_000;
 
 /**
  * Counters for one gateway process. Rate and token state live in memory; budget spend is loaded from, and
@@ -93,16 +121,22 @@ function ticketPeriodsOf(budgets: readonly BudgetCheck[]): TicketPeriods {
  * before the request is forwarded, which is what lets a crash be reconciled on the next start.
  */
 export class MemoryLimitsBackend implements LimitsBackend {
-  private readonly tats = new Map<string, number>();
+  private readonly tats = new Map<string, RateCell>();
+  private readonly shortcuts = new Map<string, KeyShortcuts>();
   private readonly buckets = new Map<string, BucketState>();
   private readonly inflightByKey = new Map<string, number>();
   private readonly spend = new Map<string, Map<string, PeriodSpend>>();
   private readonly loading = new Map<string, Promise<Map<string, PeriodSpend>>>();
   // decide()'s pending counter updates, reused by every call (decide runs start to end without awaiting, so no two
   // calls share them): no arrays or tuples allocated per admission.
-  private readonly pendingIds: string[] = [];
-  /** Per pending id: the new TAT of a rate counter, then the new level of a token bucket. */
+  /** The new TAT of each rate counter, then the new level of each token bucket. */
   private readonly pendingValues: number[] = [];
+  /** Per token check: its counter id and its bucket (undefined before the counter's first request). */
+  private readonly pendingIds: string[] = [];
+  private readonly pendingBuckets: Array<BucketState | undefined> = [];
+  /** Rate cells and spend entries resolved for an array that is not cached (see KeyShortcuts); filled by index. */
+  private readonly scratchCells: RateCell[] = [];
+  private readonly scratchEntries: PeriodSpend[] = [];
   /** The ledger write the latest reservations wait on, and the tickets to undo if it fails (see durableWith). */
   private pendingWrite: { written: Promise<void> | null; durable: Promise<void>; tickets: Ticket[] } = { written: null, durable: Promise.resolve(), tickets: [] };
 
@@ -136,9 +170,11 @@ export class MemoryLimitsBackend implements LimitsBackend {
   /**
    * Makes sure the spend of every owner (key, project, parent) the budgets name is in memory. Once it is (every
    * request after an owner's first) this returns nothing and allocates nothing: no promise, no microtask hop.
-   * Loaded spend is never dropped, so `this.spend.get(owner)` is defined from then on.
+   * Loaded spend is never dropped, so `this.spend.get(owner)` is defined from then on; budgets whose entries the
+   * key's shortcuts hold are loaded by definition.
    */
   private ensureOwnersLoaded(keyId: string, budgets: readonly BudgetCheck[]): void | Promise<void> {
+    if (this.shortcuts.get(keyId)?.budgets === budgets) return;
     for (const budget of budgets) {
       if (!this.spend.has(budgetOwner(budget, keyId))) return this.loadOwnersFromLedger(keyId, budgets);
     }
@@ -155,12 +191,68 @@ export class MemoryLimitsBackend implements LimitsBackend {
   }
 
   private remainingLoaded(keyId: string, budgets: readonly BudgetCheck[]): number {
+    const entries = this.budgetEntries(this.shortcutsOf(keyId), budgets, keyId);
     let remaining = Infinity;
-    for (const budget of budgets) {
-      const entry = this.spend.get(budgetOwner(budget, keyId))?.get(budget.periodKey);
-      remaining = Math.min(remaining, budget.limitUsd - (entry ? entry.spent + entry.reserved : 0));
+    for (let i = 0; i < budgets.length; i++) {
+      const entry = entries[i] as PeriodSpend;
+      remaining = Math.min(remaining, (budgets[i] as BudgetCheck).limitUsd - (entry.spent + entry.reserved));
     }
     return remaining;
+  }
+
+  private shortcutsOf(keyId: string): KeyShortcuts {
+    let shortcuts = this.shortcuts.get(keyId);
+    if (shortcuts === undefined) {
+      if (this.shortcuts.size >= SHORTCUT_KEYS_MAX) this.shortcuts.clear();
+      shortcuts = { rates: null, rateCells: [], budgets: null, budgetEntries: [], periodKeys: null };
+      this.shortcuts.set(keyId, shortcuts);
+    }
+    return shortcuts;
+  }
+
+  /** The counter cell of each rate check, in order: the key's cached ones for its plan's array (see KeyShortcuts). */
+  private rateCells(shortcuts: KeyShortcuts, rates: readonly RateCheck[], keyId: string): readonly RateCell[] {
+    if (shortcuts.rates === rates) return shortcuts.rateCells;
+    const shared = isSharedChecks(rates);
+    const cells = shared ? new Array<RateCell>(rates.length) : this.scratchCells;
+    for (let i = 0; i < rates.length; i++) cells[i] = this.rateCell(counterId(rates[i] as RateCheck, keyId));
+    if (shared) {
+      shortcuts.rates = rates;
+      shortcuts.rateCells = cells;
+    }
+    return cells;
+  }
+
+  private rateCell(id: string): RateCell {
+    let cell = this.tats.get(id);
+    if (cell === undefined) {
+      cell = { tat: 0 };
+      this.tats.set(id, cell);
+    }
+    return cell;
+  }
+
+  /**
+   * The spend entry of each budget, in order (owners loaded): the key's cached ones for its plan's array of the
+   * minute (see KeyShortcuts). An owner not in memory gets a detached entry: counted as nothing spent, and a
+   * reservation on it is kept nowhere (as before the shortcuts).
+   */
+  private budgetEntries(shortcuts: KeyShortcuts, budgets: readonly BudgetCheck[], keyId: string): readonly PeriodSpend[] {
+    if (shortcuts.budgets === budgets) return shortcuts.budgetEntries;
+    const shared = isSharedChecks(budgets);
+    const entries = shared ? new Array<PeriodSpend>(budgets.length) : this.scratchEntries;
+    for (let i = 0; i < budgets.length; i++) {
+      const budget = budgets[i] as BudgetCheck;
+      const map = this.spend.get(budgetOwner(budget, keyId));
+      entries[i] = map ? this.period(map, budget.periodKey) : { spent: 0, reserved: 0 };
+    }
+    // Only once the key's spend is loaded: a detached entry must not be kept.
+    if (shared && this.spend.has(keyId)) {
+      shortcuts.budgets = budgets;
+      shortcuts.budgetEntries = entries;
+      shortcuts.periodKeys = ticketPeriodsOf(budgets).keyPeriodKeys;
+    }
+    return entries;
   }
 
   /**
@@ -179,30 +271,33 @@ export class MemoryLimitsBackend implements LimitsBackend {
   }
 
   private decide(request: AcquireRequest): AcquireResult | Promise<AcquireResult> {
-    const { keyId, now } = request;
-    const budgeted = request.budgets.length > 0;
+    const { keyId, now, rates, tokens, budgets } = request;
+    const budgeted = budgets.length > 0;
+    const shortcuts = this.shortcutsOf(keyId);
     // Decided on numbers (gcraAdmit, levelAfterTake): a passing check allocates nothing; a refusal asks the full
     // decision (gcra, take) for its details. The scratch arrays are filled from index 0 and never truncated:
     // `length = 0` would drop their backing stores, and every call would allocate them again.
-    const ids = this.pendingIds;
     const values = this.pendingValues;
-    let pending = 0;
-    for (const rate of request.rates) {
-      const id = counterId(rate, keyId);
-      const tat = this.tats.get(id) ?? 0;
+    const cells = this.rateCells(shortcuts, rates, keyId);
+    for (let i = 0; i < rates.length; i++) {
+      const rate = rates[i] as RateCheck;
+      const tat = (cells[i] as RateCell).tat;
       const next = gcraAdmit(tat, now, rate.limit, rate.periodMs);
       if (Number.isNaN(next)) return rateRefusal(rate, gcra(tat, now, rate.limit, rate.periodMs));
-      ids[pending] = id;
-      values[pending++] = next;
+      values[i] = next;
     }
-    const rateCount = pending;
-    for (const check of request.tokens) {
+    const ids = this.pendingIds;
+    const buckets = this.pendingBuckets;
+    for (let i = 0; i < tokens.length; i++) {
+      const check = tokens[i] as TokenCheck;
       const id = counterId(check, keyId);
-      const state = this.buckets.get(id) ?? { level: check.limit, at: now };
+      const bucket = this.buckets.get(id);
+      const state = bucket ?? { level: check.limit, at: now };
       const level = levelAfterTake(state, now, check.amount, check.limit, check.periodMs);
       if (Number.isNaN(level)) return tokensRefusal(check, take(state, now, check.amount, check.limit, check.periodMs), this.requestsSnapshot(request));
-      ids[pending] = id;
-      values[pending++] = level;
+      ids[i] = id;
+      buckets[i] = bucket;
+      values[rates.length + i] = level;
     }
     const inflight = this.inflightByKey.get(keyId) ?? 0;
     if (request.concurrency !== null && inflight >= request.concurrency) {
@@ -216,9 +311,11 @@ export class MemoryLimitsBackend implements LimitsBackend {
     }
     // What the tightest budget allows after this reservation (the ledger may journal a block of it: a lease).
     let headroomUsd = Infinity;
-    for (const budget of request.budgets) {
-      const entry = this.spend.get(budgetOwner(budget, keyId))?.get(budget.periodKey);
-      const used = entry ? entry.spent + entry.reserved : 0;
+    const entries = budgeted ? this.budgetEntries(shortcuts, budgets, keyId) : NO_ENTRIES;
+    for (let i = 0; i < budgets.length; i++) {
+      const budget = budgets[i] as BudgetCheck;
+      const entry = entries[i] as PeriodSpend;
+      const used = entry.spent + entry.reserved;
       if (used + request.reserveUsd > budget.limitUsd + 1e-12) {
         return { ok: false, refusal: { reason: 'budget', retryAfterMs: 0, periodKey: budget.periodKey, ...(isProjectBudget(budget) ? { scope: 'project' as const } : {}) } };
       }
@@ -227,22 +324,20 @@ export class MemoryLimitsBackend implements LimitsBackend {
     }
 
     // Every check passed: commit all of them.
-    for (let i = 0; i < rateCount; i++) this.tats.set(ids[i] as string, values[i] as number);
-    for (let i = rateCount; i < pending; i++) {
-      const id = ids[i] as string;
-      const state = this.buckets.get(id);
-      if (state) chargeInPlace(state, now, values[i] as number);
-      else this.buckets.set(id, { level: values[i] as number, at: now });
+    for (let i = 0; i < rates.length; i++) (cells[i] as RateCell).tat = values[i] as number;
+    for (let i = 0; i < tokens.length; i++) {
+      const level = values[rates.length + i] as number;
+      const bucket = buckets[i];
+      if (bucket) chargeInPlace(bucket, now, level);
+      else this.buckets.set(ids[i] as string, { level, at: now });
+      buckets[i] = undefined; // nothing of this request stays reachable from the scratch array
     }
     if (request.concurrency !== null) this.inflightByKey.set(keyId, inflight + 1);
     if (shared) this.inflightByKey.set(shared.projectId, projectInflight + 1);
     const ticket = this.ticketFor(request, shared);
     const result: AcquireResult & { ok: true } = { ok: true, ticket, durable: undefined };
     if (!budgeted) return result;
-    for (const budget of request.budgets) {
-      const map = this.spend.get(budgetOwner(budget, keyId));
-      if (map) this.period(map, budget.periodKey).reserved += ticket.reservedUsd;
-    }
+    for (let i = 0; i < budgets.length; i++) (entries[i] as PeriodSpend).reserved += ticket.reservedUsd;
     let written: void | Promise<void>;
     try {
       written = this.ledger.reserve({
@@ -268,7 +363,7 @@ export class MemoryLimitsBackend implements LimitsBackend {
   private requestsSnapshot(request: AcquireRequest): LimitSnapshot | undefined {
     let requests: LimitSnapshot | undefined;
     for (const rate of request.rates) {
-      const decision = gcra(this.tats.get(counterId(rate, request.keyId)) ?? 0, request.now, rate.limit, rate.periodMs);
+      const decision = gcra(this.tats.get(counterId(rate, request.keyId))?.tat ?? 0, request.now, rate.limit, rate.periodMs);
       if (!requests || decision.remaining < requests.remaining) requests = { limit: rate.limit, remaining: decision.remaining, resetMs: decision.resetMs };
     }
     return requests;
@@ -343,7 +438,11 @@ export class MemoryLimitsBackend implements LimitsBackend {
 
   private settleOwn(ticket: Ticket, settlement: Settlement, durable: boolean): void | Promise<void> {
     if (ticket.budgetPeriodKeys.length === 0 && !ticket.project) return;
-    this.charge(ticket.keyId, ticket.budgetPeriodKeys, ticket.reservedUsd, settlement.costUsd);
+    const shortcuts = this.shortcuts.get(ticket.keyId);
+    // Reserved against the key plan's budgets of this minute: their entries are at hand (see KeyShortcuts).
+    if (ticket.budgetPeriodKeys.length > 0 && shortcuts?.periodKeys === ticket.budgetPeriodKeys) {
+      for (const entry of shortcuts.budgetEntries) chargeEntry(entry, ticket.reservedUsd, settlement.costUsd);
+    } else this.charge(ticket.keyId, ticket.budgetPeriodKeys, ticket.reservedUsd, settlement.costUsd);
     if (ticket.project) this.charge(ticket.project.id, ticket.project.periodKeys, ticket.reservedUsd, settlement.costUsd);
     if (!durable) return;
     return this.ledger.settle({
@@ -366,11 +465,7 @@ export class MemoryLimitsBackend implements LimitsBackend {
   private charge(owner: string, periodKeys: readonly string[], reservedUsd: number, costUsd: number): void {
     const map = this.spend.get(owner);
     if (!map) return;
-    for (const periodKey of periodKeys) {
-      const entry = this.period(map, periodKey);
-      entry.reserved = Math.max(0, entry.reserved - reservedUsd);
-      entry.spent += costUsd;
-    }
+    for (const periodKey of periodKeys) chargeEntry(this.period(map, periodKey), reservedUsd, costUsd);
   }
 
   async spent(keyId: string, periodKeys: readonly string[]): Promise<Record<string, number>> {
@@ -453,14 +548,7 @@ export class MemoryLimitsBackend implements LimitsBackend {
     durable: boolean,
   ): Promise<void> {
     for (const part of shared) {
-      const map = this.spend.get(part.subject);
-      if (map) {
-        for (const periodKey of part.periodKeys) {
-          const entry = this.period(map, periodKey);
-          entry.reserved = Math.max(0, entry.reserved - ticket.reservedUsd);
-          entry.spent += settlement.costUsd;
-        }
-      }
+      this.charge(part.subject, part.periodKeys, ticket.reservedUsd, settlement.costUsd);
       if (durable) await this.ledger.settle({ reservationId: part.reservationId, keyId: part.subject, periodKeys: part.periodKeys, usd: settlement.costUsd });
     }
   }
@@ -484,6 +572,12 @@ function tokensRefusal(check: TokenCheck, decision: BucketDecision, requests: Li
       ...(requests ? { requests } : {}),
     },
   };
+}
+
+/** A reservation turned into spend: the reserved amount released, the cost added. */
+function chargeEntry(entry: PeriodSpend, reservedUsd: number, costUsd: number): void {
+  entry.reserved = Math.max(0, entry.reserved - reservedUsd);
+  entry.spent += costUsd;
 }
 
 function ignoreRejection(): void {
