@@ -1,4 +1,5 @@
 import type { ReservationRecord, SpendRepository, SpendSettlement } from '../types.js';
+import { reservationSettlement } from '../reservation-settlement.js';
 import { INSTANCE_LOCK_CLASS, type PgDatabase } from './pg-database.js';
 
 /** Adds summed spend per (owner, period key): $1 owners, $2 period keys, $3 USD (an empty batch inserts nothing). */
@@ -33,16 +34,6 @@ function sumCharges(settlements: readonly SpendSettlement[]): Charge[] {
     }
   }
   return [...sums.values()];
-}
-
-function settlementOf(r: ReservationRecord): SpendSettlement {
-  return {
-    reservationId: r.id,
-    keyId: r.keyId,
-    periodKeys: r.periodKeys,
-    usd: r.usd,
-    ...(r.projectId !== undefined && r.projectPeriodKeys ? { projectId: r.projectId, projectPeriodKeys: r.projectPeriodKeys } : {}),
-  };
 }
 
 /**
@@ -173,7 +164,7 @@ export class PgSpendRepository implements SpendRepository {
         [INSTANCE_LOCK_CLASS, this.instanceLock],
       );
       if (rows.length === 0) return 0;
-      const settlements = rows.map((row) => settlementOf(JSON.parse(row.record) as ReservationRecord));
+      const settlements = rows.map((row) => reservationSettlement(JSON.parse(row.record) as ReservationRecord));
       await this.commit(settlements);
       return rows.length;
     });

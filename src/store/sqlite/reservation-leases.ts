@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { ReservationRecord, SpendSettlement } from '../types.js';
+import { reservationSettlement } from '../reservation-settlement.js';
 import type { ReservationJournal } from './reservation-journal.js';
 
 /**
@@ -132,7 +133,7 @@ export class ReservationLeases {
     const leases = this.closable;
     if (leases.length === 0) return NOTHING_TO_CLOSE;
     this.closable = [];
-    return leases.map(closingSettlement);
+    return leases.map((lease) => reservationSettlement(lease.record, lease.settledUsd));
   }
 
   private open(first: ReservationRecord, size: number): Lease {
@@ -185,17 +186,6 @@ export class ReservationLeases {
 
 /** Shared, never mutated: most batches close no lease. */
 const NOTHING_TO_CLOSE: SpendSettlement[] = [];
-
-function closingSettlement(lease: Lease): SpendSettlement {
-  const { record } = lease;
-  return {
-    reservationId: record.id,
-    keyId: record.keyId,
-    periodKeys: record.periodKeys,
-    usd: lease.settledUsd,
-    ...(record.projectId !== undefined && record.projectPeriodKeys ? { projectId: record.projectId, projectPeriodKeys: record.projectPeriodKeys } : {}),
-  };
-}
 
 /** The same owners and periods: a lease only covers reservations charged exactly where it would be. */
 function sameOwners(lease: ReservationRecord, reservation: ReservationRecord): boolean {

@@ -1,4 +1,5 @@
 import type { ReservationRecord, SpendRepository, SpendSettlement } from '../types.js';
+import { reservationSettlement } from '../reservation-settlement.js';
 import { batchCloseLine } from './batch-close-line.js';
 import type { SqliteDatabase } from './database.js';
 import type { ReservationJournal } from './reservation-journal.js';
@@ -205,13 +206,7 @@ export class SqliteSpendRepository implements SpendRepository {
       const seq = this.nextSeq;
       this.journal.writeBatchClose(batchCloseLine(this.marks.epoch, seq, open.map((r) => r.id)));
       this.commitSpend(
-        open.map((r) => ({
-          reservationId: r.id,
-          keyId: r.keyId,
-          periodKeys: r.periodKeys,
-          usd: r.usd,
-          ...(r.projectId !== undefined && r.projectPeriodKeys ? { projectId: r.projectId, projectPeriodKeys: r.projectPeriodKeys } : {}),
-        })),
+        open.map((r) => reservationSettlement(r)),
         seq,
       );
       this.nextSeq = seq + 1;
