@@ -5,7 +5,7 @@
 //
 //   node --import tsx bench/gateway/cpu-ab.ts --dist A_DIR --dist B_DIR [--requests 3000] [--warmup 3000]
 //     [--rounds 3] [--connections 1] [--limits] [--stream] [--stack sqlite --stack postgres+redis] [--floor]
-//     [--strace] [--threads] [--limits-delta] [--key-limits JSON] [--perf DIR]
+//     [--strace] [--threads] [--limits-delta] [--key-limits JSON] [--perf DIR] [--wrk-latency S]
 //
 // `--floor`: the bare proxy (floor.ts) is one more variant, driven the same way, so a build's CPU is read against
 // the floor's from one invocation. `--strace`: the measured requests also run under `strace -c -f` attached to the
@@ -23,11 +23,15 @@
 // `--key-limits '{"rpm":1000000}'` gives the limited key (with --limits or --limits-delta) these limits instead of
 // the benchmark's, to read what one kind of limit costs.
 //
+// `--wrk-latency S`: after its CPU window, each round also runs wrk (pinned to the load core, as bench:gateway does)
+// for S seconds at the same connection count and reports its p50 latency; at --connections 1 that is the figure
+// behind the added p50 at c=1, read for two builds and the floor in one invocation.
+//
 // `--stack` (repeatable): what each build's gateway runs on — `sqlite` (the default, embedded store and in-process
 // limits) or `postgres+redis` (a throw-away PostgreSQL and Redis, see stack.ts). Every build × stack pair is one
 // variant; on postgres+redis the Redis commands per measured request are printed too.
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -37,10 +41,11 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { Pool } from 'undici';
 import { startFloor } from './peers.js';
 import { attachPerf, perfSymbols } from './perf.js';
-import { cpuTimes, spawnPinned, stopAll, stopChild, waitForLine } from './procs.js';
+import { cpuTimes, pinSelf, spawnPinned, stopAll, stopChild, waitForLine } from './procs.js';
 import { stackRedis, startStack, stopStacks, type Stack } from './stack.js';
 import { chatBody, CHAT_PATH, GATEWAY_CORE, GATEWAY_NODE_FLAGS, GATEWAY_SCENARIOS, LOAD_CORE } from './scenarios.js';
 import { median } from './stats.js';
+import { runWrk } from './wrk.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -62,7 +67,6 @@ async function drive(pool: Pool, key: string, body: Buffer, requests: number, co
   await Promise.all(Array.from({ length: connections }, one));
 }
 
-/** One round for one build: a fresh gateway, warm-up, then CPU µs per request over `requests` requests. */
 type StackChoice = 'sqlite' | Stack;
 
 interface Variant {
@@ -84,6 +88,8 @@ interface RoundOptions {
   limitsDelta: boolean;
   /** --key-limits JSON: the limits of the limited key instead of the benchmark's (to see what each limit costs). */
   keyLimits: Record<string, unknown> | null;
+  /** --wrk-latency: wrk's window and the request body it sends, or null. */
+  wrkLatency: { seconds: number; bodyFile: string } | null;
   /** --perf: where this round's recording goes (set per round), or null. */
   perfFile: string | null;
 }
@@ -149,8 +155,15 @@ async function redisCommandCalls(): Promise<Map<string, number> | null> {
   return calls;
 }
 
+/** What one round measured: CPU µs per request (or added by limits, with --limits-delta), and the median latency. */
+interface RoundResult {
+  cpuUs: number;
+  /** wrk's p50 latency, µs (null without --wrk-latency, and for --limits-delta). */
+  latencyP50Us: number | null;
+}
+
 /** One round for one build: a fresh gateway, warm-up, then CPU µs per request over `requests` requests. */
-async function round(variant: Variant, work: string, upstreamUrl: string, upstreamKey: string, options: RoundOptions): Promise<number> {
+async function round(variant: Variant, work: string, upstreamUrl: string, upstreamKey: string, options: RoundOptions): Promise<RoundResult> {
   if (variant.dist === FLOOR_VARIANT) {
     const floor = await startFloor(ROOT, upstreamUrl, upstreamKey);
     const pid = floor.pid as number; // startFloor throws when the child has none
@@ -187,7 +200,7 @@ async function round(variant: Variant, work: string, upstreamUrl: string, upstre
     const created = await admin('/keys', { name: 'ab', ...(options.limits ? limited : {}) });
     if (options.limitsDelta) {
       const withLimits = await admin('/keys', { name: 'ab-limits', ...limited });
-      return await measureLimitsDelta(child.pid as number, origin as string, created.key as string, withLimits.key as string, options);
+      return { cpuUs: await measureLimitsDelta(child.pid as number, origin as string, created.key as string, withLimits.key as string, options), latencyP50Us: null };
     }
     return await measure(child.pid as number, origin as string, created.key as string, options);
   } finally {
@@ -196,7 +209,7 @@ async function round(variant: Variant, work: string, upstreamUrl: string, upstre
 }
 
 /** Warm-up, then CPU µs per request of process `pid` over `requests` requests (and Redis / syscall counts). */
-async function measure(pid: number, origin: string, key: string, options: RoundOptions): Promise<number> {
+async function measure(pid: number, origin: string, key: string, options: RoundOptions): Promise<RoundResult> {
   const body = chatBody(options.stream);
   const pool = new Pool(origin, { connections: options.connections });
   try {
@@ -236,7 +249,13 @@ async function measure(pid: number, origin: string, key: string, options: RoundO
     const userUs = (after.userUs - before.userUs) / options.requests;
     const systemUs = (after.systemUs - before.systemUs) / options.requests;
     process.stderr.write(`[cpu-ab] user ${userUs.toFixed(1)} + system ${systemUs.toFixed(1)} µs/request\n`);
-    return userUs + systemUs;
+    let latencyP50Us: number | null = null;
+    if (options.wrkLatency) {
+      const wrk = await runWrk({ core: LOAD_CORE, origin, path: CHAT_PATH, key, bodyFile: options.wrkLatency.bodyFile, connections: options.connections, durationS: options.wrkLatency.seconds });
+      latencyP50Us = wrk.latencyUs.p50;
+      process.stderr.write(`[cpu-ab] wrk: p50 ${latencyP50Us} µs, ${Math.round(wrk.requests / (wrk.durationUs / 1e6))} req/s\n`);
+    }
+    return { cpuUs: userUs + systemUs, latencyP50Us };
   } finally {
     await pool.close();
   }
@@ -330,8 +349,11 @@ async function main(): Promise<void> {
       'limits-delta': { type: 'boolean', default: false },
       perf: { type: 'string' },
       'key-limits': { type: 'string' },
+      'wrk-latency': { type: 'string' },
     },
   });
+  // As in bench:gateway: this client shares the load core with the fake upstream, off the gateway's core.
+  pinSelf(LOAD_CORE);
   const dists = (values.dist ?? [path.join(ROOT, 'dist')]).map((d) => path.resolve(d));
   const stacks = (values.stack ?? ['sqlite']).map((name): StackChoice => {
     if (name !== 'sqlite' && name !== 'postgres+redis') throw new Error(`--stack: expected sqlite or postgres+redis, got ${name}`);
@@ -350,12 +372,18 @@ async function main(): Promise<void> {
     threads: values.threads,
     limitsDelta: values['limits-delta'],
     keyLimits: values['key-limits'] === undefined ? null : (JSON.parse(values['key-limits']) as Record<string, unknown>),
+    wrkLatency: null as RoundOptions['wrkLatency'],
     perfFile: null as string | null,
   };
   const perfDir = values.perf === undefined ? null : path.resolve(values.perf);
   if (perfDir) mkdirSync(perfDir, { recursive: true });
   const rounds = Number(values.rounds);
   const work = mkdtempSync(path.join(os.tmpdir(), 'kw-cpu-ab-'));
+  if (values['wrk-latency'] !== undefined) {
+    const bodyFile = path.join(work, 'body.json');
+    writeFileSync(bodyFile, chatBody(options.stream));
+    options.wrkLatency = { seconds: Number(values['wrk-latency']), bodyFile };
+  }
   try {
     const upstreamKey = `sk-bench-${randomBytes(24).toString('base64url')}`.slice(0, 41);
     const fake = spawnPinned(LOAD_CORE, process.execPath, ['--import', 'tsx', 'test/support/fake-openai-main.ts', '--port', '0', '--key', upstreamKey], { cwd: ROOT });
@@ -363,18 +391,23 @@ async function main(): Promise<void> {
     fake.stdout?.resume();
     fake.stderr?.resume();
     const samples = new Map<Variant, number[]>(variants.map((v) => [v, []]));
+    const latencySamples = new Map<Variant, number[]>(variants.map((v) => [v, []]));
     for (let r = 0; r < rounds; r++) {
       for (const variant of r % 2 === 0 ? variants : [...variants].reverse()) {
         const perfFile = perfDir ? path.join(perfDir, `${path.basename(nameOf(variant)).replace(/[^\w.-]+/g, '_')}${options.limits ? '-limits' : ''}-r${r + 1}.data`) : null;
-        const us = await round(variant, work, upstreamUrl, upstreamKey, { ...options, perfFile });
-        samples.get(variant)?.push(us);
-        process.stderr.write(`[cpu-ab] round ${r + 1} ${nameOf(variant)}: ${us.toFixed(1)} µs/request\n`);
+        const { cpuUs, latencyP50Us } = await round(variant, work, upstreamUrl, upstreamKey, { ...options, perfFile });
+        samples.get(variant)?.push(cpuUs);
+        if (latencyP50Us !== null) latencySamples.get(variant)?.push(latencyP50Us);
+        process.stderr.write(`[cpu-ab] round ${r + 1} ${nameOf(variant)}: ${cpuUs.toFixed(1)} µs/request\n`);
       }
     }
     const what = `${options.stream ? 'streamed' : 'non-streamed'}, c=${options.connections}${options.limits ? ', key with limits and budgets' : ''}, ${options.requests} requests × ${rounds} rounds`;
     const figure = options.limitsDelta ? 'µs CPU/request added by limits and budgets' : 'µs CPU/request';
     for (const [variant, list] of samples) {
       process.stdout.write(`${nameOf(variant)}: median ${median(list).toFixed(1)} ${figure} (${list.map((x) => x.toFixed(1)).join(', ')}) — ${what}\n`);
+    }
+    for (const [variant, list] of latencySamples) {
+      if (list.length > 0) process.stdout.write(`${nameOf(variant)}: median latency p50 ${median(list).toFixed(1)} µs (${list.map((x) => x.toFixed(1)).join(', ')})\n`);
     }
   } finally {
     await stopAll();

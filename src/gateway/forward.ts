@@ -348,11 +348,12 @@ class UpstreamExchange implements Dispatcher.DispatchHandler {
           if (this.encoding !== null) body = decompressBody(body, this.encoding, req.limits.maxBufferedBytes);
           if (this.json && req.transformJson === undefined && relayableAsIs(body, req.upstream.scrub)) {
             // The usual successful JSON answer: nothing to scrub or rewrite, so the bytes go out as they came (no
-            // decode to a string and encode back); usage is read from its tail.
-            tokens = usageFromJsonBuffer(body);
+            // decode to a string and encode back). Usage is read from its tail once the answer is on its way: the
+            // client does not wait for the metering.
             this.headers['content-length'] = body.length;
             res.writeHead(statusCode, this.headers);
             res.end(body);
+            tokens = usageFromJsonBuffer(body);
             this.succeed({ status: statusCode, tokens, incomplete: false, streamedText: '', errorCode: null });
             return;
           }

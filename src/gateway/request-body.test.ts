@@ -67,6 +67,31 @@ describe('readBody', () => {
     expect(outcomes).toEqual([{ body }]);
   });
 
+  it('takes a body that came whole with its headers at once, before the request stream ends', async () => {
+    // Node runs the handler's microtasks after pushing the body but before marking the message complete: the body
+    // is taken there, not after 'readable' and 'end' events and a pace timer.
+    const taken: Array<{ body: string; streamEnded: boolean }> = [];
+    const server = createServer((req: IncomingMessage, res) => {
+      let streamEnded = false;
+      req.once('end', () => (streamEnded = true));
+      void readBody(req, 1 << 20, { timeoutMs: 300, minBytesPerSecond: 0 }).then((body) => {
+        taken.push({ body: body.toString('utf8'), streamEnded });
+        res.end('ok');
+      });
+    });
+    servers.push(server);
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+    const { port } = server.address() as AddressInfo;
+    const body = JSON.stringify({ model: 'm', messages: [{ role: 'user', content: 'x'.repeat(900) }] });
+    const answer = await exchange(port, [post(body) + post('') + post('{}')]);
+    expect(answer.match(/HTTP\/1.1 200/g)).toHaveLength(3);
+    expect(taken).toEqual([
+      { body, streamEnded: false },
+      { body: '', streamEnded: false },
+      { body: '{}', streamEnded: false },
+    ]);
+  });
+
   it('waits for a body that arrives after its headers, in pieces', async () => {
     const { port, outcomes } = await bodyServer(1 << 20);
     const body = 'a'.repeat(5000);

@@ -24,18 +24,44 @@ export function readBody(req: IncomingMessage, maxBytes: number, pace?: BodyPace
   if (req.destroyed) return Promise.reject(req.errored ?? prematureClose());
   return new Promise((resolve, reject) => {
     // The usual small body arrives in the packet that carried the headers. The request handler runs while Node's
-    // parser is still inside that packet, and a microtask runs once the parser is done with it: by then such a
-    // body has been parsed whole, and it is taken at once, with no stream events, timer or further turn.
+    // parser is still inside that packet, and a microtask runs once the parser has pushed the body: by then such
+    // a body is buffered whole, and it is taken at once, with no stream events, timer or further turn.
     queueMicrotask(() => {
       // Gone meanwhile (a parse error later in the packet destroys the socket, and 'close' fires before this runs).
       if (req.destroyed) reject(req.errored ?? prematureClose());
       else if (req.complete) takeParsedBody(req, maxBytes, resolve, reject);
+      else if (bufferedWhole(req)) {
+        takenWhole.add(req);
+        takeParsedBody(req, maxBytes, resolve, reject);
+      }
       else listenForBody(req, maxBytes, pace, resolve, reject);
     });
   });
 }
 
-/** The body the parser has already pushed whole (`req.complete`), read from the stream's buffer. */
+/** Requests whose body was taken whole before Node marked them complete (see bufferedWhole). */
+const takenWhole = new WeakSet<IncomingMessage>();
+
+/**
+ * The request's body has been read to its end: an answer sent now leaves nothing unread on the connection, so it
+ * can stay open. True once Node marks the request complete, and already when readBody took the body whole before that.
+ */
+export function bodyFullyRead(req: IncomingMessage): boolean {
+  return req.complete || takenWhole.has(req);
+}
+
+/**
+ * Every byte the Content-Length declares is in the stream's buffer. Node's server parser runs the microtasks queued
+ * by the request handler right after it pushes the body, before it marks the message complete (that comes next in
+ * the same packet), so `req.complete` alone is still false there. The parser never pushes more than the declared
+ * length, so an equal count is the whole body; a chunked body (no length) waits for its end.
+ */
+function bufferedWhole(req: IncomingMessage): boolean {
+  const declared = req.headers['content-length'];
+  return declared !== undefined && req.readableLength === Number(declared);
+}
+
+/** The body the parser has already pushed whole, read from the stream's buffer. */
 function takeParsedBody(req: IncomingMessage, maxBytes: number, resolve: (body: Buffer) => void, reject: (err: unknown) => void): void {
   const body = new BodyChunks(maxBytes);
   if (body.take(req)) resolve(body.joined());

@@ -1,6 +1,7 @@
 import type { ServerResponse } from 'node:http';
 import type { KeywardenError} from '../errors/index.js';
 import { asKeywardenError, toOpenAIError } from '../errors/index.js';
+import { bodyFullyRead } from './request-body.js';
 
 /** Renders any error as OpenAI's error JSON. Unknown errors become a generic 500: internals never leak. */
 export function sendError(res: ServerResponse, err: unknown): KeywardenError {
@@ -17,7 +18,7 @@ export function sendError(res: ServerResponse, err: unknown): KeywardenError {
     'content-length': Buffer.byteLength(body),
     // Refused before its body was read (401, 413, 408…): keeping the connection would mean reading and discarding
     // whatever the client still drips. Node closes the socket once this answer is flushed.
-    ...(res.req.complete ? null : { connection: 'close' }),
+    ...(bodyFullyRead(res.req) ? null : { connection: 'close' }),
   });
   res.end(body);
   return error;
