@@ -224,6 +224,11 @@ export interface KeyPageQuery {
   limit: number;
   /** Only this project's keys; absent: every key. */
   projectId?: string;
+  /**
+   * Only keys not revoked whose limits carry at least one budget (the monitor's budget detector reads these on every
+   * evaluation, page by page, rather than every key of the store).
+   */
+  withBudgets?: boolean;
 }
 
 /** What `upstreams update` may change; keys change only through replaceKeys. */

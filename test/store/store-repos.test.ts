@@ -248,6 +248,30 @@ describe.each(FACTORIES)('the $name store', (factory) => {
     expect(await seen.epoch()).toBe(5);
   });
 
+  it('lists only keys not revoked whose limits carry budgets, in (createdAt, id) order', async () => {
+    // Before the paging test's window, which lists every key after its own start.
+    const t = 1_650_000_000_000;
+    const budgeted = { budgets: [{ period: 'day', usd: 2 }] };
+    await store.keys.insert(key('kb_later', { hash: 'h_kb_later', createdAt: t + 1, limits: { rpm: 5, ...budgeted } }));
+    await store.keys.insert(key('kb_first', { hash: 'h_kb_first', createdAt: t, limits: budgeted }));
+    await store.keys.insert(key('kb_none', { hash: 'h_kb_none', createdAt: t, limits: { rpm: 5 } }));
+    await store.keys.insert(key('kb_empty', { hash: 'h_kb_empty', createdAt: t, limits: { budgets: [] } }));
+    await store.keys.insert(key('kb_object', { hash: 'h_kb_object', createdAt: t, limits: { budgets: { usd: 5 } } }));
+    await store.keys.insert(key('kb_revoked', { hash: 'h_kb_revoked', createdAt: t, limits: budgeted, revokedAt: t }));
+    // The text "budgets" elsewhere (a value in the limits, the name, the metadata) does not make a key budgeted.
+    await store.keys.insert(key('kb_text', { hash: 'h_kb_text', createdAt: t, name: '"budgets"', limits: { note: '"budgets":[1]' }, metadata: { budgets: '[1]' } }));
+    const listed = (await store.keys.listPage({ limit: 100, withBudgets: true })).filter((k) => k.id.startsWith('kb_'));
+    expect(listed.map((k) => k.id)).toEqual(['kb_first', 'kb_later']);
+    expect(listed[0]).toEqual(await store.keys.get('kb_first'));
+    // The cursor applies as for any page.
+    const after = await store.keys.listPage({ limit: 100, withBudgets: true, after: { createdAt: t, id: 'kb_first' } });
+    expect(after.map((k) => k.id).filter((id) => id.startsWith('kb_'))).toEqual(['kb_later']);
+    // Suspended keys still spend against their budgets' periods: they stay listed.
+    await store.keys.update('kb_first', { suspendedAt: t + 2, suspendedReason: 'test' }, t + 2);
+    await store.keys.update('kb_later', { revokedAt: t + 2 }, t + 2);
+    expect((await store.keys.listPage({ limit: 100, withBudgets: true })).filter((k) => k.id.startsWith('kb_')).map((k) => k.id)).toEqual(['kb_first']);
+  });
+
   it('pages keys in (createdAt, id) order with ids compared bytewise, per project, after any position', async () => {
     const t = 1_800_000_000_000;
     // Mixed case and SQL-looking ids: a locale collation would order these differently from SQLite.

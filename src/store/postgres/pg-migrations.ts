@@ -283,4 +283,8 @@ export const PG_MIGRATIONS: readonly string[] = [
   `
   ALTER TABLE usage ADD COLUMN upstream_key_id TEXT;
   `,
+  // Key pages in (created_at, id) order, ids compared bytewise as listPage orders them: a range of this index per page.
+  `
+  CREATE INDEX virtual_keys_created ON virtual_keys(created_at, id COLLATE "C");
+  `,
 ];

@@ -124,10 +124,12 @@ export class SqliteKeyRepository implements KeyRepository {
       .raw(true);
     this.listStmt = db.prepare<[], KeyRow>('SELECT * FROM virtual_keys ORDER BY created_at, id');
     // Only the page's rows are parsed (fromRow's JSON columns are what a whole-table list pays for).
-    this.pageStmt = db.prepare<{ afterTs: number | null; afterId: string | null; project: string | null; limit: number }, KeyRow>(
+    // withBudgets: the LIKE skips the JSON parse for most keys; json_array_length is 0 for a non-array, NULL when absent.
+    this.pageStmt = db.prepare<{ afterTs: number; afterId: string; project: string | null; budgeted: number; limit: number }, KeyRow>(
       `SELECT * FROM virtual_keys
-       WHERE (@afterTs IS NULL OR created_at > @afterTs OR (created_at = @afterTs AND id > @afterId))
+       WHERE (created_at, id) > (@afterTs, @afterId)
          AND (@project IS NULL OR project_id = @project)
+         AND (@budgeted = 0 OR (revoked_at IS NULL AND limits LIKE '%"budgets"%' AND json_array_length(limits, '$.budgets') > 0))
        ORDER BY created_at, id LIMIT @limit`,
     );
     this.versionStmt = db.prepare<[], number>('PRAGMA data_version').pluck(true);
@@ -203,7 +205,15 @@ export class SqliteKeyRepository implements KeyRepository {
   }
 
   listPage(page: KeyPageQuery): Promise<VirtualKeyRecord[]> {
-    const params = { afterTs: page.after?.createdAt ?? null, afterId: page.after?.id ?? null, project: page.projectId ?? null, limit: page.limit };
+    // Without a position, one before every key: a row-value comparison is a range of the (created_at, id) index,
+    // which an `IS NULL OR …` form is not.
+    const params = {
+      afterTs: page.after?.createdAt ?? Number.MIN_SAFE_INTEGER,
+      afterId: page.after?.id ?? '',
+      project: page.projectId ?? null,
+      budgeted: page.withBudgets === true ? 1 : 0,
+      limit: page.limit,
+    };
     return Promise.resolve(this.pageStmt.all(params).map(fromRow));
   }
 

@@ -295,4 +295,9 @@ export const MIGRATIONS: readonly string[] = [
     seq INTEGER NOT NULL
   ) WITHOUT ROWID;
   `,
+  // Key pages in (created_at, id) order (listPage, which the monitor walks every minute) read a range of this index
+  // instead of scanning and sorting the whole table for each page.
+  `
+  CREATE INDEX virtual_keys_created ON virtual_keys(created_at, id);
+  `,
 ];
