@@ -104,12 +104,13 @@ export class PgKeyRepository implements KeyRepository {
   async listPage(page: KeyPageQuery): Promise<VirtualKeyRecord[]> {
     const rows = await this.db.rows<KeyRow>(
       `SELECT * FROM virtual_keys
-       WHERE ($1::bigint IS NULL OR created_at > $1 OR (created_at = $1 AND id COLLATE "C" > $2::text))
+       WHERE (created_at, id COLLATE "C") > ($1::bigint, $2::text)
          AND ($3::text IS NULL OR project_id = $3)
          AND (NOT $5::boolean OR (revoked_at IS NULL AND limits LIKE '%"budgets"%'
            AND CASE WHEN jsonb_typeof(limits::jsonb -> 'budgets') = 'array' THEN jsonb_array_length(limits::jsonb -> 'budgets') > 0 ELSE false END))
        ORDER BY created_at, id COLLATE "C" LIMIT $4`,
-      [page.after?.createdAt ?? null, page.after?.id ?? null, page.projectId ?? null, page.limit, page.withBudgets === true],
+      // Without a position, one before every key: the row comparison is a range of the (created_at, id) index.
+      [page.after?.createdAt ?? Number.MIN_SAFE_INTEGER, page.after?.id ?? '', page.projectId ?? null, page.limit, page.withBudgets === true],
     );
     return rows.map(fromRow);
   }
