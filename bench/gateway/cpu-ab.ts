@@ -3,7 +3,7 @@
 // read from /proc/PID/stat (CPU time, not wall time, so other load on the machine distorts it much less). Builds
 // alternate A, B, A, B… and the median per build is printed. The quiet-machine figures come from bench:gateway.
 //
-//   node --import tsx bench/gateway/cpu-ab.ts --dist A_DIR --dist B_DIR [--requests 3000] [--warmup 3000]
+//   node --import tsx bench/gateway/cpu-ab.ts --dist A_DIR --dist B_DIR [--requests 3000] [--warmup 3000] [--warmup-connections N]
 //     [--rounds 3] [--connections 1] [--limits] [--stream] [--stack sqlite --stack postgres+redis] [--floor]
 //     [--strace] [--threads] [--limits-delta] [--key-limits JSON] [--perf DIR] [--wrk-latency S]
 //
@@ -22,6 +22,9 @@
 // limits add is read as a paired difference, free of the process-to-process spread between separate gateways.
 // `--key-limits '{"rpm":1000000}'` gives the limited key (with --limits or --limits-delta) these limits instead of
 // the benchmark's, to read what one kind of limit costs.
+//
+// `--warmup-connections N`: the warm-up runs at N connections instead of --connections, e.g. a c=64 load before a c=1
+// measurement, as bench:gateway's c=1 streamed point follows its c=64 point on the same gateway.
 //
 // `--wrk-latency S`: after its CPU window, each round also runs wrk (pinned to the load core, as bench:gateway does)
 // for S seconds at the same connection count and reports its p50 latency; at --connections 1 that is the figure
@@ -80,6 +83,8 @@ const FLOOR_VARIANT = 'floor';
 interface RoundOptions {
   requests: number;
   warmup: number;
+  /** Connections of the warm-up (defaults to `connections`). */
+  warmupConnections: number;
   connections: number;
   limits: boolean;
   stream: boolean;
@@ -211,9 +216,9 @@ async function round(variant: Variant, work: string, upstreamUrl: string, upstre
 /** Warm-up, then CPU µs per request of process `pid` over `requests` requests (and Redis / syscall counts). */
 async function measure(pid: number, origin: string, key: string, options: RoundOptions): Promise<RoundResult> {
   const body = chatBody(options.stream);
-  const pool = new Pool(origin, { connections: options.connections });
+  const pool = new Pool(origin, { connections: Math.max(options.connections, options.warmupConnections) });
   try {
-    await drive(pool, key, body, options.warmup, options.connections);
+    await drive(pool, key, body, options.warmup, options.warmupConnections);
     await sleep(200);
     const tracer = options.strace ? attachStrace(pid) : null;
     await tracer?.ready;
@@ -267,10 +272,10 @@ async function measure(pid: number, origin: string, key: string, options: RoundO
  */
 async function measureLimitsDelta(pid: number, origin: string, plainKey: string, limitedKey: string, options: RoundOptions): Promise<number> {
   const body = chatBody(options.stream);
-  const pool = new Pool(origin, { connections: options.connections });
+  const pool = new Pool(origin, { connections: Math.max(options.connections, options.warmupConnections) });
   try {
-    await drive(pool, plainKey, body, options.warmup, options.connections);
-    await drive(pool, limitedKey, body, options.warmup, options.connections);
+    await drive(pool, plainKey, body, options.warmup, options.warmupConnections);
+    await drive(pool, limitedKey, body, options.warmup, options.warmupConnections);
     await sleep(200);
     const perWindow = Math.max(options.connections, Math.floor(options.requests / DELTA_WINDOWS));
     const cpu = { plain: 0, limited: 0 };
@@ -338,6 +343,7 @@ async function main(): Promise<void> {
       dist: { type: 'string', multiple: true },
       requests: { type: 'string', default: '3000' },
       warmup: { type: 'string', default: '3000' },
+      'warmup-connections': { type: 'string' },
       rounds: { type: 'string', default: '3' },
       connections: { type: 'string', default: '1' },
       limits: { type: 'boolean', default: false },
@@ -365,6 +371,7 @@ async function main(): Promise<void> {
   const options = {
     requests: Number(values.requests),
     warmup: Number(values.warmup),
+    warmupConnections: Number(values['warmup-connections'] ?? values.connections),
     connections: Number(values.connections),
     limits: values.limits,
     stream: values.stream,

@@ -6,6 +6,7 @@
 //   node --import tsx bench/gateway/run.ts [--duration 3] [--ttfc-duration 2] [--reps 5] [--scenarios a,b] [--no-readme]
 //     [--dist DIR --out FILE]   (measure another build, e.g. a copy of an older commit's dist, into another file)
 //     [--no-peers]              (skip the floor and Portkey)
+//     [--no-portkey]            (skip Portkey only: the floor is still measured)
 //     [--profile DIR]           (instead of the matrix: --cpu-prof the first scenario's gateway under wrk at c=1 and
 //                                c=64, write the .cpuprofile files to DIR and print the top self-time functions)
 import { execFileSync, spawnSync, type ChildProcess } from 'node:child_process';
@@ -246,6 +247,7 @@ async function main(): Promise<void> {
       dist: { type: 'string' },
       out: { type: 'string', default: 'bench/results/gateway.json' },
       'no-peers': { type: 'boolean', default: false },
+      'no-portkey': { type: 'boolean', default: false },
       profile: { type: 'string' },
     },
   });
@@ -289,7 +291,7 @@ async function main(): Promise<void> {
     const peers: Target[] = [];
     if (!values['no-peers']) {
       peers.push(await startFloor(ROOT, upstreamUrl, upstreamKey));
-      const portkey = await startPortkey(ROOT, upstreamUrl, upstreamKey, await freePort(), log);
+      const portkey = values['no-portkey'] ? { unavailable: 'left out (--no-portkey)' } : await startPortkey(ROOT, upstreamUrl, upstreamKey, await freePort(), log);
       if ('target' in portkey) peers.push(portkey.target);
       else {
         log(`Portkey not measured: ${portkey.unavailable}`);

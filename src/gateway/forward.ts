@@ -253,6 +253,9 @@ class UpstreamExchange implements Dispatcher.DispatchHandler {
         trackText: req.trackStreamText,
         maxEventBytes: req.limits.maxSseEventBytes,
         scrub: scrub.any,
+        // An observer of single events (a streamed creation's id) needs them one by one; otherwise a chunk of whole,
+        // clean events goes out as the bytes it came as, with no decoding, per-event work or re-encoding.
+        wholeChunks: req.onSseEvent === undefined ? { clean: scrub.clean, emit: (bytes) => this.writeEvents(bytes) } : undefined,
         emit: (text) => {
           req.onSseEvent?.(text);
           // The stream's first event leaves at once, with the headers: time to first token is what a streaming
@@ -460,6 +463,13 @@ class UpstreamExchange implements Dispatcher.DispatchHandler {
     this.pendingEvents = '';
     this.eventsWritten = true;
     if (!this.res.write(text)) this.backpressure = true;
+  }
+
+  /** Writes a run of whole events that the relay passed on as bytes (the headers leave with the first). */
+  private writeEvents(bytes: Buffer): void {
+    this.flushEvents();
+    this.eventsWritten = true;
+    if (!this.res.write(bytes)) this.backpressure = true;
   }
 
   /** Sends the SSE headers on their own when no event carried them out within the upstream's first packet. */

@@ -144,3 +144,128 @@ describe('SseRelay: linear scanning and the event cap', () => {
     expect(out).toEqual(['data: ok\n\n']);
   });
 });
+
+describe('SseRelay: whole-chunk relaying', () => {
+  const SECRET = 'sk-upstream-SECRET-key';
+  const scrub = (t: string): string => t.replaceAll(SECRET, '[x]');
+  const clean = (b: Buffer): boolean => !b.includes(SECRET) && !b.includes(92) && !b.includes(37);
+
+  /** What the client gets, event by event (the reference) or with whole chunks allowed, and what the relay read. */
+  function relay(chunks: Buffer[], drop: boolean, whole: boolean): { bytes: Buffer; usage: unknown; wholeEmits: number } {
+    const out: Buffer[] = [];
+    let wholeEmits = 0;
+    const r = new SseRelay({
+      dropInjectedUsageChunk: drop,
+      maxEventBytes: 1 << 20,
+      trackText: false,
+      scrub,
+      emit: (t) => out.push(Buffer.from(t)),
+      wholeChunks: whole
+        ? {
+            clean,
+            emit: (b) => {
+              wholeEmits++;
+              out.push(Buffer.from(b));
+            },
+          }
+        : undefined,
+    });
+    for (const c of chunks) r.push(c);
+    r.end();
+    return { bytes: Buffer.concat(out), usage: r.meteredUsage, wholeEmits };
+  }
+
+  const head = 'data: {"id":"c1","object":"chat.completion.chunk","choices":[';
+  const content = (s: string): string => `${head}{"index":0,"delta":{"content":"${s}"}}],"usage":null}\n\n`;
+  const usageEvent = `${head}],"usage":{"prompt_tokens":9,"completion_tokens":4,"total_tokens":13}}\n\n`;
+  const events = [
+    content('Hello'),
+    content(' wörld ✓'),
+    usageEvent,
+    'data: [DONE]\n\n',
+    ': keep-alive\n\n',
+    '\n\n',
+    `data: {"a":1,"usage" :\t null}\n\n`,
+    `data: {"choices":[],"usage":\ndata: {"prompt_tokens":2,"completion_tokens":1}}\n\n`,
+    `data: {"choices":[],"usage":\nnull\ndata: {"prompt_tokens":3,"completion_tokens":1}}\n\n`,
+    `event: "usage":{"x":1}\ndata: {"choices":[{"delta":{"content":"x"}}]}\n\n`,
+    `data: {"usage":nul}\n\n`,
+    `event: response.completed\ndata: {"type":"response.completed","response":{"id":"r","usage":{"input_tokens":5,"output_tokens":7}}}\n\n`,
+  ];
+  const oddities = [
+    `data: {"c":"${SECRET}"}\n\n`,
+    'data: {"c":"a\\nb"}\n\n',
+    'data: {"x":1}\r\n\r\n',
+    `data: {"usage":{"prompt_tokens":1,"completion_tokens":1},"choices":[]}\r\n\r\n`,
+  ];
+
+  it('sends the same bytes and reads the same usage as the event-by-event path, however the stream is cut', () => {
+    // A small deterministic generator: the cases are the same on every run.
+    let seed = 12345;
+    const next = (n: number): number => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      return seed % n;
+    };
+    let wholeUsed = 0;
+    for (let round = 0; round < 400; round++) {
+      const pool = round % 4 === 0 ? [...events, ...oddities] : events;
+      const parts: string[] = [];
+      for (let i = 0, count = 1 + next(8); i < count; i++) parts.push(pool[next(pool.length)] as string);
+      const stream = Buffer.from(parts.join(''));
+      // Cut on event boundaries (the usual upstream packet), at random bytes, or not at all.
+      const chunks: Buffer[] = [];
+      const mode = next(3);
+      if (mode === 0) for (const p of parts) chunks.push(Buffer.from(p));
+      else if (mode === 1) {
+        for (let at = 0; at < stream.length; ) {
+          const size = 1 + next(40);
+          chunks.push(stream.subarray(at, at + size));
+          at += size;
+        }
+      } else chunks.push(stream);
+      for (const drop of [false, true]) {
+        const reference = relay(chunks, drop, false);
+        const fast = relay(chunks, drop, true);
+        expect(fast.bytes.toString('latin1'), `round ${round}, drop ${drop}`).toBe(reference.bytes.toString('latin1'));
+        expect(fast.usage).toEqual(reference.usage);
+        wholeUsed += fast.wholeEmits;
+      }
+    }
+    expect(wholeUsed).toBeGreaterThan(200); // the whole-chunk path was really taken, not only the fallback
+  });
+
+  it('relays a chunk of clean whole events as its own bytes, less the injected usage event', () => {
+    const stream = content('Hi') + usageEvent + 'data: [DONE]\n\n';
+    const { bytes, usage, wholeEmits } = relay([Buffer.from(stream)], true, true);
+    expect(wholeEmits).toBe(2); // the bytes on either side of the dropped event, as two views of the chunk
+    expect(bytes.toString()).toBe(content('Hi') + 'data: [DONE]\n\n');
+    expect(usage).toEqual({ promptTokens: 9, cachedTokens: 0, completionTokens: 4, reasoningTokens: 0 });
+  });
+
+  it('falls back to events one by one for key material, escapes, CR framing, broken UTF-8 and partial events', () => {
+    const cases = [
+      Buffer.from(`data: {"c":"${SECRET}"}\n\n`),
+      Buffer.from('data: {"c":"a\\nb"}\n\n'),
+      Buffer.from('data: {"x":1}\r\n\r\n'),
+      Buffer.concat([Buffer.from('data: {"c":"'), Buffer.from([0xff, 0xfe]), Buffer.from('"}\n\n')]),
+      Buffer.from('data: {"x":1}\n\ndata: {"y"'),
+    ];
+    for (const chunk of cases) {
+      const fast = relay([chunk], false, true);
+      expect(fast.wholeEmits, chunk.toString('latin1')).toBe(0);
+      expect(fast.bytes.equals(relay([chunk], false, false).bytes)).toBe(true);
+    }
+    expect(relay([cases[0] as Buffer], false, true).bytes.toString()).toBe('data: {"c":"[x]"}\n\n');
+  });
+
+  it('takes the whole-chunk path again once a partial event has been completed', () => {
+    const first = relay([Buffer.from('data: {"x":'), Buffer.from('1}\n\n'), Buffer.from(content('a') + content('b'))], false, true);
+    expect(first.wholeEmits).toBe(1);
+    // A chunk that ends inside a multi-byte character keeps the event-by-event path until a boundary is reached.
+    const euro = Buffer.from(content('€'));
+    const cut = euro.indexOf(0xe2) + 1;
+    const split = relay([euro.subarray(0, cut), euro.subarray(cut), Buffer.from(content('c'))], false, true);
+    expect(split.bytes.toString()).toBe(content('€') + content('c'));
+    expect(split.wholeEmits).toBe(1);
+  });
+});
