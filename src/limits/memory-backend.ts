@@ -505,8 +505,8 @@ export class MemoryLimitsBackend implements LimitsBackend {
       const map = maps.get(subject);
       if (map) for (const periodKey of periodKeys) this.period(map, periodKey).reserved += request.reserveUsd;
     }
-    const release = (): void => {
-      for (const [subject, periodKeys] of others) {
+    const release = (subjects: Iterable<[string, string[]]> = others): void => {
+      for (const [subject, periodKeys] of subjects) {
         const map = maps.get(subject);
         if (map) for (const periodKey of periodKeys) this.period(map, periodKey).reserved = Math.max(0, this.period(map, periodKey).reserved - request.reserveUsd);
       }
@@ -529,16 +529,35 @@ export class MemoryLimitsBackend implements LimitsBackend {
     }
     const ticket = result.ticket;
     ticket.reservedUsd = request.reserveUsd;
-    ticket.shared = [...others].map(([subject, periodKeys]) => ({ subject, periodKeys, reservationId: `${ticket.id}:${subject}` }));
-    for (const part of ticket.shared) {
+    const parts = [...others].map(([subject, periodKeys]) => ({ subject, periodKeys, reservationId: `${ticket.id}:${subject}` }));
+    // Only the parts whose lines are written: settling the ticket settles exactly these on the ledger.
+    ticket.shared = [];
+    for (const [index, part] of parts.entries()) {
       try {
         await this.ledger.reserve({ id: part.reservationId, keyId: part.subject, usd: request.reserveUsd, periodKeys: part.periodKeys, createdAt: request.now });
       } catch (err) {
-        await this.settle(ticket, { costUsd: 0, tokensUsed: 0 }, request.now, false);
+        await this.undoShared(ticket, parts.slice(index), release, request.now);
         throw ledgerWriteFailed(err);
       }
+      ticket.shared.push(part);
     }
     return result;
+  }
+
+  /**
+   * A shared part's line could not be written, after the key's own line (and maybe other parts') was: the request is
+   * refused. The parts without a line are released in memory only; everything with a line (the key's own, the parts
+   * before) is settled at zero through the ledger, so no line stays open for recovery to charge in full after a
+   * restart, and a lease the own reservation came from can close. If even that settlement fails, the lines stay
+   * open: recovery then overcharges, which is the safe side of a budget.
+   */
+  private async undoShared(ticket: Ticket, unwritten: ReadonlyArray<{ subject: string; periodKeys: string[] }>, release: (subjects: Iterable<[string, string[]]>) => void, now: number): Promise<void> {
+    release(unwritten.map((part): [string, string[]] => [part.subject, part.periodKeys]));
+    try {
+      await this.settle(ticket, { costUsd: 0, tokensUsed: 0 }, now, true);
+    } catch {
+      // See above: left open, charged in full by recovery.
+    }
   }
 
   private async settleShared(
