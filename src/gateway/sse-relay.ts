@@ -242,10 +242,10 @@ function hasUsageObject(data: string): boolean {
 }
 
 /**
- * The next `"usage"` in the chunk's bytes (as a latin1 string) from `from` that might start a usage object, or -1. Only `"usage"`, spaces or
- * tabs, `:`, spaces or tabs, `null` on one line is passed over: that reads as `"usage":null` in the event's data too,
- * so hasUsageObject would not take it. Anything else (an object, a value on the next line) is a candidate, and the
- * event holding it gets the exact test.
+ * The next `"usage"` in the chunk's bytes (as a latin1 string) from `from` that might start a usage object, or -1.
+ * Only `"usage"`, spaces or tabs, `:`, spaces or tabs, `null` on one line is passed over: that reads as
+ * `"usage":null` in the event's data too, so hasUsageObject would not take it. Anything else (an object, a value on
+ * the next line) is a candidate, and the event holding it gets the exact test.
  */
 function nextUsageCandidate(bytes: string, from: number): number {
   for (let at = usageKeyAt(bytes, from); at !== -1; at = usageKeyAt(bytes, at + 7)) {
