@@ -255,14 +255,22 @@ class UpstreamExchange implements Dispatcher.DispatchHandler {
         scrub: scrub.any,
         // An observer of single events (a streamed creation's id) needs them one by one; otherwise a chunk of whole,
         // clean events goes out as the bytes it came as, with no decoding, per-event work or re-encoding.
-        wholeChunks: req.onSseEvent === undefined ? { clean: scrub.clean, emit: (bytes) => this.writeEvents(bytes) } : undefined,
+        wholeChunks:
+          req.onSseEvent === undefined
+            ? {
+                clean: scrub.clean,
+                emit: (bytes) => {
+                  this.flushEvents(); // keeps the order should text events ever be pending
+                  this.writeEvents(bytes);
+                },
+              }
+            : undefined,
         emit: (text) => {
           req.onSseEvent?.(text);
           // The stream's first event leaves at once, with the headers: time to first token is what a streaming
           // client waits on, and an upstream packet can hold many events (the rest of it is joined below).
           if (!this.eventsWritten) {
-            this.eventsWritten = true;
-            if (!this.res.write(text)) this.backpressure = true;
+            this.writeEvents(text);
             return;
           }
           this.pendingEvents = this.pendingEvents === '' ? text : this.pendingEvents + text;
@@ -461,15 +469,13 @@ class UpstreamExchange implements Dispatcher.DispatchHandler {
     if (this.pendingEvents === '') return;
     const text = this.pendingEvents;
     this.pendingEvents = '';
-    this.eventsWritten = true;
-    if (!this.res.write(text)) this.backpressure = true;
+    this.writeEvents(text);
   }
 
-  /** Writes a run of whole events that the relay passed on as bytes (the headers leave with the first). */
-  private writeEvents(bytes: Buffer): void {
-    this.flushEvents();
+  /** Writes events (text, or whole events as the bytes they came as); the headers leave with the first write. */
+  private writeEvents(data: string | Buffer): void {
     this.eventsWritten = true;
-    if (!this.res.write(bytes)) this.backpressure = true;
+    if (!this.res.write(data)) this.backpressure = true;
   }
 
   /** Sends the SSE headers on their own when no event carried them out within the upstream's first packet. */
