@@ -1,7 +1,7 @@
 // Turns raw samples into medians, target verdicts and the README table.
 import { readFileSync, writeFileSync } from 'node:fs';
 import type { TtfcSample, WrkSample } from './measure.js';
-import { FLOOR_ID, LOAD_POINTS, PAIRED_POINT, PAIRED_WINDOWS_POINT, PORTKEY_ID, TARGETS, type GatewayScenario } from './scenarios.js';
+import { FLOOR_ID, LOAD_POINTS, PAIRED_P50_POINT, PAIRED_POINT, PAIRED_TTFC_POINT, PAIRED_WINDOWS_POINT, PORTKEY_ID, TARGETS, type GatewayScenario } from './scenarios.js';
 import { median } from './stats.js';
 
 export interface TargetSummary {
@@ -107,8 +107,16 @@ function clean(t: TargetSummary, value: number | null): number {
   return t.errors === 0 && value !== null ? value : NaN;
 }
 
-/** `paired`: the raw samples, for scenarios measured beside a plain key on their own gateway (pairedPlainKey). */
-export function verdicts(points: readonly PointSummary[], scenarios: readonly GatewayScenario[], paired?: readonly WrkSample[]): Verdict[] {
+/**
+ * `paired` and `pairedTtfc`: the raw wrk and first-chunk samples, for the comparisons in alternating windows (a
+ * scenario beside a plain key on its own gateway, pairedPlainKey; the first scenario beside the floor at c=1).
+ */
+export function verdicts(
+  points: readonly PointSummary[],
+  scenarios: readonly GatewayScenario[],
+  paired?: readonly WrkSample[],
+  pairedTtfc?: readonly TtfcSample[],
+): Verdict[] {
   const base = scenarios[0];
   if (!base) return [];
   const v = (name: string, measured: number, unit: string, limit: number, kind: 'max' | 'min'): Verdict => ({
@@ -125,6 +133,12 @@ export function verdicts(points: readonly PointSummary[], scenarios: readonly Ga
   const portkey64 = find(points, 'json-c64', PORTKEY_ID);
   const floorC1 = find(points, 'json-c1', FLOOR_ID);
   const floorSse = find(points, 'sse-c1', FLOOR_ID);
+  const latency = pairedLatencyDeltas(paired ?? [], pairedTtfc ?? [], base.id);
+  // Only in results that have the alternating c=1 windows (not older files, nor runs without the floor).
+  const pairedC1 = (deltasUs: readonly number[], what: string, limitMs: number): Verdict[] =>
+    deltasUs.length === 0
+      ? []
+      : [v(`the same, paired: ${base.label} vs the floor in alternating windows (median of per-repetition differences, c=1, ${what})`, median(deltasUs) / 1000, 'ms', limitMs, 'max')];
   const out = [
     v('gateway CPU per non-streamed request (c=64), × the floor\'s', gw64.cpuVsFloor ?? NaN, '×', TARGETS.cpuVsFloor, 'max'),
     v('throughput, c=64, non-streamed, share of the floor\'s', gw64.reqPerSec / clean(floor64, floor64.reqPerSec), '×', TARGETS.throughputVsFloor, 'min'),
@@ -136,6 +150,7 @@ export function verdicts(points: readonly PointSummary[], scenarios: readonly Ga
       TARGETS.addedP50OverFloorMs,
       'max',
     ),
+    ...pairedC1(latency.p50Us, 'non-streamed', TARGETS.addedP50OverFloorMs),
     v(
       'added time to first chunk, c=1, over the floor\'s',
       ((find(points, 'sse-c1', base.id).addedTtfcP50Us ?? NaN) - clean(floorSse, floorSse.addedTtfcP50Us)) / 1000,
@@ -143,6 +158,7 @@ export function verdicts(points: readonly PointSummary[], scenarios: readonly Ga
       TARGETS.addedTtfcOverFloorMs,
       'max',
     ),
+    ...pairedC1(latency.ttfcUs, 'first chunk', TARGETS.addedTtfcOverFloorMs),
     v('gateway RSS under load (peak VmRSS)', rss, 'MB', TARGETS.rssMb, 'max'),
   ];
   for (const scenario of scenarios) {
@@ -172,20 +188,44 @@ function cpuAt(wrk: readonly WrkSample[], target: string, rep: number): number {
 export function pairedDeltas(wrk: readonly WrkSample[], target: string, plain: string): number[] {
   // Results written before the alternating windows existed: one window per key and repetition.
   const point = wrk.some((s) => s.point === PAIRED_WINDOWS_POINT) ? PAIRED_WINDOWS_POINT : PAIRED_POINT;
-  const reps = [...new Set(wrk.filter((s) => s.point === point && s.target === plain).map((s) => s.rep))].sort((a, b) => a - b);
-  return reps.map((rep) => windowsCpu(wrk, point, target, rep) - windowsCpu(wrk, point, plain, rep)).filter(Number.isFinite);
+  return windowsDeltas(wrk, point, target, plain, (s) => s.gateway?.cpuUsPerRequest);
 }
 
-/** CPU per request of `target` over all its windows at `point` in one repetition (weighted by their requests). */
-function windowsCpu(wrk: readonly WrkSample[], point: string, target: string, rep: number): number {
-  let cpu = 0;
+/**
+ * p50 latency (µs) of `target` minus the floor's at c=1, per repetition in which both were measured, over their
+ * alternating windows: non-streamed (wrk, PAIRED_P50_POINT) and first chunk (PAIRED_TTFC_POINT). Empty for results
+ * without those windows.
+ */
+export function pairedLatencyDeltas(wrk: readonly WrkSample[], ttfc: readonly TtfcSample[], target: string): { p50Us: number[]; ttfcUs: number[] } {
+  return {
+    p50Us: windowsDeltas(wrk, PAIRED_P50_POINT, target, FLOOR_ID, (s) => s.latencyUs.p50),
+    ttfcUs: windowsDeltas(ttfc, PAIRED_TTFC_POINT, target, FLOOR_ID, (s) => s.ttfcUs.p50),
+  };
+}
+
+/** The fields of a wrk or first-chunk sample that identify its window and weigh it. */
+type Window = Pick<WrkSample, 'point' | 'target' | 'rep' | 'requests'>;
+
+/** `value` of `target` minus that of `other` at `point`, per repetition in which both have windows there. */
+function windowsDeltas<S extends Window>(samples: readonly S[], point: string, target: string, other: string, value: (s: S) => number | undefined): number[] {
+  const reps = [...new Set(samples.filter((s) => s.point === point && s.target === other).map((s) => s.rep))].sort((a, b) => a - b);
+  return reps.map((rep) => windowsMean(samples, point, target, rep, value) - windowsMean(samples, point, other, rep, value)).filter(Number.isFinite);
+}
+
+/**
+ * `value` of `target` over all its windows at `point` in one repetition, weighted by their requests; NaN when it
+ * has none. Windows without the value (no gateway CPU) are left out.
+ */
+function windowsMean<S extends Window>(samples: readonly S[], point: string, target: string, rep: number, value: (s: S) => number | undefined): number {
+  let sum = 0;
   let requests = 0;
-  for (const s of wrk) {
-    if (s.point !== point || s.target !== target || s.rep !== rep || !s.gateway) continue;
-    cpu += s.gateway.cpuUsPerRequest * s.requests;
+  for (const s of samples) {
+    const x = s.point === point && s.target === target && s.rep === rep ? value(s) : undefined;
+    if (x === undefined) continue;
+    sum += x * s.requests;
     requests += s.requests;
   }
-  return requests > 0 ? cpu / requests : NaN;
+  return requests > 0 ? sum / requests : NaN;
 }
 
 /**

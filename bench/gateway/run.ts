@@ -3,6 +3,13 @@
 // Portkey's gateway (peers.ts). The gateways run on core 1; the fake upstream, wrk, the streaming client and this
 // orchestrator share core 0. Every child is started here and stopped here, also on failure or Ctrl-C.
 //
+// Every point is measured `--reps` times, each repetition one window of `--duration` seconds per target (plus one
+// first-chunk window of `--ttfc-duration` per target at the streamed points). Some pairs are then measured again
+// within the same repetition in four alternating half-length windows, so a drift of the machine's speed hits both
+// sides alike: a limits scenario's key and a plain key on its gateway at c=64 (PAIRED_WINDOWS_POINT), and, when the
+// floor is measured, the floor and the first scenario at json-c1 and, for the first chunk, at sse-c1
+// (PAIRED_P50_POINT, PAIRED_TTFC_POINT). The paired verdicts read only those windows.
+//
 //   node --import tsx bench/gateway/run.ts [--duration 3] [--ttfc-duration 2] [--reps 5] [--scenarios a,b] [--no-readme]
 //     [--dist DIR --out FILE]   (measure another build, e.g. a copy of an older commit's dist, into another file)
 //     [--no-peers]              (skip the floor and Portkey)
@@ -25,7 +32,7 @@ import { startStack, stopStacks } from './stack.js';
 import { startFloor, startPortkey } from './peers.js';
 import { formatTop, topSelfTime } from './profile.js';
 import { markdown, noiseSummary, pairedNote, summarize, updateReadme, verdicts } from './report.js';
-import { chatBody, CROSS_CORE_POINT, FLOOR_ID, PAIRED_POINT, PAIRED_WINDOWS_POINT, GATEWAY_CORE, GATEWAY_NODE_FLAGS, GATEWAY_SCENARIOS, LOAD_CORE, LOAD_POINTS, PORTKEY_ID, type GatewayScenario } from './scenarios.js';
+import { chatBody, CROSS_CORE_POINT, FLOOR_ID, PAIRED_P50_POINT, PAIRED_POINT, PAIRED_TTFC_POINT, PAIRED_WINDOWS_POINT, GATEWAY_CORE, GATEWAY_NODE_FLAGS, GATEWAY_SCENARIOS, LOAD_CORE, LOAD_POINTS, PORTKEY_ID, type GatewayScenario } from './scenarios.js';
 import { seedStore } from './seed.js';
 import { median } from './stats.js';
 
@@ -257,6 +264,8 @@ async function main(): Promise<void> {
   if (!(Number.isInteger(durationS) && durationS > 0 && durationS <= 30 && ttfcS > 0 && ttfcS <= 30 && Number.isInteger(reps) && reps >= 1 && reps <= 9)) {
     throw new Error('--duration must be whole seconds in 1..30, --ttfc-duration in (0, 30] seconds, --reps in 1..9');
   }
+  /** Each of the four alternating windows of a paired comparison (wrk takes whole seconds). */
+  const halfS = Math.max(1, Math.round(durationS / 2));
   const wanted = values.scenarios?.split(',');
   const scenarios = GATEWAY_SCENARIOS.filter((s) => wanted === undefined || wanted.includes(s.id));
   if (scenarios.length === 0) throw new Error(`no scenario matches ${values.scenarios}`);
@@ -311,6 +320,9 @@ async function main(): Promise<void> {
       }
     }
     const proxies = [...peers, ...gateways];
+    /** The pair of the paired c=1 latency windows; absent with --no-peers. */
+    const floor = peers.find((p) => p.id === FLOOR_ID);
+    const base = gateways.find((g) => g.id === scenarios[0]?.id);
     const procs: Processes = {
       gateways: [...new Set(proxies.map((g) => g.pid as number))],
       all: [...new Set([process.pid, fake.pid as number, ...proxies.map((g) => g.pid as number)])],
@@ -352,10 +364,28 @@ async function main(): Promise<void> {
           for (const [limited, plain] of pairs) {
             // Limited, plain, plain, limited (see PAIRED_WINDOWS_POINT); the paired verdict reads only these.
             for (const target of [limited, plain, plain, limited]) {
-              const sample = await measureWrk(target, procs, point, rep, bodies, Math.max(1, Math.round(durationS / 2)));
+              const sample = await measureWrk(target, procs, point, rep, bodies, halfS);
               if (sample.errors > 0) throw new Error(`${target.id} ${PAIRED_WINDOWS_POINT}: ${sample.errors} errors in ${sample.requests} requests`);
               wrkSamples.push({ ...sample, point: PAIRED_WINDOWS_POINT });
               log(`${PAIRED_WINDOWS_POINT} rep ${rep} ${target.id}: cpu ${sample.gateway?.cpuUsPerRequest.toFixed(1)} µs/req`);
+            }
+          }
+        }
+        const latencyPoint = point.id === 'json-c1' ? PAIRED_P50_POINT : point.id === 'sse-c1' ? PAIRED_TTFC_POINT : null;
+        if (latencyPoint !== null && floor && base) {
+          // Floor, gateway, gateway, floor, reversed on even repetitions (see PAIRED_P50_POINT); the paired c=1
+          // latency verdicts read only these. The streamed point pairs the first-chunk measurement.
+          for (const target of rep % 2 === 1 ? [floor, base, base, floor] : [base, floor, floor, base]) {
+            if (point.stream) {
+              const ttfc = await measureTtfc(target, procs, point, rep, bodies, ttfcS / 2);
+              if (ttfc.errors > 0) throw new Error(`${target.id} ${latencyPoint}: ${ttfc.errors} errors in ${ttfc.requests} requests`);
+              ttfcSamples.push({ ...ttfc, point: latencyPoint });
+              log(`${latencyPoint} rep ${rep} ${target.id}: first chunk p50 ${ttfc.ttfcUs.p50.toFixed(0)} µs`);
+            } else {
+              const sample = await measureWrk(target, procs, point, rep, bodies, halfS);
+              if (sample.errors > 0) throw new Error(`${target.id} ${latencyPoint}: ${sample.errors} errors in ${sample.requests} requests`);
+              wrkSamples.push({ ...sample, point: latencyPoint });
+              log(`${latencyPoint} rep ${rep} ${target.id}: p50 ${sample.latencyUs.p50} µs`);
             }
           }
         }
@@ -388,7 +418,7 @@ async function main(): Promise<void> {
     if (paired !== null) notes.push(paired);
     const ids = ['direct', ...proxies.map((g) => g.id)];
     const points = summarize(wrkSamples, ttfcSamples, ids);
-    const checks = verdicts(points, scenarios, wrkSamples);
+    const checks = verdicts(points, scenarios, wrkSamples, ttfcSamples);
     const noise = noiseSummary(wrkSamples, ttfcSamples);
     const machine = machineInfo();
     const date = new Date().toISOString();

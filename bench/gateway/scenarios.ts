@@ -124,6 +124,15 @@ export const PAIRED_POINT = 'json-c64';
  * the machine's speed within the repetition hits both keys alike. The paired verdict reads these.
  */
 export const PAIRED_WINDOWS_POINT = 'json-c64-paired';
+/**
+ * Samples of the paired c=1 latency comparisons: in every repetition at json-c1 (wrk) and at sse-c1 (first chunk),
+ * the floor and the first scenario are measured again in four half-length windows, floor–gateway–gateway–floor
+ * (reversed on even repetitions, so neither always goes first). Their regular windows are not adjacent (the other
+ * targets run between them), and the machine's speed drifts in between by more than the 0.05 ms targets; here a
+ * drift within the repetition hits both alike. The paired latency verdicts read these.
+ */
+export const PAIRED_P50_POINT = 'json-c1-paired';
+export const PAIRED_TTFC_POINT = 'sse-c1-paired';
 
 /** Cores: the gateway alone on one, the fake upstream and the load generators on the other. */
 export const GATEWAY_CORE = 1;
