@@ -1,6 +1,7 @@
 // What the gateway benchmark measures. A new configuration to compare (a key with limits and a budget, a server
 // flag or environment variable that turns monitoring on) is one more entry in GATEWAY_SCENARIOS: each entry gets
 // its own gateway process and key, and is measured at every load point, interleaved with the direct baseline.
+import { SERVING_V8_FLAGS } from '../../src/server/v8-tuning.js';
 
 export interface GatewayScenario {
   /** Short stable id, used in results JSON. */
@@ -111,10 +112,11 @@ export const TARGETS = {
 } as const;
 
 /**
- * Node flags the gateway runs with, the same as `npm start`: a smaller young generation keeps RSS under load
- * down with no measurable CPU cost.
+ * Node flags the gateway and the floor run with: `npm start`'s (a smaller young generation keeps RSS under load
+ * down with no measurable CPU cost), and the V8 flag `keywarden serve` sets on itself (src/server/v8-tuning.ts), so
+ * the floor's process is not left to the GC heuristic the gateway turns off.
  */
-export const GATEWAY_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=8'];
+export const GATEWAY_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=8', SERVING_V8_FLAGS];
 
 /** The load point at which a scenario's paired plain key is measured (where the CPU targets are read). */
 export const PAIRED_POINT = 'json-c64';

@@ -4,6 +4,7 @@ import { createLogger } from '../../log/logger.js';
 import { ADMIN_TOKEN_ENV, OPENAI_KEY_ENV, type BootstrapNotice } from '../../server/bootstrap.js';
 import { explainStartFailure } from '../../server/start-errors.js';
 import { startServer, type RunningServer } from '../../server/start-server.js';
+import { tuneV8ForServing } from '../../server/v8-tuning.js';
 import { EXIT_OK, writeJson, writeLine, type CliIo } from '../io.js';
 import type { SetStatus } from './index.js';
 
@@ -25,6 +26,7 @@ export function registerServe(program: Command, io: CliIo, setStatus: SetStatus)
     .option('--config <file>', 'config file (JSON or YAML)')
     .option('--json', 'print the start-up banner as one JSON line')
     .action(async (options: ServeOptions) => {
+      tuneV8ForServing();
       const config = await loadConfig({
         file: options.config,
         env: io.env,
