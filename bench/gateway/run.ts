@@ -32,7 +32,7 @@ import { startStack, stopStacks } from './stack.js';
 import { startFloor, startPortkey } from './peers.js';
 import { formatTop, topSelfTime } from './profile.js';
 import { markdown, noiseSummary, pairedNote, summarize, updateReadme, verdicts } from './report.js';
-import { chatBody, CROSS_CORE_POINT, FLOOR_ID, PAIRED_P50_POINT, PAIRED_POINT, PAIRED_TTFC_POINT, PAIRED_WINDOWS_POINT, GATEWAY_CORE, GATEWAY_NODE_FLAGS, GATEWAY_SCENARIOS, LOAD_CORE, LOAD_POINTS, PORTKEY_ID, type GatewayScenario } from './scenarios.js';
+import { chatBody, CROSS_CORE_POINT, FLOOR_ID, PAIRED_P50_POINT, PAIRED_POINT, PAIRED_TTFC_POINT, PAIRED_WINDOWS_POINT, GATEWAY_CORE, GATEWAY_NODE_FLAGS, GATEWAY_SCENARIOS, LOAD_CORE, LOAD_POINTS, PORTKEY_ID, type GatewayScenario, type LoadPoint } from './scenarios.js';
 import { seedStore } from './seed.js';
 import { median } from './stats.js';
 
@@ -339,6 +339,13 @@ async function main(): Promise<void> {
 
     const wrkSamples: WrkSample[] = [];
     const ttfcSamples: TtfcSample[] = [];
+    /** One half-length window of a paired comparison, recorded under `windowPoint` (which only the paired verdicts read). */
+    const pairedWrkWindow = async (target: Target, point: LoadPoint, rep: number, windowPoint: string): Promise<void> => {
+      const sample = await measureWrk(target, procs, point, rep, bodies, halfS);
+      if (sample.errors > 0) throw new Error(`${target.id} ${windowPoint}: ${sample.errors} errors in ${sample.requests} requests`);
+      wrkSamples.push({ ...sample, point: windowPoint });
+      log(`${windowPoint} rep ${rep} ${target.id}: p50 ${sample.latencyUs.p50} µs, cpu ${sample.gateway?.cpuUsPerRequest.toFixed(1)} µs/req`);
+    };
     for (const point of LOAD_POINTS) {
       for (let rep = 1; rep <= reps; rep++) {
         // Alternate the order so neither side always runs first (thermal and cache effects).
@@ -363,12 +370,7 @@ async function main(): Promise<void> {
         if (point.id === PAIRED_POINT) {
           for (const [limited, plain] of pairs) {
             // Limited, plain, plain, limited (see PAIRED_WINDOWS_POINT); the paired verdict reads only these.
-            for (const target of [limited, plain, plain, limited]) {
-              const sample = await measureWrk(target, procs, point, rep, bodies, halfS);
-              if (sample.errors > 0) throw new Error(`${target.id} ${PAIRED_WINDOWS_POINT}: ${sample.errors} errors in ${sample.requests} requests`);
-              wrkSamples.push({ ...sample, point: PAIRED_WINDOWS_POINT });
-              log(`${PAIRED_WINDOWS_POINT} rep ${rep} ${target.id}: cpu ${sample.gateway?.cpuUsPerRequest.toFixed(1)} µs/req`);
-            }
+            for (const target of [limited, plain, plain, limited]) await pairedWrkWindow(target, point, rep, PAIRED_WINDOWS_POINT);
           }
         }
         const latencyPoint = point.id === 'json-c1' ? PAIRED_P50_POINT : point.id === 'sse-c1' ? PAIRED_TTFC_POINT : null;
@@ -381,12 +383,7 @@ async function main(): Promise<void> {
               if (ttfc.errors > 0) throw new Error(`${target.id} ${latencyPoint}: ${ttfc.errors} errors in ${ttfc.requests} requests`);
               ttfcSamples.push({ ...ttfc, point: latencyPoint });
               log(`${latencyPoint} rep ${rep} ${target.id}: first chunk p50 ${ttfc.ttfcUs.p50.toFixed(0)} µs`);
-            } else {
-              const sample = await measureWrk(target, procs, point, rep, bodies, halfS);
-              if (sample.errors > 0) throw new Error(`${target.id} ${latencyPoint}: ${sample.errors} errors in ${sample.requests} requests`);
-              wrkSamples.push({ ...sample, point: latencyPoint });
-              log(`${latencyPoint} rep ${rep} ${target.id}: p50 ${sample.latencyUs.p50} µs`);
-            }
+            } else await pairedWrkWindow(target, point, rep, latencyPoint);
           }
         }
       }
