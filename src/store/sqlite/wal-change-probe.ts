@@ -7,17 +7,17 @@ const HEADER_BYTES = 48;
  * Says whether any connection, in this process or another, may have committed to a WAL-mode database since the
  * last read, for the price of one pread(2) per event-loop turn and no SQLite call.
  *
- * Why: the key lookup runs on every proxied request and must see a change committed by another process on the very
- * next request. Asking SQLite (`PRAGMA data_version`) costs a statement step and two fcntl(2) lock calls on the
- * shared-memory file per request. Every connection maps the `-shm` file MAP_SHARED and every commit rewrites the
- * WAL-index header at its start (change counter, last frame, and on a WAL reset new salts), so reading those bytes
- * from the file sees each commit as soon as it is made. SQLite writes that copy of the header last, after the
- * commit's frames, so bytes equal to the last call's mean no commit has completed since. "Changed" is a hint, not
- * a verdict: the caller then asks SQLite, which also tells its own commits (a usage flush) from another
- * connection's.
+ * Why: the key lookup runs on every proxied request and must see a change committed by another process without
+ * delay (from the next event-loop turn on, see below). Asking SQLite (`PRAGMA data_version`) costs a statement step
+ * and two fcntl(2) lock calls on the shared-memory file per request. Every connection maps the `-shm` file
+ * MAP_SHARED and every commit rewrites the WAL-index header at its start (change counter, last frame, and on a WAL
+ * reset new salts), so reading those bytes from the file sees each commit as soon as it is made. SQLite writes that
+ * copy of the header last, after the commit's frames, so bytes equal to the last read's mean no commit has completed
+ * since. "Changed" is a hint, not a verdict: the caller then asks SQLite, which also tells its own commits (a usage
+ * flush) from another connection's.
  *
  * One read serves the rest of the event-loop turn it was made in: later calls in that turn answer false, and the
- * next turn reads again. Under load one turn handles many requests (a c=64 benchmark: several per turn), and on
+ * next turn reads again. Under load one turn handles many requests (about 30 per turn in the c=64 benchmark), and on
  * this kind of VM each pread costs several µs of the request's CPU. A commit by another process is therefore seen
  * from the next turn on: every request whose bytes were read in a later turn sees it. (Only a request read in the
  * same turn as the commit, i.e. concurrent with it within a fraction of a millisecond, may still pass.) The
