@@ -13,9 +13,10 @@
 // are not comparable with untraced ones; the call counts are what it is for). `--threads`: CPU per request of each
 // thread of the process (main, libuv threadpool, V8 workers), from /proc/PID/task.
 //
-// `--perf DIR`: the measured requests run under `perf record` (every thread, cpu-clock samples; the gateway gets
-// --perf-prof so JavaScript functions have names, see perf.ts), one DIR/<build>-r<round>.data per round, and the top
-// symbols by self time are printed as CPU µs per request (compare two builds, or a plain and a --limits run).
+// `--perf DIR`: the measured requests run under `perf record` (every thread, cpu-clock samples; the gateway, and the
+// floor with --floor, get --perf-prof so JavaScript functions have names, see perf.ts), one DIR/<build>-r<round>.data
+// per round, and the top symbols by self time are printed as CPU µs per request (compare two builds, or a plain and a
+// --limits run).
 //
 // `--limits-delta`: each round's gateway gets two keys, one plain and one with the benchmark's limits and budgets,
 // and drives them in alternating windows (plain, limited, plain, limited…) in the same process, so the CPU the
@@ -99,6 +100,9 @@ interface RoundOptions {
   perfFile: string | null;
 }
 
+/** Node flags of a process recorded with --perf: a JIT dump (in its cwd), so JavaScript frames have names (perf.ts). */
+const PERF_NODE_FLAGS: readonly string[] = ['--perf-prof', '--interpreted-frames-native-stack'];
+
 /** Windows per key in a --limits-delta round: enough alternations that a burst of machine noise hits both keys. */
 const DELTA_WINDOWS = 8;
 
@@ -170,7 +174,7 @@ interface RoundResult {
 /** One round for one build: a fresh gateway, warm-up, then CPU µs per request over `requests` requests. */
 async function round(variant: Variant, work: string, upstreamUrl: string, upstreamKey: string, options: RoundOptions): Promise<RoundResult> {
   if (variant.dist === FLOOR_VARIANT) {
-    const floor = await startFloor(ROOT, upstreamUrl, upstreamKey);
+    const floor = await startFloor(ROOT, upstreamUrl, upstreamKey, options.perfFile ? { extraNodeFlags: PERF_NODE_FLAGS, cwd: path.dirname(options.perfFile) } : {});
     const pid = floor.pid as number; // startFloor throws when the child has none
     try {
       return await measure(pid, floor.origin, floor.key, options);
@@ -184,7 +188,7 @@ async function round(variant: Variant, work: string, upstreamUrl: string, upstre
   const child = spawnPinned(
     GATEWAY_CORE,
     process.execPath,
-    [...GATEWAY_NODE_FLAGS, ...(options.perfFile ? ['--perf-prof', '--interpreted-frames-native-stack'] : []), path.join(variant.dist, 'cli/bin.js'), 'serve', '--port', '0', '--data', path.join(work, randomBytes(4).toString('hex'))],
+    [...GATEWAY_NODE_FLAGS, ...(options.perfFile ? PERF_NODE_FLAGS : []), path.join(variant.dist, 'cli/bin.js'), 'serve', '--port', '0', '--data', path.join(work, randomBytes(4).toString('hex'))],
     { cwd: options.perfFile ? path.dirname(options.perfFile) : ROOT, env: { ...process.env, ...stackEnv, KEYWARDEN_ADMIN_TOKEN: token, KEYWARDEN_LOG_LEVEL: 'warn', KEYWARDEN_OUTBOUND_ALLOW: '127.0.0.1' } },
   );
   try {

@@ -6,19 +6,31 @@
 // installed or started, the run goes on without it and the report says why.
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import type { Target } from './measure.js';
 import { spawnPinned, waitForLine } from './procs.js';
 import { GATEWAY_CORE, GATEWAY_NODE_FLAGS } from './scenarios.js';
 
 export const PORTKEY_PACKAGE = '@portkey-ai/gateway@1.15.2';
 
-export async function startFloor(root: string, upstreamUrl: string, upstreamKey: string): Promise<Target> {
+/**
+ * `extraNodeFlags` and `cwd`: e.g. `--perf-prof` and the directory its JIT dump goes to (cpu-ab --perf), so the floor's
+ * JavaScript frames have names in a recording as the gateway's do. tsx is loaded by absolute URL, so any cwd works.
+ */
+export async function startFloor(
+  root: string,
+  upstreamUrl: string,
+  upstreamKey: string,
+  options: { extraNodeFlags?: readonly string[]; cwd?: string } = {},
+): Promise<Target> {
+  const tsx = pathToFileURL(createRequire(path.join(root, 'package.json')).resolve('tsx')).href;
   const child = spawnPinned(
     GATEWAY_CORE,
     process.execPath,
-    [...GATEWAY_NODE_FLAGS, '--import', 'tsx', path.join(root, 'bench/gateway/floor.ts'), '--upstream', upstreamUrl, '--key', upstreamKey],
-    { cwd: root },
+    [...GATEWAY_NODE_FLAGS, ...(options.extraNodeFlags ?? []), '--import', tsx, path.join(root, 'bench/gateway/floor.ts'), '--upstream', upstreamUrl, '--key', upstreamKey],
+    { cwd: options.cwd ?? root },
   );
   const [, origin] = await waitForLine(child, /floor listening on (http:\/\/\S+)/, 15_000, 'floor proxy');
   if (origin === undefined || child.pid === undefined) throw new Error('floor start-up line without an address');
