@@ -46,7 +46,10 @@ export function normalizeUsage(usage: unknown): MeteredTokens | null {
  * whole body is.
  */
 export function usageFromJsonBody(text: string): MeteredTokens | null {
-  return fastUsage(Buffer.from(text, 'utf8')) ?? fullUsage(text);
+  // Only the tail from one character before the last key is encoded (that character, for the escaped-quote check):
+  // the same bytes fastUsage would find in the whole body, without copying a large body to scan its end.
+  const at = text.lastIndexOf('"usage"');
+  return (at > 0 ? fastUsage(Buffer.from(text.slice(at - 1), 'utf8')) : null) ?? fullUsage(text);
 }
 
 /**
