@@ -66,8 +66,9 @@ describe('usage batch insert (multi-row statements)', () => {
   it('writes a batch whole or not at all, and reports a failure as a rejection (never a synchronous throw)', async () => {
     const { repo, count } = openRepo();
     const batch = Array.from({ length: 100 }, (_, i) => record(i));
-    // A value SQLite cannot bind, in the last block: the 64- and 32-row blocks before it were already run.
-    const bad = [...batch, { ...record(100), keyId: {} as unknown as string }];
+    // A value SQLite cannot bind, in the last block: the 64- and 32-row blocks before it were already run. (A symbol:
+    // the values are passed as separate arguments, where a plain object would be taken for named parameters.)
+    const bad = [...batch, { ...record(100), keyId: Symbol('unbindable') as unknown as string }];
     let pending: Promise<void> | undefined;
     expect(() => {
       pending = repo.insertMany(bad);
