@@ -38,4 +38,36 @@ describe('metricsHandler', () => {
       expect(body).not.toContain('model="c"');
     });
   });
+
+  it('counts each record under its own endpoint, status class and model, however the records interleave', async () => {
+    const metrics = createMonitorMetrics();
+    const records = [
+      usage({ endpoint: '/v1/chat/completions', status: 200, model: 'gpt-4o', promptTokens: 3, completionTokens: 1 }),
+      usage({ endpoint: '/v1/embeddings', status: 200, model: 'text-embedding-3-small', promptTokens: 5, completionTokens: 0 }),
+      usage({ endpoint: '/v1/chat/completions', status: 429, errorCode: 'rate_limit_exceeded', model: 'gpt-4o' }),
+      usage({ endpoint: '/v1/chat/completions', status: 200, model: 'gpt-4o-mini', promptTokens: 7, cachedTokens: 2, completionTokens: 4 }),
+      usage({ endpoint: '/v1/embeddings', status: 0, errorCode: 'upstream_unavailable', model: 'text-embedding-3-small' }),
+      usage({ endpoint: '/v1/chat/completions', status: 200, model: 'gpt-4o', promptTokens: 11, completionTokens: 6, reasoningTokens: 2 }),
+    ];
+    for (const record of records) metrics.observeUsage(record);
+    const { body } = await metrics.render();
+    // The judge: the same totals computed from the records themselves.
+    const requests = new Map<string, number>();
+    const tokens = new Map<string, number>();
+    for (const r of records) {
+      const group = r.endpoint === '/v1/embeddings' ? 'embeddings' : 'chat';
+      const status = r.status >= 100 && r.status < 600 ? `${Math.floor(r.status / 100)}xx` : 'none';
+      const id = `endpoint="${group}",status="${status}"`;
+      requests.set(id, (requests.get(id) ?? 0) + 1);
+      if (r.status >= 400 || r.model === null) continue;
+      for (const [kind, n] of [['prompt', r.promptTokens], ['completion', r.completionTokens], ['cached', r.cachedTokens], ['reasoning', r.reasoningTokens]] as const) {
+        if (n > 0) tokens.set(`model="${r.model}",kind="${kind}"`, (tokens.get(`model="${r.model}",kind="${kind}"`) ?? 0) + n);
+      }
+    }
+    const lines = (name: string): string[] => body.split('\n').filter((line) => line.startsWith(`${name}{`)).sort();
+    expect(lines('keywarden_requests_total')).toEqual([...requests].map(([labels, n]) => `keywarden_requests_total{${labels}} ${n}`).sort());
+    expect(lines('keywarden_tokens_total')).toEqual([...tokens].map(([labels, n]) => `keywarden_tokens_total{${labels}} ${n}`).sort());
+    expect(body).toContain('keywarden_request_duration_seconds_count{endpoint="chat"} 4');
+    expect(body).toContain('keywarden_request_duration_seconds_count{endpoint="embeddings"} 2');
+  });
 });

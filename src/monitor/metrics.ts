@@ -100,7 +100,27 @@ export interface MetricsOptions {
   maxLabelValues?: number;
 }
 
-const statusClass = (status: number): string => (status >= 100 && status < 600 ? `${Math.floor(status / 100)}xx` : 'none');
+/** The status label values, indexed by statusClassIndex. */
+const STATUS_CLASSES: readonly string[] = ['none', '1xx', '2xx', '3xx', '4xx', '5xx'];
+const statusClassIndex = (status: number): number => (status >= 100 && status < 600 ? Math.floor(status / 100) : 0);
+
+/** Bounds the per-path and per-model series caches: a path or model name comes from clients. */
+const SERIES_CACHE_LIMIT = 10_000;
+
+/** What one record feeds for its endpoint: the latency histogram's child and the request tally per status class. */
+interface EndpointSeries {
+  readonly latency: { observe(value: number): void };
+  readonly byStatus: readonly Tally[];
+}
+
+/** What one record feeds for its model. */
+interface ModelSeries {
+  readonly prompt: Tally;
+  readonly completion: Tally;
+  readonly cached: Tally;
+  readonly reasoning: Tally;
+  readonly spend: Tally;
+}
 
 /**
  * Prometheus metrics, all in one registry. Every observe function is a few counter increments (well under a
@@ -184,35 +204,55 @@ export function createMonitorMetrics(options: MetricsOptions = {}): MonitorMetri
 
   const latencyOf = children((endpoint) => latency.labels(endpoint));
   const denialsOf = children((reason) => denials.labels(reason));
-  const groupOf = new Map<string, string>();
-  const endpointOf = (path: string): string => {
-    let group = groupOf.get(path);
-    if (group === undefined) {
-      group = endpoints.of(endpointGroupOf(path));
-      if (groupOf.size > 10_000) groupOf.clear();
-      groupOf.set(path, group);
+  // Per record, one map lookup by the record's own path and one by its model find every series it feeds; the
+  // label strings are built only the first time a path or model is seen.
+  const endpointSeries = new Map<string, EndpointSeries>();
+  const endpointSeriesOf = (path: string): EndpointSeries => {
+    let series = endpointSeries.get(path);
+    if (series === undefined) {
+      const endpoint = endpoints.of(endpointGroupOf(path));
+      series = { latency: latencyOf(endpoint), byStatus: STATUS_CLASSES.map((status) => requestTallies.of(endpoint, status)) };
+      if (endpointSeries.size >= SERIES_CACHE_LIMIT) endpointSeries.clear();
+      endpointSeries.set(path, series);
     }
-    return group;
+    return series;
+  };
+  const modelSeries = new Map<string, ModelSeries>();
+  const modelSeriesOf = (name: string): ModelSeries => {
+    let series = modelSeries.get(name);
+    if (series === undefined) {
+      const model = models.of(name);
+      series = {
+        prompt: tokenTallies.of(model, 'prompt'),
+        completion: tokenTallies.of(model, 'completion'),
+        cached: tokenTallies.of(model, 'cached'),
+        reasoning: tokenTallies.of(model, 'reasoning'),
+        spend: spendTallies.of(model),
+      };
+      if (modelSeries.size >= SERIES_CACHE_LIMIT) modelSeries.clear();
+      modelSeries.set(name, series);
+    }
+    return series;
   };
 
   return {
     registry,
     observeUsage(record) {
-      const endpoint = endpointOf(record.endpoint);
-      requestTallies.of(endpoint, statusClass(record.status)).value++;
-      latencyOf(endpoint).observe(record.latencyMs / 1000);
+      const endpoint = endpointSeriesOf(record.endpoint);
+      (endpoint.byStatus[statusClassIndex(record.status)] as Tally).value++;
+      endpoint.latency.observe(record.latencyMs / 1000);
       if (record.errorCode !== null && record.status >= 400 && record.status < 500) denialsOf(record.errorCode).inc();
       const upstreamFailed = record.status >= 500 || (record.errorCode !== null && UPSTREAM_FAILURE_CODES.has(record.errorCode));
       if (upstreamFailed) {
         upstreamErrors.inc({ upstream: upstreams.of(record.upstreamId ?? 'none'), code: record.errorCode ?? String(record.status) });
       }
       if (record.model === null || record.status >= 400) return;
-      const model = models.of(record.model);
-      if (record.promptTokens) tokenTallies.of(model, 'prompt').value += record.promptTokens;
-      if (record.completionTokens) tokenTallies.of(model, 'completion').value += record.completionTokens;
-      if (record.cachedTokens) tokenTallies.of(model, 'cached').value += record.cachedTokens;
-      if (record.reasoningTokens) tokenTallies.of(model, 'reasoning').value += record.reasoningTokens;
-      if (record.costUsd) spendTallies.of(model).value += record.costUsd;
+      const model = modelSeriesOf(record.model);
+      if (record.promptTokens) model.prompt.value += record.promptTokens;
+      if (record.completionTokens) model.completion.value += record.completionTokens;
+      if (record.cachedTokens) model.cached.value += record.cachedTokens;
+      if (record.reasoningTokens) model.reasoning.value += record.reasoningTokens;
+      if (record.costUsd) model.spend.value += record.costUsd;
     },
     observeAuthFailure(reason) {
       denialsOf(AUTH_DENIAL_CODE[reason]).inc();
