@@ -58,10 +58,48 @@ export class UsageIntake {
   private retryDeltas: MinuteDelta[] = [];
   private retrySeen: Observation[] = [];
   private budgetRefused = new Set<string>();
+  /** The bucket the last record went to (null after a drain: it belongs to the drained map). */
+  private last: Bucket | null = null;
 
   add(record: UsageRecord): void {
     if (record.errorCode === BUDGET_EXCEEDED) this.budgetRefused.add(record.keyId);
     const minuteStart = record.ts - (record.ts % MINUTE);
+    let bucket = this.last;
+    // Records of one batch mostly repeat the previous one's bucket (a busy key, from one address, one model): that
+    // is five comparisons, where finding the bucket by its id would build and hash a string per record.
+    if (
+      bucket === null ||
+      bucket.minuteStart !== minuteStart ||
+      bucket.keyId !== record.keyId ||
+      bucket.model !== record.model ||
+      bucket.upstreamId !== record.upstreamId ||
+      bucket.clientIp !== record.clientIp
+    ) {
+      bucket = this.bucketOf(record, minuteStart);
+      this.last = bucket;
+    }
+    bucket.requests++;
+    if (record.status >= 400 || record.status === 0) bucket.errors++;
+    bucket.promptTokens += record.promptTokens;
+    bucket.completionTokens += record.completionTokens;
+    bucket.cachedTokens += record.cachedTokens;
+    bucket.reasoningTokens += record.reasoningTokens;
+    bucket.costUsd += record.costUsd ?? 0;
+    if (record.priceMissing) bucket.unpriced++;
+    bucket.latencySumMs += record.latencyMs;
+    if (record.latencyMs > bucket.latencyMaxMs) bucket.latencyMaxMs = record.latencyMs;
+    if (!countsAsUse(record)) return;
+    bucket.useRequests++;
+    bucket.useCost += record.costUsd ?? 0;
+    if (record.ts < bucket.useFirst) bucket.useFirst = record.ts;
+    if (record.ts > bucket.useLast) bucket.useLast = record.ts;
+    if (record.status < 200 || record.status >= 400) return;
+    if (record.ts < bucket.modelFirst) bucket.modelFirst = record.ts;
+    if (record.ts > bucket.modelLast) bucket.modelLast = record.ts;
+  }
+
+  /** The bucket of the record's (minute, key, model, upstream, client IP), created on first use. */
+  private bucketOf(record: UsageRecord, minuteStart: number): Bucket {
     const id = `${minuteStart}\n${record.keyId}\n${record.model}\n${record.upstreamId}\n${record.clientIp}`;
     let bucket = this.buckets.get(id);
     if (!bucket) {
@@ -91,30 +129,14 @@ export class UsageIntake {
       };
       this.buckets.set(id, bucket);
     }
-    bucket.requests++;
-    if (record.status >= 400 || record.status === 0) bucket.errors++;
-    bucket.promptTokens += record.promptTokens;
-    bucket.completionTokens += record.completionTokens;
-    bucket.cachedTokens += record.cachedTokens;
-    bucket.reasoningTokens += record.reasoningTokens;
-    bucket.costUsd += record.costUsd ?? 0;
-    if (record.priceMissing) bucket.unpriced++;
-    bucket.latencySumMs += record.latencyMs;
-    if (record.latencyMs > bucket.latencyMaxMs) bucket.latencyMaxMs = record.latencyMs;
-    if (!countsAsUse(record)) return;
-    bucket.useRequests++;
-    bucket.useCost += record.costUsd ?? 0;
-    if (record.ts < bucket.useFirst) bucket.useFirst = record.ts;
-    if (record.ts > bucket.useLast) bucket.useLast = record.ts;
-    if (record.status < 200 || record.status >= 400) return;
-    if (record.ts < bucket.modelFirst) bucket.modelFirst = record.ts;
-    if (record.ts > bucket.modelLast) bucket.modelLast = record.ts;
+    return bucket;
   }
 
   /** Takes everything gathered so far (plus anything restored after a failed write). */
   drain(): IntakeBatch {
     const buckets = this.buckets;
     this.buckets = new Map();
+    this.last = null;
     const budgetRefused = this.budgetRefused;
     this.budgetRefused = new Set();
     const deltas = new Map<string, MinuteDelta>();
