@@ -173,8 +173,10 @@ interface RoundResult {
 
 /** One round for one build: a fresh gateway, warm-up, then CPU µs per request over `requests` requests. */
 async function round(variant: Variant, work: string, upstreamUrl: string, upstreamKey: string, options: RoundOptions): Promise<RoundResult> {
+  // Gateway and floor start alike: under --perf with a JIT dump, written to the recording's directory.
+  const launch = options.perfFile ? { extraNodeFlags: PERF_NODE_FLAGS, cwd: path.dirname(options.perfFile) } : { extraNodeFlags: [], cwd: ROOT };
   if (variant.dist === FLOOR_VARIANT) {
-    const floor = await startFloor(ROOT, upstreamUrl, upstreamKey, options.perfFile ? { extraNodeFlags: PERF_NODE_FLAGS, cwd: path.dirname(options.perfFile) } : {});
+    const floor = await startFloor(ROOT, upstreamUrl, upstreamKey, launch);
     const pid = floor.pid as number; // startFloor throws when the child has none
     try {
       return await measure(pid, floor.origin, floor.key, options);
@@ -188,8 +190,8 @@ async function round(variant: Variant, work: string, upstreamUrl: string, upstre
   const child = spawnPinned(
     GATEWAY_CORE,
     process.execPath,
-    [...GATEWAY_NODE_FLAGS, ...(options.perfFile ? PERF_NODE_FLAGS : []), path.join(variant.dist, 'cli/bin.js'), 'serve', '--port', '0', '--data', path.join(work, randomBytes(4).toString('hex'))],
-    { cwd: options.perfFile ? path.dirname(options.perfFile) : ROOT, env: { ...process.env, ...stackEnv, KEYWARDEN_ADMIN_TOKEN: token, KEYWARDEN_LOG_LEVEL: 'warn', KEYWARDEN_OUTBOUND_ALLOW: '127.0.0.1' } },
+    [...GATEWAY_NODE_FLAGS, ...launch.extraNodeFlags, path.join(variant.dist, 'cli/bin.js'), 'serve', '--port', '0', '--data', path.join(work, randomBytes(4).toString('hex'))],
+    { cwd: launch.cwd, env: { ...process.env, ...stackEnv, KEYWARDEN_ADMIN_TOKEN: token, KEYWARDEN_LOG_LEVEL: 'warn', KEYWARDEN_OUTBOUND_ALLOW: '127.0.0.1' } },
   );
   try {
     const [, origin] = await waitForLine(child, /listening on (http:\/\/\S+)/, 60_000, 'gateway');
