@@ -5,7 +5,7 @@
 //
 //   node --import tsx bench/gateway/cpu-ab.ts --dist A_DIR --dist B_DIR [--requests 3000] [--warmup 3000] [--warmup-connections N]
 //     [--rounds 3] [--connections 1] [--limits] [--stream] [--stack sqlite --stack postgres+redis] [--floor]
-//     [--strace] [--threads] [--limits-delta] [--key-limits JSON] [--perf DIR] [--wrk-latency S]
+//     [--strace] [--threads] [--limits-delta] [--key-limits JSON] [--perf DIR] [--wrk-latency S] [--first-chunk S]
 //
 // `--floor`: the bare proxy (floor.ts) is one more variant, driven the same way, so a build's CPU is read against
 // the floor's from one invocation. `--strace`: the measured requests also run under `strace -c -f` attached to the
@@ -31,6 +31,11 @@
 // for S seconds at the same connection count and reports its p50 latency; at --connections 1 that is the figure
 // behind the added p50 at c=1, read for two builds and the floor in one invocation.
 //
+// `--first-chunk S`: after its CPU window (and wrk's, with --wrk-latency), each round also runs the raw-socket
+// streaming client (sse-client.ts, as bench:gateway's first-chunk windows) at c=1 with a streamed body, S seconds to
+// warm up and S seconds measured, and reports its p50 time to first chunk: the figure behind the added first chunk at c=1, for builds and the floor in
+// one invocation. With --floor, each build's p50 is also read against the floor's of the same round.
+//
 // `--stack` (repeatable): what each build's gateway runs on — `sqlite` (the default, embedded store and in-process
 // limits) or `postgres+redis` (a throw-away PostgreSQL and Redis, see stack.ts). Every build × stack pair is one
 // variant; on postgres+redis the Redis commands per measured request are printed too.
@@ -49,6 +54,7 @@ import { cpuTimes, pinSelf, spawnPinned, stopAll, stopChild, waitForLine } from 
 import { stackRedis, startStack, stopStacks, type Stack } from './stack.js';
 import { chatBody, CHAT_PATH, GATEWAY_CORE, GATEWAY_NODE_FLAGS, GATEWAY_SCENARIOS, LOAD_CORE } from './scenarios.js';
 import { median } from './stats.js';
+import { runStreamClient } from './sse-client.js';
 import { runWrk } from './wrk.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -96,6 +102,8 @@ interface RoundOptions {
   keyLimits: Record<string, unknown> | null;
   /** --wrk-latency: wrk's window and the request body it sends, or null. */
   wrkLatency: { seconds: number; bodyFile: string } | null;
+  /** --first-chunk: the streaming client's window in seconds, or null. */
+  firstChunkSeconds: number | null;
   /** --perf: where this round's recording goes (set per round), or null. */
   perfFile: string | null;
 }
@@ -169,6 +177,8 @@ interface RoundResult {
   cpuUs: number;
   /** wrk's p50 latency, µs (null without --wrk-latency, and for --limits-delta). */
   latencyP50Us: number | null;
+  /** The streaming client's p50 time to first chunk at c=1, µs (null without --first-chunk, and for --limits-delta). */
+  firstChunkP50Us: number | null;
 }
 
 /** One round for one build: a fresh gateway, warm-up, then CPU µs per request over `requests` requests. */
@@ -211,7 +221,7 @@ async function round(variant: Variant, work: string, upstreamUrl: string, upstre
     const created = await admin('/keys', { name: 'ab', ...(options.limits ? limited : {}) });
     if (options.limitsDelta) {
       const withLimits = await admin('/keys', { name: 'ab-limits', ...limited });
-      return { cpuUs: await measureLimitsDelta(child.pid as number, origin as string, created.key as string, withLimits.key as string, options), latencyP50Us: null };
+      return { cpuUs: await measureLimitsDelta(child.pid as number, origin as string, created.key as string, withLimits.key as string, options), latencyP50Us: null, firstChunkP50Us: null };
     }
     return await measure(child.pid as number, origin as string, created.key as string, options);
   } finally {
@@ -266,10 +276,28 @@ async function measure(pid: number, origin: string, key: string, options: RoundO
       latencyP50Us = wrk.latencyUs.p50;
       process.stderr.write(`[cpu-ab] wrk: p50 ${latencyP50Us} µs, ${Math.round(wrk.requests / (wrk.durationUs / 1e6))} req/s\n`);
     }
-    return { cpuUs: userUs + systemUs, latencyP50Us };
+    const firstChunkP50Us = options.firstChunkSeconds === null ? null : await firstChunkP50(origin, key, options.firstChunkSeconds);
+    return { cpuUs: userUs + systemUs, latencyP50Us, firstChunkP50Us };
   } finally {
     await pool.close();
   }
+}
+
+/**
+ * --first-chunk: p50 time to first chunk of streamed requests at c=1 over `seconds`, from the raw-socket client,
+ * after as long a warm-up of the same requests: a gateway warmed on non-streamed requests only runs its streaming
+ * code cold for the first few thousand streams (a first chunk about 100 µs later at c=1 here), which the measured
+ * window must not include. The floor gets the same warm-up.
+ */
+async function firstChunkP50(origin: string, key: string, seconds: number): Promise<number> {
+  const { hostname, port } = new URL(origin);
+  const stream = { host: hostname, port: Number(port), path: CHAT_PATH, key, body: chatBody(true), connections: 1, durationMs: seconds * 1000, maxRequests: 1_000_000 };
+  await runStreamClient(stream);
+  const run = await runStreamClient(stream);
+  if (run.errors > 0 || run.ttfcUs.length === 0) throw new Error(`first chunk at ${origin}: ${run.errors} errors in ${run.requests} requests`);
+  const p50 = median(run.ttfcUs);
+  process.stderr.write(`[cpu-ab] first chunk c=1: p50 ${p50.toFixed(0)} µs over ${run.requests} requests\n`);
+  return p50;
 }
 
 /**
@@ -362,6 +390,7 @@ async function main(): Promise<void> {
       perf: { type: 'string' },
       'key-limits': { type: 'string' },
       'wrk-latency': { type: 'string' },
+      'first-chunk': { type: 'string' },
     },
   });
   // As in bench:gateway: this client shares the load core with the fake upstream, off the gateway's core.
@@ -386,6 +415,7 @@ async function main(): Promise<void> {
     limitsDelta: values['limits-delta'],
     keyLimits: values['key-limits'] === undefined ? null : (JSON.parse(values['key-limits']) as Record<string, unknown>),
     wrkLatency: null as RoundOptions['wrkLatency'],
+    firstChunkSeconds: values['first-chunk'] === undefined ? null : Number(values['first-chunk']),
     perfFile: null as string | null,
   };
   const perfDir = values.perf === undefined ? null : path.resolve(values.perf);
@@ -405,12 +435,14 @@ async function main(): Promise<void> {
     fake.stderr?.resume();
     const samples = new Map<Variant, number[]>(variants.map((v) => [v, []]));
     const latencySamples = new Map<Variant, number[]>(variants.map((v) => [v, []]));
+    const firstChunkSamples = new Map<Variant, number[]>(variants.map((v) => [v, []]));
     for (let r = 0; r < rounds; r++) {
       for (const variant of r % 2 === 0 ? variants : [...variants].reverse()) {
         const perfFile = perfDir ? path.join(perfDir, `${path.basename(nameOf(variant)).replace(/[^\w.-]+/g, '_')}${options.limits ? '-limits' : ''}-r${r + 1}.data`) : null;
-        const { cpuUs, latencyP50Us } = await round(variant, work, upstreamUrl, upstreamKey, { ...options, perfFile });
+        const { cpuUs, latencyP50Us, firstChunkP50Us } = await round(variant, work, upstreamUrl, upstreamKey, { ...options, perfFile });
         samples.get(variant)?.push(cpuUs);
         if (latencyP50Us !== null) latencySamples.get(variant)?.push(latencyP50Us);
+        if (firstChunkP50Us !== null) firstChunkSamples.get(variant)?.push(firstChunkP50Us);
         process.stderr.write(`[cpu-ab] round ${r + 1} ${nameOf(variant)}: ${cpuUs.toFixed(1)} µs/request\n`);
       }
     }
@@ -419,9 +451,18 @@ async function main(): Promise<void> {
     for (const [variant, list] of samples) {
       process.stdout.write(`${nameOf(variant)}: median ${median(list).toFixed(1)} ${figure} (${list.map((x) => x.toFixed(1)).join(', ')}) — ${what}\n`);
     }
-    for (const [variant, list] of latencySamples) {
-      if (list.length > 0) process.stdout.write(`${nameOf(variant)}: median latency p50 ${median(list).toFixed(1)} µs (${list.map((x) => x.toFixed(1)).join(', ')})\n`);
-    }
+    const floorVariant = variants.find((v) => v.dist === FLOOR_VARIANT);
+    const latencyLines = (label: string, perVariant: Map<Variant, number[]>): void => {
+      const floorList = floorVariant ? (perVariant.get(floorVariant) ?? []) : [];
+      for (const [variant, list] of perVariant) {
+        if (list.length === 0) continue;
+        // Rounds alternate the variants, so a build's round r and the floor's round r ran back to back.
+        const added = variant !== floorVariant && floorList.length === list.length ? `; over the floor ${median(list.map((x, i) => x - (floorList[i] as number))).toFixed(1)} µs (median of per-round differences)` : '';
+        process.stdout.write(`${nameOf(variant)}: median ${label} ${median(list).toFixed(1)} µs (${list.map((x) => x.toFixed(1)).join(', ')})${added}\n`);
+      }
+    };
+    latencyLines('latency p50', latencySamples);
+    latencyLines('first chunk p50, c=1', firstChunkSamples);
   } finally {
     await stopAll();
     await stopStacks();
