@@ -9,27 +9,30 @@ function codeError(code: string): Error {
   return Object.assign(new Error(code), { code });
 }
 
+/** undici's raw handler callbacks, which forward() implements (see forward.ts). */
 interface FakeHandler {
-  onResponseError(controller: unknown, err: Error): void;
-  onResponseStart(controller: unknown, status: number, headers: Record<string, string>): void;
-  onResponseData(controller: unknown, chunk: Buffer): void;
-  onResponseEnd(controller: unknown, trailers: Record<string, string>): void;
+  onConnect(abort: (err?: Error) => void): void;
+  onError(err: Error): void;
+  onHeaders(status: number, headers: Buffer[], resume: () => void, statusText: string): boolean;
+  onData(chunk: Buffer): boolean;
+  onComplete(trailers: Buffer[] | null): void;
 }
 
 /** An upstream pool whose first dispatches fail with the given errors, then answer 200 JSON. */
 function requestThrough(failures: Error[], retries: number): { req: ForwardRequest; calls: () => number } {
   let calls = 0;
-  const controller = { abort: () => undefined, pause: () => undefined, resume: () => undefined };
   const pool = {
     dispatch: (_options: unknown, handler: FakeHandler) => {
       const failure = failures[calls++];
       if (failure) {
-        handler.onResponseError(controller, failure);
+        // As undici does for a connection that failed: no onConnect, only the error.
+        handler.onError(failure);
         return true;
       }
-      handler.onResponseStart(controller, 200, { 'content-type': 'application/json' });
-      handler.onResponseData(controller, Buffer.from('{"ok":true}'));
-      handler.onResponseEnd(controller, {});
+      handler.onConnect(() => undefined);
+      handler.onHeaders(200, [Buffer.from('content-type'), Buffer.from('application/json')], () => undefined, 'OK');
+      handler.onData(Buffer.from('{"ok":true}'));
+      handler.onComplete([]);
       return true;
     },
   };

@@ -1,10 +1,10 @@
 import { isUtf8 } from 'node:buffer';
-import type { IncomingHttpHeaders, OutgoingHttpHeaders, ServerResponse } from 'node:http';
+import type { ServerResponse } from 'node:http';
 import { errors as undiciErrors, type Dispatcher } from 'undici';
 import { KeywardenError } from '../errors/index.js';
 import { decompressBody } from './decompress.js';
-import { forwardResponseHeaders } from './headers.js';
-import { contentEncodingOf, contentTypeOf, isEventStream, isJson, isTextLike } from './response-kind.js';
+import { forwardResponseHeaders, withoutHeader } from './headers.js';
+import { contentEncodingOf, isEventStream, isJson, isTextLike } from './response-kind.js';
 import type { Scrubber, StreamScrubber } from './scrub.js';
 import { REQUEST_ID_HEADER } from './request-id.js';
 import { SseRelay } from './sse-relay.js';
@@ -155,6 +155,12 @@ function refusal(message: string): KeywardenError {
  * It drives undici's dispatcher directly rather than `pool.request()`: that API wraps every response in a
  * Readable stream, an async body consumer and promise plumbing, none of which a relay needs. Backpressure is
  * explicit instead: when the client's socket is full the upstream read is paused until it drains.
+ *
+ * The handler takes undici's raw callbacks (onConnect, onHeaders with the header list as bytes, onData, onComplete,
+ * onError), which undici 7's HTTP/1.1 client calls directly. Its controller-style callbacks (onResponseStart…) are
+ * adapted to those by a wrapper that first parses the header list into an object, which the relay would then copy,
+ * filter and hand to Node to iterate again: about 4 µs of a request's CPU (a `perf` profile at c=64, mostly
+ * megamorphic property access). The list is filtered into the flat array `res.writeHead` takes instead.
  */
 export function forward(req: ForwardRequest, res: ServerResponse): Promise<ForwardResult> {
   return new Promise((resolve, reject) => {
@@ -169,7 +175,15 @@ class UpstreamExchange implements Dispatcher.DispatchHandler {
   private attempt = 0;
   private mode: Mode = 'waiting';
   private status = 0;
-  private headers: OutgoingHttpHeaders = {};
+  /** The response headers for the client, `[name, value…]` (see forwardResponseHeaders). */
+  private headers: string[] = [];
+  /** Aborts the upstream request (from undici's onConnect). */
+  private abortUpstream: ((err: Error) => void) | null = null;
+  /** Resumes an upstream read paused by returning false from onData (from undici's onHeaders). */
+  private resumeUpstream: (() => void) | null = null;
+  private readonly resumeOnDrain = (): void => {
+    this.resumeUpstream?.();
+  };
   private chunks: Buffer[] = [];
   private length = 0;
   private relay: SseRelay | null = null;
@@ -204,36 +218,42 @@ class UpstreamExchange implements Dispatcher.DispatchHandler {
     req.upstream.pool.dispatch({ origin: req.upstream.origin, method: req.method, path: req.path, headers: req.headers, body: req.body }, this);
   }
 
-  onRequestStart(controller: Dispatcher.DispatchController): void {
-    this.req.client.bind((reason) => controller.abort(reason));
+  onConnect(abort: (err?: Error) => void): void {
+    this.abortUpstream = abort;
+    this.req.client.bind(abort);
   }
 
-  onResponseStart(controller: Dispatcher.DispatchController, statusCode: number, headers: IncomingHttpHeaders): void {
-    if (statusCode < 200) return; // informational (1xx): the final response follows
+  /** Returns false to pause the upstream read (never here: backpressure starts with the body). */
+  onHeaders(statusCode: number, rawHeaders: Array<Buffer | string>, resume: () => void): boolean {
+    if (statusCode < 200) return true; // informational (1xx): the final response follows
+    this.resumeUpstream = resume;
     if (this.req.failOverOnStatus === true && (statusCode >= 500 || statusCode === 429)) {
       // The provider refused before doing the work (overloaded, rate-limited, failing): the body is not read.
       this.succeed({ status: statusCode, tokens: null, incomplete: false, streamedText: '', errorCode: 'upstream_failed_over', failedOver: true });
-      controller.abort(new Error('failed over to the next upstream'));
-      return;
+      this.abort(new Error('failed over to the next upstream'));
+      return true;
     }
     try {
-      this.start(statusCode, headers);
+      this.start(statusCode, rawHeaders);
     } catch (err) {
       // E.g. a header value Node refuses to send, or a compressed stream: nothing reached the client, so it gets a
       // proper error answer.
-      this.abortWith(controller, err);
+      this.abortWith(err);
     }
+    return true;
   }
 
-  private start(statusCode: number, headers: IncomingHttpHeaders): void {
+  private start(statusCode: number, rawHeaders: Array<Buffer | string>): void {
     const { req, res } = this;
     const scrub = req.upstream.scrub;
     this.status = statusCode;
-    this.headers = scrub.headers(forwardResponseHeaders(headers));
-    this.headers[REQUEST_ID_HEADER] = req.requestId;
-    const encoding = contentEncodingOf(headers);
-    if (encoding !== null) delete this.headers['content-encoding']; // the client gets what the gateway could read
-    const type = contentTypeOf(headers);
+    const upstream = forwardResponseHeaders(rawHeaders);
+    const encoding = contentEncodingOf(upstream.contentEncoding);
+    // The client gets what the gateway could read.
+    this.headers = encoding === null ? upstream.list : withoutHeader(upstream.list, 'content-encoding');
+    scrub.headerValues(this.headers);
+    this.headers.push(REQUEST_ID_HEADER, req.requestId);
+    const type = upstream.contentType;
     const eventStream = isEventStream(type);
     if (statusCode >= 400 || (!eventStream && isJson(type))) {
       this.mode = 'buffer';
@@ -283,13 +303,14 @@ class UpstreamExchange implements Dispatcher.DispatchHandler {
     }
   }
 
-  onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
+  /** Returns false to pause the upstream read until the client's socket drains. */
+  onData(chunk: Buffer): boolean {
     switch (this.mode) {
       case 'buffer':
         this.chunks.push(chunk);
         this.length += chunk.length;
-        if (this.length > this.req.limits.maxBufferedBytes) this.overflowBuffer(controller);
-        return;
+        if (this.length > this.req.limits.maxBufferedBytes) this.overflowBuffer();
+        break;
       case 'sse': {
         const relay = this.relay as SseRelay;
         let fits = true;
@@ -299,8 +320,8 @@ class UpstreamExchange implements Dispatcher.DispatchHandler {
           this.flushEvents(); // even if the relay threw: events completed before that were sent as they came
         }
         if (!fits) {
-          this.cut(controller, 'upstream_event_too_large');
-          return;
+          this.cut('upstream_event_too_large');
+          return true;
         }
         break;
       }
@@ -308,13 +329,12 @@ class UpstreamExchange implements Dispatcher.DispatchHandler {
         this.writeScrubbed(chunk);
         break;
       default:
-        return;
+        return true;
     }
-    if (this.backpressure) {
-      this.backpressure = false;
-      controller.pause();
-      this.res.once('drain', () => controller.resume());
-    }
+    if (!this.backpressure) return true;
+    this.backpressure = false;
+    this.res.once('drain', this.resumeOnDrain);
+    return false;
   }
 
   /**
@@ -322,9 +342,9 @@ class UpstreamExchange implements Dispatcher.DispatchHandler {
    * here on (scrubbed, but no longer metered); anything else (an error body, a list to filter, a compressed body)
    * is refused, since it cannot be relayed safely without reading it whole.
    */
-  private overflowBuffer(controller: Dispatcher.DispatchController): void {
+  private overflowBuffer(): void {
     if (!this.json || this.encoding !== null || this.req.transformJson) {
-      this.abortWith(controller, refusal('The upstream response is larger than the gateway buffers.'));
+      this.abortWith(refusal('The upstream response is larger than the gateway buffers.'));
       return;
     }
     this.mode = 'stream';
@@ -335,11 +355,6 @@ class UpstreamExchange implements Dispatcher.DispatchHandler {
     this.chunks = [];
     this.length = 0;
     for (const chunk of buffered) this.writeScrubbed(chunk);
-    if (this.backpressure) {
-      this.backpressure = false;
-      controller.pause();
-      this.res.once('drain', () => controller.resume());
-    }
   }
 
   private writeScrubbed(chunk: Buffer): void {
@@ -347,7 +362,7 @@ class UpstreamExchange implements Dispatcher.DispatchHandler {
     if (out.length > 0 && !this.res.write(out)) this.backpressure = true;
   }
 
-  onResponseEnd(): void {
+  onComplete(): void {
     const { req, res } = this;
     switch (this.mode) {
       case 'buffer': {
@@ -361,7 +376,7 @@ class UpstreamExchange implements Dispatcher.DispatchHandler {
             // The usual successful JSON answer: nothing to scrub or rewrite, so the bytes go out as they came (no
             // decode to a string and encode back). Usage is read from its tail once the answer is on its way: the
             // client does not wait for the metering.
-            this.headers['content-length'] = body.length;
+            this.headers.push('content-length', String(body.length));
             res.writeHead(statusCode, this.headers);
             res.end(body);
             tokens = usageFromJsonBuffer(body);
@@ -375,7 +390,7 @@ class UpstreamExchange implements Dispatcher.DispatchHandler {
           }
           const scrub = statusCode >= 400 ? req.upstream.scrub.error : req.upstream.scrub.any;
           const payload = scrub(text);
-          this.headers['content-length'] = Buffer.byteLength(payload);
+          this.headers.push('content-length', String(Buffer.byteLength(payload)));
           res.writeHead(statusCode, this.headers);
           res.end(payload);
         } catch (err) {
@@ -404,7 +419,7 @@ class UpstreamExchange implements Dispatcher.DispatchHandler {
     }
   }
 
-  onResponseError(_controller: Dispatcher.DispatchController, err: Error): void {
+  onError(err: Error): void {
     const { req, res } = this;
     switch (this.mode) {
       case 'waiting': {
@@ -445,18 +460,22 @@ class UpstreamExchange implements Dispatcher.DispatchHandler {
   }
 
   /** Stops a stream that went wrong after its headers were sent: the client sees a cut, the request is incomplete. */
-  private cut(controller: Dispatcher.DispatchController, errorCode: string): void {
+  private cut(errorCode: string): void {
     const relay = this.relay;
     this.res.destroy();
     this.succeed({ status: this.status, tokens: relay?.meteredUsage ?? null, incomplete: true, streamedText: relay?.outputText ?? '', errorCode });
-    controller.abort(new Error(errorCode));
+    this.abort(new Error(errorCode));
   }
 
   /** Refuses a response before anything reached the client, and abandons the upstream request. */
-  private abortWith(controller: Dispatcher.DispatchController, err: unknown): void {
+  private abortWith(err: unknown): void {
     this.chunks = [];
     this.fail(err);
-    controller.abort(err instanceof Error ? err : new Error(String(err)));
+    this.abort(err instanceof Error ? err : new Error(String(err)));
+  }
+
+  private abort(reason: Error): void {
+    this.abortUpstream?.(reason);
   }
 
   /**

@@ -1,11 +1,4 @@
-import type { IncomingHttpHeaders } from 'node:http';
-
-/** How the gateway treats an upstream response body, from its (lower-cased) Content-Type. */
-export function contentTypeOf(headers: IncomingHttpHeaders): string {
-  const type = headers['content-type'];
-  return typeof type === 'string' ? type.toLowerCase() : '';
-}
-
+/** How the gateway treats an upstream response body, from its lower-cased Content-Type (headers.ts). */
 export function isEventStream(type: string): boolean {
   return type.startsWith('text/event-stream');
 }
@@ -26,8 +19,7 @@ export function isTextLike(type: string): boolean {
  * The body's content coding, lower-cased, or null for identity. The gateway asks for identity; an upstream that
  * compresses anyway gets its body decompressed (buffered bodies) or refused (streams), never relayed unscrubbed.
  */
-export function contentEncodingOf(headers: IncomingHttpHeaders): string | null {
-  const value = headers['content-encoding'];
-  const text = (Array.isArray(value) ? value.join(',') : (value ?? '')).trim().toLowerCase();
+export function contentEncodingOf(values: string | null): string | null {
+  const text = (values ?? '').trim().toLowerCase();
   return text === '' || text === 'identity' ? null : text;
 }

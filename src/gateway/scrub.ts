@@ -1,4 +1,3 @@
-import type { OutgoingHttpHeaders } from 'node:http';
 import { EscapedSecretFinder, type Range } from './escaped-secrets.js';
 
 /**
@@ -22,8 +21,8 @@ export interface Scrubber {
   any: (text: string) => string;
   /** Error bodies: also partial and masked echoes. */
   error: (text: string) => string;
-  /** Response header values, rewritten in place. */
-  headers: (headers: OutgoingHttpHeaders) => OutgoingHttpHeaders;
+  /** Response header values, rewritten in place in a `[name, value, name, value…]` list (headers.ts). */
+  headerValues: (list: string[]) => void;
   /** A scrubber for a byte stream, holding back a short tail so a key split across chunks is still caught. */
   stream: (textLike: boolean) => StreamScrubber;
   /**
@@ -128,14 +127,9 @@ export function createScrubber(secrets: readonly string[]): Scrubber {
       if (out.includes('\\u') || out.includes('%')) out = decodeForKeyish(out);
       return out.replace(KEYISH, SCRUBBED);
     },
-    headers: (headers) => {
-      if (set.exact.length === 0) return headers;
-      for (const name in headers) {
-        const value = headers[name];
-        if (typeof value === 'string') headers[name] = any(value);
-        else if (Array.isArray(value)) headers[name] = value.map(any);
-      }
-      return headers;
+    headerValues: (list) => {
+      if (set.exact.length === 0) return;
+      for (let i = 1; i < list.length; i += 2) list[i] = set.scrubText(list[i] as string);
     },
     stream: (textLike) => new StreamScrubber(set, textLike),
     clean: (body) => !set.mayHoldKey(body, true),
