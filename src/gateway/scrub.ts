@@ -15,6 +15,8 @@ export const SCRUBBED = '[upstream key redacted]';
 /** Secrets shorter than this are not treated as key material (they would redact ordinary text). */
 const MIN_SECRET_LENGTH = 8;
 const EMPTY = Buffer.alloc(0);
+/** `&#` as bytes: a string needle would be encoded to UTF-8 (an allocation) on every search. */
+const HTML_REFERENCE = Buffer.from('&#', 'latin1');
 
 export interface Scrubber {
   /** Any successful text body or SSE event: exact and escaped keys. */
@@ -71,7 +73,7 @@ class SecretSet {
   /** True when the bytes may hold a key (exactly, or escaped when text-like): the cheap check before any work. */
   mayHoldKey(data: Buffer, textLike: boolean): boolean {
     for (const secret of this.exactBytes) if (data.includes(secret)) return true;
-    return textLike && this.exact.length > 0 && (data.includes(92 /* \ */) || data.includes(37 /* % */) || data.includes('&#'));
+    return textLike && this.exact.length > 0 && (data.includes(92 /* \ */) || data.includes(37 /* % */) || data.includes(HTML_REFERENCE));
   }
 }
 

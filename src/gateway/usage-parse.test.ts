@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { normalizeUsage, usageFromJsonBody } from './usage-parse.js';
+import { normalizeUsage, usageFromJsonBody, usageFromJsonBuffer } from './usage-parse.js';
 
 describe('usage parsing', () => {
   it('normalizes chat and responses usage shapes', () => {
@@ -35,5 +35,38 @@ describe('usage parsing', () => {
     expect(usageFromJsonBody(body)?.promptTokens).toBe(4);
     expect(usageFromJsonBody('not json')).toBeNull();
     expect(usageFromJsonBody('{"object":"list","data":[]}')).toBeNull();
+  });
+
+  it('reads usage that is the last member, with nested details and trailing blanks, from text and from bytes', () => {
+    const usage = { prompt_tokens: 9, completion_tokens: 3, prompt_tokens_details: { cached_tokens: 2 }, completion_tokens_details: { reasoning_tokens: 1 } };
+    const expected = { promptTokens: 9, cachedTokens: 2, completionTokens: 3, reasoningTokens: 1 };
+    for (const tail of ['', '\n', ' \r\n\t ']) {
+      const body = `${JSON.stringify({ id: 'x', choices: [{ message: { content: 'a } b {' } }], usage }, null, tail === '' ? undefined : 2)}${tail}`;
+      expect(usageFromJsonBody(body)).toEqual(expected);
+      expect(usageFromJsonBuffer(Buffer.from(body))).toEqual(expected);
+    }
+    // A brace inside a string of the usage object itself does not cut it short.
+    expect(usageFromJsonBuffer(Buffer.from('{"usage":{"prompt_tokens":3,"note":"}}"}}'))?.promptTokens).toBe(3);
+  });
+
+  it('delimits usage when another member closes the body, and agrees with the full parse whatever the members\' order', () => {
+    // The body ends in `}}`, but the inner brace closes another member, not the usage object.
+    expect(usageFromJsonBuffer(Buffer.from('{"usage":{"prompt_tokens":4},"x":{"y":1}}'))?.promptTokens).toBe(4);
+    expect(usageFromJsonBuffer(Buffer.from('{"usage":{"prompt_tokens":5},"x":{"y":{}}}'))?.promptTokens).toBe(5);
+    const members: Array<[string, unknown]> = [
+      ['id', 'chatcmpl-1'],
+      ['choices', [{ message: { content: '"usage": {"prompt_tokens": 999} }}' } }]],
+      ['usage', { prompt_tokens: 7, completion_tokens: 5, prompt_tokens_details: { cached_tokens: 1 } }],
+      ['meta', { nested: { deeper: {} } }],
+    ];
+    for (let rotation = 0; rotation < members.length; rotation++) {
+      const ordered = [...members.slice(rotation), ...members.slice(0, rotation)];
+      for (const indent of [undefined, 1]) {
+        const body = JSON.stringify(Object.fromEntries(ordered), null, indent);
+        const expected = normalizeUsage((JSON.parse(body) as { usage: unknown }).usage);
+        expect(usageFromJsonBuffer(Buffer.from(body))).toEqual(expected);
+        expect(usageFromJsonBody(body)).toEqual(expected);
+      }
+    }
   });
 });
