@@ -181,9 +181,6 @@ class UpstreamExchange implements Dispatcher.DispatchHandler {
   private abortUpstream: ((err: Error) => void) | null = null;
   /** Resumes an upstream read paused by returning false from onData (from undici's onHeaders). */
   private resumeUpstream: (() => void) | null = null;
-  private readonly resumeOnDrain = (): void => {
-    this.resumeUpstream?.();
-  };
   private chunks: Buffer[] = [];
   private length = 0;
   private relay: SseRelay | null = null;
@@ -333,7 +330,8 @@ class UpstreamExchange implements Dispatcher.DispatchHandler {
     }
     if (!this.backpressure) return true;
     this.backpressure = false;
-    this.res.once('drain', this.resumeOnDrain);
+    // A closure only when the client is full, not one per request.
+    this.res.once('drain', () => this.resumeUpstream?.());
     return false;
   }
 
