@@ -1,5 +1,6 @@
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { periodKey } from '../../src/limits/periods.js';
 import { startCluster, type Cluster } from './redis-cluster.js';
 
 let c: Cluster;
@@ -46,5 +47,38 @@ describe('a stalled Redis (SIGSTOP: connected, silent)', () => {
     expect(served).toHaveLength(2);
     const recorded = served.reduce((sum, r) => sum + (r.costUsd ?? 0), 0);
     expect(await c.spentOf(id)).toBeCloseTo(recorded, 12);
+  });
+
+  it('a sweep sent just before the stall charges nothing when it runs after it: the settlement queued behind it bills the real cost', async () => {
+    const { id } = await c.h.createKey({ limits: { budgets: [{ usd: 1, period: 'day' }] } });
+    const day = periodKey('day', c.h.clock.now(), 'UTC');
+    // Lease 300 ms, so the stall below outlasts it while staying inside the client's 1 s command timeout.
+    const { backend } = await c.extraBackend(300);
+    const result = await backend.acquire({
+      keyId: id,
+      now: c.h.clock.now(),
+      rates: [],
+      tokens: [],
+      concurrency: null,
+      budgets: [{ periodKey: day, limitUsd: 1 }],
+      reserveUsd: 0.001,
+    });
+    if (!result.ok) throw new Error(`refused: ${result.refusal.reason}`);
+
+    // One beat cut in two by the stall: the renewal runs, the sweep after it is sent and waits in Redis's socket.
+    const renewedAt = await backend.renew();
+    c.redis.pause();
+    const sweep = backend.sweep(renewedAt);
+    void backend.settle(result.ticket, { costUsd: 0.0002, tokensUsed: 0 }, c.h.clock.now());
+    await sleep(500);
+    c.redis.resume();
+    await sweep;
+    await backend.flush();
+    // The lease ran out during the stall, but the request was settled: its cost is charged, not its reservation.
+    expect((await backend.spent(id, [day]))[day]).toBeCloseTo(0.0002, 12);
+    await backend.beat();
+    expect((await backend.spent(id, [day]))[day]).toBeCloseTo(0.0002, 12);
+    await sleep(60);
+    expect((await c.h.server.services.store.spend.spentFor(id))[day]).toBeCloseTo(0.0002, 12);
   });
 });

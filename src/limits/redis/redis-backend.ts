@@ -336,8 +336,7 @@ export class RedisLimitsBackend implements LimitsBackend {
       const retries = this.pendingSettles;
       this.pendingSettles = [];
       for (const pending of retries) await this.settleInRedis(pending, true);
-      await this.renew();
-      await this.sweep();
+      await this.sweep(await this.renew());
       this.beatFailing = false;
     } catch (err) {
       // Reported once per outage, not once per beat.
@@ -348,7 +347,12 @@ export class RedisLimitsBackend implements LimitsBackend {
     }
   }
 
-  private async renew(): Promise<void> {
+  /**
+   * Extends the leases of this replica's open tickets. Resolves with Redis's time when the first of them was
+   * renewed, for the sweep that follows (see SWEEP_LUA).
+   */
+  async renew(): Promise<number> {
+    let renewedAt = Number.NaN;
     const tickets = [...this.live.entries()];
     for (let from = 0; from < tickets.length || from === 0; from += RENEW_BATCH) {
       const batch = tickets.slice(from, from + RENEW_BATCH);
@@ -361,14 +365,21 @@ export class RedisLimitsBackend implements LimitsBackend {
         }
       }
       args[3] = entries;
-      await renewScript.run(this.redis, args);
+      const at = Number(await renewScript.run(this.redis, args));
+      if (Number.isNaN(renewedAt)) renewedAt = at;
       if (tickets.length === 0) break;
     }
+    return renewedAt;
   }
 
-  private async sweep(): Promise<void> {
+  /**
+   * Charges expired leases (anyone's) in full. `renewedAt` is what `renew` just returned: the sweep charges nothing
+   * if Redis went silent for longer than a lease can last unrenewed since then.
+   */
+  async sweep(renewedAt: number): Promise<void> {
+    const maxGapMs = Math.max(this.heartbeatMs, this.leaseMs - this.heartbeatMs);
     for (let round = 0; round < 10; round++) {
-      const reply = (await sweepScript.run(this.redis, [this.prefix, SWEEP_BATCH, SWEPT_TTL_MS])) as Reply;
+      const reply = (await sweepScript.run(this.redis, [this.prefix, SWEEP_BATCH, SWEPT_TTL_MS, renewedAt, maxGapMs])) as Reply;
       let i = 0;
       let charged = 0;
       while (i < reply.length) {

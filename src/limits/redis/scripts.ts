@@ -266,7 +266,7 @@ return flags
 /**
  * Lease renewal, sent by every replica for its own open tickets: extends each lease, and re-creates a ticket part
  * Redis lost (restart, failover) unless the sweeper already charged it. ARGV: prefix, leaseMs, warmMs, n,
- * (owner, ticketId, holdsConcurrency 0|1, usd, nPeriods, periodKey*)*
+ * (owner, ticketId, holdsConcurrency 0|1, usd, nPeriods, periodKey*)*. Returns Redis's time (ms), for SWEEP_LUA.
  */
 export const RENEW_LUA = `${COMMON}
 local leaseMs = tonumber(ARGV[2])
@@ -289,16 +289,26 @@ for r = 1, n do
     redis.call('ZADD', P .. 'expiring', expiry, owner .. '\\n' .. ticketId)
   end
 end
-return n
+return srvNow
 `;
 
 /**
  * Charges expired leases in full, each owner's part exactly once (the removal and the charge are one atomic step).
- * ARGV: prefix, maxTickets, sweptTtlMs. Returns {owner, usd, nPeriods, periodKey*}* for the durable ledger.
+ * ARGV: prefix, maxTickets, sweptTtlMs, renewedAt, maxGapMs. Returns {owner, usd, nPeriods, periodKey*}* for the
+ * durable ledger.
+ *
+ * A sweeper renews its own leases just before it sweeps, and renewedAt is Redis's time at that renewal, so it is
+ * normally milliseconds old. More than maxGapMs old, something stood still between the two (Redis stopped, swapped
+ * out or busy with a long command, or the sweeper's own process): leases may have run out while nobody could renew or
+ * settle them, and the renewals and settlements sent meanwhile are queued behind this sweep. Charging now would bill
+ * settled requests their full reservation, so this sweep charges nothing; the next beat's runs after them. maxGapMs
+ * is the lease less one heartbeat: a lease is renewed at least once a heartbeat, so a shorter gap cannot have let a
+ * live one run out.
  */
 export const SWEEP_LUA = `${COMMON}
 local max = tonumber(ARGV[2])
 local sweptTtl = tonumber(ARGV[3])
+if srvNow - tonumber(ARGV[4]) > tonumber(ARGV[5]) then return {} end
 local due = redis.call('ZRANGEBYSCORE', P .. 'expiring', '-inf', srvNow, 'LIMIT', 0, max)
 local out = {}
 for _, member in ipairs(due) do
