@@ -72,7 +72,8 @@ describe('a stalled Redis (SIGSTOP: connected, silent)', () => {
     void backend.settle(result.ticket, { costUsd: 0.0002, tokensUsed: 0 }, c.h.clock.now());
     await sleep(500);
     c.redis.resume();
-    await sweep;
+    // Should the host delay this past the client's 1 s command timeout, the sweep still runs in Redis: the same test.
+    await sweep.catch(() => undefined);
     await backend.flush();
     // The lease ran out during the stall, but the request was settled: its cost is charged, not its reservation.
     expect((await backend.spent(id, [day]))[day]).toBeCloseTo(0.0002, 12);
