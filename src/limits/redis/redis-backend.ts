@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Redis } from 'ioredis';
 import { KeywardenError } from '../../errors/index.js';
@@ -51,6 +51,11 @@ interface PendingSettle {
   now: number;
 }
 
+/** A script's reply as a list (a lone integer or string becomes a list of one). */
+function asReply(reply: unknown): Reply {
+  return Array.isArray(reply) ? (reply as Reply) : [reply as string | number];
+}
+
 function unavailable(cause?: unknown): KeywardenError {
   return new KeywardenError('KW_LIMITS_UNAVAILABLE', cause === undefined ? {} : { cause });
 }
@@ -75,12 +80,21 @@ export class RedisLimitsBackend implements LimitsBackend {
   private readonly onError: (err: unknown, during: string) => void;
   private readonly live = new Map<string, LiveTicket>();
   private pendingSettles: PendingSettle[] = [];
-  private readonly settling = new Set<Promise<void>>();
+  /** Settlements sent and not yet answered (`flush` waits for none to be left), and who waits for that. */
+  private settlesInFlight = 0;
+  private whenSettled: Array<() => void> = [];
   private readonly rebuilding = new Map<string, Promise<void>>();
   /** Admissions, settlements and reads of one event-loop turn go to Redis as one script call. */
   private readonly batch: ScriptBatcher;
   /** Spent + reserved per budget as last seen, so sizing a cap needs no read before each admission. */
   private readonly hints = new SpendHints();
+  /**
+   * Ticket ids: a random prefix of this backend (72 bits, so replicas never share one) and a counter. Unique like
+   * a UUID where it matters (Redis members and hash fields shared by every replica), without drawing 16 random
+   * bytes and formatting 36 characters per admission.
+   */
+  private readonly ticketPrefix = randomBytes(9).toString('base64url');
+  private ticketCount = 0;
   private timer: NodeJS.Timeout | null = null;
   private beating = false;
   private beatFailing = false;
@@ -132,41 +146,52 @@ export class RedisLimitsBackend implements LimitsBackend {
     await this.beat();
   }
 
-  async acquire(request: AcquireRequest): Promise<AcquireResult> {
-    const ticketId = randomUUID();
-    const args = acquireArgs(request, ticketId, this.leaseMs, this.warmMs, SPENT_TTL_MS);
-    for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
-      let reply: Reply;
-      let seq: number;
-      try {
-        const pending = this.call('acquire', args);
-        seq = this.batch.lastSeq;
-        reply = await pending;
-      } catch (err) {
-        this.release(ticketId, request);
-        throw err;
-      }
-      const status = Number(reply[0]);
-      if (status === 1) {
-        for (let i = 0; i < request.budgets.length; i++) {
-          const budget = request.budgets[i] as BudgetCheck;
-          this.hints.record(budgetOwner(budget, request.keyId), budget.periodKey, Number(reply[7 + i]), seq);
+  acquire(request: AcquireRequest): Promise<AcquireResult> {
+    const ticketId = `${this.ticketPrefix}${(++this.ticketCount).toString(36)}`;
+    return this.tryAcquire(request, ticketId, acquireArgs(request, ticketId, this.leaseMs, this.warmMs, SPENT_TTL_MS), 0);
+  }
+
+  /**
+   * One attempt, as a promise chain rather than an async loop: the usual admission (one batched script call, then
+   * its reply) costs one continuation. Warm-up waits and rebuilds try again, MAX_ATTEMPTS in all.
+   */
+  private tryAcquire(request: AcquireRequest, ticketId: string, args: readonly ScriptArg[], attempt: number): Promise<AcquireResult> {
+    const pending = this.batch.run('acquire', args);
+    const seq = this.batch.lastSeq;
+    return pending.then(
+      (raw) => {
+        const reply = asReply(raw);
+        const status = Number(reply[0]);
+        if (status === 1) return this.admitted(request, ticketId, reply, seq);
+        if (status === 0) {
+          const refusal = refusalOf(reply, request);
+          if (refusal.reason === 'budget') for (const b of request.budgets) this.hints.forget(budgetOwner(b, request.keyId), b.periodKey);
+          return { ok: false, refusal };
         }
-        const ticket = ticketOf(ticketId, request);
-        const parts = partsOf(ticket);
-        if (parts.length > 0) this.live.set(ticketId, { parts, usd: ticket.reservedUsd });
-        const requests = snapshotAt(reply, 1);
-        const tokens = snapshotAt(reply, 4);
-        return { ok: true, ticket, ...(requests ? { requests } : {}), ...(tokens ? { tokens } : {}) };
-      }
-      if (status === 0) {
-        const refusal = refusalOf(reply, request);
-        if (refusal.reason === 'budget') for (const b of request.budgets) this.hints.forget(budgetOwner(b, request.keyId), b.periodKey);
-        return { ok: false, refusal };
-      }
-      await this.recover(status, reply);
+        if (attempt + 1 >= MAX_ATTEMPTS) throw unavailable();
+        return this.recover(status, reply).then(() => this.tryAcquire(request, ticketId, args, attempt + 1));
+      },
+      (err: unknown) => {
+        this.release(ticketId, request);
+        throw unavailable(err);
+      },
+    );
+  }
+
+  private admitted(request: AcquireRequest, ticketId: string, reply: Reply, seq: number): AcquireResult {
+    for (let i = 0; i < request.budgets.length; i++) {
+      const budget = request.budgets[i] as BudgetCheck;
+      this.hints.record(budgetOwner(budget, request.keyId), budget.periodKey, Number(reply[7 + i]), seq);
     }
-    throw unavailable();
+    const ticket = ticketOf(ticketId, request);
+    const parts = partsOf(ticket);
+    if (parts.length > 0) this.live.set(ticketId, { parts, usd: ticket.reservedUsd });
+    const result: Extract<AcquireResult, { ok: true }> = { ok: true, ticket };
+    const requests = snapshotAt(reply, 1);
+    const tokens = snapshotAt(reply, 4);
+    if (requests) result.requests = requests;
+    if (tokens) result.tokens = tokens;
+    return result;
   }
 
   /**
@@ -192,16 +217,27 @@ export class RedisLimitsBackend implements LimitsBackend {
     this.live.delete(ticket.id);
     // A ticket with only request rates holds nothing in Redis that settling would change.
     if (parts.length === 0 && ticket.tokens.length === 0) return;
-    const work: Promise<void> = this.settleInRedis({ ticket, parts, settlement, now }, false)
-      .catch((err: unknown) => this.onError(err, 'settle'))
-      .finally(() => this.settling.delete(work));
-    this.settling.add(work);
+    this.settlesInFlight++;
+    this.settleInRedis({ ticket, parts, settlement, now }, false).then(this.settleDone, this.settleFailed);
   }
 
   /** Waits for every settlement this replica has in flight. */
   async flush(): Promise<void> {
-    while (this.settling.size > 0) await Promise.all([...this.settling]);
+    while (this.settlesInFlight > 0) await new Promise<void>((resolve) => this.whenSettled.push(resolve));
   }
+
+  // Bound once: a settlement's completion is counted without a closure, a .catch and a .finally of its own.
+  private readonly settleDone = (): void => {
+    if (--this.settlesInFlight > 0) return;
+    const waiting = this.whenSettled;
+    this.whenSettled = [];
+    for (const resolve of waiting) resolve();
+  };
+
+  private readonly settleFailed = (err: unknown): void => {
+    this.onError(err, 'settle');
+    this.settleDone();
+  };
 
   /** `charged`: the ledger already has this settlement (an earlier attempt could not reach Redis). */
   private async settleInRedis(pending: PendingSettle, charged: boolean): Promise<void> {
@@ -221,10 +257,15 @@ export class RedisLimitsBackend implements LimitsBackend {
       if (!charged) this.onError(err, 'settle');
       return;
     }
-    if (charged) return;
+    if (charged || !Array.isArray(flags)) return;
     // One flag per part: 0 where the sweeper already charged that owner's reservation in full.
-    const charge = Array.isArray(flags) ? flags.map(Number) : [];
-    for (const [i, part] of parts.entries()) if (charge[i] === 1) await this.charge(part.owner, part.periodKeys, settlement.costUsd);
+    for (let i = 0; i < parts.length; i++) {
+      if (Number(flags[i]) !== 1) continue;
+      const part = parts[i] as TicketPart;
+      // The ledger queues most settlements without a promise: no continuation for those.
+      const written = this.charge(part.owner, part.periodKeys, settlement.costUsd);
+      if (written) await written;
+    }
   }
 
   /** A settlement queued as operation `seq` moves each reserved budget's spent + reserved by `delta`. */
@@ -233,10 +274,13 @@ export class RedisLimitsBackend implements LimitsBackend {
     for (const part of parts) for (const periodKey of part.periodKeys) this.hints.adjust(part.owner, periodKey, delta, seq);
   }
 
-  /** Writes settled spend to the durable ledger of its owner (a key, a project or a child key's parent). */
-  private async charge(owner: string, periodKeys: string[], usd: number): Promise<void> {
+  /**
+   * Writes settled spend to the durable ledger of its owner (a key, a project or a child key's parent). A promise
+   * only when the ledger gives one.
+   */
+  private charge(owner: string, periodKeys: string[], usd: number): void | Promise<void> {
     if (periodKeys.length === 0 || usd <= 0) return;
-    await this.ledger.settle({ reservationId: null, keyId: owner, periodKeys, usd });
+    return this.ledger.settle({ reservationId: null, keyId: owner, periodKeys, usd });
   }
 
   /**
@@ -321,8 +365,7 @@ export class RedisLimitsBackend implements LimitsBackend {
 
   private async call(op: BatchOp, args: readonly ScriptArg[]): Promise<Reply> {
     try {
-      const reply = await this.batch.run(op, args);
-      return Array.isArray(reply) ? (reply as Reply) : [reply as string | number];
+      return asReply(await this.batch.run(op, args));
     } catch (err) {
       throw unavailable(err);
     }

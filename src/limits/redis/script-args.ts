@@ -61,31 +61,35 @@ export function settleArgs(ticket: Ticket, parts: readonly TicketPart[], settlem
   return args;
 }
 
-/** The ticket of an admitted request, with the key's, the project's and other subjects' reservations apart. */
+/**
+ * The ticket of an admitted request, with the key's, the project's and other subjects' reservations apart. The
+ * optional members are set only when present, so the usual ticket (the key's own budgets) is one object literal.
+ */
 export function ticketOf(ticketId: string, request: AcquireRequest): Ticket {
   const { keyId } = request;
   const own: string[] = [];
   let project: { id: string; periodKeys: string[] } | undefined;
-  const others = new Map<string, string[]>();
+  let others: Map<string, string[]> | undefined;
   for (const budget of request.budgets) {
     const owner = budgetOwner(budget, keyId);
     if (owner === keyId) own.push(budget.periodKey);
     else if (budget.subject === undefined) (project ??= { id: owner, periodKeys: [] }).periodKeys.push(budget.periodKey);
-    else others.set(owner, [...(others.get(owner) ?? []), budget.periodKey]);
+    else (others ??= new Map()).set(owner, [...(others.get(owner) ?? []), budget.periodKey]);
   }
-  const projectConcurrency = request.projectConcurrency ?? null;
-  return {
+  const ticket: Ticket = {
     id: ticketId,
     keyId,
     tokens: request.tokens,
     holdsConcurrency: request.concurrency !== null,
-    ...(projectConcurrency ? { projectConcurrencyId: projectConcurrency.projectId } : {}),
     budgetPeriodKeys: own,
-    ...(project ? { project } : {}),
     reservedUsd: request.budgets.length > 0 ? request.reserveUsd : 0,
     settled: false,
-    ...(others.size > 0 ? { shared: [...others].map(([subject, periodKeys]) => ({ subject, periodKeys, reservationId: `${ticketId}:${subject}` })) } : {}),
   };
+  const projectConcurrency = request.projectConcurrency ?? null;
+  if (projectConcurrency) ticket.projectConcurrencyId = projectConcurrency.projectId;
+  if (project) ticket.project = project;
+  if (others) ticket.shared = [...others].map(([subject, periodKeys]) => ({ subject, periodKeys, reservationId: `${ticketId}:${subject}` }));
+  return ticket;
 }
 
 /** A limit snapshot from three reply slots; the script sends -1 as the limit when there is no such limit. */

@@ -72,4 +72,32 @@ describe('SpendHints', () => {
     hints.forget('key_a', 'day:x');
     expect(hints.used('key_a', 'day:x')).toBeUndefined();
   });
+
+  it('starts over past 10,000 (owner, period) hints, counting forgotten ones out', () => {
+    const hints = new SpendHints(clock().now);
+    for (let i = 0; i < 10_000; i++) hints.record(`key_${i % 100}`, `day:${i}`, 0.1, 1);
+    // Forgetting makes room: this one is the 10,000th, not the 10,001st.
+    hints.forget('key_0', 'day:0');
+    hints.record('key_x', 'day:x', 0.2, 1);
+    expect(hints.used('key_1', 'day:1')).toBe(0.1);
+    expect(hints.used('key_x', 'day:x')).toBe(0.2);
+    // One more: the map starts over with it.
+    hints.record('key_y', 'day:y', 0.3, 1);
+    expect(hints.used('key_1', 'day:1')).toBeUndefined();
+    expect(hints.used('key_x', 'day:x')).toBeUndefined();
+    expect(hints.used('key_y', 'day:y')).toBe(0.3);
+  });
+
+  it('keeps the queued settlements a reply does not include, in their order, whatever order they were queued in', () => {
+    const hints = new SpendHints(clock().now);
+    hints.record('key_a', 'day:x', 1, 1);
+    hints.adjust('key_a', 'day:x', -0.1, 5);
+    hints.adjust('key_a', 'day:x', -0.2, 3);
+    hints.adjust('key_a', 'day:x', -0.4, 7);
+    // Operation 4's reply includes 3 but not 5 and 7.
+    hints.record('key_a', 'day:x', 0.8, 4);
+    expect(hints.used('key_a', 'day:x')).toBeCloseTo(0.8 - 0.1 - 0.4, 12);
+    hints.record('key_a', 'day:x', 0.7, 6);
+    expect(hints.used('key_a', 'day:x')).toBeCloseTo(0.7 - 0.4, 12);
+  });
 });

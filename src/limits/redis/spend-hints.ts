@@ -28,39 +28,42 @@ interface Hint {
  * local change is counted until a reply of a later operation (which includes it) replaces the hint.
  */
 export class SpendHints {
-  private readonly hints = new Map<string, Hint>();
+  /** owner → period key → hint. Two levels rather than one joined key: no string is built per lookup. */
+  private readonly hints = new Map<string, Map<string, Hint>>();
+  private size = 0;
 
   constructor(private readonly clock: () => number = () => performance.now()) {}
 
   /** Spent + reserved as reported by Redis for operation `seq`. */
   record(owner: string, periodKey: string, used: number, seq: number): void {
     if (!Number.isFinite(used)) return;
-    const id = `${owner}\n${periodKey}`;
-    const hint = this.hints.get(id);
+    const hint = this.hints.get(owner)?.get(periodKey);
     if (hint) {
       if (hint.seq > seq) return;
       hint.used = used;
       hint.seq = seq;
       hint.at = this.clock();
-      if (hint.pending.length > 0) hint.pending = hint.pending.filter((p) => p.seq > seq);
+      if (hint.pending.length > 0) dropConfirmed(hint.pending, seq);
       return;
     }
-    if (this.hints.size >= MAX_HINTS) this.hints.clear();
-    this.hints.set(id, { used, seq, at: this.clock(), pending: [] });
+    if (this.size >= MAX_HINTS) this.clear();
+    let periods = this.hints.get(owner);
+    if (!periods) this.hints.set(owner, (periods = new Map<string, Hint>()));
+    periods.set(periodKey, { used, seq, at: this.clock(), pending: [] });
+    this.size++;
   }
 
   /** This replica queued operation `seq` that changes spent + reserved by `delta` (a settlement: cost − reservation). */
   adjust(owner: string, periodKey: string, delta: number, seq: number): void {
-    const id = `${owner}\n${periodKey}`;
-    const hint = this.hints.get(id);
+    const hint = this.hints.get(owner)?.get(periodKey);
     if (!hint || !Number.isFinite(delta)) return;
-    if (hint.pending.length >= MAX_PENDING) this.hints.delete(id);
+    if (hint.pending.length >= MAX_PENDING) this.forget(owner, periodKey);
     else hint.pending.push({ seq, delta });
   }
 
   /** Spent + reserved, if a fresh hint exists. */
   used(owner: string, periodKey: string): number | undefined {
-    const hint = this.hints.get(`${owner}\n${periodKey}`);
+    const hint = this.hints.get(owner)?.get(periodKey);
     if (!hint || this.clock() - hint.at > HINT_FRESH_MS) return undefined;
     let used = hint.used;
     for (const p of hint.pending) used += p.delta;
@@ -69,10 +72,21 @@ export class SpendHints {
 
   /** Forgets an owner's period (a refusal, a failed settlement: read Redis next time). */
   forget(owner: string, periodKey: string): void {
-    this.hints.delete(`${owner}\n${periodKey}`);
+    const periods = this.hints.get(owner);
+    if (!periods?.delete(periodKey)) return;
+    this.size--;
+    if (periods.size === 0) this.hints.delete(owner);
   }
 
   clear(): void {
     this.hints.clear();
+    this.size = 0;
   }
+}
+
+/** Removes, in place, the local changes that operation `seq`'s reply already includes (those queued before it). */
+function dropConfirmed(pending: Hint['pending'], seq: number): void {
+  let kept = 0;
+  for (const p of pending) if (p.seq > seq) pending[kept++] = p;
+  pending.length = kept;
 }
