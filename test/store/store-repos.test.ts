@@ -155,6 +155,19 @@ describe.each(FACTORIES)('the $name store', (factory) => {
     expect((await store.usage.usedScopes(0)).length).toBe(2);
   });
 
+  it('stores usage strings and numbers exactly as given, whatever characters they hold', async () => {
+    const nasty = ['NULL', '', 'a,b', '{x}', ' sp ', 'q"uote', 'back\\slash', '\\"', 'ünï☃ 🙂', "it's"];
+    const records = nasty.map((text, i) =>
+      usage(`nasty_${i}`, 3_000_000_000_000 + i, { keyId: `key_nasty`, model: text, endpoint: text, clientIp: text, errorCode: text, upstreamId: text, upstreamKeyId: text, costUsd: 1e-7 * (i + 1), latencyMs: 0.1 + i }),
+    );
+    await store.usage.insertMany(records);
+    const stored = await store.usage.list({ keyId: 'key_nasty' });
+    expect(stored.map((r) => [r.id, r.model, r.endpoint, r.clientIp, r.errorCode, r.upstreamId, r.upstreamKeyId])).toEqual(
+      records.map((r) => [r.id, r.model, r.endpoint, r.clientIp, r.errorCode, r.upstreamId, r.upstreamKeyId]),
+    );
+    expect(stored.map((r) => [r.ts, r.costUsd, r.latencyMs])).toEqual(records.map((r) => [r.ts, r.costUsd, r.latencyMs]));
+  });
+
   it('writes a 12,000-record batch in one call', async () => {
     const records = Array.from({ length: 12_000 }, (_, i) => usage(`bulk_${i}`, 2_000_000_000_000 + i, { keyId: 'key_bulk' }));
     await store.usage.insertMany(records);

@@ -3,20 +3,43 @@ import type { PgDatabase, PgValue } from './pg-database.js';
 import type { UsageRow } from '../rows/usage-rows.js';
 import { fromRow } from '../rows/usage-rows.js';
 import { SUMMARY_SUMS_SQL, TOTALS_DIM_SQL, TOTALS_SUMS_SQL } from '../rows/usage-summary-sql.js';
+import { pgArrayLiteral } from './pg-array-literal.js';
 
 
 const COLUMNS = `id, ts, key_id, upstream_id, endpoint, model, status, stream, prompt_tokens, cached_tokens, completion_tokens,
   reasoning_tokens, cost_usd, price_missing, latency_ms, client_ip, error_code, upstream_key_id`;
 
 /**
- * One statement per batch, whatever its size: the batch goes as 18 arrays (one per column) and unnest turns them
- * back into rows. DO NOTHING keeps a replayed record from failing the whole batch.
+ * One statement per batch, whatever its size: the batch goes as 18 array literals (one per column) and unnest turns
+ * them back into rows. DO NOTHING keeps a replayed record from failing the whole batch.
  */
 const INSERT_SQL = `INSERT INTO usage (${COLUMNS})
   SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[], $7::integer[], $8::smallint[],
     $9::bigint[], $10::bigint[], $11::bigint[], $12::bigint[], $13::double precision[], $14::smallint[], $15::double precision[],
     $16::text[], $17::text[], $18::text[])
   ON CONFLICT (id) DO NOTHING`;
+
+/** Each column's value of a record, in COLUMNS order: one array literal per column (pg-array-literal.ts). */
+const INSERT_COLUMNS: ReadonlyArray<(r: UsageRecord) => string | number | null> = [
+  (r) => r.id,
+  (r) => r.ts,
+  (r) => r.keyId,
+  (r) => r.upstreamId,
+  (r) => r.endpoint,
+  (r) => r.model,
+  (r) => r.status,
+  (r) => (r.stream ? 1 : 0),
+  (r) => r.promptTokens,
+  (r) => r.cachedTokens,
+  (r) => r.completionTokens,
+  (r) => r.reasoningTokens,
+  (r) => r.costUsd,
+  (r) => (r.priceMissing ? 1 : 0),
+  (r) => r.latencyMs,
+  (r) => r.clientIp,
+  (r) => r.errorCode,
+  (r) => r.upstreamKeyId ?? null,
+];
 
 /** Batches larger than this are sent as several statements (a bound on one message's size). */
 const INSERT_CHUNK = 5000;
@@ -62,31 +85,10 @@ export class PgUsageRepository implements UsageRepository {
   async insertMany(records: readonly UsageRecord[]): Promise<void> {
     for (let start = 0; start < records.length; start += INSERT_CHUNK) {
       const chunk = records.slice(start, start + INSERT_CHUNK);
-      const columns: PgValue[][] = Array.from({ length: 18 }, () => []);
-      for (const r of chunk) {
-        const values: PgValue[] = [
-          r.id,
-          r.ts,
-          r.keyId,
-          r.upstreamId,
-          r.endpoint,
-          r.model,
-          r.status,
-          r.stream ? 1 : 0,
-          r.promptTokens,
-          r.cachedTokens,
-          r.completionTokens,
-          r.reasoningTokens,
-          r.costUsd,
-          r.priceMissing ? 1 : 0,
-          r.latencyMs,
-          r.clientIp,
-          r.errorCode,
-          r.upstreamKeyId ?? null,
-        ];
-        for (let i = 0; i < 18; i++) (columns[i] as PgValue[]).push(values[i] as PgValue);
-      }
-      await this.db.query(INSERT_SQL, columns as unknown as PgValue[]);
+      await this.db.query(
+        INSERT_SQL,
+        INSERT_COLUMNS.map((valueOf) => pgArrayLiteral(chunk, valueOf)),
+      );
     }
   }
 
