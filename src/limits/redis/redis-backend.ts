@@ -239,33 +239,41 @@ export class RedisLimitsBackend implements LimitsBackend {
     this.settleDone();
   };
 
-  /** `charged`: the ledger already has this settlement (an earlier attempt could not reach Redis). */
-  private async settleInRedis(pending: PendingSettle, charged: boolean): Promise<void> {
+  /**
+   * Sends one settlement; settles once Redis answered and the ledger has what it must. `charged`: the ledger already
+   * has this settlement (an earlier attempt could not reach Redis). A promise chain rather than an async function:
+   * the usual settlement (answered, charges queued by the ledger without a promise) costs one continuation.
+   */
+  private settleInRedis(pending: PendingSettle, charged: boolean): Promise<void> {
     const { ticket, parts, settlement, now } = pending;
-    const args = settleArgs(ticket, parts, settlement, now, charged);
-    let flags: unknown;
-    const sent = this.batch.run('settle', args);
+    const sent = this.batch.run('settle', settleArgs(ticket, parts, settlement, now, charged));
     if (!charged) this.adjustHints(parts, settlement.costUsd - ticket.reservedUsd, this.batch.lastSeq);
-    try {
-      flags = await sent;
-    } catch (err) {
-      for (const part of parts) for (const periodKey of part.periodKeys) this.hints.forget(part.owner, periodKey);
-      // The answer was served: its cost goes to the durable ledger now, and Redis is corrected on a later beat.
-      // Until then the reservation stays in Redis (or is swept in full): spend can be overstated, never understated.
-      if (!charged) for (const part of parts) await this.charge(part.owner, part.periodKeys, settlement.costUsd);
-      this.pendingSettles.push(pending);
-      if (!charged) this.onError(err, 'settle');
-      return;
-    }
-    if (charged || !Array.isArray(flags)) return;
-    // One flag per part: 0 where the sweeper already charged that owner's reservation in full.
-    for (let i = 0; i < parts.length; i++) {
+    return sent.then(
+      (flags) => (charged || !Array.isArray(flags) ? undefined : this.chargeFlagged(pending, flags, 0)),
+      (err: unknown) => this.settleUnsent(pending, charged, err),
+    );
+  }
+
+  /** Charges the parts Redis flagged (1: charge; 0: the sweeper already charged that owner's reservation in full). */
+  private chargeFlagged(pending: PendingSettle, flags: readonly unknown[], from: number): void | Promise<void> {
+    const { parts, settlement } = pending;
+    for (let i = from; i < parts.length; i++) {
       if (Number(flags[i]) !== 1) continue;
       const part = parts[i] as TicketPart;
-      // The ledger queues most settlements without a promise: no continuation for those.
       const written = this.charge(part.owner, part.periodKeys, settlement.costUsd);
-      if (written) await written;
+      // The ledger queues most settlements without a promise; one that gives a promise is waited for, in order.
+      if (written) return written.then(() => this.chargeFlagged(pending, flags, i + 1));
     }
+  }
+
+  private async settleUnsent(pending: PendingSettle, charged: boolean, err: unknown): Promise<void> {
+    const { parts, settlement } = pending;
+    for (const part of parts) for (const periodKey of part.periodKeys) this.hints.forget(part.owner, periodKey);
+    // The answer was served: its cost goes to the durable ledger now, and Redis is corrected on a later beat.
+    // Until then the reservation stays in Redis (or is swept in full): spend can be overstated, never understated.
+    if (!charged) for (const part of parts) await this.charge(part.owner, part.periodKeys, settlement.costUsd);
+    this.pendingSettles.push(pending);
+    if (!charged) this.onError(err, 'settle');
   }
 
   /** A settlement queued as operation `seq` moves each reserved budget's spent + reserved by `delta`. */
