@@ -3,7 +3,7 @@
 // gateway's core (the machine may be shared; such windows are recorded, not hidden).
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { coreBusyUs, cpuTimes, sampleRss, totalCpuUs, waitForQuiet } from './procs.js';
+import { coreBusyUs, cpuTimes, sampleRss, schedCounters, totalCpuUs, waitForQuiet, type SchedCounters } from './procs.js';
 import { CHAT_PATH, GATEWAY_CORE, LOAD_CORE, type LoadPoint } from './scenarios.js';
 import { runStreamClient } from './sse-client.js';
 import { percentile } from './stats.js';
@@ -40,6 +40,13 @@ export interface GatewayUsage {
   systemUs: number;
   cpuUsPerRequest: number;
   rssMaxKb: number;
+  /**
+   * The event loop's scheduler counters over the window, per request: blocking waits (the loop went idle, so fewer
+   * requests shared each turn), preemptions, run-queue wait, the process's minor page faults, and the CPU of its other
+   * threads (the GC's helpers: a window with much of it is one where the old generation was being collected). Absent
+   * in results written before they were added.
+   */
+  sched?: SchedCounters;
 }
 
 export interface Noise {
@@ -92,6 +99,7 @@ async function observe<T>(target: Target, procs: Processes, run: () => Promise<T
   const pid = target.pid;
   const rss = pid === undefined ? null : sampleRss(pid);
   const before = pid === undefined ? null : cpuTimes(pid);
+  const schedBefore = pid === undefined ? null : schedCounters(pid);
   const coreBefore = coreBusyUs()[GATEWAY_CORE] ?? 0;
   const gatewaysBefore = totalCpuUs(procs.gateways);
   const t0 = performance.now();
@@ -113,10 +121,19 @@ async function observe<T>(target: Target, procs: Processes, run: () => Promise<T
   };
   if (pid === undefined || before === null) return { result, gateway: undefined, noise };
   const after = cpuTimes(pid);
+  const schedAfter = schedCounters(pid);
   const userUs = after.userUs - before.userUs;
   const systemUs = after.systemUs - before.systemUs;
   const n = requests(result);
-  return { result, noise, gateway: { userUs, systemUs, cpuUsPerRequest: n > 0 ? (userUs + systemUs) / n : NaN, rssMaxKb } };
+  const perRequest = (end: number, start: number | undefined): number => (n > 0 && start !== undefined ? (end - start) / n : NaN);
+  const sched: SchedCounters = {
+    voluntarySwitches: perRequest(schedAfter.voluntarySwitches, schedBefore?.voluntarySwitches),
+    involuntarySwitches: perRequest(schedAfter.involuntarySwitches, schedBefore?.involuntarySwitches),
+    runQueueWaitUs: perRequest(schedAfter.runQueueWaitUs, schedBefore?.runQueueWaitUs),
+    minorFaults: perRequest(schedAfter.minorFaults, schedBefore?.minorFaults),
+    offMainThreadUs: perRequest(schedAfter.offMainThreadUs, schedBefore?.offMainThreadUs),
+  };
+  return { result, noise, gateway: { userUs, systemUs, cpuUsPerRequest: n > 0 ? (userUs + systemUs) / n : NaN, rssMaxKb, sched } };
 }
 
 export async function measureWrk(

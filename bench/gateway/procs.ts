@@ -91,6 +91,41 @@ export function cpuTimes(pid: number, tid?: number): CpuTimes {
   return { userUs: toUs(fields[11]), systemUs: toUs(fields[12]) };
 }
 
+/**
+ * Scheduler counters of a process's main thread (the event loop), and the process's minor page faults: why its CPU
+ * per request moves between windows.
+ */
+export interface SchedCounters {
+  /** Times it blocked (epoll waits: the loop went idle) and times it was preempted. */
+  voluntarySwitches: number;
+  involuntarySwitches: number;
+  /** Time it was runnable but waiting for the core (another task held it), µs. */
+  runQueueWaitUs: number;
+  /** Minor page faults of the whole process (fresh pages; about 10 µs each on this kind of VM, see v8-tuning.ts). */
+  minorFaults: number;
+  /** CPU of the process's other threads (V8's GC and compiler helpers, libuv's pool), µs. */
+  offMainThreadUs: number;
+}
+
+/** /proc/PID/status (context switches) and /proc/PID/schedstat (run-queue wait, ns) of the main thread; minflt. */
+export function schedCounters(pid: number): SchedCounters {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const count = (name: string): number => Number(new RegExp(`^${name}:\\s+(\\d+)`, 'm').exec(status)?.[1] ?? NaN);
+  const waitNs = Number(readFileSync(`/proc/${pid}/schedstat`, 'utf8').split(' ')[1]);
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  // minflt is field 10; the fields after the command name (which may hold spaces) start at field 3.
+  const minorFaults = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[7]);
+  const all = cpuTimes(pid);
+  const main = cpuTimes(pid, pid);
+  return {
+    voluntarySwitches: count('voluntary_ctxt_switches'),
+    involuntarySwitches: count('nonvoluntary_ctxt_switches'),
+    runQueueWaitUs: waitNs / 1000,
+    minorFaults,
+    offMainThreadUs: all.userUs + all.systemUs - main.userUs - main.systemUs,
+  };
+}
+
 export interface MemoryKb {
   rssKb: number;
   hwmKb: number;

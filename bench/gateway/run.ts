@@ -27,7 +27,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { measureTtfc, measureWrk, type Bodies, type Processes, type Target, type TtfcSample, type WrkSample } from './measure.js';
-import { killAllNow, memory, pinSelf, spawnPinned, stopAll, waitForLine } from './procs.js';
+import { killAllNow, memory, pinSelf, spawnPinned, stopAll, waitForLine, type SchedCounters } from './procs.js';
 import { startStack, stopStacks } from './stack.js';
 import { startFloor, startPortkey } from './peers.js';
 import { formatTop, topSelfTime } from './profile.js';
@@ -42,6 +42,13 @@ let workDir: string | null = null;
 /** Lines the gateways wrote to stderr (warn level and above). */
 const gatewayLog: string[] = [];
 const log = (message: string): void => void process.stderr.write(`[bench] ${message}\n`);
+
+
+/** Per request: the event loop's blocking waits, preemptions and run-queue wait, page faults, other threads' CPU. */
+function schedNote(sched: SchedCounters | undefined): string {
+  if (!sched) return '';
+  return ` (per request: ${sched.voluntarySwitches.toFixed(2)} waits, ${sched.involuntarySwitches.toFixed(3)} preemptions, ${sched.runQueueWaitUs.toFixed(1)} µs queued, ${sched.minorFaults.toFixed(2)} page faults, ${sched.offMainThreadUs.toFixed(1)} µs off the main thread)`;
+}
 
 function newestMtime(dir: string): number {
   let newest = 0;
@@ -357,7 +364,7 @@ async function main(): Promise<void> {
           if (sample.errors > 0) peerFailures.set(`${target.id} ${point.id}`, (peerFailures.get(`${target.id} ${point.id}`) ?? 0) + sample.errors);
           wrkSamples.push(sample);
           log(`${point.id} rep ${rep} ${target.id}: ${Math.round(sample.reqPerSec)} req/s p50 ${sample.latencyUs.p50} µs p99 ${sample.latencyUs.p99} µs` +
-            (sample.gateway ? ` cpu ${sample.gateway.cpuUsPerRequest.toFixed(1)} µs/req rss ${(sample.gateway.rssMaxKb / 1024).toFixed(0)} MB` : '') +
+            (sample.gateway ? ` cpu ${sample.gateway.cpuUsPerRequest.toFixed(1)} µs/req rss ${(sample.gateway.rssMaxKb / 1024).toFixed(0)} MB${schedNote(sample.gateway.sched)}` : '') +
             ` (foreign load: ${sample.noise.foreignBeforePct.toFixed(0)}% before, ${sample.noise.foreignGatewayCorePct.toFixed(0)}% of gateway core)`);
           if (point.stream) {
             const ttfc = await measureTtfc(target, procs, point, rep, bodies, ttfcS);
