@@ -255,6 +255,23 @@ export function pairedNote(wrk: readonly WrkSample[], scenarios: readonly Gatewa
   return parts.length === 0 ? null : `Per repetition at c=64, non-streamed (each repetition measures every target back to back): ${parts.join('; ')}.`;
 }
 
+/**
+ * CPU that each target's other threads (V8's GC helpers, mostly) used per request at c=64, non-streamed, per
+ * repetition: they share the gateway's core, so the event loop waits while they run, and a target whose figure jumps
+ * between repetitions is one whose young-generation GC did (see the README on PostgreSQL + Redis). Null when the
+ * samples predate the counters.
+ */
+export function offMainThreadNote(wrk: readonly WrkSample[], targets: readonly { id: string; label: string }[]): string | null {
+  const parts: string[] = [];
+  for (const target of targets) {
+    const samples = wrk.filter((s) => s.point === 'json-c64' && s.target === target.id && s.gateway?.sched !== undefined).sort((a, b) => a.rep - b.rep);
+    if (samples.length === 0) continue;
+    const values = samples.map((s) => s.gateway?.sched?.offMainThreadUs ?? NaN);
+    parts.push(`"${target.label}" ${values.map((v) => fixed(v, 0)).join(', ')} (median ${fixed(median(values), 0)})`);
+  }
+  return parts.length === 0 ? null : `CPU off the main thread per request at c=64, non-streamed, per repetition, in µs (V8's GC helpers, mostly; they share the gateway's core): ${parts.join('; ')}.`;
+}
+
 const ms = (us: number | null): string => (us === null || !Number.isFinite(us) ? '–' : (us / 1000).toFixed(us < 10_000 ? 3 : 1));
 const int = (n: number | null): string => (n === null || !Number.isFinite(n) ? '–' : Math.round(n).toLocaleString('en-US'));
 const fixed = (n: number, digits: number): string => (Number.isFinite(n) ? n.toFixed(digits) : '–');

@@ -31,7 +31,7 @@ import { killAllNow, memory, pinSelf, spawnPinned, stopAll, waitForLine, type Sc
 import { startStack, stopStacks } from './stack.js';
 import { startFloor, startPortkey } from './peers.js';
 import { formatTop, topSelfTime } from './profile.js';
-import { markdown, noiseSummary, pairedNote, summarize, updateReadme, verdicts } from './report.js';
+import { markdown, noiseSummary, offMainThreadNote, pairedNote, summarize, updateReadme, verdicts } from './report.js';
 import { chatBody, CROSS_CORE_POINT, FLOOR_ID, PAIRED_P50_POINT, PAIRED_POINT, PAIRED_TTFC_POINT, PAIRED_WINDOWS_POINT, GATEWAY_CORE, GATEWAY_NODE_FLAGS, GATEWAY_SCENARIOS, LOAD_CORE, LOAD_POINTS, PORTKEY_ID, type GatewayScenario, type LoadPoint } from './scenarios.js';
 import { seedStore } from './seed.js';
 import { median } from './stats.js';
@@ -420,6 +420,8 @@ async function main(): Promise<void> {
     }
     const paired = pairedNote(wrkSamples, scenarios);
     if (paired !== null) notes.push(paired);
+    const offMain = offMainThreadNote(wrkSamples, [...proxies.filter((p) => p.id === FLOOR_ID).map((p) => ({ id: p.id, label: 'floor' })), ...scenarios]);
+    if (offMain !== null) notes.push(offMain);
     const ids = ['direct', ...proxies.map((g) => g.id)];
     const points = summarize(wrkSamples, ttfcSamples, ids);
     const checks = verdicts(points, scenarios, wrkSamples, ttfcSamples);
