@@ -119,19 +119,19 @@ async function observe<T>(target: Target, procs: Processes, run: () => Promise<T
     waitedMs: quiet.waitedMs,
     foreignGatewayCorePct: Math.max(0, (100 * foreignCoreUs) / wallUs),
   };
-  if (pid === undefined || before === null) return { result, gateway: undefined, noise };
+  if (pid === undefined || before === null || schedBefore === null) return { result, gateway: undefined, noise };
   const after = cpuTimes(pid);
   const schedAfter = schedCounters(pid);
   const userUs = after.userUs - before.userUs;
   const systemUs = after.systemUs - before.systemUs;
   const n = requests(result);
-  const perRequest = (end: number, start: number | undefined): number => (n > 0 && start !== undefined ? (end - start) / n : NaN);
+  const perRequest = (key: keyof SchedCounters): number => (n > 0 ? (schedAfter[key] - schedBefore[key]) / n : NaN);
   const sched: SchedCounters = {
-    voluntarySwitches: perRequest(schedAfter.voluntarySwitches, schedBefore?.voluntarySwitches),
-    involuntarySwitches: perRequest(schedAfter.involuntarySwitches, schedBefore?.involuntarySwitches),
-    runQueueWaitUs: perRequest(schedAfter.runQueueWaitUs, schedBefore?.runQueueWaitUs),
-    minorFaults: perRequest(schedAfter.minorFaults, schedBefore?.minorFaults),
-    offMainThreadUs: perRequest(schedAfter.offMainThreadUs, schedBefore?.offMainThreadUs),
+    voluntarySwitches: perRequest('voluntarySwitches'),
+    involuntarySwitches: perRequest('involuntarySwitches'),
+    runQueueWaitUs: perRequest('runQueueWaitUs'),
+    minorFaults: perRequest('minorFaults'),
+    offMainThreadUs: perRequest('offMainThreadUs'),
   };
   return { result, noise, gateway: { userUs, systemUs, cpuUsPerRequest: n > 0 ? (userUs + systemUs) / n : NaN, rssMaxKb, sched } };
 }

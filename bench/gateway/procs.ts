@@ -80,15 +80,23 @@ export interface CpuTimes {
 }
 
 /**
- * utime and stime (fields 14 and 15) of /proc/PID/stat, converted from clock ticks; of one thread's
- * /proc/PID/task/TID/stat when `tid` is given.
+ * The fields of /proc/PID/stat (of one thread's /proc/PID/task/TID/stat when `tid` is given) from field 3 on: index
+ * i holds field i + 3. The command name (field 2) may contain spaces, so the split starts past its closing parenthesis.
  */
-export function cpuTimes(pid: number, tid?: number): CpuTimes {
+function statFields(pid: number, tid?: number): string[] {
   const text = readFileSync(tid === undefined ? `/proc/${pid}/stat` : `/proc/${pid}/task/${tid}/stat`, 'utf8');
-  // The command name (field 2) may contain spaces; fields after it start past the closing parenthesis.
-  const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
+  return text.slice(text.lastIndexOf(')') + 2).split(' ');
+}
+
+/** utime and stime (fields 14 and 15), converted from clock ticks. */
+function cpuTimesOf(fields: readonly string[]): CpuTimes {
   const toUs = (ticks: string | undefined): number => (Number(ticks) * 1_000_000) / CLOCK_TICKS;
   return { userUs: toUs(fields[11]), systemUs: toUs(fields[12]) };
+}
+
+/** utime and stime of a process (all its threads), or of one thread when `tid` is given. */
+export function cpuTimes(pid: number, tid?: number): CpuTimes {
+  return cpuTimesOf(statFields(pid, tid));
 }
 
 /**
@@ -112,16 +120,14 @@ export function schedCounters(pid: number): SchedCounters {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
   const count = (name: string): number => Number(new RegExp(`^${name}:\\s+(\\d+)`, 'm').exec(status)?.[1] ?? NaN);
   const waitNs = Number(readFileSync(`/proc/${pid}/schedstat`, 'utf8').split(' ')[1]);
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  // minflt is field 10; the fields after the command name (which may hold spaces) start at field 3.
-  const minorFaults = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[7]);
-  const all = cpuTimes(pid);
+  const fields = statFields(pid);
+  const all = cpuTimesOf(fields);
   const main = cpuTimes(pid, pid);
   return {
     voluntarySwitches: count('voluntary_ctxt_switches'),
     involuntarySwitches: count('nonvoluntary_ctxt_switches'),
     runQueueWaitUs: waitNs / 1000,
-    minorFaults,
+    minorFaults: Number(fields[7]), // minflt, field 10
     offMainThreadUs: all.userUs + all.systemUs - main.userUs - main.systemUs,
   };
 }

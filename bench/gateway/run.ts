@@ -43,7 +43,6 @@ let workDir: string | null = null;
 const gatewayLog: string[] = [];
 const log = (message: string): void => void process.stderr.write(`[bench] ${message}\n`);
 
-
 /** Per request: the event loop's blocking waits, preemptions and run-queue wait, page faults, other threads' CPU. */
 function schedNote(sched: SchedCounters | undefined): string {
   if (!sched) return '';
@@ -420,7 +419,7 @@ async function main(): Promise<void> {
     }
     const paired = pairedNote(wrkSamples, scenarios);
     if (paired !== null) notes.push(paired);
-    const offMain = offMainThreadNote(wrkSamples, [...proxies.filter((p) => p.id === FLOOR_ID).map((p) => ({ id: p.id, label: 'floor' })), ...scenarios]);
+    const offMain = offMainThreadNote(wrkSamples, [...(floor ? [{ id: floor.id, label: 'floor' }] : []), ...scenarios]);
     if (offMain !== null) notes.push(offMain);
     const ids = ['direct', ...proxies.map((g) => g.id)];
     const points = summarize(wrkSamples, ttfcSamples, ids);
