@@ -5,7 +5,8 @@
 //
 //   node --import tsx bench/gateway/cpu-ab.ts --dist A_DIR --dist B_DIR [--requests 3000] [--warmup 3000] [--warmup-connections N]
 //     [--rounds 3] [--connections 1] [--limits] [--stream] [--stack sqlite --stack postgres+redis] [--floor]
-//     [--strace] [--threads] [--limits-delta] [--key-limits JSON] [--perf DIR] [--wrk-latency S] [--first-chunk S]
+//     [--strace] [--threads] [--limits-delta] [--key-limits JSON] [--perf DIR] [--wrk-latency S] [--first-chunk S] [--gc]
+//     [--node-flag F ...]
 //
 // `--floor`: the bare proxy (floor.ts) is one more variant, driven the same way, so a build's CPU is read against
 // the floor's from one invocation. `--strace`: the measured requests also run under `strace -c -f` attached to the
@@ -24,6 +25,10 @@
 // `--key-limits '{"rpm":1000000}'` gives the limited key (with --limits or --limits-delta) these limits instead of
 // the benchmark's, to read what one kind of limit costs.
 //
+// `--gc`: the gateway (and the floor) run with V8's `--trace-gc-nvp`, and each window reports the JavaScript heap allocated per
+// request, the scavenges and full collections, and the main thread's GC pauses (gc-tally.ts).
+// `--node-flag F` (repeatable): one more Node or V8 flag for the gateway and the floor (an experiment with a V8
+// setting, or `--import` of a probe), after the benchmark's own.
 // `--warmup-connections N`: the warm-up runs at N connections instead of --connections, e.g. a c=64 load before a c=1
 // measurement, as bench:gateway's c=1 streamed point follows its c=64 point on the same gateway.
 //
@@ -49,6 +54,7 @@ import { parseArgs } from 'node:util';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { Pool } from 'undici';
 import { startFloor } from './peers.js';
+import { GcTally, gcNote } from './gc-tally.js';
 import { attachPerf, perfSymbols } from './perf.js';
 import { cpuTimes, pinSelf, spawnPinned, stopAll, stopChild, waitForLine } from './procs.js';
 import { stackRedis, startStack, stopStacks, type Stack } from './stack.js';
@@ -96,6 +102,10 @@ interface RoundOptions {
   limits: boolean;
   stream: boolean;
   strace: boolean;
+  /** --gc: allocation and collections per request, from V8's GC trace on the gateway's stdout. */
+  gc: boolean;
+  /** --node-flag: more flags for the gateway and the floor. */
+  nodeFlags: readonly string[];
   threads: boolean;
   limitsDelta: boolean;
   /** --key-limits JSON: the limits of the limited key instead of the benchmark's (to see what each limit costs). */
@@ -184,12 +194,13 @@ interface RoundResult {
 /** One round for one build: a fresh gateway, warm-up, then CPU µs per request over `requests` requests. */
 async function round(variant: Variant, work: string, upstreamUrl: string, upstreamKey: string, options: RoundOptions): Promise<RoundResult> {
   // Gateway and floor start alike: under --perf with a JIT dump, written to the recording's directory.
-  const launch = options.perfFile ? { extraNodeFlags: PERF_NODE_FLAGS, cwd: path.dirname(options.perfFile) } : { extraNodeFlags: [], cwd: ROOT };
+  const extraFlags = [...options.nodeFlags, ...(options.gc ? ['--trace-gc-nvp'] : [])];
+  const launch = options.perfFile ? { extraNodeFlags: [...PERF_NODE_FLAGS, ...extraFlags], cwd: path.dirname(options.perfFile) } : { extraNodeFlags: extraFlags, cwd: ROOT };
   if (variant.dist === FLOOR_VARIANT) {
     const floor = await startFloor(ROOT, upstreamUrl, upstreamKey, launch);
     const pid = floor.pid as number; // startFloor throws when the child has none
     try {
-      return await measure(pid, floor.origin, floor.key, options);
+      return await measure(pid, floor.origin, floor.key, options, options.gc && floor.stdout ? new GcTally(floor.stdout) : null);
     } finally {
       process.kill(pid, 'SIGTERM');
       for (let i = 0; i < 100 && existsSync(`/proc/${pid}`); i++) await sleep(30);
@@ -205,7 +216,8 @@ async function round(variant: Variant, work: string, upstreamUrl: string, upstre
   );
   try {
     const [, origin] = await waitForLine(child, /listening on (http:\/\/\S+)/, 60_000, 'gateway');
-    child.stdout?.resume();
+    const gc = options.gc && child.stdout ? new GcTally(child.stdout) : null;
+    if (!gc) child.stdout?.resume();
     child.stderr?.resume();
     const admin = async (route: string, body: unknown): Promise<Record<string, unknown>> => {
       const res = await fetch(`${origin}/admin/v1${route}`, {
@@ -223,14 +235,14 @@ async function round(variant: Variant, work: string, upstreamUrl: string, upstre
       const withLimits = await admin('/keys', { name: 'ab-limits', ...limited });
       return { cpuUs: await measureLimitsDelta(child.pid as number, origin as string, created.key as string, withLimits.key as string, options), latencyP50Us: null, firstChunkP50Us: null };
     }
-    return await measure(child.pid as number, origin as string, created.key as string, options);
+    return await measure(child.pid as number, origin as string, created.key as string, options, gc);
   } finally {
     await stopChild(child);
   }
 }
 
 /** Warm-up, then CPU µs per request of process `pid` over `requests` requests (and Redis / syscall counts). */
-async function measure(pid: number, origin: string, key: string, options: RoundOptions): Promise<RoundResult> {
+async function measure(pid: number, origin: string, key: string, options: RoundOptions, gc: GcTally | null = null): Promise<RoundResult> {
   const body = chatBody(options.stream);
   const pool = new Pool(origin, { connections: Math.max(options.connections, options.warmupConnections) });
   try {
@@ -242,10 +254,12 @@ async function measure(pid: number, origin: string, key: string, options: RoundO
     const threadsBefore = options.threads ? threadCpu(pid) : null;
     const recorder = options.perfFile ? attachPerf(pid, options.perfFile) : null;
     await recorder?.ready;
+    const gcBefore = gc?.snapshot();
     const before = cpuTimes(pid);
     await drive(pool, key, body, options.requests, options.connections);
-    await sleep(150); // the usage flush of the last batch lands inside the window
+    await sleep(150); // the usage flush of the last batch lands inside the window (and the GC trace's last lines)
     const after = cpuTimes(pid);
+    if (gc && gcBefore) process.stderr.write(`[cpu-ab] GC: ${gcNote(gcBefore, gc.snapshot(), options.requests)}\n`);
     if (recorder && options.perfFile) {
       await recorder.stop();
       const top = perfSymbols(options.perfFile, options.requests).slice(0, 40);
@@ -385,6 +399,8 @@ async function main(): Promise<void> {
       stack: { type: 'string', multiple: true },
       floor: { type: 'boolean', default: false },
       strace: { type: 'boolean', default: false },
+      gc: { type: 'boolean', default: false },
+      'node-flag': { type: 'string', multiple: true },
       threads: { type: 'boolean', default: false },
       'limits-delta': { type: 'boolean', default: false },
       perf: { type: 'string' },
@@ -411,6 +427,8 @@ async function main(): Promise<void> {
     limits: values.limits,
     stream: values.stream,
     strace: values.strace,
+    gc: values.gc,
+    nodeFlags: values['node-flag'] ?? [],
     threads: values.threads,
     limitsDelta: values['limits-delta'],
     keyLimits: values['key-limits'] === undefined ? null : (JSON.parse(values['key-limits']) as Record<string, unknown>),

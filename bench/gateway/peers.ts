@@ -8,6 +8,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
+import type { Readable } from 'node:stream';
 import { pathToFileURL } from 'node:url';
 import type { Target } from './measure.js';
 import { spawnPinned, waitForLine } from './procs.js';
@@ -24,7 +25,7 @@ export async function startFloor(
   upstreamUrl: string,
   upstreamKey: string,
   options: { extraNodeFlags?: readonly string[]; cwd?: string } = {},
-): Promise<Target> {
+): Promise<Target & { stdout: Readable | null }> {
   const tsx = pathToFileURL(createRequire(path.join(root, 'package.json')).resolve('tsx')).href;
   const child = spawnPinned(
     GATEWAY_CORE,
@@ -37,7 +38,8 @@ export async function startFloor(
   child.stdout?.resume();
   child.stderr?.resume();
   // The floor swaps whatever key it is given, so the client presents a key of the same length as elsewhere.
-  return { id: 'floor', origin, key: 'kw_'.padEnd(upstreamKey.length, 'f'), pid: child.pid };
+  // Its stdout is handed on for whoever reads what the flags make Node print there (cpu-ab --gc).
+  return { id: 'floor', origin, key: 'kw_'.padEnd(upstreamKey.length, 'f'), pid: child.pid, stdout: child.stdout };
 }
 
 export type PeerStart = { target: Target } | { unavailable: string };
