@@ -24,7 +24,7 @@ import { frozenNumberField, prependJsonFields } from './body-patch.js';
 import { forwardRequestHeaders } from './headers.js';
 import { filterModelList, syntheticModelList } from './models-list.js';
 import { normalizeRequestPath } from './normalize-path.js';
-import { isMultipart, parseMultipartRequest, parseRequestBody, readBody, type BodyPace, type ParsedRequest } from './request-body.js';
+import { isMultipart, parseMultipartRequest, parseRequestBody, readBody, takeBufferedBody, type BodyPace, type ParsedRequest } from './request-body.js';
 import { DEADLINE_ERROR_CODE, RequestDeadline } from './request-deadline.js';
 import { reserializeRequestJson } from './reserialize.js';
 import { ObjectOwnership, type OwnershipPlan } from './object-ownership.js';
@@ -78,6 +78,8 @@ const COST_FREE_METHODS = new Set(['GET', 'HEAD', 'DELETE']);
 export { REQUEST_ID_HEADER } from './request-id.js';
 /** Status recorded for a request whose client disconnected before the answer (nginx's convention). */
 const CLIENT_CLOSED = 499;
+/** Awaited to wait one microtask (see readRequestBody). Settled once, so each wait allocates no promise of its own. */
+const PACKET_PARSED: Promise<void> = Promise.resolve();
 const STREAM_USAGE_ENDPOINTS = new Set(['/v1/chat/completions', '/v1/completions']);
 /** Added to a streamed request that does not ask for usage; frozen, so its bytes are serialized once (body-patch.ts). */
 const INCLUDE_USAGE: Readonly<Record<string, unknown>> = Object.freeze({ stream_options: Object.freeze({ include_usage: true }) });
@@ -288,9 +290,14 @@ export function createGateway(deps: GatewayDeps): Gateway {
     return { compiled, group };
   }
 
-  /** read body: bounded by the server's and the key's maximum, paced against slow clients. */
-  async function readRequestBody(req: IncomingMessage, compiled: CompiledScopes): Promise<Buffer> {
-    return readBody(req, Math.min(config.server.maxBodyBytes, compiled.maxBodyBytes ?? Infinity), bodyPace);
+  /**
+   * read body: bounded by the server's and the key's maximum, paced against slow clients. Called a microtask after
+   * the request event at the earliest, when a body that came in the headers' packet is whole: that one is taken at
+   * once, without a promise (the usual small request); a body still on its way is awaited.
+   */
+  function readRequestBody(req: IncomingMessage, compiled: CompiledScopes): Buffer | Promise<Buffer> {
+    const maxBytes = Math.min(config.server.maxBodyBytes, compiled.maxBodyBytes ?? Infinity);
+    return takeBufferedBody(req, maxBytes) ?? readBody(req, maxBytes, bodyPace);
   }
 
   /** The model and stream flag (JSON, or multipart for uploads); multipart is the only asynchronous parse. */
@@ -322,7 +329,10 @@ export function createGateway(deps: GatewayDeps): Gateway {
     const parent = key.parentId ? await usableParentOf(key, deps.store.keys, ts) : null;
     const { compiled, group } = authorize(state, key, normalized.path);
 
-    const body = await readRequestBody(req, compiled);
+    // One microtask, as reading the body needs: Node's parser pushes the rest of the headers' packet before it runs.
+    await PACKET_PARSED;
+    const bodyOrPending = readRequestBody(req, compiled);
+    const body = bodyOrPending instanceof Promise ? await bodyOrPending : bodyOrPending;
     const parsedOrPending = parseBody(req, body, group);
     const parsed = parsedOrPending instanceof Promise ? await parsedOrPending : parsedOrPending;
     // GET /v1/models/{id} names its model in the path.

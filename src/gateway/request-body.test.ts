@@ -2,7 +2,7 @@ import { createServer, type IncomingMessage, type Server } from 'node:http';
 import { connect } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { readBody } from './request-body.js';
+import { readBody, takeBufferedBody } from './request-body.js';
 
 /** What readBody gave each request: the body as text, or the error's code / message. */
 type Outcome = { body: string } | { error: string };
@@ -136,5 +136,64 @@ describe('readBody', () => {
     await new Promise((r) => setTimeout(r, 100));
     // The stream's own error (the client's reset) or a premature close, as an async iterator would report.
     expect(['ECONNRESET', 'ERR_STREAM_PREMATURE_CLOSE']).toContain((outcomes[1] as { error: string } | undefined)?.error);
+  });
+});
+
+describe('takeBufferedBody', () => {
+  /** What takeBufferedBody gave each request one microtask after its request event (as the gateway calls it). */
+  type Taken = { body: string } | { pending: true } | { error: string };
+
+  async function takingServer(maxBytes: number): Promise<{ port: number; taken: Taken[] }> {
+    const taken: Taken[] = [];
+    const server = createServer((req: IncomingMessage, res) => {
+      void Promise.resolve().then(() => {
+        try {
+          const body = takeBufferedBody(req, maxBytes);
+          taken.push(body === null ? { pending: true } : { body: body.toString('utf8') });
+          if (body === null) req.resume().on('end', () => res.end('later'));
+          else res.end('ok');
+        } catch (err) {
+          taken.push({ error: (err as { code?: string }).code ?? String(err) });
+          res.statusCode = 413;
+          res.end('refused');
+        }
+      });
+    });
+    servers.push(server);
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+    return { port: (server.address() as AddressInfo).port, taken };
+  }
+
+  it('takes a body sent with its headers at once, byte for byte, an empty one included', async () => {
+    const { port, taken } = await takingServer(1 << 20);
+    const body = JSON.stringify({ model: 'm', text: 'hé '.repeat(300) });
+    const answer = await exchange(port, [post(body) + post('')]);
+    expect(answer.match(/HTTP\/1.1 200/g)).toHaveLength(2);
+    expect(taken).toEqual([{ body }, { body: '' }]);
+  });
+
+  it('answers null for a body still on its way, and leaves it unread for the caller to wait for', async () => {
+    const { port, taken } = await takingServer(1 << 20);
+    const body = 'a'.repeat(3000);
+    const request = post(body);
+    const head = request.slice(0, request.indexOf('\r\n\r\n') + 4);
+    const answer = await exchange(port, [head, body], 30);
+    expect(taken).toEqual([{ pending: true }]);
+    expect(answer).toContain('later');
+  });
+
+  it('refuses a body declared over the cap, and the connection survives to carry the answer', async () => {
+    const { port, taken } = await takingServer(100);
+    const answer = await exchange(port, [post('d'.repeat(101))]);
+    expect(taken).toEqual([{ error: 'KW_BODY_TOO_LARGE' }]);
+    expect(answer).toMatch(/^HTTP\/1.1 413/);
+  });
+
+  it('leaves a chunked body to the caller even when all of it came in the packet: no length says it is whole', async () => {
+    const { port, taken } = await takingServer(1 << 20);
+    const chunked = (size: number): string => `${size.toString(16)}\r\n${'b'.repeat(size)}\r\n`;
+    const answer = await exchange(port, [`POST /v1/x HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n${chunked(80)}0\r\n\r\n`]);
+    expect(taken).toEqual([{ pending: true }]);
+    expect(answer).toContain('later');
   });
 });

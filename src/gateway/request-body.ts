@@ -18,25 +18,53 @@ export interface BodyPace {
  * body that arrives slower than `pace` allows (408, connection closed).
  */
 export function readBody(req: IncomingMessage, maxBytes: number, pace?: BodyPace): Promise<Buffer> {
-  const declared = req.headers['content-length'];
-  if (declared !== undefined && Number(declared) > maxBytes) return Promise.reject(tooLarge(maxBytes));
-  // Already gone (the client left during authentication): no further events will come.
-  if (req.destroyed) return Promise.reject(req.errored ?? prematureClose());
+  const refusal = refusalNow(req, maxBytes);
+  if (refusal) return Promise.reject(refusal);
   return new Promise((resolve, reject) => {
     // The usual small body arrives in the packet that carried the headers. The request handler runs while Node's
     // parser is still inside that packet, and a microtask runs once the parser has pushed the body: by then such
     // a body is buffered whole, and it is taken at once, with no stream events, timer or further turn.
     queueMicrotask(() => {
-      // Gone meanwhile (a parse error later in the packet destroys the socket, and 'close' fires before this runs).
-      if (req.destroyed) reject(req.errored ?? prematureClose());
-      else if (req.complete) takeParsedBody(req, maxBytes, resolve, reject);
-      else if (bufferedWhole(req)) {
-        takenWhole.add(req);
-        takeParsedBody(req, maxBytes, resolve, reject);
-      }
+      const taken = bufferedBodyOrRefusal(req, maxBytes);
+      if (taken instanceof Error) reject(taken);
+      else if (taken !== null) resolve(taken);
       else listenForBody(req, maxBytes, pace, resolve, reject);
     });
   });
+}
+
+/**
+ * The whole body when Node's parser has already pushed all of it, taken from the stream's buffer; null while some
+ * of it is still on its way (then readBody waits for it). Throws what readBody would reject with.
+ *
+ * Why: the request path reads a body that came in the headers' packet without a promise of its own. Called from a
+ * microtask queued in the request handler (or later), when such a body is whole (see readBody).
+ */
+export function takeBufferedBody(req: IncomingMessage, maxBytes: number): Buffer | null {
+  const taken = bufferedBodyOrRefusal(req, maxBytes);
+  if (taken instanceof Error) throw taken;
+  return taken;
+}
+
+/** takeBufferedBody's outcome, with the refusal returned rather than thrown. */
+function bufferedBodyOrRefusal(req: IncomingMessage, maxBytes: number): Buffer | Error | null {
+  const refusal = refusalNow(req, maxBytes);
+  if (refusal) return refusal;
+  if (req.complete) return takeParsedBody(req, maxBytes);
+  if (!bufferedWhole(req)) return null;
+  takenWhole.add(req);
+  return takeParsedBody(req, maxBytes);
+}
+
+/**
+ * A body declared larger than the cap is refused before any of it is read, and a request already gone (the client
+ * left during authentication, or a parse error later in the packet destroyed the socket) gets no further events.
+ */
+function refusalNow(req: IncomingMessage, maxBytes: number): Error | null {
+  const declared = req.headers['content-length'];
+  if (declared !== undefined && Number(declared) > maxBytes) return tooLarge(maxBytes);
+  if (req.destroyed) return req.errored ?? prematureClose();
+  return null;
 }
 
 /** Requests whose body was taken whole before Node marked them complete (see bufferedWhole). */
@@ -61,14 +89,12 @@ function bufferedWhole(req: IncomingMessage): boolean {
   return declared !== undefined && req.readableLength === Number(declared);
 }
 
-/** The body the parser has already pushed whole, read from the stream's buffer. */
-function takeParsedBody(req: IncomingMessage, maxBytes: number, resolve: (body: Buffer) => void, reject: (err: unknown) => void): void {
+/** The body the parser has already pushed whole, read from the stream's buffer; the cap's refusal past it. */
+function takeParsedBody(req: IncomingMessage, maxBytes: number): Buffer | Error {
   const body = new BodyChunks(maxBytes);
-  if (body.take(req)) resolve(body.joined());
-  else {
-    abandon(req);
-    reject(tooLarge(maxBytes));
-  }
+  if (body.take(req)) return body.joined();
+  abandon(req);
+  return tooLarge(maxBytes);
 }
 
 /** The chunks of one body so far, against its cap. */
