@@ -6,7 +6,7 @@
 //   node --import tsx bench/gateway/cpu-ab.ts --dist A_DIR --dist B_DIR [--requests 3000] [--warmup 3000] [--warmup-connections N]
 //     [--rounds 3] [--connections 1] [--limits] [--stream] [--stack sqlite --stack postgres+redis] [--floor]
 //     [--strace] [--threads] [--limits-delta] [--key-limits JSON] [--perf DIR] [--wrk-latency S] [--first-chunk S] [--gc]
-//     [--node-flag F ...]
+//     [--node-flag F ...] [--idle S]
 //
 // `--floor`: the bare proxy (floor.ts) is one more variant, driven the same way, so a build's CPU is read against
 // the floor's from one invocation. `--strace`: the measured requests also run under `strace -c -f` attached to the
@@ -29,6 +29,8 @@
 // request, the scavenges and full collections, and the main thread's GC pauses (gc-tally.ts).
 // `--node-flag F` (repeatable): one more Node or V8 flag for the gateway and the floor (an experiment with a V8
 // setting, or `--import` of a probe), after the benchmark's own.
+// `--idle S`: the gateway sits idle for S seconds between its warm-up and the measured window, as each target does
+// in bench:gateway while the others are measured (V8 shrinks an idle heap; the window then grows it back).
 // `--warmup-connections N`: the warm-up runs at N connections instead of --connections, e.g. a c=64 load before a c=1
 // measurement, as bench:gateway's c=1 streamed point follows its c=64 point on the same gateway.
 //
@@ -106,6 +108,8 @@ interface RoundOptions {
   gc: boolean;
   /** --node-flag: more flags for the gateway and the floor. */
   nodeFlags: readonly string[];
+  /** --idle: ms between the warm-up and the measured window. */
+  idleMs: number;
   threads: boolean;
   limitsDelta: boolean;
   /** --key-limits JSON: the limits of the limited key instead of the benchmark's (to see what each limit costs). */
@@ -247,7 +251,7 @@ async function measure(pid: number, origin: string, key: string, options: RoundO
   const pool = new Pool(origin, { connections: Math.max(options.connections, options.warmupConnections) });
   try {
     await drive(pool, key, body, options.warmup, options.warmupConnections);
-    await sleep(200);
+    await sleep(Math.max(200, options.idleMs));
     const tracer = options.strace ? attachStrace(pid) : null;
     await tracer?.ready;
     const commandsBefore = await redisCommandCalls();
@@ -401,6 +405,7 @@ async function main(): Promise<void> {
       strace: { type: 'boolean', default: false },
       gc: { type: 'boolean', default: false },
       'node-flag': { type: 'string', multiple: true },
+      idle: { type: 'string', default: '0' },
       threads: { type: 'boolean', default: false },
       'limits-delta': { type: 'boolean', default: false },
       perf: { type: 'string' },
@@ -429,6 +434,7 @@ async function main(): Promise<void> {
     strace: values.strace,
     gc: values.gc,
     nodeFlags: values['node-flag'] ?? [],
+    idleMs: Number(values.idle) * 1000,
     threads: values.threads,
     limitsDelta: values['limits-delta'],
     keyLimits: values['key-limits'] === undefined ? null : (JSON.parse(values['key-limits']) as Record<string, unknown>),
