@@ -30,7 +30,8 @@
 // `--node-flag F` (repeatable): one more Node or V8 flag for the gateway and the floor (an experiment with a V8
 // setting, or `--import` of a probe), after the benchmark's own.
 // `--idle S`: the gateway sits idle for S seconds between its warm-up and the measured window, as each target does
-// in bench:gateway while the others are measured (V8 shrinks an idle heap; the window then grows it back).
+// in bench:gateway while the others are measured (to see whether that idleness, e.g. V8 shrinking an idle heap,
+// changes the window).
 // `--warmup-connections N`: the warm-up runs at N connections instead of --connections, e.g. a c=64 load before a c=1
 // measurement, as bench:gateway's c=1 streamed point follows its c=64 point on the same gateway.
 //

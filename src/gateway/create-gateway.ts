@@ -24,7 +24,7 @@ import { frozenNumberField, prependJsonFields } from './body-patch.js';
 import { forwardRequestHeaders } from './headers.js';
 import { filterModelList, syntheticModelList } from './models-list.js';
 import { normalizeRequestPath } from './normalize-path.js';
-import { isMultipart, parseMultipartRequest, parseRequestBody, readBody, takeBufferedBody, type BodyPace, type ParsedRequest } from './request-body.js';
+import { isMultipart, parseMultipartRequest, parseRequestBody, readBody, takeBufferedBody, waitForBody, type BodyPace, type ParsedRequest } from './request-body.js';
 import { DEADLINE_ERROR_CODE, RequestDeadline } from './request-deadline.js';
 import { reserializeRequestJson } from './reserialize.js';
 import { ObjectOwnership, type OwnershipPlan } from './object-ownership.js';
@@ -297,7 +297,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
    */
   function readRequestBody(req: IncomingMessage, compiled: CompiledScopes): Buffer | Promise<Buffer> {
     const maxBytes = Math.min(config.server.maxBodyBytes, compiled.maxBodyBytes ?? Infinity);
-    return takeBufferedBody(req, maxBytes) ?? readBody(req, maxBytes, bodyPace);
+    return takeBufferedBody(req, maxBytes) ?? waitForBody(req, maxBytes, bodyPace);
   }
 
   /** The model and stream flag (JSON, or multipart for uploads); multipart is the only asynchronous parse. */

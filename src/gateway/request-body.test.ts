@@ -2,7 +2,7 @@ import { createServer, type IncomingMessage, type Server } from 'node:http';
 import { connect } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { readBody, takeBufferedBody } from './request-body.js';
+import { readBody, takeBufferedBody, waitForBody } from './request-body.js';
 
 /** What readBody gave each request: the body as text, or the error's code / message. */
 type Outcome = { body: string } | { error: string };
@@ -140,8 +140,11 @@ describe('readBody', () => {
 });
 
 describe('takeBufferedBody', () => {
-  /** What takeBufferedBody gave each request one microtask after its request event (as the gateway calls it). */
-  type Taken = { body: string } | { pending: true } | { error: string };
+  /**
+   * What takeBufferedBody gave each request one microtask after its request event (as the gateway calls it), and
+   * for one still on its way, what waitForBody then gave.
+   */
+  type Taken = { body: string } | { pending: true } | { waited: string } | { error: string };
 
   async function takingServer(maxBytes: number): Promise<{ port: number; taken: Taken[] }> {
     const taken: Taken[] = [];
@@ -150,8 +153,12 @@ describe('takeBufferedBody', () => {
         try {
           const body = takeBufferedBody(req, maxBytes);
           taken.push(body === null ? { pending: true } : { body: body.toString('utf8') });
-          if (body === null) req.resume().on('end', () => res.end('later'));
-          else res.end('ok');
+          if (body === null) {
+            void waitForBody(req, maxBytes).then((rest) => {
+              taken.push({ waited: rest.toString('utf8') });
+              res.end('later');
+            });
+          } else res.end('ok');
         } catch (err) {
           taken.push({ error: (err as { code?: string }).code ?? String(err) });
           res.statusCode = 413;
@@ -172,13 +179,13 @@ describe('takeBufferedBody', () => {
     expect(taken).toEqual([{ body }, { body: '' }]);
   });
 
-  it('answers null for a body still on its way, and leaves it unread for the caller to wait for', async () => {
+  it('answers null for a body still on its way, and leaves it unread for waitForBody', async () => {
     const { port, taken } = await takingServer(1 << 20);
     const body = 'a'.repeat(3000);
     const request = post(body);
     const head = request.slice(0, request.indexOf('\r\n\r\n') + 4);
     const answer = await exchange(port, [head, body], 30);
-    expect(taken).toEqual([{ pending: true }]);
+    expect(taken).toEqual([{ pending: true }, { waited: body }]);
     expect(answer).toContain('later');
   });
 
@@ -193,7 +200,7 @@ describe('takeBufferedBody', () => {
     const { port, taken } = await takingServer(1 << 20);
     const chunked = (size: number): string => `${size.toString(16)}\r\n${'b'.repeat(size)}\r\n`;
     const answer = await exchange(port, [`POST /v1/x HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n${chunked(80)}0\r\n\r\n`]);
-    expect(taken).toEqual([{ pending: true }]);
+    expect(taken).toEqual([{ pending: true }, { waited: 'b'.repeat(80) }]);
     expect(answer).toContain('later');
   });
 });

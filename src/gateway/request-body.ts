@@ -46,6 +46,14 @@ export function takeBufferedBody(req: IncomingMessage, maxBytes: number): Buffer
   return taken;
 }
 
+/**
+ * The rest of a body takeBufferedBody found still on its way: the same outcomes as readBody, without checking again
+ * what takeBufferedBody has just checked or waiting another microtask.
+ */
+export function waitForBody(req: IncomingMessage, maxBytes: number, pace?: BodyPace): Promise<Buffer> {
+  return new Promise((resolve, reject) => listenForBody(req, maxBytes, pace, resolve, reject));
+}
+
 /** takeBufferedBody's outcome, with the refusal returned rather than thrown. */
 function bufferedBodyOrRefusal(req: IncomingMessage, maxBytes: number): Buffer | Error | null {
   const refusal = refusalNow(req, maxBytes);
