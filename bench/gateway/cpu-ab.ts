@@ -6,7 +6,7 @@
 //   node --import tsx bench/gateway/cpu-ab.ts --dist A_DIR --dist B_DIR [--requests 3000] [--warmup 3000] [--warmup-connections N]
 //     [--rounds 3] [--connections 1] [--limits] [--stream] [--stack sqlite --stack postgres+redis] [--floor]
 //     [--strace] [--threads] [--limits-delta] [--key-limits JSON] [--perf DIR] [--wrk-latency S] [--first-chunk S] [--gc]
-//     [--node-flag F ...] [--idle S]
+//     [--node-flag F ...] [--idle S] [--wrk-window S]
 //
 // `--floor`: the bare proxy (floor.ts) is one more variant, driven the same way, so a build's CPU is read against
 // the floor's from one invocation. `--strace`: the measured requests also run under `strace -c -f` attached to the
@@ -39,6 +39,11 @@
 // for S seconds at the same connection count and reports its p50 latency; at --connections 1 that is the figure
 // behind the added p50 at c=1, read for two builds and the floor in one invocation.
 //
+// `--wrk-window S`: the measured window is wrk (pinned to the load core, as bench:gateway drives every target) for S
+// seconds instead of --requests requests from this process's undici pool; CPU per request is read over the requests
+// wrk completed. The two clients load the gateway differently (wrk is cheaper, so the gateway's core saturates),
+// and bench:gateway's figures come from wrk.
+//
 // `--first-chunk S`: after its CPU window (and wrk's, with --wrk-latency), each round also runs the raw-socket
 // streaming client (sse-client.ts, as bench:gateway's first-chunk windows) at c=1 with a streamed body, S seconds to
 // warm up and S seconds measured, and reports its p50 time to first chunk: the figure behind the added first chunk at c=1, for builds and the floor in
@@ -50,6 +55,7 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
+import { performance } from 'node:perf_hooks';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
@@ -117,6 +123,8 @@ interface RoundOptions {
   keyLimits: Record<string, unknown> | null;
   /** --wrk-latency: wrk's window and the request body it sends, or null. */
   wrkLatency: { seconds: number; bodyFile: string } | null;
+  /** --wrk-window: the measured window is wrk for this many seconds (with this body), not --requests from undici. */
+  wrkWindow: { seconds: number; bodyFile: string } | null;
   /** --first-chunk: the streaming client's window in seconds, or null. */
   firstChunkSeconds: number | null;
   /** --perf: where this round's recording goes (set per round), or null. */
@@ -246,6 +254,24 @@ async function round(variant: Variant, work: string, upstreamUrl: string, upstre
   }
 }
 
+/**
+ * The measured window's load: `options.requests` requests from the undici pool, or with --wrk-window, wrk (as
+ * bench:gateway drives its targets) for that many seconds. Returns the number of requests served.
+ */
+async function measuredLoad(pool: Pool, origin: string, key: string, body: Buffer, options: RoundOptions): Promise<number> {
+  if (!options.wrkWindow) {
+    const started = performance.now();
+    await drive(pool, key, body, options.requests, options.connections);
+    process.stderr.write(`[cpu-ab] undici window: ${Math.round(options.requests / ((performance.now() - started) / 1000))} req/s\n`);
+    return options.requests;
+  }
+  const wrk = await runWrk({ core: LOAD_CORE, origin, path: CHAT_PATH, key, bodyFile: options.wrkWindow.bodyFile, connections: options.connections, durationS: options.wrkWindow.seconds });
+  const failed = Object.values(wrk.errors).reduce((a, b) => a + b, 0);
+  if (failed > 0) throw new Error(`wrk window at ${origin}: ${failed} errors in ${wrk.requests} requests`);
+  process.stderr.write(`[cpu-ab] wrk window: ${wrk.requests} requests, ${Math.round(wrk.requests / (wrk.durationUs / 1e6))} req/s, p50 ${wrk.latencyUs.p50} µs\n`);
+  return wrk.requests;
+}
+
 /** Warm-up, then CPU µs per request of process `pid` over `requests` requests (and Redis / syscall counts). */
 async function measure(pid: number, origin: string, key: string, options: RoundOptions, gc: GcTally | null = null): Promise<RoundResult> {
   const body = chatBody(options.stream);
@@ -261,33 +287,33 @@ async function measure(pid: number, origin: string, key: string, options: RoundO
     await recorder?.ready;
     const gcBefore = gc?.snapshot();
     const before = cpuTimes(pid);
-    await drive(pool, key, body, options.requests, options.connections);
+    const requests = await measuredLoad(pool, origin, key, body, options);
     await sleep(150); // the usage flush of the last batch lands inside the window (and the GC trace's last lines)
     const after = cpuTimes(pid);
-    if (gc && gcBefore) process.stderr.write(`[cpu-ab] GC: ${gcNote(gcBefore, gc.snapshot(), options.requests)}\n`);
+    if (gc && gcBefore) process.stderr.write(`[cpu-ab] GC: ${gcNote(gcBefore, gc.snapshot(), requests)}\n`);
     if (recorder && options.perfFile) {
       await recorder.stop();
-      const top = perfSymbols(options.perfFile, options.requests).slice(0, 40);
+      const top = perfSymbols(options.perfFile, requests).slice(0, 40);
       process.stderr.write(`[cpu-ab] perf, self CPU µs per request (${options.perfFile}):\n${top.map((s) => `  ${s.usPerRequest.toFixed(2).padStart(6)}  ${s.symbol}`).join('\n')}\n`);
     }
     if (threadsBefore) {
       const perThread = [...threadCpu(pid)]
-        .map(([name, us]) => [name, (us - (threadsBefore.get(name) ?? 0)) / options.requests] as const)
+        .map(([name, us]) => [name, (us - (threadsBefore.get(name) ?? 0)) / requests] as const)
         .filter(([, us]) => us > 0)
         .map(([name, us]) => `${name} ${us.toFixed(1)}`);
       process.stderr.write(`[cpu-ab] CPU µs per request by thread: ${perThread.join(', ')}\n`);
     }
     const commandsAfter = await redisCommandCalls();
-    if (tracer) process.stderr.write(`[cpu-ab] syscalls per request: ${syscallsPerRequest(await tracer.stop(), options.requests)}\n`);
+    if (tracer) process.stderr.write(`[cpu-ab] syscalls per request: ${syscallsPerRequest(await tracer.stop(), requests)}\n`);
     if (commandsBefore && commandsAfter) {
       const perRequest = [...commandsAfter]
-        .map(([name, calls]) => [name, (calls - (commandsBefore.get(name) ?? 0)) / options.requests] as const)
+        .map(([name, calls]) => [name, (calls - (commandsBefore.get(name) ?? 0)) / requests] as const)
         .filter(([name, calls]) => calls > 0 && (name === 'evalsha' || name === 'eval'))
         .map(([name, calls]) => `${name} ${calls.toFixed(2)}`);
       process.stderr.write(`[cpu-ab] redis commands per request: ${perRequest.join(', ') || 'none'}\n`);
     }
-    const userUs = (after.userUs - before.userUs) / options.requests;
-    const systemUs = (after.systemUs - before.systemUs) / options.requests;
+    const userUs = (after.userUs - before.userUs) / requests;
+    const systemUs = (after.systemUs - before.systemUs) / requests;
     process.stderr.write(`[cpu-ab] user ${userUs.toFixed(1)} + system ${systemUs.toFixed(1)} µs/request\n`);
     let latencyP50Us: number | null = null;
     if (options.wrkLatency) {
@@ -412,6 +438,7 @@ async function main(): Promise<void> {
       perf: { type: 'string' },
       'key-limits': { type: 'string' },
       'wrk-latency': { type: 'string' },
+      'wrk-window': { type: 'string' },
       'first-chunk': { type: 'string' },
     },
   });
@@ -440,6 +467,7 @@ async function main(): Promise<void> {
     limitsDelta: values['limits-delta'],
     keyLimits: values['key-limits'] === undefined ? null : (JSON.parse(values['key-limits']) as Record<string, unknown>),
     wrkLatency: null as RoundOptions['wrkLatency'],
+    wrkWindow: null as RoundOptions['wrkWindow'],
     firstChunkSeconds: values['first-chunk'] === undefined ? null : Number(values['first-chunk']),
     perfFile: null as string | null,
   };
@@ -451,6 +479,11 @@ async function main(): Promise<void> {
     const bodyFile = path.join(work, 'body.json');
     writeFileSync(bodyFile, chatBody(options.stream));
     options.wrkLatency = { seconds: Number(values['wrk-latency']), bodyFile };
+  }
+  if (values['wrk-window'] !== undefined) {
+    const bodyFile = path.join(work, 'window-body.json');
+    writeFileSync(bodyFile, chatBody(options.stream));
+    options.wrkWindow = { seconds: Number(values['wrk-window']), bodyFile };
   }
   try {
     const upstreamKey = `sk-bench-${randomBytes(24).toString('base64url')}`.slice(0, 41);
