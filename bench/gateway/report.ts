@@ -1,7 +1,7 @@
 // Turns raw samples into medians, target verdicts and the README table.
 import { readFileSync, writeFileSync } from 'node:fs';
 import type { TtfcSample, WrkSample } from './measure.js';
-import { FLOOR_ID, LOAD_POINTS, PAIRED_P50_POINT, PAIRED_POINT, PAIRED_TTFC_POINT, PAIRED_WINDOWS_POINT, PORTKEY_ID, TARGETS, type GatewayScenario } from './scenarios.js';
+import { FLOOR_ID, LOAD_POINTS, PAIRED_FLOOR_C64_POINT, PAIRED_P50_POINT, PAIRED_POINT, PAIRED_TTFC_POINT, PAIRED_WINDOWS_POINT, PORTKEY_ID, TARGETS, type GatewayScenario } from './scenarios.js';
 import { median } from './stats.js';
 
 export interface TargetSummary {
@@ -139,9 +139,15 @@ export function verdicts(
     deltasUs.length === 0
       ? []
       : [v(`the same, paired: ${base.label} vs the floor in alternating windows (median of per-repetition differences, c=1, ${what})`, median(deltasUs) / 1000, 'ms', limitMs, 'max')];
+  const c64 = pairedFloorC64(paired ?? [], base.id);
+  // Only in results that have the alternating c=64 windows with the floor.
+  const pairedC64 = (values: readonly number[], what: string, limit: number, kind: 'max' | 'min'): Verdict[] =>
+    values.length === 0 ? [] : [v(`the same, paired: ${base.label} vs the floor in alternating windows (median of per-repetition ${what}, c=64)`, median(values), '×', limit, kind)];
   const out = [
     v('gateway CPU per non-streamed request (c=64), × the floor\'s', gw64.cpuVsFloor ?? NaN, '×', TARGETS.cpuVsFloor, 'max'),
+    ...pairedC64(c64.cpuRatios, 'CPU ratios', TARGETS.cpuVsFloor, 'max'),
     v('throughput, c=64, non-streamed, share of the floor\'s', gw64.reqPerSec / clean(floor64, floor64.reqPerSec), '×', TARGETS.throughputVsFloor, 'min'),
+    ...pairedC64(c64.throughputShares, 'throughput shares', TARGETS.throughputVsFloor, 'min'),
     v('throughput, c=64, non-streamed, × Portkey\'s', gw64.reqPerSec / clean(portkey64, portkey64.reqPerSec), '×', TARGETS.throughputVsPortkey, 'min'),
     v(
       'added p50 latency, c=1, non-streamed, over the floor\'s',
@@ -200,6 +206,31 @@ export function pairedLatencyDeltas(wrk: readonly WrkSample[], ttfc: readonly Tt
   return {
     p50Us: windowsDeltas(wrk, PAIRED_P50_POINT, target, FLOOR_ID, (s) => s.latencyUs.p50),
     ttfcUs: windowsDeltas(ttfc, PAIRED_TTFC_POINT, target, FLOOR_ID, (s) => s.ttfcUs.p50),
+  };
+}
+
+/**
+ * The first scenario against the floor at c=64, non-streamed, per repetition in which both have alternating windows
+ * (PAIRED_FLOOR_C64_POINT): CPU per request as a multiple of the floor's (each side weighted over its windows by
+ * requests), and throughput as a share of the floor's (each side's requests over its windows' summed duration).
+ * Empty for results without those windows.
+ */
+export function pairedFloorC64(wrk: readonly WrkSample[], target: string): { cpuRatios: number[]; throughputShares: number[] } {
+  const reps = [...new Set(wrk.filter((s) => s.point === PAIRED_FLOOR_C64_POINT && s.target === FLOOR_ID).map((s) => s.rep))].sort((a, b) => a - b);
+  const cpu = (id: string, rep: number): number => windowsMean(wrk, PAIRED_FLOOR_C64_POINT, id, rep, (s) => s.gateway?.cpuUsPerRequest);
+  const throughput = (id: string, rep: number): number => {
+    let requests = 0;
+    let seconds = 0;
+    for (const s of wrk) {
+      if (s.point !== PAIRED_FLOOR_C64_POINT || s.target !== id || s.rep !== rep || !(s.reqPerSec > 0)) continue;
+      requests += s.requests;
+      seconds += s.requests / s.reqPerSec;
+    }
+    return seconds > 0 ? requests / seconds : NaN;
+  };
+  return {
+    cpuRatios: reps.map((rep) => cpu(target, rep) / cpu(FLOOR_ID, rep)).filter(Number.isFinite),
+    throughputShares: reps.map((rep) => throughput(target, rep) / throughput(FLOOR_ID, rep)).filter(Number.isFinite),
   };
 }
 

@@ -7,8 +7,9 @@
 // first-chunk window of `--ttfc-duration` per target at the streamed points). Some pairs are then measured again
 // within the same repetition in four alternating half-length windows, so a drift of the machine's speed hits both
 // sides alike: a limits scenario's key and a plain key on its gateway at c=64 (PAIRED_WINDOWS_POINT), and, when the
-// floor is measured, the floor and the first scenario at json-c1 and, for the first chunk, at sse-c1
-// (PAIRED_P50_POINT, PAIRED_TTFC_POINT). The paired verdicts read only those windows.
+// floor is measured, the floor and the first scenario at json-c64 (CPU and throughput, PAIRED_FLOOR_C64_POINT), at
+// json-c1 and, for the first chunk, at sse-c1 (PAIRED_P50_POINT, PAIRED_TTFC_POINT). The paired verdicts read only
+// those windows.
 //
 //   node --import tsx bench/gateway/run.ts [--duration 3] [--ttfc-duration 2] [--reps 5] [--scenarios a,b] [--no-readme]
 //     [--dist DIR --out FILE]   (measure another build, e.g. a copy of an older commit's dist, into another file)
@@ -32,7 +33,7 @@ import { startStack, stopStacks } from './stack.js';
 import { startFloor, startPortkey } from './peers.js';
 import { formatTop, topSelfTime } from './profile.js';
 import { markdown, noiseSummary, offMainThreadNote, pairedNote, summarize, updateReadme, verdicts } from './report.js';
-import { chatBody, CROSS_CORE_POINT, FLOOR_ID, PAIRED_P50_POINT, PAIRED_POINT, PAIRED_TTFC_POINT, PAIRED_WINDOWS_POINT, GATEWAY_CORE, GATEWAY_NODE_FLAGS, GATEWAY_SCENARIOS, LOAD_CORE, LOAD_POINTS, PORTKEY_ID, type GatewayScenario, type LoadPoint } from './scenarios.js';
+import { chatBody, CROSS_CORE_POINT, FLOOR_ID, PAIRED_FLOOR_C64_POINT, PAIRED_P50_POINT, PAIRED_POINT, PAIRED_TTFC_POINT, PAIRED_WINDOWS_POINT, GATEWAY_CORE, GATEWAY_NODE_FLAGS, GATEWAY_SCENARIOS, LOAD_CORE, LOAD_POINTS, PORTKEY_ID, type GatewayScenario, type LoadPoint } from './scenarios.js';
 import { seedStore } from './seed.js';
 import { median } from './stats.js';
 
@@ -377,6 +378,10 @@ async function main(): Promise<void> {
           for (const [limited, plain] of pairs) {
             // Limited, plain, plain, limited (see PAIRED_WINDOWS_POINT); the paired verdict reads only these.
             for (const target of [limited, plain, plain, limited]) await pairedWrkWindow(target, point, rep, PAIRED_WINDOWS_POINT);
+          }
+          // Floor, gateway, gateway, floor, reversed on even repetitions (see PAIRED_FLOOR_C64_POINT).
+          if (floor && base) {
+            for (const target of rep % 2 === 1 ? [floor, base, base, floor] : [base, floor, floor, base]) await pairedWrkWindow(target, point, rep, PAIRED_FLOOR_C64_POINT);
           }
         }
         const latencyPoint = point.id === 'json-c1' ? PAIRED_P50_POINT : point.id === 'sse-c1' ? PAIRED_TTFC_POINT : null;

@@ -134,6 +134,14 @@ export const PAIRED_WINDOWS_POINT = 'json-c64-paired';
  * drift within the repetition hits both alike. The paired latency verdicts read these.
  */
 export const PAIRED_P50_POINT = 'json-c1-paired';
+/**
+ * Samples of the paired c=64 comparison with the floor: in every repetition at PAIRED_POINT, the floor and the first
+ * scenario are measured again in four half-length windows, floor–gateway–gateway–floor (reversed on even
+ * repetitions). In the regular windows the other targets run between the two, and this machine's speed drifts by
+ * more than the CPU × floor target's margin from one minute to the next; here a drift hits both alike. The paired
+ * CPU × floor and throughput-share rows read these.
+ */
+export const PAIRED_FLOOR_C64_POINT = 'json-c64-floor-paired';
 export const PAIRED_TTFC_POINT = 'sse-c1-paired';
 
 /** Cores: the gateway alone on one, the fake upstream and the load generators on the other. */
