@@ -38,6 +38,8 @@ import { seedStore } from './seed.js';
 import { median } from './stats.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+/** One-second warm-up windows per target and load point with more than one connection (see the warm-up below). */
+const WARMUP_WINDOWS = 6;
 /** This run's scratch directory (bodies, gateway data); removed on every exit path. */
 let workDir: string | null = null;
 /** Lines the gateways wrote to stderr (warn level and above). */
@@ -336,10 +338,17 @@ async function main(): Promise<void> {
     };
     log(`fake upstream ${direct.origin}; proxies ${proxies.map((g) => `${g.id}=${g.origin} (pid ${g.pid})`).join(', ')}`);
 
-    // Warm-up: JIT, connection pools and SQLite pages, for every target, before anything is recorded.
+    // Warm-up: JIT, connection pools and SQLite pages, for every target, before anything is recorded. In short
+    // windows, because each window's end is part of what must be warm: wrk closes its connections with requests in
+    // flight, and the first few times those aborts reach a code path they widen V8's field types (a field written
+    // once becomes mutable, a number field takes another kind of number), which throws away the optimized code of the
+    // hot path built on the narrower types. It is then compiled again inside the next window: in two runs of a
+    // gateway whose only warm-up was one 3-second window, three and four of the next five 3-second windows spent
+    // 109–306 ms in TurboFan (--trace-opt); after six 1-second windows, seven of the next eight 3-second windows
+    // spent 3–24 ms and one 115 ms.
     for (const target of [direct, ...proxies]) {
       for (const point of LOAD_POINTS.filter((p) => p.connections > 1 && (!target.points || target.points.includes(p.id)))) {
-        await measureWrk(target, procs, point, 0, bodies, 2);
+        for (let i = 0; i < WARMUP_WINDOWS; i++) await measureWrk(target, procs, point, 0, bodies, 1);
       }
     }
     const peerFailures = new Map<string, number>();
