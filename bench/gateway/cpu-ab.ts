@@ -504,7 +504,7 @@ async function main(): Promise<void> {
         process.stderr.write(`[cpu-ab] round ${r + 1} ${nameOf(variant)}: ${cpuUs.toFixed(1)} µs/request\n`);
       }
     }
-    const what = `${options.stream ? 'streamed' : 'non-streamed'}, c=${options.connections}${options.limits ? ', key with limits and budgets' : ''}, ${options.requests} requests × ${rounds} rounds`;
+    const what = `${options.stream ? 'streamed' : 'non-streamed'}, c=${options.connections}${options.limits ? ', key with limits and budgets' : ''}, ${options.wrkWindow ? `${options.wrkWindow.seconds} s of wrk` : `${options.requests} requests`} × ${rounds} rounds`;
     const figure = options.limitsDelta ? 'µs CPU/request added by limits and budgets' : 'µs CPU/request';
     for (const [variant, list] of samples) {
       process.stdout.write(`${nameOf(variant)}: median ${median(list).toFixed(1)} ${figure} (${list.map((x) => x.toFixed(1)).join(', ')}) — ${what}\n`);
