@@ -475,15 +475,12 @@ async function main(): Promise<void> {
   if (perfDir) mkdirSync(perfDir, { recursive: true });
   const rounds = Number(values.rounds);
   const work = mkdtempSync(path.join(os.tmpdir(), 'kw-cpu-ab-'));
-  if (values['wrk-latency'] !== undefined) {
+  if (values['wrk-latency'] !== undefined || values['wrk-window'] !== undefined) {
+    // The body wrk sends, for both of its uses.
     const bodyFile = path.join(work, 'body.json');
     writeFileSync(bodyFile, chatBody(options.stream));
-    options.wrkLatency = { seconds: Number(values['wrk-latency']), bodyFile };
-  }
-  if (values['wrk-window'] !== undefined) {
-    const bodyFile = path.join(work, 'window-body.json');
-    writeFileSync(bodyFile, chatBody(options.stream));
-    options.wrkWindow = { seconds: Number(values['wrk-window']), bodyFile };
+    if (values['wrk-latency'] !== undefined) options.wrkLatency = { seconds: Number(values['wrk-latency']), bodyFile };
+    if (values['wrk-window'] !== undefined) options.wrkWindow = { seconds: Number(values['wrk-window']), bodyFile };
   }
   try {
     const upstreamKey = `sk-bench-${randomBytes(24).toString('base64url')}`.slice(0, 41);

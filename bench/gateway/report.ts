@@ -216,21 +216,12 @@ export function pairedLatencyDeltas(wrk: readonly WrkSample[], ttfc: readonly Tt
  * Empty for results without those windows.
  */
 export function pairedFloorC64(wrk: readonly WrkSample[], target: string): { cpuRatios: number[]; throughputShares: number[] } {
-  const reps = [...new Set(wrk.filter((s) => s.point === PAIRED_FLOOR_C64_POINT && s.target === FLOOR_ID).map((s) => s.rep))].sort((a, b) => a - b);
-  const cpu = (id: string, rep: number): number => windowsMean(wrk, PAIRED_FLOOR_C64_POINT, id, rep, (s) => s.gateway?.cpuUsPerRequest);
-  const throughput = (id: string, rep: number): number => {
-    let requests = 0;
-    let seconds = 0;
-    for (const s of wrk) {
-      if (s.point !== PAIRED_FLOOR_C64_POINT || s.target !== id || s.rep !== rep || !(s.reqPerSec > 0)) continue;
-      requests += s.requests;
-      seconds += s.requests / s.reqPerSec;
-    }
-    return seconds > 0 ? requests / seconds : NaN;
-  };
+  // A side's request-weighted mean of 1/req/s is its windows' summed time over their requests, so the floor's mean
+  // over the target's is the target's throughput over the floor's.
+  const secondsPerRequest = (s: WrkSample): number | undefined => (s.reqPerSec > 0 ? 1 / s.reqPerSec : undefined);
   return {
-    cpuRatios: reps.map((rep) => cpu(target, rep) / cpu(FLOOR_ID, rep)).filter(Number.isFinite),
-    throughputShares: reps.map((rep) => throughput(target, rep) / throughput(FLOOR_ID, rep)).filter(Number.isFinite),
+    cpuRatios: windowsCompare(wrk, PAIRED_FLOOR_C64_POINT, target, FLOOR_ID, (s) => s.gateway?.cpuUsPerRequest, (a, b) => a / b),
+    throughputShares: windowsCompare(wrk, PAIRED_FLOOR_C64_POINT, target, FLOOR_ID, secondsPerRequest, (a, b) => b / a),
   };
 }
 
@@ -239,8 +230,23 @@ type Window = Pick<WrkSample, 'point' | 'target' | 'rep' | 'requests'>;
 
 /** `value` of `target` minus that of `other` at `point`, per repetition in which both have windows there. */
 function windowsDeltas<S extends Window>(samples: readonly S[], point: string, target: string, other: string, value: (s: S) => number | undefined): number[] {
+  return windowsCompare(samples, point, target, other, value, (a, b) => a - b);
+}
+
+/**
+ * `compare(target's value, other's value)` at `point`, each weighted over its windows by requests, per repetition in
+ * which both have windows there; non-finite results (a side without the value) are left out.
+ */
+function windowsCompare<S extends Window>(
+  samples: readonly S[],
+  point: string,
+  target: string,
+  other: string,
+  value: (s: S) => number | undefined,
+  compare: (targetValue: number, otherValue: number) => number,
+): number[] {
   const reps = [...new Set(samples.filter((s) => s.point === point && s.target === other).map((s) => s.rep))].sort((a, b) => a - b);
-  return reps.map((rep) => windowsMean(samples, point, target, rep, value) - windowsMean(samples, point, other, rep, value)).filter(Number.isFinite);
+  return reps.map((rep) => compare(windowsMean(samples, point, target, rep, value), windowsMean(samples, point, other, rep, value))).filter(Number.isFinite);
 }
 
 /**

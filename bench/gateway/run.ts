@@ -366,6 +366,9 @@ async function main(): Promise<void> {
       for (let rep = 1; rep <= reps; rep++) {
         // Alternate the order so neither side always runs first (thermal and cache effects).
         const order = rep % 2 === 1 ? [direct, ...proxies] : [...proxies, direct];
+        // The floor's paired windows with the first scenario: floor, gateway, gateway, floor, reversed on even
+        // repetitions; none without the floor (--no-peers).
+        const floorPairOrder = floor && base ? (rep % 2 === 1 ? [floor, base, base, floor] : [base, floor, floor, base]) : [];
         for (const target of order) {
           if (target.points && !target.points.includes(point.id)) continue;
           const sample = await measureWrk(target, procs, point, rep, bodies, durationS);
@@ -388,16 +391,14 @@ async function main(): Promise<void> {
             // Limited, plain, plain, limited (see PAIRED_WINDOWS_POINT); the paired verdict reads only these.
             for (const target of [limited, plain, plain, limited]) await pairedWrkWindow(target, point, rep, PAIRED_WINDOWS_POINT);
           }
-          // Floor, gateway, gateway, floor, reversed on even repetitions (see PAIRED_FLOOR_C64_POINT).
-          if (floor && base) {
-            for (const target of rep % 2 === 1 ? [floor, base, base, floor] : [base, floor, floor, base]) await pairedWrkWindow(target, point, rep, PAIRED_FLOOR_C64_POINT);
-          }
+          // See PAIRED_FLOOR_C64_POINT.
+          for (const target of floorPairOrder) await pairedWrkWindow(target, point, rep, PAIRED_FLOOR_C64_POINT);
         }
         const latencyPoint = point.id === 'json-c1' ? PAIRED_P50_POINT : point.id === 'sse-c1' ? PAIRED_TTFC_POINT : null;
-        if (latencyPoint !== null && floor && base) {
-          // Floor, gateway, gateway, floor, reversed on even repetitions (see PAIRED_P50_POINT); the paired c=1
-          // latency verdicts read only these. The streamed point pairs the first-chunk measurement.
-          for (const target of rep % 2 === 1 ? [floor, base, base, floor] : [base, floor, floor, base]) {
+        if (latencyPoint !== null) {
+          // See PAIRED_P50_POINT; the paired c=1 latency verdicts read only these. The streamed point pairs the
+          // first-chunk measurement.
+          for (const target of floorPairOrder) {
             if (point.stream) {
               const ttfc = await measureTtfc(target, procs, point, rep, bodies, ttfcS / 2);
               if (ttfc.errors > 0) throw new Error(`${target.id} ${latencyPoint}: ${ttfc.errors} errors in ${ttfc.requests} requests`);
