@@ -29,7 +29,10 @@ describe('KeyHashMemo', () => {
     memo.remember(a, memo.compute(a));
     expect(memo.remembered(a)).toBe(hashVirtualKey(a, PEPPER));
     // A secret that differs from a remembered one is hashed afresh, never answered with a neighbour's hash.
-    for (const other of [b, `${a.slice(0, -1)}x`]) {
+    // The neighbour differs in its last character only (never equal to `a`, whatever `a` ends with).
+    const neighbour = `${a.slice(0, -1)}${a.endsWith('x') ? 'y' : 'x'}`;
+    expect(neighbour).not.toBe(a);
+    for (const other of [b, neighbour]) {
       expect(memo.remembered(other)).toBeUndefined();
       expect(memo.compute(other)).toBe(hashVirtualKey(other, PEPPER));
     }
