@@ -42,7 +42,8 @@
 // `--wrk-window S`: the measured window is wrk (pinned to the load core, as bench:gateway drives every target) for S
 // seconds instead of --requests requests from this process's undici pool; CPU per request is read over the requests
 // wrk completed. The two clients load the gateway differently (wrk is cheaper, so the gateway's core saturates),
-// and bench:gateway's figures come from wrk.
+// and bench:gateway's figures come from wrk. The window also reports the load core's wake-ups per request (how often
+// an answer had to wake wrk, which the gateway pays for: see wake-probe.ts).
 //
 // `--first-chunk S`: after its CPU window (and wrk's, with --wrk-latency), each round also runs the raw-socket
 // streaming client (sse-client.ts, as bench:gateway's first-chunk windows) at c=1 with a streamed body, S seconds to
@@ -65,7 +66,7 @@ import { Pool } from 'undici';
 import { startFloor } from './peers.js';
 import { GcTally, gcNote } from './gc-tally.js';
 import { attachPerf, perfSymbols } from './perf.js';
-import { cpuTimes, pinSelf, spawnPinned, stopAll, stopChild, waitForLine } from './procs.js';
+import { cpuTimes, pinSelf, spawnPinned, stopAll, stopChild, waitForLine, wakeupInterrupts } from './procs.js';
 import { stackRedis, startStack, stopStacks, type Stack } from './stack.js';
 import { chatBody, CHAT_PATH, GATEWAY_CORE, GATEWAY_NODE_FLAGS, GATEWAY_SCENARIOS, LOAD_CORE } from './scenarios.js';
 import { median } from './stats.js';
@@ -265,10 +266,14 @@ async function measuredLoad(pool: Pool, origin: string, key: string, body: Buffe
     process.stderr.write(`[cpu-ab] undici window: ${Math.round(options.requests / ((performance.now() - started) / 1000))} req/s\n`);
     return options.requests;
   }
+  const wakeupsBefore = wakeupInterrupts()[LOAD_CORE] ?? Number.NaN;
   const wrk = await runWrk({ core: LOAD_CORE, origin, path: CHAT_PATH, key, bodyFile: options.wrkWindow.bodyFile, connections: options.connections, durationS: options.wrkWindow.seconds });
+  const wakeups = ((wakeupInterrupts()[LOAD_CORE] ?? Number.NaN) - wakeupsBefore) / wrk.requests;
   const failed = Object.values(wrk.errors).reduce((a, b) => a + b, 0);
   if (failed > 0) throw new Error(`wrk window at ${origin}: ${failed} errors in ${wrk.requests} requests`);
-  process.stderr.write(`[cpu-ab] wrk window: ${wrk.requests} requests, ${Math.round(wrk.requests / (wrk.durationUs / 1e6))} req/s, p50 ${wrk.latencyUs.p50} µs\n`);
+  process.stderr.write(
+    `[cpu-ab] wrk window: ${wrk.requests} requests, ${Math.round(wrk.requests / (wrk.durationUs / 1e6))} req/s, p50 ${wrk.latencyUs.p50} µs, ${wakeups.toFixed(2)} load-core wake-ups per request\n`,
+  );
   return wrk.requests;
 }
 

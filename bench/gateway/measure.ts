@@ -3,7 +3,7 @@
 // gateway's core (the machine may be shared; such windows are recorded, not hidden).
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { coreBusyUs, cpuTimes, sampleRss, schedCounters, totalCpuUs, waitForQuiet, type SchedCounters } from './procs.js';
+import { coreBusyUs, cpuTimes, sampleRss, schedCounters, totalCpuUs, waitForQuiet, wakeupInterrupts, type SchedCounters } from './procs.js';
 import { CHAT_PATH, GATEWAY_CORE, LOAD_CORE, type LoadPoint } from './scenarios.js';
 import { runStreamClient } from './sse-client.js';
 import { percentile } from './stats.js';
@@ -47,6 +47,12 @@ export interface GatewayUsage {
    * in results written before they were added.
    */
   sched?: SchedCounters;
+  /**
+   * Wake-up interrupts the load core received per request (procs.ts, wakeupInterrupts): how often an answer found wrk
+   * or the fake upstream asleep, so that the write had to wake it across cores, which the writer pays for (see
+   * wake-probe.ts). Absent in results written before it was added.
+   */
+  loadCoreWakeups?: number;
 }
 
 export interface Noise {
@@ -101,6 +107,7 @@ async function observe<T>(target: Target, procs: Processes, run: () => Promise<T
   const before = pid === undefined ? null : cpuTimes(pid);
   const schedBefore = pid === undefined ? null : schedCounters(pid);
   const coreBefore = coreBusyUs()[GATEWAY_CORE] ?? 0;
+  const wakeupsBefore = wakeupInterrupts()[LOAD_CORE] ?? Number.NaN;
   const gatewaysBefore = totalCpuUs(procs.gateways);
   const t0 = performance.now();
   let result: T;
@@ -122,6 +129,7 @@ async function observe<T>(target: Target, procs: Processes, run: () => Promise<T
   if (pid === undefined || before === null || schedBefore === null) return { result, gateway: undefined, noise };
   const after = cpuTimes(pid);
   const schedAfter = schedCounters(pid);
+  const wakeups = (wakeupInterrupts()[LOAD_CORE] ?? Number.NaN) - wakeupsBefore;
   const userUs = after.userUs - before.userUs;
   const systemUs = after.systemUs - before.systemUs;
   const n = requests(result);
@@ -133,7 +141,8 @@ async function observe<T>(target: Target, procs: Processes, run: () => Promise<T
     minorFaults: perRequest('minorFaults'),
     offMainThreadUs: perRequest('offMainThreadUs'),
   };
-  return { result, noise, gateway: { userUs, systemUs, cpuUsPerRequest: n > 0 ? (userUs + systemUs) / n : NaN, rssMaxKb, sched } };
+  const loadCoreWakeups = n > 0 ? wakeups / n : NaN;
+  return { result, noise, gateway: { userUs, systemUs, cpuUsPerRequest: n > 0 ? (userUs + systemUs) / n : NaN, rssMaxKb, sched, loadCoreWakeups } };
 }
 
 export async function measureWrk(

@@ -173,6 +173,22 @@ export function coreBusyUs(): number[] {
   return out;
 }
 
+/**
+ * Wake-up interrupts each core has received: the rescheduling (RES) and function-call (CAL) rows of /proc/interrupts,
+ * summed per core column. A process that makes a task on another core runnable (a socket write to a reader asleep in
+ * epoll_wait there) sends one of these, so the load core's count over a window is how often the gateway's writes
+ * woke wrk or the fake upstream. Cores without the rows (another architecture) read NaN.
+ */
+export function wakeupInterrupts(text: string = readFileSync('/proc/interrupts', 'utf8')): number[] {
+  const cores = (text.split('\n')[0] ?? '').trim().split(/\s+/).filter((name) => /^CPU\d+$/.test(name)).length;
+  const rows = text
+    .split('\n')
+    .map((line) => /^\s*(?:RES|CAL):((?:\s+\d+)+)/.exec(line)?.[1])
+    .filter((row): row is string => row !== undefined)
+    .map((row) => row.trim().split(/\s+/).map(Number));
+  return Array.from({ length: cores }, (_, core) => (rows.length === 0 ? Number.NaN : rows.reduce((sum, counts) => sum + (counts[core] ?? Number.NaN), 0)));
+}
+
 export function totalCpuUs(pids: readonly number[]): number {
   let sum = 0;
   for (const pid of pids) {

@@ -3,6 +3,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import type { TtfcSample, WrkSample } from './measure.js';
 import { FLOOR_ID, LOAD_POINTS, PAIRED_FLOOR_C64_POINT, PAIRED_P50_POINT, PAIRED_POINT, PAIRED_TTFC_POINT, PAIRED_WINDOWS_POINT, PORTKEY_ID, TARGETS, type GatewayScenario } from './scenarios.js';
 import { median } from './stats.js';
+import type { WakeCost } from './wake-probe.js';
 
 export interface TargetSummary {
   id: string;
@@ -282,7 +283,6 @@ export function pairedNote(wrk: readonly WrkSample[], scenarios: readonly Gatewa
     const cost = scenario.extraCpu;
     if (!cost || !scenarios.some((x) => x.id === cost.over)) continue;
     const deltas = reps.map((rep) => cpuAt(wrk, scenario.id, rep) - cpuAt(wrk, cost.over, rep));
-    const signed = (d: number): string => (Number.isFinite(d) ? `${d >= 0 ? '+' : '−'}${Math.abs(Math.round(d))}` : '–');
     parts.push(`"${scenario.label}" − "${cost.over}" ${deltas.map(signed).join(', ')} µs (median ${signed(median(deltas))})`);
     if (scenario.pairedPlainKey !== undefined) {
       const inProcess = pairedDeltas(wrk, scenario.id, scenario.pairedPlainKey);
@@ -301,17 +301,53 @@ export function pairedNote(wrk: readonly WrkSample[], scenarios: readonly Gatewa
 export function offMainThreadNote(wrk: readonly WrkSample[], targets: readonly { id: string; label: string }[]): string | null {
   const parts: string[] = [];
   for (const target of targets) {
-    const samples = wrk.filter((s) => s.point === 'json-c64' && s.target === target.id && s.gateway?.sched !== undefined).sort((a, b) => a.rep - b.rep);
-    if (samples.length === 0) continue;
-    const values = samples.map((s) => s.gateway?.sched?.offMainThreadUs ?? NaN);
+    const values = c64Series(wrk, target.id, (s) => s.gateway?.sched?.offMainThreadUs);
+    if (values.length === 0) continue;
     parts.push(`"${target.label}" ${values.map((v) => fixed(v, 0)).join(', ')} (median ${fixed(median(values), 0)})`);
   }
   return parts.length === 0 ? null : `CPU off the main thread per request at c=64, non-streamed, per repetition, in µs (V8's GC helpers, mostly; they share the gateway's core): ${parts.join('; ')}.`;
 }
 
+/**
+ * How often each target's answers woke wrk or the fake upstream on the load core, per request at c=64, non-streamed,
+ * per repetition, and what that costs in this run's CPU (wake-probe.ts): a target that answers more slowly leaves
+ * the load core idle more often, so more of its writes must wake a sleeper, and the writer pays for each wake-up in
+ * its own CPU time. The estimate against the floor is (its median − the floor's median) × (the probe's asleep − awake
+ * cost); an explanation beside the CPU rows, which stay as measured. Null when the samples predate the counter.
+ */
+export function wakeupNote(wrk: readonly WrkSample[], targets: readonly { id: string; label: string }[], cost: WakeCost | null): string | null {
+  const series = targets.map((t) => ({ ...t, values: c64Series(wrk, t.id, (s) => s.gateway?.loadCoreWakeups) })).filter((t) => t.values.length > 0);
+  if (series.length === 0) return null;
+  const parts = series.map((t) => `"${t.label}" ${t.values.map((v) => fixed(v, 2)).join(', ')} (median ${fixed(median(t.values), 2)})`);
+  let note =
+    'Load-core wake-ups per request at c=64, non-streamed, per repetition (interrupts the load core received: answers ' +
+    `written while wrk or the fake upstream slept, so that the write had to wake it): ${parts.join('; ')}.`;
+  if (cost === null) return note;
+  const extraUs = cost.asleepUs - cost.awakeUs;
+  note += ` A write that woke a reader asleep on the other core cost the writer ${fixed(cost.asleepUs, 1)} µs of CPU in this run, against ${fixed(cost.awakeUs, 1)} µs to a running reader (wake-probe.ts).`;
+  const floor = series.find((t) => t.id === FLOOR_ID);
+  const others = floor ? series.filter((t) => t !== floor) : [];
+  if (floor && others.length > 0) {
+    const floorMedian = median(floor.values);
+    const estimates = others.map((t) => `"${t.label}" ${signed((median(t.values) - floorMedian) * extraUs)}`);
+    note += ` A target that answers more slowly leaves the load core idle more often, so more of its answers pay that; at the medians, the wake-ups beyond the floor's come to about ${estimates.join(', ')} µs of CPU per request.`;
+  }
+  return note;
+}
+
+/** A target's values at c=64, non-streamed, in repetition order; windows without the value (older results) are left out. */
+function c64Series(wrk: readonly WrkSample[], target: string, value: (s: WrkSample) => number | undefined): number[] {
+  return wrk
+    .filter((s) => s.point === 'json-c64' && s.target === target)
+    .sort((a, b) => a.rep - b.rep)
+    .map(value)
+    .filter((v): v is number => v !== undefined);
+}
+
 const ms = (us: number | null): string => (us === null || !Number.isFinite(us) ? '–' : (us / 1000).toFixed(us < 10_000 ? 3 : 1));
 const int = (n: number | null): string => (n === null || !Number.isFinite(n) ? '–' : Math.round(n).toLocaleString('en-US'));
 const fixed = (n: number, digits: number): string => (Number.isFinite(n) ? n.toFixed(digits) : '–');
+const signed = (d: number): string => (Number.isFinite(d) ? `${d >= 0 ? '+' : '−'}${Math.abs(Math.round(d))}` : '–');
 
 export interface ReportContext {
   date: string;

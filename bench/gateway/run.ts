@@ -27,12 +27,13 @@ import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { measureTtfc, measureWrk, type Bodies, type Processes, type Target, type TtfcSample, type WrkSample } from './measure.js';
-import { killAllNow, memory, pinSelf, spawnPinned, stopAll, waitForLine, type SchedCounters } from './procs.js';
+import { measureTtfc, measureWrk, type Bodies, type GatewayUsage, type Processes, type Target, type TtfcSample, type WrkSample } from './measure.js';
+import { killAllNow, memory, pinSelf, spawnPinned, stopAll, waitForLine } from './procs.js';
 import { startStack, stopStacks } from './stack.js';
 import { startFloor, startPortkey } from './peers.js';
 import { formatTop, topSelfTime } from './profile.js';
-import { markdown, noiseSummary, offMainThreadNote, pairedNote, summarize, updateReadme, verdicts } from './report.js';
+import { markdown, noiseSummary, offMainThreadNote, pairedNote, summarize, updateReadme, verdicts, wakeupNote } from './report.js';
+import { measureWakeCost } from './wake-probe.js';
 import { chatBody, CROSS_CORE_POINT, FLOOR_ID, PAIRED_FLOOR_C64_POINT, PAIRED_P50_POINT, PAIRED_POINT, PAIRED_TTFC_POINT, PAIRED_WINDOWS_POINT, GATEWAY_CORE, GATEWAY_NODE_FLAGS, GATEWAY_SCENARIOS, LOAD_CORE, LOAD_POINTS, PORTKEY_ID, type GatewayScenario, type LoadPoint } from './scenarios.js';
 import { seedStore } from './seed.js';
 import { median } from './stats.js';
@@ -46,10 +47,14 @@ let workDir: string | null = null;
 const gatewayLog: string[] = [];
 const log = (message: string): void => void process.stderr.write(`[bench] ${message}\n`);
 
-/** Per request: the event loop's blocking waits, preemptions and run-queue wait, page faults, other threads' CPU. */
-function schedNote(sched: SchedCounters | undefined): string {
+/**
+ * Per request: the event loop's blocking waits, preemptions and run-queue wait, page faults, other threads' CPU, and
+ * the load core's wake-ups.
+ */
+function schedNote({ sched, loadCoreWakeups }: GatewayUsage): string {
   if (!sched) return '';
-  return ` (per request: ${sched.voluntarySwitches.toFixed(2)} waits, ${sched.involuntarySwitches.toFixed(3)} preemptions, ${sched.runQueueWaitUs.toFixed(1)} µs queued, ${sched.minorFaults.toFixed(2)} page faults, ${sched.offMainThreadUs.toFixed(1)} µs off the main thread)`;
+  const wakeups = loadCoreWakeups === undefined ? '' : `, ${loadCoreWakeups.toFixed(2)} load-core wake-ups`;
+  return ` (per request: ${sched.voluntarySwitches.toFixed(2)} waits, ${sched.involuntarySwitches.toFixed(3)} preemptions, ${sched.runQueueWaitUs.toFixed(1)} µs queued, ${sched.minorFaults.toFixed(2)} page faults, ${sched.offMainThreadUs.toFixed(1)} µs off the main thread${wakeups})`;
 }
 
 function newestMtime(dir: string): number {
@@ -376,7 +381,7 @@ async function main(): Promise<void> {
           if (sample.errors > 0) peerFailures.set(`${target.id} ${point.id}`, (peerFailures.get(`${target.id} ${point.id}`) ?? 0) + sample.errors);
           wrkSamples.push(sample);
           log(`${point.id} rep ${rep} ${target.id}: ${Math.round(sample.reqPerSec)} req/s p50 ${sample.latencyUs.p50} µs p99 ${sample.latencyUs.p99} µs` +
-            (sample.gateway ? ` cpu ${sample.gateway.cpuUsPerRequest.toFixed(1)} µs/req rss ${(sample.gateway.rssMaxKb / 1024).toFixed(0)} MB${schedNote(sample.gateway.sched)}` : '') +
+            (sample.gateway ? ` cpu ${sample.gateway.cpuUsPerRequest.toFixed(1)} µs/req rss ${(sample.gateway.rssMaxKb / 1024).toFixed(0)} MB${schedNote(sample.gateway)}` : '') +
             ` (foreign load: ${sample.noise.foreignBeforePct.toFixed(0)}% before, ${sample.noise.foreignGatewayCorePct.toFixed(0)}% of gateway core)`);
           if (point.stream) {
             const ttfc = await measureTtfc(target, procs, point, rep, bodies, ttfcS);
@@ -427,6 +432,9 @@ async function main(): Promise<void> {
     const sameCoreP50 = median(wrkSamples.filter((s) => s.point === 'json-c1' && s.target === 'direct').map((s) => s.latencyUs.p50));
     const topology = { sameCoreP50Us: sameCoreP50, crossCoreP50Us: median(crossCore.map((s) => s.latencyUs.p50)) };
     log(`direct c=1 p50: same core ${topology.sameCoreP50Us} us, across cores ${topology.crossCoreP50Us} us`);
+    // What waking a sleeper on the load core costs a writer on the gateway core, for the note on wake-ups.
+    const wakeCost = await measureWakeCost();
+    log(`a write that wakes a reader on the load core: ${wakeCost.asleepUs.toFixed(1)} µs of the writer's CPU, ${wakeCost.awakeUs.toFixed(1)} µs to a running reader`);
     const peak = Object.fromEntries(gateways.filter((g) => !g.points).map((g) => [g.id, memory(g.pid as number)]));
 
     for (const [what, errors] of peerFailures) {
@@ -434,8 +442,11 @@ async function main(): Promise<void> {
     }
     const paired = pairedNote(wrkSamples, scenarios);
     if (paired !== null) notes.push(paired);
-    const offMain = offMainThreadNote(wrkSamples, [...(floor ? [{ id: floor.id, label: 'floor' }] : []), ...scenarios]);
+    const noteTargets = [...(floor ? [{ id: floor.id, label: 'floor' }] : []), ...scenarios];
+    const offMain = offMainThreadNote(wrkSamples, noteTargets);
     if (offMain !== null) notes.push(offMain);
+    const wakeups = wakeupNote(wrkSamples, noteTargets, wakeCost);
+    if (wakeups !== null) notes.push(wakeups);
     const ids = ['direct', ...proxies.map((g) => g.id)];
     const points = summarize(wrkSamples, ttfcSamples, ids);
     const checks = verdicts(points, scenarios, wrkSamples, ttfcSamples);
@@ -460,6 +471,7 @@ async function main(): Promise<void> {
       targets: checks,
       noise,
       topology,
+      wakeCost,
       gatewayMemoryAtEnd: peak,
       gatewayLogLines: gatewayLog.length,
       samples: { wrk: wrkSamples, firstChunk: ttfcSamples, crossCore },

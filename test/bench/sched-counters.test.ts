@@ -4,7 +4,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Worker } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
-import { schedCounters } from '../../bench/gateway/procs.js';
+import { schedCounters, wakeupInterrupts } from '../../bench/gateway/procs.js';
 
 /** Spins a worker thread for `ms` of wall time (CPU off the main thread), then waits for it to end. */
 async function spinWorker(ms: number): Promise<void> {
@@ -48,5 +48,43 @@ describe('schedCounters', () => {
     expect(spins).toBeGreaterThan(0);
     // The main thread's 300 ms are not counted off it (the runtime's own helpers may add a little).
     expect(afterMain - afterWorker).toBeLessThan(100_000);
+  });
+});
+
+describe('wakeupInterrupts', () => {
+  // The shape of /proc/interrupts on x86: a header of CPU columns, numbered IRQ rows and named rows; the timer (LOC)
+  // and the call-function rows sit next to the ones counted, so summing a wrong row changes the answer.
+  const TEXT = [
+    '           CPU0       CPU1       ',
+    '  1:          9          0  IO-APIC   1-edge      i8042',
+    'NMI:          0          0   Non-maskable interrupts',
+    'LOC:    2200244    2573933   Local timer interrupts',
+    'RES:    1234643     342612   Rescheduling interrupts',
+    'CAL:   10367369    5982980   Function call interrupts',
+    'TLB:          7          3   TLB shootdowns',
+    'ERR:          0',
+    '',
+  ].join('\n');
+
+  it('sums the rescheduling and function-call rows per core, and nothing else', () => {
+    expect(wakeupInterrupts(TEXT)).toEqual([1234643 + 10367369, 342612 + 5982980]);
+  });
+
+  it('reads NaN for a core when the rows are missing (another architecture)', () => {
+    const withoutRows = TEXT.split('\n').filter((line) => !/^(RES|CAL):/.test(line)).join('\n');
+    const counts = wakeupInterrupts(withoutRows);
+    expect(counts).toHaveLength(2);
+    expect(counts.every(Number.isNaN)).toBe(true);
+  });
+
+  // x86 names the rows RES and CAL; other architectures name their IPIs differently (the bench then reads NaN).
+  it.runIf(process.arch === 'x64')('reads one finite, non-decreasing count per CPU from this machine', () => {
+    const before = wakeupInterrupts();
+    const after = wakeupInterrupts();
+    expect(before.length).toBeGreaterThan(0);
+    for (let core = 0; core < before.length; core++) {
+      expect(Number.isFinite(before[core])).toBe(true);
+      expect(after[core]).toBeGreaterThanOrEqual(before[core] as number);
+    }
   });
 });
