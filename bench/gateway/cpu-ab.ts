@@ -66,7 +66,7 @@ import { Pool } from 'undici';
 import { startFloor } from './peers.js';
 import { GcTally, gcNote } from './gc-tally.js';
 import { attachPerf, perfSymbols } from './perf.js';
-import { cpuTimes, pinSelf, spawnPinned, stopAll, stopChild, waitForLine, wakeupInterrupts } from './procs.js';
+import { cpuTimes, pinSelf, spawnPinned, stopAll, stopChild, waitForLine, wakeupsOn } from './procs.js';
 import { stackRedis, startStack, stopStacks, type Stack } from './stack.js';
 import { chatBody, CHAT_PATH, GATEWAY_CORE, GATEWAY_NODE_FLAGS, GATEWAY_SCENARIOS, LOAD_CORE } from './scenarios.js';
 import { median } from './stats.js';
@@ -266,9 +266,9 @@ async function measuredLoad(pool: Pool, origin: string, key: string, body: Buffe
     process.stderr.write(`[cpu-ab] undici window: ${Math.round(options.requests / ((performance.now() - started) / 1000))} req/s\n`);
     return options.requests;
   }
-  const wakeupsBefore = wakeupInterrupts()[LOAD_CORE] ?? Number.NaN;
+  const wakeupsBefore = wakeupsOn(LOAD_CORE);
   const wrk = await runWrk({ core: LOAD_CORE, origin, path: CHAT_PATH, key, bodyFile: options.wrkWindow.bodyFile, connections: options.connections, durationS: options.wrkWindow.seconds });
-  const wakeups = ((wakeupInterrupts()[LOAD_CORE] ?? Number.NaN) - wakeupsBefore) / wrk.requests;
+  const wakeups = (wakeupsOn(LOAD_CORE) - wakeupsBefore) / wrk.requests;
   const failed = Object.values(wrk.errors).reduce((a, b) => a + b, 0);
   if (failed > 0) throw new Error(`wrk window at ${origin}: ${failed} errors in ${wrk.requests} requests`);
   process.stderr.write(

@@ -3,7 +3,7 @@
 // gateway's core (the machine may be shared; such windows are recorded, not hidden).
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { coreBusyUs, cpuTimes, sampleRss, schedCounters, totalCpuUs, waitForQuiet, wakeupInterrupts, type SchedCounters } from './procs.js';
+import { coreBusyUs, cpuTimes, sampleRss, schedCounters, totalCpuUs, waitForQuiet, wakeupsOn, type SchedCounters } from './procs.js';
 import { CHAT_PATH, GATEWAY_CORE, LOAD_CORE, type LoadPoint } from './scenarios.js';
 import { runStreamClient } from './sse-client.js';
 import { percentile } from './stats.js';
@@ -107,7 +107,7 @@ async function observe<T>(target: Target, procs: Processes, run: () => Promise<T
   const before = pid === undefined ? null : cpuTimes(pid);
   const schedBefore = pid === undefined ? null : schedCounters(pid);
   const coreBefore = coreBusyUs()[GATEWAY_CORE] ?? 0;
-  const wakeupsBefore = wakeupInterrupts()[LOAD_CORE] ?? Number.NaN;
+  const wakeupsBefore = wakeupsOn(LOAD_CORE);
   const gatewaysBefore = totalCpuUs(procs.gateways);
   const t0 = performance.now();
   let result: T;
@@ -129,7 +129,7 @@ async function observe<T>(target: Target, procs: Processes, run: () => Promise<T
   if (pid === undefined || before === null || schedBefore === null) return { result, gateway: undefined, noise };
   const after = cpuTimes(pid);
   const schedAfter = schedCounters(pid);
-  const wakeups = (wakeupInterrupts()[LOAD_CORE] ?? Number.NaN) - wakeupsBefore;
+  const wakeups = wakeupsOn(LOAD_CORE) - wakeupsBefore;
   const userUs = after.userUs - before.userUs;
   const systemUs = after.systemUs - before.systemUs;
   const n = requests(result);

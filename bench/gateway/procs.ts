@@ -189,6 +189,11 @@ export function wakeupInterrupts(text: string = readFileSync('/proc/interrupts',
   return Array.from({ length: cores }, (_, core) => (rows.length === 0 ? Number.NaN : rows.reduce((sum, counts) => sum + (counts[core] ?? Number.NaN), 0)));
 }
 
+/** The wake-up interrupts `core` has received so far (wakeupInterrupts); NaN where they cannot be read. */
+export function wakeupsOn(core: number): number {
+  return wakeupInterrupts()[core] ?? Number.NaN;
+}
+
 export function totalCpuUs(pids: readonly number[]): number {
   let sum = 0;
   for (const pid of pids) {

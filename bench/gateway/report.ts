@@ -310,9 +310,9 @@ export function offMainThreadNote(wrk: readonly WrkSample[], targets: readonly {
 
 /**
  * How often each target's answers woke wrk or the fake upstream on the load core, per request at c=64, non-streamed,
- * per repetition, and what that costs in this run's CPU (wake-probe.ts): a target that answers more slowly leaves
- * the load core idle more often, so more of its writes must wake a sleeper, and the writer pays for each wake-up in
- * its own CPU time. The estimate against the floor is (its median − the floor's median) × (the probe's asleep − awake
+ * per repetition, and what that costs in this run's CPU (wake-probe.ts): while a target's own core is the
+ * bottleneck, wrk waits for its answers, so more of its writes must wake a sleeper, and the writer pays for each
+ * wake-up in its own CPU time. The estimate against the floor is (its median − the floor's median) × (the probe's asleep − awake
  * cost); an explanation beside the CPU rows, which stay as measured. Null when the samples predate the counter.
  */
 export function wakeupNote(wrk: readonly WrkSample[], targets: readonly { id: string; label: string }[], cost: WakeCost | null): string | null {
@@ -330,7 +330,7 @@ export function wakeupNote(wrk: readonly WrkSample[], targets: readonly { id: st
   if (floor && others.length > 0) {
     const floorMedian = median(floor.values);
     const estimates = others.map((t) => `"${t.label}" ${signed((median(t.values) - floorMedian) * extraUs)}`);
-    note += ` A target that answers more slowly leaves the load core idle more often, so more of its answers pay that; at the medians, the wake-ups beyond the floor's come to about ${estimates.join(', ')} µs of CPU per request.`;
+    note += ` While a target's own core is the bottleneck, wrk waits for its answers and more of them pay that; at the medians, the wake-ups beyond the floor's come to about ${estimates.join(', ')} µs of CPU per request.`;
   }
   return note;
 }

@@ -74,7 +74,7 @@ describe('wakeupNote', () => {
         'written while wrk or the fake upstream slept, so that the write had to wake it): ' +
         '"floor" 0.30, 0.20, 0.25 (median 0.25); "keywarden" 0.50, 0.62, 0.58 (median 0.58); "limits" 0.15 (median 0.15). ' +
         'A write that woke a reader asleep on the other core cost the writer 40.0 µs of CPU in this run, against 10.0 µs to a running reader (wake-probe.ts). ' +
-        'A target that answers more slowly leaves the load core idle more often, so more of its answers pay that; at the medians, ' +
+        'While a target\'s own core is the bottleneck, wrk waits for its answers and more of them pay that; at the medians, ' +
         'the wake-ups beyond the floor\'s come to about "keywarden" +10, "limits" −3 µs of CPU per request.',
     );
   });
