@@ -9,7 +9,8 @@
 // sides alike: a limits scenario's key and a plain key on its gateway at c=64 (PAIRED_WINDOWS_POINT), and, when the
 // floor is measured, the floor and the first scenario at json-c64 (CPU and throughput, PAIRED_FLOOR_C64_POINT), at
 // json-c1 and, for the first chunk, at sse-c1 (PAIRED_P50_POINT, PAIRED_TTFC_POINT). The paired verdicts read only
-// those windows.
+// those windows. A window that follows one of another target or point starts after REWARM_S seconds of unrecorded
+// load on its own target (rewarm.ts: a target coming back from idling is slow at first on this VM).
 //
 //   node --import tsx bench/gateway/run.ts [--duration 3] [--ttfc-duration 2] [--reps 5] [--scenarios a,b] [--no-readme]
 //     [--dist DIR --out FILE]   (measure another build, e.g. a copy of an older commit's dist, into another file)
@@ -34,6 +35,7 @@ import { startFloor, startPortkey } from './peers.js';
 import { formatTop, topSelfTime } from './profile.js';
 import { markdown, noiseSummary, offMainThreadNote, pairedNote, summarize, updateReadme, verdicts, wakeupNote } from './report.js';
 import { measureWakeCost } from './wake-probe.js';
+import { REWARM_S, WindowSequence } from './rewarm.js';
 import { chatBody, CROSS_CORE_POINT, FLOOR_ID, PAIRED_FLOOR_C64_POINT, PAIRED_P50_POINT, PAIRED_POINT, PAIRED_TTFC_POINT, PAIRED_WINDOWS_POINT, GATEWAY_CORE, GATEWAY_NODE_FLAGS, GATEWAY_SCENARIOS, LOAD_CORE, LOAD_POINTS, PORTKEY_ID, type GatewayScenario, type LoadPoint } from './scenarios.js';
 import { seedStore } from './seed.js';
 import { median } from './stats.js';
@@ -360,8 +362,14 @@ async function main(): Promise<void> {
 
     const wrkSamples: WrkSample[] = [];
     const ttfcSamples: TtfcSample[] = [];
+    const windows = new WindowSequence();
+    /** Called before every measured window: a target coming back from idling gets REWARM_S of load first (rewarm.ts). */
+    const warmIfSwitched = async (target: Target, point: LoadPoint): Promise<void> => {
+      if (windows.switchesTo(target.id, point.id)) await measureWrk(target, procs, point, 0, bodies, REWARM_S);
+    };
     /** One half-length window of a paired comparison, recorded under `windowPoint` (which only the paired verdicts read). */
     const pairedWrkWindow = async (target: Target, point: LoadPoint, rep: number, windowPoint: string): Promise<void> => {
+      await warmIfSwitched(target, point);
       const sample = await measureWrk(target, procs, point, rep, bodies, halfS);
       if (sample.errors > 0) throw new Error(`${target.id} ${windowPoint}: ${sample.errors} errors in ${sample.requests} requests`);
       wrkSamples.push({ ...sample, point: windowPoint });
@@ -376,6 +384,7 @@ async function main(): Promise<void> {
         const floorPairOrder = floor && base ? (rep % 2 === 1 ? [floor, base, base, floor] : [base, floor, floor, base]) : [];
         for (const target of order) {
           if (target.points && !target.points.includes(point.id)) continue;
+          await warmIfSwitched(target, point);
           const sample = await measureWrk(target, procs, point, rep, bodies, durationS);
           if (sample.errors > 0 && target.lenient !== true) throw new Error(`${target.id} ${point.id}: ${sample.errors} errors in ${sample.requests} requests`);
           if (sample.errors > 0) peerFailures.set(`${target.id} ${point.id}`, (peerFailures.get(`${target.id} ${point.id}`) ?? 0) + sample.errors);
@@ -405,6 +414,7 @@ async function main(): Promise<void> {
           // first-chunk measurement.
           for (const target of floorPairOrder) {
             if (point.stream) {
+              await warmIfSwitched(target, point);
               const ttfc = await measureTtfc(target, procs, point, rep, bodies, ttfcS / 2);
               if (ttfc.errors > 0) throw new Error(`${target.id} ${latencyPoint}: ${ttfc.errors} errors in ${ttfc.requests} requests`);
               ttfcSamples.push({ ...ttfc, point: latencyPoint });
@@ -427,6 +437,7 @@ async function main(): Promise<void> {
     // cores, as the proxied path does twice per request (client -> gateway -> upstream and back).
     const crossCore: WrkSample[] = [];
     for (let rep = 1; rep <= reps; rep++) {
+      // Same-target windows back to back, and the fake upstream it calls never idles: nothing to warm again.
       crossCore.push(await measureWrk(direct, procs, CROSS_CORE_POINT, rep, bodies, durationS, GATEWAY_CORE));
     }
     const sameCoreP50 = median(wrkSamples.filter((s) => s.point === 'json-c1' && s.target === 'direct').map((s) => s.latencyUs.p50));
@@ -461,13 +472,14 @@ async function main(): Promise<void> {
     const commit = values.dist === undefined ? gitCommit() : `build ${path.relative(ROOT, dist)}`;
     const method =
       `wrk -t1 (non-streamed and streamed req/s, p50, p99: full response) and a raw-socket client (first chunk), ` +
-      `${reps} × ${durationS} s per point (${ttfcS} s for first chunk), medians of the repetitions; gateway CPU from /proc/PID/stat.`;
+      `${reps} × ${durationS} s per point (${ttfcS} s for first chunk), each window after ${REWARM_S} s of unrecorded load when the window ` +
+      `before it measured another target or point, medians of the repetitions; gateway CPU from /proc/PID/stat.`;
     const result = {
       date,
       commit,
       dist: path.relative(ROOT, dist),
       machine,
-      method: { durationS, ttfcDurationS: ttfcS, reps, bodyBytes: bodies.json.bytes.length, gatewayCore: GATEWAY_CORE, loadCore: LOAD_CORE },
+      method: { durationS, ttfcDurationS: ttfcS, reps, rewarmS: REWARM_S, bodyBytes: bodies.json.bytes.length, gatewayCore: GATEWAY_CORE, loadCore: LOAD_CORE },
       scenarios,
       peers: peers.map((p) => p.id),
       notes,
