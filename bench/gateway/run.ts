@@ -9,8 +9,8 @@
 // sides alike: a limits scenario's key and a plain key on its gateway at c=64 (PAIRED_WINDOWS_POINT), and, when the
 // floor is measured, the floor and the first scenario at json-c64 (CPU and throughput, PAIRED_FLOOR_C64_POINT), at
 // json-c1 and, for the first chunk, at sse-c1 (PAIRED_P50_POINT, PAIRED_TTFC_POINT). The paired verdicts read only
-// those windows. A window that follows one of another target or point starts after REWARM_S seconds of unrecorded
-// load on its own target (rewarm.ts: a target coming back from idling is slow at first on this VM).
+// those windows. A window that follows one of another target, point or client starts after REWARM_S seconds of
+// unrecorded load on its own target from its own client (rewarm.ts: a target back from idling is slow at first here).
 //
 //   node --import tsx bench/gateway/run.ts [--duration 3] [--ttfc-duration 2] [--reps 5] [--scenarios a,b] [--no-readme]
 //     [--dist DIR --out FILE]   (measure another build, e.g. a copy of an older commit's dist, into another file)
@@ -35,7 +35,7 @@ import { startFloor, startPortkey } from './peers.js';
 import { formatTop, topSelfTime } from './profile.js';
 import { markdown, noiseSummary, offMainThreadNote, pairedNote, summarize, updateReadme, verdicts, wakeupNote } from './report.js';
 import { measureWakeCost } from './wake-probe.js';
-import { REWARM_S, WindowSequence } from './rewarm.js';
+import { REWARM_S, WindowSequence, type WindowClient } from './rewarm.js';
 import { chatBody, CROSS_CORE_POINT, FLOOR_ID, PAIRED_FLOOR_C64_POINT, PAIRED_P50_POINT, PAIRED_POINT, PAIRED_TTFC_POINT, PAIRED_WINDOWS_POINT, GATEWAY_CORE, GATEWAY_NODE_FLAGS, GATEWAY_SCENARIOS, LOAD_CORE, LOAD_POINTS, PORTKEY_ID, type GatewayScenario, type LoadPoint } from './scenarios.js';
 import { seedStore } from './seed.js';
 import { median } from './stats.js';
@@ -363,13 +363,18 @@ async function main(): Promise<void> {
     const wrkSamples: WrkSample[] = [];
     const ttfcSamples: TtfcSample[] = [];
     const windows = new WindowSequence();
-    /** Called before every measured window: a target coming back from idling gets REWARM_S of load first (rewarm.ts). */
-    const warmIfSwitched = async (target: Target, point: LoadPoint): Promise<void> => {
-      if (windows.switchesTo(target.id, point.id)) await measureWrk(target, procs, point, 0, bodies, REWARM_S);
+    /**
+     * Called before every measured window: a target coming back from idling gets REWARM_S of load first (rewarm.ts),
+     * from the client the window is measured with.
+     */
+    const warmIfSwitched = async (target: Target, point: LoadPoint, client: WindowClient): Promise<void> => {
+      if (!windows.switchesTo(target.id, point.id, client)) return;
+      if (client === 'wrk') await measureWrk(target, procs, point, 0, bodies, REWARM_S);
+      else await measureTtfc(target, procs, point, 0, bodies, REWARM_S);
     };
     /** One half-length window of a paired comparison, recorded under `windowPoint` (which only the paired verdicts read). */
     const pairedWrkWindow = async (target: Target, point: LoadPoint, rep: number, windowPoint: string): Promise<void> => {
-      await warmIfSwitched(target, point);
+      await warmIfSwitched(target, point, 'wrk');
       const sample = await measureWrk(target, procs, point, rep, bodies, halfS);
       if (sample.errors > 0) throw new Error(`${target.id} ${windowPoint}: ${sample.errors} errors in ${sample.requests} requests`);
       wrkSamples.push({ ...sample, point: windowPoint });
@@ -384,7 +389,7 @@ async function main(): Promise<void> {
         const floorPairOrder = floor && base ? (rep % 2 === 1 ? [floor, base, base, floor] : [base, floor, floor, base]) : [];
         for (const target of order) {
           if (target.points && !target.points.includes(point.id)) continue;
-          await warmIfSwitched(target, point);
+          await warmIfSwitched(target, point, 'wrk');
           const sample = await measureWrk(target, procs, point, rep, bodies, durationS);
           if (sample.errors > 0 && target.lenient !== true) throw new Error(`${target.id} ${point.id}: ${sample.errors} errors in ${sample.requests} requests`);
           if (sample.errors > 0) peerFailures.set(`${target.id} ${point.id}`, (peerFailures.get(`${target.id} ${point.id}`) ?? 0) + sample.errors);
@@ -393,6 +398,7 @@ async function main(): Promise<void> {
             (sample.gateway ? ` cpu ${sample.gateway.cpuUsPerRequest.toFixed(1)} µs/req rss ${(sample.gateway.rssMaxKb / 1024).toFixed(0)} MB${schedNote(sample.gateway)}` : '') +
             ` (foreign load: ${sample.noise.foreignBeforePct.toFixed(0)}% before, ${sample.noise.foreignGatewayCorePct.toFixed(0)}% of gateway core)`);
           if (point.stream) {
+            await warmIfSwitched(target, point, 'stream');
             const ttfc = await measureTtfc(target, procs, point, rep, bodies, ttfcS);
             if (ttfc.errors > 0 && target.lenient !== true) throw new Error(`${target.id} ${point.id} (first chunk): ${ttfc.errors} errors`);
             if (ttfc.errors > 0) peerFailures.set(`${target.id} ${point.id}`, (peerFailures.get(`${target.id} ${point.id}`) ?? 0) + ttfc.errors);
@@ -414,7 +420,7 @@ async function main(): Promise<void> {
           // first-chunk measurement.
           for (const target of floorPairOrder) {
             if (point.stream) {
-              await warmIfSwitched(target, point);
+              await warmIfSwitched(target, point, 'stream');
               const ttfc = await measureTtfc(target, procs, point, rep, bodies, ttfcS / 2);
               if (ttfc.errors > 0) throw new Error(`${target.id} ${latencyPoint}: ${ttfc.errors} errors in ${ttfc.requests} requests`);
               ttfcSamples.push({ ...ttfc, point: latencyPoint });
@@ -472,8 +478,8 @@ async function main(): Promise<void> {
     const commit = values.dist === undefined ? gitCommit() : `build ${path.relative(ROOT, dist)}`;
     const method =
       `wrk -t1 (non-streamed and streamed req/s, p50, p99: full response) and a raw-socket client (first chunk), ` +
-      `${reps} × ${durationS} s per point (${ttfcS} s for first chunk), each window after ${REWARM_S} s of unrecorded load when the window ` +
-      `before it measured another target or point, medians of the repetitions; gateway CPU from /proc/PID/stat.`;
+      `${reps} × ${durationS} s per point (${ttfcS} s for first chunk), each window after ${REWARM_S} s of unrecorded load from its client when the window ` +
+      `before it measured another target, point or client, medians of the repetitions; gateway CPU from /proc/PID/stat.`;
     const result = {
       date,
       commit,
