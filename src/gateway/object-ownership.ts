@@ -138,7 +138,9 @@ export class ObjectOwnership {
    */
   async guard(check: OwnershipCheck, req: OwnershipRequest): Promise<OwnershipPlan | null> {
     const { route, references } = check;
-    if (route?.type === 'refuse') throw notFound('');
+    if (route?.type === 'refuse') throw route.message === undefined ? notFound('') : new KeywardenError('KW_NOT_FOUND', { message: route.message });
+    const refusal = route && req.json ? (route.collection.refuseBody?.(req.json) ?? null) : null;
+    if (refusal !== null) throw new KeywardenError('KW_BAD_REQUEST', { message: refusal });
     const grants = this.grants.get(req.key);
     for (const ref of references) await this.require(ref.kind, ref.id, grants, req.upstreamId, ref.param);
     if (route === null) return null;
@@ -152,7 +154,7 @@ export class ObjectOwnership {
       case 'list':
         return this.planList(route.collection, grants, req);
       case 'object':
-        return this.planObject(route.collection, route.id, route.method, grants, req);
+        return this.planObject(route.collection, route.id, route.method, route.action, grants, req);
     }
   }
 
@@ -201,6 +203,7 @@ export class ObjectOwnership {
     collection: ObjectCollection,
     id: string,
     method: string,
+    action: string | null,
     grants: Grants,
     req: OwnershipRequest,
   ): Promise<OwnershipPlan | null> {
@@ -213,6 +216,10 @@ export class ObjectOwnership {
     const isPublic = collection.ownedPrefix !== undefined && !id.startsWith(collection.ownedPrefix) && method === 'GET';
     if (isPublic) return null; // a base model (GET /v1/models/gpt-4o) belongs to no one
     const record = await this.require(collection.kind, id, grants, req.upstreamId, null);
+    if (method === 'POST' && action !== null && collection.creatingActions?.includes(action) === true) {
+      // A remix is a new object made from one the key may use: it is the requesting key's, like any creation.
+      return this.planCreate(collection, req);
+    }
     const derived = collection.derived;
     if (!derived) return null;
     // Reading a job names the model it produced; reading a batch its output files: they go to the same owner.

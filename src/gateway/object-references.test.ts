@@ -32,6 +32,15 @@ describe('object references in request bodies', () => {
     expect(refs('{"model":"m","conversation":"conv_9","input":"x"}').map((r) => r.id)).toEqual(['conv_9']);
   });
 
+  it("finds an eval run's file source, named by `id` under `type: file_id`, and refuses one without an id", () => {
+    const body = JSON.stringify({ data_source: { type: 'jsonl', source: { type: 'file_id', id: 'file-e' } } });
+    expect(refs(body).map((r) => `${r.kind}:${r.id}:${r.param}`)).toEqual(['file:file-e:id']);
+    // Spelled with an escape, the type still reads as file_id once parsed.
+    expect(refs('{"data_source":{"source":{"type":"file\\u005fid","id":"file-f"}}}').map((r) => r.id)).toEqual(['file-f']);
+    expect(() => refs('{"data_source":{"source":{"type":"file_id","id":7}}}')).toThrow(KeywardenError);
+    expect(refs('{"data_source":{"source":{"type":"file_content","content":[]}}}')).toBe(NO_REFERENCES);
+  });
+
   it('sees keys spelled with JSON escapes', () => {
     expect(refs('{"model":"m","input":[{"type":"input_file","file\\u005fid":"file-x"}]}').map((r) => r.id)).toEqual(['file-x']);
     expect(refs('{"model":"m","training\\u005ffile":"file-y"}').map((r) => r.id)).toEqual(['file-y']);

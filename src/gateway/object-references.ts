@@ -13,7 +13,8 @@ export interface ObjectReference {
  * Fields whose values name stored objects, wherever they sit in a JSON body: `file_id` in chat/Responses file
  * inputs, vector store and message attachments; `file_ids` / `vector_store_ids` in tools and tool resources;
  * `input_file_id` of batches; `training_file` of fine-tuning; `previous_response_id` and `conversation` of
- * Responses. Each would let a key make the model read, search or extend another key's data.
+ * Responses. Each would let a key make the model read, search or extend another key's data. (An eval run's file
+ * source, `{ "type": "file_id", "id": … }`, is found by its type: see `walk`.)
  */
 const REFERENCE_FIELDS: Readonly<Record<string, ObjectKind>> = {
   file_id: 'file',
@@ -102,6 +103,8 @@ function walk(root: Record<string, unknown>, out: ObjectReference[]): void {
         param: 'input',
       });
     }
+    // An eval run's file source: `{ "type": "file_id", "id": "file-…" }` names its file by `id`, not `file_id`.
+    if (record.type === 'file_id') collectOne('id', 'file', record.id, out);
     for (const field of Object.keys(record)) {
       const child = record[field];
       const kind = REFERENCE_FIELDS[field];

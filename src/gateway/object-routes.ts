@@ -32,6 +32,19 @@ export interface ObjectCollection {
   derived?: readonly DerivedObject[];
   /** Only ids with this prefix are owned objects; others (base models) are public and pass unchecked for reads. */
   ownedPrefix?: string;
+  /**
+   * Sub-paths of one object where a POST creates a new object of the same kind, recorded for the requesting key
+   * (`POST /v1/videos/{id}/remix`): the source must be the key's, and so is what it makes.
+   */
+  creatingActions?: readonly string[];
+  /**
+   * Sub-paths of the collection the gateway cannot vouch for, refused on every method (they would otherwise read as
+   * object ids, and be refused as unknown ones): e.g. `POST /v1/videos/edits`, whose multipart body may name a source
+   * video the gateway does not parse.
+   */
+  unsupported?: readonly string[];
+  /** A body the gateway refuses for this collection, whatever the method: the reason, or null when it may go on. */
+  refuseBody?: (json: Record<string, unknown>) => string | null;
 }
 
 const FILE_RESULTS: readonly DerivedObject[] = [
@@ -75,7 +88,48 @@ export const OBJECT_COLLECTIONS: readonly ObjectCollection[] = [
   },
   // Models are created by fine-tuning jobs (see `derived` above), never by a POST here.
   { kind: 'model', segments: ['models'], create: 'never', listable: true, ownedPrefix: 'ft:' },
+  {
+    kind: 'video',
+    segments: ['videos'],
+    create: 'always',
+    listable: true,
+    creatingActions: ['remix'],
+    // Edits and extensions name their source video inside a multipart body, and characters are a kind of their own
+    // that videos may use: none of them can be checked here, so none is forwarded.
+    unsupported: ['edits', 'extensions', 'characters'],
+  },
+  // An eval and its runs, output items and results: everything below /v1/evals/{id} is the eval owner's.
+  { kind: 'eval', segments: ['evals'], create: 'always', listable: true, refuseBody: orgWideEvalSource },
 ];
+
+/**
+ * Run sources that read the organisation's stored chat completions or responses: made through every virtual key
+ * alike, so an eval run over them would hand one key the others' conversations. Files and inline items are fine.
+ */
+const ORG_WIDE_SOURCES: ReadonlySet<unknown> = new Set(['stored_completions', 'responses']);
+
+/** Bounds the walk on hostile bodies (already parsed and bounded in size by the body cap). */
+const MAX_EVAL_BODY_NODES = 200_000;
+
+function orgWideEvalSource(json: Record<string, unknown>): string | null {
+  const stack: unknown[] = [json];
+  for (let visited = 0; stack.length > 0; visited++) {
+    if (visited > MAX_EVAL_BODY_NODES) return 'The request body is too complex.';
+    const value = stack.pop();
+    if (typeof value !== 'object' || value === null) continue;
+    if (Array.isArray(value)) {
+      for (const item of value) stack.push(item);
+      continue;
+    }
+    const record = value as Record<string, unknown>;
+    const source = record.source;
+    if (typeof source === 'object' && source !== null && ORG_WIDE_SOURCES.has((source as { type?: unknown }).type)) {
+      return `An eval run over the organisation's stored ${String((source as { type: unknown }).type).replace('_', ' ')} would read other keys' data; use a file or inline items.`;
+    }
+    for (const child of Object.values(record)) if (typeof child === 'object' && child !== null) stack.push(child);
+  }
+  return null;
+}
 
 /**
  * First segments under which every path must match the table: anything else there is refused (fail closed), e.g.
@@ -87,10 +141,13 @@ export type ObjectRoute =
   | { type: 'create'; collection: ObjectCollection; operation?: undefined }
   | { type: 'operation'; collection: ObjectCollection; operation: string }
   | { type: 'list'; collection: ObjectCollection }
-  /** The path names an object: every method on it (and below it) needs ownership. */
-  | { type: 'object'; collection: ObjectCollection; id: string; method: string }
-  /** Refused as not found: a method or sub-path the gateway cannot vouch for. */
-  | { type: 'refuse' };
+  /**
+   * The path names an object: every method on it (and below it) needs ownership. `action`: the one sub-path
+   * segment after the id, lower-cased (`remix`), or null.
+   */
+  | { type: 'object'; collection: ObjectCollection; id: string; method: string; action: string | null }
+  /** Refused as not found: a method or sub-path the gateway cannot vouch for (`message` says which, when known). */
+  | { type: 'refuse'; message?: string };
 
 const FIRST_SEGMENTS = new Set([...OBJECT_COLLECTIONS.map((c) => c.segments[0] as string), ...CLOSED_GROUPS]);
 const CHAT_PATH = '/v1/chat/completions';
@@ -137,10 +194,14 @@ function matchCollection(collection: ObjectCollection, segments: readonly string
   } catch {
     return { type: 'refuse' };
   }
+  if (collection.unsupported?.includes(id.toLowerCase()) === true) {
+    return { type: 'refuse', message: `/v1/${prefix.join('/')}/${id.toLowerCase()} is not supported through this gateway.` };
+  }
   const operation = collection.operations?.[id.toLowerCase()];
   if (operation !== undefined && segments.length === prefix.length + 1) {
     return method === 'POST' ? { type: 'operation', collection, operation: id.toLowerCase() } : { type: 'refuse' };
   }
   if (id.length === 0 || id.length > MAX_OBJECT_ID_LENGTH) return { type: 'refuse' };
-  return { type: 'object', collection, id, method };
+  const action = segments.length === prefix.length + 2 ? (segments[prefix.length + 1] as string).toLowerCase() : null;
+  return { type: 'object', collection, id, method, action };
 }

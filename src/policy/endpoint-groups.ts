@@ -22,6 +22,8 @@ export const OPT_IN_ENDPOINT_GROUPS = [
   'vector_stores',
   'uploads',
   'realtime',
+  'videos',
+  'evals',
   // Not a path group: the explicit grant that DELETE /v1/models/{fine-tuned model} needs on top of ownership
   // (see gateway/object-ownership.ts). `*` does not imply it.
   'models:delete',
@@ -49,6 +51,8 @@ const SEGMENT_TO_GROUP: Record<string, string> = {
   vector_stores: 'vector_stores',
   uploads: 'uploads',
   realtime: 'realtime',
+  videos: 'videos',
+  evals: 'evals',
 };
 
 /**

@@ -362,6 +362,8 @@ export const OBJECT_KINDS = [
   'model',
   'assistant',
   'thread',
+  'video',
+  'eval',
 ] as const;
 export type ObjectKind = (typeof OBJECT_KINDS)[number];
 

@@ -1,5 +1,6 @@
 // Stored objects of the fake upstream: stored chat completions, responses, conversations, files, batches, vector
-// stores, uploads, fine-tuning jobs, fine-tuned models, assistants and threads (messages, runs), with OpenAI's shapes (cursor lists with first_id /
+// stores, uploads, fine-tuning jobs, fine-tuned models, assistants and threads (messages, runs), videos (content,
+// remix) and evals (runs), with OpenAI's shapes (cursor lists with first_id /
 // last_id / has_more, deletion objects, 404s). ONE store per fake instance, shared by every caller, as OpenAI
 // keeps one store behind one API key: that shared store is what a gateway must partition by virtual key.
 import { chatCompletions } from './fake-openai-chat.js';
@@ -73,6 +74,9 @@ export function createStoredObjects(): StoredObjects {
   const threads: Collection = new Map();
   const threadMessages = new Map<string, Collection>();
   const threadRuns = new Map<string, Collection>();
+  const videos: Collection = new Map();
+  const evals: Collection = new Map();
+  const evalRuns = new Map<string, Collection>();
 
   function addFile(filename: string, purpose: string, bytes: number): JsonObject {
     const file = { object: 'file', id: newId('file-'), purpose, filename, bytes, created_at: nowSeconds(), expires_at: null, status: 'processed', status_details: null };
@@ -223,6 +227,35 @@ export function createStoredObjects(): StoredObjects {
     return json(message);
   }
 
+  /** A video job, finished at once (tests need no polling). Fields come from a JSON body or a multipart form. */
+  function addVideo(fields: Record<string, unknown>, remixedFrom: string | null): JsonObject {
+    const video = {
+      id: newId('video_'), object: 'video', model: str(fields.model) ?? 'sora-2', status: 'completed', progress: 100,
+      created_at: nowSeconds(), completed_at: nowSeconds(), expires_at: null, prompt: str(fields.prompt) ?? null,
+      seconds: str(fields.seconds) ?? '4', size: str(fields.size) ?? '720x1280', remixed_from_video_id: remixedFrom, error: null,
+    };
+    videos.set(video.id, video);
+    return video;
+  }
+
+  /** A run of an eval: OpenAI refuses a file source it cannot find, as the fake does. */
+  function createEvalRun(evalId: string, ctx: HandlerContext): Reply {
+    const dataSource = isObject(ctx.json.data_source) ? ctx.json.data_source : {};
+    const source = isObject(dataSource.source) ? dataSource.source : {};
+    if (source.type === 'file_id' && !files.has(String(source.id))) return noSuch('file', String(source.id), 'data_source');
+    const run = { id: newId('evalrun_'), object: 'eval.run', eval_id: evalId, name: str(ctx.json.name) ?? 'run', status: 'queued', data_source: dataSource, created_at: nowSeconds(), metadata: ctx.json.metadata ?? {}, error: null };
+    evalRuns.get(evalId)?.set(run.id, run);
+    return json(run);
+  }
+
+  function evalAction(method: string, evalId: string, rest: string[], ctx: HandlerContext, query: URLSearchParams): Reply {
+    const runs = evalRuns.get(evalId);
+    if (rest[0] !== 'runs' || runs === undefined) return noSuch('route', rest.join('/'));
+    if (rest.length === 1) return method === 'POST' ? createEvalRun(evalId, ctx) : page(runs, query, 'asc');
+    const run = runs.get(rest[1] ?? '');
+    return run === undefined ? noSuch('eval run', rest[1] ?? '') : json(run);
+  }
+
   const collections: Record<string, { items: Collection; label: string; order: 'asc' | 'desc'; deleted: string }> = {
     'chat/completions': { items: completions, label: 'chat completion', order: 'asc', deleted: 'chat.completion.deleted' },
     responses: { items: storedResponses, label: 'response', order: 'desc', deleted: 'response' },
@@ -235,6 +268,8 @@ export function createStoredObjects(): StoredObjects {
     models: { items: models, label: 'model', order: 'desc', deleted: 'model' },
     assistants: { items: assistants, label: 'assistant', order: 'desc', deleted: 'assistant.deleted' },
     threads: { items: threads, label: 'thread', order: 'desc', deleted: 'thread.deleted' },
+    videos: { items: videos, label: 'video', order: 'desc', deleted: 'video.deleted' },
+    evals: { items: evals, label: 'eval', order: 'asc', deleted: 'eval.deleted' },
   };
 
   const creators: Record<string, Handler> = {
@@ -263,6 +298,13 @@ export function createStoredObjects(): StoredObjects {
       return json(assistant);
     },
     threads: (ctx) => json(createThread(ctx)),
+    videos: (ctx) => json(addVideo(ctx.multipart?.fields ?? ctx.json, null)),
+    evals: (ctx) => {
+      const created = { id: newId('eval_'), object: 'eval', name: str(ctx.json.name) ?? 'eval', data_source_config: ctx.json.data_source_config ?? {}, testing_criteria: ctx.json.testing_criteria ?? [], created_at: nowSeconds(), metadata: ctx.json.metadata ?? {} };
+      evals.set(created.id, created);
+      evalRuns.set(created.id, new Map());
+      return json(created);
+    },
   };
 
   /** Everything that names one object: retrieve, update, delete and the sub-resources. */
@@ -291,6 +333,9 @@ export function createStoredObjects(): StoredObjects {
       if (name === 'fine_tuning/jobs' && sub === 'events') return page(new Map(), query, 'desc');
       if (name === 'uploads') return uploadAction(object, sub);
       if (name === 'threads') return threadAction(method, id, rest, ctx, query);
+      if (name === 'videos' && sub === 'content') return { kind: 'bytes', status: 200, contentType: 'video/mp4', body: `mp4:${id}` };
+      if (name === 'videos' && sub === 'remix' && method === 'POST') return json(addVideo(ctx.multipart?.fields ?? ctx.json, id));
+      if (name === 'evals') return evalAction(method, id, rest, ctx, query);
       if (name === 'vector_stores' && rest[0] === 'files') {
         if (rest.length === 1) return method === 'POST' ? attachFile(id, ctx.json.file_id) : page(vectorStoreFiles.get(id) ?? new Map<string, JsonObject>(), query, 'desc');
         const entry = vectorStoreFiles.get(id)?.get(rest[1] ?? '');
@@ -329,7 +374,7 @@ export function createStoredObjects(): StoredObjects {
       return onObject(method, name, id, segments.slice(prefixLength + 1), query);
     },
     clear() {
-      for (const map of [completions, completionMessages, storedResponses, inputItems, conversations, files, batches, vectorStores, vectorStoreFiles, uploads, jobs, models, assistants, threads, threadMessages, threadRuns]) map.clear();
+      for (const map of [completions, completionMessages, storedResponses, inputItems, conversations, files, batches, vectorStores, vectorStoreFiles, uploads, jobs, models, assistants, threads, threadMessages, threadRuns, videos, evals, evalRuns]) map.clear();
     },
   };
 }
