@@ -11,7 +11,7 @@ import {
   type ObjectCollection,
   type ObjectRoute,
 } from './object-routes.js';
-import { firstSseObject } from './sse-first-object.js';
+import { derivedSseObjects, firstSseObject } from './sse-first-object.js';
 
 /**
  * Object ownership, the gateway stage between policy and limits. The upstream sees one vaulted key for every
@@ -62,6 +62,11 @@ function grantsOf(key: VirtualKeyRecord): Grants {
     owners: new Set([key.id, ...(key.scopes.objectsFrom ?? [])]),
     mayDeleteModels: key.scopes.endpoints.includes(MODELS_DELETE_GRANT),
   };
+}
+
+/** Whether a POST to the collection leaves objects of other kinds behind, which must be recorded too. */
+function createsDerived(collection: ObjectCollection, json: Record<string, unknown> | null): boolean {
+  return json !== null && collection.createsDerived?.(json) === true;
 }
 
 /** Whether a POST to the collection leaves a stored object behind (chat completions only with `store: true`). */
@@ -127,7 +132,7 @@ export class ObjectOwnership {
     }
     if (references.length === 0) {
       if (route === null) return null;
-      if (route.type === 'create' && !recordsCreation(route.collection, json)) return null;
+      if (route.type === 'create' && !recordsCreation(route.collection, json) && !createsDerived(route.collection, json)) return null;
     }
     return { route, references };
   }
@@ -145,8 +150,10 @@ export class ObjectOwnership {
     for (const ref of references) await this.require(ref.kind, ref.id, grants, req.upstreamId, ref.param);
     if (route === null) return null;
     switch (route.type) {
-      case 'create':
-        return recordsCreation(route.collection, req.json) ? this.planCreate(route.collection, req) : null;
+      case 'create': {
+        const recordsItself = recordsCreation(route.collection, req.json);
+        return recordsItself || createsDerived(route.collection, req.json) ? this.planCreate(route.collection, req, recordsItself) : null;
+      }
       case 'operation': {
         const records = route.collection.operations?.[route.operation]?.records;
         return records ? this.observeJson((body) => this.recordDerived([records], body, req.key.id, req)) : null;
@@ -163,16 +170,30 @@ export class ObjectOwnership {
     await Promise.allSettled([...this.pending]);
   }
 
-  private planCreate(collection: ObjectCollection, req: OwnershipRequest): OwnershipPlan {
+  /** `recordsItself`: the created object is stored (else only the objects it leaves behind are recorded). */
+  private planCreate(collection: ObjectCollection, req: OwnershipRequest, recordsItself = true): OwnershipPlan {
     const owner = req.key.id;
+    const derived = collection.derived;
     const onObject = (object: Record<string, unknown>): void => {
-      if (typeof object.id === 'string') this.record(collection.kind, object.id, owner, req);
-      if (collection.derived) this.recordDerived(collection.derived, object, owner, req);
+      if (recordsItself && typeof object.id === 'string') this.record(collection.kind, object.id, owner, req);
+      if (derived) this.recordDerived(derived, object, owner, req);
     };
+    if (req.json?.stream !== true) return this.observeJson(onObject);
     // A streamed creation names its id in the first event (`response.created`, or every chat chunk); it is
-    // recorded before that event reaches the client, so the client's very next request already finds it.
-    if (req.json?.stream === true) return { onSseEvent: firstSseObject(onObject) };
-    return this.observeJson(onObject);
+    // recorded before that event reaches the client, so the client's very next request already finds it. Objects it
+    // leaves behind (a container) are named in later events, each recorded before the event that names it is relayed.
+    const first = recordsItself ? firstSseObject(onObject) : null;
+    const later = derived && collection.derivedInEvent ? derivedSseObjects(derived, collection.derivedInEvent, (object) => this.recordDerived(derived, object, owner, req)) : null;
+    if (first && later) {
+      return {
+        onSseEvent: (event) => {
+          first(event);
+          later(event);
+        },
+      };
+    }
+    const only = first ?? later;
+    return only ? { onSseEvent: only } : {};
   }
 
   private async planList(collection: ObjectCollection, grants: Grants, req: OwnershipRequest): Promise<OwnershipPlan> {
@@ -268,7 +289,9 @@ export class ObjectOwnership {
       const value = object[derived.field];
       const values = Array.isArray(value) ? value : [value];
       for (const item of values) {
-        const id = typeof item === 'string' ? item : typeof item === 'object' && item !== null ? (item as { id?: unknown }).id : undefined;
+        const member = typeof item === 'object' && item !== null ? (item as Record<string, unknown>) : null;
+        if (derived.itemType !== undefined && member?.type !== derived.itemType) continue;
+        const id = typeof item === 'string' ? item : member !== null ? member[derived.idField ?? 'id'] : undefined;
         if (typeof id === 'string' && (derived.prefix === undefined || id.startsWith(derived.prefix))) {
           this.record(derived.kind, id, owner, req);
         }

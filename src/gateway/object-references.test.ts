@@ -41,6 +41,23 @@ describe('object references in request bodies', () => {
     expect(refs('{"data_source":{"source":{"type":"file_content","content":[]}}}')).toBe(NO_REFERENCES);
   });
 
+  it('reads a code interpreter container by id, container_id anywhere, and a container file citation by its container only', () => {
+    const tool = (container: unknown) => JSON.stringify({ model: 'm', input: 'x', tools: [{ type: 'code_interpreter', container }] });
+    expect(refs(tool('cntr_1')).map((r) => `${r.kind}:${r.id}:${r.param}`)).toEqual(['container:cntr_1:container']);
+    // A new container (`auto`) names none; its file_ids are files.
+    expect(refs(tool({ type: 'auto' }))).toEqual([]);
+    expect(refs(tool({ type: 'auto', file_ids: ['file-9'] })).map((r) => `${r.kind}:${r.id}`)).toEqual(['file:file-9']);
+    const replay = JSON.stringify({
+      input: [
+        { type: 'code_interpreter_call', id: 'ci_1', container_id: 'cntr_2', code: '', outputs: null, status: 'completed' },
+        { type: 'message', role: 'assistant', content: [{ type: 'output_text', text: '', annotations: [{ type: 'container_file_citation', container_id: 'cntr_2', file_id: 'cfile_1', filename: 'a.csv', start_index: 0, end_index: 0 }, { type: 'file_citation', file_id: 'file-3', index: 0 }] }] },
+      ],
+    });
+    expect(refs(replay).map((r) => `${r.kind}:${r.id}`).sort()).toEqual(['container:cntr_2', 'container:cntr_2', 'file:file-3']);
+    // The word elsewhere is the client's: a metadata value, a schema property.
+    expect(refs('{"model":"m","metadata":{"container":"blue"},"text":{"format":{"schema":{"container":"x"}}}}')).toEqual([]);
+  });
+
   it('sees keys spelled with JSON escapes', () => {
     expect(refs('{"model":"m","input":[{"type":"input_file","file\\u005fid":"file-x"}]}').map((r) => r.id)).toEqual(['file-x']);
     expect(refs('{"model":"m","training\\u005ffile":"file-y"}').map((r) => r.id)).toEqual(['file-y']);

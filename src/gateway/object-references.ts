@@ -13,8 +13,9 @@ export interface ObjectReference {
  * Fields whose values name stored objects, wherever they sit in a JSON body: `file_id` in chat/Responses file
  * inputs, vector store and message attachments; `file_ids` / `vector_store_ids` in tools and tool resources;
  * `input_file_id` of batches; `training_file` of fine-tuning; `previous_response_id` and `conversation` of
- * Responses. Each would let a key make the model read, search or extend another key's data. (An eval run's file
- * source, `{ "type": "file_id", "id": … }`, is found by its type: see `walk`.)
+ * Responses; `container_id` of code interpreter calls and container file citations. Each would let a key make the
+ * model read, search or extend another key's data. (An eval run's file source, `{ "type": "file_id", "id": … }`,
+ * and a code interpreter's `container: "cntr_…"` are found by their shape: see `walk`.)
  */
 const REFERENCE_FIELDS: Readonly<Record<string, ObjectKind>> = {
   file_id: 'file',
@@ -28,7 +29,21 @@ const REFERENCE_FIELDS: Readonly<Record<string, ObjectKind>> = {
   conversation: 'conversation',
   assistant_id: 'assistant',
   thread_id: 'thread',
+  container_id: 'container',
 };
+
+/**
+ * `container` names a container only as a string in a code interpreter tool (`container: "cntr_…"`); as an object
+ * (`{type: "auto", file_ids}`) it asks for a new one, whose `file_ids` are references of their own. Elsewhere (a
+ * metadata value, a schema) the word is the client's own.
+ */
+const CONTAINER_FIELD = 'container';
+const CODE_INTERPRETER = 'code_interpreter';
+/**
+ * An annotation citing a file inside a container: its `file_id` is the container file's (`cfile_…`), reachable only
+ * through the container, which its `container_id` names. It is not one of the organisation's files.
+ */
+const CONTAINER_FILE_CITATION = 'container_file_citation';
 
 /** Fields without `_id` in their name: looked up at the top level only, where the API reads them. */
 const TOP_LEVEL_FIELDS = ['training_file', 'validation_file', 'conversation'] as const;
@@ -43,8 +58,9 @@ const BACKSLASH = 0x5c;
 
 /**
  * True when the raw body may name an object: it contains `_id` (every `…_id` / `…_ids` field), `item_r`
- * (`item_reference`), or a `\u` escape (which could spell any of those). One native byte search per underscore
- * or backslash instead of substring searches: this runs on every JSON request.
+ * (`item_reference`), `code_interpreter` (whose tool may name a container) or a `\u` escape (which could spell any
+ * of those). One native byte search per underscore or backslash instead of substring searches: this runs on every
+ * JSON request.
  */
 function mayNameObjects(raw: Buffer): boolean {
   for (let i = raw.indexOf(UNDERSCORE); i !== -1; i = raw.indexOf(UNDERSCORE, i + 1)) {
@@ -52,6 +68,8 @@ function mayNameObjects(raw: Buffer): boolean {
     if (next === 0x69 /* i */ && raw[i + 2] === 0x64 /* d */) return true;
     // item_reference
     if (next === 0x72 /* r */ && raw[i - 1] === 0x6d && raw[i - 2] === 0x65 && raw[i - 3] === 0x74 && raw[i - 4] === 0x69) return true;
+    // code_interpreter: a tool that may name its container
+    if (next === 0x69 /* i */ && raw[i + 2] === 0x6e && raw[i - 1] === 0x65 && raw[i - 2] === 0x64 && raw[i - 3] === 0x6f && raw[i - 4] === 0x63) return true;
   }
   // Every backslash in JSON starts an escape of at least two characters, so stepping by two stays aligned.
   for (let i = raw.indexOf(BACKSLASH); i !== -1; i = raw.indexOf(BACKSLASH, i + 2)) {
@@ -105,10 +123,12 @@ function walk(root: Record<string, unknown>, out: ObjectReference[]): void {
     }
     // An eval run's file source: `{ "type": "file_id", "id": "file-…" }` names its file by `id`, not `file_id`.
     if (record.type === 'file_id') collectOne('id', 'file', record.id, out);
+    const citesContainerFile = record.type === CONTAINER_FILE_CITATION;
     for (const field of Object.keys(record)) {
       const child = record[field];
       const kind = REFERENCE_FIELDS[field];
-      if (kind !== undefined) collect(field, kind, child, out);
+      if (kind !== undefined && !(citesContainerFile && kind === 'file')) collect(field, kind, child, out);
+      else if (field === CONTAINER_FIELD && typeof child === 'string' && record.type === CODE_INTERPRETER) collectOne(field, 'container', child, out);
       if (typeof child === 'object' && child !== null) stack.push(child);
     }
   }

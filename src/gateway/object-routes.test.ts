@@ -33,11 +33,14 @@ describe('object route table', () => {
     expect(kindOf('DELETE', '/v1/models/ft%3Agpt-4o%3Aorg%3A%3Aabc')).toBe('object:model:ft:gpt-4o:org::abc');
   });
 
-  it('classifies videos (remix is an action on one) and evals (runs live below the eval)', () => {
+  it('classifies videos (remix is an action on one), containers and evals (files and runs live below them)', () => {
     expect(kindOf('POST', '/v1/videos')).toBe('create:video');
     expect(kindOf('GET', '/v1/videos')).toBe('list:video');
     expect(kindOf('GET', '/v1/videos/video_1/content')).toBe('object:video:video_1:content');
     expect(kindOf('POST', '/v1/videos/video_1/Remix')).toBe('object:video:video_1:remix');
+    expect(kindOf('POST', '/v1/containers')).toBe('create:container');
+    expect(kindOf('GET', '/v1/containers')).toBe('list:container');
+    expect(kindOf('GET', '/v1/containers/cntr_1/files/cfile_1/content')).toBe('object:container:cntr_1');
     expect(kindOf('POST', '/v1/evals')).toBe('create:eval');
     expect(kindOf('GET', '/v1/evals')).toBe('list:eval');
     expect(kindOf('POST', '/v1/evals/eval_1/runs')).toBe('object:eval:eval_1:runs');

@@ -17,6 +17,10 @@ export interface DerivedObject {
   field: string;
   /** Only ids with this prefix count (e.g. `ft:` for fine-tuned models). */
   prefix?: string;
+  /** The member of each object in `field` that holds the id, when it is not `id` (an output item's `container_id`). */
+  idField?: string;
+  /** Only objects of `field` with this `type` count. */
+  itemType?: string;
 }
 
 export interface ObjectCollection {
@@ -45,6 +49,35 @@ export interface ObjectCollection {
   unsupported?: readonly string[];
   /** A body the gateway refuses for this collection, whatever the method: the reason, or null when it may go on. */
   refuseBody?: (json: Record<string, unknown>) => string | null;
+  /**
+   * A creation that leaves `derived` objects behind even when it stores nothing of its own kind (a Responses call
+   * with `store: false` whose code interpreter starts a container): it is observed for them all the same.
+   */
+  createsDerived?: (json: Record<string, unknown>) => boolean;
+  /**
+   * For a streamed creation: the object `derived` is read from in one event (the response an event carries, or one
+   * output item as the response's output), or null. Only events whose text holds a `derived` id field are parsed.
+   */
+  derivedInEvent?: (event: Record<string, unknown>) => Record<string, unknown> | null;
+}
+
+/** The container a code interpreter call ran in: started by the request (`container: {type: "auto"}`) or named by it. */
+const CODE_INTERPRETER_CONTAINERS: DerivedObject = { kind: 'container', field: 'output', idField: 'container_id', itemType: 'code_interpreter_call' };
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** A code interpreter tool that lets the provider start a container (anything but a container id). */
+function startsContainer(json: Record<string, unknown>): boolean {
+  const tools = json.tools;
+  return Array.isArray(tools) && tools.some((tool) => isRecord(tool) && tool.type === 'code_interpreter' && typeof tool.container !== 'string');
+}
+
+/** `response.*` events carry the response; `response.output_item.*` events carry one output item. */
+function responseInEvent(event: Record<string, unknown>): Record<string, unknown> | null {
+  if (isRecord(event.response)) return event.response;
+  return isRecord(event.item) ? { output: [event.item] } : null;
 }
 
 const FILE_RESULTS: readonly DerivedObject[] = [
@@ -61,6 +94,9 @@ export const OBJECT_COLLECTIONS: readonly ObjectCollection[] = [
     // OpenAI has no public list of responses: a GET on the collection is refused rather than passed on unfiltered.
     listable: false,
     operations: { input_tokens: {}, compact: {} },
+    derived: [CODE_INTERPRETER_CONTAINERS],
+    createsDerived: startsContainer,
+    derivedInEvent: responseInEvent,
   },
   { kind: 'conversation', segments: ['conversations'], create: 'always', listable: false },
   { kind: 'file', segments: ['files'], create: 'always', listable: true },
@@ -98,6 +134,8 @@ export const OBJECT_COLLECTIONS: readonly ObjectCollection[] = [
     // that videos may use: none of them can be checked here, so none is forwarded.
     unsupported: ['edits', 'extensions', 'characters'],
   },
+  // Code interpreter containers and the files in them: everything below /v1/containers/{id} is the container owner's.
+  { kind: 'container', segments: ['containers'], create: 'always', listable: true },
   // An eval and its runs, output items and results: everything below /v1/evals/{id} is the eval owner's.
   { kind: 'eval', segments: ['evals'], create: 'always', listable: true, refuseBody: orgWideEvalSource },
 ];

@@ -1,3 +1,4 @@
+import type { DerivedObject } from './object-routes.js';
 import { sseDataOf } from './sse-relay.js';
 
 /** How many events to look at for the created object; it is always in the first (`response.created`, a chat chunk). */
@@ -26,6 +27,31 @@ export function firstSseObject(onObject: (object: Record<string, unknown>) => vo
     if (typeof object.id !== 'string') return;
     inspected = MAX_EVENTS_INSPECTED;
     onObject(object);
+  };
+}
+
+/**
+ * An observer for the objects a streamed creation leaves behind (a code interpreter's container): an event is parsed
+ * only when its text holds one of the `derived` id fields, and `inEvent` picks the object to read them from.
+ */
+export function derivedSseObjects(
+  derived: readonly DerivedObject[],
+  inEvent: (event: Record<string, unknown>) => Record<string, unknown> | null,
+  onObject: (object: Record<string, unknown>) => void,
+): (event: string) => void {
+  const markers = [...new Set(derived.map((d) => `"${d.idField ?? 'id'}"`))];
+  return (event) => {
+    if (!markers.some((marker) => event.includes(marker))) return;
+    const data = sseDataOf(event);
+    if (data === null || data === '[DONE]') return;
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(data);
+    } catch {
+      return;
+    }
+    const object = isObject(parsed) ? inEvent(parsed) : null;
+    if (object) onObject(object);
   };
 }
 

@@ -24,6 +24,7 @@ export const OPT_IN_ENDPOINT_GROUPS = [
   'realtime',
   'videos',
   'evals',
+  'containers',
   // Not a path group: the explicit grant that DELETE /v1/models/{fine-tuned model} needs on top of ownership
   // (see gateway/object-ownership.ts). `*` does not imply it.
   'models:delete',
@@ -53,6 +54,7 @@ const SEGMENT_TO_GROUP: Record<string, string> = {
   realtime: 'realtime',
   videos: 'videos',
   evals: 'evals',
+  containers: 'containers',
 };
 
 /**

@@ -364,6 +364,7 @@ export const OBJECT_KINDS = [
   'thread',
   'video',
   'eval',
+  'container',
 ] as const;
 export type ObjectKind = (typeof OBJECT_KINDS)[number];
 

@@ -67,7 +67,8 @@ describe('videos', () => {
     // The owner is refused too: the refusal does not depend on whose video is named.
     await expectRefused(() => k.a.videos.edit({ prompt: 'recolour', video: { id: mine.id } }), 404, 'not_found');
     await expectRefused(() => k.a.videos.getCharacter('char_1'), 404, 'not_found');
-    await expectRefused(() => k.a.videos.createCharacter({ name: 'hero', video: OpenAI.toFile(Buffer.from('mp4'), 'hero.mp4') }), 404, 'not_found');
+    const clip = await OpenAI.toFile(Buffer.from('mp4'), 'hero.mp4');
+    await expectRefused(() => k.a.videos.createCharacter({ name: 'hero', video: clip }), 404, 'not_found');
     // Another spelling of the same route is the same route.
     const raw = await fetch(`${h.server.url}/v1/Videos/EDITS`, {
       method: 'POST',

@@ -24,7 +24,19 @@ function message(id: string, status: Status, content: unknown[]): Record<string,
   return { id, type: 'message', status, content, role: 'assistant' };
 }
 
-export function responses(ctx: HandlerContext): Reply {
+/** A code interpreter run of this response: the container it ran in and the file it left there. */
+export interface CodeInterpreterRun {
+  containerId: string;
+  fileId: string;
+  filename: string;
+}
+
+function codeInterpreterCall(id: string, status: Status, run: CodeInterpreterRun): Record<string, unknown> {
+  return { id, type: 'code_interpreter_call', status, code: 'print(2 + 2)', container_id: run.containerId, outputs: null };
+}
+
+/** `codeInterpreter`: the response runs code first (an output item naming its container), then cites the file it wrote. */
+export function responses(ctx: HandlerContext, codeInterpreter?: CodeInterpreterRun): Reply {
   const model = requireModel(ctx);
   if (typeof model !== 'string') return model;
   const body = ctx.json;
@@ -69,9 +81,18 @@ export function responses(ctx: HandlerContext): Reply {
     // OpenAI answers a background job at once, queued and without usage; the generation is billed all the same.
     return { kind: 'json', status: 200, body: JSON.stringify({ ...responseObject('queued', [], false), background: true }) };
   }
-  const finalMessage = message(messageId, finalStatus, [textPart(gen.text)]);
+  const finalPart = textPart(gen.text);
+  if (codeInterpreter) {
+    finalPart.annotations = [
+      { type: 'container_file_citation', container_id: codeInterpreter.containerId, file_id: codeInterpreter.fileId, filename: codeInterpreter.filename, start_index: 0, end_index: 0 },
+    ];
+  }
+  const finalMessage = message(messageId, finalStatus, [finalPart]);
+  const callId = newId('ci_');
+  const finalCall = codeInterpreter ? codeInterpreterCall(callId, 'completed', codeInterpreter) : null;
+  const finalOutput = finalCall ? [finalCall, finalMessage] : [finalMessage];
   if (body.stream !== true) {
-    return { kind: 'json', status: 200, body: JSON.stringify(responseObject(finalStatus, [finalMessage], true)) };
+    return { kind: 'json', status: 200, body: JSON.stringify(responseObject(finalStatus, finalOutput, true)) };
   }
 
   const frames: string[] = [];
@@ -80,16 +101,21 @@ export function responses(ctx: HandlerContext): Reply {
     frames.push(`event: ${type}\ndata: ${JSON.stringify({ type, sequence_number: sequence, ...fields })}\n\n`);
     sequence += 1;
   };
-  const at = { item_id: messageId, output_index: 0, content_index: 0 };
+  const messageIndex = finalCall ? 1 : 0;
+  const at = { item_id: messageId, output_index: messageIndex, content_index: 0 };
   emit('response.created', { response: responseObject('in_progress', [], false) });
   emit('response.in_progress', { response: responseObject('in_progress', [], false) });
-  emit('response.output_item.added', { output_index: 0, item: message(messageId, 'in_progress', []) });
+  if (codeInterpreter && finalCall) {
+    emit('response.output_item.added', { output_index: 0, item: codeInterpreterCall(callId, 'in_progress', codeInterpreter) });
+    emit('response.output_item.done', { output_index: 0, item: finalCall });
+  }
+  emit('response.output_item.added', { output_index: messageIndex, item: message(messageId, 'in_progress', []) });
   emit('response.content_part.added', { ...at, part: textPart('') });
   for (const delta of gen.deltas) emit('response.output_text.delta', { ...at, delta, logprobs: [] });
   emit('response.output_text.done', { ...at, text: gen.text, logprobs: [] });
-  emit('response.content_part.done', { ...at, part: textPart(gen.text) });
-  emit('response.output_item.done', { output_index: 0, item: finalMessage });
+  emit('response.content_part.done', { ...at, part: finalPart });
+  emit('response.output_item.done', { output_index: messageIndex, item: finalMessage });
   const terminal = finalStatus === 'completed' ? 'response.completed' : 'response.incomplete';
-  emit(terminal, { response: responseObject(finalStatus, [finalMessage], true) });
+  emit(terminal, { response: responseObject(finalStatus, finalOutput, true) });
   return { kind: 'sse', frames };
 }

@@ -1,12 +1,12 @@
 // Stored objects of the fake upstream: stored chat completions, responses, conversations, files, batches, vector
 // stores, uploads, fine-tuning jobs, fine-tuned models, assistants and threads (messages, runs), videos (content,
-// remix) and evals (runs), with OpenAI's shapes (cursor lists with first_id /
+// remix), evals (runs) and code interpreter containers (files; started by Responses calls too), with OpenAI's shapes (cursor lists with first_id /
 // last_id / has_more, deletion objects, 404s). ONE store per fake instance, shared by every caller, as OpenAI
 // keeps one store behind one API key: that shared store is what a gateway must partition by virtual key.
 import { chatCompletions } from './fake-openai-chat.js';
 import { createFineTuningJob, listModels, uploadFile } from './fake-openai-endpoints.js';
 import { errorReply, invalidRequest } from './fake-openai-errors.js';
-import { responses } from './fake-openai-responses.js';
+import { responses, type CodeInterpreterRun } from './fake-openai-responses.js';
 import type { Handler, HandlerContext, Reply } from './fake-openai-types.js';
 import { isObject, newId, nowSeconds, str, type JsonObject } from './fake-openai-util.js';
 
@@ -77,6 +77,8 @@ export function createStoredObjects(): StoredObjects {
   const videos: Collection = new Map();
   const evals: Collection = new Map();
   const evalRuns = new Map<string, Collection>();
+  const containers: Collection = new Map();
+  const containerFiles = new Map<string, Collection>();
 
   function addFile(filename: string, purpose: string, bytes: number): JsonObject {
     const file = { object: 'file', id: newId('file-'), purpose, filename, bytes, created_at: nowSeconds(), expires_at: null, status: 'processed', status_details: null };
@@ -102,10 +104,12 @@ export function createStoredObjects(): StoredObjects {
     if (previous !== undefined && !storedResponses.has(previous)) {
       return errorReply(404, { message: `Previous response with id '${previous}' not found.`, type: 'invalid_request_error', param: 'previous_response_id', code: 'previous_response_not_found' });
     }
+    const run = codeInterpreterRun(ctx);
+    if (run !== undefined && 'kind' in run) return run;
     const conversation = ctx.json.conversation;
     const conversationId = typeof conversation === 'string' ? conversation : isObject(conversation) ? str(conversation.id) : undefined;
     if (conversationId !== undefined && !conversations.has(conversationId)) return noSuch('conversation', conversationId, 'conversation');
-    const reply = responses(ctx);
+    const reply = responses(ctx, run);
     const created = ctx.json.store !== false ? replyObject(reply) : undefined;
     if (created && typeof created.id === 'string') {
       storedResponses.set(created.id, created);
@@ -227,6 +231,55 @@ export function createStoredObjects(): StoredObjects {
     return json(message);
   }
 
+  function addContainer(name: string): JsonObject {
+    const container = { id: newId('cntr_'), object: 'container', name, status: 'running', created_at: nowSeconds(), last_active_at: nowSeconds(), expires_after: { anchor: 'last_active_at', minutes: 20 }, memory_limit: '1g' };
+    containers.set(container.id, container);
+    containerFiles.set(container.id, new Map());
+    return container;
+  }
+
+  function addContainerFile(containerId: string, filename: string, source: 'user' | 'assistant', bytes: number): JsonObject {
+    const file = { id: newId('cfile_'), object: 'container.file', container_id: containerId, path: `/mnt/data/${filename}`, source, bytes, created_at: nowSeconds() };
+    containerFiles.get(containerId)?.set(file.id, file);
+    return file;
+  }
+
+  /**
+   * A Responses call's code interpreter: the container it names (404 when there is none, as OpenAI answers) or a new
+   * one it starts (`container: {type: "auto"}`), and the file its code writes there. Undefined without the tool.
+   */
+  function codeInterpreterRun(ctx: HandlerContext): CodeInterpreterRun | Reply | undefined {
+    const tool = (Array.isArray(ctx.json.tools) ? ctx.json.tools : []).find((t): t is JsonObject => isObject(t) && t.type === 'code_interpreter');
+    if (tool === undefined) return undefined;
+    const named = str(tool.container);
+    if (named !== undefined && !containers.has(named)) return noSuch('container', named, 'tools');
+    const containerId = named ?? (addContainer('auto').id as string);
+    const file = addContainerFile(containerId, 'result.csv', 'assistant', 12);
+    return { containerId, fileId: file.id as string, filename: 'result.csv' };
+  }
+
+  function containerAction(method: string, containerId: string, rest: string[], ctx: HandlerContext, query: URLSearchParams): Reply {
+    const entries = containerFiles.get(containerId);
+    if (rest[0] !== 'files' || entries === undefined) return noSuch('route', rest.join('/'));
+    if (rest.length === 1) {
+      if (method === 'GET') return page(entries, query, 'desc');
+      const upload = ctx.multipart?.files.find((f) => f.field === 'file');
+      if (upload) return json(addContainerFile(containerId, upload.filename, 'user', upload.data.length));
+      const fileId = str(ctx.json.file_id);
+      const source = fileId === undefined ? undefined : files.get(fileId);
+      if (source === undefined) return noSuch('file', String(fileId), 'file_id');
+      return json(addContainerFile(containerId, String(source.filename), 'user', Number(source.bytes)));
+    }
+    const entry = entries.get(rest[1] ?? '');
+    if (entry === undefined) return noSuch('container file', rest[1] ?? '');
+    if (rest[2] === 'content') return { kind: 'bytes', status: 200, contentType: 'application/octet-stream', body: `cfile:${String(entry.id)}` };
+    if (method === 'DELETE') {
+      entries.delete(String(entry.id));
+      return json({ id: entry.id, object: 'container.file.deleted', deleted: true });
+    }
+    return json(entry);
+  }
+
   /** A video job, finished at once (tests need no polling). Fields come from a JSON body or a multipart form. */
   function addVideo(fields: Record<string, unknown>, remixedFrom: string | null): JsonObject {
     const video = {
@@ -270,6 +323,7 @@ export function createStoredObjects(): StoredObjects {
     threads: { items: threads, label: 'thread', order: 'desc', deleted: 'thread.deleted' },
     videos: { items: videos, label: 'video', order: 'desc', deleted: 'video.deleted' },
     evals: { items: evals, label: 'eval', order: 'asc', deleted: 'eval.deleted' },
+    containers: { items: containers, label: 'container', order: 'desc', deleted: 'container.deleted' },
   };
 
   const creators: Record<string, Handler> = {
@@ -299,6 +353,15 @@ export function createStoredObjects(): StoredObjects {
     },
     threads: (ctx) => json(createThread(ctx)),
     videos: (ctx) => json(addVideo(ctx.multipart?.fields ?? ctx.json, null)),
+    containers: (ctx) => {
+      const container = addContainer(str(ctx.json.name) ?? 'container');
+      for (const fileId of Array.isArray(ctx.json.file_ids) ? ctx.json.file_ids : []) {
+        const source = typeof fileId === 'string' ? files.get(fileId) : undefined;
+        if (source === undefined) return noSuch('file', String(fileId), 'file_ids');
+        addContainerFile(container.id as string, String(source.filename), 'user', Number(source.bytes));
+      }
+      return json(container);
+    },
     evals: (ctx) => {
       const created = { id: newId('eval_'), object: 'eval', name: str(ctx.json.name) ?? 'eval', data_source_config: ctx.json.data_source_config ?? {}, testing_criteria: ctx.json.testing_criteria ?? [], created_at: nowSeconds(), metadata: ctx.json.metadata ?? {} };
       evals.set(created.id, created);
@@ -336,6 +399,7 @@ export function createStoredObjects(): StoredObjects {
       if (name === 'videos' && sub === 'content') return { kind: 'bytes', status: 200, contentType: 'video/mp4', body: `mp4:${id}` };
       if (name === 'videos' && sub === 'remix' && method === 'POST') return json(addVideo(ctx.multipart?.fields ?? ctx.json, id));
       if (name === 'evals') return evalAction(method, id, rest, ctx, query);
+      if (name === 'containers') return containerAction(method, id, rest, ctx, query);
       if (name === 'vector_stores' && rest[0] === 'files') {
         if (rest.length === 1) return method === 'POST' ? attachFile(id, ctx.json.file_id) : page(vectorStoreFiles.get(id) ?? new Map<string, JsonObject>(), query, 'desc');
         const entry = vectorStoreFiles.get(id)?.get(rest[1] ?? '');
@@ -374,7 +438,7 @@ export function createStoredObjects(): StoredObjects {
       return onObject(method, name, id, segments.slice(prefixLength + 1), query);
     },
     clear() {
-      for (const map of [completions, completionMessages, storedResponses, inputItems, conversations, files, batches, vectorStores, vectorStoreFiles, uploads, jobs, models, assistants, threads, threadMessages, threadRuns, videos, evals, evalRuns]) map.clear();
+      for (const map of [completions, completionMessages, storedResponses, inputItems, conversations, files, batches, vectorStores, vectorStoreFiles, uploads, jobs, models, assistants, threads, threadMessages, threadRuns, videos, evals, evalRuns, containers, containerFiles]) map.clear();
     },
   };
 }
