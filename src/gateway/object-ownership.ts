@@ -64,6 +64,15 @@ function grantsOf(key: VirtualKeyRecord): Grants {
   };
 }
 
+const ID_PATH: readonly string[] = ['id'];
+
+/** The value at a path of nested objects, or undefined where one is missing. */
+function valueAt(object: Record<string, unknown>, path: readonly string[]): unknown {
+  let value: unknown = object;
+  for (const key of path) value = typeof value === 'object' && value !== null ? (value as Record<string, unknown>)[key] : undefined;
+  return value;
+}
+
 /** Whether a POST to the collection leaves objects of other kinds behind, which must be recorded too. */
 function createsDerived(collection: ObjectCollection, json: Record<string, unknown> | null): boolean {
   return json !== null && collection.createsDerived?.(json) === true;
@@ -291,7 +300,7 @@ export class ObjectOwnership {
       for (const item of values) {
         const member = typeof item === 'object' && item !== null ? (item as Record<string, unknown>) : null;
         if (derived.itemType !== undefined && member?.type !== derived.itemType) continue;
-        const id = typeof item === 'string' ? item : member !== null ? member[derived.idField ?? 'id'] : undefined;
+        const id = typeof item === 'string' ? item : member !== null ? valueAt(member, derived.idPath ?? ID_PATH) : undefined;
         if (typeof id === 'string' && (derived.prefix === undefined || id.startsWith(derived.prefix))) {
           this.record(derived.kind, id, owner, req);
         }

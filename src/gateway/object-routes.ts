@@ -17,8 +17,11 @@ export interface DerivedObject {
   field: string;
   /** Only ids with this prefix count (e.g. `ft:` for fine-tuned models). */
   prefix?: string;
-  /** The member of each object in `field` that holds the id, when it is not `id` (an output item's `container_id`). */
-  idField?: string;
+  /**
+   * Where each object in `field` holds the id, when not in `id`: an output item's `container_id`, or a shell call's
+   * `environment.container_id`.
+   */
+  idPath?: readonly string[];
   /** Only objects of `field` with this `type` count. */
   itemType?: string;
 }
@@ -61,17 +64,30 @@ export interface ObjectCollection {
   derivedInEvent?: (event: Record<string, unknown>) => Record<string, unknown> | null;
 }
 
-/** The container a code interpreter call ran in: started by the request (`container: {type: "auto"}`) or named by it. */
-const CODE_INTERPRETER_CONTAINERS: DerivedObject = { kind: 'container', field: 'output', idField: 'container_id', itemType: 'code_interpreter_call' };
+/**
+ * The containers a response's tool calls ran in, started by the request (a code interpreter's `container: {type:
+ * "auto"}`, a shell tool's `environment: {type: "container_auto"}`) or named by it.
+ */
+const TOOL_CONTAINERS: readonly DerivedObject[] = [
+  { kind: 'container', field: 'output', itemType: 'code_interpreter_call', idPath: ['container_id'] },
+  { kind: 'container', field: 'output', itemType: 'shell_call', idPath: ['environment', 'container_id'] },
+];
 
 function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-/** A code interpreter tool that lets the provider start a container (anything but a container id). */
+/** A tool that lets the provider start a container: a code interpreter not given a container id, a shell tool on `container_auto`. */
 function startsContainer(json: Record<string, unknown>): boolean {
   const tools = json.tools;
-  return Array.isArray(tools) && tools.some((tool) => isRecord(tool) && tool.type === 'code_interpreter' && typeof tool.container !== 'string');
+  return (
+    Array.isArray(tools) &&
+    tools.some(
+      (tool) =>
+        isRecord(tool) &&
+        ((tool.type === 'code_interpreter' && typeof tool.container !== 'string') || (tool.type === 'shell' && isRecord(tool.environment) && tool.environment.type === 'container_auto')),
+    )
+  );
 }
 
 /** `response.*` events carry the response; `response.output_item.*` events carry one output item. */
@@ -94,7 +110,7 @@ export const OBJECT_COLLECTIONS: readonly ObjectCollection[] = [
     // OpenAI has no public list of responses: a GET on the collection is refused rather than passed on unfiltered.
     listable: false,
     operations: { input_tokens: {}, compact: {} },
-    derived: [CODE_INTERPRETER_CONTAINERS],
+    derived: TOOL_CONTAINERS,
     createsDerived: startsContainer,
     derivedInEvent: responseInEvent,
   },

@@ -39,7 +39,7 @@ export function derivedSseObjects(
   inEvent: (event: Record<string, unknown>) => Record<string, unknown> | null,
   onObject: (object: Record<string, unknown>) => void,
 ): (event: string) => void {
-  const markers = [...new Set(derived.map((d) => `"${d.idField ?? 'id'}"`))];
+  const markers = [...new Set(derived.map((d) => `"${d.idPath?.[d.idPath.length - 1] ?? 'id'}"`))];
   return (event) => {
     if (!markers.some((marker) => event.includes(marker))) return;
     const data = sseDataOf(event);

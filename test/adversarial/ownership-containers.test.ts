@@ -85,6 +85,24 @@ describe('containers', () => {
     });
   }
 
+  for (const streamedCall of [false, true]) {
+    it(`a container a shell tool starts (${streamedCall ? 'streamed' : 'not streamed'}) is the caller's, and a container_reference to it is checked`, async () => {
+      const body = { model: MODEL, input: 'list the files', tools: [{ type: 'shell' as const, environment: { type: 'container_auto' as const } }], store: false };
+      const response = streamedCall ? await streamed(k.a, { ...body, stream: true }) : await k.a.responses.create(body);
+      const call = response.output.find((item) => item.type === 'shell_call');
+      const environment = call?.type === 'shell_call' ? call.environment : null;
+      if (environment?.type !== 'container_reference') throw new Error('no shell call in a container');
+      const containerId = environment.container_id;
+      expect(containerId).toMatch(/^cntr_/);
+      const again = (client: OpenAI) =>
+        client.responses.create({ model: MODEL, input: 'again', store: false, tools: [{ type: 'shell', environment: { type: 'container_reference', container_id: containerId } }] });
+      expect((await again(k.a)).status).toBe('completed');
+      expect(await collectIds(k.a.containers.files.list(containerId))).toHaveLength(2);
+      await expectGatewayNotFound(h, () => again(k.b));
+      await expectGatewayNotFound(h, () => k.b.containers.files.list(containerId));
+    });
+  }
+
   it("replaying an answer's output as input is the caller's right, and B's replay of it is refused", async () => {
     const first = await k.a.responses.create({ model: MODEL, input: 'chart it', tools: [autoContainer], store: false });
     const { containerId } = containerOf(first);

@@ -24,19 +24,26 @@ function message(id: string, status: Status, content: unknown[]): Record<string,
   return { id, type: 'message', status, content, role: 'assistant' };
 }
 
-/** A code interpreter run of this response: the container it ran in and the file it left there. */
-export interface CodeInterpreterRun {
+/**
+ * A hosted tool run of this response in a container: a code interpreter (it cites the file its code wrote there) or
+ * a shell (its call names the container in `environment`).
+ */
+export interface ContainerToolRun {
+  tool: 'code_interpreter' | 'shell';
   containerId: string;
   fileId: string;
   filename: string;
 }
 
-function codeInterpreterCall(id: string, status: Status, run: CodeInterpreterRun): Record<string, unknown> {
+function toolCall(id: string, status: Status, run: ContainerToolRun): Record<string, unknown> {
+  if (run.tool === 'shell') {
+    return { id, type: 'shell_call', call_id: newId('call_'), status, action: { commands: ['ls /mnt/data'], timeout_ms: null, max_output_length: null }, environment: { type: 'container_reference', container_id: run.containerId } };
+  }
   return { id, type: 'code_interpreter_call', status, code: 'print(2 + 2)', container_id: run.containerId, outputs: null };
 }
 
-/** `codeInterpreter`: the response runs code first (an output item naming its container), then cites the file it wrote. */
-export function responses(ctx: HandlerContext, codeInterpreter?: CodeInterpreterRun): Reply {
+/** `toolRun`: the response runs a hosted tool first (an output item naming its container), then answers. */
+export function responses(ctx: HandlerContext, toolRun?: ContainerToolRun): Reply {
   const model = requireModel(ctx);
   if (typeof model !== 'string') return model;
   const body = ctx.json;
@@ -82,14 +89,14 @@ export function responses(ctx: HandlerContext, codeInterpreter?: CodeInterpreter
     return { kind: 'json', status: 200, body: JSON.stringify({ ...responseObject('queued', [], false), background: true }) };
   }
   const finalPart = textPart(gen.text);
-  if (codeInterpreter) {
+  if (toolRun?.tool === 'code_interpreter') {
     finalPart.annotations = [
-      { type: 'container_file_citation', container_id: codeInterpreter.containerId, file_id: codeInterpreter.fileId, filename: codeInterpreter.filename, start_index: 0, end_index: 0 },
+      { type: 'container_file_citation', container_id: toolRun.containerId, file_id: toolRun.fileId, filename: toolRun.filename, start_index: 0, end_index: 0 },
     ];
   }
   const finalMessage = message(messageId, finalStatus, [finalPart]);
-  const callId = newId('ci_');
-  const finalCall = codeInterpreter ? codeInterpreterCall(callId, 'completed', codeInterpreter) : null;
+  const callId = newId(toolRun?.tool === 'shell' ? 'sh_' : 'ci_');
+  const finalCall = toolRun ? toolCall(callId, 'completed', toolRun) : null;
   const finalOutput = finalCall ? [finalCall, finalMessage] : [finalMessage];
   if (body.stream !== true) {
     return { kind: 'json', status: 200, body: JSON.stringify(responseObject(finalStatus, finalOutput, true)) };
@@ -105,8 +112,8 @@ export function responses(ctx: HandlerContext, codeInterpreter?: CodeInterpreter
   const at = { item_id: messageId, output_index: messageIndex, content_index: 0 };
   emit('response.created', { response: responseObject('in_progress', [], false) });
   emit('response.in_progress', { response: responseObject('in_progress', [], false) });
-  if (codeInterpreter && finalCall) {
-    emit('response.output_item.added', { output_index: 0, item: codeInterpreterCall(callId, 'in_progress', codeInterpreter) });
+  if (toolRun && finalCall) {
+    emit('response.output_item.added', { output_index: 0, item: toolCall(callId, 'in_progress', toolRun) });
     emit('response.output_item.done', { output_index: 0, item: finalCall });
   }
   emit('response.output_item.added', { output_index: messageIndex, item: message(messageId, 'in_progress', []) });

@@ -6,7 +6,7 @@
 import { chatCompletions } from './fake-openai-chat.js';
 import { createFineTuningJob, listModels, uploadFile } from './fake-openai-endpoints.js';
 import { errorReply, invalidRequest } from './fake-openai-errors.js';
-import { responses, type CodeInterpreterRun } from './fake-openai-responses.js';
+import { responses, type ContainerToolRun } from './fake-openai-responses.js';
 import type { Handler, HandlerContext, Reply } from './fake-openai-types.js';
 import { isObject, newId, nowSeconds, str, type JsonObject } from './fake-openai-util.js';
 
@@ -104,7 +104,7 @@ export function createStoredObjects(): StoredObjects {
     if (previous !== undefined && !storedResponses.has(previous)) {
       return errorReply(404, { message: `Previous response with id '${previous}' not found.`, type: 'invalid_request_error', param: 'previous_response_id', code: 'previous_response_not_found' });
     }
-    const run = codeInterpreterRun(ctx);
+    const run = containerToolRun(ctx);
     if (run !== undefined && 'kind' in run) return run;
     const conversation = ctx.json.conversation;
     const conversationId = typeof conversation === 'string' ? conversation : isObject(conversation) ? str(conversation.id) : undefined;
@@ -245,17 +245,20 @@ export function createStoredObjects(): StoredObjects {
   }
 
   /**
-   * A Responses call's code interpreter: the container it names (404 when there is none, as OpenAI answers) or a new
-   * one it starts (`container: {type: "auto"}`), and the file its code writes there. Undefined without the tool.
+   * A Responses call's hosted tool in a container (a code interpreter, or a shell): the container it names (404 when
+   * there is none, as OpenAI answers) or a new one it starts (`container: {type: "auto"}`, `environment: {type:
+   * "container_auto"}`), and the file it writes there. Undefined without such a tool.
    */
-  function codeInterpreterRun(ctx: HandlerContext): CodeInterpreterRun | Reply | undefined {
-    const tool = (Array.isArray(ctx.json.tools) ? ctx.json.tools : []).find((t): t is JsonObject => isObject(t) && t.type === 'code_interpreter');
+  function containerToolRun(ctx: HandlerContext): ContainerToolRun | Reply | undefined {
+    const tool = (Array.isArray(ctx.json.tools) ? ctx.json.tools : []).find((t): t is JsonObject => isObject(t) && (t.type === 'code_interpreter' || t.type === 'shell'));
     if (tool === undefined) return undefined;
-    const named = str(tool.container);
+    const environment = isObject(tool.environment) ? tool.environment : {};
+    const named = tool.type === 'shell' ? (environment.type === 'container_reference' ? str(environment.container_id) : undefined) : str(tool.container);
+    if (tool.type === 'shell' && named === undefined && environment.type !== 'container_auto') return undefined;
     if (named !== undefined && !containers.has(named)) return noSuch('container', named, 'tools');
     const containerId = named ?? (addContainer('auto').id as string);
     const file = addContainerFile(containerId, 'result.csv', 'assistant', 12);
-    return { containerId, fileId: file.id as string, filename: 'result.csv' };
+    return { tool: tool.type === 'shell' ? 'shell' : 'code_interpreter', containerId, fileId: file.id as string, filename: 'result.csv' };
   }
 
   function containerAction(method: string, containerId: string, rest: string[], ctx: HandlerContext, query: URLSearchParams): Reply {
