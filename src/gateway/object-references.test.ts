@@ -54,6 +54,9 @@ describe('object references in request bodies', () => {
       ],
     });
     expect(refs(replay).map((r) => `${r.kind}:${r.id}`).sort()).toEqual(['container:cntr_2', 'container:cntr_2', 'file:file-3']);
+    // A shell's container: named by reference, or started with skills that must be the key's.
+    const shell = JSON.stringify({ tools: [{ type: 'shell', environment: { type: 'container_auto', skills: [{ type: 'skill_reference', skill_id: 'skill_1' }] } }, { type: 'shell', environment: { type: 'container_reference', container_id: 'cntr_3' } }] });
+    expect(refs(shell).map((r) => `${r.kind}:${r.id}`).sort()).toEqual(['container:cntr_3', 'skill:skill_1']);
     // The word elsewhere is the client's: a metadata value, a schema property.
     expect(refs('{"model":"m","metadata":{"container":"blue"},"text":{"format":{"schema":{"container":"x"}}}}')).toEqual([]);
   });

@@ -13,7 +13,8 @@ export interface ObjectReference {
  * Fields whose values name stored objects, wherever they sit in a JSON body: `file_id` in chat/Responses file
  * inputs, vector store and message attachments; `file_ids` / `vector_store_ids` in tools and tool resources;
  * `input_file_id` of batches; `training_file` of fine-tuning; `previous_response_id` and `conversation` of
- * Responses; `container_id` of code interpreter calls and container file citations. Each would let a key make the
+ * Responses; `container_id` of code interpreter calls, shell environments and container file citations; `skill_id`
+ * of the skills a container mounts. Each would let a key make the
  * model read, search or extend another key's data. (An eval run's file source, `{ "type": "file_id", "id": … }`,
  * and a code interpreter's `container: "cntr_…"` are found by their shape: see `walk`.)
  */
@@ -30,6 +31,7 @@ const REFERENCE_FIELDS: Readonly<Record<string, ObjectKind>> = {
   assistant_id: 'assistant',
   thread_id: 'thread',
   container_id: 'container',
+  skill_id: 'skill',
 };
 
 /**

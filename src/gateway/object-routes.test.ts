@@ -41,6 +41,7 @@ describe('object route table', () => {
     expect(kindOf('POST', '/v1/containers')).toBe('create:container');
     expect(kindOf('GET', '/v1/containers')).toBe('list:container');
     expect(kindOf('GET', '/v1/containers/cntr_1/files/cfile_1/content')).toBe('object:container:cntr_1');
+    expect(kindOf('GET', '/v1/skills/skill_1/versions/2/content')).toBe('object:skill:skill_1');
     expect(kindOf('POST', '/v1/evals')).toBe('create:eval');
     expect(kindOf('GET', '/v1/evals')).toBe('list:eval');
     expect(kindOf('POST', '/v1/evals/eval_1/runs')).toBe('object:eval:eval_1:runs');

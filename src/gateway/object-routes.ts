@@ -152,6 +152,8 @@ export const OBJECT_COLLECTIONS: readonly ObjectCollection[] = [
   },
   // Code interpreter containers and the files in them: everything below /v1/containers/{id} is the container owner's.
   { kind: 'container', segments: ['containers'], create: 'always', listable: true },
+  // Skills (bundles a container mounts) and their versions and content.
+  { kind: 'skill', segments: ['skills'], create: 'always', listable: true },
   // An eval and its runs, output items and results: everything below /v1/evals/{id} is the eval owner's.
   { kind: 'eval', segments: ['evals'], create: 'always', listable: true, refuseBody: orgWideEvalSource },
 ];

@@ -25,6 +25,7 @@ export const OPT_IN_ENDPOINT_GROUPS = [
   'videos',
   'evals',
   'containers',
+  'skills',
   // Not a path group: the explicit grant that DELETE /v1/models/{fine-tuned model} needs on top of ownership
   // (see gateway/object-ownership.ts). `*` does not imply it.
   'models:delete',
@@ -55,6 +56,7 @@ const SEGMENT_TO_GROUP: Record<string, string> = {
   videos: 'videos',
   evals: 'evals',
   containers: 'containers',
+  skills: 'skills',
 };
 
 /**

@@ -41,7 +41,7 @@ describe('endpoint groups', () => {
   it('keeps opt-in groups off by default and honours *', () => {
     const granted = defaultScopes().endpoints;
     expect(isGroupGranted(granted, 'chat')).toBe(true);
-    for (const group of ['files', 'fine_tuning', 'batches', 'assistants', 'vector_stores', 'uploads', 'realtime', 'videos', 'evals', 'containers']) {
+    for (const group of ['files', 'fine_tuning', 'batches', 'assistants', 'vector_stores', 'uploads', 'realtime', 'videos', 'evals', 'containers', 'skills']) {
       expect(isGroupGranted(granted, group)).toBe(false);
     }
     expect(isGroupGranted(['*'], 'fine_tuning')).toBe(true);

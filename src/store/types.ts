@@ -365,6 +365,7 @@ export const OBJECT_KINDS = [
   'video',
   'eval',
   'container',
+  'skill',
 ] as const;
 export type ObjectKind = (typeof OBJECT_KINDS)[number];
 

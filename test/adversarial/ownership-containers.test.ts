@@ -125,3 +125,36 @@ describe('containers', () => {
     expect(ok.status).toBe('completed');
   });
 });
+
+describe('skills', () => {
+  const bundle = () => OpenAI.toFile(Buffer.from('---\nname: csv\n---\nRead CSV files.\n'), 'SKILL.md');
+  const mounting = (skillId: string) => ({
+    model: MODEL,
+    input: 'use the skill',
+    store: false,
+    tools: [{ type: 'shell' as const, environment: { type: 'container_auto' as const, skills: [{ type: 'skill_reference' as const, skill_id: skillId }] } }],
+  });
+
+  it("B cannot read, download, update, delete, version, list or mount A's skill", async () => {
+    const mine = await k.a.skills.create({ files: [await bundle()] });
+    const theirs = await k.b.skills.create({ files: [await bundle()] });
+    expect(mine.id).toMatch(/^skill_/);
+    await expectGatewayNotFound(h, () => k.b.skills.retrieve(mine.id));
+    await expectGatewayNotFound(h, () => k.b.skills.content.retrieve(mine.id));
+    await expectGatewayNotFound(h, () => k.b.skills.update(mine.id, { default_version: '1' }));
+    await expectGatewayNotFound(h, () => k.b.skills.versions.list(mine.id));
+    await expectGatewayNotFound(h, () => k.b.skills.versions.retrieve('1', { skill_id: mine.id }));
+    await expectGatewayNotFound(h, () => k.b.skills.versions.content.retrieve('1', { skill_id: mine.id }));
+    await expectGatewayNotFound(h, () => k.b.skills.versions.create(mine.id, { files: [] }));
+    await expectGatewayNotFound(h, () => k.b.skills.delete(mine.id));
+    // Mounting A's skill into a container of B's own: the skill_reference is checked.
+    await expectGatewayNotFound(h, () => k.b.responses.create(mounting(mine.id)), mine.id);
+    const listB = await collectIds(k.b.skills.list());
+    expect(listB).toContain(theirs.id);
+    expect(listB).not.toContain(mine.id);
+    expect(await collectIds(k.a.skills.list())).toContain(mine.id);
+    expect(await (await k.a.skills.content.retrieve(mine.id)).text()).toBe(`zip:${mine.id}`);
+    expect((await k.a.skills.versions.create(mine.id, { files: [] })).version).toBe('2');
+    expect((await k.a.responses.create(mounting(mine.id))).status).toBe('completed');
+  });
+});

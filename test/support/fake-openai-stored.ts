@@ -1,6 +1,6 @@
 // Stored objects of the fake upstream: stored chat completions, responses, conversations, files, batches, vector
 // stores, uploads, fine-tuning jobs, fine-tuned models, assistants and threads (messages, runs), videos (content,
-// remix), evals (runs) and code interpreter containers (files; started by Responses calls too), with OpenAI's shapes (cursor lists with first_id /
+// remix), evals (runs), containers (files; started by Responses calls too) and skills (versions, content), with OpenAI's shapes (cursor lists with first_id /
 // last_id / has_more, deletion objects, 404s). ONE store per fake instance, shared by every caller, as OpenAI
 // keeps one store behind one API key: that shared store is what a gateway must partition by virtual key.
 import { chatCompletions } from './fake-openai-chat.js';
@@ -79,6 +79,8 @@ export function createStoredObjects(): StoredObjects {
   const evalRuns = new Map<string, Collection>();
   const containers: Collection = new Map();
   const containerFiles = new Map<string, Collection>();
+  const skills: Collection = new Map();
+  const skillVersions = new Map<string, Collection>();
 
   function addFile(filename: string, purpose: string, bytes: number): JsonObject {
     const file = { object: 'file', id: newId('file-'), purpose, filename, bytes, created_at: nowSeconds(), expires_at: null, status: 'processed', status_details: null };
@@ -256,6 +258,10 @@ export function createStoredObjects(): StoredObjects {
     const named = tool.type === 'shell' ? (environment.type === 'container_reference' ? str(environment.container_id) : undefined) : str(tool.container);
     if (tool.type === 'shell' && named === undefined && environment.type !== 'container_auto') return undefined;
     if (named !== undefined && !containers.has(named)) return noSuch('container', named, 'tools');
+    for (const skill of Array.isArray(environment.skills) ? environment.skills : []) {
+      const skillId = isObject(skill) ? str(skill.skill_id) : undefined;
+      if (skillId !== undefined && !skills.has(skillId)) return noSuch('skill', skillId, 'tools');
+    }
     const containerId = named ?? (addContainer('auto').id as string);
     const file = addContainerFile(containerId, 'result.csv', 'assistant', 12);
     return { tool: tool.type === 'shell' ? 'shell' : 'code_interpreter', containerId, fileId: file.id as string, filename: 'result.csv' };
@@ -281,6 +287,32 @@ export function createStoredObjects(): StoredObjects {
       return json({ id: entry.id, object: 'container.file.deleted', deleted: true });
     }
     return json(entry);
+  }
+
+  function addSkillVersion(skillId: string): JsonObject {
+    const versions = skillVersions.get(skillId) ?? new Map<string, JsonObject>();
+    skillVersions.set(skillId, versions);
+    const version = String(versions.size + 1);
+    const entry = { id: version, object: 'skill.version', skill_id: skillId, version, name: 'skill', description: 'a skill', created_at: nowSeconds() };
+    versions.set(version, entry);
+    const skill = skills.get(skillId);
+    if (skill) skill.latest_version = version;
+    return entry;
+  }
+
+  function skillAction(method: string, skillId: string, rest: string[], query: URLSearchParams): Reply {
+    if (rest[0] === 'content' && rest.length === 1) return { kind: 'bytes', status: 200, contentType: 'application/zip', body: `zip:${skillId}` };
+    const versions = skillVersions.get(skillId);
+    if (rest[0] !== 'versions' || versions === undefined) return noSuch('route', rest.join('/'));
+    if (rest.length === 1) return method === 'POST' ? json(addSkillVersion(skillId)) : page(versions, query, 'desc');
+    const version = versions.get(rest[1] ?? '');
+    if (version === undefined) return noSuch('skill version', rest[1] ?? '');
+    if (rest[2] === 'content') return { kind: 'bytes', status: 200, contentType: 'application/zip', body: `zip:${skillId}@${String(version.version)}` };
+    if (method === 'DELETE') {
+      versions.delete(String(version.version));
+      return json({ id: version.id, object: 'skill.version.deleted', deleted: true, version: version.version });
+    }
+    return json(version);
   }
 
   /** A video job, finished at once (tests need no polling). Fields come from a JSON body or a multipart form. */
@@ -327,6 +359,7 @@ export function createStoredObjects(): StoredObjects {
     videos: { items: videos, label: 'video', order: 'desc', deleted: 'video.deleted' },
     evals: { items: evals, label: 'eval', order: 'asc', deleted: 'eval.deleted' },
     containers: { items: containers, label: 'container', order: 'desc', deleted: 'container.deleted' },
+    skills: { items: skills, label: 'skill', order: 'desc', deleted: 'skill.deleted' },
   };
 
   const creators: Record<string, Handler> = {
@@ -356,6 +389,12 @@ export function createStoredObjects(): StoredObjects {
     },
     threads: (ctx) => json(createThread(ctx)),
     videos: (ctx) => json(addVideo(ctx.multipart?.fields ?? ctx.json, null)),
+    skills: () => {
+      const skill = { id: newId('skill_'), object: 'skill', name: 'skill', description: 'a skill', default_version: '1', latest_version: '1', created_at: nowSeconds() };
+      skills.set(skill.id, skill);
+      addSkillVersion(skill.id);
+      return json(skill);
+    },
     containers: (ctx) => {
       const container = addContainer(str(ctx.json.name) ?? 'container');
       for (const fileId of Array.isArray(ctx.json.file_ids) ? ctx.json.file_ids : []) {
@@ -403,6 +442,7 @@ export function createStoredObjects(): StoredObjects {
       if (name === 'videos' && sub === 'remix' && method === 'POST') return json(addVideo(ctx.multipart?.fields ?? ctx.json, id));
       if (name === 'evals') return evalAction(method, id, rest, ctx, query);
       if (name === 'containers') return containerAction(method, id, rest, ctx, query);
+      if (name === 'skills') return skillAction(method, id, rest, query);
       if (name === 'vector_stores' && rest[0] === 'files') {
         if (rest.length === 1) return method === 'POST' ? attachFile(id, ctx.json.file_id) : page(vectorStoreFiles.get(id) ?? new Map<string, JsonObject>(), query, 'desc');
         const entry = vectorStoreFiles.get(id)?.get(rest[1] ?? '');
@@ -441,7 +481,7 @@ export function createStoredObjects(): StoredObjects {
       return onObject(method, name, id, segments.slice(prefixLength + 1), query);
     },
     clear() {
-      for (const map of [completions, completionMessages, storedResponses, inputItems, conversations, files, batches, vectorStores, vectorStoreFiles, uploads, jobs, models, assistants, threads, threadMessages, threadRuns, videos, evals, evalRuns, containers, containerFiles]) map.clear();
+      for (const map of [completions, completionMessages, storedResponses, inputItems, conversations, files, batches, vectorStores, vectorStoreFiles, uploads, jobs, models, assistants, threads, threadMessages, threadRuns, videos, evals, evalRuns, containers, containerFiles, skills, skillVersions]) map.clear();
     },
   };
 }
