@@ -28,6 +28,7 @@ import { isMultipart, parseMultipartRequest, parseRequestBody, readBody, takeBuf
 import { DEADLINE_ERROR_CODE, RequestDeadline } from './request-deadline.js';
 import { reserializeRequestJson } from './reserialize.js';
 import { ObjectOwnership, type OwnershipPlan } from './object-ownership.js';
+import { checkBatchInput, type BatchInputOptions, type LineRules } from './batch-input.js';
 import { ProjectStage } from './project-stage.js';
 import { sendError } from './send-error.js';
 import { upstreamFailureFields } from './upstream-failure.js';
@@ -159,6 +160,11 @@ export function createGateway(deps: GatewayDeps): Gateway {
   const deadlineMs = config.server.requestDeadlineMs;
   const objects = new ObjectOwnership(deps.store.objects, logger);
   const projects = new ProjectStage(deps.store.projects);
+  const batchInputOptions: BatchInputOptions = {
+    maxLineBytes: config.server.maxBodyBytes,
+    headersTimeoutMs: config.upstream.headersTimeoutMs,
+    bodyTimeoutMs: config.upstream.bodyTimeoutMs,
+  };
   const responseLimits = {
     maxBufferedBytes: config.upstream.maxBufferedResponseBytes,
     maxSseEventBytes: config.upstream.maxSseEventBytes,
@@ -308,15 +314,35 @@ export function createGateway(deps: GatewayDeps): Gateway {
 
   /** check model: the key's model scope (the project's is checked once the project is loaded). Synchronous. */
   function checkModel(req: IncomingMessage, state: RequestState, key: VirtualKeyRecord, compiled: CompiledScopes, group: string): void {
-    if (state.model !== null && !compiled.models.allows(state.model)) {
+    checkModelScope(key, compiled, state.model, MODEL_BEARING_GROUPS.has(group) && req.method === 'POST');
+  }
+
+  function checkModelScope(key: VirtualKeyRecord, compiled: CompiledScopes, model: string | null, modelRequired: boolean): void {
+    if (model !== null && !compiled.models.allows(model)) {
       throw new KeywardenError('KW_MODEL_NOT_ALLOWED', {
-        message: `This key may not use the model "${state.model}".`,
+        message: `This key may not use the model "${model}".`,
         param: 'model',
       });
     }
-    if (state.model === null && key.scopes.models.length > 0 && MODEL_BEARING_GROUPS.has(group) && req.method === 'POST') {
+    if (model === null && key.scopes.models.length > 0 && modelRequired) {
       throw new KeywardenError('KW_MODEL_REQUIRED', { param: 'model' });
     }
+  }
+
+  /**
+   * check batch input: every line of a batch's input file is a request the upstream will run with the vaulted key,
+   * so each is held to this key's endpoint groups, model scopes (key and project) and object ownership, as the
+   * same request sent directly would be (batch-input.ts).
+   */
+  function checkBatchLines(key: VirtualKeyRecord, compiled: CompiledScopes, project: CompiledProject | null, upstreamId: string): LineRules {
+    return async (line) => {
+      if (!compiled.allowsEndpoint(line.group)) throw new KeywardenError('KW_ENDPOINT_NOT_ALLOWED');
+      const model = typeof line.body.model === 'string' ? line.body.model : null;
+      const modelRequired = MODEL_BEARING_GROUPS.has(line.group);
+      checkModelScope(key, compiled, model, modelRequired);
+      if (project) projects.checkModel(project, model, modelRequired);
+      await objects.requireReferences(objects.referencesOf(line.body, line.raw), key, upstreamId);
+    };
   }
 
   async function proxy(req: IncomingMessage, res: ServerResponse, state: RequestState, client: ClientLink): Promise<ForwardResult> {
@@ -350,6 +376,10 @@ export function createGateway(deps: GatewayDeps): Gateway {
     const objectPlan: OwnershipPlan | null = objectCheck
       ? await objects.guard(objectCheck, { json: parsed.json, search: normalized.search, key, upstreamId: upstream.record.id, now: ts })
       : null;
+    const batchInput = objectCheck?.route?.type === 'create' && objectCheck.route.collection.kind === 'batch' ? parsed.json?.input_file_id : undefined;
+    if (typeof batchInput === 'string') {
+      await checkBatchInput(upstream, batchInput, checkBatchLines(key, compiled, project, upstream.record.id), batchInputOptions);
+    }
 
     const method = req.method ?? 'GET';
     const admitInput: AdmitInput = {

@@ -133,17 +133,28 @@ export class ObjectOwnership {
    */
   inspect(method: string, path: string, json: Record<string, unknown> | null, body: Buffer): OwnershipCheck | null {
     const route = matchObjectRoute(method, path);
-    let references = json ? objectReferencesOf(json, body) : NO_REFERENCES;
-    // Inference with a fine-tuned model uses what it learned from its owner's data: it is the owner's to use.
-    const model = json?.model;
-    if (typeof model === 'string' && model.startsWith(FINE_TUNED_PREFIX)) {
-      references = [...references, { kind: 'model', id: model, param: 'model' }];
-    }
+    const references = json ? this.referencesOf(json, body) : NO_REFERENCES;
     if (references.length === 0) {
       if (route === null) return null;
       if (route.type === 'create' && !recordsCreation(route.collection, json) && !createsDerived(route.collection, json)) return null;
     }
     return { route, references };
+  }
+
+  /** The objects a JSON body names (`raw`: its bytes), a fine-tuned model it runs on included. */
+  referencesOf(json: Record<string, unknown>, raw: Buffer): readonly ObjectReference[] {
+    const references = objectReferencesOf(json, raw);
+    // Inference with a fine-tuned model uses what it learned from its owner's data: it is the owner's to use.
+    const model = json.model;
+    if (typeof model === 'string' && model.startsWith(FINE_TUNED_PREFIX)) return [...references, { kind: 'model', id: model, param: 'model' }];
+    return references;
+  }
+
+  /** Throws `not_found` unless the key may use every object named (on this upstream). */
+  async requireReferences(references: readonly ObjectReference[], key: VirtualKeyRecord, upstreamId: string): Promise<void> {
+    if (references.length === 0) return;
+    const grants = this.grants.get(key);
+    for (const ref of references) await this.require(ref.kind, ref.id, grants, upstreamId, ref.param);
   }
 
   /**
@@ -155,9 +166,9 @@ export class ObjectOwnership {
     if (route?.type === 'refuse') throw route.message === undefined ? notFound('') : new KeywardenError('KW_NOT_FOUND', { message: route.message });
     const refusal = route && req.json ? (route.collection.refuseBody?.(req.json) ?? null) : null;
     if (refusal !== null) throw new KeywardenError('KW_BAD_REQUEST', { message: refusal });
-    const grants = this.grants.get(req.key);
-    for (const ref of references) await this.require(ref.kind, ref.id, grants, req.upstreamId, ref.param);
+    await this.requireReferences(references, req.key, req.upstreamId);
     if (route === null) return null;
+    const grants = this.grants.get(req.key);
     switch (route.type) {
       case 'create': {
         const recordsItself = recordsCreation(route.collection, req.json);

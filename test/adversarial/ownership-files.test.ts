@@ -28,7 +28,7 @@ describe('files', () => {
     expect(listB).toContain(theirs.id);
     expect(listB).not.toContain(mine.id);
     expect(await collectIds(k.a.files.list())).toContain(mine.id);
-    expect(await (await k.a.files.content(mine.id)).text()).toContain(mine.id);
+    expect(await (await k.a.files.content(mine.id)).text()).toBe('{"custom_id":"1"}\n');
     expect((await k.a.files.retrieve(mine.id)).id).toBe(mine.id);
   });
 
@@ -55,7 +55,8 @@ describe('files', () => {
 
 describe('batches', () => {
   it('B cannot create a batch from A\'s file, nor read, cancel or list A\'s batch; output files follow the batch owner', async () => {
-    const input = await k.a.files.create({ file: await jsonl('in.jsonl'), purpose: 'batch' });
+    const line = { custom_id: '1', method: 'POST', url: '/v1/chat/completions', body: { model: MODEL, messages: [{ role: 'user', content: 'hi' }] } };
+    const input = await k.a.files.create({ file: await OpenAI.toFile(Buffer.from(`${JSON.stringify(line)}\n`), 'in.jsonl'), purpose: 'batch' });
     const create = { input_file_id: input.id, endpoint: '/v1/chat/completions' as const, completion_window: '24h' as const };
     await expectGatewayNotFound(h, () => k.b.batches.create(create));
     const batch = await k.a.batches.create(create);

@@ -64,6 +64,8 @@ export function createStoredObjects(): StoredObjects {
   const inputItems = new Map<string, JsonObject[]>();
   const conversations: Collection = new Map();
   const files: Collection = new Map();
+  /** What an uploaded file held, served back by GET /files/{id}/content (generated files answer a stub). */
+  const fileContents = new Map<string, Buffer>();
   const batches: Collection = new Map();
   const vectorStores: Collection = new Map();
   const vectorStoreFiles = new Map<string, Collection>();
@@ -373,7 +375,11 @@ export function createStoredObjects(): StoredObjects {
     files: (ctx) => {
       const reply = uploadFile(ctx);
       const created = replyObject(reply);
-      if (created) files.set(created.id as string, created);
+      if (created) {
+        files.set(created.id as string, created);
+        const upload = ctx.multipart?.files.find((f) => f.field === 'file');
+        if (upload) fileContents.set(created.id as string, upload.data);
+      }
       return reply;
     },
     batches: createBatch,
@@ -433,7 +439,7 @@ export function createStoredObjects(): StoredObjects {
       if (name === 'responses' && sub === 'input_items') return page(new Map((inputItems.get(id) ?? []).map((m) => [String(m.id), m])), query, 'desc');
       if (name === 'responses' && sub === 'cancel') return json(Object.assign(object, { status: 'cancelled' }));
       if (name === 'conversations' && sub === 'items') return page(new Map(), query, 'desc');
-      if (name === 'files' && sub === 'content') return { kind: 'bytes', status: 200, contentType: 'application/octet-stream', body: `{"file":"${id}"}` };
+      if (name === 'files' && sub === 'content') return { kind: 'bytes', status: 200, contentType: 'application/octet-stream', body: fileContents.get(id) ?? `{"file":"${id}"}` };
       if ((name === 'batches' || name === 'fine_tuning/jobs') && sub === 'cancel') return json(Object.assign(object, { status: 'cancelled' }));
       if (name === 'fine_tuning/jobs' && sub === 'events') return page(new Map(), query, 'desc');
       if (name === 'uploads') return uploadAction(object, sub);
@@ -481,7 +487,7 @@ export function createStoredObjects(): StoredObjects {
       return onObject(method, name, id, segments.slice(prefixLength + 1), query);
     },
     clear() {
-      for (const map of [completions, completionMessages, storedResponses, inputItems, conversations, files, batches, vectorStores, vectorStoreFiles, uploads, jobs, models, assistants, threads, threadMessages, threadRuns, videos, evals, evalRuns, containers, containerFiles, skills, skillVersions]) map.clear();
+      for (const map of [completions, completionMessages, storedResponses, inputItems, conversations, files, fileContents, batches, vectorStores, vectorStoreFiles, uploads, jobs, models, assistants, threads, threadMessages, threadRuns, videos, evals, evalRuns, containers, containerFiles, skills, skillVersions]) map.clear();
     },
   };
 }
