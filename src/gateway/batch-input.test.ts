@@ -4,23 +4,23 @@ import { checkLines, type BatchLine } from './batch-input.js';
 
 const line = (model: string, url = '/v1/chat/completions') => JSON.stringify({ custom_id: model, method: 'POST', url, body: { model, messages: [] } });
 
-/** Feeds `text` in chunks of `size` bytes and records the lines the rules saw. */
-async function seen(text: string, size: number, maxLineBytes = 1 << 20): Promise<BatchLine[]> {
+/** `text` in chunks of `size` bytes, as a stream would deliver it. */
+function chunked(text: string, size: number): Buffer[] {
   const bytes = Buffer.from(text);
-  async function* chunks(): AsyncGenerator<Buffer> {
-    for (let at = 0; at < bytes.length; at += size) yield bytes.subarray(at, at + size);
-  }
+  const chunks: Buffer[] = [];
+  for (let at = 0; at < bytes.length; at += size) chunks.push(bytes.subarray(at, at + size));
+  return chunks;
+}
+
+/** The lines the rules saw. */
+async function seen(text: string, size: number, maxLineBytes = 1 << 20): Promise<BatchLine[]> {
   const out: BatchLine[] = [];
-  await checkLines(chunks(), (l) => void out.push(l), maxLineBytes);
+  await checkLines(chunked(text, size), (l) => void out.push(l), maxLineBytes);
   return out;
 }
 
 async function refusal(text: string, size = 7, maxLineBytes = 1 << 20, rules = (_l: BatchLine): void => undefined): Promise<KeywardenError> {
-  const bytes = Buffer.from(text);
-  async function* chunks(): AsyncGenerator<Buffer> {
-    for (let at = 0; at < bytes.length; at += size) yield bytes.subarray(at, at + size);
-  }
-  const err = await checkLines(chunks(), rules, maxLineBytes).then(
+  const err = await checkLines(chunked(text, size), rules, maxLineBytes).then(
     () => null,
     (e: unknown) => e,
   );

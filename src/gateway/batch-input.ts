@@ -73,7 +73,7 @@ export async function checkBatchInput(upstream: UpstreamRuntime, fileId: string,
 }
 
 /** Splits a byte stream into lines (LF, with an optional CR before it) and checks each non-blank one in order. */
-export async function checkLines(chunks: AsyncIterable<Buffer>, rules: LineRules, maxLineBytes: number): Promise<void> {
+export async function checkLines(chunks: AsyncIterable<Buffer> | Iterable<Buffer>, rules: LineRules, maxLineBytes: number): Promise<void> {
   let pending: Buffer[] = [];
   let pendingBytes = 0;
   let number = 0;
