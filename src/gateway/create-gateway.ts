@@ -376,9 +376,11 @@ export function createGateway(deps: GatewayDeps): Gateway {
     const objectPlan: OwnershipPlan | null = objectCheck
       ? await objects.guard(objectCheck, { json: parsed.json, search: normalized.search, key, upstreamId: upstream.record.id, now: ts })
       : null;
-    const batchInput = objectCheck?.route?.type === 'create' && objectCheck.route.collection.kind === 'batch' ? parsed.json?.input_file_id : undefined;
-    if (typeof batchInput === 'string') {
-      await checkBatchInput(upstream, batchInput, checkBatchLines(key, compiled, project, upstream.record.id), batchInputOptions);
+    if (objectCheck?.route?.type === 'create' && objectCheck.route.collection.kind === 'batch') {
+      const input = parsed.json?.input_file_id;
+      // Only a file id can be read back and checked; any other shape is refused rather than left to the upstream.
+      if (typeof input !== 'string') throw new KeywardenError('KW_BAD_REQUEST', { message: "'input_file_id' must be a file id.", param: 'input_file_id' });
+      await checkBatchInput(upstream, input, checkBatchLines(key, compiled, project, upstream.record.id), batchInputOptions);
     }
 
     const method = req.method ?? 'GET';

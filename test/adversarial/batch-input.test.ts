@@ -105,6 +105,22 @@ describe('batch input files', () => {
     await expectRefused(create(a, many), 403, 'model_not_allowed', 3_001);
   });
 
+  it('refuses an input_file_id that is not a file id, and a batch body that is not JSON', async () => {
+    const input = await batchOf(a, [chat('o3')]);
+    for (const body of [{ input_file_id: { id: input } }, { input_file_id: [input] }, {}]) {
+      const res = await fetch(`${h.server.url}/v1/batches`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${a.apiKey}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ endpoint: '/v1/chat/completions', completion_window: '24h', ...body }),
+      });
+      expect(res.status, JSON.stringify(body)).toBeGreaterThanOrEqual(400);
+      expect(res.status, JSON.stringify(body)).toBeLessThan(500);
+    }
+    const form = await fetch(`${h.server.url}/v1/batches`, { method: 'POST', headers: { authorization: `Bearer ${a.apiKey}`, 'content-type': 'text/plain' }, body: `input_file_id=${input}` });
+    expect(form.status).toBe(400);
+    expect(batchesCreatedUpstream()).toBe(0);
+  });
+
   it('refuses the batch when the input file cannot be read back, without relaying the upstream\'s words', async () => {
     const input = await batchOf(a, [chat()]);
     h.fake.queueBehavior({ type: 'error', status: 500, message: 'internal detail {key}' });
