@@ -14,15 +14,8 @@ export function firstSseObject(onObject: (object: Record<string, unknown>) => vo
   return (event) => {
     if (inspected >= MAX_EVENTS_INSPECTED) return;
     inspected++;
-    const data = sseDataOf(event);
-    if (data === null || data === '[DONE]') return;
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(data);
-    } catch {
-      return;
-    }
-    if (!isObject(parsed)) return;
+    const parsed = eventObject(event);
+    if (parsed === null) return;
     const object = isObject(parsed.response) ? parsed.response : parsed;
     if (typeof object.id !== 'string') return;
     inspected = MAX_EVENTS_INSPECTED;
@@ -42,17 +35,22 @@ export function derivedSseObjects(
   const markers = [...new Set(derived.map((d) => `"${d.idPath?.[d.idPath.length - 1] ?? 'id'}"`))];
   return (event) => {
     if (!markers.some((marker) => event.includes(marker))) return;
-    const data = sseDataOf(event);
-    if (data === null || data === '[DONE]') return;
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(data);
-    } catch {
-      return;
-    }
-    const object = isObject(parsed) ? inEvent(parsed) : null;
+    const parsed = eventObject(event);
+    const object = parsed === null ? null : inEvent(parsed);
     if (object) onObject(object);
   };
+}
+
+/** The JSON object an SSE event's data holds, or null (no data, `[DONE]`, not JSON, not an object). */
+function eventObject(event: string): Record<string, unknown> | null {
+  const data = sseDataOf(event);
+  if (data === null || data === '[DONE]') return null;
+  try {
+    const parsed: unknown = JSON.parse(data);
+    return isObject(parsed) ? parsed : null;
+  } catch {
+    return null;
+  }
 }
 
 function isObject(value: unknown): value is Record<string, unknown> {
