@@ -72,6 +72,14 @@ export function endpointGroupOf(v1Path: string): string {
   return Object.hasOwn(SEGMENT_TO_GROUP, segment) ? (SEGMENT_TO_GROUP[segment] as string) : segment;
 }
 
+/**
+ * Groups no virtual key reaches, `*` included: the provider's administration (`/v1/organization/…`: users, projects,
+ * their API keys, audit logs, costs) belongs to the operator, who manages it with keywarden's own provider
+ * commands and an admin key of its own, never to an app. Matched case-insensitively, as a lenient upstream routes.
+ */
+const NEVER_GRANTED_GROUPS: ReadonlySet<string> = new Set(['organization']);
+
 export function isGroupGranted(granted: readonly string[], group: string): boolean {
+  if (NEVER_GRANTED_GROUPS.has(group.toLowerCase())) return false;
   return granted.includes(ALL_ENDPOINT_GROUPS) || granted.includes(group);
 }

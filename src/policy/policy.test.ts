@@ -46,6 +46,14 @@ describe('endpoint groups', () => {
     }
     expect(isGroupGranted(['*'], 'fine_tuning')).toBe(true);
   });
+
+  it("never grants the provider's administration, not even to *", () => {
+    for (const group of ['organization', 'Organization', 'ORGANIZATION']) {
+      expect(isGroupGranted(['*'], group)).toBe(false);
+      expect(isGroupGranted(['*', group], group)).toBe(false);
+    }
+    expect(endpointGroupOf('/v1/organization/admin_api_keys')).toBe('organization');
+  });
 });
 
 describe('IP allowlist', () => {

@@ -73,6 +73,30 @@ describe('scopes', () => {
     expect(chatOnly.code).toBe('endpoint_not_allowed');
   });
 
+  it("never reaches the provider's administration, not even with *, however the path is spelled", async () => {
+    const { key } = await h.createKey({ endpoints: ['*'] });
+    const client = h.client(key);
+    // Control: * reaches a group it was never named for.
+    expect((await client.embeddings.create({ model: 'text-embedding-3-small', input: 'x' })).data).toHaveLength(1);
+    const before = h.fake.requestCount;
+    for (const [method, route] of [
+      ['GET', '/v1/organization/costs?start_time=0'],
+      ['GET', '/v1/organization/admin_api_keys'],
+      ['POST', '/v1/organization/projects'],
+      ['DELETE', '/v1/organization/projects/proj_1/api_keys/key_1'],
+      ['GET', '/v1/Organization/users'],
+      ['GET', '/v1/%6Frganization/audit_logs'],
+      ['GET', '/v1/./organization/invites'],
+    ] as const) {
+      const res = await fetch(`${h.server.url}${route}`, { method, headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' }, ...(method === 'POST' ? { body: '{}' } : {}) });
+      expect(res.status, route).toBe(403);
+      expect(((await res.json()) as { error: { code: string } }).error.code, route).toBe('endpoint_not_allowed');
+    }
+    expect(h.fake.requestCount).toBe(before);
+    // The key cannot be granted it by name either.
+    expect((await h.admin('POST', '/keys', { name: 'admin-wannabe', endpoints: ['organization'] })).status).toBe(400);
+  });
+
   it('cannot reach a denied route through path traversal', async () => {
     const { key } = await h.createKey({ endpoints: ['chat'] });
     // Raw sockets: fetch would resolve `..` and `%2e%2e` itself, and the gateway would never see them.
