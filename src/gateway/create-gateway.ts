@@ -29,6 +29,7 @@ import { DEADLINE_ERROR_CODE, RequestDeadline } from './request-deadline.js';
 import { reserializeRequestJson } from './reserialize.js';
 import { ObjectOwnership, type OwnershipPlan } from './object-ownership.js';
 import { checkBatchInput, type BatchInputOptions, type LineRules } from './batch-input.js';
+import { realtimeModelsOf } from './realtime-models.js';
 import { ProjectStage } from './project-stage.js';
 import { sendError } from './send-error.js';
 import { upstreamFailureFields } from './upstream-failure.js';
@@ -330,6 +331,39 @@ export function createGateway(deps: GatewayDeps): Gateway {
   }
 
   /**
+   * check a Realtime session's models: a client secret is minted for the session its body describes, and the app's
+   * client then talks to the provider directly, so the models the session names (not at the top level) are checked
+   * against the key's and the project's scopes here. A key limited to models must name them where they can be read.
+   */
+  function checkRealtimeSession(
+    method: string,
+    path: string,
+    json: Record<string, unknown> | null,
+    state: RequestState,
+    key: VirtualKeyRecord,
+    compiled: CompiledScopes,
+    project: CompiledProject | null,
+  ): void {
+    const session = realtimeModelsOf(method, path, json);
+    if (!session.startsSession) return;
+    const limited = key.scopes.models.length > 0 || (project?.models ?? null) !== null;
+    if (session.models.length === 0) {
+      if (!limited) return;
+      throw new KeywardenError('KW_MODEL_REQUIRED', {
+        message: session.unreadable
+          ? 'This key is limited to certain models, and this Realtime session names its model where the gateway cannot read it: create it with a JSON body (POST /v1/realtime/client_secrets).'
+          : 'This key is limited to certain models: name the Realtime session\'s model.',
+        param: 'session.model',
+      });
+    }
+    for (const model of session.models) {
+      checkModelScope(key, compiled, model, true);
+      if (project) projects.checkModel(project, model, true);
+    }
+    state.model ??= session.models[0] ?? null;
+  }
+
+  /**
    * check batch input: every line of a batch's input file is a request the upstream will run with the vaulted key,
    * so each is held to this key's endpoint groups, model scopes (key and project) and object ownership, as the
    * same request sent directly would be (batch-input.ts).
@@ -368,6 +402,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
     checkModel(req, state, key, compiled, group);
     const project = key.projectId ? await projects.resolve(key) : null;
     if (project) projects.checkModel(project, state.model, MODEL_BEARING_GROUPS.has(group) && req.method === 'POST');
+    if (group === 'realtime') checkRealtimeSession(req.method ?? 'GET', normalized.path, parsed.json, state, key, compiled, project);
 
     const resolved = upstreams.resolveNow(key.upstreamId);
     const upstream = resolved instanceof Promise ? await resolved : resolved;

@@ -97,6 +97,43 @@ describe('scopes', () => {
     expect((await h.admin('POST', '/keys', { name: 'admin-wannabe', endpoints: ['organization'] })).status).toBe(400);
   });
 
+  it("holds a Realtime client secret's session model to the key's and the project's model scopes", async () => {
+    const limited = h.client((await h.createKey({ endpoints: ['realtime'], models: ['gpt-realtime-mini', 'gpt-4o-mini-transcribe'] })).key);
+    const minted = await limited.realtime.clientSecrets.create({ session: { type: 'realtime', model: 'gpt-realtime-mini' } });
+    expect(minted.value).toMatch(/^ek_/);
+    const before = h.fake.requestCount;
+    const other = await apiErrorOf(limited.realtime.clientSecrets.create({ session: { type: 'realtime', model: 'gpt-realtime' } }));
+    expect(other.status).toBe(403);
+    expect(other.code).toBe('model_not_allowed');
+    // Without a model the provider would choose its default: a key limited to models must name one.
+    const unnamed = await apiErrorOf(limited.realtime.clientSecrets.create({ session: { type: 'realtime' } }));
+    expect(unnamed.code).toBe('model_required');
+    const transcription = await apiErrorOf(
+      limited.realtime.clientSecrets.create({ session: { type: 'transcription', audio: { input: { transcription: { model: 'gpt-4o-transcribe' } } } } }),
+    );
+    expect(transcription.code).toBe('model_not_allowed');
+    // A model smuggled at the top level beside an allowed session model is checked too.
+    const raw = await fetch(`${h.server.url}/v1/realtime/client_secrets`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${limited.apiKey}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'gpt-realtime', session: { type: 'realtime', model: 'gpt-realtime-mini' } }),
+    });
+    expect(raw.status).toBe(403);
+    // A session the gateway cannot read (an SDP call) is refused for a key limited to models.
+    const sdp = await fetch(`${h.server.url}/v1/realtime/calls`, { method: 'POST', headers: { authorization: `Bearer ${limited.apiKey}`, 'content-type': 'application/sdp' }, body: 'v=0\r\n' });
+    expect(sdp.status).toBe(400);
+    expect(h.fake.requestCount).toBe(before);
+
+    // The project's models bind too, though the key allows any.
+    const project = await h.admin<{ id: string }>('POST', '/projects', { name: 'voice', models: ['gpt-realtime-mini'] });
+    const member = h.client((await h.createKey({ project: project.body.id, endpoints: ['realtime'] })).key);
+    expect((await apiErrorOf(member.realtime.clientSecrets.create({ session: { type: 'realtime', model: 'gpt-realtime' } }))).code).toBe('model_not_allowed');
+    expect((await member.realtime.clientSecrets.create({ session: { type: 'realtime', model: 'gpt-realtime-mini' } })).session.type).toBe('realtime');
+    // A key without model limits keeps the provider's default.
+    const open = h.client((await h.createKey({ endpoints: ['realtime'] })).key);
+    expect((await open.realtime.clientSecrets.create({ session: { type: 'realtime' } })).value).toMatch(/^ek_/);
+  });
+
   it('cannot reach a denied route through path traversal', async () => {
     const { key } = await h.createKey({ endpoints: ['chat'] });
     // Raw sockets: fetch would resolve `..` and `%2e%2e` itself, and the gateway would never see them.

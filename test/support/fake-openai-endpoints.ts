@@ -3,7 +3,7 @@
 import { answeredModel } from './fake-openai-generation.js';
 import { invalidRequest, modelNotFoundReply } from './fake-openai-errors.js';
 import type { HandlerContext, Reply } from './fake-openai-types.js';
-import { hash32, int, newId, nowSeconds, seededFloats, str, textTokens } from './fake-openai-util.js';
+import { hash32, int, isObject, newId, nowSeconds, seededFloats, str, textTokens } from './fake-openai-util.js';
 
 const json = (value: unknown): Reply => ({ kind: 'json', status: 200, body: JSON.stringify(value) });
 
@@ -150,4 +150,16 @@ export function createFineTuningJob(ctx: HandlerContext): Reply {
     integrations: [],
     metadata: null,
   });
+}
+
+/**
+ * POST /realtime/client_secrets: an ephemeral key for the session the body describes (OpenAI's default model when it
+ * names none), which the app's client then uses against the provider directly.
+ */
+export function realtimeClientSecret(ctx: HandlerContext): Reply {
+  const session = isObject(ctx.json.session) ? ctx.json.session : {};
+  const type = str(session.type) ?? 'realtime';
+  const model = str(session.model) ?? (type === 'realtime' ? 'gpt-realtime' : null);
+  const expiresAt = nowSeconds() + 600;
+  return json({ value: `ek_${newId('').slice(0, 24)}`, expires_at: expiresAt, session: { ...session, type, id: newId('sess_'), object: 'realtime.session', model, expires_at: expiresAt } });
 }

@@ -5,7 +5,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { chatCompletions, legacyCompletions } from './fake-openai-chat.js';
 import {
-  createFineTuningJob, embeddings, listModels, moderations, retrieveModel, uploadFile,
+  createFineTuningJob, embeddings, listModels, moderations, realtimeClientSecret, retrieveModel, uploadFile,
 } from './fake-openai-endpoints.js';
 import {
   behaviorErrorReply, errorReply, htmlPageReply, invalidRequest, invalidUrlReply, missingKeyReply, wrongKeyReply,
@@ -72,6 +72,7 @@ const ROUTES = new Map<string, Handler>([
   ['GET /models', listModels],
   ['POST /files', uploadFile],
   ['POST /fine_tuning/jobs', createFineTuningJob],
+  ['POST /realtime/client_secrets', realtimeClientSecret],
 ]);
 
 const AZURE_PREFIX = '/openai/deployments/';

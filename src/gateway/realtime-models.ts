@@ -1,0 +1,54 @@
+/**
+ * The models a Realtime request starts a session with. A client secret (`POST /v1/realtime/client_secrets`) is a
+ * provider credential the app's client then uses directly, so its session's model must be checked here, where it is
+ * minted: it sits under `session`, or deeper for a transcription session, not at the top level where the other
+ * endpoints name theirs.
+ */
+
+/** Paths that start a session (or accept a call into one) with the models their body names. */
+const SESSION_PATHS = /^\/v1\/realtime\/(client_secrets|sessions|transcription_sessions|calls\/[^/]+\/accept)$/;
+/** Creating a call directly (WebRTC SDP, or a multipart body with a `session` part): its model is not read here. */
+const CALL_CREATION = '/v1/realtime/calls';
+
+export interface RealtimeModels {
+  /** The request starts a session: without a model named, the provider would pick its default. */
+  startsSession: boolean;
+  /** A session the gateway cannot read the models of (not JSON). */
+  unreadable: boolean;
+  /** Every model the body names, wherever the Realtime API reads one. */
+  models: string[];
+}
+
+function record(value: unknown): Record<string, unknown> | null {
+  return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : null;
+}
+
+function modelAt(root: unknown, path: readonly string[]): unknown {
+  let value = root;
+  for (const key of path) value = record(value)?.[key];
+  return value;
+}
+
+/** Where a session body names a model: the session's, a transcription session's, the legacy endpoints'. */
+const MODEL_PATHS: readonly (readonly string[])[] = [
+  ['model'],
+  ['session', 'model'],
+  ['session', 'audio', 'input', 'transcription', 'model'],
+  ['audio', 'input', 'transcription', 'model'],
+  ['input_audio_transcription', 'model'],
+];
+
+export function realtimeModelsOf(method: string, path: string, json: Record<string, unknown> | null): RealtimeModels {
+  if (method !== 'POST') return { startsSession: false, unreadable: false, models: [] };
+  if (path === CALL_CREATION) return { startsSession: true, unreadable: true, models: [] };
+  const startsSession = SESSION_PATHS.test(path);
+  if (!startsSession) return { startsSession: false, unreadable: false, models: [] };
+  if (json === null) return { startsSession: true, unreadable: true, models: [] };
+  const models: string[] = [];
+  for (const at of MODEL_PATHS) {
+    const model = modelAt(json, at);
+    if (typeof model === 'string') models.push(model);
+    else if (model !== undefined && model !== null) models.push(String(model)); // a non-string model is checked as written, and refused
+  }
+  return { startsSession, unreadable: false, models };
+}
