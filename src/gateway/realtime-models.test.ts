@@ -19,7 +19,7 @@ describe('realtime session models', () => {
     expect(realtimeModelsOf('POST', '/v1/realtime/client_secrets', null)).toEqual({ startsSession: true, unreadable: true, models: [] });
     expect(realtimeModelsOf('POST', '/v1/realtime/calls', null)).toEqual({ startsSession: true, unreadable: true, models: [] });
     // A non-string model is passed on as written, to be refused by any scope that names models.
-    expect(realtimeModelsOf('POST', '/v1/realtime/client_secrets', { session: { model: { x: 1 } } }).models).toEqual(['[object Object]']);
+    expect(realtimeModelsOf('POST', '/v1/realtime/client_secrets', { session: { model: { x: 1 } } }).models).toEqual(['{"x":1}']);
   });
 
   it('leaves the requests that start no session alone', () => {

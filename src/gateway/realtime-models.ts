@@ -48,7 +48,7 @@ export function realtimeModelsOf(method: string, path: string, json: Record<stri
   for (const at of MODEL_PATHS) {
     const model = modelAt(json, at);
     if (typeof model === 'string') models.push(model);
-    else if (model !== undefined && model !== null) models.push(String(model)); // a non-string model is checked as written, and refused
+    else if (model !== undefined && model !== null) models.push(JSON.stringify(model)); // checked as written: no scope names it
   }
   return { startsSession, unreadable: false, models };
 }
