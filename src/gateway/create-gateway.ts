@@ -30,6 +30,7 @@ import { reserializeRequestJson } from './reserialize.js';
 import { ObjectOwnership, type OwnershipPlan } from './object-ownership.js';
 import { checkBatchInput, type BatchInputOptions, type LineRules } from './batch-input.js';
 import { realtimeModelsOf } from './realtime-models.js';
+import { nestedModelsOf, NO_NESTED_MODELS } from './nested-models.js';
 import { ProjectStage } from './project-stage.js';
 import { sendError } from './send-error.js';
 import { upstreamFailureFields } from './upstream-failure.js';
@@ -346,21 +347,26 @@ export function createGateway(deps: GatewayDeps): Gateway {
   ): void {
     const session = realtimeModelsOf(method, path, json);
     if (!session.startsSession) return;
-    const limited = key.scopes.models.length > 0 || (project?.models ?? null) !== null;
-    if (session.models.length === 0) {
-      if (!limited) return;
-      throw new KeywardenError('KW_MODEL_REQUIRED', {
-        message: session.unreadable
-          ? 'This key is limited to certain models, and this Realtime session names its model where the gateway cannot read it: create it with a JSON body (POST /v1/realtime/client_secrets).'
-          : 'This key is limited to certain models: name the Realtime session\'s model.',
-        param: 'session.model',
-      });
+    const missing = session.unreadable
+      ? 'create the Realtime session with a JSON body (POST /v1/realtime/client_secrets), where its model can be read'
+      : "name the Realtime session's model";
+    checkModels(session.models, session.models.length === 0 ? missing : null, key, compiled, project);
+    state.model ??= session.models[0] ?? null;
+  }
+
+  /**
+   * check models beyond the top-level one (a session's, a tool's, an eval's): each against the key's and the
+   * project's model scopes. `missing`: something would run on the provider's default model; a key limited to models
+   * is told what to name instead.
+   */
+  function checkModels(models: readonly string[], missing: string | null, key: VirtualKeyRecord, compiled: CompiledScopes, project: CompiledProject | null): void {
+    if (missing !== null && (key.scopes.models.length > 0 || (project?.models ?? null) !== null)) {
+      throw new KeywardenError('KW_MODEL_REQUIRED', { message: `This key is limited to certain models: ${missing}.`, param: 'model' });
     }
-    for (const model of session.models) {
+    for (const model of models) {
       checkModelScope(key, compiled, model, true);
       if (project) projects.checkModel(project, model, true);
     }
-    state.model ??= session.models[0] ?? null;
   }
 
   /**
@@ -403,6 +409,8 @@ export function createGateway(deps: GatewayDeps): Gateway {
     const project = key.projectId ? await projects.resolve(key) : null;
     if (project) projects.checkModel(project, state.model, MODEL_BEARING_GROUPS.has(group) && req.method === 'POST');
     if (group === 'realtime') checkRealtimeSession(req.method ?? 'GET', normalized.path, parsed.json, state, key, compiled, project);
+    const nested = nestedModelsOf(group, parsed.json);
+    if (nested !== NO_NESTED_MODELS) checkModels(nested.models, nested.defaulted === null ? null : `name the model of ${nested.defaulted}`, key, compiled, project);
 
     const resolved = upstreams.resolveNow(key.upstreamId);
     const upstream = resolved instanceof Promise ? await resolved : resolved;

@@ -134,6 +134,39 @@ describe('scopes', () => {
     expect((await open.realtime.clientSecrets.create({ session: { type: 'realtime' } })).value).toMatch(/^ek_/);
   });
 
+  it("holds models a request runs besides its own (an image tool's, an eval's samplers and graders) to the key's scopes", async () => {
+    const limited = h.client((await h.createKey({ endpoints: ['responses', 'evals'], models: ['gpt-4o-mini', 'gpt-image-1-mini'] })).key);
+    const before = h.fake.requestCount;
+    const tool = await apiErrorOf(limited.responses.create({ model: 'gpt-4o-mini', input: 'draw', tools: [{ type: 'image_generation', model: 'gpt-image-1' }] }));
+    expect(tool.code).toBe('model_not_allowed');
+    // Without a model, the tool would run on the provider's default image model.
+    expect((await apiErrorOf(limited.responses.create({ model: 'gpt-4o-mini', input: 'draw', tools: [{ type: 'image_generation' }] }))).code).toBe('model_required');
+    const grader = await apiErrorOf(
+      limited.evals.create({
+        name: 'graded by o3',
+        data_source_config: { type: 'custom', item_schema: { type: 'object' } },
+        testing_criteria: [{ type: 'score_model', name: 's', model: 'o3', input: [{ role: 'user', content: 'score' }] }],
+      }),
+    );
+    expect(grader.code).toBe('model_not_allowed');
+    expect(h.fake.requestCount).toBe(before);
+    expect((await limited.responses.create({ model: 'gpt-4o-mini', input: 'draw', tools: [{ type: 'image_generation', model: 'gpt-image-1-mini' }] })).status).toBe('completed');
+    const own = await limited.evals.create({
+      name: 'graded by mini',
+      data_source_config: { type: 'custom', item_schema: { type: 'object' } },
+      testing_criteria: [{ type: 'score_model', name: 's', model: 'gpt-4o-mini', input: [{ role: 'user', content: 'score' }] }],
+    });
+    const sampler = await apiErrorOf(
+      limited.evals.runs.create(own.id, { data_source: { type: 'completions', model: 'o3', source: { type: 'file_content', content: [{ item: { q: 'x' } }] } } }),
+    );
+    expect(sampler.code).toBe('model_not_allowed');
+    // A dataset item's own `model` field is data, not a model the run uses.
+    const run = await limited.evals.runs.create(own.id, {
+      data_source: { type: 'completions', model: 'gpt-4o-mini', source: { type: 'file_content', content: [{ item: { model: 'o3', q: 'x' } }] } },
+    });
+    expect(run.eval_id).toBe(own.id);
+  });
+
   it('cannot reach a denied route through path traversal', async () => {
     const { key } = await h.createKey({ endpoints: ['chat'] });
     // Raw sockets: fetch would resolve `..` and `%2e%2e` itself, and the gateway would never see them.

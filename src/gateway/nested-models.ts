@@ -1,0 +1,75 @@
+/**
+ * Models a request runs besides its top-level `model`: a Responses image generation tool's (the provider's default
+ * image model when it names none), and an eval's samplers and model graders (`data_source.model`,
+ * `testing_criteria[].model`, graders nested in graders). A key limited to models is held to them as to the
+ * top-level one, or it could reach any model through them.
+ */
+export interface NestedModels {
+  models: string[];
+  /** Something runs on the provider's default model because the body names none (an image tool without `model`). */
+  defaulted: string | null;
+}
+
+/** Nothing nested: the usual answer, shared (compare with `===` to skip the check). */
+export const NO_NESTED_MODELS: NestedModels = Object.freeze({ models: [], defaulted: null });
+const NONE = NO_NESTED_MODELS;
+/** Bounds the walk on hostile bodies (the JSON was parsed already; the body cap bounds its size). */
+const MAX_VISITED = 200_000;
+
+function record(value: unknown): Record<string, unknown> | null {
+  return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : null;
+}
+
+/** A model as the scope check reads it: a non-string is checked as its JSON text, which no scope names. */
+function asModel(value: unknown): string {
+  return typeof value === 'string' ? value : JSON.stringify(value);
+}
+
+export function nestedModelsOf(group: string, json: Record<string, unknown> | null): NestedModels {
+  if (json === null) return NONE;
+  if (group === 'responses') return imageToolModels(json);
+  if (group === 'evals') return evalModels(json);
+  return NONE;
+}
+
+function imageToolModels(json: Record<string, unknown>): NestedModels {
+  const tools = json.tools;
+  if (!Array.isArray(tools)) return NONE;
+  let found: NestedModels | null = null;
+  for (const tool of tools) {
+    const entry = record(tool);
+    if (entry?.type !== 'image_generation') continue;
+    found ??= { models: [], defaulted: null };
+    if (entry.model === undefined || entry.model === null) found.defaulted = 'the image_generation tool';
+    else found.models.push(asModel(entry.model));
+  }
+  return found ?? NONE;
+}
+
+/**
+ * Every `model` in an eval or eval run body, at any depth, except inside inline dataset items (a `file_content`
+ * source's `content`): those are the client's data, which may well have a field called `model`.
+ */
+function evalModels(json: Record<string, unknown>): NestedModels {
+  const models: string[] = [];
+  const stack: unknown[] = [json];
+  for (let visited = 0; stack.length > 0; visited++) {
+    if (visited > MAX_VISITED) {
+      models.push('(a body too complex to check)');
+      break;
+    }
+    const value = stack.pop();
+    if (Array.isArray(value)) {
+      for (const item of value) if (typeof item === 'object' && item !== null) stack.push(item);
+      continue;
+    }
+    const entry = record(value);
+    if (entry === null) continue;
+    const inlineData = entry.type === 'file_content';
+    for (const [key, child] of Object.entries(entry)) {
+      if (key === 'model' && child !== undefined && child !== null) models.push(asModel(child));
+      else if (!(inlineData && key === 'content') && typeof child === 'object' && child !== null) stack.push(child);
+    }
+  }
+  return models.length === 0 ? NONE : { models, defaulted: null };
+}
