@@ -1,3 +1,5 @@
+import { isJsonObject } from '../util/json-object.js';
+
 /**
  * Models a request runs besides its top-level `model`: a Responses image generation tool's (the provider's default
  * image model when it names none), and an eval's samplers and model graders (`data_source.model`,
@@ -16,10 +18,6 @@ const NONE = NO_NESTED_MODELS;
 /** Bounds the walk on hostile bodies (the JSON was parsed already; the body cap bounds its size). */
 const MAX_VISITED = 200_000;
 
-function record(value: unknown): Record<string, unknown> | null {
-  return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : null;
-}
-
 /** A model as the scope check reads it: a non-string is checked as its JSON text, which no scope names. */
 function asModel(value: unknown): string {
   return typeof value === 'string' ? value : JSON.stringify(value);
@@ -37,8 +35,8 @@ function imageToolModels(json: Record<string, unknown>): NestedModels {
   if (!Array.isArray(tools)) return NONE;
   let found: NestedModels | null = null;
   for (const tool of tools) {
-    const entry = record(tool);
-    if (entry?.type !== 'image_generation') continue;
+    if (!isJsonObject(tool) || tool.type !== 'image_generation') continue;
+    const entry = tool;
     found ??= { models: [], defaulted: null };
     if (entry.model === undefined || entry.model === null) found.defaulted = 'the image_generation tool';
     else found.models.push(asModel(entry.model));
@@ -63,8 +61,8 @@ function evalModels(json: Record<string, unknown>): NestedModels {
       for (const item of value) if (typeof item === 'object' && item !== null) stack.push(item);
       continue;
     }
-    const entry = record(value);
-    if (entry === null) continue;
+    if (!isJsonObject(value)) continue;
+    const entry = value;
     const inlineData = entry.type === 'file_content';
     for (const [key, child] of Object.entries(entry)) {
       if (key === 'model' && child !== undefined && child !== null) models.push(asModel(child));

@@ -2,6 +2,7 @@ import { KeywardenError } from '../errors/index.js';
 import { describeError, type Logger } from '../log/logger.js';
 import type { ObjectKind, ObjectRepository, OwnedObjectRecord, VirtualKeyRecord } from '../store/index.js';
 import { KeyVersionCache } from '../util/key-version-cache.js';
+import { valueAtPath } from '../util/json-object.js';
 import { filterOwnedList } from './object-list-filter.js';
 import { NO_REFERENCES, objectReferencesOf, type ObjectReference } from './object-references.js';
 import {
@@ -65,13 +66,6 @@ function grantsOf(key: VirtualKeyRecord): Grants {
 }
 
 const ID_PATH: readonly string[] = ['id'];
-
-/** The value at a path of nested objects, or undefined where one is missing. */
-function valueAt(object: Record<string, unknown>, path: readonly string[]): unknown {
-  let value: unknown = object;
-  for (const key of path) value = typeof value === 'object' && value !== null ? (value as Record<string, unknown>)[key] : undefined;
-  return value;
-}
 
 /** Whether a POST to the collection leaves objects of other kinds behind, which must be recorded too. */
 function createsDerived(collection: ObjectCollection, json: Record<string, unknown> | null): boolean {
@@ -311,7 +305,7 @@ export class ObjectOwnership {
       for (const item of values) {
         const member = typeof item === 'object' && item !== null ? (item as Record<string, unknown>) : null;
         if (derived.itemType !== undefined && member?.type !== derived.itemType) continue;
-        const id = typeof item === 'string' ? item : member !== null ? valueAt(member, derived.idPath ?? ID_PATH) : undefined;
+        const id = typeof item === 'string' ? item : member !== null ? valueAtPath(member, derived.idPath ?? ID_PATH) : undefined;
         if (typeof id === 'string' && (derived.prefix === undefined || id.startsWith(derived.prefix))) {
           this.record(derived.kind, id, owner, req);
         }

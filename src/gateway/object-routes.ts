@@ -1,4 +1,5 @@
 import type { ObjectKind } from '../store/index.js';
+import { isJsonObject } from '../util/json-object.js';
 
 /**
  * The route table of object ownership: which OpenAI paths create, list or name a stored object, and of what kind.
@@ -73,10 +74,6 @@ const TOOL_CONTAINERS: readonly DerivedObject[] = [
   { kind: 'container', field: 'output', itemType: 'shell_call', idPath: ['environment', 'container_id'] },
 ];
 
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
 /** A tool that lets the provider start a container: a code interpreter not given a container id, a shell tool on `container_auto`. */
 function startsContainer(json: Record<string, unknown>): boolean {
   const tools = json.tools;
@@ -84,16 +81,16 @@ function startsContainer(json: Record<string, unknown>): boolean {
     Array.isArray(tools) &&
     tools.some(
       (tool) =>
-        isRecord(tool) &&
-        ((tool.type === 'code_interpreter' && typeof tool.container !== 'string') || (tool.type === 'shell' && isRecord(tool.environment) && tool.environment.type === 'container_auto')),
+        isJsonObject(tool) &&
+        ((tool.type === 'code_interpreter' && typeof tool.container !== 'string') || (tool.type === 'shell' && isJsonObject(tool.environment) && tool.environment.type === 'container_auto')),
     )
   );
 }
 
 /** `response.*` events carry the response; `response.output_item.*` events carry one output item. */
 function responseInEvent(event: Record<string, unknown>): Record<string, unknown> | null {
-  if (isRecord(event.response)) return event.response;
-  return isRecord(event.item) ? { output: [event.item] } : null;
+  if (isJsonObject(event.response)) return event.response;
+  return isJsonObject(event.item) ? { output: [event.item] } : null;
 }
 
 const FILE_RESULTS: readonly DerivedObject[] = [

@@ -1,3 +1,5 @@
+import { valueAtPath } from '../util/json-object.js';
+
 /**
  * The models a Realtime request starts a session with. A client secret (`POST /v1/realtime/client_secrets`) is a
  * provider credential the app's client then uses directly, so its session's model must be checked here, where it is
@@ -19,16 +21,6 @@ export interface RealtimeModels {
   models: string[];
 }
 
-function record(value: unknown): Record<string, unknown> | null {
-  return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : null;
-}
-
-function modelAt(root: unknown, path: readonly string[]): unknown {
-  let value = root;
-  for (const key of path) value = record(value)?.[key];
-  return value;
-}
-
 /** Where a session body names a model: the session's, a transcription session's, the legacy endpoints'. */
 const MODEL_PATHS: readonly (readonly string[])[] = [
   ['model'],
@@ -46,7 +38,7 @@ export function realtimeModelsOf(method: string, path: string, json: Record<stri
   if (json === null) return { startsSession: true, unreadable: true, models: [] };
   const models: string[] = [];
   for (const at of MODEL_PATHS) {
-    const model = modelAt(json, at);
+    const model = valueAtPath(json, at);
     if (typeof model === 'string') models.push(model);
     else if (model !== undefined && model !== null) models.push(JSON.stringify(model)); // checked as written: no scope names it
   }

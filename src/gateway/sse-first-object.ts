@@ -1,4 +1,5 @@
 import type { DerivedObject } from './object-routes.js';
+import { isJsonObject } from '../util/json-object.js';
 import { sseDataOf } from './sse-relay.js';
 
 /** How many events to look at for the created object; it is always in the first (`response.created`, a chat chunk). */
@@ -16,7 +17,7 @@ export function firstSseObject(onObject: (object: Record<string, unknown>) => vo
     inspected++;
     const parsed = eventObject(event);
     if (parsed === null) return;
-    const object = isObject(parsed.response) ? parsed.response : parsed;
+    const object = isJsonObject(parsed.response) ? parsed.response : parsed;
     if (typeof object.id !== 'string') return;
     inspected = MAX_EVENTS_INSPECTED;
     onObject(object);
@@ -47,12 +48,8 @@ function eventObject(event: string): Record<string, unknown> | null {
   if (data === null || data === '[DONE]') return null;
   try {
     const parsed: unknown = JSON.parse(data);
-    return isObject(parsed) ? parsed : null;
+    return isJsonObject(parsed) ? parsed : null;
   } catch {
     return null;
   }
-}
-
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
