@@ -408,7 +408,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
     checkModel(req, state, key, compiled, group);
     const project = key.projectId ? await projects.resolve(key) : null;
     if (project) projects.checkModel(project, state.model, MODEL_BEARING_GROUPS.has(group) && req.method === 'POST');
-    if (group === 'realtime') checkRealtimeSession(req.method ?? 'GET', normalized.path, parsed.json, state, key, compiled, project);
+    if (group.length === 8 && group.toLowerCase() === 'realtime') checkRealtimeSession(req.method ?? 'GET', normalized.path, parsed.json, state, key, compiled, project);
     const nested = nestedModelsOf(group, parsed.json);
     if (nested !== NO_NESTED_MODELS) checkModels(nested.models, nested.defaulted === null ? null : `name the model of ${nested.defaulted}`, key, compiled, project);
 

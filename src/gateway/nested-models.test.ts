@@ -8,6 +8,9 @@ describe('nested models', () => {
     expect(nestedModelsOf('responses', { model: 'm', tools: [{ type: 'image_generation', model: 7 }] }).models).toEqual(['7']);
     expect(nestedModelsOf('responses', { model: 'm', tools: [{ type: 'function', name: 'f' }] })).toBe(NO_NESTED_MODELS);
     expect(nestedModelsOf('chat', { model: 'm', tools: [{ type: 'image_generation' }] })).toBe(NO_NESTED_MODELS);
+    // The group as a lenient upstream would route it.
+    expect(nestedModelsOf('Responses', { tools: [{ type: 'image_generation', model: 'x' }] }).models).toEqual(['x']);
+    expect(nestedModelsOf('EVALS', { data_source: { model: 'y' } }).models).toEqual(['y']);
   });
 
   it("finds an eval's sampler and grader models at any depth, but not in inline dataset items", () => {

@@ -23,10 +23,12 @@ function asModel(value: unknown): string {
   return typeof value === 'string' ? value : JSON.stringify(value);
 }
 
+/** `group`: the path's endpoint group, matched case-insensitively (a lenient upstream routes `/v1/Responses` too). */
 export function nestedModelsOf(group: string, json: Record<string, unknown> | null): NestedModels {
   if (json === null) return NONE;
-  if (group === 'responses') return imageToolModels(json);
-  if (group === 'evals') return evalModels(json);
+  const name = group.length === 9 || group.length === 5 ? group.toLowerCase() : '';
+  if (name === 'responses') return imageToolModels(json);
+  if (name === 'evals') return evalModels(json);
   return NONE;
 }
 

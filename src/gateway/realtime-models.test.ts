@@ -10,6 +10,9 @@ describe('realtime session models', () => {
     expect(realtimeModelsOf('POST', '/v1/realtime/sessions', { model: 'gpt-4o-realtime-preview' }).models).toEqual(['gpt-4o-realtime-preview']);
     expect(realtimeModelsOf('POST', '/v1/realtime/transcription_sessions', { input_audio_transcription: { model: 'whisper-1' } }).models).toEqual(['whisper-1']);
     expect(realtimeModelsOf('POST', '/v1/realtime/calls/rtc_1/accept', { type: 'realtime', model: 'gpt-realtime' }).models).toEqual(['gpt-realtime']);
+    // Any spelling of the path a lenient upstream would route the same way.
+    expect(realtimeModelsOf('POST', '/v1/Realtime/Client_Secrets', { session: { model: 'x' } }).models).toEqual(['x']);
+    expect(realtimeModelsOf('POST', '/v1/REALTIME/CALLS', null).unreadable).toBe(true);
     // Two places at once: both are checked.
     expect(realtimeModelsOf('POST', '/v1/realtime/client_secrets', { model: 'a', session: { model: 'b' } }).models).toEqual(['a', 'b']);
   });

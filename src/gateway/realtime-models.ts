@@ -7,8 +7,11 @@ import { valueAtPath } from '../util/json-object.js';
  * endpoints name theirs.
  */
 
-/** Paths that start a session (or accept a call into one) with the models their body names. */
-const SESSION_PATHS = /^\/v1\/realtime\/(client_secrets|sessions|transcription_sessions|calls\/[^/]+\/accept)$/;
+/**
+ * Paths that start a session (or accept a call into one) with the models their body names. Case-insensitive, as a
+ * lenient upstream routes: `/v1/Realtime/Client_Secrets` must not slip past.
+ */
+const SESSION_PATHS = /^\/v1\/realtime\/(client_secrets|sessions|transcription_sessions|calls\/[^/]+\/accept)$/i;
 /** Creating a call directly (WebRTC SDP, or a multipart body with a `session` part): its model is not read here. */
 const CALL_CREATION = '/v1/realtime/calls';
 
@@ -32,7 +35,7 @@ const MODEL_PATHS: readonly (readonly string[])[] = [
 
 export function realtimeModelsOf(method: string, path: string, json: Record<string, unknown> | null): RealtimeModels {
   if (method !== 'POST') return { startsSession: false, unreadable: false, models: [] };
-  if (path === CALL_CREATION) return { startsSession: true, unreadable: true, models: [] };
+  if (path.toLowerCase() === CALL_CREATION) return { startsSession: true, unreadable: true, models: [] };
   const startsSession = SESSION_PATHS.test(path);
   if (!startsSession) return { startsSession: false, unreadable: false, models: [] };
   if (json === null) return { startsSession: true, unreadable: true, models: [] };

@@ -119,6 +119,14 @@ describe('scopes', () => {
       body: JSON.stringify({ model: 'gpt-realtime', session: { type: 'realtime', model: 'gpt-realtime-mini' } }),
     });
     expect(raw.status).toBe(403);
+    // A * key limited to models, on another spelling of the path.
+    const anyGroup = (await h.createKey({ endpoints: ['*'], models: ['gpt-realtime-mini'] })).key;
+    const spelled = await fetch(`${h.server.url}/v1/Realtime/Client_Secrets`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${anyGroup}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ session: { type: 'realtime', model: 'gpt-realtime' } }),
+    });
+    expect(spelled.status).toBe(403);
     // A session the gateway cannot read (an SDP call) is refused for a key limited to models.
     const sdp = await fetch(`${h.server.url}/v1/realtime/calls`, { method: 'POST', headers: { authorization: `Bearer ${limited.apiKey}`, 'content-type': 'application/sdp' }, body: 'v=0\r\n' });
     expect(sdp.status).toBe(400);
