@@ -62,6 +62,9 @@ describe('batch input lines', () => {
       JSON.stringify({ method: 'POST', url: 'https://evil.example/v1/chat/completions', body: {} }),
       JSON.stringify({ method: 'POST', url: '/admin/v1/keys', body: {} }),
       JSON.stringify({ method: 'POST', url: '/v1/../admin/v1/keys', body: {} }),
+      // Ambiguous: a runner keeping the first `model` would run o3, though the last one is what JSON.parse reads.
+      '{"method":"POST","url":"/v1/chat/completions","body":{"model":"o3","model":"gpt-4o-mini"}}',
+      '{"method":"POST","method":"POST","url":"/v1/chat/completions","body":{}}',
     ]) {
       const err = await refusal(`${line('ok')}\n${bad}\n`);
       expect(err.status, bad).toBe(400);

@@ -1,5 +1,6 @@
 import { KeywardenError } from '../errors/index.js';
 import { endpointGroupOf } from '../policy/index.js';
+import { findDuplicateKey } from './duplicate-keys.js';
 import { normalizeRequestPath } from './normalize-path.js';
 import type { UpstreamRuntime } from './upstream-registry.js';
 import { upstreamTarget } from './upstream-target.js';
@@ -105,11 +106,18 @@ export async function checkLines(chunks: AsyncIterable<Buffer> | Iterable<Buffer
 }
 
 async function checkLine(number: number, raw: Buffer, rules: LineRules): Promise<void> {
+  const text = raw.toString('utf8');
   let request: unknown;
   try {
-    request = JSON.parse(raw.toString('utf8'));
+    request = JSON.parse(text);
   } catch {
     throw lineError(number, new KeywardenError('KW_BAD_REQUEST', { message: 'It is not JSON.' }));
+  }
+  // As for a direct request: a runner that keeps the first of two equal keys would run another line than the one
+  // checked here (`"model": "o3", "model": "gpt-4o-mini"`).
+  const duplicate = findDuplicateKey(text);
+  if (duplicate !== null) {
+    throw lineError(number, new KeywardenError('KW_INVALID_JSON', { message: `It has the key "${duplicate.slice(0, 64)}" twice in one object.` }));
   }
   if (typeof request !== 'object' || request === null || Array.isArray(request)) throw lineError(number, new KeywardenError('KW_BAD_REQUEST', { message: 'It is not a JSON object.' }));
   const { method, url, body } = request as Record<string, unknown>;
