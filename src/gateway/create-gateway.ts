@@ -3,7 +3,7 @@ import { performance } from 'node:perf_hooks';
 import type { KeywardenConfig } from '../config/index.js';
 import { KeywardenError } from '../errors/index.js';
 import { describeError, type Logger } from '../log/logger.js';
-import { compileScopes, createClientIpResolver, endpointGroupOf, type CompiledScopes } from '../policy/index.js';
+import { compileScopes, createClientIpResolver, endpointGroupOf, isGroup, type CompiledScopes } from '../policy/index.js';
 import { KeyVersionCache } from '../util/key-version-cache.js';
 import type { PriceTable } from '../pricing/index.js';
 import type { Store, VirtualKeyRecord } from '../store/index.js';
@@ -408,7 +408,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
     checkModel(req, state, key, compiled, group);
     const project = key.projectId ? await projects.resolve(key) : null;
     if (project) projects.checkModel(project, state.model, MODEL_BEARING_GROUPS.has(group) && req.method === 'POST');
-    if (group.length === 8 && group.toLowerCase() === 'realtime') checkRealtimeSession(req.method ?? 'GET', normalized.path, parsed.json, state, key, compiled, project);
+    if (isGroup(group, 'realtime')) checkRealtimeSession(req.method ?? 'GET', normalized.path, parsed.json, state, key, compiled, project);
     const nested = nestedModelsOf(group, parsed.json);
     if (nested !== NO_NESTED_MODELS) checkModels(nested.models, nested.defaulted === null ? null : `name the model of ${nested.defaulted}`, key, compiled, project);
 

@@ -1,3 +1,4 @@
+import { isGroup } from '../policy/index.js';
 import { isJsonObject } from '../util/json-object.js';
 
 /**
@@ -14,7 +15,6 @@ export interface NestedModels {
 
 /** Nothing nested: the usual answer, shared (compare with `===` to skip the check). */
 export const NO_NESTED_MODELS: NestedModels = Object.freeze({ models: [], defaulted: null });
-const NONE = NO_NESTED_MODELS;
 /** Bounds the walk on hostile bodies (the JSON was parsed already; the body cap bounds its size). */
 const MAX_VISITED = 200_000;
 
@@ -23,27 +23,25 @@ function asModel(value: unknown): string {
   return typeof value === 'string' ? value : JSON.stringify(value);
 }
 
-/** `group`: the path's endpoint group, matched case-insensitively (a lenient upstream routes `/v1/Responses` too). */
+/** `group`: the path's endpoint group, in any letter case (see isGroup). */
 export function nestedModelsOf(group: string, json: Record<string, unknown> | null): NestedModels {
-  if (json === null) return NONE;
-  const name = group.length === 9 || group.length === 5 ? group.toLowerCase() : '';
-  if (name === 'responses') return imageToolModels(json);
-  if (name === 'evals') return evalModels(json);
-  return NONE;
+  if (json === null) return NO_NESTED_MODELS;
+  if (isGroup(group, 'responses')) return imageToolModels(json);
+  if (isGroup(group, 'evals')) return evalModels(json);
+  return NO_NESTED_MODELS;
 }
 
 function imageToolModels(json: Record<string, unknown>): NestedModels {
   const tools = json.tools;
-  if (!Array.isArray(tools)) return NONE;
+  if (!Array.isArray(tools)) return NO_NESTED_MODELS;
   let found: NestedModels | null = null;
   for (const tool of tools) {
     if (!isJsonObject(tool) || tool.type !== 'image_generation') continue;
-    const entry = tool;
     found ??= { models: [], defaulted: null };
-    if (entry.model === undefined || entry.model === null) found.defaulted = 'the image_generation tool';
-    else found.models.push(asModel(entry.model));
+    if (tool.model === undefined || tool.model === null) found.defaulted = 'the image_generation tool';
+    else found.models.push(asModel(tool.model));
   }
-  return found ?? NONE;
+  return found ?? NO_NESTED_MODELS;
 }
 
 /**
@@ -64,12 +62,11 @@ function evalModels(json: Record<string, unknown>): NestedModels {
       continue;
     }
     if (!isJsonObject(value)) continue;
-    const entry = value;
-    const inlineData = entry.type === 'file_content';
-    for (const [key, child] of Object.entries(entry)) {
+    const inlineData = value.type === 'file_content';
+    for (const [key, child] of Object.entries(value)) {
       if (key === 'model' && child !== undefined && child !== null) models.push(asModel(child));
       else if (!(inlineData && key === 'content') && typeof child === 'object' && child !== null) stack.push(child);
     }
   }
-  return models.length === 0 ? NONE : { models, defaulted: null };
+  return models.length === 0 ? NO_NESTED_MODELS : { models, defaulted: null };
 }

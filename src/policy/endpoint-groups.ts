@@ -73,13 +73,22 @@ export function endpointGroupOf(v1Path: string): string {
 }
 
 /**
- * Groups no virtual key reaches, `*` included: the provider's administration (`/v1/organization/…`: users, projects,
- * their API keys, audit logs, costs) belongs to the operator, who manages it with keywarden's own provider
- * commands and an admin key of its own, never to an app. Matched case-insensitively, as a lenient upstream routes.
+ * Whether a group as endpointGroupOf gave it is the group `name` (lower-case) in any letter case: a lenient upstream
+ * routes `/v1/Realtime/…` as `/v1/realtime/…`, so a check bound to one group must see every spelling. The usual
+ * exact spelling costs one comparison.
  */
-const NEVER_GRANTED_GROUPS: ReadonlySet<string> = new Set(['organization']);
+export function isGroup(group: string, name: string): boolean {
+  return group === name || (group.length === name.length && group.toLowerCase() === name);
+}
+
+/**
+ * The group no virtual key reaches, `*` included: the provider's administration (`/v1/organization/…`: users,
+ * projects, their API keys, audit logs, costs) belongs to the operator, who manages it with keywarden's own provider
+ * commands and an admin key of its own, never to an app.
+ */
+const NEVER_GRANTED_GROUP = 'organization';
 
 export function isGroupGranted(granted: readonly string[], group: string): boolean {
-  if (NEVER_GRANTED_GROUPS.has(group.toLowerCase())) return false;
+  if (isGroup(group, NEVER_GRANTED_GROUP)) return false;
   return granted.includes(ALL_ENDPOINT_GROUPS) || granted.includes(group);
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createClientIpResolver } from './client-ip.js';
-import { endpointGroupOf, isGroupGranted } from './endpoint-groups.js';
+import { endpointGroupOf, isGroup, isGroupGranted } from './endpoint-groups.js';
 import { compileIpAllowlist, isValidRange } from './ip-allowlist.js';
 import { compileModelGlobs } from './model-glob.js';
 import { compileScopes, defaultScopes } from './scopes.js';
@@ -53,6 +53,15 @@ describe('endpoint groups', () => {
       expect(isGroupGranted(['*', group], group)).toBe(false);
     }
     expect(endpointGroupOf('/v1/organization/admin_api_keys')).toBe('organization');
+  });
+
+  it('tells a group in any letter case, and only that group', () => {
+    expect(isGroup('realtime', 'realtime')).toBe(true);
+    expect(isGroup('Realtime', 'realtime')).toBe(true);
+    expect(isGroup('REALTIME', 'realtime')).toBe(true);
+    expect(isGroup('realtimes', 'realtime')).toBe(false);
+    expect(isGroup('realtim', 'realtime')).toBe(false);
+    expect(isGroup('responses', 'realtime')).toBe(false);
   });
 });
 
