@@ -363,10 +363,13 @@ export function createGateway(deps: GatewayDeps): Gateway {
     if (missing !== null && (key.scopes.models.length > 0 || (project?.models ?? null) !== null)) {
       throw new KeywardenError('KW_MODEL_REQUIRED', { message: `This key is limited to certain models: ${missing}.`, param: 'model' });
     }
-    for (const model of models) {
-      checkModelScope(key, compiled, model, true);
-      if (project) projects.checkModel(project, model, true);
-    }
+    for (const model of models) checkModelScopes(key, compiled, project, model, true);
+  }
+
+  /** The key's model scope, then its project's: the check every model a request runs goes through. */
+  function checkModelScopes(key: VirtualKeyRecord, compiled: CompiledScopes, project: CompiledProject | null, model: string | null, modelRequired: boolean): void {
+    checkModelScope(key, compiled, model, modelRequired);
+    if (project) projects.checkModel(project, model, modelRequired);
   }
 
   /**
@@ -378,9 +381,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
     return async (line) => {
       if (!compiled.allowsEndpoint(line.group)) throw new KeywardenError('KW_ENDPOINT_NOT_ALLOWED');
       const model = typeof line.body.model === 'string' ? line.body.model : null;
-      const modelRequired = MODEL_BEARING_GROUPS.has(line.group);
-      checkModelScope(key, compiled, model, modelRequired);
-      if (project) projects.checkModel(project, model, modelRequired);
+      checkModelScopes(key, compiled, project, model, MODEL_BEARING_GROUPS.has(line.group));
       await objects.requireReferences(objects.referencesOf(line.body, line.raw), key, upstreamId);
     };
   }

@@ -146,9 +146,7 @@ export class ObjectOwnership {
 
   /** Throws `not_found` unless the key may use every object named (on this upstream). */
   async requireReferences(references: readonly ObjectReference[], key: VirtualKeyRecord, upstreamId: string): Promise<void> {
-    if (references.length === 0) return;
-    const grants = this.grants.get(key);
-    for (const ref of references) await this.require(ref.kind, ref.id, grants, upstreamId, ref.param);
+    if (references.length > 0) await this.requireAll(references, this.grants.get(key), upstreamId);
   }
 
   /**
@@ -160,9 +158,9 @@ export class ObjectOwnership {
     if (route?.type === 'refuse') throw route.message === undefined ? notFound('') : new KeywardenError('KW_NOT_FOUND', { message: route.message });
     const refusal = route && req.json ? (route.collection.refuseBody?.(req.json) ?? null) : null;
     if (refusal !== null) throw new KeywardenError('KW_BAD_REQUEST', { message: refusal });
-    await this.requireReferences(references, req.key, req.upstreamId);
-    if (route === null) return null;
     const grants = this.grants.get(req.key);
+    await this.requireAll(references, grants, req.upstreamId);
+    if (route === null) return null;
     switch (route.type) {
       case 'create': {
         const recordsItself = recordsCreation(route.collection, req.json);
@@ -268,6 +266,10 @@ export class ObjectOwnership {
         return body;
       },
     };
+  }
+
+  private async requireAll(references: readonly ObjectReference[], grants: Grants, upstreamId: string): Promise<void> {
+    for (const ref of references) await this.require(ref.kind, ref.id, grants, upstreamId, ref.param);
   }
 
   private async require(
