@@ -14,9 +14,9 @@ export interface ObjectReference {
  * inputs, vector store and message attachments; `file_ids` / `vector_store_ids` in tools and tool resources;
  * `input_file_id` of batches; `training_file` of fine-tuning; `previous_response_id` and `conversation` of
  * Responses; `container_id` of code interpreter calls, shell environments and container file citations; `skill_id`
- * of the skills a container mounts. Each would let a key make the
- * model read, search or extend another key's data. (An eval run's file source, `{ "type": "file_id", "id": … }`,
- * and a code interpreter's `container: "cntr_…"` are found by their shape: see `walk`.)
+ * of the skills a container mounts. Each would let a key make the model read, search or extend another key's data.
+ * (An eval run's file source, `{ "type": "file_id", "id": … }`, and a code interpreter's `container: "cntr_…"` are
+ * found by their shape: see `walk`.)
  */
 const REFERENCE_FIELDS: Readonly<Record<string, ObjectKind>> = {
   file_id: 'file',

@@ -169,17 +169,16 @@ function orgWideEvalSource(json: Record<string, unknown>): string | null {
   for (let visited = 0; stack.length > 0; visited++) {
     if (visited > MAX_EVAL_BODY_NODES) return 'The request body is too complex.';
     const value = stack.pop();
-    if (typeof value !== 'object' || value === null) continue;
     if (Array.isArray(value)) {
       for (const item of value) stack.push(item);
       continue;
     }
-    const record = value as Record<string, unknown>;
-    const source = record.source;
-    if (typeof source === 'object' && source !== null && ORG_WIDE_SOURCES.has((source as { type?: unknown }).type)) {
-      return `An eval run over the organisation's stored ${String((source as { type: unknown }).type).replace('_', ' ')} would read other keys' data; use a file or inline items.`;
+    if (!isJsonObject(value)) continue;
+    const source = value.source;
+    if (isJsonObject(source) && ORG_WIDE_SOURCES.has(source.type)) {
+      return `An eval run over the organisation's stored ${String(source.type).replace('_', ' ')} would read other keys' data; use a file or inline items.`;
     }
-    for (const child of Object.values(record)) if (typeof child === 'object' && child !== null) stack.push(child);
+    for (const child of Object.values(value)) if (typeof child === 'object' && child !== null) stack.push(child);
   }
   return null;
 }

@@ -33,17 +33,19 @@ const MODEL_PATHS: readonly (readonly string[])[] = [
   ['input_audio_transcription', 'model'],
 ];
 
+const NO_SESSION: RealtimeModels = Object.freeze({ startsSession: false, unreadable: false, models: [] });
+const UNREADABLE_SESSION: RealtimeModels = Object.freeze({ startsSession: true, unreadable: true, models: [] });
+
 export function realtimeModelsOf(method: string, path: string, json: Record<string, unknown> | null): RealtimeModels {
-  if (method !== 'POST') return { startsSession: false, unreadable: false, models: [] };
-  if (path.toLowerCase() === CALL_CREATION) return { startsSession: true, unreadable: true, models: [] };
-  const startsSession = SESSION_PATHS.test(path);
-  if (!startsSession) return { startsSession: false, unreadable: false, models: [] };
-  if (json === null) return { startsSession: true, unreadable: true, models: [] };
+  if (method !== 'POST') return NO_SESSION;
+  if (path.toLowerCase() === CALL_CREATION) return UNREADABLE_SESSION;
+  if (!SESSION_PATHS.test(path)) return NO_SESSION;
+  if (json === null) return UNREADABLE_SESSION;
   const models: string[] = [];
   for (const at of MODEL_PATHS) {
     const model = valueAtPath(json, at);
     if (typeof model === 'string') models.push(model);
     else if (model !== undefined && model !== null) models.push(JSON.stringify(model)); // checked as written: no scope names it
   }
-  return { startsSession, unreadable: false, models };
+  return { startsSession: true, unreadable: false, models };
 }
