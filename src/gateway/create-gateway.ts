@@ -38,6 +38,7 @@ import { UpstreamRegistry, type UpstreamRuntime } from './upstream-registry.js';
 import type { KeySlot } from './upstream-key-ring.js';
 import { failedBeforeSending, NO_FALLBACKS } from './fallback.js';
 import { createOutboundPolicy, type OutboundPolicy } from '../policy/outbound-url.js';
+import { isInferenceGroup, runsModelUnnamed } from './default-model.js';
 import type { OutboundLookup } from '../policy/outbound-connect.js';
 import { upstreamTarget } from './upstream-target.js';
 import { ipNotAllowed } from './ip-not-allowed.js';
@@ -74,8 +75,6 @@ export interface Gateway {
   close(): Promise<void>;
 }
 
-/** Endpoint groups whose requests name a model; with a model allowlist they must name one explicitly. */
-const MODEL_BEARING_GROUPS = new Set(['chat', 'completions', 'responses', 'embeddings', 'moderations', 'images', 'audio']);
 /** Methods the provider never bills for (reads, lists, deletes): admitted on budgeted keys at $0. */
 const COST_FREE_METHODS = new Set(['GET', 'HEAD', 'DELETE']);
 export { REQUEST_ID_HEADER } from './request-id.js';
@@ -311,12 +310,12 @@ export function createGateway(deps: GatewayDeps): Gateway {
   /** The model and stream flag (JSON, or multipart for uploads); multipart is the only asynchronous parse. */
   function parseBody(req: IncomingMessage, body: Buffer, group: string): ParsedRequest | Promise<ParsedRequest> {
     const contentType = req.headers['content-type'];
-    return isMultipart(contentType) ? parseMultipartRequest(body, contentType) : parseRequestBody(body, contentType, MODEL_BEARING_GROUPS.has(group));
+    return isMultipart(contentType) ? parseMultipartRequest(body, contentType) : parseRequestBody(body, contentType, isInferenceGroup(group));
   }
 
   /** check model: the key's model scope (the project's is checked once the project is loaded). Synchronous. */
-  function checkModel(req: IncomingMessage, state: RequestState, key: VirtualKeyRecord, compiled: CompiledScopes, group: string): void {
-    checkModelScope(key, compiled, state.model, MODEL_BEARING_GROUPS.has(group) && req.method === 'POST');
+  function checkModel(state: RequestState, key: VirtualKeyRecord, compiled: CompiledScopes, modelRequired: boolean): void {
+    checkModelScope(key, compiled, state.model, modelRequired);
   }
 
   function checkModelScope(key: VirtualKeyRecord, compiled: CompiledScopes, model: string | null, modelRequired: boolean): void {
@@ -381,7 +380,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
     return async (line) => {
       if (!compiled.allowsEndpoint(line.group)) throw new KeywardenError('KW_ENDPOINT_NOT_ALLOWED');
       const model = typeof line.body.model === 'string' ? line.body.model : null;
-      checkModelScopes(key, compiled, project, model, MODEL_BEARING_GROUPS.has(line.group));
+      checkModelScopes(key, compiled, project, model, model === null && runsModelUnnamed('POST', line.group, line.path));
       await objects.requireReferences(objects.referencesOf(line.body, line.raw), key, upstreamId);
     };
   }
@@ -406,9 +405,11 @@ export function createGateway(deps: GatewayDeps): Gateway {
     const pathModel = group === 'models' ? decodeURIComponent(normalized.path.split('/')[3] ?? '') || null : null;
     state.model = parsed.model ?? pathModel;
     state.stream = parsed.stream;
-    checkModel(req, state, key, compiled, group);
+    // Only a request that names no model asks whether it runs one all the same (the usual one names its model).
+    const modelRequired = state.model === null && runsModelUnnamed(req.method ?? 'GET', group, normalized.path);
+    checkModel(state, key, compiled, modelRequired);
     const project = key.projectId ? await projects.resolve(key) : null;
-    if (project) projects.checkModel(project, state.model, MODEL_BEARING_GROUPS.has(group) && req.method === 'POST');
+    if (project) projects.checkModel(project, state.model, modelRequired);
     if (isGroup(group, 'realtime')) checkRealtimeSession(req.method ?? 'GET', normalized.path, parsed.json, state, key, compiled, project);
     const nested = nestedModelsOf(group, parsed.json);
     if (nested !== NO_NESTED_MODELS) checkModels(nested.models, nested.defaulted === null ? null : `name the model of ${nested.defaulted}`, key, compiled, project);

@@ -60,6 +60,9 @@ describe('batch input files', () => {
     // A line without a model, on a key restricted to models.
     const { model: _dropped, ...withoutModel } = chat().body;
     await expectRefused(create(a, await batchOf(a, [{ url: '/v1/chat/completions', body: withoutModel }])), 400, 'model_required', 1);
+    // A video line without a model would be made by the provider's default video model.
+    const wide = h.client((await h.createKey({ name: 'wide', endpoints: ['*'], models: [MODEL] })).key);
+    await expectRefused(create(wide, await batchOf(wide, [chat(), { url: '/v1/videos', body: { prompt: 'a red balloon' } }])), 400, 'model_required', 2);
   });
 
   it("refuses a line that names a model outside the key's project, though the key itself allows it", async () => {

@@ -175,6 +175,38 @@ describe('scopes', () => {
     expect(run.eval_id).toBe(own.id);
   });
 
+  it('makes a key limited to models name one wherever the provider would pick it (a video, a ChatKit workflow, an API it adds later)', async () => {
+    const limited = h.client((await h.createKey({ endpoints: ['*'], models: ['gpt-4o-mini', 'sora-2'] })).key);
+    const before = h.fake.requestCount;
+    // A ChatKit session runs its workflow's models, which no request names, under a client secret the app then
+    // uses against the provider directly.
+    const chatkit = await apiErrorOf(limited.beta.chatkit.sessions.create({ user: 'user-1', workflow: { id: 'wf_support' } }));
+    expect(chatkit.status).toBe(400);
+    expect(chatkit.code).toBe('model_required');
+    // Without a model, a video is made by the provider's default video model.
+    expect((await apiErrorOf(limited.videos.create({ prompt: 'a red balloon' }))).code).toBe('model_required');
+    expect((await apiErrorOf(limited.post('/videos/', { body: { prompt: 'a red balloon' } }))).code).toBe('model_required');
+    // A group the gateway does not know (in any spelling) may run anything: it must name a model the key may use.
+    for (const path of ['/agents/runs', '/Chatkit/sessions', '/Videos']) {
+      expect((await apiErrorOf(limited.post(path, { body: { input: 'hello' } }))).code).toBe('model_required');
+    }
+    expect((await apiErrorOf(limited.post('/agents/runs', { body: { model: 'o3', input: 'hello' } }))).code).toBe('model_not_allowed');
+    expect(h.fake.requestCount).toBe(before);
+
+    // Named and allowed, it passes; a remix reuses its own source's model, and conversations run none.
+    const video = await limited.videos.create({ model: 'sora-2', prompt: 'a red balloon' });
+    expect((await limited.videos.remix(video.id, { prompt: 'in the rain' })).remixed_from_video_id).toBe(video.id);
+    expect((await limited.conversations.create({ metadata: { topic: 'x' } })).object).toBe('conversation');
+    // A POST on an object that exists runs no model of its own choosing: cancelling a background response.
+    const background = await limited.responses.create({ model: 'gpt-4o-mini', input: 'a long essay', background: true });
+    expect((await limited.responses.cancel(background.id)).status).toBe('cancelled');
+    // The refusal is the model limit's: a key without one starts the ChatKit session.
+    const open = h.client((await h.createKey({ endpoints: ['*'] })).key);
+    const session = await open.beta.chatkit.sessions.create({ user: 'user-1', workflow: { id: 'wf_support' } });
+    expect(session.object).toBe('chatkit.session');
+    expect(session.workflow.id).toBe('wf_support');
+  });
+
   it('cannot reach a denied route through path traversal', async () => {
     const { key } = await h.createKey({ endpoints: ['chat'] });
     // Raw sockets: fetch would resolve `..` and `%2e%2e` itself, and the gateway would never see them.

@@ -163,3 +163,28 @@ export function realtimeClientSecret(ctx: HandlerContext): Reply {
   const expiresAt = nowSeconds() + 600;
   return json({ value: `ek_${newId('').slice(0, 24)}`, expires_at: expiresAt, session: { ...session, type, id: newId('sess_'), object: 'realtime.session', model, expires_at: expiresAt } });
 }
+
+/**
+ * POST /chatkit/sessions: a ChatKit session for `user` on a published Agent Builder workflow, with the client secret
+ * the app's ChatKit front end then uses against the provider directly. The workflow runs whatever models it was
+ * built with; the request names none.
+ */
+export function chatkitSession(ctx: HandlerContext): Reply {
+  const user = str(ctx.json.user);
+  const workflow = isObject(ctx.json.workflow) ? ctx.json.workflow : null;
+  const workflowId = workflow === null ? undefined : str(workflow.id);
+  if (user === undefined || workflowId === undefined) return invalidRequest("'user' and 'workflow.id' are required.", user === undefined ? 'user' : 'workflow');
+  const expiresAt = nowSeconds() + 600;
+  return json({
+    id: newId('cksess_'),
+    object: 'chatkit.session',
+    client_secret: `ek_${newId('').slice(0, 24)}`,
+    expires_at: expiresAt,
+    max_requests_per_1_minute: 10,
+    rate_limits: { max_requests_per_1_minute: 10 },
+    status: 'active',
+    user,
+    workflow: { id: workflowId, state_variables: null, tracing: { enabled: true }, version: null },
+    chatkit_configuration: { automatic_thread_titling: { enabled: true }, file_upload: { enabled: false, max_file_size: null, max_files: null }, history: { enabled: true, recent_threads: null } },
+  });
+}
