@@ -256,7 +256,12 @@ export class ObjectOwnership {
     const derived = collection.derived;
     if (!derived) return null;
     // Reading a job names the model it produced; reading a batch its output files: they go to the same owner.
-    return this.observeJson((body) => this.recordDerived(derived, body, record.ownerKeyId, req));
+    const onObject = (object: Record<string, unknown>): void => this.recordDerived(derived, object, record.ownerKeyId, req);
+    const plan = this.observeJson(onObject);
+    // A response read back as a stream (`GET /v1/responses/{id}?stream=true`, a background response's usual read)
+    // names its containers in events, as its creation's stream does. Which of the two the answer is, its content
+    // type decides (forward.ts), not the query's spelling.
+    return collection.derivedInEvent ? { ...plan, onSseEvent: derivedSseObjects(derived, collection.derivedInEvent, onObject) } : plan;
   }
 
   private observeJson(onObject: (object: Record<string, unknown>) => void): OwnershipPlan {

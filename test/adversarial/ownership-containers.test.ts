@@ -103,6 +103,22 @@ describe('containers', () => {
     });
   }
 
+  it("a background response's container is the caller's once the response is read back as a stream", async () => {
+    const queued = await k.a.responses.create({ model: MODEL, input: 'plot 2 + 2', tools: [autoContainer], background: true });
+    expect(queued.status).toBe('queued');
+    expect(queued.output).toHaveLength(0);
+    // B may not follow A's response at all.
+    await expectGatewayNotFound(h, () => k.b.responses.retrieve(queued.id, { stream: true }));
+    let done: OpenAI.Responses.Response | undefined;
+    for await (const event of await k.a.responses.retrieve(queued.id, { stream: true })) if (event.type === 'response.completed') done = event.response;
+    if (!done) throw new Error('the read-back stream ended without response.completed');
+    const { containerId, fileId } = containerOf(done);
+    // Recorded from the events alone (no JSON read of the response happened): A reaches it, B does not.
+    expect(await (await k.a.containers.files.content.retrieve(fileId, { container_id: containerId })).text()).toBe(`cfile:${fileId}`);
+    await expectGatewayNotFound(h, () => k.b.containers.retrieve(containerId));
+    expect(await collectIds(k.b.containers.list())).not.toContain(containerId);
+  });
+
   it("replaying an answer's output as input is the caller's right, and B's replay of it is refused", async () => {
     const first = await k.a.responses.create({ model: MODEL, input: 'chart it', tools: [autoContainer], store: false });
     const { containerId } = containerOf(first);

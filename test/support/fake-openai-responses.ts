@@ -42,8 +42,12 @@ function toolCall(id: string, status: Status, run: ContainerToolRun): Record<str
   return { id, type: 'code_interpreter_call', status, code: 'print(2 + 2)', container_id: run.containerId, outputs: null };
 }
 
-/** `toolRun`: the response runs a hosted tool first (an output item naming its container), then answers. */
-export function responses(ctx: HandlerContext, toolRun?: ContainerToolRun): Reply {
+/**
+ * `toolRun`: the response runs a hosted tool first (an output item naming its container), then answers.
+ * `onBackgroundDone`: a background request is answered queued; this receives the finished response that reading it
+ * back later returns (the fake runs it at once, so it is billed once, as OpenAI bills it).
+ */
+export function responses(ctx: HandlerContext, toolRun?: ContainerToolRun, onBackgroundDone?: (finished: Record<string, unknown>) => void): Reply {
   const model = requireModel(ctx);
   if (typeof model !== 'string') return model;
   const body = ctx.json;
@@ -84,10 +88,6 @@ export function responses(ctx: HandlerContext, toolRun?: ContainerToolRun): Repl
     metadata: body.metadata ?? {},
   });
 
-  if (body.background === true) {
-    // OpenAI answers a background job at once, queued and without usage; the generation is billed all the same.
-    return { kind: 'json', status: 200, body: JSON.stringify({ ...responseObject('queued', [], false), background: true }) };
-  }
   const finalPart = textPart(gen.text);
   if (toolRun?.tool === 'code_interpreter') {
     finalPart.annotations = [
@@ -98,16 +98,16 @@ export function responses(ctx: HandlerContext, toolRun?: ContainerToolRun): Repl
   const callId = newId(toolRun?.tool === 'shell' ? 'sh_' : 'ci_');
   const finalCall = toolRun ? toolCall(callId, 'completed', toolRun) : null;
   const finalOutput = finalCall ? [finalCall, finalMessage] : [finalMessage];
+  if (body.background === true) {
+    // OpenAI answers a background job at once, queued and without usage; the generation is billed all the same.
+    onBackgroundDone?.({ ...responseObject(finalStatus, finalOutput, true), background: true });
+    return { kind: 'json', status: 200, body: JSON.stringify({ ...responseObject('queued', [], false), background: true }) };
+  }
   if (body.stream !== true) {
     return { kind: 'json', status: 200, body: JSON.stringify(responseObject(finalStatus, finalOutput, true)) };
   }
 
-  const frames: string[] = [];
-  let sequence = 0;
-  const emit = (type: string, fields: Record<string, unknown>): void => {
-    frames.push(`event: ${type}\ndata: ${JSON.stringify({ type, sequence_number: sequence, ...fields })}\n\n`);
-    sequence += 1;
-  };
+  const { frames, emit } = eventFrames();
   const messageIndex = finalCall ? 1 : 0;
   const at = { item_id: messageId, output_index: messageIndex, content_index: 0 };
   emit('response.created', { response: responseObject('in_progress', [], false) });
@@ -124,5 +124,32 @@ export function responses(ctx: HandlerContext, toolRun?: ContainerToolRun): Repl
   emit('response.output_item.done', { output_index: messageIndex, item: finalMessage });
   const terminal = finalStatus === 'completed' ? 'response.completed' : 'response.incomplete';
   emit(terminal, { response: responseObject(finalStatus, finalOutput, true) });
+  return { kind: 'sse', frames };
+}
+
+/** Typed SSE frames (`event:` + `data:`), numbered in order. */
+function eventFrames(): { frames: string[]; emit: (type: string, fields: Record<string, unknown>) => void } {
+  const frames: string[] = [];
+  return {
+    frames,
+    emit: (type, fields) => {
+      frames.push(`event: ${type}\ndata: ${JSON.stringify({ type, sequence_number: frames.length, ...fields })}\n\n`);
+    },
+  };
+}
+
+/**
+ * GET /responses/{id}?stream=true: a stored response read back as the events that made it (how a background response
+ * is usually followed): created, each output item added and done, then the terminal event with the whole response.
+ */
+export function replayResponse(response: Record<string, unknown>): Reply {
+  const { frames, emit } = eventFrames();
+  const output = Array.isArray(response.output) ? (response.output as unknown[]) : [];
+  emit('response.created', { response: { ...response, status: 'in_progress', output: [], usage: null } });
+  output.forEach((item, index) => {
+    emit('response.output_item.added', { output_index: index, item });
+    emit('response.output_item.done', { output_index: index, item });
+  });
+  emit(response.status === 'incomplete' ? 'response.incomplete' : 'response.completed', { response });
   return { kind: 'sse', frames };
 }

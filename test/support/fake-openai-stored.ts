@@ -6,7 +6,7 @@
 import { chatCompletions } from './fake-openai-chat.js';
 import { createFineTuningJob, listModels, uploadFile } from './fake-openai-endpoints.js';
 import { errorReply, invalidRequest } from './fake-openai-errors.js';
-import { responses, type ContainerToolRun } from './fake-openai-responses.js';
+import { replayResponse, responses, type ContainerToolRun } from './fake-openai-responses.js';
 import type { Handler, HandlerContext, Reply } from './fake-openai-types.js';
 import { isObject, newId, nowSeconds, str, type JsonObject } from './fake-openai-util.js';
 
@@ -113,10 +113,12 @@ export function createStoredObjects(): StoredObjects {
     const conversation = ctx.json.conversation;
     const conversationId = typeof conversation === 'string' ? conversation : isObject(conversation) ? str(conversation.id) : undefined;
     if (conversationId !== undefined && !conversations.has(conversationId)) return noSuch('conversation', conversationId, 'conversation');
-    const reply = responses(ctx, run);
+    let finished: JsonObject | undefined;
+    const reply = responses(ctx, run, (response) => (finished = response));
     const created = ctx.json.store !== false ? replyObject(reply) : undefined;
     if (created && typeof created.id === 'string') {
-      storedResponses.set(created.id, created);
+      // A background response is read back finished (the fake runs it at once).
+      storedResponses.set(created.id, finished ?? created);
       const input = ctx.json.input;
       const items = typeof input === 'string' ? [{ type: 'message', role: 'user', content: [{ type: 'input_text', text: input }] }] : Array.isArray(input) ? (input as JsonObject[]) : [];
       inputItems.set(created.id, items.map((item) => ({ id: newId('msg_'), ...item })));
@@ -433,6 +435,7 @@ export function createStoredObjects(): StoredObjects {
         if (method === 'POST') Object.assign(object, isObject(ctx.json.metadata) ? { metadata: ctx.json.metadata } : {}, typeof ctx.json.name === 'string' ? { name: ctx.json.name } : {});
         if (name === 'fine_tuning/jobs') return json(finishJob(object));
         if (name === 'batches') return json(finishBatch(object));
+        if (name === 'responses' && method === 'GET' && query.get('stream') === 'true') return replayResponse(object);
         return json(object);
       }
       if (name === 'chat/completions' && sub === 'messages') return page(new Map((completionMessages.get(id) ?? []).map((m) => [String(m.id), m])), query, 'asc');
