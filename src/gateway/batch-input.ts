@@ -3,7 +3,7 @@ import { endpointGroupOf } from '../policy/index.js';
 import { findDuplicateKey } from './duplicate-keys.js';
 import { normalizeRequestPath } from './normalize-path.js';
 import type { UpstreamRuntime } from './upstream-registry.js';
-import { upstreamTarget } from './upstream-target.js';
+import { readFromUpstream, type UpstreamReadOptions } from './upstream-read.js';
 
 /**
  * The Batch API runs every line of its input file as a request of its own, with the vaulted key: a line may name
@@ -28,11 +28,9 @@ export interface BatchLine {
 /** Throws when the key may not send this line's body to its path (endpoint, model, objects named). */
 export type LineRules = (line: BatchLine) => void | Promise<void>;
 
-export interface BatchInputOptions {
+export interface BatchInputOptions extends UpstreamReadOptions {
   /** The longest line accepted (the per-request body cap: one line is one request's body). */
   maxLineBytes: number;
-  headersTimeoutMs: number;
-  bodyTimeoutMs: number;
 }
 
 const NEWLINE = 0x0a;
@@ -42,23 +40,7 @@ const NEWLINE = 0x0a;
  * line, whatever the file's size. Throws a KeywardenError naming the line that failed.
  */
 export async function checkBatchInput(upstream: UpstreamRuntime, fileId: string, rules: LineRules, options: BatchInputOptions): Promise<void> {
-  const slot = upstream.nextSlot();
-  slot.inFlight++; // a key rotation drains on it, as on a forwarded request
-  try {
-    const target = upstreamTarget(upstream, `/v1/files/${encodeURIComponent(fileId)}/content`, '', null, slot.secret);
-    let response;
-    try {
-      response = await upstream.pool.request({
-        origin: upstream.origin,
-        method: 'GET',
-        path: target.path,
-        headers: { ...target.authHeaders, 'accept-encoding': 'identity' },
-        headersTimeout: options.headersTimeoutMs,
-        bodyTimeout: options.bodyTimeoutMs,
-      });
-    } catch (err) {
-      throw new KeywardenError('KW_UPSTREAM_UNAVAILABLE', { message: 'The batch input file could not be read from the upstream.', cause: err });
-    }
+  await readFromUpstream(upstream, `/v1/files/${encodeURIComponent(fileId)}/content`, {}, options, 'The batch input file', async (response) => {
     if (response.statusCode !== 200) {
       // The upstream's own words stay out of the answer (an error body may quote the vaulted key).
       await response.body.dump();
@@ -68,9 +50,7 @@ export async function checkBatchInput(upstream: UpstreamRuntime, fileId: string,
       });
     }
     await checkLines(response.body, rules, options.maxLineBytes);
-  } finally {
-    slot.inFlight--;
-  }
+  });
 }
 
 /** Splits a byte stream into lines (LF, with an optional CR before it) and checks each non-blank one in order. */

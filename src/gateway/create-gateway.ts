@@ -29,6 +29,7 @@ import { DEADLINE_ERROR_CODE, RequestDeadline } from './request-deadline.js';
 import { reserializeRequestJson } from './reserialize.js';
 import { ObjectOwnership, type OwnershipPlan } from './object-ownership.js';
 import { checkBatchInput, type BatchInputOptions, type LineRules } from './batch-input.js';
+import { readObjectFromUpstream } from './upstream-read.js';
 import { realtimeModelsOf } from './realtime-models.js';
 import { nestedModelsOf, NO_NESTED_MODELS } from './nested-models.js';
 import { ProjectStage } from './project-stage.js';
@@ -161,11 +162,10 @@ export function createGateway(deps: GatewayDeps): Gateway {
   const deadlineMs = config.server.requestDeadlineMs;
   const objects = new ObjectOwnership(deps.store.objects, logger);
   const projects = new ProjectStage(deps.store.projects);
-  const batchInputOptions: BatchInputOptions = {
-    maxLineBytes: config.server.maxBodyBytes,
-    headersTimeoutMs: config.upstream.headersTimeoutMs,
-    bodyTimeoutMs: config.upstream.bodyTimeoutMs,
-  };
+  // The gateway's own reads from an upstream (a batch's input file, a ChatKit thread) wait as long as a request would.
+  const upstreamReadTimeouts = { headersTimeoutMs: config.upstream.headersTimeoutMs, bodyTimeoutMs: config.upstream.bodyTimeoutMs };
+  const batchInputOptions: BatchInputOptions = { ...upstreamReadTimeouts, maxLineBytes: config.server.maxBodyBytes };
+  const readBackOptions = { ...upstreamReadTimeouts, maxBytes: config.upstream.maxBufferedResponseBytes };
   const responseLimits = {
     maxBufferedBytes: config.upstream.maxBufferedResponseBytes,
     maxSseEventBytes: config.upstream.maxSseEventBytes,
@@ -385,6 +385,15 @@ export function createGateway(deps: GatewayDeps): Gateway {
     };
   }
 
+  /**
+   * read back an object the request names, with the vaulted key (object ownership of objects made where the gateway
+   * cannot see). The client's `OpenAI-Beta` header goes along: a beta API (ChatKit) answers only with it.
+   */
+  function readBack(upstream: UpstreamRuntime, path: string, req: IncomingMessage): Promise<Record<string, unknown> | null> {
+    const beta = req.headers['openai-beta'];
+    return readObjectFromUpstream(upstream, path, typeof beta === 'string' ? { 'openai-beta': beta } : {}, readBackOptions, 'The object the request names');
+  }
+
   async function proxy(req: IncomingMessage, res: ServerResponse, state: RequestState, client: ClientLink): Promise<ForwardResult> {
     const ts = now();
     const normalized = routeOf(req, state);
@@ -419,7 +428,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
     state.upstreamId = upstream.record.id;
     const objectCheck = objects.inspect(req.method ?? 'GET', normalized.path, parsed.json, body);
     const objectPlan: OwnershipPlan | null = objectCheck
-      ? await objects.guard(objectCheck, { json: parsed.json, search: normalized.search, key, upstreamId: upstream.record.id, now: ts })
+      ? await objects.guard(objectCheck, { json: parsed.json, search: normalized.search, key, upstreamId: upstream.record.id, now: ts, readBack: (path) => readBack(upstream, path, req) })
       : null;
     if (objectCheck?.route?.type === 'create' && objectCheck.route.collection.kind === 'batch') {
       const input = parsed.json?.input_file_id;

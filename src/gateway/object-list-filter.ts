@@ -9,7 +9,8 @@
  * A body that is not a list is replaced by an empty list: an unfilterable answer must not pass through.
  */
 export interface ListFilter {
-  visible(id: string): boolean;
+  /** Whether the item (with its `id`) is the key's to see. */
+  visible(id: string, item: Record<string, unknown>): boolean;
   /** Called for each item kept (e.g. to record the model a listed fine-tuning job produced). */
   onVisible?: ((item: Record<string, unknown>) => void) | undefined;
   /** The page size the client asked for (the upstream was asked for more); more kept items set `has_more`. */
@@ -30,7 +31,7 @@ export function filterOwnedList(body: unknown, filter: ListFilter): unknown {
     }
     if (typeof item !== 'object' || item === null || Array.isArray(item)) continue;
     const entry = item as Record<string, unknown>;
-    if (typeof entry.id !== 'string' || !filter.visible(entry.id)) continue;
+    if (typeof entry.id !== 'string' || !filter.visible(entry.id, entry)) continue;
     filter.onVisible?.(entry);
     data.push(entry);
   }

@@ -110,4 +110,28 @@ describe('object ownership stage', () => {
     expect((await store.objects.get('model', 'ft:gpt-4o:org::x'))?.ownerKeyId).toBe('key_a');
     expect((await store.objects.get('file', 'file-r'))?.ownerKeyId).toBe('key_a');
   });
+
+  it('keeps a ChatKit thread list to the user named, whatever an upstream that ignores the filter adds', async () => {
+    const store = new SqliteStore(openDatabase(':memory:'));
+    await store.objects.insert({ kind: 'chatkit_user', id: 'alice', ownerKeyId: 'key_a', upstreamId: 'up', createdAt: 1 });
+    await store.objects.insert({ kind: 'chatkit_user', id: 'bob', ownerKeyId: 'key_b', upstreamId: 'up', createdAt: 1 });
+    const ownership = new ObjectOwnership(store.objects, silentLogger);
+    const check = ownership.inspect('GET', '/v1/chatkit/threads', null, Buffer.alloc(0));
+    const plan = await ownership.guard(check ?? { route: null, references: [] }, { json: null, search: '?user=alice', key: A, upstreamId: 'up', now: 2 });
+    const page = plan?.transformJson?.({
+      object: 'list',
+      data: [{ id: 'cthr_bob', user: 'bob' }, { id: 'cthr_alice', user: 'alice' }, { id: 'cthr_none' }],
+      first_id: 'cthr_bob',
+      last_id: 'cthr_none',
+      has_more: false,
+    }) as { data: Array<{ id: string }>; first_id: string };
+    expect(page.data.map((t) => t.id)).toEqual(['cthr_alice']);
+    expect(page.first_id).toBe('cthr_alice');
+    await ownership.flush();
+    // The thread kept is recorded for its user's owner; the other user's thread is recorded for no one.
+    expect((await store.objects.get('chatkit_thread', 'cthr_alice'))?.ownerKeyId).toBe('key_a');
+    expect(await store.objects.get('chatkit_thread', 'cthr_bob')).toBeNull();
+    expect(await readAs(ownership, A, '/v1/chatkit/threads/cthr_alice')).toBe('allowed');
+    expect(await readAs(ownership, B, '/v1/chatkit/threads/cthr_alice')).toBe('not_found');
+  });
 });

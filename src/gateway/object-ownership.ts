@@ -35,6 +35,11 @@ export interface OwnershipRequest {
   key: VirtualKeyRecord;
   upstreamId: string;
   now: number;
+  /**
+   * Reads an object back from the upstream with the vaulted key (a `/v1/…` path): null when the upstream does not
+   * know it. Used for objects made where the gateway cannot see (ObjectCollection.ownedThrough).
+   */
+  readBack?: (path: string) => Promise<Record<string, unknown> | null>;
 }
 
 /** What forwarding must do for ownership: observe (or filter) the upstream's answer. */
@@ -163,6 +168,7 @@ export class ObjectOwnership {
     if (route === null) return null;
     switch (route.type) {
       case 'create': {
+        if (route.collection.claims) await this.claim(route.collection.claims, grants, req);
         const recordsItself = recordsCreation(route.collection, req.json);
         return recordsItself || createsDerived(route.collection, req.json) ? this.planCreate(route.collection, req, recordsItself) : null;
       }
@@ -171,7 +177,7 @@ export class ObjectOwnership {
         return records ? this.observeJson((body) => this.recordDerived([records], body, req.key.id, req)) : null;
       }
       case 'list':
-        return this.planList(route.collection, grants, req);
+        return route.collection.ownedThrough ? this.planListThrough(route.collection.kind, route.collection.ownedThrough, grants, req) : this.planList(route.collection, grants, req);
       case 'object':
         return this.planObject(route.collection, route.id, route.method, route.action, grants, req);
     }
@@ -248,6 +254,7 @@ export class ObjectOwnership {
     }
     const isPublic = collection.ownedPrefix !== undefined && !id.startsWith(collection.ownedPrefix) && method === 'GET';
     if (isPublic) return null; // a base model (GET /v1/models/gpt-4o) belongs to no one
+    if (collection.ownedThrough) await this.learnOwner(collection, collection.ownedThrough, id, req);
     const record = await this.require(collection.kind, id, grants, req.upstreamId, null);
     if (method === 'POST' && action !== null && collection.creatingActions?.includes(action) === true) {
       // A remix is a new object made from one the key may use: it is the requesting key's, like any creation.
@@ -262,6 +269,66 @@ export class ObjectOwnership {
     // names its containers in events, as its creation's stream does. Which of the two the answer is, its content
     // type decides (forward.ts), not the query's spelling.
     return collection.derivedInEvent ? { ...plan, onSseEvent: derivedSseObjects(derived, collection.derivedInEvent, onObject) } : plan;
+  }
+
+  /**
+   * Claims for the key the object a creation's body names in `claims.field` (a ChatKit session's `user`), or refuses
+   * the creation when another key holds it. The claim is written and read back before the request goes on, so of
+   * two keys racing for one name (on this replica or another) the store's first writer holds it.
+   */
+  private async claim(claims: { kind: ObjectKind; field: string }, grants: Grants, req: OwnershipRequest): Promise<void> {
+    const name = req.json?.[claims.field];
+    if (typeof name !== 'string' || name.length === 0 || name.length > MAX_OBJECT_ID_LENGTH) {
+      throw new KeywardenError('KW_BAD_REQUEST', { message: `'${claims.field}' must be a string of 1 to ${MAX_OBJECT_ID_LENGTH} characters.`, param: claims.field });
+    }
+    let record = await this.lookup(claims.kind, name);
+    if (record === null) {
+      await this.repo.insert({ kind: claims.kind, id: name, ownerKeyId: req.key.id, upstreamId: req.upstreamId, createdAt: req.now });
+      record = await this.repo.get(claims.kind, name);
+      if (record) this.remember(`${claims.kind}\u0000${name}`, record);
+    }
+    if (record === null || !grants.owners.has(record.ownerKeyId) || (record.upstreamId !== null && record.upstreamId !== req.upstreamId)) {
+      throw new KeywardenError('KW_NOT_FOUND', {
+        message: `'${claims.field}' names one that belongs to another key: each is the first key's that used it.`,
+        param: claims.field,
+      });
+    }
+  }
+
+  /**
+   * A list of objects owned through another (ChatKit threads, through their user): the query must name one object
+   * the key may use, and only items that name it are returned (the upstream filters by it; a hostile one is not
+   * trusted to). Items kept are recorded for that object's owner, so reading one later needs no read-back.
+   */
+  private async planListThrough(kind: ObjectKind, through: { kind: ObjectKind; field: string }, grants: Grants, req: OwnershipRequest): Promise<OwnershipPlan> {
+    const named = new URLSearchParams(req.search).getAll(through.field);
+    const name = named[0];
+    if (named.length !== 1 || name === undefined || name === '') {
+      throw new KeywardenError('KW_BAD_REQUEST', { message: `Name one '${through.field}' in the query: a key lists only its own.`, param: through.field });
+    }
+    const owner = await this.require(through.kind, name, grants, req.upstreamId, through.field);
+    return {
+      transformJson: (body) =>
+        filterOwnedList(body, {
+          visible: (_id, item) => item[through.field] === name,
+          onVisible: (item) => this.record(kind, item.id as string, owner.ownerKeyId, req),
+        }),
+    };
+  }
+
+  /**
+   * For an object made where the gateway cannot see: when its owner is not known yet, reads it back from the
+   * upstream and records it for the owner of the object it names (a ChatKit thread's `user`). Unknown upstream-side,
+   * or naming nothing the gateway knows, it stays unowned, and `require` answers not found.
+   */
+  private async learnOwner(collection: ObjectCollection, through: { kind: ObjectKind; field: string }, id: string, req: OwnershipRequest): Promise<void> {
+    if (id.length === 0 || id.length > MAX_OBJECT_ID_LENGTH || req.readBack === undefined || (await this.lookup(collection.kind, id)) !== null) return;
+    const object = await req.readBack(`/v1/${collection.segments.join('/')}/${encodeURIComponent(id)}`);
+    const name = object?.[through.field];
+    if (object === null || object.id !== id || typeof name !== 'string') return;
+    const owner = await this.lookup(through.kind, name);
+    // A name held on another upstream is another organisation's namesake: the thread stays unowned here.
+    if (owner !== null && (owner.upstreamId === null || owner.upstreamId === req.upstreamId)) this.record(collection.kind, id, owner.ownerKeyId, req);
   }
 
   private observeJson(onObject: (object: Record<string, unknown>) => void): OwnershipPlan {

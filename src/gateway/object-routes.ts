@@ -51,6 +51,19 @@ export interface ObjectCollection {
    * video the gateway does not parse.
    */
   unsupported?: readonly string[];
+  /**
+   * A creation whose body names, in `field`, an object that the key claims by naming it: the first key to name it
+   * owns it, and another key's creation naming it is refused. A ChatKit session is started for an end user's name,
+   * and its client secret reads every thread of that user, so each user name belongs to one key.
+   */
+  claims?: { kind: ObjectKind; field: string };
+  /**
+   * Objects made where the gateway cannot see (a ChatKit thread is made by the app's front end, which talks to the
+   * provider with a session's client secret): each belongs to the owner of the object its `field` names. A list must
+   * name that object in the query parameter of the same name; an object the gateway has not seen is read back from
+   * the upstream, once, to learn it.
+   */
+  ownedThrough?: { kind: ObjectKind; field: string };
   /** A body the gateway refuses for this collection, whatever the method: the reason, or null when it may go on. */
   refuseBody?: (json: Record<string, unknown>) => string | null;
   /**
@@ -153,6 +166,8 @@ export const OBJECT_COLLECTIONS: readonly ObjectCollection[] = [
   { kind: 'skill', segments: ['skills'], create: 'always', listable: true },
   // An eval and its runs, output items and results: everything below /v1/evals/{id} is the eval owner's.
   { kind: 'eval', segments: ['evals'], create: 'always', listable: true, refuseBody: orgWideEvalSource },
+  { kind: 'chatkit_session', segments: ['chatkit', 'sessions'], create: 'always', listable: false, claims: { kind: 'chatkit_user', field: 'user' } },
+  { kind: 'chatkit_thread', segments: ['chatkit', 'threads'], create: 'never', listable: true, ownedThrough: { kind: 'chatkit_user', field: 'user' } },
 ];
 
 /**
@@ -185,9 +200,10 @@ function orgWideEvalSource(json: Record<string, unknown>): string | null {
 
 /**
  * First segments under which every path must match the table: anything else there is refused (fail closed), e.g.
- * `/v1/fine_tuning/checkpoints/{ckpt}/permissions`, which would share another key's checkpoint.
+ * `/v1/fine_tuning/checkpoints/{ckpt}/permissions`, which would share another key's checkpoint, or a ChatKit route
+ * the table does not know.
  */
-const CLOSED_GROUPS = new Set(['fine_tuning']);
+const CLOSED_GROUPS = new Set(['fine_tuning', 'chatkit']);
 
 export type ObjectRoute =
   | { type: 'create'; collection: ObjectCollection; operation?: undefined }

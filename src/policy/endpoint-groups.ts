@@ -26,6 +26,7 @@ export const OPT_IN_ENDPOINT_GROUPS = [
   'evals',
   'containers',
   'skills',
+  'chatkit',
   // Not a path group: the explicit grant that DELETE /v1/models/{fine-tuned model} needs on top of ownership
   // (see gateway/object-ownership.ts). `*` does not imply it.
   'models:delete',
@@ -57,6 +58,7 @@ const SEGMENT_TO_GROUP: Record<string, string> = {
   evals: 'evals',
   containers: 'containers',
   skills: 'skills',
+  chatkit: 'chatkit',
 };
 
 /**

@@ -366,6 +366,10 @@ export const OBJECT_KINDS = [
   'eval',
   'container',
   'skill',
+  // ChatKit: a session, the end-user name a session was started for (its threads are that user's), and a thread.
+  'chatkit_session',
+  'chatkit_user',
+  'chatkit_thread',
 ] as const;
 export type ObjectKind = (typeof OBJECT_KINDS)[number];
 

@@ -1,10 +1,11 @@
 // Stored objects of the fake upstream: stored chat completions, responses, conversations, files, batches, vector
 // stores, uploads, fine-tuning jobs, fine-tuned models, assistants and threads (messages, runs), videos (content,
-// remix), evals (runs), containers (files; started by Responses calls too) and skills (versions, content), with OpenAI's shapes (cursor lists with first_id /
-// last_id / has_more, deletion objects, 404s). ONE store per fake instance, shared by every caller, as OpenAI
+// remix), evals (runs), containers (files; started by Responses calls too), skills (versions, content) and ChatKit
+// (sessions, threads and their items, made by a stand-in for the front end), with OpenAI's shapes (cursor lists with
+// first_id / last_id / has_more, deletion objects, 404s). ONE store per fake instance, shared by every caller, as OpenAI
 // keeps one store behind one API key: that shared store is what a gateway must partition by virtual key.
 import { chatCompletions } from './fake-openai-chat.js';
-import { createFineTuningJob, listModels, uploadFile } from './fake-openai-endpoints.js';
+import { chatkitSession, createFineTuningJob, listModels, uploadFile } from './fake-openai-endpoints.js';
 import { errorReply, invalidRequest } from './fake-openai-errors.js';
 import { replayResponse, responses, type ContainerToolRun } from './fake-openai-responses.js';
 import type { Handler, HandlerContext, Reply } from './fake-openai-types.js';
@@ -83,6 +84,29 @@ export function createStoredObjects(): StoredObjects {
   const containerFiles = new Map<string, Collection>();
   const skills: Collection = new Map();
   const skillVersions = new Map<string, Collection>();
+  const chatkitSessions: Collection = new Map();
+  const chatkitThreads: Collection = new Map();
+  const chatkitItems = new Map<string, Collection>();
+
+  /**
+   * Stands in for the ChatKit front end, which talks to the provider directly with a session's client secret (never
+   * through the gateway): a message in a new thread of the session's user. Not an API route of OpenAI's.
+   */
+  function frontEndMessage(ctx: HandlerContext): Reply {
+    const secret = str(ctx.json.client_secret);
+    const session = [...chatkitSessions.values()].find((candidate) => candidate.client_secret === secret && candidate.status === 'active');
+    if (session === undefined) return invalidRequest('Unknown or cancelled client secret.', 'client_secret');
+    const thread = { id: newId('cthr_'), object: 'chatkit.thread', created_at: nowSeconds(), status: { type: 'active' }, title: null, user: session.user };
+    chatkitThreads.set(thread.id, thread);
+    const item = { id: newId('cthi_'), object: 'chatkit.thread_item', thread_id: thread.id, created_at: nowSeconds(), type: 'chatkit.user_message', attachments: [], content: [{ type: 'input_text', text: str(ctx.json.text) ?? '' }], inference_options: null };
+    chatkitItems.set(thread.id, new Map([[item.id, item]]));
+    return json(thread);
+  }
+
+  function chatkitThreadAction(method: string, id: string, rest: string[], query: URLSearchParams): Reply {
+    if (method === 'GET' && rest.length === 1 && rest[0] === 'items') return page(chatkitItems.get(id) ?? new Map<string, JsonObject>(), query, 'asc');
+    return noSuch('route', rest.join('/'));
+  }
 
   function addFile(filename: string, purpose: string, bytes: number): JsonObject {
     const file = { object: 'file', id: newId('file-'), purpose, filename, bytes, created_at: nowSeconds(), expires_at: null, status: 'processed', status_details: null };
@@ -364,6 +388,8 @@ export function createStoredObjects(): StoredObjects {
     evals: { items: evals, label: 'eval', order: 'asc', deleted: 'eval.deleted' },
     containers: { items: containers, label: 'container', order: 'desc', deleted: 'container.deleted' },
     skills: { items: skills, label: 'skill', order: 'desc', deleted: 'skill.deleted' },
+    'chatkit/sessions': { items: chatkitSessions, label: 'ChatKit session', order: 'desc', deleted: 'chatkit.session' },
+    'chatkit/threads': { items: chatkitThreads, label: 'ChatKit thread', order: 'desc', deleted: 'chatkit.thread.deleted' },
   };
 
   const creators: Record<string, Handler> = {
@@ -412,6 +438,12 @@ export function createStoredObjects(): StoredObjects {
       }
       return json(container);
     },
+    'chatkit/sessions': (ctx) => {
+      const reply = chatkitSession(ctx);
+      const created = replyObject(reply);
+      if (created) chatkitSessions.set(created.id as string, created);
+      return reply;
+    },
     evals: (ctx) => {
       const created = { id: newId('eval_'), object: 'eval', name: str(ctx.json.name) ?? 'eval', data_source_config: ctx.json.data_source_config ?? {}, testing_criteria: ctx.json.testing_criteria ?? [], created_at: nowSeconds(), metadata: ctx.json.metadata ?? {} };
       evals.set(created.id, created);
@@ -452,6 +484,8 @@ export function createStoredObjects(): StoredObjects {
       if (name === 'evals') return evalAction(method, id, rest, ctx, query);
       if (name === 'containers') return containerAction(method, id, rest, ctx, query);
       if (name === 'skills') return skillAction(method, id, rest, query);
+      if (name === 'chatkit/sessions' && method === 'POST' && sub === 'cancel') return json(Object.assign(object, { status: 'cancelled' }));
+      if (name === 'chatkit/threads') return chatkitThreadAction(method, id, rest, query);
       if (name === 'vector_stores' && rest[0] === 'files') {
         if (rest.length === 1) return method === 'POST' ? attachFile(id, ctx.json.file_id) : page(vectorStoreFiles.get(id) ?? new Map<string, JsonObject>(), query, 'desc');
         const entry = vectorStoreFiles.get(id)?.get(rest[1] ?? '');
@@ -472,7 +506,8 @@ export function createStoredObjects(): StoredObjects {
       } catch {
         return undefined;
       }
-      const prefixLength = segments[0] === 'chat' || segments[0] === 'fine_tuning' ? 2 : 1;
+      if (route === '/chatkit/conversation' && method === 'POST') return frontEndMessage;
+      const prefixLength = segments[0] === 'chat' || segments[0] === 'fine_tuning' || segments[0] === 'chatkit' ? 2 : 1;
       const name = segments.slice(0, prefixLength).join('/');
       if (collections[name] === undefined) return undefined;
       if (segments.length === prefixLength) {
@@ -480,7 +515,11 @@ export function createStoredObjects(): StoredObjects {
         if (method !== 'GET') return undefined;
         if (name === 'models') return () => json({ object: 'list', data: [...(JSON.parse((listModels() as { body: string }).body) as { data: unknown[] }).data, ...models.values()] });
         const collection = collections[name];
-        return name === 'responses' || name === 'conversations' || name === 'uploads' || name === 'threads' ? undefined : () => page(collection.items, query, collection.order);
+        if (name === 'chatkit/threads') {
+          const user = query.get('user');
+          return () => page(user === null ? chatkitThreads : new Map([...chatkitThreads].filter(([, thread]) => thread.user === user)), query, 'desc');
+        }
+        return name === 'responses' || name === 'conversations' || name === 'uploads' || name === 'threads' || name === 'chatkit/sessions' ? undefined : () => page(collection.items, query, collection.order);
       }
       const id = segments[prefixLength] as string;
       // POST /threads/runs: a new thread and a run on it, in one call.
@@ -490,7 +529,7 @@ export function createStoredObjects(): StoredObjects {
       return onObject(method, name, id, segments.slice(prefixLength + 1), query);
     },
     clear() {
-      for (const map of [completions, completionMessages, storedResponses, inputItems, conversations, files, fileContents, batches, vectorStores, vectorStoreFiles, uploads, jobs, models, assistants, threads, threadMessages, threadRuns, videos, evals, evalRuns, containers, containerFiles, skills, skillVersions]) map.clear();
+      for (const map of [completions, completionMessages, storedResponses, inputItems, conversations, files, fileContents, batches, vectorStores, vectorStoreFiles, uploads, jobs, models, assistants, threads, threadMessages, threadRuns, videos, evals, evalRuns, containers, containerFiles, skills, skillVersions, chatkitSessions, chatkitThreads, chatkitItems]) map.clear();
     },
   };
 }

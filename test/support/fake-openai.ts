@@ -5,7 +5,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { chatCompletions, legacyCompletions } from './fake-openai-chat.js';
 import {
-  chatkitSession, createFineTuningJob, embeddings, listModels, moderations, realtimeClientSecret, retrieveModel, uploadFile,
+  createFineTuningJob, embeddings, listModels, moderations, realtimeClientSecret, retrieveModel, uploadFile,
 } from './fake-openai-endpoints.js';
 import {
   behaviorErrorReply, errorReply, htmlPageReply, invalidRequest, invalidUrlReply, missingKeyReply, wrongKeyReply,
@@ -73,7 +73,6 @@ const ROUTES = new Map<string, Handler>([
   ['POST /files', uploadFile],
   ['POST /fine_tuning/jobs', createFineTuningJob],
   ['POST /realtime/client_secrets', realtimeClientSecret],
-  ['POST /chatkit/sessions', chatkitSession],
 ]);
 
 const AZURE_PREFIX = '/openai/deployments/';
