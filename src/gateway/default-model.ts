@@ -14,8 +14,8 @@ const INFERENCE_GROUPS: ReadonlySet<string> = new Set(['chat', 'completions', 'r
  * and containers store data; a batch's lines are checked one by one (batch-input.ts); vector stores, skills and
  * conversations hold data; assistants and fine-tuning jobs name their models when they are created (assistant runs
  * use the assistant's); eval samplers and graders are read by nested-models.ts, a Realtime session's models by
- * realtime-models.ts. Every other group, including any OpenAI adds later (ChatKit, whose sessions run a workflow's
- * models), counts as running a model: the gateway cannot vouch for what it runs.
+ * realtime-models.ts. Every other group counts as running a model: ChatKit, whose sessions run their workflow's
+ * models, and any group OpenAI adds later, since the gateway cannot vouch for what it runs.
  */
 const MODEL_FREE_GROUPS: ReadonlySet<string> = new Set([
   'files',
