@@ -313,11 +313,6 @@ export function createGateway(deps: GatewayDeps): Gateway {
     return isMultipart(contentType) ? parseMultipartRequest(body, contentType) : parseRequestBody(body, contentType, isInferenceGroup(group));
   }
 
-  /** check model: the key's model scope (the project's is checked once the project is loaded). Synchronous. */
-  function checkModel(state: RequestState, key: VirtualKeyRecord, compiled: CompiledScopes, modelRequired: boolean): void {
-    checkModelScope(key, compiled, state.model, modelRequired);
-  }
-
   function checkModelScope(key: VirtualKeyRecord, compiled: CompiledScopes, model: string | null, modelRequired: boolean): void {
     if (model !== null && !compiled.models.allows(model)) {
       throw new KeywardenError('KW_MODEL_NOT_ALLOWED', {
@@ -416,7 +411,8 @@ export function createGateway(deps: GatewayDeps): Gateway {
     state.stream = parsed.stream;
     // Only a request that names no model asks whether it runs one all the same (the usual one names its model).
     const modelRequired = state.model === null && runsModelUnnamed(req.method ?? 'GET', group, normalized.path);
-    checkModel(state, key, compiled, modelRequired);
+    // The key's scope at once (synchronous); the project's once the project is loaded.
+    checkModelScope(key, compiled, state.model, modelRequired);
     const project = key.projectId ? await projects.resolve(key) : null;
     if (project) projects.checkModel(project, state.model, modelRequired);
     if (isGroup(group, 'realtime')) checkRealtimeSession(req.method ?? 'GET', normalized.path, parsed.json, state, key, compiled, project);

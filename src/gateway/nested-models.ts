@@ -19,7 +19,7 @@ export const NO_NESTED_MODELS: NestedModels = Object.freeze({ models: [], defaul
 const MAX_VISITED = 200_000;
 
 /** A model as the scope check reads it: a non-string is checked as its JSON text, which no scope names. */
-function asModel(value: unknown): string {
+export function asModel(value: unknown): string {
   return typeof value === 'string' ? value : JSON.stringify(value);
 }
 

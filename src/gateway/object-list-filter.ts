@@ -1,3 +1,5 @@
+import { isJsonObject } from '../util/json-object.js';
+
 /**
  * Filters an upstream list page (`{object: 'list', data, first_id, last_id, has_more}`) down to the objects a key
  * may see. Filtering (rather than refusing) is sound because OpenAI's lists are cursor-paginated by object id:
@@ -18,7 +20,7 @@ export interface ListFilter {
 }
 
 export function filterOwnedList(body: unknown, filter: ListFilter): unknown {
-  if (typeof body !== 'object' || body === null || Array.isArray(body) || !Array.isArray((body as { data?: unknown }).data)) {
+  if (!isJsonObject(body) || !Array.isArray(body.data)) {
     return { object: 'list', data: [], first_id: null, last_id: null, has_more: false };
   }
   const list = body as Record<string, unknown> & { data: unknown[] };
@@ -29,8 +31,8 @@ export function filterOwnedList(body: unknown, filter: ListFilter): unknown {
       truncated = true;
       break;
     }
-    if (typeof item !== 'object' || item === null || Array.isArray(item)) continue;
-    const entry = item as Record<string, unknown>;
+    if (!isJsonObject(item)) continue;
+    const entry = item;
     if (typeof entry.id !== 'string' || !filter.visible(entry.id, entry)) continue;
     filter.onVisible?.(entry);
     data.push(entry);

@@ -2,7 +2,7 @@ import { KeywardenError } from '../errors/index.js';
 import { describeError, type Logger } from '../log/logger.js';
 import type { ObjectKind, ObjectRepository, OwnedObjectRecord, VirtualKeyRecord } from '../store/index.js';
 import { KeyVersionCache } from '../util/key-version-cache.js';
-import { valueAtPath } from '../util/json-object.js';
+import { isJsonObject, valueAtPath } from '../util/json-object.js';
 import { filterOwnedList } from './object-list-filter.js';
 import { NO_REFERENCES, objectReferencesOf, type ObjectReference } from './object-references.js';
 import {
@@ -71,6 +71,11 @@ function grantsOf(key: VirtualKeyRecord): Grants {
 }
 
 const ID_PATH: readonly string[] = ['id'];
+
+/** The owner cache's key: ids are unique per kind only. */
+function cacheKeyOf(kind: ObjectKind, id: string): string {
+  return `${kind}\u0000${id}`;
+}
 
 /** Whether a POST to the collection leaves objects of other kinds behind, which must be recorded too. */
 function createsDerived(collection: ObjectCollection, json: Record<string, unknown> | null): boolean {
@@ -285,7 +290,7 @@ export class ObjectOwnership {
     if (record === null) {
       await this.repo.insert({ kind: claims.kind, id: name, ownerKeyId: req.key.id, upstreamId: req.upstreamId, createdAt: req.now });
       record = await this.repo.get(claims.kind, name);
-      if (record) this.remember(`${claims.kind}\u0000${name}`, record);
+      if (record) this.remember(record);
     }
     if (record === null || !grants.owners.has(record.ownerKeyId) || (record.upstreamId !== null && record.upstreamId !== req.upstreamId)) {
       throw new KeywardenError('KW_NOT_FOUND', {
@@ -334,7 +339,7 @@ export class ObjectOwnership {
   private observeJson(onObject: (object: Record<string, unknown>) => void): OwnershipPlan {
     return {
       transformJson: (body) => {
-        if (typeof body === 'object' && body !== null && !Array.isArray(body)) onObject(body as Record<string, unknown>);
+        if (isJsonObject(body)) onObject(body);
         return body;
       },
     };
@@ -359,17 +364,16 @@ export class ObjectOwnership {
   }
 
   private async lookup(kind: ObjectKind, id: string): Promise<OwnedObjectRecord | null> {
-    const cacheKey = `${kind}\u0000${id}`;
-    const hit = this.cache.get(cacheKey);
+    const hit = this.cache.get(cacheKeyOf(kind, id));
     if (hit) return hit;
     const record = await this.repo.get(kind, id);
-    if (record) this.remember(cacheKey, record);
+    if (record) this.remember(record);
     return record;
   }
 
-  private remember(cacheKey: string, record: OwnedObjectRecord): void {
+  private remember(record: OwnedObjectRecord): void {
     if (this.cache.size >= MAX_CACHED) this.cache.clear();
-    this.cache.set(cacheKey, record);
+    this.cache.set(cacheKeyOf(record.kind, record.id), record);
   }
 
   private recordDerived(fields: readonly DerivedObject[], object: Record<string, unknown>, owner: string, req: OwnershipRequest): void {
@@ -394,21 +398,20 @@ export class ObjectOwnership {
    */
   private record(kind: ObjectKind, id: string, ownerKeyId: string, req: OwnershipRequest): void {
     if (id.length === 0 || id.length > MAX_OBJECT_ID_LENGTH) return;
-    const cacheKey = `${kind}\u0000${id}`;
-    const known = this.cache.get(cacheKey);
+    const known = this.cache.get(cacheKeyOf(kind, id));
     if (known) {
       if (known.ownerKeyId !== ownerKeyId) this.logger.warn('upstream re-issued an object id owned by another key', { kind });
       return;
     }
     const record: OwnedObjectRecord = { kind, id, ownerKeyId, upstreamId: req.upstreamId, createdAt: req.now };
-    this.remember(cacheKey, record);
+    this.remember(record);
     const write = this.repo
       .insert(record)
       .then(() => this.repo.get(kind, id))
       .then((stored) => {
         if (stored && stored.ownerKeyId !== ownerKeyId) {
           this.logger.warn('upstream re-issued an object id owned by another key', { kind });
-          this.remember(cacheKey, stored);
+          this.remember(stored);
         }
       })
       .catch((err: unknown) => this.logger.error('could not record an object owner', describeError(err)))

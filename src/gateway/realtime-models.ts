@@ -1,4 +1,5 @@
 import { valueAtPath } from '../util/json-object.js';
+import { asModel } from './nested-models.js';
 
 /**
  * The models a Realtime request starts a session with. A client secret (`POST /v1/realtime/client_secrets`) is a
@@ -44,8 +45,7 @@ export function realtimeModelsOf(method: string, path: string, json: Record<stri
   const models: string[] = [];
   for (const at of MODEL_PATHS) {
     const model = valueAtPath(json, at);
-    if (typeof model === 'string') models.push(model);
-    else if (model !== undefined && model !== null) models.push(JSON.stringify(model)); // checked as written: no scope names it
+    if (model !== undefined && model !== null) models.push(asModel(model));
   }
   return { startsSession: true, unreadable: false, models };
 }

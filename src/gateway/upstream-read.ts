@@ -1,5 +1,6 @@
 import type { Dispatcher } from 'undici';
 import { KeywardenError } from '../errors/index.js';
+import { isJsonObject } from '../util/json-object.js';
 import type { UpstreamRuntime } from './upstream-registry.js';
 import { upstreamTarget } from './upstream-target.js';
 
@@ -82,7 +83,7 @@ export function readObjectFromUpstream(
     } catch {
       throw unreadable();
     }
-    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw unreadable();
-    return parsed as Record<string, unknown>;
+    if (!isJsonObject(parsed)) throw unreadable();
+    return parsed;
   });
 }
