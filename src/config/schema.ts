@@ -16,6 +16,9 @@ const price = z
     input: z.number().nonnegative().describe('USD per 1M input tokens'),
     cachedInput: z.number().nonnegative().optional().describe('USD per 1M cached input tokens'),
     output: z.number().nonnegative().describe('USD per 1M output tokens'),
+    audioInput: z.number().nonnegative().optional().describe('USD per 1M audio input tokens, where priced apart from text'),
+    audioOutput: z.number().nonnegative().optional().describe('USD per 1M audio output tokens, where priced apart from text'),
+    imageInput: z.number().nonnegative().optional().describe('USD per 1M image input tokens, where priced apart from text'),
   })
   .strict();
 

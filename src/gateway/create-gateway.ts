@@ -47,6 +47,8 @@ import { UsageRecorder } from './usage-recorder.js';
 import { REQUEST_ID_HEADER } from './request-id.js';
 import type { UsageOutageBuffer } from '../store/outage/usage-outage-buffer.js';
 import type { MeteredTokens } from './usage-parse.js';
+import { mediaRequestOf, type MediaRequest } from './media-request.js';
+import { priceRequest } from './request-cost.js';
 
 export interface GatewayDeps {
   store: Store;
@@ -100,6 +102,8 @@ interface RequestState {
   admission: Admission | null;
   /** The upstream key the current attempt holds; released when the request ends (see UpstreamRegistry.drain). */
   keySlot: KeySlot | null;
+  /** A request billed by the unit or by the kind of token (images, speech, transcription, video), else null. */
+  media: MediaRequest | null;
 }
 
 type JsonTransform = (body: unknown) => unknown;
@@ -179,8 +183,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
   ): void {
     if (!state.key) return;
     const tokens = outcome.tokens;
-    const costUsd = outcome.costUsd !== undefined ? outcome.costUsd : tokens ? deps.prices.costOf(state.model, tokens) : 0;
-    const priceMissing = tokens !== null && costUsd === null;
+    const { costUsd, priceMissing } = priceRequest(deps.prices, state.model, outcome.status, tokens, state.media, outcome.costUsd);
     if (priceMissing) logger.warn('no price for model; usage recorded with cost null', { model: state.model });
     usage.record({
       id: state.id,
@@ -409,6 +412,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
     const pathModel = group === 'models' ? decodeURIComponent(normalized.path.split('/')[3] ?? '') || null : null;
     state.model = parsed.model ?? pathModel;
     state.stream = parsed.stream;
+    state.media = mediaRequestOf(req.method ?? 'GET', group, normalized.path, parsed.json, parsed.form);
     // Only a request that names no model asks whether it runs one all the same (the usual one names its model).
     const modelRequired = state.model === null && runsModelUnnamed(req.method ?? 'GET', group, normalized.path);
     // The key's scope at once (synchronous); the project's once the project is loaded.
@@ -571,6 +575,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
         trackStreamText: plan.trackStreamText,
         transformJson: plan.transformJson,
         onSseEvent: plan.onSseEvent,
+        mediaAnswer: state.media?.answer,
         failOverOnStatus,
       },
       res,
@@ -656,6 +661,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
       clientIp: '',
       admission: null,
       keySlot: null,
+      media: null,
     };
     const client = new ClientLink();
     const onClose = (): void => {

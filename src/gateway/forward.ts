@@ -10,7 +10,7 @@ import { REQUEST_ID_HEADER } from './request-id.js';
 import { SseRelay } from './sse-relay.js';
 import { UpstreamFailure } from './upstream-failure.js';
 import type { UpstreamRuntime } from './upstream-registry.js';
-import { usageFromJsonBody, usageFromJsonBuffer, type MeteredTokens } from './usage-parse.js';
+import { usageFromJsonBody, usageFromJsonBuffer, type MediaAnswer, type MeteredTokens } from './usage-parse.js';
 
 /**
  * The client side of one proxied request: set when the client goes away before its response is complete, so the
@@ -66,6 +66,8 @@ export interface ForwardRequest {
   transformJson?: ((body: unknown) => unknown) | undefined;
   /** Sees each relayed SSE event before the client does (e.g. to record the id of a streamed creation). */
   onSseEvent?: ((event: string) => void) | undefined;
+  /** An answer billed by the unit, whose units are counted when it reports no usage (see usage-parse.ts). */
+  mediaAnswer?: MediaAnswer | null | undefined;
   limits: ResponseLimits;
   /**
    * A 5xx or 429 answer is not relayed but returned as `failedOver` (nothing is written to the client), so the
@@ -377,13 +379,13 @@ class UpstreamExchange implements Dispatcher.DispatchHandler {
             this.headers.push('content-length', String(body.length));
             res.writeHead(statusCode, this.headers);
             res.end(body);
-            tokens = usageFromJsonBuffer(body);
+            tokens = usageFromJsonBuffer(body, req.mediaAnswer ?? null);
             this.succeed({ status: statusCode, tokens, incomplete: false, streamedText: '', errorCode: null });
             return;
           }
           let text = decodeBody(body);
           if (this.json) {
-            tokens = usageFromJsonBody(text);
+            tokens = usageFromJsonBody(text, req.mediaAnswer ?? null);
             if (req.transformJson) text = JSON.stringify(req.transformJson(JSON.parse(text)));
           }
           const scrub = statusCode >= 400 ? req.upstream.scrub.error : req.upstream.scrub.any;

@@ -19,8 +19,11 @@ import { checkRawPartHeaders } from './multipart-raw-headers.js';
  * - text before the first or after the last boundary, or a body that ends before its closing boundary.
  */
 
-/** Fields the gateway reads. Their values are collected (capped); other parts are only validated and skipped. */
-const READ_FIELDS = new Set(['model', 'stream']);
+/**
+ * Fields the gateway reads (the model and stream flag for policy, an image's size and quality for its price). Their
+ * values are collected (capped); other parts are only validated and skipped.
+ */
+const READ_FIELDS = new Set(['model', 'stream', 'size', 'quality']);
 const MAX_READ_FIELD_BYTES = 4096;
 /** OpenAI forms have a handful of parts; tens of thousands of empty parts only cost the gateway time. */
 const MAX_PARTS = 256;

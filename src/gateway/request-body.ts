@@ -2,7 +2,7 @@ import type { IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 import { KeywardenError } from '../errors/index.js';
 import { findDuplicateKey } from './duplicate-keys.js';
-import { readMultipartFields } from './multipart-model.js';
+import { readMultipartFields, type MultipartFields } from './multipart-model.js';
 
 /**
  * How slowly a body may arrive: it must start within `timeoutMs`, never pause longer than `timeoutMs`, and each
@@ -244,6 +244,8 @@ export interface ParsedRequest {
   json: Record<string, unknown> | null;
   model: string | null;
   stream: boolean;
+  /** The text fields the gateway reads from a multipart form (see multipart-model.ts). */
+  form?: MultipartFields;
 }
 
 const EMPTY: ParsedRequest = { json: null, model: null, stream: false };
@@ -289,5 +291,5 @@ export function isMultipart(contentType: string | undefined): contentType is str
 export async function parseMultipartRequest(body: Buffer, contentType: string): Promise<ParsedRequest> {
   if (body.length === 0) return EMPTY;
   const fields = await readMultipartFields(body, contentType);
-  return { json: null, model: fields.get('model') ?? null, stream: fields.get('stream') === 'true' };
+  return { json: null, model: fields.get('model') ?? null, stream: fields.get('stream') === 'true', form: fields };
 }

@@ -18,7 +18,8 @@ describe('usage parsing', () => {
       reasoningTokens: 0,
     });
     expect(normalizeUsage({ prompt_tokens: 7, total_tokens: 7 })?.promptTokens).toBe(7);
-    expect(normalizeUsage({ type: 'duration', seconds: 3 })).toBeNull();
+    // whisper-1 bills seconds, not tokens: no token counts, the seconds kept for its price.
+    expect(normalizeUsage({ type: 'duration', seconds: 3 })).toEqual({ promptTokens: 0, cachedTokens: 0, completionTokens: 0, reasoningTokens: 0, media: { audioSeconds: 3 } });
     expect(normalizeUsage(null)).toBeNull();
   });
 
@@ -68,5 +69,40 @@ describe('usage parsing', () => {
         expect(usageFromJsonBody(body)).toEqual(expected);
       }
     }
+  });
+  it('keeps audio and image token counts, and only when there are some', () => {
+    const chat = normalizeUsage({
+      prompt_tokens: 120,
+      completion_tokens: 80,
+      prompt_tokens_details: { cached_tokens: 0, audio_tokens: 100 },
+      completion_tokens_details: { reasoning_tokens: 0, audio_tokens: 60 },
+    });
+    expect(chat).toEqual({ promptTokens: 120, cachedTokens: 0, completionTokens: 80, reasoningTokens: 0, audioPromptTokens: 100, audioCompletionTokens: 60 });
+    // A transcription spells it input_token_details; an image answer reports image_tokens.
+    expect(normalizeUsage({ type: 'tokens', input_tokens: 50, input_token_details: { text_tokens: 10, audio_tokens: 40 }, output_tokens: 7 })?.audioPromptTokens).toBe(40);
+    expect(normalizeUsage({ input_tokens: 300, input_tokens_details: { text_tokens: 20, image_tokens: 280 }, output_tokens: 1056 })?.imagePromptTokens).toBe(280);
+    // An ordinary answer's zero counts add no fields.
+    expect(Object.keys(normalizeUsage({ prompt_tokens: 1, completion_tokens: 1, prompt_tokens_details: { audio_tokens: 0 } }) ?? {})).toEqual([
+      'promptTokens',
+      'cachedTokens',
+      'completionTokens',
+      'reasoningTokens',
+    ]);
+  });
+
+  it('reads whisper-1 seconds, and counts the units of an answer billed by the unit only when asked to', () => {
+    expect(normalizeUsage({ type: 'duration', seconds: 12 })?.media).toEqual({ audioSeconds: 12 });
+    expect(normalizeUsage({ type: 'duration', seconds: -1 })).toBeNull();
+    expect(normalizeUsage({ type: 'seconds', seconds: 12 })).toBeNull();
+    const images = JSON.stringify({ created: 1, data: [{ url: 'u' }, { url: 'v' }] });
+    expect(usageFromJsonBody(images)).toBeNull();
+    expect(usageFromJsonBody(images, 'images')?.media).toEqual({ images: 2 });
+    expect(usageFromJsonBuffer(Buffer.from(images), 'images')?.promptTokens).toBe(0);
+    const video = JSON.stringify({ id: 'video_1', object: 'video', seconds: '8', size: '1280x720' });
+    expect(usageFromJsonBuffer(Buffer.from(video), 'video')?.media).toEqual({ videoSeconds: 8, size: '1280x720', model: undefined });
+    expect(usageFromJsonBuffer(Buffer.from(JSON.stringify({ object: 'video', model: 'sora-2', seconds: '4' })), 'video')?.media?.model).toBe('sora-2');
+    expect(usageFromJsonBuffer(Buffer.from(JSON.stringify({ object: 'video', seconds: 'many' })), 'video')).toBeNull();
+    // Token usage wins over units: a GPT Image answer is priced by its tokens.
+    expect(usageFromJsonBody(JSON.stringify({ data: [{}], usage: { input_tokens: 5, output_tokens: 6 } }), 'images')).toMatchObject({ promptTokens: 5, completionTokens: 6 });
   });
 });

@@ -1,10 +1,21 @@
+import type { MediaUsage } from '../pricing/media-prices.js';
+
 /** Token counts as the gateway records them, whichever OpenAI API produced them. */
 export interface MeteredTokens {
   promptTokens: number;
   cachedTokens: number;
   completionTokens: number;
   reasoningTokens: number;
+  /** Audio and image tokens inside the counts above; present only when the upstream reported some. */
+  audioPromptTokens?: number;
+  imagePromptTokens?: number;
+  audioCompletionTokens?: number;
+  /** What an answer billed by the unit (images, seconds) delivered, when it has no token counts. */
+  media?: MediaUsage;
 }
+
+/** Answers billed by the unit whose count is read from the answer itself (see mediaOfAnswer). */
+export type MediaAnswer = 'images' | 'video';
 
 export const ZERO_TOKENS: MeteredTokens = Object.freeze({
   promptTokens: 0,
@@ -29,14 +40,49 @@ export function normalizeUsage(usage: unknown): MeteredTokens | null {
   if (typeof usage !== 'object' || usage === null) return null;
   const prompt = field(usage, 'prompt_tokens') ?? field(usage, 'input_tokens');
   const completion = field(usage, 'completion_tokens') ?? field(usage, 'output_tokens');
-  if (typeof prompt !== 'number' && typeof completion !== 'number') return null;
-  const promptDetails = field(usage, 'prompt_tokens_details') ?? field(usage, 'input_tokens_details');
+  if (typeof prompt !== 'number' && typeof completion !== 'number') return durationUsage(usage);
+  // Transcriptions spell it `input_token_details`.
+  const promptDetails = field(usage, 'prompt_tokens_details') ?? field(usage, 'input_tokens_details') ?? field(usage, 'input_token_details');
   const completionDetails = field(usage, 'completion_tokens_details') ?? field(usage, 'output_tokens_details');
-  return {
+  const tokens: MeteredTokens = {
     promptTokens: num(prompt),
     cachedTokens: num(field(promptDetails, 'cached_tokens')),
     completionTokens: num(completion),
     reasoningTokens: num(field(completionDetails, 'reasoning_tokens')),
+  };
+  // Set only when non-zero: an ordinary text answer reports `"audio_tokens": 0`, and its record keeps one shape.
+  const audioIn = num(field(promptDetails, 'audio_tokens'));
+  if (audioIn > 0) tokens.audioPromptTokens = audioIn;
+  const imageIn = num(field(promptDetails, 'image_tokens'));
+  if (imageIn > 0) tokens.imagePromptTokens = imageIn;
+  const audioOut = num(field(completionDetails, 'audio_tokens'));
+  if (audioOut > 0) tokens.audioCompletionTokens = audioOut;
+  return tokens;
+}
+
+/** whisper-1 reports `{"type": "duration", "seconds": 12}`: no tokens, billed by the second. */
+function durationUsage(usage: object): MeteredTokens | null {
+  const seconds = field(usage, 'seconds');
+  if (field(usage, 'type') !== 'duration' || typeof seconds !== 'number' || !Number.isFinite(seconds) || seconds < 0) return null;
+  return { ...ZERO_TOKENS, media: { audioSeconds: seconds } };
+}
+
+/**
+ * The units an answer without usage delivered, for an endpoint that bills by the unit: a DALL·E answer's images
+ * (`data`), a video job's seconds and size (Sora bills the video a creation or a remix starts).
+ */
+function mediaOfAnswer(body: unknown, kind: MediaAnswer): MeteredTokens | null {
+  if (kind === 'images') {
+    const data = field(body, 'data');
+    return Array.isArray(data) ? { ...ZERO_TOKENS, media: { images: data.length } } : null;
+  }
+  const seconds = Number(field(body, 'seconds'));
+  const size = field(body, 'size');
+  const model = field(body, 'model');
+  if (field(body, 'object') !== 'video' || !Number.isFinite(seconds) || seconds < 0) return null;
+  return {
+    ...ZERO_TOKENS,
+    media: { videoSeconds: seconds, size: typeof size === 'string' ? size : undefined, model: typeof model === 'string' ? model : undefined },
   };
 }
 
@@ -45,11 +91,11 @@ export function normalizeUsage(usage: unknown): MeteredTokens | null {
  * last, and embedding responses can be large. Only that object is parsed; when the fast path is inconclusive the
  * whole body is.
  */
-export function usageFromJsonBody(text: string): MeteredTokens | null {
+export function usageFromJsonBody(text: string, media: MediaAnswer | null = null): MeteredTokens | null {
   // Only the tail from one character before the last key is encoded (that character, for the escaped-quote check):
   // the same bytes fastUsage would find in the whole body, without copying a large body to scan its end.
   const at = text.lastIndexOf('"usage"');
-  return (at > 0 ? fastUsage(Buffer.from(text.slice(at - 1), 'utf8')) : null) ?? fullUsage(text);
+  return (at > 0 ? fastUsage(Buffer.from(text.slice(at - 1), 'utf8')) : null) ?? fullUsage(text, media);
 }
 
 /**
@@ -57,8 +103,8 @@ export function usageFromJsonBody(text: string): MeteredTokens | null {
  * the bytes, and only its bytes are decoded, so a body is never decoded whole unless the fast path is inconclusive.
  * Same answers as usageFromJsonBody on the decoded body.
  */
-export function usageFromJsonBuffer(body: Buffer): MeteredTokens | null {
-  return fastUsage(body) ?? fullUsage(body.toString('utf8'));
+export function usageFromJsonBuffer(body: Buffer, media: MediaAnswer | null = null): MeteredTokens | null {
+  return fastUsage(body) ?? fullUsage(body.toString('utf8'), media);
 }
 
 function fastUsage(body: Buffer): MeteredTokens | null {
@@ -73,10 +119,14 @@ function fastUsage(body: Buffer): MeteredTokens | null {
   }
 }
 
-function fullUsage(text: string): MeteredTokens | null {
+function fullUsage(text: string, media: MediaAnswer | null): MeteredTokens | null {
   try {
     const body: unknown = JSON.parse(text);
-    return normalizeUsage(field(body, 'usage')) ?? normalizeUsage(field(field(body, 'response'), 'usage'));
+    return (
+      normalizeUsage(field(body, 'usage')) ??
+      normalizeUsage(field(field(body, 'response'), 'usage')) ??
+      (media === null ? null : mediaOfAnswer(body, media))
+    );
   } catch {
     return null;
   }

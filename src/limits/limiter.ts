@@ -278,7 +278,8 @@ export class Limiter {
     }
 
     if (budgeted && input.costFree !== true) {
-      const price = model === null ? null : this.prices.priceOf(model);
+      // Audio and image tokens can cost more than text, and only the answer says how many there were.
+      const price = model === null ? null : this.prices.boundingPriceOf(model);
       if (!price || !shape || (!shape.capField && !shape.inputOnly)) {
         throw new KeywardenError('KW_PRICE_UNKNOWN', {
           message: `This key has a budget, and the cost of this request cannot be bounded: ${price ? 'its output is not priced per token' : `no price is known for the model "${model ?? '(none)'}"`}.`,

@@ -7,6 +7,13 @@ export interface ModelPrice {
   input: number;
   cachedInput?: number | undefined;
   output: number;
+  /**
+   * Audio and image tokens, where the model prices them apart from text (audio chat and transcription models, GPT
+   * Image). The upstream's usage reports them inside the input and output counts; without these they bill as text.
+   */
+  audioInput?: number | undefined;
+  audioOutput?: number | undefined;
+  imageInput?: number | undefined;
 }
 
 export const PRICES_AS_OF = '2026-06';
@@ -42,7 +49,17 @@ export const OPENAI_PRICES: Readonly<Record<string, ModelPrice>> = {
   'o3-pro': { input: 20.0, output: 80.0 },
   'o4-mini': { input: 1.1, cachedInput: 0.275, output: 4.4 },
   'codex-mini-latest': { input: 1.5, cachedInput: 0.375, output: 6.0 },
-  'gpt-image-1': { input: 5.0, cachedInput: 1.25, output: 40.0 },
+  // GPT Image: text in, image in (the images of an edit), image out.
+  'gpt-image-1': { input: 5.0, cachedInput: 1.25, imageInput: 10.0, output: 40.0 },
+  'gpt-image-1-mini': { input: 2.0, cachedInput: 0.2, imageInput: 2.5, output: 8.0 },
+  // Audio chat models: text at the text rates, audio tokens (in the same counts) at the audio rates.
+  'gpt-4o-audio-preview': { input: 2.5, output: 10.0, audioInput: 40.0, audioOutput: 80.0 },
+  'gpt-4o-mini-audio-preview': { input: 0.15, output: 0.6, audioInput: 10.0, audioOutput: 20.0 },
+  // Transcription by tokens: the audio in, a text prompt in, the transcript out.
+  'gpt-4o-transcribe': { input: 2.5, audioInput: 6.0, output: 10.0 },
+  'gpt-4o-mini-transcribe': { input: 1.25, audioInput: 3.0, output: 5.0 },
+  // Speech by tokens: text in, audio out (usage only on a streamed answer; see gateway/request-cost.ts).
+  'gpt-4o-mini-tts': { input: 0.6, output: 12.0 },
   'text-embedding-3-small': { input: 0.02, output: 0 },
   'text-embedding-3-large': { input: 0.13, output: 0 },
   'text-embedding-ada-002': { input: 0.1, output: 0 },

@@ -33,4 +33,31 @@ describe('PriceTable', () => {
     );
     expect(table.costOf(null, { promptTokens: 1, cachedTokens: 0, completionTokens: 1 })).toBe(null);
   });
+  it('bills audio and image tokens at their own rates, inside the input and output counts', () => {
+    // gpt-4o-audio-preview: text 2.50 in, 10 out; audio 40 in, 80 out per 1M.
+    const audio = table.costOf('gpt-4o-audio-preview', { promptTokens: 1000, cachedTokens: 0, completionTokens: 500, audioPromptTokens: 800, audioCompletionTokens: 400 });
+    expect(audio).toBeCloseTo((200 * 2.5 + 800 * 40 + 100 * 10 + 400 * 80) / 1e6, 12);
+    // gpt-image-1: text 5 in, image 10 in, 40 out.
+    expect(table.costOf('gpt-image-1', { promptTokens: 1000, cachedTokens: 0, completionTokens: 4160, imagePromptTokens: 600 })).toBeCloseTo(
+      (400 * 5 + 600 * 10 + 4160 * 40) / 1e6,
+      12,
+    );
+    // Cached tokens come out of the text first: cached audio is never billed below the audio rate.
+    expect(table.costOf('gpt-4o-audio-preview', { promptTokens: 100, cachedTokens: 100, completionTokens: 0, audioPromptTokens: 100 })).toBeCloseTo(
+      (100 * 40) / 1e6,
+      12,
+    );
+    // A model without audio rates bills its audio tokens as text; counts above the totals are clamped.
+    expect(table.costOf('gpt-4o', { promptTokens: 100, cachedTokens: 0, completionTokens: 10, audioPromptTokens: 500, audioCompletionTokens: 50 })).toBeCloseTo(
+      (100 * 2.5 + 10 * 10) / 1e6,
+      12,
+    );
+  });
+
+  it('reserves at the highest rates of a model that prices audio or images apart', () => {
+    expect(table.boundingPriceOf('gpt-4o-audio-preview')).toEqual({ input: 40, output: 80 });
+    expect(table.boundingPriceOf('gpt-image-1')).toEqual({ input: 10, output: 40 });
+    expect(table.boundingPriceOf('gpt-4.1')).toBe(table.priceOf('gpt-4.1'));
+    expect(table.boundingPriceOf('no-such-model')).toBeNull();
+  });
 });

@@ -4,6 +4,10 @@ export interface TokenUsage {
   promptTokens: number;
   cachedTokens: number;
   completionTokens: number;
+  /** Audio and image tokens, as the upstream reports them: parts of promptTokens and completionTokens. */
+  audioPromptTokens?: number | undefined;
+  imagePromptTokens?: number | undefined;
+  audioCompletionTokens?: number | undefined;
 }
 
 /** Dated snapshots (`gpt-4o-mini-2024-07-18`, `gpt-4.1-2025-04-14`) bill like their base model. */
@@ -26,15 +30,41 @@ export class PriceTable {
     return price;
   }
 
-  /** USD cost, or null when the model has no known price (the caller flags it). */
+  /**
+   * The price a reservation must assume before the answer says which kinds of tokens were used: every input token at
+   * the model's highest input rate, every output token at its highest output rate. The same object as priceOf for a
+   * model that prices text only.
+   */
+  boundingPriceOf(model: string): ModelPrice | null {
+    const price = this.priceOf(model);
+    if (!price || (price.audioInput === undefined && price.imageInput === undefined && price.audioOutput === undefined)) return price;
+    return {
+      input: Math.max(price.input, price.audioInput ?? 0, price.imageInput ?? 0),
+      output: Math.max(price.output, price.audioOutput ?? 0),
+    };
+  }
+
+  /**
+   * USD cost, or null when the model has no known price (the caller flags it). Audio and image tokens are billed at
+   * their own rates where the model has them; the cached tokens are taken from the text first (the upstream does not
+   * say which kind they were), so a cached audio token is never billed below its rate.
+   */
   costOf(model: string | null, usage: TokenUsage): number | null {
     if (model === null) return null;
     const price = this.priceOf(model);
     if (!price) return null;
-    const cached = Math.min(usage.cachedTokens, usage.promptTokens);
-    const uncached = usage.promptTokens - cached;
+    const audioIn = price.audioInput === undefined ? 0 : Math.min(usage.audioPromptTokens ?? 0, usage.promptTokens);
+    const imageIn = price.imageInput === undefined ? 0 : Math.min(usage.imagePromptTokens ?? 0, usage.promptTokens - audioIn);
+    const textIn = usage.promptTokens - audioIn - imageIn;
+    const cached = Math.min(usage.cachedTokens, textIn);
+    const audioOut = price.audioOutput === undefined ? 0 : Math.min(usage.audioCompletionTokens ?? 0, usage.completionTokens);
     const micro =
-      uncached * price.input + cached * (price.cachedInput ?? price.input) + usage.completionTokens * price.output;
+      (textIn - cached) * price.input +
+      cached * (price.cachedInput ?? price.input) +
+      audioIn * (price.audioInput ?? 0) +
+      imageIn * (price.imageInput ?? 0) +
+      (usage.completionTokens - audioOut) * price.output +
+      audioOut * (price.audioOutput ?? 0);
     return micro / 1_000_000;
   }
 }

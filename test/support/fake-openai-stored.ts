@@ -345,10 +345,12 @@ export function createStoredObjects(): StoredObjects {
 
   /** A video job, finished at once (tests need no polling). Fields come from a JSON body or a multipart form. */
   function addVideo(fields: Record<string, unknown>, remixedFrom: string | null): JsonObject {
+    // A remix keeps its original's model, length and size, as OpenAI's does (and bills them again).
+    const original = remixedFrom === null ? undefined : videos.get(remixedFrom);
     const video = {
-      id: newId('video_'), object: 'video', model: str(fields.model) ?? 'sora-2', status: 'completed', progress: 100,
+      id: newId('video_'), object: 'video', model: str(fields.model) ?? str(original?.model) ?? 'sora-2', status: 'completed', progress: 100,
       created_at: nowSeconds(), completed_at: nowSeconds(), expires_at: null, prompt: str(fields.prompt) ?? null,
-      seconds: str(fields.seconds) ?? '4', size: str(fields.size) ?? '720x1280', remixed_from_video_id: remixedFrom, error: null,
+      seconds: str(fields.seconds) ?? str(original?.seconds) ?? '4', size: str(fields.size) ?? str(original?.size) ?? '720x1280', remixed_from_video_id: remixedFrom, error: null,
     };
     videos.set(video.id, video);
     return video;
