@@ -183,7 +183,15 @@ export function createGateway(deps: GatewayDeps): Gateway {
   ): void {
     if (!state.key) return;
     const tokens = outcome.tokens;
-    const { costUsd, priceMissing } = priceRequest(deps.prices, state.model, outcome.status, tokens, state.media, outcome.costUsd);
+    let costUsd: number | null;
+    let priceMissing: boolean;
+    if (state.media === null) {
+      // The usual request, priced by its tokens: no result object per request.
+      costUsd = outcome.costUsd !== undefined ? outcome.costUsd : tokens ? deps.prices.costOf(state.model, tokens) : 0;
+      priceMissing = tokens !== null && costUsd === null;
+    } else {
+      ({ costUsd, priceMissing } = priceRequest(deps.prices, state.model, outcome.status, tokens, state.media, outcome.costUsd));
+    }
     if (priceMissing) logger.warn('no price for model; usage recorded with cost null', { model: state.model });
     usage.record({
       id: state.id,
