@@ -11,7 +11,9 @@ import type { Generation } from './fake-openai-generation.js';
 import { isObject } from './fake-openai-util.js';
 
 /** USD per 1M tokens, OpenAI's list prices (standard tier) for the models the budget tests use. */
-const LIST_PRICES: Readonly<Record<string, { input: number; output: number }>> = {
+const LIST_PRICES: Readonly<Record<string, { input: number; output: number; audioOutput?: number }>> = {
+  // Audio tokens out bill at the audio rate, the rest of the output at the text rate.
+  'gpt-4o-audio-preview': { input: 2.5, output: 10, audioOutput: 80 },
   'gpt-4o-mini': { input: 0.15, output: 0.6 },
   'gpt-4o': { input: 2.5, output: 10 },
   'gpt-4.1': { input: 2, output: 8 },
@@ -154,8 +156,11 @@ export class BillingLedger {
   /** Bills a generation; returns the completion tokens of all choices, as an honest upstream reports them. */
   chargeGeneration(route: string, json: Record<string, unknown>, model: string, inputTokens: number, gen: Generation): number {
     const outputTokens = gen.completionTokens * coercedChoices(json);
+    const audioTokens = gen.audioTokens * coercedChoices(json);
     const price = LIST_PRICES[model];
-    let usd = price ? (inputTokens * price.input + outputTokens * price.output) / 1e6 : Number.POSITIVE_INFINITY;
+    let usd = price
+      ? (inputTokens * price.input + (outputTokens - audioTokens) * price.output + audioTokens * (price.audioOutput ?? price.output)) / 1e6
+      : Number.POSITIVE_INFINITY;
     const tools = Array.isArray(json.tools) ? json.tools : [];
     for (const tool of tools) if (!(isObject(tool) && (tool.type === 'function' || tool.type === 'custom'))) usd += this.hidden.hostedToolCallUsd;
     if (json.web_search_options !== undefined) usd += this.hidden.hostedToolCallUsd;

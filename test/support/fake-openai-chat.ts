@@ -28,7 +28,7 @@ function chatUsageJson(gen: Generation): string {
     `{"prompt_tokens":${gen.promptTokens},"completion_tokens":${gen.completionTokens},` +
     `"total_tokens":${gen.promptTokens + gen.completionTokens},` +
     `"prompt_tokens_details":{"cached_tokens":${gen.cachedTokens},"audio_tokens":0},` +
-    `"completion_tokens_details":{"reasoning_tokens":${gen.reasoningTokens},"audio_tokens":0,` +
+    `"completion_tokens_details":{"reasoning_tokens":${gen.reasoningTokens},"audio_tokens":${gen.audioTokens},` +
     `"accepted_prediction_tokens":0,"rejected_prediction_tokens":0}}`
   );
 }

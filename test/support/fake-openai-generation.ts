@@ -33,8 +33,25 @@ export interface Generation {
   promptTokens: number;
   cachedTokens: number;
   reasoningTokens: number;
-  /** Visible deltas plus reasoning tokens, as OpenAI counts them. */
+  /** Audio tokens of a spoken answer (an audio model asked for `modalities: ["audio"]`), inside completionTokens. */
+  audioTokens: number;
+  /** Visible deltas plus reasoning and audio tokens, as OpenAI counts them. */
   completionTokens: number;
+}
+
+/** Audio tokens per text token of a spoken answer (OpenAI's audio runs about ten times the transcript's tokens). */
+const AUDIO_TOKENS_PER_TEXT_TOKEN = 10;
+
+/**
+ * The audio tokens a spoken answer takes: an audio model asked for audio speaks its text, and the cap on output
+ * (`max_completion_tokens`) bounds text and audio together, so the fake fills what the cap leaves, as the worst
+ * case the gateway's bound must hold against.
+ */
+function spokenTokens(ctx: HandlerContext, model: string, textTokens: number, maxTokens: number | undefined): number {
+  const modalities = ctx.json.modalities;
+  if (!/audio/.test(model) || !Array.isArray(modalities) || !modalities.includes('audio')) return 0;
+  const spoken = textTokens * AUDIO_TOKENS_PER_TEXT_TOKEN;
+  return maxTokens === undefined ? spoken : Math.max(0, Math.min(spoken, maxTokens - textTokens));
 }
 
 // The default reply depends only on the model, so its deltas are computed once per model; the cache is
@@ -75,6 +92,7 @@ export function generate(
   }
   const usage = ctx.config.usage;
   const reasoningTokens = usage?.reasoningTokens ?? (isReasoningModel(requestedModel) ? 64 : 0);
+  const audioTokens = spokenTokens(ctx, requestedModel, deltas.length, maxTokens);
   const generation: Generation = {
     model: answeredModel(ctx, requestedModel),
     deltas,
@@ -83,7 +101,8 @@ export function generate(
     promptTokens,
     cachedTokens: Math.min(usage?.cachedTokens ?? 0, promptTokens),
     reasoningTokens,
-    completionTokens: deltas.length + reasoningTokens,
+    audioTokens,
+    completionTokens: deltas.length + reasoningTokens + audioTokens,
   };
   if (ctx.billing) generation.completionTokens = ctx.billing.chargeGeneration(ctx.route, ctx.json, requestedModel, promptTokens, generation);
   return generation;
