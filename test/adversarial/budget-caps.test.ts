@@ -2,20 +2,11 @@
 // field of another endpoint, a string or fractional cap or `n`, and duplicate JSON keys are all 400s. Otherwise a
 // lenient OpenAI-compatible upstream ignores or coerces what the gateway priced and generates to its own maximum.
 // Budget $0.01/day each; the judge is the fake's own bill.
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { startBudgetBench, longReply, outcomeOf, type BudgetBench } from './budget-harness.js';
+import { describe, expect, it } from 'vitest';
+import { longReply, outcomeOf, useBudgetBench } from './budget-harness.js';
 
-let bench: BudgetBench;
-beforeAll(async () => {
-  bench = await startBudgetBench();
-});
-beforeEach(() => {
-  bench.ledger.reset();
-  bench.h.fake.reset();
-  // Uncapped, the fake generates 20,000 tokens: $0.012 on gpt-4o-mini, more than the budget.
-  bench.h.fake.configure({ reply: longReply(20_000) });
-});
-afterAll(() => bench.h.close());
+// Uncapped, the fake generates 20,000 tokens: $0.012 on gpt-4o-mini, more than the budget.
+const bench = useBudgetBench(({ h }) => h.fake.configure({ reply: longReply(20_000) }));
 
 const messages = [{ role: 'user', content: 'Write a long story.' }];
 
@@ -29,16 +20,16 @@ describe('adversarial budgets: the cap field of each endpoint, and nothing else'
   ];
   for (const c of WRONG_FIELD) {
     it(`refuses ${c.param} on ${c.path} with a 400 naming it`, async () => {
-      const { key } = await bench.budgetKey();
+      const { key } = await bench().budgetKey();
       const model = c.path === '/v1/completions' ? 'gpt-3.5-turbo-instruct' : 'gpt-4o-mini';
       for (let i = 0; i < 2; i++) {
-        const res = await bench.rawPost(c.path, key, JSON.stringify({ model, ...c.body }));
+        const res = await bench().rawPost(c.path, key, JSON.stringify({ model, ...c.body }));
         expect(res.status).toBe(400);
         expect(res.json.error?.code).toBe('invalid_request');
         expect(res.json.error?.param).toBe(c.param);
       }
-      expect(bench.h.fake.requests).toHaveLength(0);
-      bench.expectBilledWithinBudget();
+      expect(bench().h.fake.requests).toHaveLength(0);
+      bench().expectBilledWithinBudget();
     });
   }
 
@@ -54,47 +45,47 @@ describe('adversarial budgets: the cap field of each endpoint, and nothing else'
   ];
   for (const c of BAD_NUMBERS) {
     it(`refuses ${c.name} on chat completions`, async () => {
-      const { key } = await bench.budgetKey();
+      const { key } = await bench().budgetKey();
       for (let i = 0; i < 2; i++) {
-        const res = await bench.rawPost('/v1/chat/completions', key, JSON.stringify({ model: 'gpt-4o-mini', messages, ...c.body }));
+        const res = await bench().rawPost('/v1/chat/completions', key, JSON.stringify({ model: 'gpt-4o-mini', messages, ...c.body }));
         expect(res.status).toBe(400);
         expect(res.json.error?.param).toBe(c.param);
       }
-      expect(bench.h.fake.requests).toHaveLength(0);
-      bench.expectBilledWithinBudget();
+      expect(bench().h.fake.requests).toHaveLength(0);
+      bench().expectBilledWithinBudget();
     });
   }
 
   it('refuses best_of as a string on legacy completions', async () => {
-    const { key } = await bench.budgetKey();
-    const res = await bench.rawPost('/v1/completions', key, JSON.stringify({ model: 'gpt-3.5-turbo-instruct', prompt: 'Once', best_of: '3', max_tokens: 100 }));
+    const { key } = await bench().budgetKey();
+    const res = await bench().rawPost('/v1/completions', key, JSON.stringify({ model: 'gpt-3.5-turbo-instruct', prompt: 'Once', best_of: '3', max_tokens: 100 }));
     expect(res.status).toBe(400);
     expect(res.json.error?.param).toBe('best_of');
-    expect(bench.h.fake.requests).toHaveLength(0);
+    expect(bench().h.fake.requests).toHaveLength(0);
   });
 
   it('refuses max_tokens and max_completion_tokens that disagree, and accepts them when equal', async () => {
-    const { key } = await bench.budgetKey();
-    const disagree = await bench.rawPost('/v1/chat/completions', key, JSON.stringify({ model: 'gpt-4o-mini', messages, max_tokens: 10, max_completion_tokens: 5000 }));
+    const { key } = await bench().budgetKey();
+    const disagree = await bench().rawPost('/v1/chat/completions', key, JSON.stringify({ model: 'gpt-4o-mini', messages, max_tokens: 10, max_completion_tokens: 5000 }));
     expect(disagree.status).toBe(400);
-    const agree = await bench.rawPost('/v1/chat/completions', key, JSON.stringify({ model: 'gpt-4o-mini', messages, max_tokens: 10, max_completion_tokens: 10 }));
+    const agree = await bench().rawPost('/v1/chat/completions', key, JSON.stringify({ model: 'gpt-4o-mini', messages, max_tokens: 10, max_completion_tokens: 10 }));
     expect(agree.status).toBe(200);
-    bench.expectBilledWithinBudget();
+    bench().expectBilledWithinBudget();
   });
 
   it('prices every choice of an integer n, so parallel choices cannot overrun', async () => {
-    const { client } = await bench.budgetKey();
+    const { client } = await bench().budgetKey();
     const outcomes: string[] = [];
     for (let i = 0; i < 4; i++) outcomes.push(await outcomeOf(client.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'go' }], n: 3, max_tokens: 2000 })));
     expect(outcomes[0]).toBe('ok');
     expect(outcomes).toContain('429:budget_exceeded');
-    bench.expectBilledWithinBudget();
+    bench().expectBilledWithinBudget();
   });
 
   it('injects a cap when the request has none, and the upstream then stops within the budget', async () => {
-    const { client } = await bench.budgetKey();
+    const { client } = await bench().budgetKey();
     for (let i = 0; i < 4; i++) await outcomeOf(client.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'go' }] }));
-    bench.expectBilledWithinBudget();
+    bench().expectBilledWithinBudget();
   });
 });
 
@@ -108,15 +99,15 @@ describe('adversarial budgets: duplicate JSON keys are a 400 for every JSON requ
   ];
   for (const c of DUPLICATES) {
     it(`refuses a duplicated ${c.name} key, on budgeted and unlimited keys alike`, async () => {
-      const budgeted = await bench.budgetKey();
-      const unlimited = await bench.h.createKey();
+      const budgeted = await bench().budgetKey();
+      const unlimited = await bench().h.createKey();
       for (const key of [budgeted.key, unlimited.key]) {
-        const res = await bench.rawPost('/v1/chat/completions', key, c.body);
+        const res = await bench().rawPost('/v1/chat/completions', key, c.body);
         expect(res.status).toBe(400);
         expect(res.json.error?.code).toBe('invalid_json');
         expect(res.json.error?.param).toBe(c.param);
       }
-      expect(bench.h.fake.requests).toHaveLength(0);
+      expect(bench().h.fake.requests).toHaveLength(0);
     });
   }
 });

@@ -1,7 +1,7 @@
 // Shared set-up of the adversarial budget tests: a real gateway in front of the fake upstream, whose billing
 // ledger is the judge. Every test asserts what the fake billed, never what the gateway recorded.
 import OpenAI from 'openai';
-import { afterAll, beforeAll, describe, expect } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect } from 'vitest';
 import { BillingLedger } from '../support/fake-openai-billing.js';
 import { startHarness, type Harness, type HarnessOptions } from '../support/gateway-harness.js';
 import { LIMITS_BACKENDS } from '../support/limits-backends.js';
@@ -54,6 +54,28 @@ export async function startBudgetBench(options: HarnessOptions = {}): Promise<Bu
       return { status: res.status, json: (await res.json()) as { error?: { code?: string; param?: string | null; message?: string } } };
     },
   };
+}
+
+/**
+ * One budget bench for a test file: started before its tests, its ledger and fake reset before each test (then
+ * `eachTest` runs, e.g. to set the fake's reply), closed after them. The returned function reads it.
+ */
+export function useBudgetBench(eachTest?: (bench: BudgetBench) => void): () => BudgetBench {
+  let started: BudgetBench | null = null;
+  const bench = (): BudgetBench => {
+    if (started === null) throw new Error('the budget bench has not started');
+    return started;
+  };
+  beforeAll(async () => {
+    started = await startBudgetBench();
+  });
+  beforeEach(() => {
+    bench().ledger.reset();
+    bench().h.fake.reset();
+    eachTest?.(bench());
+  });
+  afterAll(() => started?.h.close());
+  return bench;
 }
 
 /** The SDK error code of a refused request, `ok` when it succeeded. */
