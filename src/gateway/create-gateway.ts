@@ -456,6 +456,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
       costFree: COST_FREE_METHODS.has(method),
       project,
       parent,
+      media: state.media,
     };
     // Usage can be neither written nor buffered (store outage, buffer full): fail closed for keys with limits.
     const needsAdmission = limiter.needsAdmission(admitInput);

@@ -11,8 +11,16 @@ import type { MediaAnswer } from './usage-parse.js';
 export interface MediaRequest {
   /** The answer whose units are counted (DALL·E images, a video job); null where the answer has usage, or nothing. */
   answer: MediaAnswer | null;
-  /** Size, quality and characters of speech, as the request names them. */
+  /**
+   * What the request asks for: images (`n`, default 1), size, quality, characters of speech, seconds of video
+   * (default 4). A budget reserves its price from these before anything is forwarded.
+   */
   usage: MediaUsage;
+  /**
+   * A count the request gives in a form a lenient upstream would coerce (`"n": "3"`, `"seconds": 8.5`): a budget
+   * cannot price it, so a budgeted key is refused with a 400 naming it. Null when the counts are well formed.
+   */
+  invalidParam: string | null;
 }
 
 // Case-insensitive and with an optional trailing slash, as a lenient upstream routes (and bills) them.
@@ -26,6 +34,24 @@ function text(value: unknown): string | undefined {
   return typeof value === 'string' ? value : undefined;
 }
 
+/** A count as OpenAI documents it: a positive integer, in JSON or as a form field's digits. */
+const DIGITS = /^[1-9][0-9]{0,5}$/;
+type Count = { value: number } | { invalid: true };
+
+/**
+ * `absent` when the request leaves the count to its default; else the count, or invalid. `digits`: the count may be
+ * a string of digits (a form field; a video's `seconds`, which OpenAI types as a string); else only a JSON number is.
+ */
+function countOf(value: unknown, absent: number, digits: boolean): Count {
+  if (value === undefined || value === null) return { value: absent };
+  if (typeof value === 'number' && Number.isSafeInteger(value) && value >= 1) return { value };
+  if (digits && typeof value === 'string' && DIGITS.test(value)) return { value: Number(value) };
+  return { invalid: true };
+}
+
+/** OpenAI's default length of a video, in seconds. */
+const DEFAULT_VIDEO_SECONDS = 4;
+
 /** Only for a POST in the images, audio or videos groups; everything else answers null after a comparison or two. */
 export function mediaRequestOf(
   method: string,
@@ -35,18 +61,34 @@ export function mediaRequestOf(
   form: MultipartFields | undefined,
 ): MediaRequest | null {
   if (method !== 'POST') return null;
+  const field = (name: string): unknown => (json !== null ? json[name] : form?.get(name));
   if (isGroup(group, 'images')) {
     if (!IMAGE_CREATION.test(path)) return null;
-    return { answer: 'images', usage: { size: text(json?.size ?? form?.get('size')), quality: text(json?.quality ?? form?.get('quality')) } };
+    const n = countOf(field('n'), 1, json === null);
+    return {
+      answer: 'images',
+      usage: { images: 'value' in n ? n.value : undefined, size: text(field('size')), quality: text(field('quality')) },
+      invalidParam: 'value' in n ? null : 'n',
+    };
   }
   if (isGroup(group, 'audio')) {
     // Speech bills the characters of its input (the classic models) or its tokens (gpt-4o-mini-tts, whose usage
     // only a streamed answer reports); the answer is the audio itself.
-    if (SPEECH.test(path)) return { answer: null, usage: { characters: typeof json?.input === 'string' ? [...json.input].length : undefined } };
-    // Transcriptions report their usage (whisper-1 in seconds, the others in tokens).
-    if (TRANSCRIPTION.test(path)) return { answer: null, usage: {} };
+    if (SPEECH.test(path)) return { answer: null, usage: { characters: typeof json?.input === 'string' ? [...json.input].length : undefined }, invalidParam: null };
+    // Transcriptions report their usage (whisper-1 in seconds, the others in tokens); the length of the audio is
+    // not known before it is decoded, so a budget cannot price one beforehand.
+    if (TRANSCRIPTION.test(path)) return { answer: null, usage: {}, invalidParam: null };
     return null;
   }
-  if (isGroup(group, 'videos') && VIDEO_CREATION.test(path)) return { answer: 'video', usage: {} };
-  return null;
+  if (!isGroup(group, 'videos')) return null;
+  const creation = VIDEO_CREATION.exec(path);
+  if (creation === null) return null;
+  // A remix takes its original's length and size, which its request does not name: priced from the answer only.
+  if (creation[1] !== undefined) return { answer: 'video', usage: {}, invalidParam: null };
+  const seconds = countOf(field('seconds'), DEFAULT_VIDEO_SECONDS, true);
+  return {
+    answer: 'video',
+    usage: { videoSeconds: 'value' in seconds ? seconds.value : undefined, size: text(field('size')) },
+    invalidParam: 'value' in seconds ? null : 'seconds',
+  };
 }

@@ -20,10 +20,10 @@ import { checkRawPartHeaders } from './multipart-raw-headers.js';
  */
 
 /**
- * Fields the gateway reads (the model and stream flag for policy, an image's size and quality for its price). Their
- * values are collected (capped); other parts are only validated and skipped.
+ * Fields the gateway reads (the model and stream flag for policy; an image's size, quality and count and a video's
+ * length for its price). Their values are collected (capped); other parts are only validated and skipped.
  */
-const READ_FIELDS = new Set(['model', 'stream', 'size', 'quality']);
+const READ_FIELDS = new Set(['model', 'stream', 'size', 'quality', 'n', 'seconds']);
 const MAX_READ_FIELD_BYTES = 4096;
 /** OpenAI forms have a handful of parts; tens of thousands of empty parts only cost the gateway time. */
 const MAX_PARTS = 256;

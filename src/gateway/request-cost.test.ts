@@ -32,14 +32,29 @@ describe('priceRequest', () => {
 
 describe('mediaRequestOf', () => {
   it('recognises the billed media routes in any letter case, and nothing else', () => {
-    expect(mediaRequestOf('POST', 'Images', '/v1/Images/Generations/', { quality: 'hd' }, undefined)).toEqual({ answer: 'images', usage: { size: undefined, quality: 'hd' } });
-    expect(mediaRequestOf('POST', 'images', '/v1/images/edits', null, new Map([['size', '512x512']]))?.usage.size).toBe('512x512');
-    expect(mediaRequestOf('POST', 'videos', '/v1/videos/video_1/remix', null, undefined)?.answer).toBe('video');
+    expect(mediaRequestOf('POST', 'Images', '/v1/Images/Generations/', { quality: 'hd' }, undefined)).toEqual({
+      answer: 'images',
+      usage: { images: 1, size: undefined, quality: 'hd' },
+      invalidParam: null,
+    });
+    expect(mediaRequestOf('POST', 'images', '/v1/images/edits', null, new Map([['size', '512x512'], ['n', '3']]))?.usage).toMatchObject({ size: '512x512', images: 3 });
+    expect(mediaRequestOf('POST', 'videos', '/v1/videos/video_1/remix', null, undefined)).toEqual({ answer: 'video', usage: {}, invalidParam: null });
+    expect(mediaRequestOf('POST', 'videos', '/v1/videos', { seconds: '8', size: '1280x720' }, undefined)?.usage).toEqual({ videoSeconds: 8, size: '1280x720' });
+    expect(mediaRequestOf('POST', 'videos', '/v1/videos', {}, undefined)?.usage.videoSeconds).toBe(4);
     expect(mediaRequestOf('GET', 'videos', '/v1/videos', null, undefined)).toBeNull();
     expect(mediaRequestOf('POST', 'videos', '/v1/videos/video_1', null, undefined)).toBeNull();
-    expect(mediaRequestOf('POST', 'audio', '/v1/audio/transcriptions', null, undefined)).toEqual({ answer: null, usage: {} });
+    expect(mediaRequestOf('POST', 'audio', '/v1/audio/transcriptions', null, undefined)).toEqual({ answer: null, usage: {}, invalidParam: null });
     expect(mediaRequestOf('POST', 'chat', '/v1/chat/completions', { size: '1' }, undefined)).toBeNull();
     // A non-string input is not counted (the upstream refuses it).
     expect(speech(5 as unknown as string)?.usage.characters).toBeUndefined();
+  });
+
+  it('names a count that a lenient upstream would coerce: a JSON n that is not a number, a form n or seconds that is not digits', () => {
+    const images = (json: Record<string, unknown> | null, form?: Map<string, string>) => mediaRequestOf('POST', 'images', '/v1/images/generations', json, form);
+    for (const n of ['2', 1.5, 0, -3, true, [2]]) expect(images({ n })?.invalidParam, JSON.stringify(n)).toBe('n');
+    expect(images({ n: 2 })).toMatchObject({ invalidParam: null, usage: { images: 2 } });
+    for (const n of ['02', '2 ', '2.0', '', 'x']) expect(images(null, new Map([['n', n]]))?.invalidParam, n).toBe('n');
+    for (const seconds of ['08', 'eight', 4.5, 0]) expect(mediaRequestOf('POST', 'videos', '/v1/videos', { seconds }, undefined)?.invalidParam).toBe('seconds');
+    expect(mediaRequestOf('POST', 'videos', '/v1/videos', { seconds: 12 }, undefined)).toMatchObject({ invalidParam: null, usage: { videoSeconds: 12 } });
   });
 });

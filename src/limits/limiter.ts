@@ -1,6 +1,7 @@
 import { KeywardenError } from '../errors/index.js';
 import type { MeteredTokens } from '../gateway/usage-parse.js';
 import type { ModelPrice, PriceTable } from '../pricing/index.js';
+import { mediaCostOf, type MediaUsage } from '../pricing/media-prices.js';
 import { KeyVersionCache } from '../util/key-version-cache.js';
 import type { VirtualKeyRecord } from '../store/index.js';
 import type { AcquireRequest, AcquireResult, BudgetCheck, LimitsBackend, RateCheck, Refusal, Settlement, Ticket, TokenCheck } from './backend.js';
@@ -37,6 +38,11 @@ export interface AdmitInput {
   project?: CompiledProject | null;
   /** An ephemeral child key's parent: its budgets bind the child's requests too (see child-budgets.ts). */
   parent?: VirtualKeyRecord | null;
+  /**
+   * What a request billed by the unit asks for (images, characters of speech, seconds of video; see
+   * gateway/media-request.ts): a budget reserves its list price instead of a token bound.
+   */
+  media?: { readonly usage: MediaUsage; readonly invalidParam: string | null } | null;
 }
 
 export interface Admission {
@@ -61,6 +67,8 @@ export interface Admission {
   /** The output tokens the reservation was sized with (the cap times the choices; 0 for input-only endpoints). */
   readonly reservedOutputTokens: number;
   readonly model: string | null;
+  /** A request billed by the unit that a budget priced by what it asked for (see unitReservation); else null. */
+  readonly unitUsage: MediaUsage | null;
 }
 
 export interface SettleOutcome {
@@ -107,6 +115,27 @@ function costOf(price: ModelPrice, inputTokens: number, outputTokens: number): n
   return (inputTokens * price.input + outputTokens * price.output) / 1_000_000;
 }
 
+/**
+ * The list price a budget reserves for a request billed by the unit, or null when it has none (a model without a
+ * unit price, a transcription, a remix): then the token rules decide, which refuse what they cannot bound. A count a
+ * lenient upstream would coerce is a 400: the reservation would price another request than the one run.
+ */
+function unitReservation(model: string | null, media: NonNullable<AdmitInput['media']>): number | null {
+  if (media.invalidParam !== null) {
+    throw new KeywardenError('KW_BAD_REQUEST', { message: `"${media.invalidParam}" must be a positive integer.`, param: media.invalidParam });
+  }
+  return model === null ? null : mediaCostOf(model, media.usage);
+}
+
+/**
+ * What a request billed by the unit cost: the units the answer delivered (images, seconds) where it says, else what
+ * was asked for, at list price. More than the reservation (an upstream that made more than asked) is charged as such.
+ */
+function unitCost(admission: Admission, asked: MediaUsage, tokens: MeteredTokens): number {
+  const delivered = tokens.media === undefined ? asked : { ...asked, ...tokens.media };
+  return mediaCostOf(admission.model ?? delivered.model ?? '', delivered) ?? admission.ticket.reservedUsd;
+}
+
 /** `next(value)`, after the value resolves if it is a promise: synchronous values stay synchronous. */
 function then<T, U>(value: T | Promise<T>, next: (value: T) => U | Promise<U>): U | Promise<U> {
   return value instanceof Promise ? value.then(next) : next(value);
@@ -128,6 +157,9 @@ class KeyAdmission implements Admission {
   price: ModelPrice | null = null;
   /** Reserved on top of the visible bound for inputs the provider expands server-side (opt-in). */
   allowanceUsd = 0;
+  /** A request billed by the unit: its list price, reserved instead of a token bound, and what it asked for. */
+  unitUsd: number | null = null;
+  unitUsage: MediaUsage | null = null;
   private exact: number | null = null;
 
   constructor(
@@ -179,7 +211,7 @@ class KeyAdmission implements Admission {
       concurrency: this.limits.concurrency ?? null,
       projectConcurrency: project?.limits.concurrency ? { projectId: project.id, limit: project.limits.concurrency } : null,
       budgets: this.budgets,
-      reserveUsd: this.price ? costOf(this.price, inTokens, outputTokens) + this.allowanceUsd : 0,
+      reserveUsd: this.unitUsd !== null ? this.unitUsd : this.price ? costOf(this.price, inTokens, outputTokens) + this.allowanceUsd : 0,
     };
   }
 }
@@ -277,7 +309,11 @@ export class Limiter {
       });
     }
 
-    if (budgeted && input.costFree !== true) {
+    const unitUsd = budgeted && input.costFree !== true && input.media ? unitReservation(model, input.media) : null;
+    if (unitUsd !== null) {
+      admission.unitUsd = unitUsd;
+      admission.unitUsage = input.media?.usage ?? null;
+    } else if (budgeted && input.costFree !== true) {
       // Audio and image tokens can cost more than text, and only the answer says how many there were.
       const price = model === null ? null : this.prices.boundingPriceOf(model);
       if (!price || !shape || (!shape.capField && !shape.inputOnly)) {
@@ -446,7 +482,8 @@ export class Limiter {
   /** Usage the upstream reported is charged as is (see settle). */
   private measureReported(admission: Admission, tokens: MeteredTokens): SettledUsage {
     const reservedUsd = admission.ticket.reservedUsd;
-    const costUsd = this.prices.costOf(admission.model, tokens);
+    const asked = admission.unitUsage ?? null;
+    const costUsd = asked !== null ? unitCost(admission, asked, tokens) : this.prices.costOf(admission.model, tokens);
     const overrunUsd = reservedUsd > 0 && costUsd !== null && costUsd > reservedUsd * (1 + 1e-9) + 1e-12 ? costUsd - reservedUsd : 0;
     return { tokens, costUsd, estimated: false, overrunUsd: overrunUsd > 0 ? overrunUsd : undefined };
   }
@@ -459,6 +496,9 @@ export class Limiter {
       estimated: true,
     });
     if (outcome.tokens) return this.measureReported(admission, outcome.tokens);
+    // Billed by the unit, with an answer that reports nothing (speech: the audio itself): what was asked for, at list
+    // price, which is the reservation. No token estimate, which would be the body's bytes.
+    if (admission.unitUsage !== null && (outcome.status < 400 || outcome.abandoned === true)) return { tokens: null, costUsd: reservedUsd, estimated: false };
     if (outcome.abandoned && reservedUsd > 0) return atReservation();
     const producedSomething = outcome.status < 400 || outcome.streamedText.length > 0;
     if (!producedSomething) return { tokens: null, costUsd: 0, estimated: false };

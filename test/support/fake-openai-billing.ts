@@ -23,6 +23,21 @@ const LIST_PRICES: Readonly<Record<string, { input: number; output: number; audi
   'text-embedding-3-large': { input: 0.13, output: 0 },
 };
 
+/**
+ * What is billed by the unit, at OpenAI's list prices: DALL·E per image by quality and size, classic speech per 1M
+ * characters, Sora per second by size. A size or quality OpenAI does not list is billed as the largest image or
+ * video (a lenient upstream makes what it likes).
+ */
+const IMAGE_LIST_PRICES: Readonly<Record<string, Readonly<Record<string, Readonly<Record<string, number>>>>>> = {
+  'dall-e-2': { standard: { '256x256': 0.016, '512x512': 0.018, '1024x1024': 0.02 } },
+  'dall-e-3': { standard: { '1024x1024': 0.04, '1024x1792': 0.08, '1792x1024': 0.08 }, hd: { '1024x1024': 0.08, '1024x1792': 0.12, '1792x1024': 0.12 } },
+};
+const SPEECH_LIST_PRICES: Readonly<Record<string, number>> = { 'tts-1': 15, 'tts-1-hd': 30 };
+const VIDEO_LIST_PRICES: Readonly<Record<string, (size: string) => number>> = {
+  'sora-2': () => 0.1,
+  'sora-2-pro': (size) => (size === '720x1280' || size === '1280x720' ? 0.3 : 0.5),
+};
+
 /** Tile rule per model: base tokens, tokens per 512px tile. */
 const IMAGE_TILES: Readonly<Record<string, { base: number; tile: number }>> = {
   'gpt-4o-mini': { base: 2833, tile: 5667 },
@@ -166,6 +181,30 @@ export class BillingLedger {
     if (json.web_search_options !== undefined) usd += this.hidden.hostedToolCallUsd;
     this.entries.push({ route, model, inputTokens, outputTokens, usd });
     return outputTokens;
+  }
+
+  /** Bills `images` DALL·E images (any other model: an unknown price, infinite). */
+  chargeImages(model: string, images: number, size: string | undefined, quality: string | undefined): void {
+    const qualities = Object.hasOwn(IMAGE_LIST_PRICES, model) ? IMAGE_LIST_PRICES[model] : undefined;
+    let each = Number.POSITIVE_INFINITY;
+    if (qualities !== undefined) {
+      const row = qualities[quality ?? 'standard'];
+      const all = Object.values(qualities).flatMap((r) => Object.values(r));
+      each = row !== undefined && size !== undefined && row[size] !== undefined ? row[size] : row !== undefined && size === undefined ? (row['1024x1024'] as number) : Math.max(...all);
+    }
+    this.entries.push({ route: '/images', model, inputTokens: 0, outputTokens: 0, usd: each * images });
+  }
+
+  /** Bills speech of `characters` characters. */
+  chargeSpeech(model: string, characters: number): void {
+    const price = SPEECH_LIST_PRICES[model];
+    this.entries.push({ route: '/audio/speech', model, inputTokens: 0, outputTokens: 0, usd: price === undefined ? Number.POSITIVE_INFINITY : (price * characters) / 1e6 });
+  }
+
+  /** Bills a video job of `seconds` seconds. */
+  chargeVideo(model: string, seconds: number, size: string): void {
+    const price = VIDEO_LIST_PRICES[model];
+    this.entries.push({ route: '/videos', model, inputTokens: 0, outputTokens: 0, usd: price === undefined ? Number.POSITIVE_INFINITY : price(size) * seconds });
   }
 
   /** Bills an embeddings request; returns its input tokens. */

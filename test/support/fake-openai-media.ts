@@ -25,6 +25,7 @@ function imagesReply(ctx: HandlerContext, fields: Record<string, unknown>, promp
     return image;
   });
   const body: Record<string, unknown> = { created: nowSeconds(), data };
+  if (!gptImage) ctx.billing?.chargeImages(model, data.length, str(fields.size), str(fields.quality));
   if (gptImage) {
     const textIn = textTokens(prompt);
     const imageOut = 1056 * data.length;
@@ -85,6 +86,7 @@ export function speech(ctx: HandlerContext): Reply {
   if (input === undefined) return invalidRequest("Missing required parameter: 'input'.", 'input');
   if (str(ctx.json.voice) === undefined) return invalidRequest("Missing required parameter: 'voice'.", 'voice');
   const contentType = SPEECH_TYPES[str(ctx.json.response_format) ?? 'mp3'] ?? 'audio/mpeg';
+  ctx.billing?.chargeSpeech(str(ctx.json.model) ?? ctx.deployment ?? '', [...input].length);
   return { kind: 'bytes', status: 200, contentType, body: fakeSpeechAudio(input) };
 }
 

@@ -9,6 +9,7 @@ import { chatkitSession, createFineTuningJob, listModels, uploadFile } from './f
 import { errorReply, invalidRequest } from './fake-openai-errors.js';
 import { replayResponse, responses, type ContainerToolRun } from './fake-openai-responses.js';
 import type { Handler, HandlerContext, Reply } from './fake-openai-types.js';
+import type { BillingLedger } from './fake-openai-billing.js';
 import { isObject, newId, nowSeconds, str, type JsonObject } from './fake-openai-util.js';
 
 export interface StoredObjects {
@@ -344,7 +345,7 @@ export function createStoredObjects(): StoredObjects {
   }
 
   /** A video job, finished at once (tests need no polling). Fields come from a JSON body or a multipart form. */
-  function addVideo(fields: Record<string, unknown>, remixedFrom: string | null): JsonObject {
+  function addVideo(fields: Record<string, unknown>, remixedFrom: string | null, billing: BillingLedger | undefined): JsonObject {
     // A remix keeps its original's model, length and size, as OpenAI's does (and bills them again).
     const original = remixedFrom === null ? undefined : videos.get(remixedFrom);
     const video = {
@@ -353,6 +354,7 @@ export function createStoredObjects(): StoredObjects {
       seconds: str(fields.seconds) ?? str(original?.seconds) ?? '4', size: str(fields.size) ?? str(original?.size) ?? '720x1280', remixed_from_video_id: remixedFrom, error: null,
     };
     videos.set(video.id, video);
+    billing?.chargeVideo(video.model, Number(video.seconds), video.size);
     return video;
   }
 
@@ -424,7 +426,7 @@ export function createStoredObjects(): StoredObjects {
       return json(assistant);
     },
     threads: (ctx) => json(createThread(ctx)),
-    videos: (ctx) => json(addVideo(ctx.multipart?.fields ?? ctx.json, null)),
+    videos: (ctx) => json(addVideo(ctx.multipart?.fields ?? ctx.json, null, ctx.billing)),
     skills: () => {
       const skill = { id: newId('skill_'), object: 'skill', name: 'skill', description: 'a skill', default_version: '1', latest_version: '1', created_at: nowSeconds() };
       skills.set(skill.id, skill);
@@ -482,7 +484,7 @@ export function createStoredObjects(): StoredObjects {
       if (name === 'uploads') return uploadAction(object, sub);
       if (name === 'threads') return threadAction(method, id, rest, ctx, query);
       if (name === 'videos' && sub === 'content') return { kind: 'bytes', status: 200, contentType: 'video/mp4', body: `mp4:${id}` };
-      if (name === 'videos' && sub === 'remix' && method === 'POST') return json(addVideo(ctx.multipart?.fields ?? ctx.json, id));
+      if (name === 'videos' && sub === 'remix' && method === 'POST') return json(addVideo(ctx.multipart?.fields ?? ctx.json, id, ctx.billing));
       if (name === 'evals') return evalAction(method, id, rest, ctx, query);
       if (name === 'containers') return containerAction(method, id, rest, ctx, query);
       if (name === 'skills') return skillAction(method, id, rest, query);
