@@ -19,6 +19,7 @@ const price = z
     audioInput: z.number().nonnegative().optional().describe('USD per 1M audio input tokens, where priced apart from text'),
     audioOutput: z.number().nonnegative().optional().describe('USD per 1M audio output tokens, where priced apart from text'),
     imageInput: z.number().nonnegative().optional().describe('USD per 1M image input tokens, where priced apart from text'),
+    cachedAudioInput: z.number().nonnegative().optional().describe('USD per 1M cached audio input tokens, where priced apart from audio input'),
   })
   .strict();
 

@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
+import type { Duplex } from 'node:stream';
 import type { KeywardenConfig } from '../config/index.js';
 import { KeywardenError } from '../errors/index.js';
 import { describeError, type Logger } from '../log/logger.js';
@@ -36,7 +37,6 @@ import { ProjectStage } from './project-stage.js';
 import { sendError } from './send-error.js';
 import { upstreamFailureFields } from './upstream-failure.js';
 import { UpstreamRegistry, type UpstreamRuntime } from './upstream-registry.js';
-import type { KeySlot } from './upstream-key-ring.js';
 import { failedBeforeSending, NO_FALLBACKS } from './fallback.js';
 import { createOutboundPolicy, type OutboundPolicy } from '../policy/outbound-url.js';
 import { isInferenceGroup, runsModelUnnamed } from './default-model.js';
@@ -47,8 +47,11 @@ import { UsageRecorder } from './usage-recorder.js';
 import { REQUEST_ID_HEADER } from './request-id.js';
 import type { UsageOutageBuffer } from '../store/outage/usage-outage-buffer.js';
 import type { MeteredTokens } from './usage-parse.js';
-import { mediaRequestOf, type MediaRequest } from './media-request.js';
+import { mediaRequestOf } from './media-request.js';
 import { priceRequest } from './request-cost.js';
+import type { RequestState } from './request-state.js';
+import { RealtimeSessions, refuseUpgrade, type RealtimeSessionPlan } from './realtime-session.js';
+import { admitRealtimeSession, type RealtimeStages } from './realtime-admission.js';
 
 export interface GatewayDeps {
   store: Store;
@@ -72,6 +75,12 @@ export interface GatewayDeps {
 export interface Gateway {
   /** Handles one `/v1/*` request end to end. Never throws; never rejects. */
   handle(req: IncomingMessage, res: ServerResponse): Promise<void>;
+  /** Handles one `/v1/*` WebSocket upgrade (a Realtime session) end to end. Never throws. */
+  upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void;
+  /** Realtime sessions open now. */
+  readonly realtimeSessions: () => number;
+  /** Ends every open Realtime session (shutdown): the apps get close code 1001, going away. */
+  endRealtimeSessions(): void;
   readonly upstreams: UpstreamRegistry;
   readonly usage: UsageRecorder;
   readonly limiter: Limiter;
@@ -81,6 +90,8 @@ export interface Gateway {
 /** Methods the provider never bills for (reads, lists, deletes): admitted on budgeted keys at $0. */
 const COST_FREE_METHODS = new Set(['GET', 'HEAD', 'DELETE']);
 export { REQUEST_ID_HEADER } from './request-id.js';
+/** How often an open Realtime session's key is checked again (revoked, suspended, re-scoped). */
+const REALTIME_RECHECK_MS = 1000;
 /** Status recorded for a request whose client disconnected before the answer (nginx's convention). */
 const CLIENT_CLOSED = 499;
 /** Awaited to wait one microtask (see readRequestBody). Settled once, so each wait allocates no promise of its own. */
@@ -89,22 +100,6 @@ const STREAM_USAGE_ENDPOINTS = new Set(['/v1/chat/completions', '/v1/completions
 /** Added to a streamed request that does not ask for usage; frozen, so its bytes are serialized once (body-patch.ts). */
 const INCLUDE_USAGE: Readonly<Record<string, unknown>> = Object.freeze({ stream_options: Object.freeze({ include_usage: true }) });
 
-interface RequestState {
-  /** Usage record id, also sent to the client as x-keywarden-request-id for correlation. */
-  id: string;
-  key: VirtualKeyRecord | null;
-  path: string;
-  model: string | null;
-  stream: boolean;
-  upstreamId: string | null;
-  clientIp: string;
-  /** Limits admission to settle when the request ends, however it ends. */
-  admission: Admission | null;
-  /** The upstream key the current attempt holds; released when the request ends (see UpstreamRegistry.drain). */
-  keySlot: KeySlot | null;
-  /** A request billed by the unit or by the kind of token (images, speech, transcription, video), else null. */
-  media: MediaRequest | null;
-}
 
 type JsonTransform = (body: unknown) => unknown;
 
@@ -143,11 +138,12 @@ function withoutQuery(url: string): string {
 export function createGateway(deps: GatewayDeps): Gateway {
   const now = deps.now ?? Date.now;
   const { config, logger } = deps;
+  const outbound = deps.outbound ?? createOutboundPolicy(config.outbound);
   const upstreams = new UpstreamRegistry(deps.store.upstreams, deps.vault, {
     connections: config.upstream.connections,
     headersTimeoutMs: config.upstream.headersTimeoutMs,
     bodyTimeoutMs: config.upstream.bodyTimeoutMs,
-    outbound: deps.outbound ?? createOutboundPolicy(config.outbound),
+    outbound,
     ...(deps.outboundLookup ? { lookup: deps.outboundLookup } : {}),
     onUnusable: (record, reason) =>
       logger.error('upstream record is unusable; requests routed to it answer 503 upstream_misconfigured', { upstream: record.id, name: record.name, reason }),
@@ -655,10 +651,8 @@ export function createGateway(deps: GatewayDeps): Gateway {
     });
   }
 
-  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const started = performance.now();
-    const ts = now();
-    const state: RequestState = {
+  function newRequestState(req: IncomingMessage, ts: number): RequestState {
+    return {
       // Time-ordered, so usage inserts append to the id index (see uuid7).
       id: uuid7(ts),
       key: null,
@@ -672,6 +666,61 @@ export function createGateway(deps: GatewayDeps): Gateway {
       keySlot: null,
       media: null,
     };
+  }
+
+  const realtime = new RealtimeSessions({
+    logger,
+    outbound,
+    ...(deps.outboundLookup ? { lookup: deps.outboundLookup } : {}),
+    maxFrameBytes: config.server.maxBodyBytes,
+    handshakeTimeoutMs: config.upstream.headersTimeoutMs,
+    recheckMs: REALTIME_RECHECK_MS,
+  });
+  const realtimeStages: RealtimeStages = {
+    now,
+    keys: deps.store.keys,
+    keyHashes,
+    monitor: deps.monitor,
+    limiter,
+    projects,
+    upstreams,
+    usage,
+    usageOutage: deps.usageOutage,
+    clientIpOf: (req) => clientIpOf(req.socket.remoteAddress ?? '', req.headers['x-forwarded-for']),
+    authorize,
+    checkModels,
+    record: recordUsage,
+    finish(state, started, ts, status, errorCode) {
+      void finish(state, started, ts, { status, errorCode, tokens: null, incomplete: false, streamedText: '' });
+      logRequest(state, started, status, errorCode);
+    },
+  };
+
+  /** A WebSocket upgrade under /v1: a Realtime session (realtime-admission.ts, realtime-session.ts), or refused. */
+  function upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    const started = performance.now();
+    const ts = now();
+    const state = newRequestState(req, ts);
+    const admitted = Promise.resolve().then((): Promise<RealtimeSessionPlan> => {
+      const normalized = routeOf(req, state);
+      return admitRealtimeSession(req, state, normalized.path, normalized.search, realtimeStages);
+    });
+    admitted.then(
+      (plan) => realtime.start(req, socket, head, plan),
+      (err: unknown) => {
+        const error = refuseUpgrade(socket, err, state.id);
+        const event = deps.monitor ? securityEventOf(error.code, ts, state) : null;
+        if (event) deps.monitor?.securityEvent(event);
+        if (error.status >= 500) logger.error('realtime session refused', { code: error.code, path: state.path, upstreamId: state.upstreamId, ...describeError(err) });
+        realtimeStages.finish(state, started, ts, error.status, error.apiCode);
+      },
+    );
+  }
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const started = performance.now();
+    const ts = now();
+    const state = newRequestState(req, ts);
     const client = new ClientLink();
     const onClose = (): void => {
       if (!res.writableFinished) client.abort();
@@ -736,10 +785,14 @@ export function createGateway(deps: GatewayDeps): Gateway {
 
   return {
     handle,
+    upgrade,
+    realtimeSessions: () => realtime.size,
+    endRealtimeSessions: () => realtime.closeAll(),
     upstreams,
     usage,
     limiter,
     async close() {
+      realtime.closeAll();
       await objects.flush();
       await usage.close();
       await upstreams.close();

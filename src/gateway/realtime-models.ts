@@ -25,11 +25,15 @@ export interface RealtimeModels {
   models: string[];
 }
 
-/** Where a session body names a model: the session's, a transcription session's, the legacy endpoints'. */
+/**
+ * Where a session body names a model: the session's, a transcription session's, the legacy endpoints'. A WebSocket
+ * session's `session.update` event has the client secret body's shape (`{"session": {…}}`).
+ */
 const MODEL_PATHS: readonly (readonly string[])[] = [
   ['model'],
   ['session', 'model'],
   ['session', 'audio', 'input', 'transcription', 'model'],
+  ['session', 'input_audio_transcription', 'model'],
   ['audio', 'input', 'transcription', 'model'],
   ['input_audio_transcription', 'model'],
 ];
@@ -42,10 +46,15 @@ export function realtimeModelsOf(method: string, path: string, json: Record<stri
   if (path.toLowerCase() === CALL_CREATION) return UNREADABLE_SESSION;
   if (!SESSION_PATHS.test(path)) return NO_SESSION;
   if (json === null) return UNREADABLE_SESSION;
+  return { startsSession: true, unreadable: false, models: sessionModelsOf(json) };
+}
+
+/** Every model a session body (or a Realtime client event) names, wherever the Realtime API reads one. */
+export function sessionModelsOf(json: Record<string, unknown>): string[] {
   const models: string[] = [];
   for (const at of MODEL_PATHS) {
     const model = valueAtPath(json, at);
     if (model !== undefined && model !== null) models.push(asModel(model));
   }
-  return { startsSession: true, unreadable: false, models };
+  return models;
 }

@@ -90,6 +90,17 @@ describe('usage parsing', () => {
     ]);
   });
 
+  it('reads the Realtime spelling: output_token_details, and the cached audio inside the cache', () => {
+    const usage = {
+      total_tokens: 253, input_tokens: 132, output_tokens: 121,
+      input_token_details: { text_tokens: 119, audio_tokens: 13, image_tokens: 0, cached_tokens: 64, cached_tokens_details: { text_tokens: 60, audio_tokens: 4, image_tokens: 0 } },
+      output_token_details: { text_tokens: 30, audio_tokens: 91 },
+    };
+    expect(normalizeUsage(usage)).toEqual({
+      promptTokens: 132, cachedTokens: 64, completionTokens: 121, reasoningTokens: 0, audioPromptTokens: 13, audioCompletionTokens: 91, cachedAudioPromptTokens: 4,
+    });
+  });
+
   it('reads whisper-1 seconds, and counts the units of an answer billed by the unit only when asked to', () => {
     expect(normalizeUsage({ type: 'duration', seconds: 12 })?.media).toEqual({ audioSeconds: 12 });
     expect(normalizeUsage({ type: 'duration', seconds: -1 })).toBeNull();

@@ -10,6 +10,8 @@ export interface MeteredTokens {
   audioPromptTokens?: number;
   imagePromptTokens?: number;
   audioCompletionTokens?: number;
+  /** Cached audio input tokens (inside cachedTokens and audioPromptTokens): Realtime reports them apart. */
+  cachedAudioPromptTokens?: number;
   /** What an answer billed by the unit (images, seconds) delivered, when it has no token counts. */
   media?: MediaUsage;
 }
@@ -43,7 +45,8 @@ export function normalizeUsage(usage: unknown): MeteredTokens | null {
   if (typeof prompt !== 'number' && typeof completion !== 'number') return durationUsage(usage);
   // Transcriptions spell it `input_token_details`.
   const promptDetails = field(usage, 'prompt_tokens_details') ?? field(usage, 'input_tokens_details') ?? field(usage, 'input_token_details');
-  const completionDetails = field(usage, 'completion_tokens_details') ?? field(usage, 'output_tokens_details');
+  // Realtime spells it `output_token_details`.
+  const completionDetails = field(usage, 'completion_tokens_details') ?? field(usage, 'output_tokens_details') ?? field(usage, 'output_token_details');
   const tokens: MeteredTokens = {
     promptTokens: num(prompt),
     cachedTokens: num(field(promptDetails, 'cached_tokens')),
@@ -57,6 +60,8 @@ export function normalizeUsage(usage: unknown): MeteredTokens | null {
   if (imageIn > 0) tokens.imagePromptTokens = imageIn;
   const audioOut = num(field(completionDetails, 'audio_tokens'));
   if (audioOut > 0) tokens.audioCompletionTokens = audioOut;
+  const cachedAudio = num(field(field(promptDetails, 'cached_tokens_details'), 'audio_tokens'));
+  if (cachedAudio > 0) tokens.cachedAudioPromptTokens = cachedAudio;
   return tokens;
 }
 

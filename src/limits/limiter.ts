@@ -252,6 +252,19 @@ export class Limiter {
     return false;
   }
 
+  /**
+   * True when the key, its project or its parent counts tokens or spend (tpm, budgets, an output maximum). Those
+   * limits hold only where each request's tokens are bounded before it runs, which a Realtime session's are not:
+   * the provider starts responses on its own as the app streams audio.
+   */
+  countsTokensOrSpend(key: VirtualKeyRecord, project: CompiledProject | null, parent: VirtualKeyRecord | null): boolean {
+    const limits = this.plans.get(key).limits;
+    if (limits.tpm !== undefined || limits.max_output_tokens !== undefined || (limits.budgets?.length ?? 0) > 0) return true;
+    if (limits.model_rules?.some((rule) => rule.tpm !== undefined) === true) return true;
+    if (project && (project.limits.tpm !== undefined || (project.limits.budgets?.length ?? 0) > 0)) return true;
+    return parent !== null && parentBudgetChecks(parent, 0) !== null;
+  }
+
   /** Null when the key has no limits: the common case costs one map lookup. */
   async admit(input: AdmitInput): Promise<Admission | null> {
     const admission = await this.admitNow(input);

@@ -84,3 +84,18 @@ function systemOrInjected(lookup: OutboundLookup) {
     });
   };
 }
+
+/** A net/tls `lookup` option: what `guardedNetLookup` returns. */
+export type NetLookup = (hostname: string, options: LookupOneOptions | LookupAllOptions, callback: NetLookupCallback) => void;
+
+/**
+ * The same policy as guardedConnect, for one connection opened outside undici (a WebSocket to the upstream): the
+ * `lookup` to pass to net/tls for `hostname`. An IP literal is never looked up by net, so a literal the policy
+ * refuses throws OutboundRefusedError here, before any socket exists.
+ */
+export function guardedNetLookup(policy: OutboundPolicy, hostname: string, port: number, lookup: OutboundLookup = systemLookup): NetLookup {
+  const host = normalizeHost(hostname);
+  if (policy.isHostAllowed(host, port)) return systemOrInjected(lookup);
+  if (parseIpLiteral(host) !== null && !policy.isAddressAllowed(host)) throw new OutboundRefusedError(`the address ${host} is not allowed`);
+  return guardedLookup(policy, lookup);
+}

@@ -14,6 +14,8 @@ export interface ModelPrice {
   audioInput?: number | undefined;
   audioOutput?: number | undefined;
   imageInput?: number | undefined;
+  /** Cached audio input, where it has its own rate (the Realtime models); without it cached audio bills at `audioInput`. */
+  cachedAudioInput?: number | undefined;
 }
 
 export const PRICES_AS_OF = '2026-06';
@@ -60,6 +62,11 @@ export const OPENAI_PRICES: Readonly<Record<string, ModelPrice>> = {
   'gpt-4o-mini-transcribe': { input: 1.25, audioInput: 3.0, output: 5.0 },
   // Speech by tokens: text in, audio out (usage only on a streamed answer; see gateway/request-cost.ts).
   'gpt-4o-mini-tts': { input: 0.6, output: 12.0 },
+  // Realtime sessions (WebSocket, WebRTC): text, audio and image tokens each at their own rate, cached ones too.
+  'gpt-realtime': { input: 4.0, cachedInput: 0.4, output: 16.0, audioInput: 32.0, cachedAudioInput: 0.4, audioOutput: 64.0, imageInput: 5.0 },
+  'gpt-realtime-mini': { input: 0.6, cachedInput: 0.06, output: 2.4, audioInput: 10.0, cachedAudioInput: 0.3, audioOutput: 20.0, imageInput: 0.8 },
+  'gpt-4o-realtime-preview': { input: 5.0, cachedInput: 2.5, output: 20.0, audioInput: 40.0, cachedAudioInput: 2.5, audioOutput: 80.0 },
+  'gpt-4o-mini-realtime-preview': { input: 0.6, cachedInput: 0.3, output: 2.4, audioInput: 10.0, cachedAudioInput: 0.3, audioOutput: 20.0 },
   'text-embedding-3-small': { input: 0.02, output: 0 },
   'text-embedding-3-large': { input: 0.13, output: 0 },
   'text-embedding-ada-002': { input: 0.1, output: 0 },

@@ -54,6 +54,17 @@ describe('PriceTable', () => {
     );
   });
 
+  it('bills Realtime cached audio at its own rate where the usage says how much of the cache was audio', () => {
+    // gpt-realtime: text 4 in, 0.40 cached, 16 out; audio 32 in, 0.40 cached, 64 out.
+    const usage = { promptTokens: 1100, cachedTokens: 600, completionTokens: 300, audioPromptTokens: 1000, cachedAudioPromptTokens: 500, audioCompletionTokens: 200 };
+    expect(table.costOf('gpt-realtime', usage)).toBeCloseTo((0 * 4 + 100 * 0.4 + 500 * 32 + 500 * 0.4 + 100 * 16 + 200 * 64) / 1e6, 12);
+    // Without the split, the cache comes out of the text first, as before: audio at the full audio rate.
+    const { cachedAudioPromptTokens: _split, ...unsplit } = usage;
+    expect(table.costOf('gpt-realtime', unsplit)).toBeCloseTo((100 * 0.4 + 1000 * 32 + 100 * 16 + 200 * 64) / 1e6, 12);
+    // A cached-audio count larger than the audio or the cache is clamped: never billed below the audio in the input.
+    expect(table.costOf('gpt-realtime', { ...usage, cachedAudioPromptTokens: 5000 })).toBeCloseTo(table.costOf('gpt-realtime', { ...usage, cachedAudioPromptTokens: 600 }) ?? NaN, 12);
+  });
+
   it('reserves at the highest rates of a model that prices audio or images apart', () => {
     expect(table.boundingPriceOf('gpt-4o-audio-preview')).toEqual({ input: 40, output: 80 });
     expect(table.boundingPriceOf('gpt-image-1')).toEqual({ input: 10, output: 40 });

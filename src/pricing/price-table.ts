@@ -8,6 +8,8 @@ export interface TokenUsage {
   audioPromptTokens?: number | undefined;
   imagePromptTokens?: number | undefined;
   audioCompletionTokens?: number | undefined;
+  /** Cached audio input tokens, inside both cachedTokens and audioPromptTokens (Realtime reports them apart). */
+  cachedAudioPromptTokens?: number | undefined;
 }
 
 /** Dated snapshots (`gpt-4o-mini-2024-07-18`, `gpt-4.1-2025-04-14`) bill like their base model. */
@@ -46,8 +48,9 @@ export class PriceTable {
 
   /**
    * USD cost, or null when the model has no known price (the caller flags it). Audio and image tokens are billed at
-   * their own rates where the model has them; the cached tokens are taken from the text first (the upstream does not
-   * say which kind they were), so a cached audio token is never billed below its rate.
+   * their own rates where the model has them. Cached audio is billed at the cached audio rate only where the upstream
+   * says how much of the cache was audio (Realtime does); the other cached tokens are taken from the text first, so
+   * a cached audio token is never billed below its rate.
    */
   costOf(model: string | null, usage: TokenUsage): number | null {
     if (model === null) return null;
@@ -56,12 +59,14 @@ export class PriceTable {
     const audioIn = price.audioInput === undefined ? 0 : Math.min(usage.audioPromptTokens ?? 0, usage.promptTokens);
     const imageIn = price.imageInput === undefined ? 0 : Math.min(usage.imagePromptTokens ?? 0, usage.promptTokens - audioIn);
     const textIn = usage.promptTokens - audioIn - imageIn;
-    const cached = Math.min(usage.cachedTokens, textIn);
+    const cachedAudio = price.cachedAudioInput === undefined ? 0 : Math.min(usage.cachedAudioPromptTokens ?? 0, audioIn, usage.cachedTokens);
+    const cached = Math.min(usage.cachedTokens - cachedAudio, textIn);
     const audioOut = price.audioOutput === undefined ? 0 : Math.min(usage.audioCompletionTokens ?? 0, usage.completionTokens);
     const micro =
       (textIn - cached) * price.input +
       cached * (price.cachedInput ?? price.input) +
-      audioIn * (price.audioInput ?? 0) +
+      (audioIn - cachedAudio) * (price.audioInput ?? 0) +
+      cachedAudio * (price.cachedAudioInput ?? 0) +
       imageIn * (price.imageInput ?? 0) +
       (usage.completionTokens - audioOut) * price.output +
       audioOut * (price.audioOutput ?? 0);

@@ -9,6 +9,9 @@ import type { MonitorMetrics } from '../monitor/metrics.js';
 import { sendError } from '../gateway/send-error.js';
 import type { ConsoleHandler } from '../console-serve/index.js';
 import { DEFAULT_SERVER_TIMEOUTS, httpServerOptions, type ServerTimeouts } from './server-options.js';
+import { routeUpgrade } from './upgrade-routing.js';
+import { refuseUpgrade } from '../gateway/realtime-session.js';
+import { uuid7 } from '../util/uuid7.js';
 
 export interface HttpServerParts {
   gateway: Gateway;
@@ -118,6 +121,13 @@ export function createHttpServer(parts: HttpServerParts): KeywardenHttpServer {
     } else {
       sendError(res, new KeywardenError('KW_NOT_FOUND'));
     }
+  });
+  server.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) => {
+    if (hasAmbiguousFraming(req)) {
+      refuseUpgrade(socket, new KeywardenError('KW_BAD_REQUEST', { message: 'Ambiguous request framing (Content-Length / Transfer-Encoding).' }), uuid7(Date.now()));
+      return;
+    }
+    routeUpgrade(server, parts.gateway, req, socket, head);
   });
   server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
     if (err.code === 'ECONNRESET' || !socket.writable) {

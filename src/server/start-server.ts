@@ -184,6 +184,8 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     url: `http://${host}:${address.port}`,
     async close() {
       ready = false;
+      // Upgraded sockets hold server.close() open until they end: Realtime sessions are told to go away first.
+      running.gateway.endRealtimeSessions();
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         // In-flight responses may finish (up to a grace period); idle keep-alive connections are closed as soon

@@ -1,6 +1,7 @@
 // A local fake of the OpenAI API on 127.0.0.1, used by every gateway test and benchmark instead of the
 // network. It speaks OpenAI's real shapes (JSON, SSE, multipart, binary), records what it received, and
 // injects upstream faults on demand. Usage and the fault catalogue: test/support/README.md.
+import { attachFakeRealtime, type FakeRealtime } from './fake-openai-realtime.js';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { chatCompletions, legacyCompletions } from './fake-openai-chat.js';
@@ -42,6 +43,8 @@ export interface FakeOpenAI {
   /** One-shot behaviors, used in order by the next requests before falling back to `setBehavior`'s. */
   queueBehavior(...behaviors: FakeBehavior[]): void;
   configure(patch: Partial<FakeOpenAIConfig>): void;
+  /** The Realtime API over WebSocket (fake-openai-realtime.ts): its sessions, and a way to push raw events. */
+  readonly realtime: FakeRealtime;
   /** Forget requests and queued behaviors, and restore the start-up behavior and config. */
   reset(): void;
   close(): Promise<void>;
@@ -264,6 +267,7 @@ export async function startFakeOpenAI(options: FakeOpenAIOptions = {}): Promise<
   });
   const port = (server.address() as AddressInfo).port;
   origin = `http://127.0.0.1:${port}`;
+  const realtime = attachFakeRealtime(server, () => config.apiKeys);
 
   return {
     url: `${origin}/v1`,
@@ -275,7 +279,9 @@ export async function startFakeOpenAI(options: FakeOpenAIOptions = {}): Promise<
     setBehavior: (next) => { behavior = next; },
     queueBehavior: (...next) => { queue.push(...next); },
     configure: (patch) => { config = { ...config, ...patch }; },
+    realtime,
     reset: () => {
+      realtime.reset();
       recorded.length = 0;
       queue.length = 0;
       behavior = initialBehavior;
@@ -283,7 +289,8 @@ export async function startFakeOpenAI(options: FakeOpenAIOptions = {}): Promise<
       stored.clear();
     },
     close: () => new Promise<void>((resolve, reject) => {
-      // Hanging and slow requests would keep server.close() waiting forever.
+      // Hanging and slow requests, and open Realtime sessions, would keep server.close() waiting forever.
+      realtime.reset();
       server.closeAllConnections();
       server.close((err) => (err === undefined ? resolve() : reject(err)));
     }),
