@@ -146,18 +146,32 @@ export class RealtimeSessions {
       handshakeTimeout: this.options.handshakeTimeoutMs,
     });
     let settled = false;
+    // The app's socket is not read until the upgrade completes, so its leaving would go unseen for as long as the
+    // upstream takes to answer (its handshake timeout): it is read meanwhile. An app sends nothing before the 101.
+    const discard = (): void => undefined;
     const appLeft = (): void => {
       if (settled) return;
       settled = true;
       upstream.terminate();
+      socket.destroy();
       plan.ended(499, 'client_disconnected');
     };
+    const stopWatching = (): void => {
+      socket.off('data', discard);
+      socket.off('end', appLeft);
+      socket.off('close', appLeft);
+      // As Node leaves an upgraded socket: neither flowing nor paused, so the next reader (ws) starts it.
+      socket.pause();
+      (socket as { readableFlowing: boolean | null }).readableFlowing = null;
+    };
+    socket.on('data', discard);
+    socket.once('end', appLeft);
     socket.once('close', appLeft);
     socket.on('error', () => socket.destroy());
     upstream.once('unexpected-response', (_request, response) => {
       if (settled) return;
       settled = true;
-      socket.off('close', appLeft);
+      stopWatching();
       const chunks: Buffer[] = [];
       let size = 0;
       response.on('data', (chunk: Buffer) => {
@@ -179,8 +193,8 @@ export class RealtimeSessions {
     upstream.once('error', (err) => {
       if (settled) return;
       settled = true;
-      socket.off('close', appLeft);
-      this.failed(socket, plan, /timeout/i.test(err.message) ? new KeywardenError('KW_UPSTREAM_TIMEOUT') : new KeywardenError('KW_UPSTREAM_UNAVAILABLE', { cause: err }));
+      stopWatching();
+      this.failed(socket, plan, /timed out|timeout/i.test(err.message) ? new KeywardenError('KW_UPSTREAM_TIMEOUT') : new KeywardenError('KW_UPSTREAM_UNAVAILABLE', { cause: err }));
     });
     upstream.once('open', () => {
       if (settled) {
@@ -188,7 +202,7 @@ export class RealtimeSessions {
         return;
       }
       settled = true;
-      socket.off('close', appLeft);
+      stopWatching();
       if (upstream.protocol !== '') this.chosen.set(req, upstream.protocol);
       this.server.handleUpgrade(req, socket, head, (client) => this.relay(client, upstream, plan));
     });
