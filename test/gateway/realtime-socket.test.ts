@@ -11,6 +11,7 @@ import type { UsageRecord } from '../../src/store/index.js';
 import { AUDIO_BYTES_PER_TOKEN, type RealtimeUsage } from '../support/fake-openai-realtime.js';
 import { startHarness, type Harness } from '../support/gateway-harness.js';
 import { openRaw } from '../support/raw-socket.js';
+import { filesHoldingSecrets } from '../support/secret-files.js';
 import { waitFor } from '../support/wait-for.js';
 
 /** The largest event the gateway accepts (the server's maximum body, set small here). */
@@ -141,6 +142,7 @@ describe('Realtime over WebSocket', () => {
     expect(seen).not.toContain(h.upstreamKey);
     expect(h.logs()).not.toContain(h.upstreamKey);
     expect(h.logs()).not.toContain(key);
+    expect(filesHoldingSecrets(h.dataDir, [h.upstreamKey, key])).toEqual([]);
   });
 
   it('refuses at the handshake what an HTTP request would be refused, before the upstream is dialled', async () => {
@@ -250,6 +252,29 @@ describe('Realtime over WebSocket', () => {
       expect(s.events.find((e) => e.type === 'error')?.error).toMatchObject({ code: action === 'revoke' ? 'key_revoked' : 'key_suspended' });
       await waitFor(() => upstream?.closed !== null, { timeoutMs: 3000 });
     }
+  });
+
+  it('ends an open session when the key loses the realtime group or its model', async () => {
+    const { id, key } = await h.createKey({ name: 're-scoped', endpoints: ['realtime', 'chat'], models: ['gpt-realtime', 'gpt-4o-mini'] });
+    const s = await openSession(key, 'gpt-realtime');
+    expect((await h.admin('PATCH', `/keys/${id}`, { models: ['gpt-4o-mini'] })).status).toBe(200);
+    expect(await s.closed).toBe(1008);
+    expect(s.events.find((e) => e.type === 'error')?.error).toMatchObject({ code: 'model_not_allowed' });
+
+    expect((await h.admin('PATCH', `/keys/${id}`, { models: ['gpt-realtime'] })).status).toBe(200);
+    const again = await openSession(key, 'gpt-realtime');
+    expect((await h.admin('PATCH', `/keys/${id}`, { endpoints: ['chat'] })).status).toBe(200);
+    expect(await again.closed).toBe(1008);
+    expect(again.events.find((e) => e.type === 'error')?.error).toMatchObject({ code: 'endpoint_not_allowed' });
+  });
+
+  it('tells open sessions to go away when the gateway shuts down, and does not wait for them', async () => {
+    const { key } = await h.createKey({ name: 'shutdown', endpoints: ['realtime'] });
+    const s = await openSession(key, 'gpt-realtime');
+    const started = Date.now();
+    await h.restart();
+    expect(await s.closed).toBe(1001);
+    expect(Date.now() - started).toBeLessThan(5000);
   });
 
   it('holds rates and concurrency: a session is a request, and holds its slot while open', async () => {

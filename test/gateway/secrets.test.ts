@@ -1,22 +1,12 @@
 import { randomBytes } from 'node:crypto';
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import OpenAI from 'openai';
 import { describe, expect, it } from 'vitest';
 import { leakKeyBehavior } from '../support/fake-openai.js';
 import { startHarness } from '../support/gateway-harness.js';
+import { containsSecret, filesUnder } from '../support/secret-files.js';
 
-function filesUnder(dir: string): string[] {
-  return readdirSync(dir).flatMap((name) => {
-    const full = path.join(dir, name);
-    return statSync(full).isDirectory() ? filesUnder(full) : [full];
-  });
-}
-
-/** Looks for the secret as UTF-8 and also as UTF-16LE, in case a file stores wide strings. */
-function containsSecret(bytes: Buffer, secret: string): boolean {
-  return bytes.includes(Buffer.from(secret, 'utf8')) || bytes.includes(Buffer.from(secret, 'utf16le'));
-}
 
 describe('secrets never reach responses, logs or data files', () => {
   it('keeps upstream keys, virtual keys and admin tokens out of every output', async () => {
