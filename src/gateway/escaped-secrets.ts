@@ -150,13 +150,29 @@ export class EscapedSecretFinder {
         offsets.push(at);
         scannedTo = at;
         resume = Math.max(resume, at);
-        if (decoded.length >= this.minLength) this.matchRun(fromCodes(decoded), offsets, found);
+        if (decoded.length >= this.minLength) {
+          const before = found.length;
+          this.matchRun(fromCodes(decoded), offsets, found);
+          for (let f = before; f < found.length; f++) this.takeEscapingBackslash(text, found[f] as Range, found[f - 1]);
+        }
       }
       if (nextBackslash !== -1 && nextBackslash < resume) nextBackslash = text.indexOf('\\', resume);
       if (nextPercent !== -1 && nextPercent < resume) nextPercent = text.indexOf('%', resume);
       if (nextAmpersand !== -1 && nextAmpersand < resume) nextAmpersand = text.indexOf('&#', resume);
     }
     return found;
+  }
+
+  /**
+   * A match that starts at a backslash which is itself escaped (`\\u0073k-…` is the text `\u0073k-…`, the key less
+   * its first letter) is still redacted, but from the escaping backslash: redacting from the second one would leave
+   * a lone `\` before the redaction, and the JSON around it would no longer parse.
+   */
+  private takeEscapingBackslash(text: string, range: Range, previous: Range | undefined): void {
+    if (text.charCodeAt(range.start) !== BACKSLASH) return;
+    let backslashes = 0;
+    for (let j = range.start - 1; j >= 0 && text.charCodeAt(j) === BACKSLASH; j--) backslashes++;
+    if (backslashes % 2 === 1 && range.start - 1 >= (previous?.end ?? 0)) range.start--;
   }
 
   private matchRun(run: string, offsets: number[], found: Range[]): void {

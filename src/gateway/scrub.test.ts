@@ -46,6 +46,16 @@ describe('scrubber: escaped forms, headers and streams', () => {
     expect(scrub.any('short is not a secret')).toBe('short is not a secret'); // under 8 characters
   });
 
+  it('redacts a key behind an escaped backslash from that backslash, so the JSON still parses', () => {
+    // The text `\u0073k-…`: not the key, but the key less its first letter, so it is redacted all the same.
+    const lookalike = JSON.stringify({ a: `odd \\u0073${key.slice(1)} end` });
+    expect(JSON.parse(scrub.any(lookalike))).toEqual({ a: `odd ${SCRUBBED} end` });
+    // An escaped backslash, then the key escaped: the backslash stays, and the key goes.
+    const behind = `{"a":"odd \\\\\\u0073${key.slice(1)} end"}`;
+    expect(JSON.parse(behind)).toEqual({ a: `odd \\${key} end` });
+    expect(JSON.parse(scrub.any(behind))).toEqual({ a: `odd \\${SCRUBBED} end` });
+  });
+
   it('scrubs header values, single and repeated', () => {
     const list = ['x-a', key, 'x-b', `1 ${pct(key)}`, 'x-b', '2', 'content-type', 'text/plain', key, 'a name is not a value'];
     scrub.headerValues(list);
