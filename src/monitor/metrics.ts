@@ -1,4 +1,4 @@
-import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { endpointGroupOf } from '../policy/index.js';
 import type { UsageRecord } from '../store/index.js';
 import type { AuthFailureReason, DetectorName } from './types.js';
@@ -89,6 +89,8 @@ export interface MonitorMetrics {
   alertRaised(detector: DetectorName): void;
   deliveryFailed(sink: string): void;
   securityEventsDropped(count: number): void;
+  /** Reports the Realtime sessions open now, read at each scrape (`keywarden_realtime_sessions`). */
+  gaugeRealtimeSessions(read: () => number): void;
   /** The text exposition for GET /metrics. */
   render(): Promise<{ contentType: string; body: string }>;
 }
@@ -265,6 +267,16 @@ export function createMonitorMetrics(options: MetricsOptions = {}): MonitorMetri
     },
     securityEventsDropped(count) {
       dropped.inc(count);
+    },
+    gaugeRealtimeSessions(read) {
+      new Gauge({
+        name: 'keywarden_realtime_sessions',
+        help: 'Realtime WebSocket sessions open now.',
+        registers,
+        collect() {
+          this.set(read());
+        },
+      });
     },
     async render() {
       return { contentType: registry.contentType, body: await registry.metrics() };

@@ -105,6 +105,8 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   });
   // Key rotation swaps keys in the live gateway and drains requests on the old key (upstream-key-service.ts).
   services.upstreams.keys.attach(gateway.upstreams);
+  const liveGateway = gateway;
+  metrics.gaugeRealtimeSessions(() => liveGateway.realtimeSessions());
   const reconciled = await services.store.spend.reconcileOpenReservations();
   if (reconciled > 0) logger.warn('charged open budget reservations left by an unclean shutdown', { reservations: reconciled });
   const providers = createProviderServices({

@@ -112,6 +112,9 @@ describe('Realtime over WebSocket', () => {
     expect(upstream?.presentedKey).toBe(h.upstreamKey);
     expect(upstream?.model).toBe('gpt-realtime');
 
+    const scrape = async (): Promise<string> => (await fetch(`${h.server.url}/metrics`, { headers: { authorization: `Bearer ${h.adminToken}` } })).text();
+    expect(await scrape()).toMatch(/^keywarden_realtime_sessions 1$/m);
+
     s.rt.send({ type: 'conversation.item.create', item: { type: 'message', role: 'user', content: [{ type: 'input_text', text: 'Say hello.' }] } });
     s.rt.send({ type: 'input_audio_buffer.append', audio: Buffer.alloc(10 * AUDIO_BYTES_PER_TOKEN + 7, 1).toString('base64') });
     s.rt.send({ type: 'response.create' });
@@ -120,6 +123,7 @@ describe('Realtime over WebSocket', () => {
     await s.next('response.done');
     s.rt.close();
     expect(await s.closed).toBe(1000);
+    await waitFor(async () => /^keywarden_realtime_sessions 0$/m.test(await scrape()), { timeoutMs: 3000 });
 
     const usages = h.fake.realtime.last()?.usages ?? [];
     expect(usages).toHaveLength(2);
