@@ -122,7 +122,10 @@ export async function admitRealtimeSession(req: IncomingMessage, state: RequestS
     upstream,
     url: `${upstream.origin.replace(/^http/, 'ws')}${mapped.path}`,
     authHeaders: mapped.authHeaders,
-    modelsLimited: key.scopes.models.length > 0 || (project?.models ?? null) !== null,
+    // Read on every event: a key limited to models after the session opened has its next session.update checked.
+    get modelsLimited() {
+      return current.key.scopes.models.length > 0 || (project?.models ?? null) !== null;
+    },
     checkModels,
     // The key as it is now: revoked, expired, suspended, moved to other scopes or another project's models.
     async recheck() {

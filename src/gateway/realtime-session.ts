@@ -28,8 +28,8 @@ export interface RealtimeSessionPlan {
   url: string;
   /** The upstream's auth header(s) for this session. */
   authHeaders: Record<string, string>;
-  /** The key or its project is limited to models: every session event is read and its models checked. */
-  modelsLimited: boolean;
+  /** The key or its project is limited to models (now): every session event is read and its models checked. */
+  readonly modelsLimited: boolean;
   /** Throws the refusal when a model a client event names is not allowed. */
   checkModels(models: readonly string[]): void;
   /** Throws (or rejects) when the key may no longer hold the session: revoked, expired, suspended, re-scoped. */

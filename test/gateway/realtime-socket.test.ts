@@ -3,6 +3,7 @@
 // The judges: the fake upstream's own record of what it was sent and what usage it reported (priced here at
 // OpenAI's list prices, not the gateway's table), the raw frames the app received, and the gateway's logs.
 import { connect } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
 import OpenAI from 'openai';
 import { OpenAIRealtimeWS } from 'openai/realtime/ws';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -279,6 +280,20 @@ describe('Realtime over WebSocket', () => {
     await h.restart();
     expect(await s.closed).toBe(1001);
     expect(Date.now() - started).toBeLessThan(5000);
+  });
+
+  it('checks session updates once the key is limited to models mid-session', async () => {
+    const { id, key } = await h.createKey({ name: 'limited later', endpoints: ['realtime'] });
+    const s = await openSession(key, 'gpt-realtime');
+    const upstream = h.fake.realtime.last();
+    expect((await h.admin('PATCH', `/keys/${id}`, { models: ['gpt-realtime'] })).status).toBe(200);
+    // An open session reads its key again every second (as for revocation): the change is in force after that.
+    await sleep(1500);
+    s.rt.send({ type: 'session.update', event_id: 'evt_late', session: { type: 'realtime', audio: { input: { transcription: { model: 'whisper-1' } } } } });
+    expect((await s.next('error')).error).toMatchObject({ code: 'model_not_allowed', event_id: 'evt_late' });
+    expect(upstream?.events.some((e) => e.type === 'session.update')).toBe(false);
+    s.rt.close();
+    await s.closed;
   });
 
   it('holds rates and concurrency: a session is a request, and holds its slot while open', async () => {
