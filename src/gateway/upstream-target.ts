@@ -30,8 +30,13 @@ export function upstreamTarget(
   }
   const params = new URLSearchParams(search);
   if (record.apiVersion) params.set('api-version', record.apiVersion);
-  const query = params.size > 0 ? `?${params.toString()}` : '';
   const deployment = model === null ? null : (record.deployments[model] ?? model);
+  if (rest === '/realtime') {
+    // A Realtime WebSocket names its deployment in the query (`deployment=`), not a model.
+    params.delete('model');
+    if (deployment !== null) params.set('deployment', deployment);
+  }
+  const query = params.size > 0 ? `?${params.toString()}` : '';
   if (deployment !== null && AZURE_DEPLOYMENT_PATHS.test(rest)) {
     return {
       path: `${upstream.basePath}/openai/deployments/${encodeURIComponent(deployment)}${rest}${query}`,

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { WebSocket } from 'ws';
 import { startHarness, type Harness } from '../support/gateway-harness.js';
 
 let h: Harness;
@@ -52,6 +53,24 @@ describe('upstream providers', () => {
     const models: string[] = [];
     for await (const model of await client.models.list()) models.push(model.id);
     expect(models).toEqual(['gpt-4o-mini']);
+  });
+
+  it('opens an Azure Realtime session by deployment, with api-version and the api-key header', async () => {
+    const { key } = await h.createKey({ upstream: 'azure', endpoints: ['realtime'], models: ['gpt-realtime'] });
+    await h.admin('PATCH', '/upstreams/azure', { deployments: { 'gpt-4o-mini': 'prod-mini', 'gpt-realtime': 'prod-voice' } });
+    const ws = new WebSocket(`${h.server.url.replace('http', 'ws')}/v1/realtime?model=gpt-realtime`, { headers: { authorization: `Bearer ${key}` } });
+    const first = new Promise<string>((resolve, reject) => {
+      ws.once('message', (data: Buffer) => resolve(data.toString()));
+      ws.once('unexpected-response', (_req, res) => reject(new Error(`refused with ${res.statusCode}`)));
+    });
+    expect(JSON.parse(await first)).toMatchObject({ type: 'session.created' });
+    const session = h.fake.realtime.last();
+    expect(session?.model).toBe('prod-voice');
+    expect(session?.query.get('api-version')).toBe('2024-10-21');
+    expect(session?.query.get('model')).toBeNull();
+    expect(session?.presentedKey).toBe(azureKey);
+    expect(session?.headers.authorization).toBeUndefined();
+    ws.close();
   });
 
   it('refuses incomplete provider definitions with clear errors', async () => {

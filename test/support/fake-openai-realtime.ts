@@ -25,7 +25,10 @@ export interface RealtimeUsage {
 }
 
 export interface FakeRealtimeSession {
+  /** The model asked for, or the Azure deployment. */
   model: string;
+  /** The query string of the upgrade request. */
+  query: URLSearchParams;
   headers: IncomingMessage['headers'];
   presentedKey: string | undefined;
   /** Every client event, parsed, in order. */
@@ -90,22 +93,30 @@ export function attachFakeRealtime(server: Server, keys: () => readonly string[]
 
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     const url = new URL(req.url ?? '/', 'http://fake');
-    if (url.pathname !== '/v1/realtime') return httpAnswer(socket, 404, { error: { message: 'Invalid URL', type: 'invalid_request_error', param: null, code: null } });
+    // Azure's dated API: /openai/realtime?api-version=…&deployment=…, with the `api-key` header.
+    const azure = url.pathname === '/openai/realtime';
+    if (url.pathname !== '/v1/realtime' && !azure) return httpAnswer(socket, 404, { error: { message: 'Invalid URL', type: 'invalid_request_error', param: null, code: null } });
+    if (azure && (url.searchParams.get('api-version') === null || url.searchParams.get('deployment') === null)) {
+      return httpAnswer(socket, 400, { error: { message: 'api-version and deployment are required', type: 'invalid_request_error', param: null, code: null } });
+    }
     const auth = req.headers.authorization;
-    const presented = auth?.startsWith('Bearer ') === true ? auth.slice(7) : undefined;
+    const apiKey = req.headers['api-key'];
+    const presented = azure ? (typeof apiKey === 'string' ? apiKey : undefined) : auth?.startsWith('Bearer ') === true ? auth.slice(7) : undefined;
     const allowed = keys();
     if (allowed !== undefined && (presented === undefined || !allowed.includes(presented))) {
       return httpAnswer(socket, 401, {
         error: { message: `Incorrect API key provided: ${mask(presented ?? '')}.`, type: 'invalid_request_error', param: null, code: 'invalid_api_key' },
       });
     }
-    const model = url.searchParams.get('model') ?? 'gpt-realtime';
-    if (!REALTIME_MODELS.has(model)) {
+    // An Azure deployment is named by its owner: any name serves (it is recorded as the session's model).
+    const model = azure ? (url.searchParams.get('deployment') as string) : (url.searchParams.get('model') ?? 'gpt-realtime');
+    if (!azure && !REALTIME_MODELS.has(model)) {
       return httpAnswer(socket, 400, { error: { message: `Model "${model}" is not a Realtime model.`, type: 'invalid_request_error', param: 'model', code: 'model_not_found' } });
     }
     wss.handleUpgrade(req, socket, head, (ws) => {
       const session: FakeRealtimeSession = {
         model,
+        query: url.searchParams,
         headers: req.headers,
         presentedKey: presented,
         events: [],
