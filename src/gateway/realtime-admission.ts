@@ -1,4 +1,4 @@
-import type { IncomingMessage } from 'node:http';
+import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import { KeywardenError } from '../errors/index.js';
 import type { AdmitInput, Limiter } from '../limits/limiter.js';
@@ -51,6 +51,24 @@ export interface RealtimeStages {
 /** The one path a Realtime WebSocket session opens on (any letter case, as for the HTTP routes). */
 export const REALTIME_SOCKET_PATH = /^\/v1\/realtime$/i;
 
+/**
+ * Browsers cannot set headers on a WebSocket, so OpenAI's browser clients send the key as a subprotocol,
+ * `openai-insecure-api-key.<key>`, beside `realtime`. A virtual key is accepted there too (an ephemeral child key is
+ * what belongs in a browser); a header, when present, decides.
+ */
+const KEY_PROTOCOL = 'openai-insecure-api-key.';
+
+function credentialHeaders(req: IncomingMessage): IncomingHttpHeaders {
+  const { headers } = req;
+  const offered = headers['sec-websocket-protocol'];
+  if (headers.authorization !== undefined || headers['api-key'] !== undefined || typeof offered !== 'string') return headers;
+  for (const protocol of offered.split(',')) {
+    const trimmed = protocol.trim();
+    if (trimmed.startsWith(KEY_PROTOCOL)) return { authorization: `Bearer ${trimmed.slice(KEY_PROTOCOL.length)}` };
+  }
+  return headers;
+}
+
 /** The model a Realtime WebSocket names: `?model=` (OpenAI), or `?deployment=` (Azure's clients). */
 function realtimeModelOf(search: string): string | null {
   const params = new URLSearchParams(search);
@@ -69,7 +87,7 @@ export async function admitRealtimeSession(req: IncomingMessage, state: RequestS
   }
   state.stream = true;
   state.clientIp = stages.clientIpOf(req);
-  const found = identify(req.headers, stages.keys, stages.keyHashes);
+  const found = identify(credentialHeaders(req), stages.keys, stages.keyHashes);
   const { record: key, hash } = found instanceof Promise ? await found : found;
   state.key = key;
   if (key.canary === true) throw canaryTripped(req, key, { clientIp: state.clientIp, path, ts }, stages.monitor);

@@ -116,7 +116,9 @@ export class RealtimeSessions {
       noServer: true,
       maxPayload: options.maxFrameBytes,
       perMessageDeflate: false,
-      handleProtocols: (_offered, req) => this.chosen.get(req) ?? false,
+      // The upstream's choice; else `realtime` when offered (a browser fails a handshake that selects none of the
+      // protocols it offered, and the key subprotocol must never be echoed).
+      handleProtocols: (offered, req) => this.chosen.get(req) ?? (offered.has('realtime') ? 'realtime' : false),
     });
   }
 

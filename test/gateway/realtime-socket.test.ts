@@ -150,6 +150,27 @@ describe('Realtime over WebSocket', () => {
     expect(filesHoldingSecrets(h.dataDir, [h.upstreamKey, key])).toEqual([]);
   });
 
+  it('accepts the key as a browser sends it, in the openai-insecure-api-key subprotocol, and never passes it on', async () => {
+    const { key } = await h.createKey({ name: 'browser', endpoints: ['realtime'], expires: '10m' });
+    const url = `${h.server.url.replace('http', 'ws')}/v1/realtime?model=gpt-realtime`;
+    const ws = new WebSocket(url, ['realtime', `openai-insecure-api-key.${key}`, 'openai-beta.realtime-v1']);
+    const first = new Promise<string>((resolve, reject) => {
+      ws.once('message', (data: Buffer) => resolve(data.toString()));
+      ws.once('unexpected-response', (_req, res) => reject(new Error(`refused with ${res.statusCode}`)));
+    });
+    expect(JSON.parse(await first)).toMatchObject({ type: 'session.created' });
+    expect(ws.protocol).toBe('realtime');
+    const upstream = h.fake.realtime.last();
+    expect(upstream?.presentedKey).toBe(h.upstreamKey);
+    expect(upstream?.headers['sec-websocket-protocol']).toBe('realtime,openai-beta.realtime-v1');
+    ws.close();
+    expect(h.logs()).not.toContain(key);
+
+    const wrong = new WebSocket(url, ['realtime', 'openai-insecure-api-key.kw_not_a_key']);
+    const status = await new Promise<number>((resolve) => wrong.once('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0)));
+    expect(status).toBe(401);
+  });
+
   it('refuses at the handshake what an HTTP request would be refused, before the upstream is dialled', async () => {
     const granted = await h.createKey({ name: 'limited', endpoints: ['realtime'], models: ['gpt-realtime-mini'] });
     const chatOnly = await h.createKey({ name: 'chat only' });
