@@ -174,23 +174,32 @@ export class RealtimeSessions {
       if (settled) return;
       settled = true;
       stopWatching();
+      // The provider's refusal (a wrong model, the vaulted key refused) goes to the app as it was, scrubbed. Its body
+      // is read up to a bound and for a bounded time: a hostile upstream cannot hold the app's socket open.
       const chunks: Buffer[] = [];
       let size = 0;
-      response.on('data', (chunk: Buffer) => {
-        if (size < MAX_REFUSAL_BYTES) chunks.push(chunk);
-        size += chunk.length;
-      });
-      response.once('end', () => {
+      let answered = false;
+      const answer = (): void => {
+        if (answered) return;
+        answered = true;
+        clearTimeout(timer);
+        upstream.terminate();
         const status = response.statusCode ?? 502;
         const text = Buffer.concat(chunks).subarray(0, MAX_REFUSAL_BYTES).toString('utf8');
-        // The provider's refusal (a wrong model, the vaulted key refused) goes to the app as it was, scrubbed.
         const body = holdsJsonObject(text) ? plan.upstream.scrub.error(text) : JSON.stringify(toOpenAIError(new KeywardenError('KW_UPSTREAM_UNAVAILABLE')));
         writeRawAnswer(socket, status, body, plan.requestId);
         if (status === 401 || status === 403) this.options.logger.warn('upstream refused the vaulted key', { upstreamId: plan.upstream.record.id, status });
         plan.ended(status, `upstream_${status}`);
+      };
+      const timer = setTimeout(answer, this.options.handshakeTimeoutMs);
+      response.on('data', (chunk: Buffer) => {
+        chunks.push(chunk);
+        size += chunk.length;
+        if (size >= MAX_REFUSAL_BYTES) answer();
       });
-      response.once('error', () => response.destroy());
-      response.once('aborted', () => response.emit('end'));
+      response.once('end', answer);
+      response.once('close', answer);
+      response.once('error', answer);
     });
     upstream.once('error', (err) => {
       if (settled) return;

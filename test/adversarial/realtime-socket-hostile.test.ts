@@ -76,6 +76,38 @@ describe('Realtime sessions with hostile peers', () => {
     expect(h.server.gateway.realtimeSessions()).toBe(0);
   });
 
+  it('answers the app in bounded time when the upstream refuses with a body that never ends', async () => {
+    const refusing = createServer((socket) => {
+      silentSockets.push(socket);
+      socket.once('data', () => {
+        // A refusal whose body starts, then stalls: a key echo is in what did arrive.
+        socket.write(`HTTP/1.1 401 Unauthorized\r\ncontent-type: application/json\r\ntransfer-encoding: chunked\r\n\r\n`);
+        const part = `{"error":{"message":"Incorrect API key provided: ${h.upstreamKey}`;
+        socket.write(`${Buffer.byteLength(part).toString(16)}\r\n${part}\r\n`);
+      });
+    });
+    await new Promise<void>((resolve) => refusing.listen(0, '127.0.0.1', resolve));
+    try {
+      const stalled = await keyOn(`http://127.0.0.1:${(refusing.address() as AddressInfo).port}/v1`);
+      const ws = dial(stalled.key);
+      const started = Date.now();
+      const answer = await new Promise<{ status: number; body: string }>((resolve) => {
+        ws.once('unexpected-response', (_req, res) => {
+          let text = '';
+          res.on('data', (chunk: Buffer) => (text += chunk.toString()));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
+        });
+      });
+      expect(Date.now() - started).toBeLessThan(HANDSHAKE_TIMEOUT_MS + 1000);
+      expect(answer.status).toBe(401);
+      // The partial body is not JSON: the app gets the gateway's own error, and nothing of the key.
+      expect(JSON.parse(answer.body)).toMatchObject({ error: { code: 'upstream_unavailable' } });
+      expect(answer.body).not.toContain(h.upstreamKey.slice(8));
+    } finally {
+      await new Promise<void>((resolve) => refusing.close(() => resolve()));
+    }
+  });
+
   it('drops the upstream dial when the app leaves during it, and records the app leaving', async () => {
     const stuck = await keyOn(`http://127.0.0.1:${(silent.address() as AddressInfo).port}/v1`);
     const before = silentSockets.length;
