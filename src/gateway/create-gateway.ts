@@ -273,8 +273,13 @@ export function createGateway(deps: GatewayDeps): Gateway {
    * authenticate: the key record. Synchronous when the store answers at once (the embedded database, a replica's
    * remembered lookup); a canary is refused here, after its body is read and discarded.
    */
+  /** The client's address: the socket's, or X-Forwarded-For's from a trusted proxy. */
+  function clientIpOfRequest(req: IncomingMessage): string {
+    return clientIpOf(req.socket.remoteAddress ?? '', req.headers['x-forwarded-for']);
+  }
+
   function authenticate(req: IncomingMessage, state: RequestState, path: string, ts: number): VirtualKeyRecord | Promise<VirtualKeyRecord> {
-    state.clientIp = clientIpOf(req.socket.remoteAddress ?? '', req.headers['x-forwarded-for']);
+    state.clientIp = clientIpOfRequest(req);
     const found = identify(req.headers, deps.store.keys, keyHashes);
     if (found instanceof Promise) return found.then((identified) => acceptKey(req, state, path, ts, identified));
     return acceptKey(req, state, path, ts, found);
@@ -454,12 +459,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
       parent,
       media: state.media,
     };
-    // Usage can be neither written nor buffered (store outage, buffer full): fail closed for keys with limits.
-    const needsAdmission = limiter.needsAdmission(admitInput);
-    if (needsAdmission && usage.full) deps.usageOutage?.refuse();
-    // admit: a key without limits is decided synchronously (no promise, nothing allocated beyond the input), and
-    // so is a limited key whose counters are in memory (admitNow returns a promise only when it must wait).
-    const admitted = needsAdmission ? limiter.admitNow(admitInput) : null;
+    const admitted = admit(admitInput);
     const admission = admitted instanceof Promise ? await admitted : admitted;
     // A budgeted reservation is written to disk with the rest of this turn's (reservation-journal.ts): the request
     // waits for it here, before anything is forwarded. On failure the reservation is undone and this throws.
@@ -477,6 +477,18 @@ export function createGateway(deps: GatewayDeps): Gateway {
     const plan = planUpstreamRequest(req, state, normalized, parsed, body, key, compiled, group, pathModel, project, objectPlan, method);
     if (plan.fallbackIds.length === 0) return send(plan, res, client, state, upstream, false);
     return sendWithFallbacks(state, res, ts, client, upstream, plan.fallbackIds, (target, failOverOnStatus) => send(plan, res, client, state, target, failOverOnStatus));
+  }
+
+  /**
+   * admit: a key without limits is decided synchronously (no promise, nothing allocated beyond the input), and so is
+   * a limited key whose counters are in memory (admitNow returns a promise only when it must wait). The caller waits
+   * for `durable` before forwarding, and only then owns the admission (a failed journal write undoes it).
+   */
+  function admit(input: AdmitInput): Admission | null | Promise<Admission | null> {
+    if (!limiter.needsAdmission(input)) return null;
+    // Usage can be neither written nor buffered (store outage, buffer full): fail closed for keys with limits.
+    if (usage.full) deps.usageOutage?.refuse();
+    return limiter.admitNow(input);
   }
 
   /**
@@ -684,10 +696,9 @@ export function createGateway(deps: GatewayDeps): Gateway {
     limiter,
     projects,
     upstreams,
-    usage,
-    usageOutage: deps.usageOutage,
-    clientIpOf: (req) => clientIpOf(req.socket.remoteAddress ?? '', req.headers['x-forwarded-for']),
+    clientIpOf: clientIpOfRequest,
     authorize,
+    admit,
     checkModels,
     record: recordUsage,
     finish(state, started, ts, status, errorCode) {

@@ -1,11 +1,10 @@
 import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import { KeywardenError } from '../errors/index.js';
-import type { AdmitInput, Limiter } from '../limits/limiter.js';
+import type { Admission, AdmitInput, Limiter } from '../limits/limiter.js';
 import type { CompiledProject } from '../limits/project-limits.js';
 import type { CompiledScopes } from '../policy/index.js';
 import type { KeyRepository, VirtualKeyRecord } from '../store/index.js';
-import type { UsageOutageBuffer } from '../store/outage/usage-outage-buffer.js';
 import { uuid7 } from '../util/uuid7.js';
 import { assertUsable, identify } from './authenticate.js';
 import { canaryTripped } from './canary.js';
@@ -17,7 +16,6 @@ import type { RequestState } from './request-state.js';
 import { securityEventOf, type GatewayMonitor } from './security-events.js';
 import type { UpstreamRegistry } from './upstream-registry.js';
 import { upstreamTarget } from './upstream-target.js';
-import type { UsageRecorder } from './usage-recorder.js';
 import type { MeteredTokens } from './usage-parse.js';
 
 /**
@@ -35,11 +33,11 @@ export interface RealtimeStages {
   limiter: Limiter;
   projects: ProjectStage;
   upstreams: UpstreamRegistry;
-  usage: UsageRecorder;
-  usageOutage: UsageOutageBuffer | undefined;
   clientIpOf(req: IncomingMessage): string;
   /** Client IP and endpoint group against the key's scopes (create-gateway's authorize stage). */
   authorize(state: RequestState, key: VirtualKeyRecord, path: string): { compiled: CompiledScopes; group: string };
+  /** The key's limits (create-gateway's admit stage); the caller waits for `durable`. */
+  admit(input: AdmitInput): Admission | null | Promise<Admission | null>;
   /** The key's and the project's model scopes for each model; `missing` names what to name when none is. */
   checkModels(models: readonly string[], missing: string | null, key: VirtualKeyRecord, compiled: CompiledScopes, project: CompiledProject | null): void;
   /** One usage record (create-gateway's recordUsage). */
@@ -93,7 +91,7 @@ export async function admitRealtimeSession(req: IncomingMessage, state: RequestS
   if (key.canary === true) throw canaryTripped(req, key, { clientIp: state.clientIp, path, ts }, stages.monitor);
   assertUsable(key, hash, ts);
   const parent = key.parentId ? await usableParentOf(key, stages.keys, ts) : null;
-  let { compiled, group } = stages.authorize(state, key, path);
+  const { compiled } = stages.authorize(state, key, path);
   const model = realtimeModelOf(search);
   state.model = model;
   let project = key.projectId ? await stages.projects.resolve(key) : null;
@@ -112,13 +110,9 @@ export async function admitRealtimeSession(req: IncomingMessage, state: RequestS
   const upstream = resolved instanceof Promise ? await resolved : resolved;
   state.upstreamId = upstream.record.id;
   const admitInput: AdmitInput = { key, path, model, json: null, bodyBytes: 0, now: ts, costFree: true, project, parent };
-  if (stages.limiter.needsAdmission(admitInput)) {
-    if (stages.usage.full) stages.usageOutage?.refuse();
-    const admitted = stages.limiter.admitNow(admitInput);
-    const admission = admitted instanceof Promise ? await admitted : admitted;
-    state.admission = admission;
-    if (admission?.durable) await admission.durable;
-  }
+  const admission = await stages.admit(admitInput);
+  if (admission?.durable) await admission.durable;
+  state.admission = admission;
   const slot = upstream.nextSlot();
   slot.inFlight++;
   state.keySlot = slot;
@@ -153,10 +147,9 @@ export async function admitRealtimeSession(req: IncomingMessage, state: RequestS
       if (!latest) throw new KeywardenError('KW_KEY_REVOKED');
       assertUsable(latest, hash, at);
       if (latest.parentId) await usableParentOf(latest, stages.keys, at);
-      ({ compiled, group } = stages.authorize(state, latest, path));
-      void group;
+      const rescoped = stages.authorize(state, latest, path).compiled;
       project = latest.projectId ? await stages.projects.resolve(latest) : null;
-      current = { key: latest, compiled };
+      current = { key: latest, compiled: rescoped };
       checkModels(model === null ? [] : [model]);
     },
     responseDone(tokens) {

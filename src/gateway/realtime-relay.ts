@@ -13,6 +13,8 @@ export interface RealtimeRelayHooks {
   clientEvent(text: string): string | KeywardenError;
   /** The text to send the client for a server event (scrubbed). */
   serverEvent(text: string): string;
+  /** The upstream's close reason as the client may see it (scrubbed). */
+  closeReason(text: string): string;
   /** Called once, when the session ends (however it ended). */
   ended(end: RealtimeEnd): void;
 }
@@ -82,9 +84,9 @@ export class RealtimeRelay {
     this.toUpstream = new Flow(client, upstream);
     this.toClient = new Flow(upstream, client);
     client.on('message', (data, isBinary) => this.fromClient(data, isBinary));
-    upstream.on('message', (data, isBinary) => this.fromUpstream(data, isBinary));
+    upstream.on('message', (data) => this.fromUpstream(data));
     client.on('close', (code, reason) => this.end('client', code, reason.toString()));
-    upstream.on('close', (code, reason) => this.end('upstream', code, hooks.serverEvent(reason.toString())));
+    upstream.on('close', (code, reason) => this.end('upstream', code, hooks.closeReason(reason.toString())));
     // An error is followed by close; without a listener ws would throw it.
     client.on('error', () => this.end('client', 1006, ''));
     upstream.on('error', () => this.end('upstream', 1011, 'The upstream connection failed.'));
@@ -103,15 +105,15 @@ export class RealtimeRelay {
       this.client.send(realtimeErrorEvent(new KeywardenError('KW_BAD_REQUEST', { message: 'Realtime events are JSON text frames.' }), null));
       return;
     }
-    const outcome = this.hooks.clientEvent(rawText(data));
+    const text = rawText(data);
+    const outcome = this.hooks.clientEvent(text);
     if (typeof outcome === 'string') this.toUpstream.send(outcome);
-    else this.client.send(realtimeErrorEvent(outcome, clientEventIdOf(data)));
+    else this.client.send(realtimeErrorEvent(outcome, clientEventIdOf(text)));
   }
 
-  private fromUpstream(data: RawData, isBinary: boolean): void {
+  /** The Realtime API speaks JSON text; a binary frame is relayed as text, so it is scrubbed all the same. */
+  private fromUpstream(data: RawData): void {
     if (this.done) return;
-    // The Realtime API speaks JSON text; a binary frame is relayed as text, so it is scrubbed all the same.
-    void isBinary;
     this.toClient.send(this.hooks.serverEvent(rawText(data)));
   }
 
@@ -144,8 +146,7 @@ function rawText(data: RawData): string {
 }
 
 /** The client's `event_id`, echoed in a refusal so the SDK can match it; only a short string is read back. */
-function clientEventIdOf(data: RawData): string | null {
-  const text = rawText(data);
+function clientEventIdOf(text: string): string | null {
   const match = /"event_id"\s*:\s*"([A-Za-z0-9_.:-]{1,128})"/.exec(text.length > 4096 ? text.slice(0, 4096) : text);
   return match?.[1] ?? null;
 }

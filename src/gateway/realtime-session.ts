@@ -246,6 +246,8 @@ export class RealtimeSessions {
         meterServerEvent(text, plan);
         return text.length <= MAX_ERROR_EVENT && text.includes('error') ? plan.upstream.scrub.error(text) : plan.upstream.scrub.any(text);
       },
+      // A close reason is never metered, and is as short as an error: the error scrubber.
+      closeReason: (text) => plan.upstream.scrub.error(text),
       ended: (end: RealtimeEnd) => {
         clearInterval(watch);
         this.open.delete(relay);

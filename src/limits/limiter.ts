@@ -262,7 +262,7 @@ export class Limiter {
     if (limits.tpm !== undefined || limits.max_output_tokens !== undefined || (limits.budgets?.length ?? 0) > 0) return true;
     if (limits.model_rules?.some((rule) => rule.tpm !== undefined) === true) return true;
     if (project && (project.limits.tpm !== undefined || (project.limits.budgets?.length ?? 0) > 0)) return true;
-    return parent !== null && parentBudgetChecks(parent, 0) !== null;
+    return ((parent?.limits as KeyLimits | undefined)?.budgets?.length ?? 0) > 0;
   }
 
   /** Null when the key has no limits: the common case costs one map lookup. */

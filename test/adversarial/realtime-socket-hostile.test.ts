@@ -11,6 +11,7 @@ import type { UsageRecord } from '../../src/store/index.js';
 import { closedPortUrl } from '../support/fake-openai.js';
 import { startHarness, type Harness } from '../support/gateway-harness.js';
 import { waitFor } from '../support/wait-for.js';
+import { handshakeRefusal } from '../support/ws-answer.js';
 
 const MAX_FRAME = 1024 * 1024;
 const HANDSHAKE_TIMEOUT_MS = 1500;
@@ -41,15 +42,9 @@ function dial(apiKey: string, model = 'gpt-realtime'): WebSocket {
   return ws;
 }
 
-function refusedWith(ws: WebSocket): Promise<{ status: number; code: string }> {
-  return new Promise((resolve, reject) => {
-    ws.once('open', () => reject(new Error('the session was accepted')));
-    ws.once('unexpected-response', (_req, res) => {
-      let text = '';
-      res.on('data', (chunk: Buffer) => (text += chunk.toString()));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, code: (JSON.parse(text) as { error: { code: string } }).error.code }));
-    });
-  });
+async function refusedWith(ws: WebSocket): Promise<{ status: number; code: string }> {
+  const { status, body } = await handshakeRefusal(ws);
+  return { status, code: (JSON.parse(body) as { error: { code: string } }).error.code };
 }
 
 async function keyOn(baseUrl: string): Promise<{ id: string; key: string }> {
@@ -91,13 +86,7 @@ describe('Realtime sessions with hostile peers', () => {
       const stalled = await keyOn(`http://127.0.0.1:${(refusing.address() as AddressInfo).port}/v1`);
       const ws = dial(stalled.key);
       const started = Date.now();
-      const answer = await new Promise<{ status: number; body: string }>((resolve) => {
-        ws.once('unexpected-response', (_req, res) => {
-          let text = '';
-          res.on('data', (chunk: Buffer) => (text += chunk.toString()));
-          res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
-        });
-      });
+      const answer = await handshakeRefusal(ws);
       expect(Date.now() - started).toBeLessThan(HANDSHAKE_TIMEOUT_MS + 1000);
       expect(answer.status).toBe(401);
       // The partial body is not JSON: the app gets the gateway's own error, and nothing of the key.

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import { startHarness, type Harness } from '../support/gateway-harness.js';
+import { firstMessage } from '../support/ws-answer.js';
 
 let h: Harness;
 const azureKey = randomBytes(16).toString('hex');
@@ -59,11 +60,7 @@ describe('upstream providers', () => {
     const { key } = await h.createKey({ upstream: 'azure', endpoints: ['realtime'], models: ['gpt-realtime'] });
     await h.admin('PATCH', '/upstreams/azure', { deployments: { 'gpt-4o-mini': 'prod-mini', 'gpt-realtime': 'prod-voice' } });
     const ws = new WebSocket(`${h.server.url.replace('http', 'ws')}/v1/realtime?model=gpt-realtime`, { headers: { authorization: `Bearer ${key}` } });
-    const first = new Promise<string>((resolve, reject) => {
-      ws.once('message', (data: Buffer) => resolve(data.toString()));
-      ws.once('unexpected-response', (_req, res) => reject(new Error(`refused with ${res.statusCode}`)));
-    });
-    expect(JSON.parse(await first)).toMatchObject({ type: 'session.created' });
+    expect(JSON.parse(await firstMessage(ws))).toMatchObject({ type: 'session.created' });
     const session = h.fake.realtime.last();
     expect(session?.model).toBe('prod-voice');
     expect(session?.query.get('api-version')).toBe('2024-10-21');

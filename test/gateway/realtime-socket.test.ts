@@ -13,6 +13,7 @@ import { AUDIO_BYTES_PER_TOKEN, type RealtimeUsage } from '../support/fake-opena
 import { startHarness, type Harness } from '../support/gateway-harness.js';
 import { openRaw } from '../support/raw-socket.js';
 import { filesHoldingSecrets } from '../support/secret-files.js';
+import { firstMessage, handshakeRefusal } from '../support/ws-answer.js';
 import { waitFor } from '../support/wait-for.js';
 
 /** The largest event the gateway accepts (the server's maximum body, set small here). */
@@ -71,15 +72,8 @@ async function openSession(apiKey: string, model: string): Promise<Session> {
 /** What the handshake of a refused session answered: status and OpenAI error JSON. */
 async function refusal(apiKey: string, query: string, headers: Record<string, string> = {}, path = '/v1/realtime'): Promise<{ status: number; body: { error: { code: string; message: string } } }> {
   const ws = new WebSocket(`${h.server.url.replace('http', 'ws')}${path}${query}`, { headers: { authorization: `Bearer ${apiKey}`, ...headers } });
-  return new Promise((resolve, reject) => {
-    ws.once('open', () => reject(new Error('the session was accepted')));
-    ws.once('unexpected-response', (_req, res) => {
-      let text = '';
-      res.on('data', (chunk: Buffer) => (text += chunk.toString()));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: JSON.parse(text) as { error: { code: string; message: string } } }));
-    });
-    ws.once('error', () => undefined);
-  });
+  const { status, body } = await handshakeRefusal(ws);
+  return { status, body: JSON.parse(body) as { error: { code: string; message: string } } };
 }
 
 async function records(keyId: string): Promise<UsageRecord[]> {
@@ -154,11 +148,7 @@ describe('Realtime over WebSocket', () => {
     const { key } = await h.createKey({ name: 'browser', endpoints: ['realtime'], expires: '10m' });
     const url = `${h.server.url.replace('http', 'ws')}/v1/realtime?model=gpt-realtime`;
     const ws = new WebSocket(url, ['realtime', `openai-insecure-api-key.${key}`, 'openai-beta.realtime-v1']);
-    const first = new Promise<string>((resolve, reject) => {
-      ws.once('message', (data: Buffer) => resolve(data.toString()));
-      ws.once('unexpected-response', (_req, res) => reject(new Error(`refused with ${res.statusCode}`)));
-    });
-    expect(JSON.parse(await first)).toMatchObject({ type: 'session.created' });
+    expect(JSON.parse(await firstMessage(ws))).toMatchObject({ type: 'session.created' });
     expect(ws.protocol).toBe('realtime');
     const upstream = h.fake.realtime.last();
     expect(upstream?.presentedKey).toBe(h.upstreamKey);
@@ -167,8 +157,7 @@ describe('Realtime over WebSocket', () => {
     expect(h.logs()).not.toContain(key);
 
     const wrong = new WebSocket(url, ['realtime', 'openai-insecure-api-key.kw_not_a_key']);
-    const status = await new Promise<number>((resolve) => wrong.once('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0)));
-    expect(status).toBe(401);
+    expect((await handshakeRefusal(wrong)).status).toBe(401);
   });
 
   it('refuses at the handshake what an HTTP request would be refused, before the upstream is dialled', async () => {
